@@ -1,0 +1,39 @@
+"""Simulation clock: time in days since the start, with time of day and work hours."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+__all__ = ["Clock", "in_hours"]
+
+
+def in_hours(hour: float | np.ndarray, start: np.ndarray, end: np.ndarray) -> np.ndarray:
+    """Whether ``hour`` (0-24) falls in [start, end); ``end`` may pass midnight (up to 48)."""
+    hour = np.asarray(hour)
+    return ((hour >= start) & (hour < end)) | (hour + 24.0 < end)
+
+
+@dataclass
+class Clock:
+    step_days: float
+    start_hour: float = 0.0
+    step: int = 0
+
+    @property
+    def t(self) -> float:
+        """Days since the start, at the beginning of the current step."""
+        return self.step * self.step_days
+
+    @property
+    def hour(self) -> float:
+        """Clock hour (0-24) at the middle of the current step."""
+        return (self.start_hour + (self.t + 0.5 * self.step_days) * 24.0) % 24.0
+
+    def is_night(self, night_start: float = 23.0, night_end: float = 7.0) -> bool:
+        h = self.hour
+        return h >= night_start or h < night_end
+
+    def advance(self) -> None:
+        self.step += 1

@@ -1,0 +1,466 @@
+"""Chat groups and 1-on-1 contacts.
+
+Membership is a clinician x group incidence structure stored as membership rows
+(``clinician``, ``group``) with two CSR indexes derived from them: group -> members
+and clinician -> groups. No clique projection is ever built.
+
+Groups form at set-up from the bases of the domain (alumni cohorts, internship
+cohorts, specialty circles, affiliate programs, surveillance hierarchies, conference
+cohorts, reading groups, links abroad): each basis gives every eligible clinician a
+key (school and cohort, specialty and region, ...); a share ``join_prob`` of them
+join; the members of one key are split into groups whose target size is drawn
+log-normally per key and clipped to [3, size_cap]. Members then invite colleagues
+from their own facility; a group that would pass the cap spills the newcomers into a
+new group. Moderators are the most senior and expert members.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from .config import BASES, ROLES, ContactsConfig, GroupsConfig, ScenarioError
+from .population import Population
+
+__all__ = ["GroupNetwork", "Contacts", "build_groups", "build_contacts", "csr"]
+
+MIN_SIZE = 3
+JOIN_BASIS, JOIN_INVITED, JOIN_SPILL, JOIN_FILE = 0, 1, 2, 3
+JOIN_KINDS = ("basis", "invited", "spill", "file")
+BASIS_FILE = len(BASES)  # basis code of groups read from a membership file
+BASIS_NAMES = (*BASES, "file")
+
+
+def csr(rows: np.ndarray, cols: np.ndarray, n_rows: int) -> tuple[np.ndarray, np.ndarray]:
+    """CSR index of (rows -> cols): ``indptr`` (n_rows + 1) and ``cols`` ordered by row."""
+    order = np.argsort(rows, kind="stable")
+    counts = np.bincount(rows, minlength=n_rows)
+    indptr = np.zeros(n_rows + 1, dtype=np.int64)
+    np.cumsum(counts, out=indptr[1:])
+    return indptr, cols[order].astype(np.int32, copy=False)
+
+
+@dataclass
+class GroupNetwork:
+    """Groups and their members. Rows are memberships; CSR indexes are derived."""
+
+    n_clinicians: int
+    m_clinician: np.ndarray    # int32, one row per membership
+    m_group: np.ndarray        # int32
+    m_moderator: np.ndarray    # bool
+    m_joined: np.ndarray       # float32 day the membership started (<= 0 at set-up)
+    m_via: np.ndarray          # int8 index into JOIN_KINDS
+    m_muted: np.ndarray        # bool: member no longer reads the group
+    g_basis: np.ndarray        # int8 index into BASIS_NAMES
+    g_created: np.ndarray      # float32 day the group was created
+    size_cap: int = 500
+
+    def __post_init__(self):
+        self.reindex()
+
+    # ------------------------------------------------------------------ indexes
+    def reindex(self) -> None:
+        """Rebuild both CSR indexes after rows were added or removed."""
+        order = np.lexsort((self.m_clinician, self.m_group))
+        for name in ("m_clinician", "m_group", "m_moderator", "m_joined", "m_via", "m_muted"):
+            setattr(self, name, getattr(self, name)[order])
+        g_counts = np.bincount(self.m_group, minlength=self.n_groups)
+        self.g_indptr = np.zeros(self.n_groups + 1, dtype=np.int64)
+        np.cumsum(g_counts, out=self.g_indptr[1:])
+        # rows are sorted by group, so group -> members is the clinician column itself
+        self.g_members = self.m_clinician
+        self.c_indptr, self.c_rows = csr(self.m_clinician, np.arange(self.n_rows, dtype=np.int32),
+                                         self.n_clinicians)
+        self.c_groups = self.m_group[self.c_rows]
+
+    @property
+    def n_groups(self) -> int:
+        return int(self.g_basis.size)
+
+    @property
+    def n_rows(self) -> int:
+        return int(self.m_clinician.size)
+
+    @property
+    def sizes(self) -> np.ndarray:
+        return np.diff(self.g_indptr)
+
+    def groups_of(self, clinician: int) -> np.ndarray:
+        return self.c_groups[self.c_indptr[clinician]:self.c_indptr[clinician + 1]]
+
+    def members_of(self, group: int) -> np.ndarray:
+        return self.g_members[self.g_indptr[group]:self.g_indptr[group + 1]]
+
+    def groups_per_clinician(self) -> np.ndarray:
+        return np.diff(self.c_indptr)
+
+    # ------------------------------------------------------------------ changes
+    def add_members(self, clinician: np.ndarray, group: np.ndarray, t: float, via: int) -> int:
+        """Add memberships (duplicates and existing ones are ignored); returns how many."""
+        if clinician.size == 0:
+            return 0
+        key_new = group.astype(np.int64) * self.n_clinicians + clinician
+        key_old = self.m_group.astype(np.int64) * self.n_clinicians + self.m_clinician
+        key_new = np.unique(key_new)
+        key_new = key_new[~np.isin(key_new, key_old)]
+        k = key_new.size
+        if k:
+            self._append((key_new % self.n_clinicians).astype(np.int32),
+                         (key_new // self.n_clinicians).astype(np.int32),
+                         np.zeros(k, bool), np.full(k, t, np.float32), np.full(k, via, np.int8))
+        return k
+
+    def new_groups(self, basis: int, t: float, n: int) -> np.ndarray:
+        ids = np.arange(self.n_groups, self.n_groups + n, dtype=np.int32)
+        self.g_basis = np.concatenate([self.g_basis, np.full(n, basis, np.int8)])
+        self.g_created = np.concatenate([self.g_created, np.full(n, t, np.float32)])
+        return ids
+
+    def remove_rows(self, rows: np.ndarray) -> None:
+        keep = np.ones(self.n_rows, dtype=bool)
+        keep[rows] = False
+        for name in ("m_clinician", "m_group", "m_moderator", "m_joined", "m_via", "m_muted"):
+            setattr(self, name, getattr(self, name)[keep])
+        self.reindex()
+
+    def _append(self, clin, group, moderator, joined, via):
+        self.m_clinician = np.concatenate([self.m_clinician, clin])
+        self.m_group = np.concatenate([self.m_group, group])
+        self.m_moderator = np.concatenate([self.m_moderator, moderator])
+        self.m_joined = np.concatenate([self.m_joined, joined])
+        self.m_via = np.concatenate([self.m_via, via])
+        self.m_muted = np.concatenate([self.m_muted, np.zeros(clin.size, bool)])
+
+    # ------------------------------------------------------------------- tables
+    def memberships_frame(self) -> pd.DataFrame:
+        return pd.DataFrame(
+            {
+                "clinician": self.m_clinician,
+                "group": self.m_group,
+                "moderator": self.m_moderator,
+                "muted": self.m_muted,
+                "joined_day": self.m_joined,
+                "via": pd.Categorical.from_codes(self.m_via, JOIN_KINDS),
+            }
+        )
+
+    def groups_frame(self, pop: Population) -> pd.DataFrame:
+        tiers = pop.tier[self.m_clinician]
+        regions = pop.region[self.m_clinician]
+        n_tiers = _distinct_per_group(self.m_group, tiers, self.n_groups)
+        n_regions = _distinct_per_group(self.m_group, regions, self.n_groups)
+        return pd.DataFrame(
+            {
+                "group": np.arange(self.n_groups),
+                "basis": pd.Categorical.from_codes(self.g_basis, BASIS_NAMES),
+                "size": self.sizes,
+                "moderators": np.bincount(self.m_group[self.m_moderator], minlength=self.n_groups),
+                "created_day": self.g_created,
+                "n_tiers": n_tiers,
+                "n_regions": n_regions,
+            }
+        )
+
+    def structure(self, pop: Population) -> dict[str, float]:
+        """Summary of the network: sizes, groups per clinician, cross-tier and cross-city ties."""
+        sizes = self.sizes
+        live = sizes > 0
+        per = self.groups_per_clinician()
+        tiers = pop.tier[self.m_clinician].astype(np.int64)
+        regions = pop.region[self.m_clinician].astype(np.int64)
+        return {
+            "n_groups": int(live.sum()),
+            "n_memberships": self.n_rows,
+            "group_size_mean": float(sizes[live].mean()) if live.any() else 0.0,
+            "group_size_median": float(np.median(sizes[live])) if live.any() else 0.0,
+            "group_size_p90": float(np.quantile(sizes[live], 0.9)) if live.any() else 0.0,
+            "group_size_max": int(sizes.max()) if sizes.size else 0,
+            "groups_per_clinician_mean": float(per.mean()),
+            "groups_per_clinician_median": float(np.median(per)),
+            "p_clinicians_in_no_group": float((per == 0).mean()),
+            "p_memberships_cross_tier": _share_cross(self.m_group, tiers, self.n_groups, 3),
+            "p_memberships_cross_region": _share_cross(self.m_group, regions, self.n_groups,
+                                                       len(pop.region_names)),
+        }
+
+
+def _distinct_per_group(group: np.ndarray, value: np.ndarray, n_groups: int) -> np.ndarray:
+    pairs = np.unique(group.astype(np.int64) * (int(value.max(initial=0)) + 1) + value)
+    return np.bincount(pairs // (int(value.max(initial=0)) + 1), minlength=n_groups)
+
+
+def _share_cross(group: np.ndarray, value: np.ndarray, n_groups: int, n_values: int) -> float:
+    """Share of memberships whose group has a member with another value (tier, region)."""
+    if group.size == 0:
+        return 0.0
+    key = group.astype(np.int64) * n_values + value
+    uniq, inverse, counts = np.unique(key, return_inverse=True, return_counts=True)
+    size = np.bincount(group, minlength=n_groups)[group]
+    return float((size - counts[inverse] > 0).mean())
+
+
+# ----------------------------------------------------------------------- build
+def _keyed_groups(members: np.ndarray, keys: np.ndarray, median: float, sigma: float,
+                  cap: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray, int]:
+    """Split the clinicians of each key into groups of a size drawn per key.
+
+    Returns (clinician, local group id, number of groups). Keys with fewer than 3
+    members form no group; a last chunk of fewer than 3 joins the chunk before it
+    when that stays within the cap, else those members stay out.
+    """
+    if members.size == 0:
+        return members.astype(np.int32), members.astype(np.int32), 0
+    order = np.lexsort((rng.random(members.size), keys))
+    members, keys = members[order], keys[order]
+    uniq, start, count = np.unique(keys, return_index=True, return_counts=True)
+    target = np.clip(np.rint(rng.lognormal(np.log(median), sigma, uniq.size)), MIN_SIZE, cap).astype(np.int64)
+    block = np.repeat(np.arange(uniq.size), count)
+    pos = np.arange(members.size) - start[block]
+    n_chunks = -(-count // target)
+    last = count - (n_chunks - 1) * target
+    merge = (last < MIN_SIZE) & (n_chunks > 1) & (target + last <= cap)
+    n_eff = n_chunks - merge
+    chunk = np.minimum(pos // target[block], n_eff[block] - 1)
+    # chunk sizes; drop chunks under the minimum (small keys, unmergeable tails)
+    offset = np.concatenate([[0], np.cumsum(n_eff)[:-1]])
+    gid = offset[block] + chunk
+    sizes = np.bincount(gid, minlength=int(n_eff.sum()))
+    ok = sizes[gid] >= MIN_SIZE
+    members, gid = members[ok], gid[ok]
+    kept, local = np.unique(gid, return_inverse=True)
+    return members.astype(np.int32), local.astype(np.int32), int(kept.size)
+
+
+def _basis_keys(basis: str, pop: Population, cfg: GroupsConfig, rng: np.random.Generator):
+    """Eligible clinicians and their grouping key for one basis."""
+    n = pop.n
+    idx = np.arange(n, dtype=np.int64)
+    region = pop.region.astype(np.int64)
+    n_spec = 16
+    abroad = pop.fac_abroad[pop.facility]
+    if basis == "alumni":
+        return idx, pop.school.astype(np.int64) * 100 + pop.years // cfg.cohort_years
+    if basis == "cohort":
+        return idx, pop.internship.astype(np.int64) * 100 + pop.years // 3
+    if basis == "specialty":
+        return idx, pop.specialty.astype(np.int64) * (region.max() + 1) + region
+    if basis == "affiliate":
+        home = ~abroad
+        return idx[home], pop.ancestor(2)[pop.facility][home].astype(np.int64)
+    if basis == "surveillance":
+        home = ~abroad
+        return idx[home], region[home]
+    if basis == "conference":
+        n_conf = max(1, cfg.n_conferences)
+        return idx, pop.specialty.astype(np.int64) * n_conf + rng.integers(0, n_conf, n)
+    if basis == "reading":
+        return idx, pop.specialty.astype(np.int64) * (region.max() + 1) + region
+    if basis == "abroad":
+        linked = abroad | pop.international
+        return idx[linked], pop.school[linked].astype(np.int64) * n_spec
+    raise ValueError(basis)
+
+
+def build_groups(pop: Population, cfg: GroupsConfig, rng: np.random.Generator) -> GroupNetwork:
+    if cfg.membership_file:
+        return _groups_from_file(pop, cfg)
+    clin_parts, group_parts, basis_parts = [], [], []
+    n_groups = 0
+    for b, basis in enumerate(BASES):
+        bc = cfg.bases.get(basis)
+        if bc is None or not bc.enabled or bc.join_prob == 0:
+            continue
+        members, keys = _basis_keys(basis, pop, cfg, rng)
+        if bc.roles is not None:
+            ok = np.isin(pop.role[members], [ROLES.index(r) for r in bc.roles])
+            members, keys = members[ok], keys[ok]
+        joined = rng.random(members.size) < bc.join_prob
+        clin, local, k = _keyed_groups(members[joined], keys[joined], bc.size_median, bc.size_sigma,
+                                       cfg.size_cap, rng)
+        clin_parts.append(clin)
+        group_parts.append(local + n_groups)
+        basis_parts.append(np.full(k, b, np.int8))
+        n_groups += k
+    clin = np.concatenate(clin_parts) if clin_parts else np.zeros(0, np.int32)
+    group = np.concatenate(group_parts) if group_parts else np.zeros(0, np.int32)
+    net = GroupNetwork(
+        n_clinicians=pop.n, m_clinician=clin, m_group=group,
+        m_moderator=np.zeros(clin.size, bool), m_joined=np.zeros(clin.size, np.float32),
+        m_via=np.full(clin.size, JOIN_BASIS, np.int8), m_muted=np.zeros(clin.size, bool),
+        g_basis=np.concatenate(basis_parts) if basis_parts else np.zeros(0, np.int8),
+        g_created=np.zeros(n_groups, np.float32), size_cap=cfg.size_cap,
+    )
+    invite(net, pop, cfg.invite_per_member, 0.0, rng)
+    assign_moderators(net, pop, cfg.moderators_max, rng)
+    return net
+
+
+def invite(net: GroupNetwork, pop: Population, per_member: float, t: float,
+           rng: np.random.Generator, groups: np.ndarray | None = None) -> int:
+    """Members invite colleagues from their own facility; full groups spill over.
+
+    Each group receives Poisson(per_member x size) invitations; each goes to a random
+    colleague of a random member. Invitees beyond the size cap go to one new spill
+    group per full group (kept if it reaches 3 members). Returns memberships added.
+    """
+    sizes = net.sizes
+    if groups is None:
+        groups = np.flatnonzero(sizes > 0)
+    if per_member <= 0 or groups.size == 0:
+        return 0
+    n_inv = rng.poisson(per_member * sizes[groups])
+    g = np.repeat(groups, n_inv)
+    if g.size == 0:
+        return 0
+    inviter = net.g_members[net.g_indptr[g] + (rng.random(g.size) * sizes[g]).astype(np.int64)]
+    f_indptr, f_staff = pop.facility_staff()
+    fac = pop.facility[inviter]
+    fsize = f_indptr[fac + 1] - f_indptr[fac]
+    invitee = f_staff[f_indptr[fac] + (rng.random(g.size) * fsize).astype(np.int64)]
+    # drop self-invitations and clinicians already in the group
+    key = g.astype(np.int64) * net.n_clinicians + invitee
+    old = net.m_group.astype(np.int64) * net.n_clinicians + net.m_clinician
+    key = np.unique(key[invitee != inviter])
+    key = key[~np.isin(key, old)]
+    g, invitee = (key // net.n_clinicians).astype(np.int32), (key % net.n_clinicians).astype(np.int32)
+    # spill: rank of each newcomer within its group, against the room left
+    first = np.searchsorted(g, g, side="left")
+    rank = np.arange(g.size) - first
+    room = net.size_cap - sizes[g]
+    over = rank >= room
+    spill_from = np.unique(g[over])
+    spill_size = np.bincount(np.searchsorted(spill_from, g[over]), minlength=spill_from.size)
+    spill_ok = spill_size >= MIN_SIZE
+    new_ids = net.new_groups(0, t, int(spill_ok.sum()))
+    spill_basis = net.g_basis[spill_from[spill_ok]]
+    net.g_basis[new_ids] = spill_basis
+    target = np.full(spill_from.size, -1, np.int32)
+    target[spill_ok] = new_ids
+    g_spill = target[np.searchsorted(spill_from, g[over])]
+    clin = np.concatenate([invitee[~over], invitee[over][g_spill >= 0]])
+    grp = np.concatenate([g[~over], g_spill[g_spill >= 0]])
+    via = np.concatenate([np.full((~over).sum(), JOIN_INVITED, np.int8),
+                          np.full(int((g_spill >= 0).sum()), JOIN_SPILL, np.int8)])
+    net._append(clin, grp, np.zeros(clin.size, bool), np.full(clin.size, t, np.float32), via)
+    net.reindex()
+    if new_ids.size:
+        assign_moderators(net, pop, 1, rng, groups=new_ids)
+    return int(clin.size)
+
+
+def assign_moderators(net: GroupNetwork, pop: Population, max_mods: int,
+                      rng: np.random.Generator, groups: np.ndarray | None = None) -> None:
+    """The most senior and expert members moderate: 1 per group, 2 from 50 members, ..."""
+    rows = np.arange(net.n_rows) if groups is None else np.flatnonzero(np.isin(net.m_group, groups))
+    if rows.size == 0:
+        return
+    clin = net.m_clinician[rows]
+    score = pop.years[clin] / 50.0 + pop.expertise[clin] + 0.3 * rng.random(rows.size)
+    grp = net.m_group[rows]
+    order = np.lexsort((-score, grp))
+    rows, grp = rows[order], grp[order]
+    first = np.searchsorted(grp, grp, side="left")
+    rank = np.arange(rows.size) - first
+    n_mods = np.clip(1 + net.sizes[grp] // 50, 1, max_mods)
+    net.m_moderator[rows] = rank < n_mods
+
+
+def _groups_from_file(pop: Population, cfg: GroupsConfig) -> GroupNetwork:
+    path = cfg.membership_file
+    try:
+        df = pd.read_parquet(path, columns=["clinician", "group"])
+    except (OSError, ValueError, KeyError) as exc:
+        raise ScenarioError(f"groups.membership_file: cannot read {path!r}: {exc}") from None
+    clin = df["clinician"].to_numpy(np.int64)
+    grp = df["group"].to_numpy(np.int64)
+    if clin.size and (clin.min() < 0 or clin.max() >= pop.n):
+        raise ScenarioError(
+            f"groups.membership_file: clinician ids must lie in 0..{pop.n - 1} "
+            f"(population.n_clinicians = {pop.n}); found {clin.min()}..{clin.max()}"
+        )
+    uniq, grp = np.unique(grp, return_inverse=True)
+    sizes = np.bincount(grp, minlength=uniq.size)
+    if sizes.size and (sizes.min() < MIN_SIZE or sizes.max() > cfg.size_cap):
+        raise ScenarioError(
+            f"groups.membership_file: group sizes must lie in {MIN_SIZE}..{cfg.size_cap}; "
+            f"found {sizes.min()}..{sizes.max()}"
+        )
+    n = clin.size
+    net = GroupNetwork(
+        n_clinicians=pop.n, m_clinician=clin.astype(np.int32), m_group=grp.astype(np.int32),
+        m_moderator=np.zeros(n, bool), m_joined=np.zeros(n, np.float32),
+        m_via=np.full(n, JOIN_FILE, np.int8), m_muted=np.zeros(n, bool),
+        g_basis=np.full(uniq.size, BASIS_FILE, np.int8), g_created=np.zeros(uniq.size, np.float32),
+        size_cap=cfg.size_cap,
+    )
+    net.m_moderator[net.g_indptr[:-1][sizes > 0]] = True  # first listed member moderates
+    return net
+
+
+# --------------------------------------------------------------------- contacts
+@dataclass
+class Contacts:
+    """Undirected 1-on-1 contacts as CSR (both directions stored)."""
+
+    indptr: np.ndarray
+    neighbors: np.ndarray
+
+    def of(self, clinician: int) -> np.ndarray:
+        return self.neighbors[self.indptr[clinician]:self.indptr[clinician + 1]]
+
+    @property
+    def degree(self) -> np.ndarray:
+        return np.diff(self.indptr)
+
+
+def build_contacts(pop: Population, cfg: ContactsConfig, rng: np.random.Generator) -> Contacts:
+    n = pop.n
+    f_indptr, f_staff = pop.facility_staff()
+    src_parts, dst_parts = [], []
+
+    def pick_in(facilities: np.ndarray) -> np.ndarray:
+        size = f_indptr[facilities + 1] - f_indptr[facilities]
+        return f_staff[f_indptr[facilities] + (rng.random(facilities.size) * size).astype(np.int64)]
+
+    # colleagues in the same facility
+    k = rng.poisson(cfg.colleagues / 2, n)
+    src = np.repeat(np.arange(n, dtype=np.int32), k)
+    src_parts.append(src)
+    dst_parts.append(pick_in(pop.facility[src]))
+    # upward: someone in the parent facility, of the same specialty when there is one
+    parent = pop.fac_parent[pop.facility]
+    has_parent = np.flatnonzero(parent >= 0)
+    k = rng.poisson(cfg.upward, has_parent.size)
+    src = np.repeat(has_parent.astype(np.int32), k)
+    if src.size:
+        n_spec = int(pop.specialty.max()) + 1
+        key = pop.facility.astype(np.int64) * n_spec + pop.specialty
+        order = np.argsort(key, kind="stable")
+        sorted_key = key[order]
+        want = parent[src].astype(np.int64) * n_spec + pop.specialty[src]
+        lo = np.searchsorted(sorted_key, want, "left")
+        hi = np.searchsorted(sorted_key, want, "right")
+        same = order[np.minimum(lo + (rng.random(src.size) * (hi - lo)).astype(np.int64), n - 1)]
+        any_ = pick_in(parent[src])
+        src_parts.append(src)
+        dst_parts.append(np.where(hi > lo, same, any_).astype(np.int32))
+    # met at events: anyone of the same specialty
+    k = rng.poisson(cfg.conference / 2, n)
+    src = np.repeat(np.arange(n, dtype=np.int32), k)
+    if src.size:
+        order = np.argsort(pop.specialty, kind="stable")
+        counts = np.bincount(pop.specialty, minlength=int(pop.specialty.max()) + 1)
+        start = np.concatenate([[0], np.cumsum(counts)])
+        s = pop.specialty[src]
+        src_parts.append(src)
+        dst_parts.append(order[start[s] + (rng.random(src.size) * counts[s]).astype(np.int64)].astype(np.int32))
+    src = np.concatenate(src_parts)
+    dst = np.concatenate(dst_parts)
+    keep = src != dst
+    a = np.concatenate([src[keep], dst[keep]]).astype(np.int64)
+    b = np.concatenate([dst[keep], src[keep]]).astype(np.int64)
+    pairs = np.unique(a * n + b)
+    indptr, nb = csr((pairs // n).astype(np.int32), (pairs % n).astype(np.int32), n)
+    return Contacts(indptr=indptr, neighbors=nb)

@@ -1,0 +1,12 @@
+"""Processes: each owns a slice of the model's state and advances it one step at a time.
+
+The protocol (see :class:`Process`): ``setup(model)`` once after the population and
+network exist; ``step(model)`` every step; ``record(model, rec)`` at each recording
+time; ``metrics(model)`` and ``tables(model)`` at the end. A process draws only from
+``model.streams(<its name>)`` so that switching one process on or off leaves the
+others' draws unchanged.
+"""
+
+from .base import Process, REGISTRY, register
+
+__all__ = ["Process", "REGISTRY", "register"]

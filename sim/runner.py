@@ -1,0 +1,78 @@
+"""`run(scenario, seed)`: build a model, run it, and gather its results."""
+
+from __future__ import annotations
+
+import datetime as _dt
+import platform
+import subprocess
+import time
+from pathlib import Path
+
+import numpy as np
+
+from . import __version__
+from .config import Scenario, load_scenario, scenario_to_toml
+from .model import QunModel
+from .results import Results
+
+__all__ = ["run", "build_model"]
+
+
+def _git_commit() -> str | None:
+    try:
+        out = subprocess.run(["git", "rev-parse", "HEAD"], cwd=Path(__file__).parent,
+                             capture_output=True, text=True, timeout=5)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return out.stdout.strip() or None if out.returncode == 0 else None
+
+
+def build_model(scenario: Scenario | str | Path, seed: int | None = None) -> QunModel:
+    if not isinstance(scenario, Scenario):
+        scenario = load_scenario(scenario)
+    return QunModel(scenario, seed=seed)
+
+
+def run(scenario: Scenario | str | Path, seed: int | None = None, progress=None) -> Results:
+    """Run a scenario (a :class:`Scenario` or a path) with ``seed`` (default: the scenario's)."""
+    if not isinstance(scenario, Scenario):
+        scenario = load_scenario(scenario)
+    started = _dt.datetime.now(_dt.timezone.utc)
+    t0 = time.perf_counter()
+    model = QunModel(scenario, seed=seed)
+    build_s = time.perf_counter() - t0
+    model.run_model(progress=progress)
+    wall = time.perf_counter() - t0
+    seed = model.seed
+    metrics: dict = {"n_clinicians": model.pop.n, "n_facilities": model.pop.n_facilities}
+    metrics.update({f"network_{k}": v for k, v in model.net.structure(model.pop).items()})
+    metrics["contacts_per_clinician_mean"] = float(model.contacts.degree.mean())
+    for proc in model.processes:
+        metrics.update(proc.metrics(model))
+    agents = model.pop.agents_frame()
+    agents["n_groups"] = model.net.groups_per_clinician()
+    tables = {
+        "agents": agents,
+        "groups": model.net.groups_frame(model.pop),
+        "memberships": model.net.memberships_frame(),
+        "facilities": model.pop.facilities_frame(),
+    }
+    for proc in model.processes:
+        tables.update(proc.tables(model))
+    manifest = {
+        "qunsim_version": __version__,
+        "scenario": scenario.run.name,
+        "seed": seed,
+        "git_commit": _git_commit(),
+        "started_utc": started.isoformat(),
+        "finished_utc": _dt.datetime.now(_dt.timezone.utc).isoformat(),
+        "wall_seconds": wall,
+        "build_seconds": build_s,
+        "steps": model.clock.step,
+        "python": platform.python_version(),
+        "numpy": np.__version__,
+        "processes": [p.name for p in model.processes],
+    }
+    ts = model.recorder.frame(scenario=scenario.run.name, seed=seed)
+    return Results(metrics=metrics, timeseries=ts, tables=tables,
+                   scenario_toml=scenario_to_toml(scenario), manifest=manifest)
