@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import mesa
 
-from .config import ROLES, TIERS
+from .schema import ROLES, TIERS
 from .population import SPECIALTIES
 
 __all__ = ["Clinician"]

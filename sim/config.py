@@ -21,7 +21,11 @@ from typing import Annotated, Any, Literal
 import tomli_w
 from pydantic import Field, ValidationError, model_validator
 
-from .schema import GroupSize, Hour, NonNegative, Positive, Probability, Section
+from .interventions import InterventionConfig
+from .processes.network import NetworkConfig
+from .schema import (
+    BASES, ROLES, TIERS, GroupSize, Hour, NonNegative, Positive, Probability, ScenarioError, Section,
+)
 
 __all__ = [
     "ScenarioError",
@@ -34,24 +38,8 @@ __all__ = [
     "BASES",
 ]
 
-ROLES = ("doctor", "nurse", "lab_technician", "pharmacist", "public_health_admin")
-TIERS = ("primary", "secondary", "tertiary")
-BASES = (
-    "alumni",
-    "cohort",
-    "specialty",
-    "affiliate",
-    "surveillance",
-    "conference",
-    "reading",
-    "abroad",
-)
 Role = Literal["doctor", "nurse", "lab_technician", "pharmacist", "public_health_admin"]
 Tier = Literal["primary", "secondary", "tertiary"]
-
-
-class ScenarioError(Exception):
-    """A scenario that cannot be used; the message says where and why."""
 
 
 # --------------------------------------------------------------------------- run
@@ -177,6 +165,11 @@ class PopulationConfig(Section):
     n_schools: int = Field(6, ge=1, le=1000, description="Medical schools the clinicians graduated from.")
     years_max: int = Field(35, ge=1, le=50, description="Seniority is uniform in 1..years_max.")
 
+    @model_validator(mode="before")
+    @classmethod
+    def _tier_defaults(cls, raw):
+        return _merge_defaults(raw, "tiers", _default_tiers()) if isinstance(raw, dict) else raw
+
     @model_validator(mode="after")
     def _check(self):
         if sum(self.roles.values()) <= 0:
@@ -193,6 +186,20 @@ class PopulationConfig(Section):
             if r.referral_hub is not None and r.referral_hub not in names:
                 raise ValueError(f"region {r.name!r}: referral_hub {r.referral_hub!r} is not a region")
         return self
+
+
+def _merge_defaults(raw: dict, field: str, defaults: dict[str, Section]) -> dict:
+    """A partial table for one key (e.g. ``bases.alumni``) keeps the other defaults."""
+    given = raw.get(field)
+    if isinstance(given, dict):
+        merged = {k: v.model_dump() for k, v in defaults.items()}
+        for key, value in given.items():
+            if isinstance(value, dict) and key in merged:
+                merged[key] = {**merged[key], **value}
+            else:
+                merged[key] = value
+        raw = {**raw, field: merged}
+    return raw
 
 
 # ----------------------------------------------------------------------- groups
@@ -245,6 +252,12 @@ class GroupsConfig(Section):
     )
 
 
+    @model_validator(mode="before")
+    @classmethod
+    def _basis_defaults(cls, raw):
+        return _merge_defaults(raw, "bases", _default_bases()) if isinstance(raw, dict) else raw
+
+
 class ContactsConfig(Section):
     """1-on-1 contacts."""
 
@@ -261,6 +274,28 @@ class Scenario(Section):
     population: PopulationConfig = Field(default_factory=PopulationConfig)
     groups: GroupsConfig = Field(default_factory=GroupsConfig)
     contacts: ContactsConfig = Field(default_factory=ContactsConfig)
+    network: NetworkConfig = Field(default_factory=NetworkConfig)
+    interventions: list[InterventionConfig] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _check_settings_paths(self):
+        """A `settings` intervention must name real settings with allowed values."""
+        for k, iv in enumerate(self.interventions):
+            for dotted, value in iv.set.items():
+                node: object = self.model_copy(deep=True)
+                *path, last = dotted.split(".")
+                for key in path:
+                    if not isinstance(node, Section) or key not in type(node).model_fields:
+                        raise ValueError(f"interventions.{k}.set: {dotted!r} is not a setting")
+                    node = getattr(node, key)
+                if not isinstance(node, Section) or last not in type(node).model_fields:
+                    raise ValueError(f"interventions.{k}.set: {dotted!r} is not a setting")
+                try:
+                    setattr(node, last, value)
+                except ValidationError as exc:
+                    msg = exc.errors()[0]["msg"]
+                    raise ValueError(f"interventions.{k}.set: {dotted} = {value!r}: {msg}") from None
+        return self
 
     @property
     def n_steps(self) -> int:
@@ -357,7 +392,7 @@ def _apply_override(raw: dict, keys: list[str], value: Any, source: str) -> None
             node = node[key]
 
 
-def _format_errors(exc: ValidationError, source: str, raw: dict) -> str:
+def _format_errors(exc: ValidationError, source: str) -> str:
     lines = [f"{source}: {exc.error_count()} problem(s) in the scenario:"]
     for err in exc.errors():
         loc = ".".join(str(p) for p in err["loc"] if p not in ("function-after",)) or "(top level)"
@@ -366,7 +401,8 @@ def _format_errors(exc: ValidationError, source: str, raw: dict) -> str:
             lines.append(f"  {loc}: unknown setting {'in ' + parent if parent else 'at top level'}"
                          f" (value {err.get('input')!r}); check the spelling against docs/model.md")
             continue
-        lines.append(f"  {loc}: {err['msg']} (got {err.get('input')!r})")
+        got = f" (got {err.get('input')!r})" if err["loc"] else ""
+        lines.append(f"  {loc}: {err['msg']}{got}")
     return "\n".join(lines)
 
 
@@ -374,7 +410,7 @@ def validate(raw: dict, source: str = "<scenario>") -> Scenario:
     try:
         return Scenario.model_validate(raw)
     except ValidationError as exc:
-        raise ScenarioError(_format_errors(exc, source, raw)) from None
+        raise ScenarioError(_format_errors(exc, source)) from None
 
 
 def load_scenario(path: str | Path, overrides: list[str] | None = None) -> Scenario:

@@ -21,7 +21,12 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from .config import BASES, ROLES, ContactsConfig, GroupsConfig, ScenarioError
+from typing import TYPE_CHECKING
+
+from .schema import BASES, ROLES, ScenarioError
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .config import ContactsConfig, GroupsConfig
 from .population import Population
 
 __all__ = ["GroupNetwork", "Contacts", "build_groups", "build_contacts", "csr"]

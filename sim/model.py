@@ -9,6 +9,7 @@ from .agents import Clinician
 from .clock import Clock
 from .config import Scenario
 from .groups import build_contacts, build_groups
+from .interventions import Scheduler
 from .population import build_population
 from .processes import REGISTRY
 from .results import Recorder
@@ -61,7 +62,7 @@ class QunModel(mesa.Model):
                 self.processes.append(proc)
         for proc in self.processes:
             proc.setup(self)
-        self.interventions = []
+        self.interventions = Scheduler(scenario.interventions)
         if scenario.run.agent_objects:
             Clinician.create_agents(self, self.pop.n, np.arange(self.pop.n))
         steps_per_record = scenario.run.record_every_hours / (scenario.run.step_minutes / 60.0)
@@ -82,6 +83,7 @@ class QunModel(mesa.Model):
         raise KeyError(f"process {name!r} is not running")
 
     def step(self) -> None:
+        self.interventions.step(self)
         for proc in self.processes:
             proc.step(self)
         self.clock.advance()

@@ -11,7 +11,12 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from .config import ROLES, TIERS, PopulationConfig, ScenarioError
+from typing import TYPE_CHECKING
+
+from .schema import ROLES, TIERS, ScenarioError
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .config import PopulationConfig
 
 __all__ = ["Population", "build_population", "SPECIALTIES", "BED_RANGES"]
 

@@ -13,6 +13,24 @@ Hour = Annotated[float, Field(ge=0.0, le=24.0)]
 GroupSize = Annotated[int, Field(ge=3, le=500)]
 
 
+ROLES = ("doctor", "nurse", "lab_technician", "pharmacist", "public_health_admin")
+TIERS = ("primary", "secondary", "tertiary")
+BASES = (
+    "alumni",
+    "cohort",
+    "specialty",
+    "affiliate",
+    "surveillance",
+    "conference",
+    "reading",
+    "abroad",
+)
+
+
+class ScenarioError(Exception):
+    """A scenario that cannot be used; the message says where and why."""
+
+
 class Section(BaseModel):
     """A table of a scenario file: unknown keys are errors."""
 

@@ -4,9 +4,10 @@ The protocol (see :class:`Process`): ``setup(model)`` once after the population 
 network exist; ``step(model)`` every step; ``record(model, rec)`` at each recording
 time; ``metrics(model)`` and ``tables(model)`` at the end. A process draws only from
 ``model.streams(<its name>)`` so that switching one process on or off leaves the
-others' draws unchanged.
+others' draws unchanged. Processes run in the order of this registry.
 """
 
-from .base import Process, REGISTRY, register
+from .base import REGISTRY, Process, register
+from . import network  # noqa: F401  (registers itself)
 
 __all__ = ["Process", "REGISTRY", "register"]

@@ -1,0 +1,38 @@
+"""When clinicians are at work and when they open their chats.
+
+Reading is a Poisson process per clinician whose rate depends on the time of day:
+``reads_per_day`` spread over the waking hours (07:00-23:00), multiplied by
+``night_activity`` at night; shift workers (``work_start``/``work_end`` at night)
+read at the day rate while on shift. The probability of at least one opening in a
+step of length dt (days) is ``1 - exp(-rate * dt)``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .clock import in_hours
+
+__all__ = ["at_work", "read_rate", "read_prob", "WAKING_HOURS"]
+
+WAKING_HOURS = 16.0
+
+
+def at_work(model) -> np.ndarray:
+    """Bool per clinician: on duty at the middle of the current step."""
+    pop = model.pop
+    return in_hours(model.clock.hour, pop.work_start, pop.work_end)
+
+
+def read_rate(model) -> np.ndarray:
+    """Chat openings per day, per clinician, at the current time of day."""
+    pop, cfg = model.pop, model.config.population
+    day_rate = pop.reads_per_day * (24.0 / WAKING_HOURS)
+    awake = not model.clock.is_night()
+    factor = np.where(at_work(model) | awake, 1.0, cfg.night_activity).astype(np.float32)
+    return day_rate * factor
+
+
+def read_prob(model) -> np.ndarray:
+    """Probability that each clinician opens the chats at least once in this step."""
+    return -np.expm1(-read_rate(model) * model.clock.step_days)

@@ -1,0 +1,181 @@
+"""Interventions: what is delivered, to whom, and when.
+
+A scenario lists interventions as ``[[interventions]]`` tables::
+
+    [[interventions]]
+    name = "embed_specialists"      # a registered intervention
+    start_day = 10                  # switched on at the first step starting at or after this day
+    end_day = 40                    # optional: switched off again
+    params = { per_group = 1 }      # the intervention's own settings (validated)
+
+    [[interventions]]
+    name = "settings"               # the generic one: change settings for a while
+    start_day = 0
+    set = { "network.conference_interval_days" = 0 }   # e.g. a lockdown: no conferences
+
+Every intervention is a class registered under its name with a ``Params`` schema
+and ``start(model)`` / ``stop(model)``. Nothing happens before ``start_day``: the
+processes read their settings each step, and ``settings`` interventions restore
+the previous values at ``end_day``.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+import numpy as np
+from pydantic import Field, model_validator
+
+from .schema import ROLES, NonNegative, Section
+
+__all__ = ["InterventionConfig", "Intervention", "INTERVENTIONS", "register_intervention",
+           "Scheduler"]
+
+INTERVENTIONS: dict[str, type["Intervention"]] = {}
+
+
+def register_intervention(cls: type["Intervention"]) -> type["Intervention"]:
+    INTERVENTIONS[cls.name] = cls
+    return cls
+
+
+class InterventionConfig(Section):
+    name: str
+    start_day: NonNegative = 0.0
+    end_day: NonNegative | None = None
+    params: dict[str, Any] = Field(default_factory=dict)
+    set: dict[str, Any] = Field(default_factory=dict, description="Only for name = 'settings'.")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _params(cls, raw):
+        """Validate ``params`` against the named intervention's schema, defaults filled in."""
+        if isinstance(raw, dict):
+            kind = INTERVENTIONS.get(raw.get("name"))
+            if kind is None:
+                raise ValueError(f"unknown intervention {raw.get('name')!r}; known: {sorted(INTERVENTIONS)}")
+            raw = {**raw, "params": kind.Params.model_validate(raw.get("params", {})).model_dump()}
+        return raw
+
+    @model_validator(mode="after")
+    def _check(self):
+        if self.end_day is not None and self.end_day <= self.start_day:
+            raise ValueError(f"end_day {self.end_day} must be after start_day {self.start_day}")
+        if self.set and self.name != "settings":
+            raise ValueError("`set` belongs to the 'settings' intervention; use `params` here")
+        return self
+
+
+class Intervention:
+    """Base class. Subclasses set ``name``, a ``Params`` schema, and start/stop."""
+
+    name: ClassVar[str] = "intervention"
+
+    class Params(Section):
+        pass
+
+    def __init__(self, config: InterventionConfig):
+        self.config = config
+        self.params = self.Params.model_validate(config.params)
+
+    def start(self, model) -> None:
+        """Switch on (called once, at the first step at or after ``start_day``)."""
+
+    def stop(self, model) -> None:
+        """Switch off (called at ``end_day`` when one is given)."""
+
+
+def _resolve(model, dotted: str):
+    *path, last = dotted.split(".")
+    node = model.config
+    for key in path:
+        node = getattr(node, key)
+    return node, last
+
+
+@register_intervention
+class Settings(Intervention):
+    """Change any settings (dotted paths) from start_day, restore them at end_day."""
+
+    name = "settings"
+
+    def start(self, model) -> None:
+        self._saved = {}
+        for dotted, value in self.config.set.items():
+            node, last = _resolve(model, dotted)
+            self._saved[dotted] = getattr(node, last)
+            setattr(node, last, value)  # validated by the section's schema
+
+    def stop(self, model) -> None:
+        for dotted, value in self._saved.items():
+            node, last = _resolve(model, dotted)
+            setattr(node, last, value)
+
+
+@register_intervention
+class EmbedSpecialists(Intervention):
+    """Tertiary specialists join the groups of rural and primary-care clinicians.
+
+    Each group where most members work in primary facilities receives ``per_group``
+    tertiary clinicians of the group's most common clinical specialty (any tertiary
+    doctor when none has it). They stay members after ``end_day`` (ties persist).
+    """
+
+    name = "embed_specialists"
+
+    class Params(Section):
+        per_group: int = Field(1, ge=1, le=20)
+        min_primary_share: float = Field(0.5, ge=0, le=1)
+
+    def start(self, model) -> None:
+        from .groups import JOIN_INVITED
+
+        pop, net = model.pop, model.net
+        rng = model.streams("intervention.embed_specialists")
+        tier = pop.tier[net.m_clinician]
+        primary_share = np.bincount(net.m_group, weights=(tier == 0), minlength=net.n_groups)
+        sizes = np.maximum(net.sizes, 1)
+        target = np.flatnonzero(primary_share / sizes >= self.params.min_primary_share)
+        if target.size == 0:
+            return
+        n_spec = int(pop.specialty.max()) + 1
+        counts = np.zeros((net.n_groups, n_spec))
+        np.add.at(counts, (net.m_group, pop.specialty[net.m_clinician]), 1)
+        top = np.argmax(counts[target], axis=1)
+        experts = np.flatnonzero((pop.tier == 2) & (pop.role == ROLES.index("doctor"))
+                                 & ~pop.fac_abroad[pop.facility])
+        if experts.size == 0:
+            return
+        g = np.repeat(target, self.params.per_group)
+        want = np.repeat(top, self.params.per_group)
+        spec_of = pop.specialty[experts]
+        order = np.argsort(spec_of, kind="stable")
+        lo = np.searchsorted(spec_of[order], want, "left")
+        hi = np.searchsorted(spec_of[order], want, "right")
+        pick_same = experts[order][np.minimum(lo + (rng.random(g.size) * (hi - lo)).astype(int),
+                                              experts.size - 1)]
+        pick_any = experts[rng.integers(0, experts.size, g.size)]
+        chosen = np.where(hi > lo, pick_same, pick_any).astype(np.int32)
+        room = net.sizes[g] < net.size_cap
+        self.added = net.add_members(chosen[room], g[room].astype(np.int32), model.t, JOIN_INVITED)
+        net.reindex()
+
+
+class Scheduler:
+    """Starts and stops a run's interventions at their days."""
+
+    def __init__(self, configs: list[InterventionConfig]):
+        self.items = [INTERVENTIONS[c.name](c) for c in configs]
+        self.started = [False] * len(self.items)
+        self.stopped = [False] * len(self.items)
+
+    def step(self, model) -> None:
+        for i, item in enumerate(self.items):
+            cfg = item.config
+            if not self.started[i] and cfg.start_day <= model.t + 1e-9:
+                item.start(model)
+                self.started[i] = True
+            if (self.started[i] and not self.stopped[i] and cfg.end_day is not None
+                    and cfg.end_day <= model.t + 1e-9):
+                item.stop(model)
+                self.stopped[i] = True

@@ -1,0 +1,121 @@
+"""Network dynamics: groups change while the run goes on.
+
+Once a day (at the first step of each day):
+
+* a conference is held every ``conference_interval_days`` (0: none, e.g. a lockdown);
+  a share ``conference_attendance`` of the clinicians of one specialty (drawn at
+  random) attend, with others at a fifth of that rate; attendees form new
+  ``conference`` groups of log-normal size;
+* each group invites ``invite_per_member_per_year / 365`` colleagues per member
+  (from the members' facilities); full groups spill into new groups;
+* each membership is muted with probability ``mute_per_year / 365`` (a muted member
+  stays in the group but reads nothing from it) and ends with probability
+  ``leave_per_year / 365``; a group left without a moderator gets a new one.
+
+Membership indexes are rebuilt once per day at most.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from pydantic import Field
+
+from ..groups import JOIN_BASIS, _keyed_groups, assign_moderators, invite
+from ..schema import BASES, NonNegative, Probability, Section
+from .base import Process, register
+
+__all__ = ["NetworkConfig", "NetworkProcess"]
+
+
+class NetworkConfig(Section):
+    enabled: bool = True
+    conference_interval_days: NonNegative = Field(
+        90.0, description="Days between conferences; 0 means no conferences (lockdown)."
+    )
+    conference_attendance: Probability = 0.15
+    conference_group_size_median: float = Field(40.0, ge=3, le=500)
+    conference_join_prob: Probability = Field(0.5, description="Attendees who join the event's group.")
+    invite_per_member_per_year: NonNegative = 0.2
+    mute_per_year: NonNegative = Field(0.05, le=365)
+    leave_per_year: NonNegative = Field(0.03, le=365)
+
+
+@register
+class NetworkProcess(Process):
+    name = "network"
+
+    def setup(self, model) -> None:
+        self.rng = model.streams(self.name)
+        self.next_conference = self._interval() or np.inf
+        self.n_conferences = 0
+        self.new_memberships = 0
+        self.left = 0
+        self.muted = 0
+
+    def _interval(self) -> float:
+        return self.config.conference_interval_days
+
+    def step(self, model) -> None:
+        clock = model.clock
+        day_now = int(np.floor(clock.t + 1e-9))
+        day_prev = int(np.floor(clock.t - clock.step_days + 1e-9)) if clock.step else -1
+        if day_now == day_prev:
+            return
+        cfg, net, pop, rng = self.config, model.net, model.pop, self.rng
+        t = clock.t
+        changed = False
+        if self._interval() > 0 and t + 1e-9 >= self.next_conference:
+            self._conference(model)
+            self.next_conference += self._interval()
+            changed = True
+        elif self._interval() <= 0:
+            self.next_conference = np.inf
+        elif not np.isfinite(self.next_conference):
+            self.next_conference = t + self._interval()
+        added = invite(net, pop, cfg.invite_per_member_per_year / 365.0, t, rng)
+        self.new_memberships += added
+        p_mute = -np.expm1(-cfg.mute_per_year / 365.0)
+        p_leave = -np.expm1(-cfg.leave_per_year / 365.0)
+        mute = (rng.random(net.n_rows) < p_mute) & ~net.m_muted
+        net.m_muted |= mute
+        self.muted += int(mute.sum())
+        leave = np.flatnonzero(rng.random(net.n_rows) < p_leave)
+        if leave.size:
+            self.left += int(leave.size)
+            net.remove_rows(leave)
+            changed = True
+        if changed:
+            has_mod = np.bincount(net.m_group[net.m_moderator], minlength=net.n_groups) > 0
+            orphan = np.flatnonzero(~has_mod & (net.sizes > 0))
+            if orphan.size:
+                assign_moderators(net, pop, 1, rng, groups=orphan)
+
+    def _conference(self, model) -> None:
+        cfg, net, pop, rng = self.config, model.net, model.pop, self.rng
+        focus = rng.integers(0, int(pop.specialty.max()) + 1)
+        p = np.where(pop.specialty == focus, cfg.conference_attendance, cfg.conference_attendance / 5)
+        attend = rng.random(pop.n) < p * cfg.conference_join_prob
+        members = np.flatnonzero(attend)
+        clin, local, k = _keyed_groups(members, np.zeros(members.size, np.int64),
+                                       cfg.conference_group_size_median, 0.5, net.size_cap, rng)
+        self.n_conferences += 1
+        if k == 0:
+            return
+        ids = net.new_groups(BASES.index("conference"), model.t, k)
+        net.add_members(clin, ids[local], model.t, JOIN_BASIS)
+        net.reindex()
+        assign_moderators(net, pop, 2, rng, groups=ids)
+        self.new_memberships += int(clin.size)
+
+    def record(self, model, rec) -> None:
+        rec.add("n_muted_memberships", int(model.net.m_muted.sum()))
+        rec.add("cum_conferences", self.n_conferences)
+        rec.add("cum_memberships_left", self.left)
+
+    def metrics(self, model) -> dict:
+        return {
+            "network_conferences_held": self.n_conferences,
+            "network_memberships_added": self.new_memberships,
+            "network_memberships_left": self.left,
+            "network_memberships_muted": self.muted,
+        }
