@@ -22,6 +22,7 @@ import tomli_w
 from pydantic import Field, ValidationError, model_validator
 
 from .interventions import InterventionConfig
+from .processes.information import InformationConfig
 from .processes.network import NetworkConfig
 from .schema import (
     BASES, ROLES, TIERS, GroupSize, Hour, NonNegative, Positive, Probability, ScenarioError, Section,
@@ -275,6 +276,7 @@ class Scenario(Section):
     groups: GroupsConfig = Field(default_factory=GroupsConfig)
     contacts: ContactsConfig = Field(default_factory=ContactsConfig)
     network: NetworkConfig = Field(default_factory=NetworkConfig)
+    information: InformationConfig = Field(default_factory=InformationConfig)
     interventions: list[InterventionConfig] = Field(default_factory=list)
 
     @model_validator(mode="after")

@@ -1,0 +1,116 @@
+"""Classical special cases: the engine configured as a textbook model, against its closed form.
+
+Each case is a scenario file under ``scenarios/validation/`` plus two functions:
+``expected(scenario)`` gives the closed-form value, ``statistic(model)`` reads the
+simulated value off one finished run. ``qunsim validate`` runs ``replicates`` seeds
+per case (from one root seed, :func:`sim.rng.replicate_seeds`), and a case passes when
+the closed form lies within the Monte Carlo interval widened by the case's declared
+approximation error::
+
+    |mean - expected| <= z * sd / sqrt(R) + approx
+
+``z`` is 3.29 (two-sided 99.9%), so a correct engine fails a case about once in a
+thousand runs; ``approx`` bounds the gap between the finite model and the formula
+(e.g. a large-N limit) and is derived in each case's docstring, never tuned.
+"""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+
+from .config import Scenario, load_scenario
+from .rng import replicate_seeds
+
+__all__ = ["Case", "CASES", "validation_case", "evaluate", "run_cases", "scenario_dir"]
+
+Z = 3.29
+
+
+@dataclass
+class Case:
+    name: str
+    scenario: str                              # file name under scenarios/validation/
+    expected: Callable[[Scenario], float]
+    statistic: Callable[[object], float]       # model -> value of one replicate
+    approx: Callable[[Scenario], float]        # bound on the formula's approximation error
+    replicates: int = 40
+    quick_replicates: int = 12
+    description: str = ""
+
+
+CASES: dict[str, Case] = {}
+
+
+def validation_case(case: Case) -> Case:
+    CASES[case.name] = case
+    return case
+
+
+def scenario_dir() -> Path:
+    here = Path(__file__).resolve().parent.parent / "scenarios" / "validation"
+    if not here.is_dir():
+        raise FileNotFoundError(
+            f"validation scenarios not found at {here}; run from a qunsim checkout (pip install -e .)"
+        )
+    return here
+
+
+@dataclass
+class Outcome:
+    case: str
+    expected: float
+    mean: float
+    half_width: float
+    approx: float
+    replicates: int
+    passed: bool
+
+
+def evaluate(case: Case, overrides: list[str] | None = None, replicates: int | None = None,
+             seed: int = 20261122, progress=None) -> Outcome:
+    from .model import QunModel
+
+    scen = load_scenario(scenario_dir() / case.scenario, overrides)
+    reps = replicates or case.replicates
+    values = []
+    for k, s in enumerate(replicate_seeds(seed, reps)):
+        model = QunModel(scen.model_copy(deep=True), seed=s)
+        model.run_model()
+        values.append(case.statistic(model))
+        if progress:
+            progress(k + 1, reps)
+    values = np.asarray(values, dtype=float)
+    mean = float(values.mean())
+    half = float(Z * values.std(ddof=1) / np.sqrt(reps)) if reps > 1 else float("inf")
+    expected = float(case.expected(scen))
+    approx = float(case.approx(scen))
+    return Outcome(case.name, expected, mean, half, approx, reps,
+                   abs(mean - expected) <= half + approx)
+
+
+def run_cases(names: list[str] | None = None, overrides: list[str] | None = None,
+              quick: bool = False, out=sys.stdout) -> bool:
+    """Run the named cases (all by default), print a table; True when all pass."""
+    from . import processes  # noqa: F401  (registers the cases of every process)
+
+    unknown = [n for n in names or [] if n not in CASES]
+    if unknown:
+        from .config import ScenarioError
+        raise ScenarioError(f"--case: unknown case(s) {unknown}; known: {sorted(CASES)}")
+    chosen = [CASES[n] for n in (names or sorted(CASES))]
+    rows = []
+    print(f"{'case':<22} {'expected':>10} {'simulated [99.9% CI]':>30} {'approx':>8} {'R':>4}  result",
+          file=out)
+    for case in chosen:
+        print(f"  running {case.name} ...", file=sys.stderr, flush=True)
+        res = evaluate(case, overrides, case.quick_replicates if quick else None)
+        rows.append(res)
+        ci = f"{res.mean:.4f} [{res.mean - res.half_width:.4f}, {res.mean + res.half_width:.4f}]"
+        print(f"{res.case:<22} {res.expected:>10.4f} {ci:>30} {res.approx:>8.4f} {res.replicates:>4}  "
+              f"{'pass' if res.passed else 'FAIL'}", file=out, flush=True)
+    return all(r.passed for r in rows)
