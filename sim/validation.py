@@ -19,12 +19,14 @@ from __future__ import annotations
 import sys
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
 import numpy as np
 
-from .config import Scenario, load_scenario
 from .rng import replicate_seeds
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .config import Scenario
 
 __all__ = ["Case", "CASES", "validation_case", "evaluate", "run_cases", "scenario_dir"]
 
@@ -35,9 +37,9 @@ Z = 3.29
 class Case:
     name: str
     scenario: str                              # file name under scenarios/validation/
-    expected: Callable[[Scenario], float]
+    expected: Callable[["Scenario"], float]
     statistic: Callable[[object], float]       # model -> value of one replicate
-    approx: Callable[[Scenario], float]        # bound on the formula's approximation error
+    approx: Callable[["Scenario"], float]      # bound on the formula's approximation error
     replicates: int = 40
     quick_replicates: int = 12
     description: str = ""
@@ -73,6 +75,7 @@ class Outcome:
 
 def evaluate(case: Case, overrides: list[str] | None = None, replicates: int | None = None,
              seed: int = 20261122, progress=None) -> Outcome:
+    from .config import load_scenario
     from .model import QunModel
 
     scen = load_scenario(scenario_dir() / case.scenario, overrides)

@@ -10,5 +10,6 @@ others' draws unchanged. Processes run in the order of this registry.
 from .base import REGISTRY, Process, register
 from . import network  # noqa: F401  (each module registers itself, in step order)
 from . import information  # noqa: F401
+from . import information_cases  # noqa: F401
 
 __all__ = ["Process", "REGISTRY", "register"]
