@@ -32,8 +32,8 @@ from .population import Population
 __all__ = ["GroupNetwork", "Contacts", "build_groups", "build_contacts", "csr"]
 
 MIN_SIZE = 3
-JOIN_BASIS, JOIN_INVITED, JOIN_SPILL, JOIN_FILE = 0, 1, 2, 3
-JOIN_KINDS = ("basis", "invited", "spill", "file")
+JOIN_BASIS, JOIN_INVITED, JOIN_SPILL, JOIN_FILE, JOIN_EMBEDDED = 0, 1, 2, 3, 4
+JOIN_KINDS = ("basis", "invited", "spill", "file", "embedded")
 BASIS_FILE = len(BASES)  # basis code of groups read from a membership file
 BASIS_NAMES = (*BASES, "file")
 
@@ -335,15 +335,16 @@ def invite(net: GroupNetwork, pop: Population, per_member: float, t: float,
     rank = np.arange(g.size) - first
     room = net.size_cap - sizes[g]
     over = rank >= room
-    spill_from = np.unique(g[over])
-    spill_size = np.bincount(np.searchsorted(spill_from, g[over]), minlength=spill_from.size)
+    # newcomers past the cap fill new groups of at most size_cap (kept from 3 members)
+    chunk = (rank[over] - room[over]) // net.size_cap
+    spill_key, spill_of, spill_size = np.unique(g[over].astype(np.int64) * (g.size + 1) + chunk,
+                                                return_inverse=True, return_counts=True)
     spill_ok = spill_size >= MIN_SIZE
     new_ids = net.new_groups(0, t, int(spill_ok.sum()))
-    spill_basis = net.g_basis[spill_from[spill_ok]]
-    net.g_basis[new_ids] = spill_basis
-    target = np.full(spill_from.size, -1, np.int32)
+    net.g_basis[new_ids] = net.g_basis[(spill_key[spill_ok] // (g.size + 1)).astype(np.int64)]
+    target = np.full(spill_key.size, -1, np.int32)
     target[spill_ok] = new_ids
-    g_spill = target[np.searchsorted(spill_from, g[over])]
+    g_spill = target[spill_of]
     clin = np.concatenate([invitee[~over], invitee[over][g_spill >= 0]])
     grp = np.concatenate([g[~over], g_spill[g_spill >= 0]])
     via = np.concatenate([np.full((~over).sum(), JOIN_INVITED, np.int8),

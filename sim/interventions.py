@@ -128,7 +128,7 @@ class EmbedSpecialists(Intervention):
         min_primary_share: float = Field(0.5, ge=0, le=1)
 
     def start(self, model) -> None:
-        from .groups import JOIN_INVITED
+        from .groups import JOIN_EMBEDDED
 
         pop, net = model.pop, model.net
         rng = model.streams("intervention.embed_specialists")
@@ -157,7 +157,7 @@ class EmbedSpecialists(Intervention):
         pick_any = experts[rng.integers(0, experts.size, g.size)]
         chosen = np.where(hi > lo, pick_same, pick_any).astype(np.int32)
         room = net.sizes[g] < net.size_cap
-        self.added = net.add_members(chosen[room], g[room].astype(np.int32), model.t, JOIN_INVITED)
+        self.added = net.add_members(chosen[room], g[room].astype(np.int32), model.t, JOIN_EMBEDDED)
         net.reindex()
 
 

@@ -1,0 +1,148 @@
+"""The model as a whole: reproducibility, common random numbers, invariants, results folder."""
+
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import sim
+from sim import Results, load_scenario
+from sim.model import QunModel
+from sim.rng import replicate_seeds, stream
+
+from .conftest import SCENARIOS
+
+GUANGDONG = SCENARIOS / "guangdong_study.toml"
+
+
+@pytest.fixture(scope="module")
+def gd_run():
+    return sim.run(load_scenario(GUANGDONG, ["run.duration_days=25"]), seed=7)
+
+
+def test_same_seed_identical_results(gd_run):
+    again = sim.run(load_scenario(GUANGDONG, ["run.duration_days=25"]), seed=7)
+    pd.testing.assert_frame_equal(gd_run.timeseries, again.timeseries)
+    for name in ("agents", "groups", "memberships", "events", "item_states"):
+        pd.testing.assert_frame_equal(gd_run.tables[name], again.tables[name])
+    assert {k: v for k, v in gd_run.metrics.items()} == again.metrics
+
+
+def test_other_seed_other_results(gd_run):
+    other = sim.run(load_scenario(GUANGDONG, ["run.duration_days=25"]), seed=8)
+    assert not gd_run.tables["memberships"].equals(other.tables["memberships"])
+
+
+def test_time_is_stored_and_counts_are_consistent(gd_run):
+    ts = gd_run.timeseries
+    assert {"scenario", "seed", "t", "metric", "value"} <= set(ts.columns)
+    n = gd_run.metrics["n_clinicians"]
+    wide = ts.pivot_table(index="t", columns="metric", values="value")
+    assert wide.index.min() == 0 and wide.index.is_monotonic_increasing
+    for item in ("new_guideline", "rumor"):
+        states = [c for c in wide.columns if c.startswith("n_") and c.endswith(f"/{item}")
+                  and c.split("/")[0] in ("n_aware", "n_adopted", "n_believes", "n_corrected", "n_doubts")]
+        assert (wide[states].sum(axis=1) <= n).all()
+    cum = [c for c in wide.columns if c.startswith("cum_")]
+    assert cum and (wide[cum].diff().dropna() >= 0).all().all()
+
+
+def test_streams_are_independent_of_each_other():
+    a = stream(11, "information").random(5)
+    stream(11, "diagnosis").random(1000)
+    b = stream(11, "information").random(5)
+    np.testing.assert_array_equal(a, b)
+    assert not np.array_equal(a, stream(11, "network").random(5))
+    assert len(set(replicate_seeds(1, 50))) == 50
+
+
+def test_switching_a_process_off_leaves_the_others_draws_unchanged():
+    on = QunModel(load_scenario(GUANGDONG), seed=3)
+    off = QunModel(load_scenario(GUANGDONG, ["information.enabled=false"]), seed=3)
+    np.testing.assert_array_equal(on.net.m_clinician, off.net.m_clinician)
+    for _ in range(48):
+        on.step()
+        off.step()
+    # the network process draws the same conferences, mutes and departures either way
+    np.testing.assert_array_equal(on.net.m_clinician, off.net.m_clinician)
+    np.testing.assert_array_equal(on.net.m_muted, off.net.m_muted)
+
+
+def test_mesa_agents_are_views_over_the_arrays():
+    model = QunModel(load_scenario(SCENARIOS / "classroom.toml"), seed=1)
+    agents = model.agents
+    assert len(agents) == model.pop.n
+    primary = agents.select(lambda a: a.tier == "primary")
+    assert len(primary) == int((model.pop.tier == 0).sum())
+    assert agents.agg("expertise", np.mean) == pytest.approx(float(model.pop.expertise.mean()), rel=1e-6)
+    by_role = agents.groupby("role").count()
+    assert sum(by_role.values()) == model.pop.n
+    a = agents.to_list()[0]
+    assert list(a.groups) == list(model.net.groups_of(a.index))
+    assert a.state("information", 0) == "unaware"
+
+
+def test_intervention_nothing_before_its_start():
+    scen = load_scenario(SCENARIOS / "classroom.toml", [
+        "run.duration_days=10", "network.enabled=false",
+        'interventions=[{name="embed_specialists", start_day=4, params={min_primary_share=0.2}}]'])
+    res = sim.run(scen, seed=2)
+    m = res.tables["memberships"]
+    invited = m[m["via"] == "embedded"]
+    assert len(invited) > 0
+    assert (invited["joined_day"] >= 4).all()
+    before = res.series("n_memberships")
+    assert before.loc[:3.99].nunique() == 1 and before.iloc[-1] > before.iloc[0]
+
+
+def test_settings_intervention_switches_on_and_off():
+    scen = load_scenario(SCENARIOS / "classroom.toml", [
+        "run.duration_days=12",
+        "network.conference_interval_days=2",
+        'interventions=[{name="settings", start_day=3, end_day=9, set={"network.conference_interval_days"=0}}]'])
+    model = QunModel(scen, seed=1)
+    held = []
+    for _ in range(scen.n_steps):
+        model.step()
+        held.append((model.t, model.process("network").n_conferences))
+    during = [n for t, n in held if 3.5 <= t <= 9]
+    assert len(set(during)) == 1                                  # lockdown: no conference
+    assert held[-1][1] > during[0]                                # resumed afterwards
+    assert model.config.network.conference_interval_days == 2     # restored
+
+
+def test_results_save_and_load(gd_run, tmp_path):
+    out = gd_run.save(tmp_path / "r")
+    names = {p.name for p in out.iterdir()}
+    assert {"scenario.toml", "manifest.json", "metrics.json", "timeseries.parquet", "agents.parquet",
+            "groups.parquet", "memberships.parquet", "facilities.parquet", "events.parquet"} <= names
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["seed"] == 7 and manifest["qunsim_version"] == sim.__version__
+    back = Results.load(out)
+    pd.testing.assert_frame_equal(back.timeseries, gd_run.timeseries)
+    assert back.metrics["n_clinicians"] == gd_run.metrics["n_clinicians"]
+    assert load_scenario(out / "scenario.toml").run.name == "guangdong_study"
+
+
+def test_cli_run_writes_a_results_folder(tmp_path):
+    out = tmp_path / "res"
+    proc = subprocess.run([sys.executable, "-m", "sim.cli", "run", str(GUANGDONG), "--seed", "7",
+                           "--out", str(out), "--set", "run.duration_days=5"],
+                          capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    assert "guideline new_guideline" in proc.stdout and "rumor rumor" in proc.stdout
+    assert (out / "events.parquet").exists()
+    assert "step" in proc.stderr                                  # progress lines
+
+
+@pytest.mark.parametrize("path", sorted(SCENARIOS.rglob("*.toml")),
+                         ids=lambda p: str(p.relative_to(SCENARIOS)))
+def test_every_shipped_scenario_runs_a_few_steps(path):
+    scen = load_scenario(path)
+    model = QunModel(scen, seed=1)
+    for _ in range(3):
+        model.step()
+    assert model.clock.step == 3

@@ -1,0 +1,180 @@
+"""Facilities, clinicians and the group network: invariants and edge cases of the builders."""
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from sim import load_scenario
+from sim.groups import (MIN_SIZE, _keyed_groups, build_contacts, build_groups, invite)
+from sim.population import BED_RANGES, build_population
+from sim.rng import stream
+from sim.schema import ROLES, TIERS, ScenarioError
+
+from .conftest import SCENARIOS
+
+BUILD = ["classroom.toml", "guangdong_study.toml"]
+
+
+def _build(path, seed=3, overrides=None):
+    scen = load_scenario(path, overrides)
+    pop = build_population(scen.population, stream(seed, "population"))
+    net = build_groups(pop, scen.groups, stream(seed, "groups"))
+    return scen, pop, net
+
+
+@pytest.fixture(scope="module", params=BUILD + ["province-small"])
+def built(request):
+    if request.param == "province-small":
+        return _build(SCENARIOS / "province.toml", overrides=[
+            "population.n_clinicians=8000", "population.regions.0.count=3", "population.regions.1.count=8"])
+    return _build(SCENARIOS / request.param)
+
+
+def test_every_clinician_has_a_facility(built):
+    _, pop, _ = built
+    assert pop.facility.min() >= 0 and pop.facility.max() < pop.n_facilities
+    assert np.bincount(pop.facility, minlength=pop.n_facilities).min() >= 1
+
+
+def test_tiers_agree_with_beds(built):
+    _, pop, _ = built
+    np.testing.assert_array_equal(pop.tier_of_beds(), pop.fac_tier)
+    for t, tier in enumerate(TIERS):
+        lo, hi = BED_RANGES[tier]
+        beds = pop.fac_beds[pop.fac_tier == t]
+        assert ((beds >= lo) & (beds <= hi)).all()
+
+
+def test_hierarchy(built):
+    _, pop, _ = built
+    parent = pop.fac_parent
+    home = ~pop.fac_abroad
+    prim = home & (pop.fac_tier == 0)
+    sec = home & (pop.fac_tier == 1)
+    assert (parent[prim] >= 0).all() and (pop.fac_tier[parent[prim]] >= 1).all()
+    assert (parent[sec] >= 0).all() and (pop.fac_tier[parent[sec]] == 2).all()
+    assert (parent[pop.fac_tier == 2] == -1).all()
+    assert (parent[pop.fac_abroad] == -1).all()
+    assert not pop.fac_abroad[parent[parent >= 0]].any()
+
+
+def test_group_sizes_within_bounds(built):
+    scen, _, net = built
+    sizes = net.sizes[net.sizes > 0]
+    assert sizes.min() >= MIN_SIZE and sizes.max() <= scen.groups.size_cap
+
+
+def test_every_group_has_a_moderator_who_is_a_member(built):
+    _, _, net = built
+    mods = np.bincount(net.m_group[net.m_moderator], minlength=net.n_groups)
+    assert (mods[net.sizes > 0] >= 1).all()
+
+
+def test_membership_is_listed_consistently_both_ways(built):
+    _, pop, net = built
+    pairs_by_group = {(int(c), int(g)) for g in range(net.n_groups) for c in net.members_of(g)}
+    pairs_by_clin = {(c, int(g)) for c in range(pop.n) for g in net.groups_of(c)}
+    assert pairs_by_group == pairs_by_clin
+    assert len(pairs_by_group) == net.n_rows            # no duplicate membership
+
+
+def test_structure_report(built):
+    _, pop, net = built
+    s = net.structure(pop)
+    assert s["n_memberships"] == net.n_rows
+    assert 0 <= s["p_memberships_cross_tier"] <= 1 and 0 <= s["p_memberships_cross_region"] <= 1
+    assert s["groups_per_clinician_mean"] == pytest.approx(net.n_rows / pop.n)
+
+
+def test_role_shares_follow_the_papers_table():
+    # n = 20,000: each share's binomial standard error is <= 0.0036; allow 4 of them
+    scen = load_scenario(SCENARIOS / "guangdong_study.toml", ["population.n_clinicians=20000"])
+    pop = build_population(scen.population, stream(5, "population"))
+    shares = np.bincount(pop.role, minlength=len(ROLES)) / pop.n
+    want = np.array([scen.population.roles[r] for r in ROLES])
+    want = want / want.sum()
+    se = np.sqrt(want * (1 - want) / pop.n)
+    assert (np.abs(shares - want) <= 4 * se).all()
+
+
+def test_other_seed_other_network():
+    _, _, a = _build(SCENARIOS / "guangdong_study.toml", seed=1)
+    _, _, b = _build(SCENARIOS / "guangdong_study.toml", seed=2)
+    _, _, c = _build(SCENARIOS / "guangdong_study.toml", seed=1)
+    assert not (a.n_rows == b.n_rows and np.array_equal(a.m_clinician, b.m_clinician))
+    np.testing.assert_array_equal(a.m_clinician, c.m_clinician)
+    np.testing.assert_array_equal(a.m_group, c.m_group)
+
+
+def test_too_few_clinicians(small):
+    scen = load_scenario(small, ["population.n_clinicians=5"])
+    with pytest.raises(ScenarioError, match="fewer than"):
+        build_population(scen.population, stream(0, "population"))
+
+
+# ------------------------------------------------------------- _keyed_groups edge cases
+def rng():
+    return np.random.default_rng(0)
+
+
+def test_no_members_no_groups():
+    clin, local, k = _keyed_groups(np.zeros(0, np.int64), np.zeros(0, np.int64), 10, 0.5, 500, rng())
+    assert k == 0 and clin.size == 0
+
+
+def test_key_with_two_members_forms_no_group():
+    clin, local, k = _keyed_groups(np.arange(5), np.array([0, 0, 1, 1, 1]), 10, 0.0, 500, rng())
+    assert k == 1 and set(clin) == {2, 3, 4}
+
+
+def test_large_key_splits_at_the_cap():
+    clin, local, k = _keyed_groups(np.arange(1200), np.zeros(1200, np.int64), 500, 0.0, 500, rng())
+    sizes = np.bincount(local)
+    assert k == 3 and sizes.max() <= 500 and sizes.sum() == 1200
+
+
+def test_small_tail_merges_into_previous_chunk():
+    clin, local, k = _keyed_groups(np.arange(22), np.zeros(22, np.int64), 10, 0.0, 500, rng())
+    assert sorted(np.bincount(local)) == [10, 12]
+
+
+def test_unmergeable_tail_stays_out():
+    clin, local, k = _keyed_groups(np.arange(1001), np.zeros(1001, np.int64), 500, 0.0, 500, rng())
+    assert k == 2 and clin.size == 1000
+
+
+def test_invitations_respect_the_cap_and_spill(small):
+    scen, pop, net = _build(small, overrides=["groups.size_cap=12", "groups.invite_per_member=0"])
+    before = net.n_groups
+    invite(net, pop, 3.0, 1.0, stream(0, "x"))
+    assert net.sizes.max() <= 12
+    assert net.n_groups > before                             # full groups spilled over
+    spill = net.memberships_frame().query("via == 'spill'")
+    assert len(spill) > 0 and (spill["group"] >= before).all()
+
+
+def test_membership_file(small, tmp_path):
+    pd.DataFrame({"clinician": [0, 1, 2, 3, 4, 5, 6], "group": [7, 7, 7, 9, 9, 9, 9]}).to_parquet(
+        tmp_path / "m.parquet")
+    _, pop, net = _build(small, overrides=[f'groups.membership_file="{tmp_path / "m.parquet"}"'])
+    assert net.n_groups == 2 and sorted(net.sizes) == [3, 4]
+    assert list(net.groups_of(3)) == [1]
+
+
+@pytest.mark.parametrize("frame,match", [
+    ({"clinician": [0, 1], "group": [0, 0]}, "group sizes"),
+    ({"clinician": [0, 1, 99999], "group": [0, 0, 0]}, "clinician ids"),
+])
+def test_membership_file_errors(small, tmp_path, frame, match):
+    pd.DataFrame(frame).to_parquet(tmp_path / "m.parquet")
+    with pytest.raises(ScenarioError, match=match):
+        _build(small, overrides=[f'groups.membership_file="{tmp_path / "m.parquet"}"'])
+
+
+def test_contacts_symmetric_without_self_loops(built):
+    scen, pop, _ = built
+    c = build_contacts(pop, scen.contacts, stream(0, "contacts"))
+    src = np.repeat(np.arange(pop.n), c.degree)
+    pairs = set(zip(src.tolist(), c.neighbors.tolist()))
+    assert all((b, a) in pairs for a, b in pairs)
+    assert (src != c.neighbors).all()
