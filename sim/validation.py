@@ -97,8 +97,9 @@ def evaluate(case: Case, overrides: list[str] | None = None, replicates: int | N
 
 
 def run_cases(names: list[str] | None = None, overrides: list[str] | None = None,
-              quick: bool = False, out=sys.stdout) -> bool:
+              quick: bool = False, out=None) -> bool:
     """Run the named cases (all by default), print a table; True when all pass."""
+    out = sys.stdout if out is None else out
     from . import processes  # noqa: F401  (registers the cases of every process)
 
     unknown = [n for n in names or [] if n not in CASES]

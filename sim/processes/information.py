@@ -67,6 +67,7 @@ Kind = Literal["guideline", "rumor", "correction", "case_report"]
 UNAWARE, AWARE, ADOPTED = 0, 1, 2
 BELIEVES, CORRECTED, DOUBTS = 1, 2, 3
 CONTENT, CORRECTION = 0, 1          # stance of a message
+LITERACY_REF = 0.5                  # literacy at which the effects below are neutral
 STATE_NAMES = {
     "guideline": ("unaware", "aware", "adopted"),
     "case_report": ("unaware", "aware"),
@@ -279,7 +280,6 @@ class InformationProcess(Process):
         self.person_days = np.zeros(r)
         self.t_first_correction = np.full(r, np.nan)
         self.t_below = np.full(r, np.nan)
-        self.pop_literacy_mean = float(model.pop.literacy.mean())
 
     def _param(self, it: ItemConfig, name: str) -> float:
         value = getattr(it, name)
@@ -500,7 +500,7 @@ class InformationProcess(Process):
         eligible = (self.n_sources[j, r] >= cfg.adoption_sources) | discussed
         p = np.full(r.size, cfg.adopt_prob, float)
         if cfg.heterogeneity:
-            p *= np.clip(model.pop.literacy[r] / max(self.pop_literacy_mean, 1e-6), 0, 2)
+            p *= np.clip(model.pop.literacy[r] / LITERACY_REF, 0, 2)
             p *= sub["weight"][aware]
         hit = np.flatnonzero(eligible & (self.rng.random(r.size) < np.clip(p, 0, 1)))
         adopters, first = np.unique(r[hit], return_index=True)   # one adoption per reader
@@ -516,24 +516,27 @@ class InformationProcess(Process):
         self._stifle(j, sub, known)
         w_r = np.bincount(recv, weights=w * (stance == CONTENT), minlength=n)
         w_c = np.bincount(recv, weights=w * (stance == CORRECTION), minlength=n)
-        readers = recv[first]
+        readers, at = np.unique(recv, return_index=True)          # sorted, with first copies
         st = self.state[j, readers]
-        # the copy that each reader's new state is attributed to: its first copy
-        src, grp = sub["sender"][first], sub["group"][first]
+        # each new state is attributed to the reader's first copy of the matching stance
+        src_r, grp_r = _first_of(recv, stance == CONTENT, sub["sender"], sub["group"], readers)
+        src_c, grp_c = _first_of(recv, stance == CORRECTION, sub["sender"], sub["group"], readers)
+        src, grp = sub["sender"][at], sub["group"][at]
         # susceptible readers take a stance
         sus = (st == UNAWARE) | (st == DOUBTS)
         r_s = readers[sus]
         a = np.full(r_s.size, self.items[j].credibility)
         if cfg.heterogeneity:
-            a = a - cfg.literacy_effect * (model.pop.literacy[r_s] - self.pop_literacy_mean)
+            a = a - cfg.literacy_effect * (model.pop.literacy[r_s] - LITERACY_REF)
         a = np.clip(a, -0.99, 0.99)
         wr, wc = w_r[r_s] * (1 + a), w_c[r_s] * (1 - a)
         take = self.rng.random(r_s.size) < cfg.beta
         believe = take & (self.rng.random(r_s.size) * (wr + wc) < wr)
         correct = take & ~believe
         doubt = ~take & (self.state[j, r_s] == UNAWARE)
-        for mask, new in ((believe, BELIEVES), (correct, CORRECTED), (doubt, DOUBTS)):
-            self._set_state(j, r_s[mask], new, t, sender=src[sus][mask], group=grp[sus][mask])
+        for mask, new, who_s, who_g in ((believe, BELIEVES, src_r, grp_r), (correct, CORRECTED, src_c, grp_c),
+                                        (doubt, DOUBTS, src, grp)):
+            self._set_state(j, r_s[mask], new, t, sender=who_s[sus][mask], group=who_g[sus][mask])
         took = r_s[believe | correct]
         share = self.rng.random(took.size) < self.params["share_prob"][j]
         self.active[j, took] = share
@@ -543,7 +546,7 @@ class InformationProcess(Process):
         self.reached_corr[j, r_b] = True
         p_turn = 1.0 - np.power(1.0 - cfg.correction_uptake, w_c[r_b])
         turn = (self.rng.random(r_b.size) < p_turn) & ~self.persistent[j, r_b]
-        self._set_state(j, r_b[turn], CORRECTED, t, sender=src[bel][turn], group=grp[bel][turn])
+        self._set_state(j, r_b[turn], CORRECTED, t, sender=src_c[bel][turn], group=grp_c[bel][turn])
         self.active[j, r_b[turn]] = self.rng.random(int(turn.sum())) < self.params["share_prob"][j]
         # believers reached by a correction (also those who believe after reading one now)
         self.reached_corr[j, r_s[believe & (w_c[r_s] > 0)]] = True
@@ -551,7 +554,7 @@ class InformationProcess(Process):
     # verification and forgetting -----------------------------------------------------
     def _verify_and_forget(self, model, start: np.ndarray, t: float, dt: float) -> None:
         cfg = self.config
-        lit = (model.pop.literacy / max(self.pop_literacy_mean, 1e-6)) if cfg.heterogeneity else 1.0
+        lit = (model.pop.literacy / LITERACY_REF) if cfg.heterogeneity else 1.0
         p_verify = np.clip(_per_step(cfg.verify_prob_per_day, dt) * lit, 0, 1)
         p_check = np.clip(_per_step(cfg.check_prob_per_day, dt) * lit, 0, 1)
         p_forget = float(_per_step(cfg.forget_prob_per_day, dt))
@@ -881,6 +884,19 @@ def _a_moderator(net, groups: np.ndarray, rng) -> np.ndarray:
     has = hi > lo
     out[has] = net.m_clinician[rows[pick[has]]]
     return out
+
+
+def _first_of(recv, mask, sender, group, readers):
+    """Sender and group of each reader's first copy among ``mask`` (-1 where none)."""
+    out_s = np.full(readers.size, -1, np.int32)
+    out_g = np.full(readers.size, -1, np.int32)
+    idx = np.flatnonzero(mask)
+    if idx.size:
+        r, first = np.unique(recv[idx], return_index=True)
+        pos = np.searchsorted(readers, r)
+        out_s[pos] = sender[idx[first]]
+        out_g[pos] = group[idx[first]]
+    return out_s, out_g
 
 
 def _time_to_share(times: np.ndarray, q: float) -> float | None:

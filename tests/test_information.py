@@ -1,0 +1,183 @@
+"""Guidelines, rumors and corrections: directional checks, edge cases, trails, classical cases.
+
+Directional checks run paired replicates (replicate k of both arms shares its seed) and
+require the mean paired difference to exceed 3 standard errors of that mean.
+"""
+
+import numpy as np
+import pytest
+
+import sim
+from sim import load_scenario
+from sim.cli import main
+from sim.model import QunModel
+from sim.processes.information import BELIEVES
+from sim.processes.information_cases import (maki_thompson_never_heard, reed_frost_final_size,
+                                             tambuscio_equilibrium)
+from sim.rng import replicate_seeds
+from sim.validation import CASES, evaluate
+
+from .conftest import SCENARIOS
+
+GD = SCENARIOS / "guangdong_study.toml"
+RUMOR_ONLY = [
+    "run.duration_days=20", "run.step_minutes=120", "network.enabled=false",
+    'information.items=[{name="rumor", kind="rumor", start_day=1, n_seeds=4, credibility=0.4}]',
+]
+
+
+def _metric(overrides, key, seeds):
+    out = []
+    for s in seeds:
+        res = sim.run(load_scenario(GD, overrides), seed=s)
+        out.append(res.metrics[key])
+    return np.asarray(out, dtype=float)
+
+
+def _clearly_greater(a, b):
+    d = a - b
+    se = d.std(ddof=1) / np.sqrt(d.size)
+    assert d.mean() > 3 * se, f"mean difference {d.mean():.4f} not > 3 SE ({se:.4f}); {a} vs {b}"
+
+
+SEEDS = replicate_seeds(2026, 8)
+
+
+def test_more_literacy_fewer_believers():
+    low = _metric(RUMOR_ONLY + ["population.literacy_mean=0.3"], "info_rumor_believer_days", SEEDS)
+    high = _metric(RUMOR_ONLY + ["population.literacy_mean=0.8"], "info_rumor_believer_days", SEEDS)
+    _clearly_greater(low, high)
+
+
+def test_more_fact_checking_earlier_correction():
+    # first-correction times are skewed (a rumor can smoulder for days): 16 pairs for power
+    seeds = replicate_seeds(2027, 16)
+    slow = RUMOR_ONLY + ["information.check_prob_per_day=0.01", "information.verify_prob_per_day=0.01"]
+    fast = RUMOR_ONLY + ["information.check_prob_per_day=0.5", "information.verify_prob_per_day=0.5"]
+    t_slow = _metric(slow, "info_rumor_t_first_correction", seeds)
+    t_fast = _metric(fast, "info_rumor_t_first_correction", seeds)
+    _clearly_greater(np.nan_to_num(t_slow, nan=20.0), t_fast)
+
+
+def test_moderation_removes_posts_and_lowers_belief():
+    base = RUMOR_ONLY
+    moderated = RUMOR_ONLY + ["information.moderation.enabled=true", "information.moderation.notice_prob=1.0",
+                              "information.moderation.delay_hours=1"]
+    _clearly_greater(_metric(base, "info_rumor_believer_days", SEEDS),
+                     _metric(moderated, "info_rumor_believer_days", SEEDS))
+    res = sim.run(load_scenario(GD, moderated), seed=SEEDS[0])
+    assert res.metrics["info_removed_posts"] > 0 and res.metrics["info_pinned_corrections"] > 0
+
+
+def test_simple_contagion_adopts_more_than_complex():
+    items = ('information.items=[{name="g", kind="guideline", start_day=0, n_seeds=5, '
+             'seed_tiers=["tertiary"]}]')
+    base = ["run.duration_days=20", "run.step_minutes=120", "network.enabled=false", items]
+    seeds = replicate_seeds(2028, 16)
+    simple = _metric(base + ["information.adoption_sources=1"], "info_g_p_adopted", seeds)
+    complex_ = _metric(base + ["information.adoption_sources=5", "information.discussion_posts=1000"],
+                       "info_g_p_adopted", seeds)
+    _clearly_greater(simple, complex_)
+
+
+def test_no_forwarding_nothing_beyond_the_seeds():
+    res = sim.run(load_scenario(GD, RUMOR_ONLY + [
+        'information.items=[{name="rumor", kind="rumor", n_seeds=4, post_prob_per_day=0, '
+        'direct_prob_per_day=0}]']), seed=1)
+    assert res.metrics["info_rumor_p_heard"] * res.metrics["n_clinicians"] == pytest.approx(4)
+    assert res.metrics["info_posts"] == 0 and res.metrics["info_deliveries"] == 0
+
+
+def test_no_seeds_eligible_means_nothing_happens():
+    res = sim.run(load_scenario(GD, RUMOR_ONLY + [
+        'information.items=[{name="rumor", kind="rumor", seed_region_kinds=["abroad"], '
+        'seed_roles=["pharmacist"], seed_tiers=["primary"]}]']), seed=1)
+    assert res.metrics["info_rumor_p_heard"] == 0
+
+
+def test_purged_media_are_missed_and_asked_again():
+    res = sim.run(load_scenario(GD, [
+        "run.duration_days=10", "information.purge_days=0.05", "population.reads_per_day_median=0.5",
+        'information.items=[{name="g", kind="guideline", media=true, n_seeds=10}]']), seed=3)
+    assert res.metrics["info_purged_copies"] > 0 and res.metrics["info_reasked"] > 0
+
+
+def test_event_log_rebuilds_a_cascade():
+    scen = load_scenario(GD, ["run.duration_days=30", "network.enabled=false"])
+    model = QunModel(scen, seed=4)
+    model.run_model()
+    ev = model.process("information").tables(model)["events"]
+    net = model.net
+    members = {g: set(net.members_of(g).tolist()) for g in range(net.n_groups)}
+    # copies through a group reach only its members
+    via_group = ev[ev["kind"].isin(["aware", "believe", "adopt", "correct"]) & (ev["group"] >= 0)]
+    assert len(via_group) > 0
+    assert all(r in members[g] and s in members[g] for r, s, g in
+               zip(via_group["receiver"], via_group["sender"], via_group["group"]))
+    # every transmission's sender had the item (or its correction) no later than the receiver
+    first = ev[ev["kind"].isin(["seed", "aware", "believe", "correct"])].groupby(["sender"])["t"].min()
+    spread = ev[ev["kind"].isin(["aware", "believe"]) & (ev["sender"] != ev["receiver"])]
+    tree = spread.groupby(["item", "receiver"]).first().reset_index()
+    had = ev[ev["kind"].isin(["seed", "aware", "believe", "correct"])].groupby(["item", "receiver"])["t"].min()
+    for item, recv, sender, t in zip(tree["item"], tree["receiver"], tree["sender"], tree["t"]):
+        assert had.get((item, sender), np.inf) <= t
+    assert len(first) > 0
+    # corrections are their own item, with the rumor as parent
+    corr = ev[ev["item_name"].astype(str).str.endswith(":correction")]
+    assert len(corr) > 0 and (corr["parent_item"] >= 0).all()
+
+
+def test_case_report_reaches_administrators():
+    res = sim.run(load_scenario(GD, ["run.duration_days=30"]), seed=2)
+    assert res.metrics["info_case_report_p_admins_aware"] > 0
+    assert res.metrics["info_case_report_t_first_admin"] >= 0
+
+
+# ---------------------------------------------------------------- closed forms
+def test_closed_forms():
+    assert maki_thompson_never_heard() == pytest.approx(0.2031878, abs=1e-6)
+    z = reed_frost_final_size(10**7, 2 / 10**7, 0.0 + 1e-9)
+    assert z == pytest.approx(0.7968121, abs=1e-5)           # 1 - z = exp(-2 z)
+
+
+def test_tambuscio_fixed_point_solves_the_mean_field_map():
+    beta, a, pv, pf = 0.5, 0.5, 0.05, 0.1
+    s, b, f = 0.98, 0.02, 0.0
+    for _ in range(5000):
+        r = (1 + a) * b / ((1 + a) * b + (1 - a) * f)
+        s, b, f = (pf * (b + f) + (1 - beta) * s,
+                   beta * r * s + (1 - pf) * (1 - pv) * b,
+                   beta * (1 - r) * s + (1 - pf) * pv * b + (1 - pf) * f)
+    assert (s, b, f) == pytest.approx(tambuscio_equilibrium(beta, a, pv, pf), abs=1e-9)
+    # above the threshold 2 a pf / ((1 - a)(1 - pf)) the hoax dies out
+    assert tambuscio_equilibrium(beta, a, 0.23, pf)[1] == 0.0
+    assert tambuscio_equilibrium(beta, a, 0.22, pf)[1] > 0.0
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", ["reed_frost", "maki_thompson", "tambuscio", "tambuscio_eradication"])
+def test_classical_case(name):
+    res = evaluate(CASES[name])
+    assert res.passed, res
+
+
+def test_validate_command(capsys):
+    assert main(["validate", "--case", "reed_frost", "--quick"]) == 0
+    assert "reed_frost" in capsys.readouterr().out
+    assert main(["validate", "--case", "nope"]) == 2
+
+
+def test_validate_accepts_set(capsys):
+    # the closed form follows the changed parameter: R0 = 3
+    assert main(["validate", "--case", "reed_frost", "--quick",
+                 "--set", "information.items.0.notice_prob=0.006012024048096192"]) == 0
+    line = [l for l in capsys.readouterr().out.splitlines() if l.startswith("reed_frost")][0]
+    assert float(line.split()[1]) == pytest.approx(reed_frost_final_size(500, 3 / 499, 0.01), abs=1e-4)
+
+
+def test_final_believers_counted_from_state():
+    res = sim.run(load_scenario(GD, RUMOR_ONLY), seed=5)
+    states = res.tables["item_states"]
+    believers = (states["state"] == "believes").mean()
+    assert res.metrics["info_rumor_p_final_believers"] == pytest.approx(believers)
+    assert BELIEVES == 1
