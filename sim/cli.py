@@ -3,6 +3,7 @@
     qunsim run SCENARIO [--seed N] [--out DIR] [--overwrite] [--set key=value ...]
     qunsim show SCENARIO [--set key=value ...]      print the resolved scenario
     qunsim validate [--case NAME] [--set ...]        classical special cases vs closed form
+    qunsim params                                    the parameter reference (Markdown)
 
 Exit codes: 0 success, 1 a validation case failed, 2 bad input (the message says what).
 """
@@ -86,6 +87,13 @@ def _cmd_show(args) -> int:
     return EXIT_OK
 
 
+def _cmd_params(args) -> int:
+    from .docs import parameter_markdown
+
+    print(parameter_markdown(), end="")
+    return EXIT_OK
+
+
 def _cmd_validate(args) -> int:
     from .validation import run_cases
 
@@ -107,6 +115,8 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("scenario")
     s.add_argument("--set", action="append", metavar="KEY=VALUE")
     s.set_defaults(func=_cmd_show)
+    pr = sub.add_parser("params", help="print the parameter reference (Markdown)")
+    pr.set_defaults(func=_cmd_params)
     v = sub.add_parser("validate", help="run the classical special cases against their closed forms")
     v.add_argument("--case", action="append", help="only this case (repeatable)")
     v.add_argument("--set", action="append", metavar="KEY=VALUE", help="override a setting of the cases")

@@ -45,12 +45,12 @@ Tier = Literal["primary", "secondary", "tertiary"]
 
 # --------------------------------------------------------------------------- run
 class RunConfig(Section):
-    name: str = "unnamed"
-    description: str = ""
+    name: str = Field("unnamed", description="Name used in results and file names.")
+    description: str = Field("", description="What the scenario is for.")
     seed: int = Field(0, ge=0, description="Default root seed; `--seed` overrides it.")
-    duration_days: Positive = 30.0
-    step_minutes: Positive = Field(60.0, le=7 * 24 * 60)
-    record_every_hours: Positive = 24.0
+    duration_days: Positive = Field(30.0, description="Simulated time.")
+    step_minutes: Positive = Field(60.0, le=7 * 24 * 60, description="Length of one step.")
+    record_every_hours: Positive = Field(24.0, description="Interval of the time series.")
     start_hour: Hour = Field(0.0, lt=24.0, description="Clock time at t = 0.")
     agent_objects: bool = Field(
         True, description="Create one mesa.Agent view per clinician (off for very large runs)."
@@ -61,15 +61,15 @@ class RunConfig(Section):
 class TierConfig(Section):
     """Facilities of one tier. Bed ranges follow the tier definitions (fixed)."""
 
-    beds_median: Positive
-    beds_sigma: NonNegative = 0.5
+    beds_median: Positive = Field(description="Median beds (log-normal, clipped to the tier's range).")
+    beds_sigma: NonNegative = Field(0.5, description="Log-normal spread of beds.")
     equipment: tuple[Probability, Probability, Probability] = Field(
         description="Probabilities of equipment level 1 (basic), 2, 3 (advanced)."
     )
     n_specialties: int = Field(ge=1, le=8, description="Specialties offered besides general medicine.")
-    expertise_mean: Probability
-    international_access: Probability
-    paywall_access: Probability
+    expertise_mean: Probability = Field(description="Mean expertise (0-1) of its clinicians, mid-career.")
+    international_access: Probability = Field(description="Share with international sources (Tso 2022, Theme 6).")
+    paywall_access: Probability = Field(description="Share with institutional access to paywalled literature (Theme 5).")
 
     @model_validator(mode="after")
     def _equipment_sums_to_one(self):
@@ -100,12 +100,12 @@ def _default_tiers() -> dict[str, TierConfig]:
 class RegionConfig(Section):
     """A city, a rural periphery or a place abroad, with its facilities by tier."""
 
-    name: str
-    kind: Literal["city", "rural", "abroad"] = "city"
+    name: str = Field(description="Region name (unique).")
+    kind: Literal["city", "rural", "abroad"] = Field("city", description="City, rural periphery, or abroad.")
     count: int = Field(1, ge=1, le=10_000, description="Copies of this region (names get -1, -2, ...).")
-    primary: int = Field(0, ge=0)
-    secondary: int = Field(0, ge=0)
-    tertiary: int = Field(0, ge=0)
+    primary: int = Field(0, ge=0, description="Primary facilities (< 100 beds).")
+    secondary: int = Field(0, ge=0, description="Secondary facilities (100-500 beds).")
+    tertiary: int = Field(0, ge=0, description="Tertiary facilities (> 500 beds).")
     staff_weight: Positive = Field(
         1.0, description="Multiplies the share of clinicians its facilities get (few members abroad)."
     )
@@ -134,10 +134,11 @@ SPECIALTIES = (
 
 
 class PopulationConfig(Section):
-    n_clinicians: int = Field(300, ge=3, le=5_000_000)
+    n_clinicians: int = Field(300, ge=3, le=5_000_000, description="Clinicians in the population.")
     # Table 1 of Tso 2022: doctors 67%, nurses 5%, lab technicians 12%, pharmacists 3%,
     # public-health administrators 12% (58 participants; shares renormalised to 1).
     roles: dict[Role, NonNegative] = Field(
+        description="Role shares (Tso 2022, Table 1), renormalised to 1.",
         default_factory=lambda: {
             "doctor": 0.67, "nurse": 0.05, "lab_technician": 0.12,
             "pharmacist": 0.03, "public_health_admin": 0.12,
@@ -152,17 +153,17 @@ class PopulationConfig(Section):
             RegionConfig(name="City", kind="city", primary=3, secondary=2, tertiary=1)
         ]
     )
-    abroad_international_access: Probability = 1.0
+    abroad_international_access: Probability = Field(1.0, description="Share of members abroad with international sources.")
     expertise_concentration: Positive = Field(8.0, description="Beta concentration (a + b).")
-    literacy_mean: Probability = 0.55
-    literacy_concentration: Positive = 6.0
+    literacy_mean: Probability = Field(0.55, description="Mean information literacy (Beta distribution).")
+    literacy_concentration: Positive = Field(6.0, description="Beta concentration (a + b) of literacy.")
     reads_per_day_median: Positive = Field(
         6.0, description="Median times a clinician opens the groups per day (work hours)."
     )
-    reads_per_day_sigma: NonNegative = 0.5
+    reads_per_day_sigma: NonNegative = Field(0.5, description="Log-normal spread of reading frequency.")
     night_activity: Probability = Field(0.2, description="Reading rate at night relative to day.")
-    work_start_hour: Hour = 8.0
-    work_end_hour: Hour = 18.0
+    work_start_hour: Hour = Field(8.0, description="Start of the day shift.")
+    work_end_hour: Hour = Field(18.0, description="End of the day shift (a third of nurses and lab staff work later shifts).")
     n_schools: int = Field(6, ge=1, le=1000, description="Medical schools the clinicians graduated from.")
     years_max: int = Field(35, ge=1, le=50, description="Seniority is uniform in 1..years_max.")
 
@@ -207,7 +208,7 @@ def _merge_defaults(raw: dict, field: str, defaults: dict[str, Section]) -> dict
 class BasisConfig(Section):
     """How one basis (alumni, specialty circle, ...) forms groups at set-up."""
 
-    enabled: bool = True
+    enabled: bool = Field(True, description="Form groups on this basis.")
     join_prob: Probability = Field(description="Share of eligible clinicians who join.")
     size_median: Annotated[float, Field(ge=3, le=500)] = Field(description="Median group size.")
     size_sigma: NonNegative = Field(0.8, description="Log-normal spread of group sizes.")

@@ -40,10 +40,10 @@ def register_intervention(cls: type["Intervention"]) -> type["Intervention"]:
 
 
 class InterventionConfig(Section):
-    name: str
-    start_day: NonNegative = 0.0
-    end_day: NonNegative | None = None
-    params: dict[str, Any] = Field(default_factory=dict)
+    name: str = Field(description="A registered intervention (see docs/model.md).")
+    start_day: NonNegative = Field(0.0, description="Switched on at the first step starting at or after this day.")
+    end_day: NonNegative | None = Field(None, description="Switched off at this day (optional).")
+    params: dict[str, Any] = Field(default_factory=dict, description="The intervention's own settings.")
     set: dict[str, Any] = Field(default_factory=dict, description="Only for name = 'settings'.")
 
     @model_validator(mode="before")

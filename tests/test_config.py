@@ -143,3 +143,19 @@ SHIPPED = sorted(p for p in SCENARIOS.rglob("*.toml"))
 def test_every_shipped_scenario_loads(path):
     scen = load_scenario(path)
     assert scen.n_steps >= 1
+
+
+def test_parameter_reference_is_current():
+    from sim.docs import parameter_markdown
+
+    from .conftest import ROOT
+
+    written = (ROOT / "docs" / "parameters.md").read_text()
+    assert written == parameter_markdown(), "run: qunsim params > docs/parameters.md"
+
+
+def test_every_setting_has_a_meaning():
+    from sim.docs import parameter_rows
+
+    missing = [r["setting"] for r in parameter_rows() if not r["meaning"]]
+    assert not missing, missing

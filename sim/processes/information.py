@@ -80,17 +80,17 @@ EVENT_KINDS = ("seed", "post", "direct", "aware", "adopt", "believe", "correct",
 class ItemConfig(Section):
     """One item the scenario seeds. Spreading settings default by kind."""
 
-    name: str = Field(pattern=r"^[A-Za-z0-9_.-]+$")
-    kind: Kind
-    start_day: NonNegative = 0.0
+    name: str = Field(pattern=r"^[A-Za-z0-9_.-]+$", description="Item name (letters, digits, _ . -).")
+    kind: Kind = Field(description="guideline, rumor, correction (of a rumor) or case_report.")
+    start_day: NonNegative = Field(0.0, description="When the seeds receive it.")
     target: str | None = Field(None, description="For kind = 'correction': the rumor it corrects.")
-    n_seeds: int = Field(5, ge=1, le=1_000_000)
+    n_seeds: int = Field(5, ge=1, le=1_000_000, description="Clinicians who hold it first (drawn among the eligible).")
     seed_share: Probability | None = Field(
         None, description="Seed this share of the eligible clinicians instead of n_seeds."
     )
-    seed_tiers: list[Literal["primary", "secondary", "tertiary"]] | None = None
-    seed_roles: list[Literal[ROLES]] | None = None  # type: ignore[valid-type]
-    seed_region_kinds: list[Literal[REGION_KINDS]] | None = None  # type: ignore[valid-type]
+    seed_tiers: list[Literal["primary", "secondary", "tertiary"]] | None = Field(None, description="Seeds only in these tiers.")
+    seed_roles: list[Literal[ROLES]] | None = Field(None, description="Seeds only with these roles.")  # type: ignore[valid-type]
+    seed_region_kinds: list[Literal[REGION_KINDS]] | None = Field(None, description="Seeds only in city, rural or abroad regions.")  # type: ignore[valid-type]
     seed_international: bool = Field(False, description="Seeds must have international access.")
     seed_channel: Literal["groups", "none"] = Field(
         "groups", description="Seeds post in their groups at once ('none': they only hold it)."
@@ -99,12 +99,12 @@ class ItemConfig(Section):
     credibility: float = Field(0.3, ge=-0.99, le=0.99, description="Rumor credibility a (Tambuscio).")
     media: bool = Field(False, description="Carries images or files, lost after purge_days.")
     blocked_link: bool = Field(False, description="A blocked link, forwarded as screenshots.")
-    notice_prob: Probability | None = None
-    share_prob: Probability | None = None
-    post_prob_per_day: Probability | None = None
-    direct_prob_per_day: Probability | None = None
-    stop_prob_per_day: Probability | None = None
-    stifle_prob: Probability | None = None
+    notice_prob: Probability | None = Field(None, description="A read copy is noticed (default by kind).")
+    share_prob: Probability | None = Field(None, description="One who takes it up shares it (default by kind).")
+    post_prob_per_day: Probability | None = Field(None, description="A sharer posts it in each of their groups.")
+    direct_prob_per_day: Probability | None = Field(None, description="A sharer sends it to one contact.")
+    stop_prob_per_day: Probability | None = Field(None, description="A sharer stops sharing.")
+    stifle_prob: Probability | None = Field(None, description="A sharer stops on messaging someone who knew (Maki-Thompson).")
 
     @model_validator(mode="after")
     def _check(self):
@@ -137,8 +137,8 @@ class ModerationConfig(Section):
 
 
 class InformationConfig(Section):
-    enabled: bool = True
-    items: list[ItemConfig] = Field(default_factory=list)
+    enabled: bool = Field(True, description="Run the information process (it also needs items).")
+    items: list[ItemConfig] = Field(default_factory=list, description="What the scenario seeds.")
     reading: Literal["delay", "immediate"] = Field(
         "delay", description="'delay': read when the chats are opened; 'immediate': next step."
     )
@@ -171,13 +171,14 @@ class InformationConfig(Section):
     screenshot_delay_factor: Probability = Field(0.5, description="Posting rate of screenshot forwards.")
     # credibility of sources by role (doctors = 1); experts and higher tiers count more
     role_credibility: dict[Literal[ROLES], NonNegative] = Field(  # type: ignore[valid-type]
+        description="Weight of a source by role (x tier weight x (0.5 + expertise)); experts debunk better (Walter et al. 2021).",
         default_factory=lambda: {"doctor": 1.0, "nurse": 0.7, "lab_technician": 0.8,
                                  "pharmacist": 0.8, "public_health_admin": 1.1}
     )
-    tier_credibility: tuple[NonNegative, NonNegative, NonNegative] = (0.8, 1.0, 1.2)
+    tier_credibility: tuple[NonNegative, NonNegative, NonNegative] = Field((0.8, 1.0, 1.2), description="Weight of a source by tier (primary, secondary, tertiary).")
     moderation: ModerationConfig = Field(default_factory=ModerationConfig)
     below_peak_share: Probability = Field(0.1, description="Rumor 'over' when believers fall below this share of the peak.")
-    event_log: bool = True
+    event_log: bool = Field(True, description="Write events.parquet (every post, message and change of state).")
 
     @model_validator(mode="after")
     def _check(self):
