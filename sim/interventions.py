@@ -21,7 +21,7 @@ the previous values at ``end_day``.
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Literal
 
 import numpy as np
 from pydantic import Field, model_validator
@@ -54,7 +54,8 @@ class InterventionConfig(Section):
             kind = INTERVENTIONS.get(raw.get("name"))
             if kind is None:
                 raise ValueError(f"unknown intervention {raw.get('name')!r}; known: {sorted(INTERVENTIONS)}")
-            raw = {**raw, "params": kind.Params.model_validate(raw.get("params", {})).model_dump()}
+            params = kind.Params.model_validate(raw.get("params", {})).model_dump(exclude_none=True)
+            raw = {**raw, "params": params}
         return raw
 
     @model_validator(mode="after")
@@ -159,6 +160,85 @@ class EmbedSpecialists(Intervention):
         room = net.sizes[g] < net.size_cap
         self.added = net.add_members(chosen[room], g[room].astype(np.int32), model.t, JOIN_EMBEDDED)
         net.reindex()
+
+
+def _eligible(pop, tiers, roles) -> np.ndarray:
+    from .schema import TIERS
+
+    ok = np.ones(pop.n, bool)
+    if tiers:
+        ok &= np.isin(pop.tier, [TIERS.index(t) for t in tiers])
+    if roles:
+        ok &= np.isin(pop.role, [ROLES.index(r) for r in roles])
+    return np.flatnonzero(ok)
+
+
+@register_intervention
+class LiteracyTraining(Intervention):
+    """Training or steady science popularisation: literacy rises by ``gain`` (capped at 1)
+    for a share of the eligible clinicians. The gain persists after ``end_day``."""
+
+    name = "literacy_training"
+
+    class Params(Section):
+        share: float = Field(0.5, ge=0, le=1, description="Share of eligible clinicians trained.")
+        gain: float = Field(0.2, ge=0, le=1, description="Added literacy (0-1 scale).")
+        tiers: list[Literal["primary", "secondary", "tertiary"]] | None = None
+        roles: list[Literal[ROLES]] | None = None  # type: ignore[valid-type]
+
+    def start(self, model) -> None:
+        pop = model.pop
+        rng = model.streams("intervention.literacy_training")
+        pool = _eligible(pop, self.params.tiers, self.params.roles)
+        chosen = pool[rng.random(pool.size) < self.params.share]
+        pop.literacy[chosen] = np.minimum(1.0, pop.literacy[chosen] + self.params.gain)
+        self.trained = int(chosen.size)
+
+
+@register_intervention
+class Broadcast(Intervention):
+    """Official broadcast: clinicians of the given roles take up an item (a guideline, a
+    case report, or the correction of a rumor) and share it in their groups."""
+
+    name = "broadcast"
+
+    class Params(Section):
+        item: str = Field(description="Name of a guideline, case report, or of the rumor to correct.")
+        roles: list[Literal[ROLES]] = Field(  # type: ignore[valid-type]
+            default_factory=lambda: ["public_health_admin"])
+        tiers: list[Literal["primary", "secondary", "tertiary"]] | None = None
+
+    def start(self, model) -> None:
+        who = _eligible(model.pop, self.params.tiers, self.params.roles)
+        model.process("information").broadcast(model, self.params.item, who)
+
+
+@register_intervention
+class ReadingGroups(Intervention):
+    """New reading groups (journal clubs) of doctors and nurses, by specialty and region."""
+
+    name = "reading_groups"
+
+    class Params(Section):
+        share: float = Field(0.3, ge=0, le=1, description="Share of doctors and nurses who join.")
+        size_median: float = Field(15, ge=3, le=500)
+
+    def start(self, model) -> None:
+        from .groups import JOIN_EMBEDDED, _keyed_groups, assign_moderators
+        from .schema import BASES
+
+        pop, net = model.pop, model.net
+        rng = model.streams("intervention.reading_groups")
+        pool = _eligible(pop, None, ["doctor", "nurse"])
+        pool = pool[rng.random(pool.size) < self.params.share]
+        key = pop.specialty[pool].astype(np.int64) * (int(pop.region.max()) + 1) + pop.region[pool]
+        clin, local, k = _keyed_groups(pool, key, self.params.size_median, 0.4, net.size_cap, rng)
+        if k == 0:
+            return
+        ids = net.new_groups(BASES.index("reading"), model.t, k)
+        net.add_members(clin, ids[local], model.t, JOIN_EMBEDDED)
+        net.reindex()
+        assign_moderators(net, pop, 1, rng, groups=ids)
 
 
 class Scheduler:

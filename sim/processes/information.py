@@ -345,6 +345,18 @@ class InformationProcess(Process):
                 self.log.add(j, 0, seeds, seeds, -1, t)
             self.active[j, seeds] = it.seed_channel == "groups"
 
+    def broadcast(self, model, name: str, who: np.ndarray) -> None:
+        """``who`` take up item ``name`` (a rumor's name means its correction) and share it."""
+        t = model.t
+        if name not in self.index:
+            raise KeyError(f"broadcast: no item {name!r}; items: {sorted(self.index)}")
+        j = self.index[name]
+        new = CORRECTED if self.kinds[j] == "rumor" else AWARE
+        fresh = who[self.state[j, who] != new]
+        self._set_state(j, fresh, new, t, sender=fresh)
+        self.log.add(self.corr_id.get(j, j), 0, who, who, -1, t)
+        self.active[j, who] = True
+
     def _set_state(self, j: int, who: np.ndarray, new: int, t: float, sender: np.ndarray,
                    group: np.ndarray | int = -1) -> None:
         """Move clinicians ``who`` of item ``j`` to state ``new`` and log it."""
