@@ -52,6 +52,9 @@ class RunConfig(Section):
     step_minutes: Positive = Field(60.0, le=7 * 24 * 60, description="Length of one step.")
     record_every_hours: Positive = Field(24.0, description="Interval of the time series.")
     start_hour: Hour = Field(0.0, lt=24.0, description="Clock time at t = 0.")
+    stop_when_idle: bool = Field(
+        False, description="End the run early once no process has anything left to do."
+    )
     agent_objects: bool = Field(
         True, description="Create one mesa.Agent view per clinician (off for very large runs)."
     )
@@ -279,6 +282,15 @@ class Scenario(Section):
     network: NetworkConfig = Field(default_factory=NetworkConfig)
     information: InformationConfig = Field(default_factory=InformationConfig)
     interventions: list[InterventionConfig] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _check_broadcast_items(self):
+        names = {it.name for it in self.information.items if it.kind != "correction"}
+        for k, iv in enumerate(self.interventions):
+            if iv.name == "broadcast" and iv.params["item"] not in names:
+                raise ValueError(f"interventions.{k}.params.item: {iv.params['item']!r} is not an item "
+                                 f"of information.items (known: {sorted(names)})")
+        return self
 
     @model_validator(mode="after")
     def _check_settings_paths(self):

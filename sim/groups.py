@@ -68,7 +68,10 @@ class GroupNetwork:
     # ------------------------------------------------------------------ indexes
     def reindex(self) -> None:
         """Rebuild both CSR indexes after rows were added or removed."""
-        order = np.lexsort((self.m_clinician, self.m_group))
+        # rows stay sorted by (group, clinician); appended rows make the key nearly sorted,
+        # which the stable sort (timsort) handles in about linear time
+        key = self.m_group.astype(np.int64) * self.n_clinicians + self.m_clinician
+        order = np.argsort(key, kind="stable")
         for name in ("m_clinician", "m_group", "m_moderator", "m_joined", "m_via", "m_muted"):
             setattr(self, name, getattr(self, name)[order])
         g_counts = np.bincount(self.m_group, minlength=self.n_groups)
@@ -79,6 +82,22 @@ class GroupNetwork:
         self.c_indptr, self.c_rows = csr(self.m_clinician, np.arange(self.n_rows, dtype=np.int32),
                                          self.n_clinicians)
         self.c_groups = self.m_group[self.c_rows]
+        self.m_key = key[order]                                     # sorted
+        self.g_muted = np.bincount(self.m_group[self.m_muted], minlength=self.n_groups)
+
+    def is_member(self, clinician: np.ndarray, group: np.ndarray) -> np.ndarray:
+        return self._has_key(group.astype(np.int64) * self.n_clinicians + clinician)
+
+    def _has_key(self, key: np.ndarray) -> np.ndarray:
+        """Whether each (group * n + clinician) key is a membership (rows as last indexed)."""
+        if self.n_rows == 0:
+            return np.zeros(key.size, bool)
+        at = np.minimum(np.searchsorted(self.m_key, key), self.n_rows - 1)
+        return self.m_key[at] == key
+
+    def row_of(self, clinician: np.ndarray, group: np.ndarray) -> np.ndarray:
+        """Membership row of each (clinician, group) pair (which must be members)."""
+        return np.searchsorted(self.m_key, group.astype(np.int64) * self.n_clinicians + clinician)
 
     @property
     def n_groups(self) -> int:
@@ -103,13 +122,13 @@ class GroupNetwork:
 
     # ------------------------------------------------------------------ changes
     def add_members(self, clinician: np.ndarray, group: np.ndarray, t: float, via: int) -> int:
-        """Add memberships (duplicates and existing ones are ignored); returns how many."""
+        """Add memberships (duplicates and existing ones are ignored); returns how many.
+
+        Call ``reindex()`` afterwards (once, after a batch of changes)."""
         if clinician.size == 0:
             return 0
-        key_new = group.astype(np.int64) * self.n_clinicians + clinician
-        key_old = self.m_group.astype(np.int64) * self.n_clinicians + self.m_clinician
-        key_new = np.unique(key_new)
-        key_new = key_new[~np.isin(key_new, key_old)]
+        key_new = np.unique(group.astype(np.int64) * self.n_clinicians + clinician)
+        key_new = key_new[~self._has_key(key_new)]
         k = key_new.size
         if k:
             self._append((key_new % self.n_clinicians).astype(np.int32),
@@ -123,12 +142,13 @@ class GroupNetwork:
         self.g_created = np.concatenate([self.g_created, np.full(n, t, np.float32)])
         return ids
 
-    def remove_rows(self, rows: np.ndarray) -> None:
+    def remove_rows(self, rows: np.ndarray, reindex: bool = True) -> None:
         keep = np.ones(self.n_rows, dtype=bool)
         keep[rows] = False
         for name in ("m_clinician", "m_group", "m_moderator", "m_joined", "m_via", "m_muted"):
             setattr(self, name, getattr(self, name)[keep])
-        self.reindex()
+        if reindex:
+            self.reindex()
 
     def _append(self, clin, group, moderator, joined, via):
         self.m_clinician = np.concatenate([self.m_clinician, clin])
@@ -303,7 +323,7 @@ def build_groups(pop: Population, cfg: GroupsConfig, rng: np.random.Generator) -
 
 
 def invite(net: GroupNetwork, pop: Population, per_member: float, t: float,
-           rng: np.random.Generator, groups: np.ndarray | None = None) -> int:
+           rng: np.random.Generator, groups: np.ndarray | None = None, reindex: bool = True) -> int:
     """Members invite colleagues from their own facility; full groups spill over.
 
     Each group receives Poisson(per_member x size) invitations; each goes to a random
@@ -326,9 +346,8 @@ def invite(net: GroupNetwork, pop: Population, per_member: float, t: float,
     invitee = f_staff[f_indptr[fac] + (rng.random(g.size) * fsize).astype(np.int64)]
     # drop self-invitations and clinicians already in the group
     key = g.astype(np.int64) * net.n_clinicians + invitee
-    old = net.m_group.astype(np.int64) * net.n_clinicians + net.m_clinician
     key = np.unique(key[invitee != inviter])
-    key = key[~np.isin(key, old)]
+    key = key[~net._has_key(key)]
     g, invitee = (key // net.n_clinicians).astype(np.int32), (key % net.n_clinicians).astype(np.int32)
     # spill: rank of each newcomer within its group, against the room left
     first = np.searchsorted(g, g, side="left")
@@ -350,6 +369,8 @@ def invite(net: GroupNetwork, pop: Population, per_member: float, t: float,
     via = np.concatenate([np.full((~over).sum(), JOIN_INVITED, np.int8),
                           np.full(int((g_spill >= 0).sum()), JOIN_SPILL, np.int8)])
     net._append(clin, grp, np.zeros(clin.size, bool), np.full(clin.size, t, np.float32), via)
+    if not reindex:
+        return int(clin.size)
     net.reindex()
     if new_ids.size:
         assign_moderators(net, pop, 1, rng, groups=new_ids)

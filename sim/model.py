@@ -106,5 +106,7 @@ class QunModel(mesa.Model):
             self.step()
             if progress is not None:
                 progress(k + 1, total)
+            if self.config.run.stop_when_idle and all(p.idle() for p in self.processes):
+                break
         if self.clock.step % self._record_every != 0:
             self.record()

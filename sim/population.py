@@ -7,6 +7,7 @@ Built from the ``population`` table of a scenario with vectorized draws from the
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 
 import numpy as np
 import pandas as pd
@@ -78,12 +79,12 @@ class Population:
     def n_facilities(self) -> int:
         return int(self.fac_tier.size)
 
-    @property
+    @cached_property
     def tier(self) -> np.ndarray:
-        """Tier of each clinician's facility."""
+        """Tier of each clinician's facility (clinicians do not move)."""
         return self.fac_tier[self.facility]
 
-    @property
+    @cached_property
     def region(self) -> np.ndarray:
         return self.fac_region[self.facility]
 

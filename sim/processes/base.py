@@ -38,6 +38,10 @@ class Process:
     def step(self, model: "QunModel") -> None:
         """Advance the state by one step of ``model.clock.step_days``."""
 
+    def idle(self) -> bool:
+        """True when further steps would change nothing (for ``run.stop_when_idle``)."""
+        return False
+
     def record(self, model: "QunModel", rec: "Recorder") -> None:
         """Add this step's values to the time series."""
 

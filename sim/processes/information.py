@@ -92,6 +92,9 @@ class ItemConfig(Section):
     seed_roles: list[Literal[ROLES]] | None = Field(None, description="Seeds only with these roles.")  # type: ignore[valid-type]
     seed_region_kinds: list[Literal[REGION_KINDS]] | None = Field(None, description="Seeds only in city, rural or abroad regions.")  # type: ignore[valid-type]
     seed_international: bool = Field(False, description="Seeds must have international access.")
+    seed_clinicians: list[int] | None = Field(
+        None, description="Exactly these clinicians are the seeds (ids), instead of a draw."
+    )
     seed_channel: Literal["groups", "none"] = Field(
         "groups", description="Seeds post in their groups at once ('none': they only hold it)."
     )
@@ -286,6 +289,16 @@ class InformationProcess(Process):
         value = getattr(it, name)
         return KIND_DEFAULTS[it.kind][name] if value is None else value
 
+    def idle(self) -> bool:
+        """Nothing left to happen: all items seeded, nobody sharing, nothing unread.
+
+        (Forgetting and verification still move rumor states; a process with rumors
+        is idle only when no one believes or holds a correction.)"""
+        if not self.seeded.all() or self.active.any() or self.pending["recv"].size:
+            return False
+        return not any((self.state[j] == BELIEVES).any() or (self.state[j] == CORRECTED).any()
+                       for j in self.rumors)
+
     def state_of(self, clinician: int, item: int = 0) -> str:
         return STATE_NAMES[self.kinds[item]][self.state[item, clinician]]
 
@@ -314,7 +327,7 @@ class InformationProcess(Process):
     # ------------------------------------------------------------------- step
     def step(self, model) -> None:
         t, dt = model.t, model.clock.step_days
-        start_state = self.state.copy()
+        start_state = {j: self.state[j].copy() for j in self.rumors}   # verification reads these
         self._seed(model, t, dt)
         self._moderate(model, t)
         self._read(model, t, dt)
@@ -329,11 +342,16 @@ class InformationProcess(Process):
             if self.seeded[q] or it.start_day >= t + dt - 1e-12:
                 continue
             self.seeded[q] = True
-            eligible = self._eligible_seeds(model, it)
-            if eligible.size == 0:
-                continue
-            n = int(round(it.seed_share * eligible.size)) if it.seed_share is not None else it.n_seeds
-            seeds = self.rng.choice(eligible, size=min(max(n, 1), eligible.size), replace=False)
+            if it.seed_clinicians is not None:
+                seeds = np.unique(np.asarray(it.seed_clinicians, np.int64))
+                if seeds.size and (seeds.min() < 0 or seeds.max() >= model.pop.n):
+                    raise ValueError(f"information.items: {it.name}: seed_clinicians must lie in 0..{model.pop.n - 1}")
+            else:
+                eligible = self._eligible_seeds(model, it)
+                if eligible.size == 0:
+                    continue
+                n = int(round(it.seed_share * eligible.size)) if it.seed_share is not None else it.n_seeds
+                seeds = self.rng.choice(eligible, size=min(max(n, 1), eligible.size), replace=False)
             if it.kind == "correction":
                 j = self.index[it.target]
                 self._set_state(j, seeds, CORRECTED, t, sender=seeds)
@@ -395,6 +413,10 @@ class InformationProcess(Process):
             return
         posts, groups, items, mods = q["post"][due], q["group"][due], q["item"][due], q["moderator"][due]
         self.moderation_queue = {k: v[~due] for k, v in q.items()}
+        still = model.net.is_member(mods, groups)           # moderators who left do nothing
+        posts, groups, items, mods = posts[still], groups[still], items[still], mods[still]
+        if posts.size == 0:
+            return
         mc = self.config.moderation
         if mc.remove:
             self.posts["removed"][posts] = True
@@ -408,7 +430,7 @@ class InformationProcess(Process):
                 not_yet = self.state[j, who] != CORRECTED
                 self._set_state(int(j), who[not_yet], CORRECTED, t, sender=who[not_yet], group=groups[sel][not_yet])
                 self._emit_group_posts(model, np.full(who.size, j), np.full(who.size, CORRECTION), who,
-                                       groups[sel], t, pinned=True)
+                                       groups[sel], model.net.row_of(who, groups[sel]), t, pinned=True)
             self.counters["pinned"] += int(posts.size)
 
     # reading ----------------------------------------------------------------------
@@ -417,10 +439,10 @@ class InformationProcess(Process):
         if d["recv"].size == 0:
             return
         if self.config.reading == "immediate":
-            reads = np.ones(model.pop.n, bool)
+            now = np.ones(d["recv"].size, bool)
         else:
             reads = self.rng.random(model.pop.n) < read_prob(model)
-        now = reads[d["recv"]]
+            now = reads[d["recv"]]
         gone = np.zeros(d["recv"].size, bool)
         in_group = d["post"] >= 0
         gone[in_group] = self.posts["removed"][d["post"][in_group]]
@@ -446,15 +468,10 @@ class InformationProcess(Process):
                 re["group"] = np.full(re["recv"].size, -1, np.int32)
                 self._append_pending(re)
             batch = {k: v[~purged] for k, v in batch.items()}
-        # notice: each copy is noticed with the item's probability
-        noticed = self.rng.random(batch["recv"].size) < self.params["notice_prob"][batch["item"]]
-        batch = {k: v[noticed] for k, v in batch.items()}
-        if batch["recv"].size == 0:
-            return
         # process in random order: with several copies to one reader, the first one counts
         order = self.rng.permutation(batch["recv"].size)
         batch = {k: v[order] for k, v in batch.items()}
-        for j in np.unique(batch["item"]):
+        for j in _distinct(batch["item"]):
             sel = batch["item"] == j
             sub = {k: v[sel] for k, v in batch.items()}
             if self.kinds[j] == "rumor":
@@ -479,7 +496,7 @@ class InformationProcess(Process):
 
     def _first_copies(self, recv: np.ndarray) -> np.ndarray:
         first = np.zeros(recv.size, bool)
-        first[np.unique(recv, return_index=True)[1]] = True
+        first[_unique_first(recv)[1]] = True
         return first
 
     def _expose_guideline(self, model, j: int, sub: dict, t: float) -> None:
@@ -516,7 +533,7 @@ class InformationProcess(Process):
             p *= np.clip(model.pop.literacy[r] / LITERACY_REF, 0, 2)
             p *= sub["weight"][aware]
         hit = np.flatnonzero(eligible & (self.rng.random(r.size) < np.clip(p, 0, 1)))
-        adopters, first = np.unique(r[hit], return_index=True)   # one adoption per reader
+        adopters, first = _unique_first(r[hit])                   # one adoption per reader
         if adopters.size:
             self._set_state(j, adopters, ADOPTED, t, sender=s[hit][first], group=g[hit][first])
 
@@ -529,7 +546,7 @@ class InformationProcess(Process):
         self._stifle(j, sub, known)
         w_r = np.bincount(recv, weights=w * (stance == CONTENT), minlength=n)
         w_c = np.bincount(recv, weights=w * (stance == CORRECTION), minlength=n)
-        readers, at = np.unique(recv, return_index=True)          # sorted, with first copies
+        readers, at = _unique_first(recv)                         # sorted, with first copies
         st = self.state[j, readers]
         # each new state is attributed to the reader's first copy of the matching stance
         src_r, grp_r = _first_of(recv, stance == CONTENT, sub["sender"], sub["group"], readers)
@@ -565,7 +582,9 @@ class InformationProcess(Process):
         self.reached_corr[j, r_s[believe & (w_c[r_s] > 0)]] = True
 
     # verification and forgetting -----------------------------------------------------
-    def _verify_and_forget(self, model, start: np.ndarray, t: float, dt: float) -> None:
+    def _verify_and_forget(self, model, start: dict, t: float, dt: float) -> None:
+        if not self.rumors:
+            return
         cfg = self.config
         lit = (model.pop.literacy / LITERACY_REF) if cfg.heterogeneity else 1.0
         p_verify = np.clip(_per_step(cfg.verify_prob_per_day, dt) * lit, 0, 1)
@@ -622,14 +641,16 @@ class InformationProcess(Process):
             hit = self.rng.random(rows.size) < p_post
             if hit.any():
                 self._emit_group_posts(model, np.full(int(hit.sum()), j), stance[who[hit]],
-                                       spreaders[who[hit]], net.c_groups[rows[hit]], t)
+                                       spreaders[who[hit]], net.c_groups[rows[hit]], net.c_rows[rows[hit]], t)
             # direct messages
             p_dir = np.clip(_per_step(self.params["direct_prob_per_day"][j], dt) * scale * f, 0, 1)
             send = self.rng.random(spreaders.size) < p_dir
             if send.any():
                 self._emit_direct(model, j, stance[send], spreaders[send], t)
 
-    def _emit_group_posts(self, model, items, stance, senders, groups, t: float, pinned: bool = False) -> None:
+    def _emit_group_posts(self, model, items, stance, senders, groups, sender_rows, t: float,
+                          pinned: bool = False) -> None:
+        """Posts of ``items`` by ``senders`` (membership rows ``sender_rows``) in ``groups``."""
         net = model.net
         items = np.asarray(items, np.int32)
         groups = np.asarray(groups, np.int32)
@@ -639,26 +660,30 @@ class InformationProcess(Process):
         if self.group_posts.shape[1] < net.n_groups:
             grow = np.zeros((self.group_posts.shape[0], net.n_groups - self.group_posts.shape[1]), np.int32)
             self.group_posts = np.concatenate([self.group_posts, grow], axis=1)
-        np.add.at(self.group_posts, (items, groups), 1)
+        self.group_posts += np.bincount(items.astype(np.int64) * self.group_posts.shape[1] + groups,
+                                        minlength=self.group_posts.size).reshape(self.group_posts.shape).astype(np.int32)
         post_ids = np.arange(self.n_posts, self.n_posts + n_new, dtype=np.int64)
         self.n_posts += n_new
         self.posts["removed"] = np.concatenate([self.posts["removed"], np.zeros(n_new, bool)])
         self.counters["posts"] += n_new
         log_items = np.where(stance == CORRECTION, self._corr_ids(items), items)
         self.log.add(log_items, EVENT_KINDS.index("pinned" if pinned else "post"), senders, -1, groups, t)
-        # copies to the other unmuted members
-        sizes = net.g_indptr[groups + 1] - net.g_indptr[groups]
-        rows = _expand(net.g_indptr[groups], sizes)
-        owner = np.repeat(np.arange(n_new), sizes)
+        # copies to the other unmuted members; only those that will be noticed are kept
+        owner, rows = [], []
+        for j in _distinct(items):
+            sel = np.flatnonzero(items == j)
+            o, r = _noticed_copies(net, groups[sel], sender_rows[sel], self.params["notice_prob"][j], self.rng)
+            owner.append(sel[o])
+            rows.append(r)
+        owner, rows = np.concatenate(owner), np.concatenate(rows)
         recv = net.g_members[rows]
-        ok = (recv != senders[owner]) & ~net.m_muted[rows]
-        owner, recv = owner[ok], recv[ok]
+        others = net.g_indptr[groups + 1] - net.g_indptr[groups] - 1
+        self.counters["deliveries"] += int((others - net.g_muted[groups] + net.m_muted[sender_rows]).sum())
         fidelity = np.ones(n_new, np.float32)
         blocked = np.array([self.items[j].blocked_link for j in range(len(self.items))], bool)[items]
         if not pinned:
             fidelity[blocked] = self.config.screenshot_fidelity
         weight = (self._credibility(model, senders) * fidelity)[owner]
-        self.counters["deliveries"] += int(recv.size)
         self._append_pending({
             "recv": recv.astype(np.int32), "item": items[owner], "stance": np.asarray(stance, np.int8)[owner],
             "sender": np.asarray(senders, np.int32)[owner], "group": groups[owner],
@@ -702,6 +727,8 @@ class InformationProcess(Process):
         items = np.full(senders.size, j, np.int32)
         log_items = np.where(stance == CORRECTION, self._corr_ids(items), items)
         self.log.add(log_items, EVENT_KINDS.index("direct"), senders, recv, -1, t)
+        noticed = self.rng.random(senders.size) < self.params["notice_prob"][j]
+        senders, recv, stance, items = senders[noticed], recv[noticed], stance[noticed], items[noticed]
         self._append_pending({
             "recv": recv.astype(np.int32), "item": items, "stance": np.asarray(stance, np.int8),
             "sender": senders.astype(np.int32), "group": np.full(senders.size, -1, np.int32),
@@ -739,18 +766,17 @@ class InformationProcess(Process):
         tier = model.pop.tier
         n_tier = np.bincount(tier, minlength=3)
         for j, it in enumerate(self.items):
-            st = self.state[j]
             names = STATE_NAMES[it.kind]
+            counts = np.bincount(self.state[j].astype(np.intp) * 3 + tier, minlength=3 * len(names))
+            counts = counts.reshape(-1, 3)
             for code, label in enumerate(names):
                 if code == UNAWARE:
                     continue
-                counts = np.bincount(tier[st == code], minlength=3)
-                rec.add(f"n_{label}/{it.name}", counts.sum())
+                rec.add(f"n_{label}/{it.name}", counts[code].sum())
                 for k, tname in enumerate(TIERS):
-                    rec.add(f"p_{label}/{it.name}/{tname}", counts[k] / max(n_tier[k], 1))
-            heard = ~np.isnan(self.t_first[j])
-            rec.add(f"cum_heard/{it.name}", int(heard.sum()))
-            rec.add(f"n_spreaders/{it.name}", int(self.active[j].sum()))
+                    rec.add(f"p_{label}/{it.name}/{tname}", counts[code, k] / max(n_tier[k], 1))
+            rec.add(f"cum_heard/{it.name}", int(np.count_nonzero(~np.isnan(self.t_first[j]))))
+            rec.add(f"n_spreaders/{it.name}", int(np.count_nonzero(self.active[j])))
         rec.add("cum_posts", self.counters["posts"])
         rec.add("cum_direct_messages", self.counters["direct"])
         rec.add("cum_deliveries", self.counters["deliveries"])
@@ -884,6 +910,42 @@ def _expand(starts: np.ndarray, sizes: np.ndarray) -> np.ndarray:
     return np.repeat(starts.astype(np.int64), sizes) + (np.arange(total) - offsets)
 
 
+DENSE_NOTICE = 0.2   # above this notice probability, copies are drawn one by one
+
+
+def _noticed_copies(net, groups: np.ndarray, sender_rows: np.ndarray, p: float, rng) -> tuple[np.ndarray, np.ndarray]:
+    """The copies of posts (group, sender's membership row) that their readers will notice.
+
+    Each of a post's other members notices it independently with probability ``p``.
+    Drawn one by one when p is large; when small, the successes of the whole Bernoulli
+    sequence of copies are placed directly by geometric gaps (exact, and O(posts +
+    successes) instead of O(copies)). Muted members get nothing. Returns (post index,
+    membership row) of every noticed copy.
+    """
+    starts = net.g_indptr[groups]
+    others = (net.g_indptr[groups + 1] - starts - 1).astype(np.int64)
+    slot = sender_rows - starts                            # the sender's own place in its group
+    total = int(others.sum())
+    if total == 0 or p <= 0:
+        return np.zeros(0, np.int64), np.zeros(0, np.int64)
+    if p >= DENSE_NOTICE:
+        pos = np.flatnonzero(rng.random(total) < p)
+    else:
+        mean = total * p
+        k = int(mean + 6.0 * np.sqrt(mean) + 16)
+        pos = np.cumsum(rng.geometric(p, size=k)) - 1
+        while pos[-1] < total:
+            pos = np.concatenate([pos, pos[-1] + np.cumsum(rng.geometric(p, size=k))])
+        pos = pos[:np.searchsorted(pos, total)]
+    first = np.cumsum(others) - others
+    owner = np.searchsorted(first, pos, side="right") - 1
+    offset = pos - first[owner]
+    offset += offset >= slot[owner]                        # skip the sender
+    rows = starts[owner] + offset
+    unmuted = ~net.m_muted[rows]
+    return owner[unmuted], rows[unmuted]
+
+
 def _a_moderator(net, groups: np.ndarray, rng) -> np.ndarray:
     """One moderator of each group (-1 where none)."""
     rows = np.flatnonzero(net.m_moderator)
@@ -899,13 +961,34 @@ def _a_moderator(net, groups: np.ndarray, rng) -> np.ndarray:
     return out
 
 
+def _unique_first(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Sorted distinct values and the index of each one's first occurrence.
+
+    (Sort-based: numpy's hash-based ``np.unique`` is several times slower on large arrays.)"""
+    if values.size == 0:
+        return values, np.zeros(0, np.int64)
+    order = np.argsort(values, kind="stable")
+    v = values[order]
+    head = np.empty(v.size, bool)
+    head[0] = True
+    np.not_equal(v[1:], v[:-1], out=head[1:])
+    return v[head], order[head]
+
+
+def _distinct(values: np.ndarray) -> list[int]:
+    """Distinct values of a small-alphabet array (item ids), in increasing order."""
+    if values.size == 0:
+        return []
+    return np.flatnonzero(np.bincount(values)).tolist()
+
+
 def _first_of(recv, mask, sender, group, readers):
     """Sender and group of each reader's first copy among ``mask`` (-1 where none)."""
     out_s = np.full(readers.size, -1, np.int32)
     out_g = np.full(readers.size, -1, np.int32)
     idx = np.flatnonzero(mask)
     if idx.size:
-        r, first = np.unique(recv[idx], return_index=True)
+        r, first = _unique_first(recv[idx])
         pos = np.searchsorted(readers, r)
         out_s[pos] = sender[idx[first]]
         out_g[pos] = group[idx[first]]

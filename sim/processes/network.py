@@ -72,19 +72,22 @@ class NetworkProcess(Process):
             self.next_conference = np.inf
         elif not np.isfinite(self.next_conference):
             self.next_conference = t + self._interval()
-        added = invite(net, pop, cfg.invite_per_member_per_year / 365.0, t, rng)
+        # invitations are appended while the indexes are current; then today's mutes and
+        # departures are drawn over all rows; the indexes are rebuilt once
+        added = invite(net, pop, cfg.invite_per_member_per_year / 365.0, t, rng, reindex=False)
         self.new_memberships += added
         p_mute = -np.expm1(-cfg.mute_per_year / 365.0)
         p_leave = -np.expm1(-cfg.leave_per_year / 365.0)
-        mute = (rng.random(net.n_rows) < p_mute) & ~net.m_muted
-        net.m_muted |= mute
-        self.muted += int(mute.sum())
+        mute = np.flatnonzero((rng.random(net.n_rows) < p_mute) & ~net.m_muted)
+        net.m_muted[mute] = True
+        self.muted += int(mute.size)
         leave = np.flatnonzero(rng.random(net.n_rows) < p_leave)
         if leave.size:
             self.left += int(leave.size)
-            net.remove_rows(leave)
-            changed = True
+            net.remove_rows(leave, reindex=False)
+        changed |= added > 0 or leave.size > 0 or mute.size > 0
         if changed:
+            net.reindex()
             has_mod = np.bincount(net.m_group[net.m_moderator], minlength=net.n_groups) > 0
             orphan = np.flatnonzero(~has_mod & (net.sizes > 0))
             if orphan.size:

@@ -1,0 +1,421 @@
+"""Benchmark harness: every implementation on the same networks, seeds and workload.
+
+    python -m benchmarks.run [--quick] [--out DIR] [--mem-budget-gb 16] [--timeout S] [--jobs J]
+
+For each size it generates the network (``benchmarks.network``), then runs each
+implementation in ``IMPLS`` as its own subprocess (``python -m <module> --network FILE
+--seed S [args]``, one JSON line on stdout) for every seed. Guards, decided before a
+(implementation, size) cell is started and recorded as skips with a reason:
+
+* optional module missing (``impl_qunsim`` until it exists);
+* memory: for projection-based peers, estimated bytes = bytes per projection pair
+  instance (measured on the largest smaller size already run, (peak - base RSS) /
+  sum_g s(s-1)/2, x1.25 safety; 600 B before any measurement) x pairs of this network;
+  skipped if above ``--mem-budget-gb``;
+* time: per-run (build + sim) time extrapolated from the largest smaller size (x pairs
+  ratio for projection peers, x N ratio otherwise, x1.5 safety, + measured start-up);
+  skipped if above ``--timeout``, or if, times the number of seeds, above
+  ``--cell-budget`` (keeps the full run near 8 minutes; ``--cell-budget 0`` disables).
+  An implementation that timed out stays skipped at larger sizes, and the remaining
+  seeds of a timed-out cell are not run.
+
+Writes ``results.json`` (every figure), ``results.md`` and ``scaling.png`` into ``--out``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import json
+import math
+import os
+import platform
+import subprocess
+import sys
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from benchmarks import network as netgen
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+@dataclass(frozen=True)
+class Impl:
+    name: str  # as printed in the "impl" field of the JSON line
+    module: str
+    args: tuple[str, ...] = ()
+    dynamics: str = "exact"  # exact | matched (per-edge transmissibility) | simplified
+    projection: bool = False  # builds the clique projection: memory guard applies
+    optional: bool = False  # skipped (and recorded) when the module is absent
+    large: bool = False  # also run at LARGE_N
+
+
+# Adding an implementation is one entry here.
+IMPLS: list[Impl] = [
+    Impl("numpy_ref", "benchmarks.impl_numpy_ref", large=True),
+    Impl("qunsim", "benchmarks.impl_qunsim", optional=True, large=True),
+    Impl("mesa", "benchmarks.impl_mesa"),
+    Impl("eon_weighted", "benchmarks.impl_eon", ("--variant", "weighted"),
+         dynamics="matched", projection=True),
+    Impl("eon_unweighted", "benchmarks.impl_eon", ("--variant", "unweighted"),
+         dynamics="simplified", projection=True),
+    Impl("ndlib", "benchmarks.impl_ndlib", dynamics="simplified", projection=True),
+]
+SIZES = [2_000, 20_000, 200_000]
+LARGE_N = 1_000_000  # only implementations with large=True
+QUICK_SIZES = [2_000, 20_000]
+DEFAULT_BYTES_PER_PAIR = 600.0
+MEM_SAFETY = 1.25
+TIME_SAFETY = 1.5  # networkx-based peers scale worse than linearly (measured 20k -> 200k)
+METRICS = ("build_s", "sim_s", "peak_rss_mb", "deliveries_per_s", "steps", "wall_s")
+
+
+def log(t0: float, msg: str) -> None:
+    print(f"[{time.perf_counter() - t0:7.1f}s] {msg}", file=sys.stderr, flush=True)
+
+
+def run_one(impl: Impl, net_file: Path, seed: int, timeout: float) -> dict:
+    cmd = [sys.executable, "-m", impl.module, "--network", str(net_file), "--seed", str(seed),
+           *impl.args]
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(
+        p for p in (str(REPO), os.environ.get("PYTHONPATH", "")) if p))
+    t0 = time.perf_counter()
+    try:
+        cp = subprocess.run(cmd, cwd=REPO, env=env, capture_output=True, text=True,
+                            timeout=timeout)
+    except subprocess.TimeoutExpired:
+        return {"impl": impl.name, "seed": seed, "status": "timeout", "wall_s": timeout}
+    wall = time.perf_counter() - t0
+    lines = [ln for ln in cp.stdout.splitlines() if ln.startswith("{")]
+    if cp.returncode != 0 or not lines:
+        return {"impl": impl.name, "seed": seed, "status": "error", "wall_s": wall,
+                "returncode": cp.returncode, "stderr_tail": cp.stderr[-2000:]}
+    rec = json.loads(lines[-1])
+    rec.update(status="ok", wall_s=wall)
+    return rec
+
+
+def _ok(runs, impl, n):
+    return [r for r in runs if r["impl"] == impl and r["n"] == n and r["status"] == "ok"]
+
+
+def guard(impl: Impl, n: int, pairs: int, runs: list, nets: dict, timed_out: set,
+          a) -> str | None:
+    """Reason to skip this (impl, n) cell, or None."""
+    if impl.name in timed_out:
+        return "timed out at a smaller size"
+    prev = sorted({r["n"] for r in runs if r["impl"] == impl.name and r["status"] == "ok"
+                   and r["n"] < n})
+    last = _ok(runs, impl.name, prev[-1]) if prev else []
+    if impl.projection:
+        bpp = DEFAULT_BYTES_PER_PAIR
+        if last:
+            bpp = MEM_SAFETY * max((r["peak_rss_mb"] - r.get("base_rss_mb", 0.0)) * 2**20
+                                   / max(r["proj_pairs_ub"], 1) for r in last)
+        est_gb = bpp * pairs / 2**30
+        if est_gb > a.mem_budget_gb:
+            return (f"memory: projection has {pairs:.3g} pair instances x {bpp:.0f} B "
+                    f"= {est_gb:.1f} GB > budget {a.mem_budget_gb:g} GB")
+    if last:
+        ratio = (pairs / nets[prev[-1]]["projection_pairs_upper_bound"] if impl.projection
+                 else n / prev[-1])
+        work = float(np.median([r["build_s"] + r["sim_s"] for r in last]))
+        over = float(np.median([r["wall_s"] - r["build_s"] - r["sim_s"] for r in last]))
+        est = TIME_SAFETY * work * ratio + over
+        if est > a.timeout:
+            return (f"time: predicted {est:.0f} s per run (x{ratio:.1f} from N={prev[-1]}) "
+                    f"> timeout {a.timeout:g} s")
+        if a.cell_budget and est * a.seeds > a.cell_budget:
+            return (f"time: predicted {est:.0f} s per run x {a.seeds} seeds (x{ratio:.1f} from "
+                    f"N={prev[-1]}) > cell budget {a.cell_budget:g} s")
+    return None
+
+
+def summarize(runs: list, impls: list[Impl], sizes: list[int]) -> list[dict]:
+    out = []
+    for impl in impls:
+        for n in sizes:
+            ok = _ok(runs, impl.name, n)
+            if not ok:
+                continue
+            row = {"impl": impl.name, "n": n, "runs_ok": len(ok), "dynamics": impl.dynamics}
+            for m in METRICS:
+                v = [r[m] for r in ok if r.get(m) is not None]
+                if v:
+                    row[m] = {"median": float(np.median(v)), "min": float(np.min(v)),
+                              "max": float(np.max(v))}
+            reach = np.array([r["reach"] for r in ok])
+            sd = float(reach.std(ddof=1)) if reach.size > 1 else float("nan")
+            row["reach"] = {"mean": float(reach.mean()), "sd": sd,
+                            "se": sd / math.sqrt(reach.size) if reach.size > 1 else float("nan")}
+            if "proj_edges" in ok[0]:
+                row["proj_edges"] = ok[0]["proj_edges"]
+            out.append(row)
+    return out
+
+
+def agreement(summary: list[dict]) -> list[dict]:
+    """Mean reach of each implementation vs numpy_ref at the same N (Welch z)."""
+    ref = {r["n"]: r for r in summary if r["impl"] == "numpy_ref"}
+    rows = []
+    for r in summary:
+        b = ref.get(r["n"])
+        if r["impl"] == "numpy_ref" or b is None:
+            continue
+        d = r["reach"]["mean"] - b["reach"]["mean"]
+        se = math.hypot(r["reach"]["se"], b["reach"]["se"])
+        z = d / se if se > 0 else float("nan")
+        if r["dynamics"] == "exact":
+            verdict = "agrees" if abs(z) < 3 else "DISAGREES"
+            verdict += " (same dynamics: should agree)"
+        elif r["dynamics"] == "matched":
+            verdict = ("within MC error" if abs(z) < 3 else "differs") + \
+                " (same per-pair transmissibility, different timing/correlation)"
+        else:
+            verdict = ("within MC error" if abs(z) < 3 else "differs") + \
+                " (simplified mapping: lower reach expected)"
+        rows.append({"impl": r["impl"], "n": r["n"], "diff": d, "se": se, "z": z,
+                     "verdict": verdict})
+    return rows
+
+
+def _fmt(x, digits=3):
+    if x is None or (isinstance(x, float) and not math.isfinite(x)):
+        return "–"
+    if abs(x) >= 1e5:
+        return f"{x:.3g}"
+    return f"{x:.{digits}g}"
+
+
+def _cell(row, m, digits=3):
+    v = row.get(m)
+    if not v:
+        return "–"
+    return f"{_fmt(v['median'], digits)} [{_fmt(v['min'], digits)}, {_fmt(v['max'], digits)}]"
+
+
+def write_markdown(path: Path, res: dict) -> None:
+    L = ["# qunsim benchmark results", ""]
+    c = res["config"]
+    L += [f"Mode: **{c['mode']}**; sizes {c['sizes']}; seeds {c['seeds']}; memory budget "
+          f"{c['mem_budget_gb']} GB; per-run timeout {c['timeout_s']} s; cell budget "
+          f"{str(c['cell_budget_s']) + ' s' if c['cell_budget_s'] else 'off'}; jobs {c['jobs']}; "
+          f"total {res['total_s']:.0f} s.  ",
+          f"Machine: {res['machine']['platform']}, {res['machine']['cpu_count']} CPUs, "
+          f"Python {res['machine']['python']}, numpy {res['machine']['numpy']}.", ""]
+    if c["jobs"] > 1:
+        L += [f"*{c['jobs']} runs shared the machine at a time: timings are indicative.*", ""]
+    L += ["## Networks", "",
+          "| N | groups | group size mean [min, max] | size-biased mean | groups/clinician mean "
+          "[min, max] | projection pairs (sum s(s-1)/2) | gen s |",
+          "|---|---|---|---|---|---|---|"]
+    for n, s in res["networks"].items():
+        L.append(f"| {n} | {s['groups']} | {s['group_size_mean']:.1f} [{s['group_size_min']}, "
+                 f"{s['group_size_max']}] | {s['size_biased_group_size']:.1f} | "
+                 f"{s['groups_per_clinician_mean']:.2f} [{s['groups_per_clinician_min']}, "
+                 f"{s['groups_per_clinician_max']}] | {s['projection_pairs_upper_bound']:.3g} | "
+                 f"{s['gen_s']:.2f} |")
+    L += ["", "## Results (median [min, max] over seeds; reach mean ± sd)", "",
+          "| impl | N | runs | build s | sim s | peak RSS MB | deliveries/s | steps | reach |",
+          "|---|---|---|---|---|---|---|---|---|"]
+    for r in res["summary"]:
+        L.append(f"| {r['impl']} | {r['n']} | {r['runs_ok']} | {_cell(r, 'build_s')} | "
+                 f"{_cell(r, 'sim_s')} | {_cell(r, 'peak_rss_mb', 4)} | "
+                 f"{_cell(r, 'deliveries_per_s')} | {_cell(r, 'steps')} | "
+                 f"{r['reach']['mean']:.4f} ± {_fmt(r['reach']['sd'], 2)} |")
+    # compact pivot of sim time
+    impls = list(dict.fromkeys(r["impl"] for r in res["summary"]))
+    sizes = sorted({r["n"] for r in res["summary"]})
+    L += ["", "### Simulation time, median s (impl × N)", "",
+          "| impl | " + " | ".join(str(n) for n in sizes) + " |",
+          "|---|" + "---|" * len(sizes)]
+    by = {(r["impl"], r["n"]): r for r in res["summary"]}
+    for i in impls:
+        L.append(f"| {i} | " + " | ".join(
+            _fmt(by[(i, n)]["sim_s"]["median"]) if (i, n) in by else "–" for n in sizes) + " |")
+    if res["skips"]:
+        L += ["", "## Skipped / failed", "", "| impl | N | seed | reason |", "|---|---|---|---|"]
+        for s in res["skips"]:
+            L.append(f"| {s['impl']} | {s['n']} | {s.get('seed', '') or 'all'} | {s['reason']} |")
+    L += ["", "## Agreement check (mean reach vs numpy_ref, same N; z = diff / combined SE)", "",
+          "| impl | N | reach diff | SE | z | verdict |", "|---|---|---|---|---|---|"]
+    for g in res["agreement"]:
+        L.append(f"| {g['impl']} | {g['n']} | {g['diff']:+.4f} | {_fmt(g['se'], 2)} | "
+                 f"{_fmt(g['z'], 2)} | {g['verdict']} |")
+    gl = res.get("gather_limit")
+    if gl and gl.get("results"):
+        L += ["", "## numpy gather/scatter ceiling (elements/s, median)", "",
+              "| op | indices | idx dtype | target | elements/s |", "|---|---|---|---|---|"]
+        for g in gl["results"]:
+            L.append(f"| {g['op']} | {g['n_idx']:.0e} | {g['idx_dtype']} | "
+                     f"{'–' if g['n_target'] is None else f'{g['n_target']:.0e}'} | "
+                     f"{g['elems_per_s']:.3g} |")
+    path.write_text("\n".join(L) + "\n")
+
+
+def plot(path: Path, summary: list[dict]) -> None:
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import matplotlib.ticker
+    import seaborn as sns
+
+    sns.set_theme(style="whitegrid", context="notebook")
+    panels = [("build_s", "build time (s)"), ("sim_s", "simulation time (s)"),
+              ("peak_rss_mb", "peak RSS (MB)")]
+    fig, axes = plt.subplots(1, 3, figsize=(16, 4.8))
+    impls = list(dict.fromkeys(r["impl"] for r in summary))
+    colors = dict(zip(impls, sns.color_palette("tab10", len(impls))))
+    for ax, (m, label) in zip(axes, panels):
+        for i in impls:
+            rows = sorted((r for r in summary if r["impl"] == i and m in r), key=lambda r: r["n"])
+            if not rows:
+                continue
+            x = [r["n"] for r in rows]
+            med = np.array([max(r[m]["median"], 1e-6) for r in rows])
+            lo = med - np.array([max(r[m]["min"], 1e-6) for r in rows])
+            hi = np.array([r[m]["max"] for r in rows]) - med
+            ax.errorbar(x, med, yerr=[lo, hi], marker="o", capsize=3, label=i, color=colors[i])
+        ax.set_xscale("log")
+        ax.set_yscale("log")
+        ns = sorted({r["n"] for r in summary})
+        ax.set_xticks(ns, [f"{n:,}" for n in ns])
+        ax.xaxis.set_minor_locator(matplotlib.ticker.NullLocator())
+        ax.set_xlabel("clinicians N")
+        ax.set_ylabel(label)
+    axes[0].legend(fontsize=8)
+    fig.suptitle("median over seeds, bars = min..max")
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--quick", action="store_true",
+                    help=f"sizes {QUICK_SIZES}, 3 seeds, 2 parallel jobs, quick gather limit")
+    ap.add_argument("--out", default="benchmarks/out", help="output directory")
+    ap.add_argument("--seeds", type=int, default=None, help="seeds per size (5; quick 3)")
+    ap.add_argument("--mem-budget-gb", type=float, default=16.0)
+    ap.add_argument("--timeout", type=float, default=None,
+                    help="per-run timeout in s (default 120; quick 60)")
+    ap.add_argument("--cell-budget", type=float, default=None,
+                    help="max predicted seconds for all seeds of one (impl, N) cell "
+                         "(default 300; quick: off; 0 = off)")
+    ap.add_argument("--jobs", type=int, default=None,
+                    help="runs in parallel (default 1; quick 2)")
+    ap.add_argument("--net-seed", type=int, default=20240601)
+    ap.add_argument("--only", help="comma-separated implementation names to run")
+    ap.add_argument("--no-gather", action="store_true", help="skip benchmarks.gather_limit")
+    a = ap.parse_args()
+    a.seeds = a.seeds or (3 if a.quick else 5)
+    a.timeout = a.timeout or (60.0 if a.quick else 120.0)
+    a.jobs = a.jobs or (2 if a.quick else 1)
+    if a.cell_budget is None:
+        a.cell_budget = 0.0 if a.quick else 300.0
+    sizes = QUICK_SIZES if a.quick else SIZES + [LARGE_N]
+    impls = [i for i in IMPLS if not a.only or i.name in a.only.split(",")]
+    seeds = list(range(1, a.seeds + 1))
+    out = Path(a.out)
+    (out / "networks").mkdir(parents=True, exist_ok=True)
+
+    t0 = time.perf_counter()
+    runs, skips, nets, timed_out = [], [], {}, set()
+    lock = threading.Lock()
+    for n in sizes:
+        tg = time.perf_counter()
+        net = netgen.generate(n, a.net_seed)
+        gen_s = time.perf_counter() - tg
+        net_file = out / "networks" / f"net_{n}.npz"
+        netgen.save(net_file, net, netgen.NetParams(), a.net_seed)
+        st = netgen.stats(net)
+        st["gen_s"] = gen_s
+        nets[n] = st
+        del net
+        log(t0, f"N={n}: network {st['groups']} groups, mean size {st['group_size_mean']:.1f} "
+                f"[{st['group_size_min']}, {st['group_size_max']}], "
+                f"{st['groups_per_clinician_mean']:.2f} groups/clinician, "
+                f"{st['projection_pairs_upper_bound']:.3g} projection pairs ({gen_s:.1f} s)")
+        cells = []
+        for impl in impls:
+            if n == LARGE_N and not impl.large:
+                continue
+            if impl.optional and importlib.util.find_spec(impl.module) is None:
+                reason = f"module {impl.module} not present"
+            else:
+                reason = guard(impl, n, st["projection_pairs_upper_bound"], runs, nets,
+                               timed_out, a)
+            if reason:
+                skips.append({"impl": impl.name, "n": n, "reason": reason})
+                log(t0, f"N={n} {impl.name}: skipped ({reason})")
+                continue
+            cells += [(impl, s) for s in seeds]
+
+        def task(cell):
+            impl, seed = cell
+            with lock:
+                if impl.name in timed_out:
+                    skips.append({"impl": impl.name, "n": n, "seed": seed,
+                                  "reason": "not run: an earlier seed timed out"})
+                    return
+            r = run_one(impl, net_file, seed, a.timeout)
+            r.setdefault("n", n)
+            with lock:
+                runs.append(r)
+                if r["status"] == "ok":
+                    log(t0, f"N={n} {impl.name} seed={seed}: build {r['build_s']:.2f}s "
+                            f"sim {r['sim_s']:.2f}s rss {r['peak_rss_mb']:.0f}MB "
+                            f"reach {r['reach']:.4f}")
+                else:
+                    if r["status"] == "timeout":
+                        timed_out.add(impl.name)
+                    skips.append({"impl": impl.name, "n": n, "seed": seed,
+                                  "reason": r["status"] + (": " + r.get("stderr_tail", "")
+                                                           .strip().splitlines()[-1]
+                                                           if r.get("stderr_tail") else "")})
+                    log(t0, f"N={n} {impl.name} seed={seed}: {r['status'].upper()}")
+
+        with ThreadPoolExecutor(max_workers=a.jobs) as ex:
+            list(ex.map(task, cells))
+
+    gather = None
+    if not a.no_gather:
+        log(t0, "gather/scatter ceiling (benchmarks.gather_limit)")
+        cp = subprocess.run([sys.executable, "-m", "benchmarks.gather_limit"]
+                            + (["--quick"] if a.quick else []), cwd=REPO, capture_output=True,
+                            text=True, env=dict(os.environ, PYTHONPATH=str(REPO)))
+        gather = json.loads(cp.stdout) if cp.returncode == 0 else {"error": cp.stderr[-2000:]}
+
+    run_order = {i.name: k for k, i in enumerate(impls)}
+    runs.sort(key=lambda r: (r["n"], run_order.get(r["impl"], 99), r["seed"]))
+    summary = summarize(runs, impls, sizes)
+    res = {
+        "config": {"mode": "quick" if a.quick else "full", "sizes": sizes, "seeds": seeds,
+                   "mem_budget_gb": a.mem_budget_gb, "timeout_s": a.timeout,
+                   "cell_budget_s": a.cell_budget, "jobs": a.jobs,
+                   "net_seed": a.net_seed, "net_params": netgen.NetParams().__dict__,
+                   "impls": [i.__dict__ for i in impls]},
+        "machine": {"platform": platform.platform(), "cpu_count": os.cpu_count(),
+                    "python": platform.python_version(), "numpy": np.__version__},
+        "networks": {str(k): v for k, v in nets.items()},
+        "runs": runs,
+        "skips": skips,
+        "summary": summary,
+        "agreement": agreement(summary),
+        "gather_limit": gather,
+        "total_s": time.perf_counter() - t0,
+    }
+    (out / "results.json").write_text(json.dumps(res, indent=1))
+    write_markdown(out / "results.md", res)
+    plot(out / "scaling.png", summary)
+    log(t0, f"wrote {out / 'results.json'}, results.md, scaling.png")
+
+
+if __name__ == "__main__":
+    main()
