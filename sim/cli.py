@@ -3,6 +3,7 @@
     qunsim run SCENARIO [--seed N] [--out DIR] [--overwrite] [--set key=value ...]
     qunsim show SCENARIO [--set key=value ...]      print the resolved scenario
     qunsim validate [--case NAME] [--set ...]        classical special cases vs closed form
+    qunsim experiment FILE [--jobs N] [--out DIR]    intervention arms x paired replicates
     qunsim params                                    the parameter reference (Markdown)
 
 Exit codes: 0 success, 1 a validation case failed, 2 bad input (the message says what).
@@ -15,6 +16,8 @@ import datetime as _dt
 import sys
 import time
 from pathlib import Path
+
+import numpy as np
 
 from .config import ScenarioError, load_scenario, scenario_to_toml
 from .results import OutputExistsError
@@ -87,6 +90,22 @@ def _cmd_show(args) -> int:
     return EXIT_OK
 
 
+def _cmd_experiment(args) -> int:
+    from .experiment import run_experiment_to
+
+    out = Path(args.out) if args.out else Path("results") / (
+        f"{Path(args.experiment).stem}-{_dt.datetime.now().strftime('%Y%m%d-%H%M%S')}")
+    table = run_experiment_to(args.experiment, out, jobs=args.jobs, overwrite=args.overwrite,
+                              replicates=args.replicates, progress=None if args.quiet else _progress())
+    with_ci = table.dropna(subset=["diff_low"])
+    print(f"{'metric':<45} {'arm':<22} {'mean':>10} {'diff vs baseline [95% CI]':>34}")
+    for r in table.itertuples():
+        ci = "" if np.isnan(r.diff_low) else f"{r.diff_mean:+.4g} [{r.diff_low:+.4g}, {r.diff_high:+.4g}]"
+        print(f"{r.metric:<45} {r.arm:<22} {r.mean:>10.4g} {ci:>34}")
+    print(f"results in {out} ({len(with_ci)} comparisons)")
+    return EXIT_OK
+
+
 def _cmd_params(args) -> int:
     from .docs import parameter_markdown
 
@@ -115,6 +134,14 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("scenario")
     s.add_argument("--set", action="append", metavar="KEY=VALUE")
     s.set_defaults(func=_cmd_show)
+    e = sub.add_parser("experiment", help="compare intervention arms over paired replicates")
+    e.add_argument("experiment", help="experiment file (TOML), see experiments/")
+    e.add_argument("--out", help="results folder (default: results/<name>-<time>)")
+    e.add_argument("--jobs", type=int, default=1, help="runs in parallel (results do not depend on it)")
+    e.add_argument("--replicates", type=int, default=None, help="override the file's replicates")
+    e.add_argument("--overwrite", action="store_true")
+    e.add_argument("--quiet", action="store_true")
+    e.set_defaults(func=_cmd_experiment)
     pr = sub.add_parser("params", help="print the parameter reference (Markdown)")
     pr.set_defaults(func=_cmd_params)
     v = sub.add_parser("validate", help="run the classical special cases against their closed forms")
