@@ -77,6 +77,10 @@ def _cmd_run(args) -> int:
           f"{scenario.run.step_minutes:g} min) ...", file=sys.stderr, flush=True)
     res = run(scenario, seed=args.seed, progress=None if args.quiet else _progress())
     res.save(out, overwrite=args.overwrite)
+    if not args.no_plot:
+        from .plots import plot_run
+
+        plot_run(res, out / "summary.png")
     print(f"scenario {scenario.run.name!r}, seed {res.manifest['seed']}, "
           f"{res.manifest['wall_seconds']:.1f}s")
     for line in summary_lines(res.metrics):
@@ -129,6 +133,7 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--overwrite", action="store_true", help="replace the results in a non-empty --out")
     r.add_argument("--set", action="append", metavar="KEY=VALUE", help="override a setting (repeatable)")
     r.add_argument("--quiet", action="store_true", help="no progress lines")
+    r.add_argument("--no-plot", action="store_true", help="do not draw summary.png")
     r.set_defaults(func=_cmd_run)
     s = sub.add_parser("show", help="print the resolved scenario")
     s.add_argument("scenario")

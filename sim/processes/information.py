@@ -769,6 +769,9 @@ class InformationProcess(Process):
             names = STATE_NAMES[it.kind]
             counts = np.bincount(self.state[j].astype(np.intp) * 3 + tier, minlength=3 * len(names))
             counts = counts.reshape(-1, 3)
+            if it.kind != "rumor":
+                # awareness is cumulative: adopters are aware too
+                counts = np.cumsum(counts[::-1], axis=0)[::-1]
             for code, label in enumerate(names):
                 if code == UNAWARE:
                     continue
