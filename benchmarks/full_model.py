@@ -1,0 +1,71 @@
+"""The full model at scale: one simulated year of ``scenarios/province.toml``, every process on.
+
+    python -m benchmarks.full_model --n 100000 [--days 365] [--seed 11]
+
+The province is scaled with N: cities and rural counties are repeated so that the
+clinicians per facility stay as in the shipped scenario (60,000 clinicians in 21 cities
+and 60 counties); the five regions abroad stay. Prints one JSON line: n, facilities,
+groups, memberships, build_s, sim_s, days, steps, peak_rss_mb, base_rss_mb (before the
+model is built: the model's own memory is the difference), sim_s_per_day.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+PROVINCE = ROOT / "scenarios" / "province.toml"
+BASE_N, BASE_CITIES, BASE_COUNTIES = 60_000, 21, 60
+
+
+def overrides(n: int, days: float) -> list[str]:
+    scale = n / BASE_N
+    return [
+        f"population.n_clinicians={n}",
+        f"population.regions.0.count={max(1, round(BASE_CITIES * scale))}",
+        f"population.regions.1.count={max(1, round(BASE_COUNTIES * scale))}",
+        f"run.duration_days={days}",
+        "run.agent_objects=false",
+    ]
+
+
+def _rss_mb() -> float:
+    with open("/proc/self/statm") as f:
+        return int(f.read().split()[1]) * resource.getpagesize() / 2**20
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--n", type=int, required=True)
+    ap.add_argument("--days", type=float, default=365.0)
+    ap.add_argument("--seed", type=int, default=11)
+    a = ap.parse_args()
+    from sim import load_scenario
+    from sim.model import QunModel
+
+    scen = load_scenario(PROVINCE, overrides(a.n, a.days))
+    base_rss_mb = _rss_mb()          # interpreter and libraries, before the model exists
+    t0 = time.perf_counter()
+    model = QunModel(scen, seed=a.seed)
+    build_s = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    model.run_model()
+    sim_s = time.perf_counter() - t0
+    rec = {
+        "n": model.pop.n, "facilities": model.pop.n_facilities, "groups": int((model.net.sizes > 0).sum()),
+        "memberships": model.net.n_rows, "build_s": round(build_s, 3), "sim_s": round(sim_s, 3),
+        "days": a.days, "steps": model.clock.step, "sim_s_per_day": round(sim_s / a.days, 4),
+        "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+        "base_rss_mb": round(base_rss_mb, 1),
+        "processes": [p.name for p in model.processes],
+    }
+    sys.stdout.write(json.dumps(rec) + "\n")
+
+
+if __name__ == "__main__":
+    main()
