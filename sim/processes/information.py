@@ -178,6 +178,11 @@ class InformationConfig(Section):
         default_factory=lambda: {"doctor": 1.0, "nurse": 0.7, "lab_technician": 0.8,
                                  "pharmacist": 0.8, "public_health_admin": 1.1}
     )
+    role_activity: dict[Literal[ROLES], NonNegative] = Field(  # type: ignore[valid-type]
+        description="Posting rate by role, relative to doctors (administrators relay official items).",
+        default_factory=lambda: {"doctor": 1.0, "nurse": 0.8, "lab_technician": 0.8,
+                                 "pharmacist": 0.8, "public_health_admin": 1.2}
+    )
     tier_credibility: tuple[NonNegative, NonNegative, NonNegative] = Field((0.8, 1.0, 1.2), description="Weight of a source by tier (primary, secondary, tertiary).")
     moderation: ModerationConfig = Field(default_factory=ModerationConfig)
     below_peak_share: Probability = Field(0.1, description="Rumor 'over' when believers fall below this share of the peak.")
@@ -616,7 +621,8 @@ class InformationProcess(Process):
         cfg, net = self.config, model.net
         if cfg.heterogeneity:
             pop = model.pop
-            activity = pop.reads_per_day / np.median(pop.reads_per_day)
+            role_a = np.array([cfg.role_activity.get(r, 1.0) for r in ROLES], np.float32)
+            activity = pop.reads_per_day / np.median(pop.reads_per_day) * role_a[pop.role]
             hour = np.where(at_work(model) | (not model.clock.is_night()), 1.0,
                             model.config.population.night_activity)
             factor = np.clip(activity * hour, 0, 5)
@@ -803,6 +809,12 @@ class InformationProcess(Process):
         tier = pop.tier
         for j, it in enumerate(self.items):
             key = f"info_{it.name}"
+            for r, role in enumerate(ROLES):
+                sel = pop.role == r
+                if sel.any():
+                    ever = (~np.isnan(self.t_taken[j][sel])) if it.kind == "rumor" else ~np.isnan(self.t_first[j][sel])
+                    label = "ever_believed" if it.kind == "rumor" else "aware"
+                    out[f"{key}_p_{label}_{role}"] = float(ever.mean())
             heard = ~np.isnan(self.t_first[j])
             out[f"{key}_p_heard"] = float(heard.mean())
             out[f"{key}_p_never_heard"] = float(1 - heard.mean())
