@@ -22,6 +22,7 @@ import tomli_w
 from pydantic import Field, ValidationError, model_validator
 
 from .interventions import InterventionConfig
+from .processes.diagnosis import DiagnosisConfig
 from .processes.information import InformationConfig
 from .processes.network import NetworkConfig
 from .schema import (
@@ -280,6 +281,7 @@ class Scenario(Section):
     groups: GroupsConfig = Field(default_factory=GroupsConfig)
     contacts: ContactsConfig = Field(default_factory=ContactsConfig)
     network: NetworkConfig = Field(default_factory=NetworkConfig)
+    diagnosis: DiagnosisConfig = Field(default_factory=DiagnosisConfig)
     information: InformationConfig = Field(default_factory=InformationConfig)
     interventions: list[InterventionConfig] = Field(default_factory=list)
 

@@ -5,6 +5,7 @@ require the mean paired difference to exceed 3 standard errors of that mean.
 """
 
 import numpy as np
+import pandas as pd
 import pytest
 
 import sim
@@ -21,7 +22,7 @@ from .conftest import SCENARIOS
 
 GD = SCENARIOS / "guangdong_study.toml"
 RUMOR_ONLY = [
-    "run.duration_days=20", "run.step_minutes=120", "network.enabled=false",
+    "run.duration_days=20", "run.step_minutes=120", "network.enabled=false", "diagnosis.enabled=false",
     'information.items=[{name="rumor", kind="rumor", start_day=1, n_seeds=4, credibility=0.4}]',
 ]
 
@@ -72,7 +73,8 @@ def test_moderation_removes_posts_and_lowers_belief():
 def test_simple_contagion_adopts_more_than_complex():
     items = ('information.items=[{name="g", kind="guideline", start_day=0, n_seeds=5, '
              'seed_tiers=["tertiary"]}]')
-    base = ["run.duration_days=20", "run.step_minutes=120", "network.enabled=false", items]
+    base = ["run.duration_days=20", "run.step_minutes=120", "network.enabled=false", "diagnosis.enabled=false",
+            items]
     seeds = replicate_seeds(2028, 16)
     simple = _metric(base + ["information.adoption_sources=1"], "info_g_p_adopted", seeds)
     complex_ = _metric(base + ["information.adoption_sources=5", "information.discussion_posts=1000"],
@@ -181,3 +183,14 @@ def test_final_believers_counted_from_state():
     believers = (states["state"] == "believes").mean()
     assert res.metrics["info_rumor_p_final_believers"] == pytest.approx(believers)
     assert BELIEVES == 1
+
+
+def test_an_unrelated_setting_leaves_the_information_draws_unchanged():
+    base = [o for o in RUMOR_ONLY if not o.startswith("diagnosis.")]
+    runs = [sim.run(load_scenario(GD, base + extra), seed=3) for extra in (
+        ["diagnosis.answer_mean_minutes=10"], ["diagnosis.answer_mean_minutes=60"], ["diagnosis.enabled=false"])]
+    first = runs[0]
+    assert first.metrics["dx_cases"] > 0 and first.metrics["info_rumor_p_heard"] > 0
+    for other in runs[1:]:
+        pd.testing.assert_frame_equal(first.tables["events"], other.tables["events"])
+        pd.testing.assert_frame_equal(first.tables["item_states"], other.tables["item_states"])

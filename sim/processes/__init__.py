@@ -11,5 +11,6 @@ from .base import REGISTRY, Process, register
 from . import network  # noqa: F401  (each module registers itself, in step order)
 from . import information  # noqa: F401
 from . import information_cases  # noqa: F401
+from . import diagnosis  # noqa: F401
 
 __all__ = ["Process", "REGISTRY", "register"]
