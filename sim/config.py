@@ -124,19 +124,6 @@ class RegionConfig(Section):
         return self
 
 
-SPECIALTIES = (
-    "general_medicine",
-    "dermatology",
-    "surgery",
-    "chronic_illness",
-    "sti",
-    "oncology",
-    "infectious_disease",
-    "pediatrics",
-    "radiology",
-)
-
-
 class PopulationConfig(Section):
     n_clinicians: int = Field(300, ge=3, le=5_000_000, description="Clinicians in the population.")
     # Table 1 of Tso 2022: doctors 67%, nurses 5%, lab technicians 12%, pharmacists 3%,

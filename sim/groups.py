@@ -322,6 +322,20 @@ def build_groups(pop: Population, cfg: GroupsConfig, rng: np.random.Generator) -
     return net
 
 
+def form_groups(net: GroupNetwork, pop: Population, members: np.ndarray, keys: np.ndarray, basis: str,
+                t: float, size_median: float, size_sigma: float, via: int, max_mods: int,
+                rng: np.random.Generator) -> int:
+    """New groups of ``basis`` during a run from clinicians grouped by key; returns members added."""
+    clin, local, k = _keyed_groups(members, keys, size_median, size_sigma, net.size_cap, rng)
+    if k == 0:
+        return 0
+    ids = net.new_groups(BASES.index(basis), t, k)
+    added = net.add_members(clin, ids[local], t, via)
+    net.reindex()
+    assign_moderators(net, pop, max_mods, rng, groups=ids)
+    return added
+
+
 def invite(net: GroupNetwork, pop: Population, per_member: float, t: float,
            rng: np.random.Generator, groups: np.ndarray | None = None, reindex: bool = True) -> int:
     """Members invite colleagues from their own facility; full groups spill over.

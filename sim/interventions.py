@@ -224,21 +224,14 @@ class ReadingGroups(Intervention):
         size_median: float = Field(15, ge=3, le=500)
 
     def start(self, model) -> None:
-        from .groups import JOIN_EMBEDDED, _keyed_groups, assign_moderators
-        from .schema import BASES
+        from .groups import JOIN_EMBEDDED, form_groups
 
         pop, net = model.pop, model.net
         rng = model.streams("intervention.reading_groups")
         pool = _eligible(pop, None, ["doctor", "nurse"])
         pool = pool[rng.random(pool.size) < self.params.share]
         key = pop.specialty[pool].astype(np.int64) * (int(pop.region.max()) + 1) + pop.region[pool]
-        clin, local, k = _keyed_groups(pool, key, self.params.size_median, 0.4, net.size_cap, rng)
-        if k == 0:
-            return
-        ids = net.new_groups(BASES.index("reading"), model.t, k)
-        net.add_members(clin, ids[local], model.t, JOIN_EMBEDDED)
-        net.reindex()
-        assign_moderators(net, pop, 1, rng, groups=ids)
+        form_groups(net, pop, pool, key, "reading", model.t, self.params.size_median, 0.4, JOIN_EMBEDDED, 1, rng)
 
 
 class Scheduler:

@@ -20,8 +20,8 @@ from __future__ import annotations
 import numpy as np
 from pydantic import Field
 
-from ..groups import JOIN_BASIS, _keyed_groups, assign_moderators, invite
-from ..schema import BASES, NonNegative, Probability, Section
+from ..groups import JOIN_BASIS, assign_moderators, form_groups, invite
+from ..schema import NonNegative, Probability, Section
 from .base import Process, register
 
 __all__ = ["NetworkConfig", "NetworkProcess"]
@@ -99,16 +99,9 @@ class NetworkProcess(Process):
         p = np.where(pop.specialty == focus, cfg.conference_attendance, cfg.conference_attendance / 5)
         attend = rng.random(pop.n) < p * cfg.conference_join_prob
         members = np.flatnonzero(attend)
-        clin, local, k = _keyed_groups(members, np.zeros(members.size, np.int64),
-                                       cfg.conference_group_size_median, 0.5, net.size_cap, rng)
         self.n_conferences += 1
-        if k == 0:
-            return
-        ids = net.new_groups(BASES.index("conference"), model.t, k)
-        net.add_members(clin, ids[local], model.t, JOIN_BASIS)
-        net.reindex()
-        assign_moderators(net, pop, 2, rng, groups=ids)
-        self.new_memberships += int(clin.size)
+        self.new_memberships += form_groups(net, pop, members, np.zeros(members.size, np.int64), "conference",
+                                            model.t, cfg.conference_group_size_median, 0.5, JOIN_BASIS, 2, rng)
 
     def record(self, model, rec) -> None:
         rec.add("n_muted_memberships", int(model.net.m_muted.sum()))
