@@ -730,7 +730,7 @@ class DiagnosisProcess(Process):
         k = np.repeat(np.arange(cases.size), cnt)
         nb = contacts.neighbors[rows]
         ok = (pop.tier[nb] > pop.tier[asker[k]]) & self._role_ok(pop)[nb]
-        ok &= ~np.isin(cases[k].astype(np.int64) * pop.n + nb, self._asked)
+        ok &= ~_sorted_member(cases[k].astype(np.int64) * pop.n + nb, self._asked_about(cases, pop.n))
         k, nb = k[ok], nb[ok]
         if k.size == 0:
             return posted
@@ -749,10 +749,16 @@ class DiagnosisProcess(Process):
         self.counters["requests"] += int(k.size)
         return posted
 
+    def _asked_about(self, cases: np.ndarray, n: int) -> np.ndarray:
+        """Sorted (case * n + member) keys of everyone already asked about ``cases``."""
+        mark = np.zeros(self.cases["t_dx"].size, bool)
+        mark[cases] = True
+        return np.sort(self._asked[mark[self._asked // n]])
+
     def _close_requests(self, cases: np.ndarray) -> None:
         """Requests of diagnosed cases take no more answers."""
         R = self.requests
-        closing = np.isin(R["case"][self.open_reqs], cases)
+        closing = ~np.isnan(self.cases["t_dx"][R["case"][self.open_reqs]])   # every diagnosed case
         R["slots"][self.open_reqs[closing]] = 0
         self.open_reqs = self.open_reqs[~closing]
 
@@ -995,9 +1001,9 @@ class DiagnosisProcess(Process):
             self.open_ids = self.open_ids[np.isnan(C["t_dx"][self.open_ids])]
             R, P = self.requests, self.pairs
             if P["req"].size:
-                self.pairs = _take(P, ~np.isin(R["case"][P["req"]], newly))
+                self.pairs = _take(P, np.isnan(C["t_dx"][R["case"][P["req"]]]))
             self._close_requests(newly)
-            self._asked = self._asked[~np.isin(self._asked // model.pop.n, newly)]
+            self._asked = self._asked[np.isnan(C["t_dx"][self._asked // model.pop.n])]
         if A["case"].size:
             t_dx = C["t_dx"][A["case"]]
             A["after_diagnosis"] = A["start"] > t_dx                       # NaN (open): False
@@ -1276,3 +1282,11 @@ class OncallRoster(Intervention):
 
 
 from . import diagnosis_mmc  # noqa: E402,F401  (registers the M/M/c validation case)
+
+
+def _sorted_member(keys: np.ndarray, sorted_pool: np.ndarray) -> np.ndarray:
+    """Whether each key is in ``sorted_pool`` (binary search; numpy's hash ``isin`` is slow)."""
+    if sorted_pool.size == 0:
+        return np.zeros(keys.size, bool)
+    at = np.minimum(np.searchsorted(sorted_pool, keys), sorted_pool.size - 1)
+    return sorted_pool[at] == keys
