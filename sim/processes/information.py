@@ -54,7 +54,8 @@ import numpy as np
 import pandas as pd
 from pydantic import Field, model_validator
 
-from ..activity import at_work, read_prob
+from ..activity import read_prob
+from ..clock import in_hours
 from ..population import REGION_KINDS
 from ..schema import ROLES, TIERS, NonNegative, Probability, Section
 from .base import Process, register
@@ -276,7 +277,9 @@ class InformationProcess(Process):
         self.seeded = np.zeros(len(cfg.items), bool)
         self.group_posts = np.zeros((k, model.net.n_groups), np.int32)
         self.pending = _empty_deliveries()
-        self.posts = {"removed": np.zeros(0, bool)}
+        self._sharing: dict[int, np.ndarray] = {}
+        self._activity = None                                 # posting activity (heterogeneity)
+        self.removed = np.zeros(1024, bool)                   # per post id; grows by doubling
         self.n_posts = 0
         self.moderation_queue = _empty_moderation()
         self.log = _Log(cfg.event_log)
@@ -424,7 +427,7 @@ class InformationProcess(Process):
             return
         mc = self.config.moderation
         if mc.remove:
-            self.posts["removed"][posts] = True
+            self.removed[posts] = True
             self.counters["removed_posts"] += int(posts.size)
             self.log.add(items, EVENT_KINDS.index("removed"), mods, -1, groups, t)
         if mc.pin_correction:
@@ -450,7 +453,7 @@ class InformationProcess(Process):
             now = reads[d["recv"]]
         gone = np.zeros(d["recv"].size, bool)
         in_group = d["post"] >= 0
-        gone[in_group] = self.posts["removed"][d["post"][in_group]]
+        gone[in_group] = self.removed[d["post"][in_group]]
         self.counters["removed_copies"] += int((gone & now).sum())
         take = now & ~gone
         keep = ~now & ~gone
@@ -618,23 +621,24 @@ class InformationProcess(Process):
 
     # posting ---------------------------------------------------------------------
     def _post(self, model, t: float, dt: float) -> None:
-        cfg, net = self.config, model.net
-        if cfg.heterogeneity:
-            pop = model.pop
+        cfg, net, pop = self.config, model.net, model.pop
+        if cfg.heterogeneity and self._activity is None:
             role_a = np.array([cfg.role_activity.get(r, 1.0) for r in ROLES], np.float32)
-            activity = pop.reads_per_day / np.median(pop.reads_per_day) * role_a[pop.role]
-            hour = np.where(at_work(model) | (not model.clock.is_night()), 1.0,
-                            model.config.population.night_activity)
-            factor = np.clip(activity * hour, 0, 5)
-        else:
-            factor = None
+            self._activity = pop.reads_per_day / np.median(pop.reads_per_day) * role_a[pop.role]
+        awake = not model.clock.is_night()
+        night = model.config.population.night_activity
         for j in range(len(self.items)):
-            spreaders = np.flatnonzero(self.active[j])
+            spreaders = self._sharing[j] = np.flatnonzero(self.active[j])
             if spreaders.size == 0:
                 continue
             it = self.items[j]
             scale = it.salience * (cfg.screenshot_delay_factor if it.blocked_link else 1.0)
-            f = factor[spreaders] if factor is not None else 1.0
+            factor = None
+            if cfg.heterogeneity:
+                on = awake | in_hours(model.clock.hour, pop.work_start[spreaders], pop.work_end[spreaders])
+                factor = f = np.clip(self._activity[spreaders] * np.where(on, 1.0, night), 0, 5)
+            else:
+                f = 1.0
             stance = np.full(spreaders.size, CONTENT, np.int8)
             if it.kind == "rumor":
                 stance[self.state[j, spreaders] == CORRECTED] = CORRECTION
@@ -643,16 +647,17 @@ class InformationProcess(Process):
             rows = _expand(net.c_indptr[spreaders], deg)
             who = np.repeat(np.arange(spreaders.size), deg)
             p_post = np.clip(_per_step(self.params["post_prob_per_day"][j], dt) * scale
-                             * (f[who] if factor is not None else 1.0), 0, 1)
+                             * (factor[who] if factor is not None else 1.0), 0, 1)
             hit = self.rng.random(rows.size) < p_post
             if hit.any():
                 self._emit_group_posts(model, np.full(int(hit.sum()), j), stance[who[hit]],
                                        spreaders[who[hit]], net.c_groups[rows[hit]], net.c_rows[rows[hit]], t)
             # direct messages
-            p_dir = np.clip(_per_step(self.params["direct_prob_per_day"][j], dt) * scale * f, 0, 1)
-            send = self.rng.random(spreaders.size) < p_dir
-            if send.any():
-                self._emit_direct(model, j, stance[send], spreaders[send], t)
+            if self.params["direct_prob_per_day"][j] > 0:
+                p_dir = np.clip(_per_step(self.params["direct_prob_per_day"][j], dt) * scale * f, 0, 1)
+                send = self.rng.random(spreaders.size) < p_dir
+                if send.any():
+                    self._emit_direct(model, j, stance[send], spreaders[send], t)
 
     def _emit_group_posts(self, model, items, stance, senders, groups, sender_rows, t: float,
                           pinned: bool = False) -> None:
@@ -670,7 +675,10 @@ class InformationProcess(Process):
                                         minlength=self.group_posts.size).reshape(self.group_posts.shape).astype(np.int32)
         post_ids = np.arange(self.n_posts, self.n_posts + n_new, dtype=np.int64)
         self.n_posts += n_new
-        self.posts["removed"] = np.concatenate([self.posts["removed"], np.zeros(n_new, bool)])
+        if self.n_posts > self.removed.size:
+            grown = np.zeros(max(2 * self.removed.size, self.n_posts), bool)
+            grown[:self.removed.size] = self.removed
+            self.removed = grown
         self.counters["posts"] += n_new
         log_items = np.where(stance == CORRECTION, self._corr_ids(items), items)
         self.log.add(log_items, EVENT_KINDS.index("pinned" if pinned else "post"), senders, -1, groups, t)
@@ -752,7 +760,7 @@ class InformationProcess(Process):
     def _stop(self, dt: float) -> None:
         p = _per_step(self.params["stop_prob_per_day"], dt)
         for j in range(len(self.items)):
-            act = np.flatnonzero(self.active[j])
+            act = self._sharing.pop(j)                  # those who shared in this step's posting
             if act.size:
                 self.active[j, act[self.rng.random(act.size) < p[j]]] = False
 
