@@ -27,6 +27,7 @@ from .schema import BASES, ROLES, ScenarioError
 
 if TYPE_CHECKING:  # pragma: no cover
     from .config import ContactsConfig, GroupsConfig
+from .arrays import sorted_member
 from .population import Population
 
 __all__ = ["GroupNetwork", "Contacts", "build_groups", "build_contacts", "csr"]
@@ -90,10 +91,7 @@ class GroupNetwork:
 
     def _has_key(self, key: np.ndarray) -> np.ndarray:
         """Whether each (group * n + clinician) key is a membership (rows as last indexed)."""
-        if self.n_rows == 0:
-            return np.zeros(key.size, bool)
-        at = np.minimum(np.searchsorted(self.m_key, key), self.n_rows - 1)
-        return self.m_key[at] == key
+        return sorted_member(key, self.m_key)
 
     def row_of(self, clinician: np.ndarray, group: np.ndarray) -> np.ndarray:
         """Membership row of each (clinician, group) pair (which must be members)."""

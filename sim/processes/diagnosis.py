@@ -61,6 +61,7 @@ from ..clock import in_hours
 from ..interventions import Intervention, register_intervention
 from ..population import SPECIALTIES
 from ..schema import ROLES, TIERS, NonNegative, Positive, Probability, Section
+from ..arrays import expand_ranges as _expand, sorted_member as _sorted_member
 from .base import Process, register
 from .diagnosis_survival import km_quantile, km_share_by
 
@@ -200,15 +201,6 @@ class DiagnosisConfig(Section):
 
 
 # ------------------------------------------------------------------------- helpers
-def _expand(starts: np.ndarray, sizes: np.ndarray) -> np.ndarray:
-    """Concatenated ranges [starts[i], starts[i] + sizes[i])."""
-    sizes = np.asarray(sizes, np.int64)
-    total = int(sizes.sum())
-    if total == 0:
-        return np.zeros(0, np.int64)
-    offsets = np.repeat(np.cumsum(sizes) - sizes, sizes)
-    return np.repeat(np.asarray(starts, np.int64), sizes) + (np.arange(total) - offsets)
-
 
 def _segment_first(keys: np.ndarray) -> np.ndarray:
     """Bool: first element of each run of equal values in a sorted array."""
@@ -843,7 +835,7 @@ class DiagnosisProcess(Process):
         step was blocked until this step (its member at the daily cap), so it starts no
         earlier than ``t0``.
         """
-        cfg, P, R, C, pop = self.config, self.pairs, self.requests, self.cases, model.pop
+        cfg, P, R, C = self.config, self.pairs, self.requests, self.cases
         q = np.flatnonzero(P["state"] == QUEUED)
         if q.size == 0:
             return
@@ -1282,11 +1274,3 @@ class OncallRoster(Intervention):
 
 
 from . import diagnosis_mmc  # noqa: E402,F401  (registers the M/M/c validation case)
-
-
-def _sorted_member(keys: np.ndarray, sorted_pool: np.ndarray) -> np.ndarray:
-    """Whether each key is in ``sorted_pool`` (binary search; numpy's hash ``isin`` is slow)."""
-    if sorted_pool.size == 0:
-        return np.zeros(keys.size, bool)
-    at = np.minimum(np.searchsorted(sorted_pool, keys), sorted_pool.size - 1)
-    return sorted_pool[at] == keys

@@ -58,6 +58,7 @@ from ..activity import read_prob
 from ..clock import in_hours
 from ..population import REGION_KINDS
 from ..schema import ROLES, TIERS, NonNegative, Probability, Section
+from ..arrays import expand_ranges as _expand, unique_first as _unique_first
 from .base import Process, register
 
 __all__ = ["InformationConfig", "ItemConfig", "InformationProcess"]
@@ -924,14 +925,6 @@ class InformationProcess(Process):
 
 
 # ---------------------------------------------------------------------- helpers
-def _expand(starts: np.ndarray, sizes: np.ndarray) -> np.ndarray:
-    """Concatenated ranges [starts[i], starts[i] + sizes[i])."""
-    total = int(sizes.sum())
-    if total == 0:
-        return np.zeros(0, np.int64)
-    offsets = np.repeat(np.cumsum(sizes) - sizes, sizes)
-    return np.repeat(starts.astype(np.int64), sizes) + (np.arange(total) - offsets)
-
 
 DENSE_NOTICE = 0.2   # above this notice probability, copies are drawn one by one
 
@@ -983,19 +976,6 @@ def _a_moderator(net, groups: np.ndarray, rng) -> np.ndarray:
     out[has] = net.m_clinician[rows[pick[has]]]
     return out
 
-
-def _unique_first(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Sorted distinct values and the index of each one's first occurrence.
-
-    (Sort-based: numpy's hash-based ``np.unique`` is several times slower on large arrays.)"""
-    if values.size == 0:
-        return values, np.zeros(0, np.int64)
-    order = np.argsort(values, kind="stable")
-    v = values[order]
-    head = np.empty(v.size, bool)
-    head[0] = True
-    np.not_equal(v[1:], v[:-1], out=head[1:])
-    return v[head], order[head]
 
 
 def _distinct(values: np.ndarray) -> list[int]:

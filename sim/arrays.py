@@ -1,0 +1,39 @@
+"""Small vectorized helpers shared by the processes."""
+
+from __future__ import annotations
+
+import numpy as np
+
+__all__ = ["expand_ranges", "unique_first", "sorted_member"]
+
+
+def expand_ranges(starts: np.ndarray, sizes: np.ndarray) -> np.ndarray:
+    """Concatenated ranges [starts[i], starts[i] + sizes[i]) (e.g. the rows of CSR slices)."""
+    sizes = np.asarray(sizes, np.int64)
+    total = int(sizes.sum())
+    if total == 0:
+        return np.zeros(0, np.int64)
+    offsets = np.repeat(np.cumsum(sizes) - sizes, sizes)
+    return np.repeat(np.asarray(starts, np.int64), sizes) + (np.arange(total) - offsets)
+
+
+def unique_first(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Sorted distinct values and the index of each one's first occurrence.
+
+    (Sort-based: numpy's hash-based ``np.unique`` is several times slower on large arrays.)"""
+    if values.size == 0:
+        return values, np.zeros(0, np.int64)
+    order = np.argsort(values, kind="stable")
+    v = values[order]
+    head = np.empty(v.size, bool)
+    head[0] = True
+    np.not_equal(v[1:], v[:-1], out=head[1:])
+    return v[head], order[head]
+
+
+def sorted_member(keys: np.ndarray, sorted_pool: np.ndarray) -> np.ndarray:
+    """Whether each key is in ``sorted_pool`` (binary search; numpy's hash ``isin`` is slow)."""
+    if sorted_pool.size == 0:
+        return np.zeros(np.size(keys), bool)
+    at = np.minimum(np.searchsorted(sorted_pool, keys), sorted_pool.size - 1)
+    return sorted_pool[at] == keys
