@@ -51,10 +51,6 @@ class Recorder:
         self._metric.append(metric)
         self._value.append(float(value))
 
-    def add_many(self, prefix: str, labels, values) -> None:
-        for label, value in zip(labels, values):
-            self.add(f"{prefix}{label}", value)
-
     def frame(self, **keys) -> pd.DataFrame:
         df = pd.DataFrame({"t": np.asarray(self._t, dtype=float), "metric": self._metric,
                            "value": np.asarray(self._value, dtype=float)})
