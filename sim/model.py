@@ -46,7 +46,8 @@ class QunModel(mesa.Model):
     def __init__(self, scenario: Scenario, seed: int | None = None):
         seed = scenario.run.seed if seed is None else int(seed)
         super().__init__(rng=seed)
-        self.config = scenario
+        # the model's own copy: interventions change settings during the run, never the caller's
+        self.config = scenario = scenario.model_copy(deep=True)
         self.seed = seed
         self.streams = Streams(seed)
         self.clock = Clock(step_days=scenario.dt_days, start_hour=scenario.run.start_hour)

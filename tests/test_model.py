@@ -116,6 +116,17 @@ def test_settings_intervention_switches_on_and_off():
     assert model.config.network.conference_interval_days == 2     # restored
 
 
+def test_a_run_leaves_the_callers_scenario_unchanged():
+    scen = load_scenario(SCENARIOS / "classroom.toml", [
+        "run.duration_days=3", 'interventions=[{name="settings", start_day=1, set={"network.conference_interval_days"=0}}]'])
+    before = scen.model_dump()
+    first = sim.run(scen, seed=4)
+    assert scen.model_dump() == before
+    assert load_scenario(SCENARIOS / "classroom.toml").network.conference_interval_days != 0
+    assert "conference_interval_days = 90.0" in first.scenario_toml     # recorded as given
+    pd.testing.assert_frame_equal(first.timeseries, sim.run(scen, seed=4).timeseries)
+
+
 def test_results_save_and_load(gd_run, tmp_path):
     out = gd_run.save(tmp_path / "r")
     names = {p.name for p in out.iterdir()}
