@@ -403,7 +403,7 @@ def _format_errors(exc: ValidationError, source: str) -> str:
         if err["type"] == "extra_forbidden":
             parent = ".".join(str(p) for p in err["loc"][:-1])
             lines.append(f"  {loc}: unknown setting {'in ' + parent if parent else 'at top level'}"
-                         f" (value {err.get('input')!r}); check the spelling against docs/model.md")
+                         f" (value {err.get('input')!r}); check the spelling against docs/parameters.md (qunsim params)")
             continue
         got = f" (got {err.get('input')!r})" if err["loc"] else ""
         lines.append(f"  {loc}: {err['msg']}{got}")
