@@ -18,11 +18,12 @@ One step (see ``step``), all from the ``information`` stream:
    (``activity.read_prob``; every step in ``reading = "immediate"``) and reads every
    pending delivery (post copies and direct messages made in earlier steps); media
    older than ``purge_days`` are gone (the reader asks the sender again);
-4. **exposure**: each read copy is noticed with the item's ``notice_prob``.
-   Guidelines: a noticed copy makes the reader aware; adoption needs
-   ``adoption_sources`` distinct (consecutive) senders or a copy from a group that
-   discussed the item (``discussion_posts`` posts), then happens with
-   ``adopt_prob`` per further copy. Rumors (Tambuscio et al. 2015 rule, weighted):
+4. **exposure**: each read copy is noticed with the item's ``notice_prob`` (only
+   noticed copies are ever made: ``kernels.noticed_copies``). Guidelines: a reader
+   takes in its noticed copies one at a time in random order (``kernels.read_guideline``);
+   the first makes it aware; adoption needs ``adoption_sources`` distinct (consecutive)
+   senders or a copy from a group that discussed the item (``discussion_posts`` posts),
+   then happens with ``adopt_prob`` per further copy. Rumors (Tambuscio et al. 2015 rule, weighted):
    a reader in ``unaware``/``doubts`` with rumor weight ``W_r`` and correction weight
    ``W_c`` (sums of source credibility x fidelity) takes a stance with probability
    ``beta``: ``believes`` with probability ``W_r(1+a) / (W_r(1+a) + W_c(1-a))``,
@@ -38,8 +39,9 @@ One step (see ``step``), all from the ``information`` stream:
    ``direct_prob_per_day`` (scaled by activity and the hour when ``heterogeneity``);
    a post reaches the other unmuted members. Screenshot items (``blocked_link``) are
    forwarded less often (``screenshot_delay_factor``) at lower fidelity;
-7. **stopping**: each spreader stops with ``stop_prob_per_day``; one who messaged a
-   contact that already knew stops with ``stifle_prob`` (Maki-Thompson).
+7. **stopping**: each spreader stops with ``stop_prob_per_day`` after posting (drawn
+   with the posts, ``kernels.post_in_groups``); one who messaged a contact that
+   already knew stops with ``stifle_prob`` when the message is read (Maki-Thompson).
 
 Per-day probabilities become per-step ones as ``1 - (1 - p)^(dt/day)``; with one-day
 steps they are used as given. ``heterogeneity = false`` makes every clinician alike
@@ -58,7 +60,8 @@ from ..activity import read_prob
 from ..clock import in_hours
 from ..population import REGION_KINDS
 from ..schema import ROLES, TIERS, NonNegative, Probability, Section
-from ..arrays import expand_ranges as _expand, unique_first as _unique_first
+from ..arrays import unique_first as _unique_first
+from . import kernels
 from .base import Process, register
 
 __all__ = ["InformationConfig", "ItemConfig", "InformationProcess"]
@@ -203,6 +206,8 @@ class InformationConfig(Section):
 
 
 def _per_step(p_day, dt_days: float):
+    if np.ndim(p_day) == 0:
+        return 1.0 - (1.0 - min(max(float(p_day), 0.0), 1.0)) ** dt_days
     p = np.asarray(p_day, dtype=float)
     return 1.0 - np.power(1.0 - np.clip(p, 0, 1), dt_days)
 
@@ -277,9 +282,9 @@ class InformationProcess(Process):
         self.last_src = np.full((k, n), -1, np.int32)
         self.seeded = np.zeros(len(cfg.items), bool)
         self.group_posts = np.zeros((k, model.net.n_groups), np.int32)
-        self.pending = _empty_deliveries()
-        self._sharing: dict[int, np.ndarray] = {}
+        self.pending = _NO_DELIVERIES
         self._activity = None                                 # posting activity (heterogeneity)
+        self._any_media = any(it.media for it in self.items)
         self.removed = np.zeros(1024, bool)                   # per post id; grows by doubling
         self.n_posts = 0
         self.moderation_queue = _empty_moderation()
@@ -293,6 +298,23 @@ class InformationProcess(Process):
         self.person_days = np.zeros(r)
         self.t_first_correction = np.full(r, np.nan)
         self.t_below = np.full(r, np.nan)
+        self._load_kernels(model)
+
+    def _load_kernels(self, model) -> None:
+        """Compile (first use after an install) or load the kernels for this model's array
+        types now, on empty inputs, so that set-up, not the first step, pays for it."""
+        rng, net, none, d = np.random.default_rng(0), model.net, np.zeros(0, np.int64), _empty_deliveries()
+        kernels.post_in_groups(rng, none, np.ones(1), net.c_indptr, net.c_groups, net.c_rows, net.g_indptr,
+                               net.g_members, net.m_muted, net.g_muted, 0.5, self.group_posts[0], 0.5,
+                               self.active[0])
+        kernels.noticed_copies(rng, d["group"], none, net.g_indptr, net.g_members, net.m_muted, net.g_muted,
+                               0.5, self.group_posts[0])
+        kernels.read_guideline(rng, none, d["recv"], d["sender"], d["group"], d["weight"], model.pop.literacy,
+                               LITERACY_REF, self.state[0], self.active[0], self.t_first[0], self.t_taken[0],
+                               self.n_sources[0], self.last_src[0], self.group_posts[0], 0.0, 0.5, 0.0,
+                               True, 0.1, 2, 3)
+        one_i8, one_f32 = np.zeros(1, np.int8), np.ones(1, np.float32)
+        kernels.copy_columns(none, d["recv"], none, d["group"], one_i8, one_f32, 0, 0.0, 0)
 
     def _param(self, it: ItemConfig, name: str) -> float:
         value = getattr(it, name)
@@ -342,7 +364,6 @@ class InformationProcess(Process):
         self._read(model, t, dt)
         self._verify_and_forget(model, start_state, t, dt)
         self._post(model, t, dt)
-        self._stop(dt)
         self._track(t, dt)
 
     # seeding ---------------------------------------------------------------
@@ -417,6 +438,8 @@ class InformationProcess(Process):
     # moderation --------------------------------------------------------------
     def _moderate(self, model, t: float) -> None:
         q = self.moderation_queue
+        if q["t"].size == 0:
+            return
         due = q["t"] <= t + 1e-12
         if not due.any():
             return
@@ -438,7 +461,7 @@ class InformationProcess(Process):
                 who = mods[sel]
                 not_yet = self.state[j, who] != CORRECTED
                 self._set_state(int(j), who[not_yet], CORRECTED, t, sender=who[not_yet], group=groups[sel][not_yet])
-                self._emit_group_posts(model, np.full(who.size, j), np.full(who.size, CORRECTION), who,
+                self._emit_group_posts(model, int(j), np.full(who.size, CORRECTION), who,
                                        groups[sel], model.net.row_of(who, groups[sel]), t, pinned=True)
             self.counters["pinned"] += int(posts.size)
 
@@ -448,45 +471,56 @@ class InformationProcess(Process):
         if d["recv"].size == 0:
             return
         if self.config.reading == "immediate":
-            now = np.ones(d["recv"].size, bool)
+            now = None                                  # every pending copy is read
         else:
             reads = self.rng.random(model.pop.n) < read_prob(model)
             now = reads[d["recv"]]
-        gone = np.zeros(d["recv"].size, bool)
-        in_group = d["post"] >= 0
-        gone[in_group] = self.removed[d["post"][in_group]]
-        self.counters["removed_copies"] += int((gone & now).sum())
-        take = now & ~gone
-        keep = ~now & ~gone
-        batch = {k: v[take] for k, v in d.items()}
-        self.pending = {k: v[keep] for k, v in d.items()}
+        gone = None
+        if self.counters["removed_posts"]:
+            gone = np.zeros(d["recv"].size, bool)
+            in_group = d["post"] >= 0
+            gone[in_group] = self.removed[d["post"][in_group]]
+        if now is None and gone is None:
+            batch, self.pending = d, _NO_DELIVERIES
+        else:
+            if now is None:
+                now = np.ones(d["recv"].size, bool)
+            if gone is None:
+                gone = np.zeros(d["recv"].size, bool)
+            self.counters["removed_copies"] += int((gone & now).sum())
+            take = now & ~gone
+            keep = ~now & ~gone
+            batch = {k: v[take] for k, v in d.items()}
+            self.pending = {k: v[keep] for k, v in d.items()}
         if batch["recv"].size == 0:
             return
         self.counters["read"] += int(batch["recv"].size)
         # purge: media unread for purge_days are gone; the reader may ask the sender again
-        media = self._media_mask(batch["item"])
-        purged = media & (t - batch["t"] > self.config.purge_days)
-        if purged.any():
-            self.counters["purged"] += int(purged.sum())
-            again = purged & (self.rng.random(purged.size) < self.config.reask_prob)
-            if again.any():
-                self.counters["reasked"] += int(again.sum())
-                re = {k: v[again] for k, v in batch.items()}
-                re["t"] = np.full(re["recv"].size, t, np.float64)
-                re["post"] = np.full(re["recv"].size, -1, np.int64)
-                re["group"] = np.full(re["recv"].size, -1, np.int32)
-                self._append_pending(re)
-            batch = {k: v[~purged] for k, v in batch.items()}
+        if self._any_media:
+            media = self._media_mask(batch["item"])
+            purged = media & (t - batch["t"] > self.config.purge_days)
+            if purged.any():
+                self.counters["purged"] += int(purged.sum())
+                again = purged & (self.rng.random(purged.size) < self.config.reask_prob)
+                if again.any():
+                    self.counters["reasked"] += int(again.sum())
+                    re = {k: v[again] for k, v in batch.items()}
+                    re["t"] = np.full(re["recv"].size, t, np.float64)
+                    re["post"] = np.full(re["recv"].size, -1, np.int64)
+                    re["group"] = np.full(re["recv"].size, -1, np.int32)
+                    self._append_pending(re)
+                batch = {k: v[~purged] for k, v in batch.items()}
+                if batch["recv"].size == 0:
+                    return
         # process in random order: with several copies to one reader, the first one counts
-        order = self.rng.permutation(batch["recv"].size)
-        batch = {k: v[order] for k, v in batch.items()}
-        for j in _distinct(batch["item"]):
-            sel = batch["item"] == j
-            sub = {k: v[sel] for k, v in batch.items()}
+        items = batch["item"]
+        for j in ([int(items[0])] if len(self.items) == 1 else _distinct(items)):
+            sel = np.arange(items.size) if len(self.items) == 1 else np.flatnonzero(items == j)
             if self.kinds[j] == "rumor":
-                self._expose_rumor(model, int(j), sub, t)
+                sel = self.rng.permutation(sel)
+                self._expose_rumor(model, int(j), {k: v[sel] for k, v in batch.items()}, t)
             else:
-                self._expose_guideline(model, int(j), sub, t)
+                self._expose_guideline(model, int(j), batch, sel, t)
 
     def _media_mask(self, items: np.ndarray) -> np.ndarray:
         media = np.array([it.media for it in self.items], bool)
@@ -508,43 +542,21 @@ class InformationProcess(Process):
         first[_unique_first(recv)[1]] = True
         return first
 
-    def _expose_guideline(self, model, j: int, sub: dict, t: float) -> None:
-        cfg = self.config
-        recv, sender = sub["recv"], sub["sender"]
-        state = self.state[j, recv]
-        first = self._first_copies(recv)
-        known = (state != UNAWARE) | ~first
-        self._stifle(j, sub, known)
-        # newly aware: the first copy to each unaware reader
-        new = (state == UNAWARE) & first
-        who = recv[new]
-        self._set_state(j, who, AWARE, t, sender=sender[new], group=sub["group"][new])
-        share = self.rng.random(who.size) < self.params["share_prob"][j]
-        self.active[j, who[share]] = True
-        if self.kinds[j] != "guideline":
-            return
-        # adoption: distinct consecutive sources, or a copy from a discussing group
-        aware = state == AWARE
-        if not aware.any():
-            self.last_src[j, who] = sender[new]
-            self.n_sources[j, who] = 1
-            return
-        r, s, g = recv[aware], sender[aware], sub["group"][aware]
-        distinct = s != self.last_src[j, r]
-        np.add.at(self.n_sources[j], r[distinct], 1)
-        self.last_src[j, r] = s
-        self.last_src[j, who] = sender[new]
-        self.n_sources[j, who] = 1
-        discussed = (g >= 0) & (self.group_posts[j, np.maximum(g, 0)] >= cfg.discussion_posts)
-        eligible = (self.n_sources[j, r] >= cfg.adoption_sources) | discussed
-        p = np.full(r.size, cfg.adopt_prob, float)
-        if cfg.heterogeneity:
-            p *= np.clip(model.pop.literacy[r] / LITERACY_REF, 0, 2)
-            p *= sub["weight"][aware]
-        hit = np.flatnonzero(eligible & (self.rng.random(r.size) < np.clip(p, 0, 1)))
-        adopters, first = _unique_first(r[hit])                   # one adoption per reader
-        if adopters.size:
-            self._set_state(j, adopters, ADOPTED, t, sender=s[hit][first], group=g[hit][first])
+    def _expose_guideline(self, model, j: int, batch: dict, order: np.ndarray, t: float) -> None:
+        """Readers take in the copies ``order`` of ``batch`` one by one, in random order
+        (``kernels.read_guideline``, which shuffles ``order``)."""
+        cfg, p = self.config, self.params
+        aware_at, adopt_at = kernels.read_guideline(
+            self.rng, order, batch["recv"], batch["sender"], batch["group"], batch["weight"],
+            model.pop.literacy if cfg.heterogeneity else _NO_LITERACY, LITERACY_REF,
+            self.state[j], self.active[j], self.t_first[j], self.t_taken[j], self.n_sources[j],
+            self.last_src[j], self.group_posts[j], float(t), float(p["share_prob"][j]),
+            float(p["stifle_prob"][j]), self.kinds[j] == "guideline", float(cfg.adopt_prob),
+            int(cfg.adoption_sources), int(cfg.discussion_posts))
+        if self.log.enabled:
+            for at, kind in ((aware_at, "aware"), (adopt_at, "adopt")):
+                self.log.add(j, EVENT_KINDS.index(kind), batch["sender"][at], batch["recv"][at],
+                             batch["group"][at], t)
 
     def _expose_rumor(self, model, j: int, sub: dict, t: float) -> None:
         cfg, n = self.config, model.pop.n
@@ -629,7 +641,7 @@ class InformationProcess(Process):
         awake = not model.clock.is_night()
         night = model.config.population.night_activity
         for j in range(len(self.items)):
-            spreaders = self._sharing[j] = np.flatnonzero(self.active[j])
+            spreaders = np.flatnonzero(self.active[j])
             if spreaders.size == 0:
                 continue
             it = self.items[j]
@@ -640,76 +652,79 @@ class InformationProcess(Process):
                 factor = f = np.clip(self._activity[spreaders] * np.where(on, 1.0, night), 0, 5)
             else:
                 f = 1.0
-            stance = np.full(spreaders.size, CONTENT, np.int8)
             if it.kind == "rumor":
-                stance[self.state[j, spreaders] == CORRECTED] = CORRECTION
+                stance = np.where(self.state[j, spreaders] == CORRECTED, CORRECTION, CONTENT).astype(np.int8)
             # group posts: one draw per (spreader, group) membership
-            deg = net.c_indptr[spreaders + 1] - net.c_indptr[spreaders]
-            rows = _expand(net.c_indptr[spreaders], deg)
-            who = np.repeat(np.arange(spreaders.size), deg)
-            p_post = np.clip(_per_step(self.params["post_prob_per_day"][j], dt) * scale
-                             * (factor[who] if factor is not None else 1.0), 0, 1)
-            hit = self.rng.random(rows.size) < p_post
-            if hit.any():
-                self._emit_group_posts(model, np.full(int(hit.sum()), j), stance[who[hit]],
-                                       spreaders[who[hit]], net.c_groups[rows[hit]], net.c_rows[rows[hit]], t)
+            p_post = _per_step(self.params["post_prob_per_day"][j], dt) * scale
+            if factor is None:
+                p_post = np.array([min(p_post, 1.0)])
+            else:
+                p_post = np.clip(p_post * factor, 0, 1).astype(np.float64)
+            if self.group_posts.shape[1] < net.n_groups:
+                self._grow_group_posts(net.n_groups)
+            who, groups, rows, *copies = kernels.post_in_groups(
+                self.rng, spreaders, p_post, net.c_indptr, net.c_groups, net.c_rows, net.g_indptr,
+                net.g_members, net.m_muted, net.g_muted, float(self.params["notice_prob"][j]),
+                self.group_posts[j], _per_step(self.params["stop_prob_per_day"][j], dt), self.active[j])
+            if who.size:
+                self._emit_group_posts(model, j, stance[who] if it.kind == "rumor" else CONTENT, spreaders[who],
+                                       groups, rows, t, copies=copies)
             # direct messages
             if self.params["direct_prob_per_day"][j] > 0:
                 p_dir = np.clip(_per_step(self.params["direct_prob_per_day"][j], dt) * scale * f, 0, 1)
                 send = self.rng.random(spreaders.size) < p_dir
                 if send.any():
-                    self._emit_direct(model, j, stance[send], spreaders[send], t)
+                    self._emit_direct(model, j, stance[send] if it.kind == "rumor" else CONTENT,
+                                      spreaders[send], t)
 
-    def _emit_group_posts(self, model, items, stance, senders, groups, sender_rows, t: float,
-                          pinned: bool = False) -> None:
-        """Posts of ``items`` by ``senders`` (membership rows ``sender_rows``) in ``groups``."""
+    def _grow_group_posts(self, n_groups: int) -> None:
+        grow = np.zeros((self.group_posts.shape[0], n_groups - self.group_posts.shape[1]), np.int32)
+        self.group_posts = np.concatenate([self.group_posts, grow], axis=1)
+
+    def _emit_group_posts(self, model, j: int, stance, senders, groups, sender_rows, t: float,
+                          pinned: bool = False, copies=None) -> None:
+        """Posts of item ``j`` by ``senders`` (membership rows ``sender_rows``) in ``groups``.
+
+        ``copies``: the posts' noticed copies (post index, receiver) and deliveries, with
+        ``group_posts`` already counted (as ``kernels.post_in_groups`` returns them)."""
         net = model.net
-        items = np.asarray(items, np.int32)
         groups = np.asarray(groups, np.int32)
+        senders = np.asarray(senders, np.int64)
         n_new = groups.size
         if n_new == 0:
             return
-        if self.group_posts.shape[1] < net.n_groups:
-            grow = np.zeros((self.group_posts.shape[0], net.n_groups - self.group_posts.shape[1]), np.int32)
-            self.group_posts = np.concatenate([self.group_posts, grow], axis=1)
-        self.group_posts += np.bincount(items.astype(np.int64) * self.group_posts.shape[1] + groups,
-                                        minlength=self.group_posts.size).reshape(self.group_posts.shape).astype(np.int32)
-        post_ids = np.arange(self.n_posts, self.n_posts + n_new, dtype=np.int64)
+        if copies is None:
+            # copies to the other unmuted members; only those that will be noticed are kept
+            if self.group_posts.shape[1] < net.n_groups:
+                self._grow_group_posts(net.n_groups)
+            copies = kernels.noticed_copies(
+                self.rng, groups, np.asarray(sender_rows, np.int64), net.g_indptr, net.g_members, net.m_muted,
+                net.g_muted, float(self.params["notice_prob"][j]), self.group_posts[j])
+        owner, recv, deliveries = copies
+        first_id = self.n_posts                                # post ids: first_id + index
         self.n_posts += n_new
         if self.n_posts > self.removed.size:
             grown = np.zeros(max(2 * self.removed.size, self.n_posts), bool)
             grown[:self.removed.size] = self.removed
             self.removed = grown
         self.counters["posts"] += n_new
-        log_items = np.where(stance == CORRECTION, self._corr_ids(items), items)
-        self.log.add(log_items, EVENT_KINDS.index("pinned" if pinned else "post"), senders, -1, groups, t)
-        # copies to the other unmuted members; only those that will be noticed are kept
-        owner, rows = [], []
-        for j in _distinct(items):
-            sel = np.flatnonzero(items == j)
-            o, r = _noticed_copies(net, groups[sel], sender_rows[sel], self.params["notice_prob"][j], self.rng)
-            owner.append(sel[o])
-            rows.append(r)
-        owner, rows = np.concatenate(owner), np.concatenate(rows)
-        recv = net.g_members[rows]
-        others = net.g_indptr[groups + 1] - net.g_indptr[groups] - 1
-        self.counters["deliveries"] += int((others - net.g_muted[groups] + net.m_muted[sender_rows]).sum())
-        fidelity = np.ones(n_new, np.float32)
-        blocked = np.array([self.items[j].blocked_link for j in range(len(self.items))], bool)[items]
-        if not pinned:
-            fidelity[blocked] = self.config.screenshot_fidelity
-        weight = (self._credibility(model, senders) * fidelity)[owner]
-        self._append_pending({
-            "recv": recv.astype(np.int32), "item": items[owner], "stance": np.asarray(stance, np.int8)[owner],
-            "sender": np.asarray(senders, np.int32)[owner], "group": groups[owner],
-            "post": post_ids[owner], "t": np.full(recv.size, t, np.float64),
-            "weight": weight.astype(np.float32),
-        })
+        self.counters["deliveries"] += int(deliveries)
+        stance = np.asarray(stance, np.int8).reshape(-1)           # per post, or one for all
+        if self.log.enabled:
+            log_item = np.where(stance == CORRECTION, self.corr_id.get(j, j), j)
+            self.log.add(np.broadcast_to(log_item, (n_new,)), EVENT_KINDS.index("pinned" if pinned else "post"),
+                         senders, -1, groups, t)
+        fidelity = self.config.screenshot_fidelity if self.items[j].blocked_link and not pinned else 1.0
+        if self.config.heterogeneity:
+            weight = (self._credibility(model, senders) * fidelity).astype(np.float32)
+        else:
+            weight = np.array([fidelity], np.float32)
+        cols = kernels.copy_columns(owner, recv, senders, groups, stance, weight, j, float(t), first_id)
+        self._append_pending(dict(zip(_DELIVERY_COLUMNS, cols)))
         # moderators fact-check rumor posts (content stance) in their groups
         mc = self.config.moderation
-        if mc.enabled and not pinned:
-            is_rumor = np.array([self.kinds[j] == "rumor" for j in range(len(self.items))], bool)[items]
-            check = is_rumor & (stance == CONTENT) & (self.rng.random(n_new) < mc.notice_prob)
+        if mc.enabled and not pinned and self.kinds[j] == "rumor":
+            check = (np.broadcast_to(stance, (n_new,)) == CONTENT) & (self.rng.random(n_new) < mc.notice_prob)
             if check.any():
                 g = groups[check]
                 mod = _a_moderator(net, g, self.rng)
@@ -717,15 +732,16 @@ class InformationProcess(Process):
                 delay = self.rng.exponential(mc.delay_hours / 24.0, int(has.sum()))
                 q = self.moderation_queue
                 self.moderation_queue = {
-                    "post": np.concatenate([q["post"], post_ids[check][has]]),
+                    "post": np.concatenate([q["post"], first_id + np.flatnonzero(check)[has]]),
                     "group": np.concatenate([q["group"], g[has]]),
-                    "item": np.concatenate([q["item"], items[check][has]]),
+                    "item": np.concatenate([q["item"], np.full(int(has.sum()), j, np.int32)]),
                     "moderator": np.concatenate([q["moderator"], mod[has]]),
                     "t": np.concatenate([q["t"], t + delay]),
                 }
 
     def _emit_direct(self, model, j: int, stance, senders, t: float) -> None:
         n = model.pop.n
+        stance = np.broadcast_to(np.asarray(stance, np.int8), senders.shape)
         if self.config.direct_targets == "anyone":
             recv = self.rng.integers(0, n - 1, senders.size)
             recv = recv + (recv >= senders)            # anyone but oneself
@@ -756,14 +772,10 @@ class InformationProcess(Process):
         return table[items]
 
     def _append_pending(self, new: dict) -> None:
-        self.pending = {k: np.concatenate([v, new[k]]) for k, v in self.pending.items()}
-
-    def _stop(self, dt: float) -> None:
-        p = _per_step(self.params["stop_prob_per_day"], dt)
-        for j in range(len(self.items)):
-            act = self._sharing.pop(j)                  # those who shared in this step's posting
-            if act.size:
-                self.active[j, act[self.rng.random(act.size) < p[j]]] = False
+        if self.pending["recv"].size == 0:
+            self.pending = new
+        else:
+            self.pending = {k: np.concatenate([v, new[k]]) for k, v in self.pending.items()}
 
     def _track(self, t: float, dt: float) -> None:
         t_end = t + dt
@@ -926,42 +938,6 @@ class InformationProcess(Process):
 
 # ---------------------------------------------------------------------- helpers
 
-DENSE_NOTICE = 0.2   # above this notice probability, copies are drawn one by one
-
-
-def _noticed_copies(net, groups: np.ndarray, sender_rows: np.ndarray, p: float, rng) -> tuple[np.ndarray, np.ndarray]:
-    """The copies of posts (group, sender's membership row) that their readers will notice.
-
-    Each of a post's other members notices it independently with probability ``p``.
-    Drawn one by one when p is large; when small, the successes of the whole Bernoulli
-    sequence of copies are placed directly by geometric gaps (exact, and O(posts +
-    successes) instead of O(copies)). Muted members get nothing. Returns (post index,
-    membership row) of every noticed copy.
-    """
-    starts = net.g_indptr[groups]
-    others = (net.g_indptr[groups + 1] - starts - 1).astype(np.int64)
-    slot = sender_rows - starts                            # the sender's own place in its group
-    total = int(others.sum())
-    if total == 0 or p <= 0:
-        return np.zeros(0, np.int64), np.zeros(0, np.int64)
-    if p >= DENSE_NOTICE:
-        pos = np.flatnonzero(rng.random(total) < p)
-    else:
-        mean = total * p
-        k = int(mean + 6.0 * np.sqrt(mean) + 16)
-        pos = np.cumsum(rng.geometric(p, size=k)) - 1
-        while pos[-1] < total:
-            pos = np.concatenate([pos, pos[-1] + np.cumsum(rng.geometric(p, size=k))])
-        pos = pos[:np.searchsorted(pos, total)]
-    first = np.cumsum(others) - others
-    owner = np.searchsorted(first, pos, side="right") - 1
-    offset = pos - first[owner]
-    offset += offset >= slot[owner]                        # skip the sender
-    rows = starts[owner] + offset
-    unmuted = ~net.m_muted[rows]
-    return owner[unmuted], rows[unmuted]
-
-
 def _a_moderator(net, groups: np.ndarray, rng) -> np.ndarray:
     """One moderator of each group (-1 where none)."""
     rows = np.flatnonzero(net.m_moderator)
@@ -976,6 +952,9 @@ def _a_moderator(net, groups: np.ndarray, rng) -> np.ndarray:
     out[has] = net.m_clinician[rows[pick[has]]]
     return out
 
+
+
+_NO_LITERACY = np.zeros(0, np.float32)
 
 
 def _distinct(values: np.ndarray) -> list[int]:
@@ -1011,10 +990,18 @@ def _nan_none(x) -> float | None:
     return None if x is None or not np.isfinite(x) else float(x)
 
 
+_DELIVERY_COLUMNS = ("recv", "item", "stance", "sender", "group", "post", "t", "weight")
+
+
 def _empty_deliveries() -> dict:
     return {"recv": np.zeros(0, np.int32), "item": np.zeros(0, np.int32), "stance": np.zeros(0, np.int8),
             "sender": np.zeros(0, np.int32), "group": np.zeros(0, np.int32), "post": np.zeros(0, np.int64),
             "t": np.zeros(0, np.float64), "weight": np.zeros(0, np.float32)}
+
+
+_NO_DELIVERIES = _empty_deliveries()
+for _a in _NO_DELIVERIES.values():
+    _a.flags.writeable = False
 
 
 def _empty_moderation() -> dict:

@@ -1,0 +1,206 @@
+"""Compiled inner loops of the information process (numba, ``nopython``).
+
+The information process spends its time in three loops: deciding which sharers post in
+which of their groups, placing the copies of those posts that their readers will notice,
+and reading a batch of copies in order. Written as vectorized numpy they cost dozens of
+array passes and temporaries per step, which dominate at every size; here each is one
+pass over its input.
+
+Every kernel draws from the ``numpy.random.Generator`` it is given (numba consumes the
+same bit generator as numpy, so a kernel's draws and the process's numpy draws form one
+reproducible stream). ``kernel.py_func`` is the same code run by the interpreter: the
+tests check that it gives identical results to the compiled kernel.
+
+Compiled code is cached next to this file (``cache=True``); the first use after an
+install compiles it once (a few seconds), later runs load it.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+__all__ = ["post_in_groups", "noticed_copies", "copy_columns", "read_guideline", "UNAWARE", "AWARE", "ADOPTED"]
+
+UNAWARE, AWARE, ADOPTED = 0, 1, 2
+
+
+@njit(cache=True)
+def post_in_groups(rng, sharers, p_post, c_indptr, c_groups, c_rows, g_indptr, g_members, m_muted,
+                   g_muted, p_notice, group_posts, p_stop, active):
+    """Which sharers post in which of their groups this step, who stops, and the noticed copies.
+
+    Per sharer, in the order of ``sharers``: one Bernoulli(``p_post[i]``) draw per group
+    membership, in the order of its memberships (``p_post`` may hold a single value for
+    all), then one Bernoulli(``p_stop``) draw: the sharer stops (``active`` becomes
+    false). Then ``noticed_copies`` of the posts. Returns (index into ``sharers``,
+    group, membership row) of every post, then (post index, receiver) of every noticed
+    copy and the number of deliveries.
+    """
+    cap = 0
+    for i in range(sharers.size):
+        s = sharers[i]
+        cap += c_indptr[s + 1] - c_indptr[s]
+    who = np.empty(cap, np.int64)
+    group = np.empty(cap, np.int32)
+    row = np.empty(cap, np.int64)
+    n = 0
+    same = p_post.size == 1
+    for i in range(sharers.size):
+        s = sharers[i]
+        p = p_post[0] if same else p_post[i]
+        if p > 0.0:
+            for e in range(c_indptr[s], c_indptr[s + 1]):
+                if rng.random() < p:
+                    who[n] = i
+                    group[n] = c_groups[e]
+                    row[n] = c_rows[e]
+                    n += 1
+        if rng.random() < p_stop:
+            active[s] = False
+    who, group, row = who[:n], group[:n], row[:n]
+    post, recv, deliveries = noticed_copies(rng, group, row, g_indptr, g_members, m_muted, g_muted,
+                                            p_notice, group_posts)
+    return who, group, row, post, recv, deliveries
+
+
+@njit(cache=True)
+def noticed_copies(rng, groups, sender_rows, g_indptr, g_members, m_muted, g_muted, p, group_posts):
+    """The copies of posts that their readers will notice.
+
+    A post (``groups[k]``, sender's membership row ``sender_rows[k]``) reaches the other
+    members of its group; each notices it independently with probability ``p``. The
+    trials of all posts, laid end to end, form one Bernoulli sequence, so the noticed
+    ones are placed directly by geometric gaps: exact, and O(posts + noticed copies)
+    rather than O(copies). Muted members get nothing. Adds one to ``group_posts`` per
+    post. Returns (post index, receiver) of every noticed copy and the number of
+    deliveries (copies to unmuted members, noticed or not).
+    """
+    n_posts = groups.size
+    total = 0
+    deliveries = 0
+    for k in range(n_posts):
+        g = groups[k]
+        group_posts[g] += 1
+        others = g_indptr[g + 1] - g_indptr[g] - 1
+        total += others
+        deliveries += others - g_muted[g] + (1 if m_muted[sender_rows[k]] else 0)
+    if total == 0 or p <= 0.0:
+        return np.empty(0, np.int64), np.empty(0, np.int32), deliveries
+    post = np.empty(total, np.int64)      # at most one copy per trial (pages untouched stay free)
+    recv = np.empty(total, np.int32)
+    n = 0
+    log_q = np.log1p(-p) if p < 1.0 else -np.inf
+    gap = _failures(rng, log_q)              # trials before the next success
+    for k in range(n_posts):
+        g = groups[k]
+        start = g_indptr[g]
+        others = g_indptr[g + 1] - start - 1
+        slot = sender_rows[k] - start
+        while gap < others:
+            r = start + gap + (1 if gap >= slot else 0)      # skip the sender's own slot
+            if not m_muted[r]:
+                post[n] = k
+                recv[n] = g_members[r]
+                n += 1
+            gap += 1 + _failures(rng, log_q)
+        gap -= others
+    return post[:n], recv[:n], deliveries
+
+
+@njit(cache=True)
+def copy_columns(post, recv, sender, group, stance, weight, item, t, first_id):
+    """The pending-delivery columns of noticed copies ``post`` (post index) -> ``recv``.
+
+    ``sender``, ``group`` are per post; ``stance`` and ``weight`` per post or a single
+    value for all. Returns recv, item, stance, sender, group, post id, t, weight.
+    """
+    m = post.size
+    c_item = np.full(m, item, np.int32)
+    c_stance = np.empty(m, np.int8)
+    c_sender = np.empty(m, np.int32)
+    c_group = np.empty(m, np.int32)
+    c_post = np.empty(m, np.int64)
+    c_t = np.full(m, t, np.float64)
+    c_weight = np.empty(m, np.float32)
+    one_stance, one_weight = stance.size == 1, weight.size == 1
+    for c in range(m):
+        k = post[c]
+        c_stance[c] = stance[0] if one_stance else stance[k]
+        c_weight[c] = weight[0] if one_weight else weight[k]
+        c_sender[c] = sender[k]
+        c_group[c] = group[k]
+        c_post[c] = first_id + k
+    return recv, c_item, c_stance, c_sender, c_group, c_post, c_t, c_weight
+
+
+@njit(cache=True)
+def _failures(rng, log_q):
+    """Failures before the first success of Bernoulli(p) trials, log_q = log(1 - p):
+    floor(log(U) / log(1 - p)) with U uniform on (0, 1] is Geometric(p) - 1 exactly."""
+    if log_q == -np.inf:
+        return 0
+    return int(np.log(1.0 - rng.random()) / log_q)
+
+
+@njit(cache=True)
+def read_guideline(rng, order, recv, sender, group, weight, literacy, lit_ref, state, active, t_first, t_taken,
+                   n_sources, last_src, group_posts, t, share_prob, stifle_prob, adoptable,
+                   adopt_prob, adoption_sources, discussion_posts):
+    """Read copies ``order`` (indices into the batch) of one guideline or case report, one
+    at a time in a random order (``order`` is shuffled in place).
+
+    * An unaware reader becomes aware (``t_first``), shares with ``share_prob`` and
+      counts the sender as its first source.
+    * A reader who knew already: the sender of a direct message (``group < 0``) stops
+      sharing with ``stifle_prob`` (Maki-Thompson). When ``adoptable`` (guidelines), an
+      aware reader counts the sender if it differs from the previous source, and is
+      eligible once ``adoption_sources`` distinct consecutive sources were counted or
+      the copy comes from a group with ``discussion_posts`` posts of the item; an
+      eligible reader adopts with ``adopt_prob``, times ``literacy / lit_ref`` (clipped
+      to [0, 2]) and the copy's weight when ``literacy`` is given (an empty array: no
+      heterogeneity).
+
+    Updates the state arrays in place; returns the positions (into the batch) of the
+    copies that made their reader aware and of those that made them adopt.
+    """
+    for i in range(order.size - 1, 0, -1):           # shuffle: a uniformly random reading order
+        k = rng.integers(0, i + 1)
+        order[i], order[k] = order[k], order[i]
+    aware_at = np.empty(order.size, np.int64)
+    adopt_at = np.empty(order.size, np.int64)
+    n_aware = 0
+    n_adopt = 0
+    hetero = literacy.size > 0
+    for c in order:
+        r = recv[c]
+        st = state[r]
+        if st == UNAWARE:
+            state[r] = AWARE
+            if np.isnan(t_first[r]):
+                t_first[r] = t
+            aware_at[n_aware] = c
+            n_aware += 1
+            if rng.random() < share_prob:
+                active[r] = True
+            last_src[r] = sender[c]
+            n_sources[r] = 1
+            continue
+        if stifle_prob > 0.0 and group[c] < 0 and rng.random() < stifle_prob:
+            active[sender[c]] = False
+        if not adoptable or st != AWARE:
+            continue
+        if sender[c] != last_src[r]:
+            n_sources[r] += 1
+            last_src[r] = sender[c]
+        g = group[c]
+        if n_sources[r] >= adoption_sources or (g >= 0 and group_posts[g] >= discussion_posts):
+            p = adopt_prob
+            if hetero:
+                p *= min(max(literacy[r] / lit_ref, 0.0), 2.0) * weight[c]
+            if rng.random() < p:
+                state[r] = ADOPTED
+                t_taken[r] = t
+                adopt_at[n_adopt] = c
+                n_adopt += 1
+    return aware_at[:n_aware], adopt_at[:n_adopt]

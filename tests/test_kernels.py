@@ -1,0 +1,181 @@
+"""The compiled inner loops of the information process (sim/processes/kernels.py)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from scipy import stats
+
+from sim.processes import kernels as K
+
+
+def _groups(sizes, n_clinicians, seed=0):
+    """Random groups as the kernels see them: rows sorted by group, plus the clinician CSR."""
+    rng = np.random.default_rng(seed)
+    members = [np.sort(rng.choice(n_clinicians, s, replace=False)) for s in sizes]
+    g_members = np.concatenate(members).astype(np.int32)
+    m_group = np.repeat(np.arange(len(sizes), dtype=np.int32), sizes)
+    g_indptr = np.zeros(len(sizes) + 1, np.int64)
+    np.cumsum(sizes, out=g_indptr[1:])
+    c_rows = np.argsort(g_members, kind="stable").astype(np.int32)
+    c_indptr = np.zeros(n_clinicians + 1, np.int64)
+    np.cumsum(np.bincount(g_members, minlength=n_clinicians), out=c_indptr[1:])
+    return dict(g_indptr=g_indptr, g_members=g_members, m_group=m_group, c_indptr=c_indptr,
+                c_rows=c_rows, c_groups=m_group[c_rows])
+
+
+def test_noticed_copies_are_bernoulli_per_unmuted_member():
+    # one group of 201; the sender sits in the middle; 20 members muted
+    n, p, n_posts = 201, 0.05, 4000
+    net = _groups([n], n)
+    muted = np.zeros(n, bool)
+    muted[np.arange(0, n, 10)[:20]] = True
+    sender_row = 100
+    muted[sender_row] = False
+    g_muted = np.array([muted.sum()], np.int64)
+    group_posts = np.zeros(1, np.int32)
+    post, recv, deliveries = K.noticed_copies(
+        np.random.default_rng(1), np.zeros(n_posts, np.int32), np.full(n_posts, sender_row, np.int64),
+        net["g_indptr"], net["g_members"], muted, g_muted, p, group_posts)
+    unmuted_others = n - 1 - int(muted.sum())
+    assert deliveries == n_posts * unmuted_others
+    assert group_posts[0] == n_posts
+    assert not np.isin(recv, net["g_members"][muted]).any()
+    assert not (recv == net["g_members"][sender_row]).any()
+    assert np.all(np.diff(post) >= 0) and post.max() < n_posts
+    # the number noticed is Binomial(trials, p): within 4 sd
+    trials = n_posts * unmuted_others
+    assert abs(recv.size - trials * p) < 4 * np.sqrt(trials * p * (1 - p))
+    # and spread evenly over the unmuted members (chi-square, fixed seed)
+    counts = np.bincount(recv, minlength=n)[net["g_members"][~muted & (np.arange(n) != sender_row)]]
+    assert stats.chisquare(counts).pvalue > 1e-3
+    # no post gets a copy twice to the same member
+    assert np.unique(post.astype(np.int64) * n + recv).size == recv.size
+
+
+@pytest.mark.parametrize("p", [0.0, 1.0])
+def test_noticed_copies_extremes(p):
+    net = _groups([5, 7], 12)
+    muted = np.zeros(12, bool)
+    post, recv, d = K.noticed_copies(np.random.default_rng(0), np.array([0, 1], np.int32),
+                                     np.array([0, 5], np.int64), net["g_indptr"], net["g_members"],
+                                     muted, np.zeros(2, np.int64), p, np.zeros(2, np.int32))
+    assert d == 4 + 6
+    assert recv.size == (0 if p == 0 else 10)
+    if p == 1:
+        assert set(recv[post == 0]) == set(net["g_members"][1:5])
+        assert set(recv[post == 1]) == set(net["g_members"][6:12])
+
+
+def test_posting_and_stopping_rates():
+    n = 3000
+    net = _groups(np.full(600, 25), n, seed=2)
+    sharers = np.arange(0, n, 2, dtype=np.int64)
+    active = np.zeros(n, bool)
+    active[sharers] = True
+    who, group, row, post, recv, deliveries = K.post_in_groups(
+        np.random.default_rng(3), sharers, np.array([0.3]), net["c_indptr"], net["c_groups"], net["c_rows"],
+        net["g_indptr"], net["g_members"], np.zeros(net["g_members"].size, bool), np.zeros(600, np.int64),
+        0.01, np.zeros(600, np.int32), 0.4, active)
+    trials = int((net["c_indptr"][sharers + 1] - net["c_indptr"][sharers]).sum())
+    assert abs(who.size - 0.3 * trials) < 4 * np.sqrt(trials * 0.3 * 0.7)
+    # every post is by a sharer, in one of its own groups, from its own membership row
+    assert (net["g_members"][row] == sharers[who]).all() and (net["m_group"][row] == group).all()
+    stopped = (~active[sharers]).sum()
+    assert abs(stopped - 0.4 * sharers.size) < 4 * np.sqrt(sharers.size * 0.4 * 0.6)
+    assert deliveries == who.size * 24
+
+
+def _random_inputs(seed):
+    n = 400
+    net = _groups(np.random.default_rng(seed).integers(3, 40, 60), n, seed=seed)
+    rng = np.random.default_rng(seed)
+    muted = rng.random(net["g_members"].size) < 0.1
+    g_muted = np.bincount(net["m_group"][muted], minlength=60).astype(np.int64)
+    sharers = np.sort(rng.choice(n, 80, replace=False)).astype(np.int64)
+    return n, net, muted, g_muted, sharers
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_compiled_and_interpreted_kernels_agree(seed):
+    """The compiled kernels and the same code run by the interpreter give identical results."""
+    n, net, muted, g_muted, sharers = _random_inputs(seed)
+    outs = []
+    for run in ("compiled", "interpreted"):
+        post_fn = K.post_in_groups if run == "compiled" else K.post_in_groups.py_func
+        read_fn = K.read_guideline if run == "compiled" else K.read_guideline.py_func
+        rng = np.random.default_rng(seed + 10)
+        active = np.zeros(n, bool)
+        active[sharers] = True
+        gp = np.zeros(60, np.int32)
+        res = post_fn(rng, sharers, rng.random(sharers.size), net["c_indptr"], net["c_groups"], net["c_rows"],
+                      net["g_indptr"], net["g_members"], muted, g_muted, 0.3, gp, 0.25, active)
+        who, group, row, post, recv, _ = res
+        sender = sharers[who][post].astype(np.int32)
+        state = np.zeros(n, np.int8)
+        t_first = np.full(n, np.nan, np.float32)
+        t_taken = np.full(n, np.nan, np.float32)
+        n_src = np.zeros(n, np.int16)
+        last = np.full(n, -1, np.int32)
+        order = rng.permutation(recv.size)
+        aware, adopt = read_fn(rng, order, recv, sender, group[post], np.ones(recv.size, np.float32),
+                               rng.random(n).astype(np.float32), 0.5, state, active, t_first, t_taken,
+                               n_src, last, gp, 1.0, 0.6, 0.0, True, 0.5, 2, 3)
+        outs.append([*res[:5], active, gp, state, t_first, t_taken, n_src, last, aware, adopt])
+    assert outs[0][4].size > 50 and outs[0][-1].size > 0              # the case exercises every branch
+    for a, b in zip(*outs):
+        np.testing.assert_array_equal(a, b)
+
+
+def _read(recv, sender, group, *, n=6, adopt_prob=1.0, sources=2, discussion=99, group_posts=None,
+          stifle=0.0, active=None, state=None, seed=0):
+    state = np.zeros(n, np.int8) if state is None else state
+    arrays = dict(state=state, active=np.zeros(n, bool) if active is None else active,
+                  t_first=np.full(n, np.nan, np.float32), t_taken=np.full(n, np.nan, np.float32),
+                  n_sources=np.zeros(n, np.int16), last_src=np.full(n, -1, np.int32))
+    gp = np.zeros(4, np.int32) if group_posts is None else group_posts
+    m = len(recv)
+    aware, adopt = K.read_guideline(
+        np.random.default_rng(seed), np.arange(m), np.asarray(recv, np.int32), np.asarray(sender, np.int32),
+        np.asarray(group, np.int32), np.ones(m, np.float32), np.zeros(0, np.float32), 0.5, state,
+        arrays["active"], arrays["t_first"], arrays["t_taken"], arrays["n_sources"], arrays["last_src"],
+        gp, 2.0, 1.0, stifle, True, adopt_prob, sources, discussion)
+    return arrays, aware, adopt
+
+
+@pytest.mark.parametrize("seed", range(4))          # reading orders differ by seed; the rules hold in each
+def test_reading_rules_for_guidelines(seed):
+    # reader 0: the same sender twice -> aware, one source, no adoption
+    # reader 1: two different senders -> aware at the first copy, adopts at the second
+    # reader 2: two copies from a group that discussed the item -> adopts at the second
+    gp = np.array([0, 5, 0, 0], np.int32)
+    recv = np.array([0, 0, 1, 1, 2, 2])
+    a, aware, adopt = _read(recv, [3, 3, 3, 4, 5, 5], [0, 0, 0, 0, 1, 1], discussion=5, group_posts=gp,
+                            seed=seed)
+    assert list(a["state"][:3]) == [K.AWARE, K.ADOPTED, K.ADOPTED]
+    assert sorted(recv[aware]) == [0, 1, 2] and sorted(recv[adopt]) == [1, 2]
+    assert not set(aware) & set(adopt)
+    assert a["n_sources"][0] == 1 and a["n_sources"][1] == 2
+    assert (a["t_first"][:3] == 2.0).all() and np.isnan(a["t_taken"][0]) and a["t_taken"][1] == 2.0
+    assert a["active"][:3].all()                                # share_prob = 1
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_stifling_only_for_direct_messages_to_someone_who_knew(seed):
+    # reader 0 knew already; it hears from 3 in a group and from 4 directly (group -1):
+    # 4 stops, 3 goes on
+    active = np.array([False, False, False, True, True, False])
+    state = np.array([K.AWARE, 0, 0, 0, 0, 0], np.int8)
+    a, aware, _ = _read([0, 0, 0], [3, 4, 3], [0, -1, 0], stifle=1.0, active=active, adopt_prob=0.0,
+                        state=state, seed=seed)
+    assert a["active"][3] and not a["active"][4] and aware.size == 0
+
+
+def test_reading_order_is_uniformly_random():
+    """Which of two copies a reader takes in first is a fair coin (it decides the recorded source)."""
+    firsts = []
+    for seed in range(400):
+        a, aware, _ = _read([0, 0], [3, 4], [0, 0], adopt_prob=0.0, seed=seed)
+        firsts.append(aware[0])
+    k = int(np.sum(firsts))
+    assert stats.binomtest(k, 400, 0.5).pvalue > 1e-3
