@@ -73,10 +73,12 @@ def test_posting_and_stopping_rates():
     sharers = np.arange(0, n, 2, dtype=np.int64)
     active = np.zeros(n, bool)
     active[sharers] = True
-    who, group, row, post, recv, deliveries = K.post_in_groups(
+    weight = np.linspace(0.5, 1.5, sharers.size).astype(np.float32)
+    who, group, row, deliveries, cols = K.post_in_groups(
         np.random.default_rng(3), sharers, np.array([0.3]), net["c_indptr"], net["c_groups"], net["c_rows"],
         net["g_indptr"], net["g_members"], np.zeros(net["g_members"].size, bool), np.zeros(600, np.int64),
-        0.01, np.zeros(600, np.int32), 0.4, active)
+        0.01, np.zeros(600, np.int32), 0.4, active, np.zeros(1, np.int8), weight, 2, 5.0, 100)
+    recv, item, stance, sender, c_group, post_id, t, c_weight = cols
     trials = int((net["c_indptr"][sharers + 1] - net["c_indptr"][sharers]).sum())
     assert abs(who.size - 0.3 * trials) < 4 * np.sqrt(trials * 0.3 * 0.7)
     # every post is by a sharer, in one of its own groups, from its own membership row
@@ -84,6 +86,14 @@ def test_posting_and_stopping_rates():
     stopped = (~active[sharers]).sum()
     assert abs(stopped - 0.4 * sharers.size) < 4 * np.sqrt(sharers.size * 0.4 * 0.6)
     assert deliveries == who.size * 24
+    # each noticed copy carries its post's sender, group, id and the sender's weight
+    k = post_id - 100
+    assert recv.size > 0 and (k >= 0).all() and (k < who.size).all()
+    assert (sender == sharers[who[k]]).all() and (c_group == group[k]).all()
+    assert (c_weight == weight[who[k]]).all() and (item == 2).all() and (t == 5.0).all() and (stance == 0).all()
+    assert (recv != sender).all()
+    keys = net["m_group"].astype(np.int64) * n + net["g_members"]          # every membership
+    assert np.isin(c_group.astype(np.int64) * n + recv, keys).all()        # copies go to co-members
 
 
 def _random_inputs(seed):
@@ -109,20 +119,21 @@ def test_compiled_and_interpreted_kernels_agree(seed):
         active[sharers] = True
         gp = np.zeros(60, np.int32)
         res = post_fn(rng, sharers, rng.random(sharers.size), net["c_indptr"], net["c_groups"], net["c_rows"],
-                      net["g_indptr"], net["g_members"], muted, g_muted, 0.3, gp, 0.25, active)
-        who, group, row, post, recv, _ = res
-        sender = sharers[who][post].astype(np.int32)
+                      net["g_indptr"], net["g_members"], muted, g_muted, 0.3, gp, 0.25, active,
+                      np.zeros(1, np.int8), np.ones(1, np.float32), 0, 1.0, 0)
+        who, group, row, _, cols = res
+        recv, sender, c_group = cols[0], cols[3], cols[4]
         state = np.zeros(n, np.int8)
         t_first = np.full(n, np.nan, np.float32)
         t_taken = np.full(n, np.nan, np.float32)
         n_src = np.zeros(n, np.int16)
         last = np.full(n, -1, np.int32)
         order = rng.permutation(recv.size)
-        aware, adopt = read_fn(rng, order, recv, sender, group[post], np.ones(recv.size, np.float32),
+        aware, adopt = read_fn(rng, order, recv, sender, c_group, np.ones(recv.size, np.float32),
                                rng.random(n).astype(np.float32), 0.5, state, active, t_first, t_taken,
                                n_src, last, gp, 1.0, 0.6, 0.0, True, 0.5, 2, 3)
-        outs.append([*res[:5], active, gp, state, t_first, t_taken, n_src, last, aware, adopt])
-    assert outs[0][4].size > 50 and outs[0][-1].size > 0              # the case exercises every branch
+        outs.append([who, group, row, *cols, active, gp, state, t_first, t_taken, n_src, last, aware, adopt])
+    assert outs[0][3].size > 50 and outs[0][-1].size > 0              # the case exercises every branch
     for a, b in zip(*outs):
         np.testing.assert_array_equal(a, b)
 

@@ -68,8 +68,8 @@ __all__ = ["InformationConfig", "ItemConfig", "InformationProcess"]
 
 Kind = Literal["guideline", "rumor", "correction", "case_report"]
 
-# state codes
-UNAWARE, AWARE, ADOPTED = 0, 1, 2
+# state codes (guidelines and case reports: as the kernels use them)
+UNAWARE, AWARE, ADOPTED = kernels.UNAWARE, kernels.AWARE, kernels.ADOPTED
 BELIEVES, CORRECTED, DOUBTS = 1, 2, 3
 CONTENT, CORRECTION = 0, 1          # stance of a message
 LITERACY_REF = 0.5                  # literacy at which the effects below are neutral
@@ -285,6 +285,7 @@ class InformationProcess(Process):
         self.pending = _NO_DELIVERIES
         self._activity = None                                 # posting activity (heterogeneity)
         self._any_media = any(it.media for it in self.items)
+        self._step_probs: dict[tuple, float] = {}
         self.removed = np.zeros(1024, bool)                   # per post id; grows by doubling
         self.n_posts = 0
         self.moderation_queue = _empty_moderation()
@@ -304,17 +305,17 @@ class InformationProcess(Process):
         """Compile (first use after an install) or load the kernels for this model's array
         types now, on empty inputs, so that set-up, not the first step, pays for it."""
         rng, net, none, d = np.random.default_rng(0), model.net, np.zeros(0, np.int64), _empty_deliveries()
+        one_i8, one_f32 = np.zeros(1, np.int8), np.ones(1, np.float32)
         kernels.post_in_groups(rng, none, np.ones(1), net.c_indptr, net.c_groups, net.c_rows, net.g_indptr,
                                net.g_members, net.m_muted, net.g_muted, 0.5, self.group_posts[0], 0.5,
-                               self.active[0])
+                               self.active[0], one_i8, one_f32, 0, 0.0, 0)
         kernels.noticed_copies(rng, d["group"], none, net.g_indptr, net.g_members, net.m_muted, net.g_muted,
                                0.5, self.group_posts[0])
+        kernels.copy_columns(none, d["recv"], none, none, d["group"], one_i8, one_f32, 0, 0.0, 0)
         kernels.read_guideline(rng, none, d["recv"], d["sender"], d["group"], d["weight"], model.pop.literacy,
                                LITERACY_REF, self.state[0], self.active[0], self.t_first[0], self.t_taken[0],
                                self.n_sources[0], self.last_src[0], self.group_posts[0], 0.0, 0.5, 0.0,
                                True, 0.1, 2, 3)
-        one_i8, one_f32 = np.zeros(1, np.int8), np.ones(1, np.float32)
-        kernels.copy_columns(none, d["recv"], none, d["group"], one_i8, one_f32, 0, 0.0, 0)
 
     def _param(self, it: ItemConfig, name: str) -> float:
         value = getattr(it, name)
@@ -462,7 +463,7 @@ class InformationProcess(Process):
                 not_yet = self.state[j, who] != CORRECTED
                 self._set_state(int(j), who[not_yet], CORRECTED, t, sender=who[not_yet], group=groups[sel][not_yet])
                 self._emit_group_posts(model, int(j), np.full(who.size, CORRECTION), who,
-                                       groups[sel], model.net.row_of(who, groups[sel]), t, pinned=True)
+                                       groups[sel], model.net.row_of(who, groups[sel]), t)
             self.counters["pinned"] += int(posts.size)
 
     # reading ----------------------------------------------------------------------
@@ -638,8 +639,9 @@ class InformationProcess(Process):
         if cfg.heterogeneity and self._activity is None:
             role_a = np.array([cfg.role_activity.get(r, 1.0) for r in ROLES], np.float32)
             self._activity = pop.reads_per_day / np.median(pop.reads_per_day) * role_a[pop.role]
-        awake = not model.clock.is_night()
-        night = model.config.population.night_activity
+        if cfg.heterogeneity:
+            awake = not model.clock.is_night()
+            night = model.config.population.night_activity
         for j in range(len(self.items)):
             spreaders = np.flatnonzero(self.active[j])
             if spreaders.size == 0:
@@ -652,55 +654,74 @@ class InformationProcess(Process):
                 factor = f = np.clip(self._activity[spreaders] * np.where(on, 1.0, night), 0, 5)
             else:
                 f = 1.0
-            if it.kind == "rumor":
-                stance = np.where(self.state[j, spreaders] == CORRECTED, CORRECTION, CONTENT).astype(np.int8)
+            rumor = it.kind == "rumor"
+            stance = (np.where(self.state[j, spreaders] == CORRECTED, CORRECTION, CONTENT).astype(np.int8)
+                      if rumor else _ONE_CONTENT)
+            weight = self._weights(model, spreaders, self.config.screenshot_fidelity if it.blocked_link else 1.0)
             # group posts: one draw per (spreader, group) membership
-            p_post = _per_step(self.params["post_prob_per_day"][j], dt) * scale
+            p_post = self._step_prob("post_prob_per_day", j, dt) * scale
             if factor is None:
                 p_post = np.array([min(p_post, 1.0)])
             else:
                 p_post = np.clip(p_post * factor, 0, 1).astype(np.float64)
             if self.group_posts.shape[1] < net.n_groups:
                 self._grow_group_posts(net.n_groups)
-            who, groups, rows, *copies = kernels.post_in_groups(
+            who, groups, rows, deliveries, cols = kernels.post_in_groups(
                 self.rng, spreaders, p_post, net.c_indptr, net.c_groups, net.c_rows, net.g_indptr,
                 net.g_members, net.m_muted, net.g_muted, float(self.params["notice_prob"][j]),
-                self.group_posts[j], _per_step(self.params["stop_prob_per_day"][j], dt), self.active[j])
+                self.group_posts[j], self._step_prob("stop_prob_per_day", j, dt), self.active[j],
+                stance, weight, j, float(t), self.n_posts)
             if who.size:
-                self._emit_group_posts(model, j, stance[who] if it.kind == "rumor" else CONTENT, spreaders[who],
-                                       groups, rows, t, copies=copies)
+                self._posted(model, j, stance[who] if rumor else stance, spreaders[who], groups, t, deliveries, cols)
             # direct messages
             if self.params["direct_prob_per_day"][j] > 0:
                 p_dir = np.clip(_per_step(self.params["direct_prob_per_day"][j], dt) * scale * f, 0, 1)
                 send = self.rng.random(spreaders.size) < p_dir
                 if send.any():
-                    self._emit_direct(model, j, stance[send] if it.kind == "rumor" else CONTENT,
-                                      spreaders[send], t)
+                    self._emit_direct(model, j, stance[send] if rumor else CONTENT, spreaders[send], t)
+
+    def _step_prob(self, name: str, j: int, dt: float) -> float:
+        """Item ``j``'s per-day probability ``name`` as a per-step one (cached per step length)."""
+        key = (name, j, dt)
+        p = self._step_probs.get(key)
+        if p is None:
+            p = self._step_probs[key] = _per_step(self.params[name][j], dt)
+        return p
 
     def _grow_group_posts(self, n_groups: int) -> None:
         grow = np.zeros((self.group_posts.shape[0], n_groups - self.group_posts.shape[1]), np.int32)
         self.group_posts = np.concatenate([self.group_posts, grow], axis=1)
 
-    def _emit_group_posts(self, model, j: int, stance, senders, groups, sender_rows, t: float,
-                          pinned: bool = False, copies=None) -> None:
-        """Posts of item ``j`` by ``senders`` (membership rows ``sender_rows``) in ``groups``.
+    def _weights(self, model, senders: np.ndarray, fidelity: float) -> np.ndarray:
+        """Weight of the copies of each sender's posts (one value for all without heterogeneity)."""
+        if self.config.heterogeneity:
+            return (self._credibility(model, senders) * fidelity).astype(np.float32)
+        return np.array([fidelity], np.float32)
 
-        ``copies``: the posts' noticed copies (post index, receiver) and deliveries, with
-        ``group_posts`` already counted (as ``kernels.post_in_groups`` returns them)."""
+    def _emit_group_posts(self, model, j: int, stance, senders, groups, sender_rows, t: float) -> None:
+        """Pinned posts of item ``j`` (stance per post) by ``senders`` (membership rows
+        ``sender_rows``) in ``groups``. (Sharers' posts come from ``_post``.)"""
         net = model.net
         groups = np.asarray(groups, np.int32)
         senders = np.asarray(senders, np.int64)
-        n_new = groups.size
-        if n_new == 0:
+        if groups.size == 0:
             return
-        if copies is None:
-            # copies to the other unmuted members; only those that will be noticed are kept
-            if self.group_posts.shape[1] < net.n_groups:
-                self._grow_group_posts(net.n_groups)
-            copies = kernels.noticed_copies(
-                self.rng, groups, np.asarray(sender_rows, np.int64), net.g_indptr, net.g_members, net.m_muted,
-                net.g_muted, float(self.params["notice_prob"][j]), self.group_posts[j])
-        owner, recv, deliveries = copies
+        if self.group_posts.shape[1] < net.n_groups:
+            self._grow_group_posts(net.n_groups)
+        # copies to the other unmuted members; only those that will be noticed are kept
+        owner, recv, deliveries = kernels.noticed_copies(
+            self.rng, groups, np.asarray(sender_rows, np.int64), net.g_indptr, net.g_members, net.m_muted,
+            net.g_muted, float(self.params["notice_prob"][j]), self.group_posts[j])
+        stance = np.asarray(stance, np.int8)
+        cols = kernels.copy_columns(owner, recv, np.arange(groups.size), senders, groups, stance,
+                                    self._weights(model, senders, 1.0), j, float(t), self.n_posts)
+        self._posted(model, j, stance, senders, groups, t, deliveries, cols, pinned=True)
+
+    def _posted(self, model, j: int, stance, senders, groups, t: float, deliveries: int, cols,
+                pinned: bool = False) -> None:
+        """Book posts of item ``j`` (``stance`` per post or one for all) and queue their
+        noticed copies ``cols`` (``kernels.copy_columns``; post ids from ``n_posts``)."""
+        net, n_new = model.net, groups.size
         first_id = self.n_posts                                # post ids: first_id + index
         self.n_posts += n_new
         if self.n_posts > self.removed.size:
@@ -709,17 +730,10 @@ class InformationProcess(Process):
             self.removed = grown
         self.counters["posts"] += n_new
         self.counters["deliveries"] += int(deliveries)
-        stance = np.asarray(stance, np.int8).reshape(-1)           # per post, or one for all
         if self.log.enabled:
             log_item = np.where(stance == CORRECTION, self.corr_id.get(j, j), j)
             self.log.add(np.broadcast_to(log_item, (n_new,)), EVENT_KINDS.index("pinned" if pinned else "post"),
                          senders, -1, groups, t)
-        fidelity = self.config.screenshot_fidelity if self.items[j].blocked_link and not pinned else 1.0
-        if self.config.heterogeneity:
-            weight = (self._credibility(model, senders) * fidelity).astype(np.float32)
-        else:
-            weight = np.array([fidelity], np.float32)
-        cols = kernels.copy_columns(owner, recv, senders, groups, stance, weight, j, float(t), first_id)
         self._append_pending(dict(zip(_DELIVERY_COLUMNS, cols)))
         # moderators fact-check rumor posts (content stance) in their groups
         mc = self.config.moderation
@@ -790,22 +804,22 @@ class InformationProcess(Process):
 
     # ------------------------------------------------------------------ outputs
     def record(self, model, rec) -> None:
-        tier = model.pop.tier
-        n_tier = np.bincount(tier, minlength=3)
+        tier = model.pop.tier.astype(np.int8)
+        per_tier = np.maximum(np.bincount(tier, minlength=3), 1)
         for j, it in enumerate(self.items):
             names = STATE_NAMES[it.kind]
-            counts = np.bincount(self.state[j].astype(np.intp) * 3 + tier, minlength=3 * len(names))
-            counts = counts.reshape(-1, 3)
+            counts = np.bincount(self.state[j] * np.int8(3) + tier, minlength=3 * len(names)).reshape(-1, 3)
             if it.kind != "rumor":
                 # awareness is cumulative: adopters are aware too
                 counts = np.cumsum(counts[::-1], axis=0)[::-1]
+            totals, shares = counts.sum(axis=1).tolist(), (counts / per_tier).tolist()
             for code, label in enumerate(names):
                 if code == UNAWARE:
                     continue
-                rec.add(f"n_{label}/{it.name}", counts[code].sum())
+                rec.add(f"n_{label}/{it.name}", totals[code])
                 for k, tname in enumerate(TIERS):
-                    rec.add(f"p_{label}/{it.name}/{tname}", counts[code, k] / max(n_tier[k], 1))
-            rec.add(f"cum_heard/{it.name}", int(np.count_nonzero(~np.isnan(self.t_first[j]))))
+                    rec.add(f"p_{label}/{it.name}/{tname}", shares[code][k])
+            rec.add(f"cum_heard/{it.name}", self.t_first[j].size - int(np.isnan(self.t_first[j]).sum()))
             rec.add(f"n_spreaders/{it.name}", int(np.count_nonzero(self.active[j])))
         rec.add("cum_posts", self.counters["posts"])
         rec.add("cum_direct_messages", self.counters["direct"])
@@ -955,6 +969,7 @@ def _a_moderator(net, groups: np.ndarray, rng) -> np.ndarray:
 
 
 _NO_LITERACY = np.zeros(0, np.float32)
+_ONE_CONTENT = np.full(1, CONTENT, np.int8)                    # one stance for all posts
 
 
 def _distinct(values: np.ndarray) -> list[int]:

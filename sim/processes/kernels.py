@@ -27,15 +27,16 @@ UNAWARE, AWARE, ADOPTED = 0, 1, 2
 
 @njit(cache=True)
 def post_in_groups(rng, sharers, p_post, c_indptr, c_groups, c_rows, g_indptr, g_members, m_muted,
-                   g_muted, p_notice, group_posts, p_stop, active):
+                   g_muted, p_notice, group_posts, p_stop, active, stance, weight, item, t, first_id):
     """Which sharers post in which of their groups this step, who stops, and the noticed copies.
 
     Per sharer, in the order of ``sharers``: one Bernoulli(``p_post[i]``) draw per group
     membership, in the order of its memberships (``p_post`` may hold a single value for
     all), then one Bernoulli(``p_stop``) draw: the sharer stops (``active`` becomes
-    false). Then ``noticed_copies`` of the posts. Returns (index into ``sharers``,
-    group, membership row) of every post, then (post index, receiver) of every noticed
-    copy and the number of deliveries.
+    false). Then ``noticed_copies`` of the posts, as pending-delivery columns
+    (``copy_columns``; posts are numbered from ``first_id``). Returns (index into
+    ``sharers``, group, membership row) of every post, the number of deliveries, and
+    the columns.
     """
     cap = 0
     for i in range(sharers.size):
@@ -61,7 +62,8 @@ def post_in_groups(rng, sharers, p_post, c_indptr, c_groups, c_rows, g_indptr, g
     who, group, row = who[:n], group[:n], row[:n]
     post, recv, deliveries = noticed_copies(rng, group, row, g_indptr, g_members, m_muted, g_muted,
                                             p_notice, group_posts)
-    return who, group, row, post, recv, deliveries
+    cols = copy_columns(post, recv, who, sharers, group, stance, weight, item, t, first_id)
+    return who, group, row, deliveries, cols
 
 
 @njit(cache=True)
@@ -109,11 +111,12 @@ def noticed_copies(rng, groups, sender_rows, g_indptr, g_members, m_muted, g_mut
 
 
 @njit(cache=True)
-def copy_columns(post, recv, sender, group, stance, weight, item, t, first_id):
+def copy_columns(post, recv, who, sharers, group, stance, weight, item, t, first_id):
     """The pending-delivery columns of noticed copies ``post`` (post index) -> ``recv``.
 
-    ``sender``, ``group`` are per post; ``stance`` and ``weight`` per post or a single
-    value for all. Returns recv, item, stance, sender, group, post id, t, weight.
+    Post k is by ``sharers[who[k]]`` in ``group[k]``; ``stance`` and ``weight`` are per
+    sharer or a single value for all. Returns recv, item, stance, sender, group, post id,
+    t, weight.
     """
     m = post.size
     c_item = np.full(m, item, np.int32)
@@ -126,9 +129,10 @@ def copy_columns(post, recv, sender, group, stance, weight, item, t, first_id):
     one_stance, one_weight = stance.size == 1, weight.size == 1
     for c in range(m):
         k = post[c]
-        c_stance[c] = stance[0] if one_stance else stance[k]
-        c_weight[c] = weight[0] if one_weight else weight[k]
-        c_sender[c] = sender[k]
+        i = who[k]
+        c_stance[c] = stance[0] if one_stance else stance[i]
+        c_weight[c] = weight[0] if one_weight else weight[i]
+        c_sender[c] = sharers[i]
         c_group[c] = group[k]
         c_post[c] = first_id + k
     return recv, c_item, c_stance, c_sender, c_group, c_post, c_t, c_weight
@@ -164,8 +168,8 @@ def read_guideline(rng, order, recv, sender, group, weight, literacy, lit_ref, s
     Updates the state arrays in place; returns the positions (into the batch) of the
     copies that made their reader aware and of those that made them adopt.
     """
-    for i in range(order.size - 1, 0, -1):           # shuffle: a uniformly random reading order
-        k = rng.integers(0, i + 1)
+    for i in range(order.size - 1, 0, -1):           # Fisher-Yates: a uniformly random reading order
+        k = int(rng.random() * (i + 1))              # (uniform up to 2^-53 rounding)
         order[i], order[k] = order[k], order[i]
     aware_at = np.empty(order.size, np.int64)
     adopt_at = np.empty(order.size, np.int64)
