@@ -129,7 +129,7 @@ def test_compiled_and_interpreted_kernels_agree(seed):
         n_src = np.zeros(n, np.int16)
         last = np.full(n, -1, np.int32)
         order = rng.permutation(recv.size)
-        aware, adopt = read_fn(rng, order, recv, sender, c_group, np.ones(recv.size, np.float32),
+        aware, adopt = read_fn(rng.random(3 * order.size), order, recv, sender, c_group, np.ones(recv.size, np.float32),
                                rng.random(n).astype(np.float32), 0.5, state, active, t_first, t_taken,
                                n_src, last, gp, 1.0, 0.6, 0.0, True, 0.5, 2, 3)
         outs.append([who, group, row, *cols, active, gp, state, t_first, t_taken, n_src, last, aware, adopt])
@@ -147,7 +147,7 @@ def _read(recv, sender, group, *, n=6, adopt_prob=1.0, sources=2, discussion=99,
     gp = np.zeros(4, np.int32) if group_posts is None else group_posts
     m = len(recv)
     aware, adopt = K.read_guideline(
-        np.random.default_rng(seed), np.arange(m), np.asarray(recv, np.int32), np.asarray(sender, np.int32),
+        np.random.default_rng(seed).random(3 * m), np.arange(m), np.asarray(recv, np.int32), np.asarray(sender, np.int32),
         np.asarray(group, np.int32), np.ones(m, np.float32), np.zeros(0, np.float32), 0.5, state,
         arrays["active"], arrays["t_first"], arrays["t_taken"], arrays["n_sources"], arrays["last_src"],
         gp, 2.0, 1.0, stifle, True, adopt_prob, sources, discussion)
@@ -190,3 +190,21 @@ def test_reading_order_is_uniformly_random():
         firsts.append(aware[0])
     k = int(np.sum(firsts))
     assert stats.binomtest(k, 400, 0.5).pvalue > 1e-3
+
+
+def test_three_uniforms_per_copy_always_suffice():
+    """Worst case for the draws: every copy is a direct message to an aware, eligible reader
+    (a stifling draw and an adoption draw each). The interpreted kernel would raise
+    IndexError on running out of uniforms."""
+    m, n = 200, 50
+    rng = np.random.default_rng(4)
+    recv = rng.integers(0, 25, m).astype(np.int32)
+    sender = rng.integers(25, 50, m).astype(np.int32)
+    state = np.full(n, K.AWARE, np.int8)
+    n_sources = np.full(n, 5, np.int16)
+    u = rng.random(3 * m)
+    aware, adopt = K.read_guideline.py_func(
+        u, np.arange(m), recv, sender, np.full(m, -1, np.int32), np.ones(m, np.float32), np.zeros(0, np.float32),
+        0.5, state, np.ones(n, bool), np.full(n, np.nan, np.float32), np.full(n, np.nan, np.float32),
+        n_sources, np.full(n, -1, np.int32), np.zeros(1, np.int32), 1.0, 0.5, 0.5, True, 1e-9, 2, 3)
+    assert aware.size == 0 and adopt.size == 0

@@ -50,7 +50,7 @@ steps they are used as given. ``heterogeneity = false`` makes every clinician al
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Literal, NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -212,6 +212,19 @@ def _per_step(p_day, dt_days: float):
     return 1.0 - np.power(1.0 - np.clip(p, 0, 1), dt_days)
 
 
+class _Posting(NamedTuple):
+    """Per-step posting constants of one item (see ``InformationProcess._posting``)."""
+
+    rumor: bool
+    p_post: float              # per (sharer, group), before activity
+    p_post_one: np.ndarray     # the same, clipped, as the kernels take it
+    p_stop: float
+    p_notice: float
+    p_direct: float            # per sharer, before activity
+    fidelity: float            # weight of a copy (screenshots count less)
+    weight_one: np.ndarray
+
+
 class _Log:
     """Columns of the event log, appended in chunks."""
 
@@ -285,7 +298,7 @@ class InformationProcess(Process):
         self.pending = _NO_DELIVERIES
         self._activity = None                                 # posting activity (heterogeneity)
         self._any_media = any(it.media for it in self.items)
-        self._step_probs: dict[tuple, float] = {}
+        self._postings: dict[tuple, _Posting] = {}
         self.removed = np.zeros(1024, bool)                   # per post id; grows by doubling
         self.n_posts = 0
         self.moderation_queue = _empty_moderation()
@@ -312,7 +325,7 @@ class InformationProcess(Process):
         kernels.noticed_copies(rng, d["group"], none, net.g_indptr, net.g_members, net.m_muted, net.g_muted,
                                0.5, self.group_posts[0])
         kernels.copy_columns(none, d["recv"], none, none, d["group"], one_i8, one_f32, 0, 0.0, 0)
-        kernels.read_guideline(rng, none, d["recv"], d["sender"], d["group"], d["weight"], model.pop.literacy,
+        kernels.read_guideline(np.zeros(0), none, d["recv"], d["sender"], d["group"], d["weight"], model.pop.literacy,
                                LITERACY_REF, self.state[0], self.active[0], self.t_first[0], self.t_taken[0],
                                self.n_sources[0], self.last_src[0], self.group_posts[0], 0.0, 0.5, 0.0,
                                True, 0.1, 2, 3)
@@ -548,7 +561,7 @@ class InformationProcess(Process):
         (``kernels.read_guideline``, which shuffles ``order``)."""
         cfg, p = self.config, self.params
         aware_at, adopt_at = kernels.read_guideline(
-            self.rng, order, batch["recv"], batch["sender"], batch["group"], batch["weight"],
+            self.rng.random(3 * order.size), order, batch["recv"], batch["sender"], batch["group"], batch["weight"],
             model.pop.literacy if cfg.heterogeneity else _NO_LITERACY, LITERACY_REF,
             self.state[j], self.active[j], self.t_first[j], self.t_taken[j], self.n_sources[j],
             self.last_src[j], self.group_posts[j], float(t), float(p["share_prob"][j]),
@@ -646,47 +659,48 @@ class InformationProcess(Process):
             spreaders = np.flatnonzero(self.active[j])
             if spreaders.size == 0:
                 continue
-            it = self.items[j]
-            scale = it.salience * (cfg.screenshot_delay_factor if it.blocked_link else 1.0)
-            factor = None
+            k = self._posting(j, dt)
             if cfg.heterogeneity:
                 on = awake | in_hours(model.clock.hour, pop.work_start[spreaders], pop.work_end[spreaders])
-                factor = f = np.clip(self._activity[spreaders] * np.where(on, 1.0, night), 0, 5)
+                factor = np.clip(self._activity[spreaders] * np.where(on, 1.0, night), 0, 5)
+                p_post = np.clip(k.p_post * factor, 0, 1).astype(np.float64)
+                weight = (self._credibility(model, spreaders) * k.fidelity).astype(np.float32)
             else:
-                f = 1.0
-            rumor = it.kind == "rumor"
+                factor, p_post, weight = 1.0, k.p_post_one, k.weight_one
             stance = (np.where(self.state[j, spreaders] == CORRECTED, CORRECTION, CONTENT).astype(np.int8)
-                      if rumor else _ONE_CONTENT)
-            weight = self._weights(model, spreaders, self.config.screenshot_fidelity if it.blocked_link else 1.0)
-            # group posts: one draw per (spreader, group) membership
-            p_post = self._step_prob("post_prob_per_day", j, dt) * scale
-            if factor is None:
-                p_post = np.array([min(p_post, 1.0)])
-            else:
-                p_post = np.clip(p_post * factor, 0, 1).astype(np.float64)
+                      if k.rumor else _ONE_CONTENT)
+            # group posts: one draw per (spreader, group) membership, then the stops
             if self.group_posts.shape[1] < net.n_groups:
                 self._grow_group_posts(net.n_groups)
             who, groups, rows, deliveries, cols = kernels.post_in_groups(
                 self.rng, spreaders, p_post, net.c_indptr, net.c_groups, net.c_rows, net.g_indptr,
-                net.g_members, net.m_muted, net.g_muted, float(self.params["notice_prob"][j]),
-                self.group_posts[j], self._step_prob("stop_prob_per_day", j, dt), self.active[j],
-                stance, weight, j, float(t), self.n_posts)
+                net.g_members, net.m_muted, net.g_muted, k.p_notice, self.group_posts[j], k.p_stop,
+                self.active[j], stance, weight, j, float(t), self.n_posts)
             if who.size:
-                self._posted(model, j, stance[who] if rumor else stance, spreaders[who], groups, t, deliveries, cols)
+                self._posted(model, j, stance[who] if k.rumor else stance, spreaders[who], groups, t, deliveries, cols)
             # direct messages
-            if self.params["direct_prob_per_day"][j] > 0:
-                p_dir = np.clip(_per_step(self.params["direct_prob_per_day"][j], dt) * scale * f, 0, 1)
-                send = self.rng.random(spreaders.size) < p_dir
+            if k.p_direct > 0:
+                send = self.rng.random(spreaders.size) < np.clip(k.p_direct * factor, 0, 1)
                 if send.any():
-                    self._emit_direct(model, j, stance[send] if rumor else CONTENT, spreaders[send], t)
+                    self._emit_direct(model, j, stance[send] if k.rumor else CONTENT, spreaders[send], t)
 
-    def _step_prob(self, name: str, j: int, dt: float) -> float:
-        """Item ``j``'s per-day probability ``name`` as a per-step one (cached per step length)."""
-        key = (name, j, dt)
-        p = self._step_probs.get(key)
-        if p is None:
-            p = self._step_probs[key] = _per_step(self.params[name][j], dt)
-        return p
+    def _posting(self, j: int, dt: float) -> "_Posting":
+        """Item ``j``'s per-step posting constants, for this step length and the current
+        screenshot settings (which a ``settings`` intervention may change)."""
+        cfg = self.config
+        key = (j, dt, cfg.screenshot_delay_factor, cfg.screenshot_fidelity)
+        k = self._postings.get(key)
+        if k is None:
+            it, prm = self.items[j], self.params
+            scale = it.salience * (cfg.screenshot_delay_factor if it.blocked_link else 1.0)
+            fidelity = cfg.screenshot_fidelity if it.blocked_link else 1.0
+            p_post = _per_step(prm["post_prob_per_day"][j], dt) * scale
+            k = self._postings[key] = _Posting(
+                rumor=it.kind == "rumor", p_post=p_post, p_post_one=np.array([min(p_post, 1.0)]),
+                p_stop=_per_step(prm["stop_prob_per_day"][j], dt), p_notice=float(prm["notice_prob"][j]),
+                p_direct=_per_step(prm["direct_prob_per_day"][j], dt) * scale, fidelity=fidelity,
+                weight_one=np.array([fidelity], np.float32))
+        return k
 
     def _grow_group_posts(self, n_groups: int) -> None:
         grow = np.zeros((self.group_posts.shape[0], n_groups - self.group_posts.shape[1]), np.int32)

@@ -148,7 +148,7 @@ def _failures(rng, log_q):
 
 
 @njit(cache=True)
-def read_guideline(rng, order, recv, sender, group, weight, literacy, lit_ref, state, active, t_first, t_taken,
+def read_guideline(u, order, recv, sender, group, weight, literacy, lit_ref, state, active, t_first, t_taken,
                    n_sources, last_src, group_posts, t, share_prob, stifle_prob, adoptable,
                    adopt_prob, adoption_sources, discussion_posts):
     """Read copies ``order`` (indices into the batch) of one guideline or case report, one
@@ -165,11 +165,18 @@ def read_guideline(rng, order, recv, sender, group, weight, literacy, lit_ref, s
       to [0, 2]) and the copy's weight when ``literacy`` is given (an empty array: no
       heterogeneity).
 
+    The random numbers come from ``u``, uniforms on [0, 1) drawn beforehand: one per copy
+    for the shuffle and at most two more per copy (sharing, or stifling and adoption), so
+    ``3 * order.size`` always suffice. (Passing them costs less than passing the Generator, whose unboxing
+    dominates a call on a small batch.)
+
     Updates the state arrays in place; returns the positions (into the batch) of the
     copies that made their reader aware and of those that made them adopt.
     """
+    q = 0                                            # next unused uniform
     for i in range(order.size - 1, 0, -1):           # Fisher-Yates: a uniformly random reading order
-        k = int(rng.random() * (i + 1))              # (uniform up to 2^-53 rounding)
+        k = int(u[q] * (i + 1))                      # (uniform up to 2^-53 rounding)
+        q += 1
         order[i], order[k] = order[k], order[i]
     aware_at = np.empty(order.size, np.int64)
     adopt_at = np.empty(order.size, np.int64)
@@ -185,13 +192,16 @@ def read_guideline(rng, order, recv, sender, group, weight, literacy, lit_ref, s
                 t_first[r] = t
             aware_at[n_aware] = c
             n_aware += 1
-            if rng.random() < share_prob:
+            if u[q] < share_prob:
                 active[r] = True
+            q += 1
             last_src[r] = sender[c]
             n_sources[r] = 1
             continue
-        if stifle_prob > 0.0 and group[c] < 0 and rng.random() < stifle_prob:
-            active[sender[c]] = False
+        if stifle_prob > 0.0 and group[c] < 0:
+            if u[q] < stifle_prob:
+                active[sender[c]] = False
+            q += 1
         if not adoptable or st != AWARE:
             continue
         if sender[c] != last_src[r]:
@@ -202,7 +212,8 @@ def read_guideline(rng, order, recv, sender, group, weight, literacy, lit_ref, s
             p = adopt_prob
             if hetero:
                 p *= min(max(literacy[r] / lit_ref, 0.0), 2.0) * weight[c]
-            if rng.random() < p:
+            q += 1
+            if u[q - 1] < p:
                 state[r] = ADOPTED
                 t_taken[r] = t
                 adopt_at[n_adopt] = c
