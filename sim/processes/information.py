@@ -242,7 +242,7 @@ class _Log:
             return
         def col(x, dtype):
             a = np.asarray(x, dtype=dtype)
-            return np.broadcast_to(a, (n,)).copy() if a.ndim == 0 else a.astype(dtype, copy=False)
+            return np.broadcast_to(a, (n,)).copy() if a.ndim == 0 else a.astype(dtype)   # own copy: never a view
         self.parts.append((col(item, np.int32), col(kind, np.int8), col(sender, np.int32),
                            col(receiver, np.int32), col(group, np.int32), col(t, np.float32)))
 

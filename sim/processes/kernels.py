@@ -6,9 +6,9 @@ and reading a batch of copies in order. Written as vectorized numpy they cost do
 array passes and temporaries per step, which dominate at every size; here each is one
 pass over its input.
 
-Every kernel draws from the ``numpy.random.Generator`` it is given (numba consumes the
-same bit generator as numpy, so a kernel's draws and the process's numpy draws form one
-reproducible stream). ``kernel.py_func`` is the same code run by the interpreter: the
+The kernels draw from the process's ``numpy.random.Generator``: passed in (numba consumes
+the same bit generator as numpy, so a kernel's draws and the process's numpy draws form
+one reproducible stream), or, for reading, as uniforms drawn from it beforehand. ``kernel.py_func`` is the same code run by the interpreter: the
 tests check that it gives identical results to the compiled kernel.
 
 Compiled code is cached next to this file (``cache=True``); the first use after an
@@ -59,7 +59,7 @@ def post_in_groups(rng, sharers, p_post, c_indptr, c_groups, c_rows, g_indptr, g
                     n += 1
         if rng.random() < p_stop:
             active[s] = False
-    who, group, row = who[:n], group[:n], row[:n]
+    who, group, row = who[:n].copy(), group[:n].copy(), row[:n].copy()   # compact: callers keep them
     post, recv, deliveries = noticed_copies(rng, group, row, g_indptr, g_members, m_muted, g_muted,
                                             p_notice, group_posts)
     cols = copy_columns(post, recv, who, sharers, group, stance, weight, item, t, first_id)
@@ -107,7 +107,7 @@ def noticed_copies(rng, groups, sender_rows, g_indptr, g_members, m_muted, g_mut
                 n += 1
             gap += 1 + _failures(rng, log_q)
         gap -= others
-    return post[:n], recv[:n], deliveries
+    return post[:n].copy(), recv[:n].copy(), deliveries     # compact: the buffers hold a slot per trial
 
 
 @njit(cache=True)
