@@ -8,8 +8,9 @@ pass over its input.
 
 The kernels draw from the process's ``numpy.random.Generator``: passed in (numba consumes
 the same bit generator as numpy, so a kernel's draws and the process's numpy draws form
-one reproducible stream), or, for reading, as uniforms drawn from it beforehand. ``kernel.py_func`` is the same code run by the interpreter: the
-tests check that it gives identical results to the compiled kernel.
+one reproducible stream), or, for reading, as uniforms drawn from it beforehand.
+``kernel.py_func`` is the same code run by the interpreter: the tests check that it gives
+identical results to the compiled kernel.
 
 Compiled code is cached next to this file (``cache=True``); the first use after an
 install compiles it once (a few seconds), later runs load it.
@@ -167,8 +168,8 @@ def read_guideline(u, order, recv, sender, group, weight, literacy, lit_ref, sta
 
     The random numbers come from ``u``, uniforms on [0, 1) drawn beforehand: one per copy
     for the shuffle and at most two more per copy (sharing, or stifling and adoption), so
-    ``3 * order.size`` always suffice. (Passing them costs less than passing the Generator, whose unboxing
-    dominates a call on a small batch.)
+    ``3 * order.size`` always suffice. (Passing them costs less than passing the
+    Generator, whose unboxing dominates a call on a small batch.)
 
     Updates the state arrays in place; returns the positions (into the batch) of the
     copies that made their reader aware and of those that made them adopt.
