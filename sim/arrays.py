@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["expand_ranges", "unique_first", "sorted_member"]
+__all__ = ["expand_ranges", "csr_rows", "unique_first", "sorted_member"]
 
 
 def expand_ranges(starts: np.ndarray, sizes: np.ndarray) -> np.ndarray:
@@ -15,6 +15,14 @@ def expand_ranges(starts: np.ndarray, sizes: np.ndarray) -> np.ndarray:
         return np.zeros(0, np.int64)
     offsets = np.repeat(np.cumsum(sizes) - sizes, sizes)
     return np.repeat(np.asarray(starts, np.int64), sizes) + (np.arange(total) - offsets)
+
+
+def csr_rows(indptr: np.ndarray, keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The rows of CSR slices ``keys`` laid end to end, and for each row the position in
+    ``keys`` of the slice it came from."""
+    lo = indptr[keys]
+    sizes = indptr[keys + 1] - lo
+    return expand_ranges(lo, sizes), np.repeat(np.arange(np.size(keys)), sizes)
 
 
 def unique_first(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -61,7 +61,7 @@ from ..clock import in_hours
 from ..interventions import Intervention, register_intervention
 from ..population import SPECIALTIES
 from ..schema import ROLES, TIERS, NonNegative, Positive, Probability, Section
-from ..arrays import expand_ranges as _expand, sorted_member as _sorted_member
+from ..arrays import csr_rows as _csr_rows, sorted_member as _sorted_member
 from .base import Process, register
 from .diagnosis_survival import km_quantile, km_share_by
 
@@ -656,12 +656,9 @@ class DiagnosisProcess(Process):
         posted = np.zeros(cases.size, bool)
         self._group_stock(model)
         asker, spec = C["asker"][cases], C["spec"][cases].astype(np.int64)
-        lo = net.c_indptr[asker]
-        cnt = net.c_indptr[asker + 1] - lo
-        rows_c = _expand(lo, cnt)
+        rows_c, k = _csr_rows(net.c_indptr, asker)                 # the askers' memberships
         if rows_c.size == 0:
             return posted
-        k = np.repeat(np.arange(cases.size), cnt)
         g = net.c_groups[rows_c].astype(np.int64)
         m_row = net.c_rows[rows_c]                                 # the asker's membership rows
         a = asker[k]
@@ -684,10 +681,7 @@ class DiagnosisProcess(Process):
         if k.size == 0:
             return posted
         # members of the chosen groups who may answer
-        glo = net.g_indptr[g]
-        gsz = net.g_indptr[g + 1] - glo
-        rows = _expand(glo, gsz)
-        kk = np.repeat(np.arange(k.size), gsz)                     # index into the chosen (case, group)
+        rows, kk = _csr_rows(net.g_indptr, g)                      # kk: index into the chosen (case, group)
         member = net.g_members[rows]
         ok = self._role_ok(pop)[member] & ~net.m_muted[rows] & (member != asker[k[kk]])
         if cfg.group_answerers != "any":
@@ -714,12 +708,9 @@ class DiagnosisProcess(Process):
         pop, contacts, C = model.pop, model.contacts, self.cases
         posted = np.zeros(cases.size, bool)
         asker, spec = C["asker"][cases], C["spec"][cases]
-        lo = contacts.indptr[asker]
-        cnt = contacts.indptr[asker + 1] - lo
-        rows = _expand(lo, cnt)
+        rows, k = _csr_rows(contacts.indptr, asker)
         if rows.size == 0:
             return posted
-        k = np.repeat(np.arange(cases.size), cnt)
         nb = contacts.neighbors[rows]
         ok = (pop.tier[nb] > pop.tier[asker[k]]) & self._role_ok(pop)[nb]
         ok &= ~_sorted_member(cases[k].astype(np.int64) * pop.n + nb, self._asked_about(cases, pop.n))
