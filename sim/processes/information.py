@@ -205,11 +205,9 @@ class InformationConfig(Section):
         return self
 
 
-def _per_step(p_day, dt_days: float):
-    if np.ndim(p_day) == 0:
-        return 1.0 - (1.0 - min(max(float(p_day), 0.0), 1.0)) ** dt_days
-    p = np.asarray(p_day, dtype=float)
-    return 1.0 - np.power(1.0 - np.clip(p, 0, 1), dt_days)
+def _per_step(p_day: float, dt_days: float) -> float:
+    """A per-day probability as the probability per step of ``dt_days`` days."""
+    return 1.0 - (1.0 - min(max(float(p_day), 0.0), 1.0)) ** dt_days
 
 
 class _Posting(NamedTuple):
