@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-__all__ = ["Recorder", "Results", "OutputExistsError"]
+__all__ = ["DIMS", "Recorder", "Metrics", "metric_name", "Results", "OutputExistsError"]
 
 SCENARIO_FILE = "scenario.toml"
 MANIFEST_FILE = "manifest.json"
@@ -34,29 +34,122 @@ class OutputExistsError(Exception):
     """The output folder is not empty and overwriting was not asked for."""
 
 
+DIMS = ("item", "tier", "role", "route", "specialty")
+
+
 class Recorder:
-    """Collects (t, metric, value) rows; ``at(t)`` sets the time of the rows that follow."""
+    """Collects tidy time-series rows ``t, metric, <dims>, value``.
+
+    ``at(t)`` sets the time of the rows that follow; ``add(metric, value, item=..., tier=...)``
+    adds one row, its dimensions (:data:`DIMS`) given by name and null where they do not
+    apply. Analysis selects by column, never by building metric names.
+    """
 
     def __init__(self):
         self._t: list[float] = []
         self._metric: list[str] = []
         self._value: list[float] = []
+        self._dims: dict[str, list[str | None]] = {d: [] for d in DIMS}
         self._now = 0.0
 
     def at(self, t: float) -> None:
         self._now = float(t)
 
-    def add(self, metric: str, value: float) -> None:
+    def add(self, metric: str, value: float, *, item: str | None = None, tier: str | None = None,
+            role: str | None = None, route: str | None = None, specialty: str | None = None) -> None:
         self._t.append(self._now)
         self._metric.append(metric)
         self._value.append(float(value))
+        d = self._dims
+        d["item"].append(item)
+        d["tier"].append(tier)
+        d["role"].append(role)
+        d["route"].append(route)
+        d["specialty"].append(specialty)
 
     def frame(self, **keys) -> pd.DataFrame:
-        df = pd.DataFrame({"t": np.asarray(self._t, dtype=float), "metric": self._metric,
-                           "value": np.asarray(self._value, dtype=float)})
-        for i, (k, v) in enumerate(keys.items()):
-            df.insert(i, k, v)
-        return df
+        return _tidy_frame(keys, {"t": np.asarray(self._t, dtype=float), "metric": self._metric},
+                           self._dims, np.asarray(self._value, dtype=float))
+
+
+def _tidy_frame(keys: dict, head: dict, dims: dict[str, list], value: np.ndarray) -> pd.DataFrame:
+    cols: dict = dict(head)
+    for d in DIMS:
+        cols[d] = pd.array(dims[d], dtype="string")
+    cols["value"] = value
+    df = pd.DataFrame(cols)
+    for i, (k, v) in enumerate(keys.items()):
+        df.insert(i, k, v)
+    return df
+
+
+def metric_name(prefix: str, metric: str, *, item: str | None = None, tier: str | None = None,
+                role: str | None = None, route: str | None = None, specialty: str | None = None) -> str:
+    """The flat name of a metric in ``metrics.json``:
+    ``<prefix>_[<item>_]<metric>[_<tier>][_<role>][_route_<route>][_spec_<specialty>]``."""
+    parts = [prefix] if prefix else []
+    if item is not None:
+        parts.append(item)
+    parts.append(metric)
+    if tier is not None:
+        parts.append(tier)
+    if role is not None:
+        parts.append(role)
+    if route is not None:
+        parts += ["route", route]
+    if specialty is not None:
+        parts += ["spec", specialty]
+    return "_".join(parts)
+
+
+class Metrics:
+    """Outcome figures of a run, each with its dimensions.
+
+    ``add(prefix, metric, value, **dims)`` stores one figure; :meth:`flat` gives the
+    ``name -> value`` mapping written to ``metrics.json`` (names by :func:`metric_name`),
+    :meth:`frame` the tidy table ``metric, <dims>, value`` written to ``metrics.parquet``.
+    ``note(name, text)`` keeps a line of the printed summary (flat only).
+    """
+
+    def __init__(self):
+        self._rows: list[tuple] = []
+        self._names: dict[str, int] = {}
+        self.notes: dict[str, str] = {}
+
+    def add(self, prefix: str, metric: str, value, *, item: str | None = None, tier: str | None = None,
+            role: str | None = None, route: str | None = None, specialty: str | None = None) -> None:
+        name = metric_name(prefix, metric, item=item, tier=tier, role=role, route=route, specialty=specialty)
+        full = f"{prefix}_{metric}" if prefix else metric
+        row = (name, full, item, tier, role, route, specialty, value)
+        if name in self._names:
+            self._rows[self._names[name]] = row
+        else:
+            self._names[name] = len(self._rows)
+            self._rows.append(row)
+
+    def note(self, name: str, text: str) -> None:
+        self.notes[name] = text
+
+    def __getitem__(self, name: str):
+        return self._rows[self._names[name]][-1]
+
+    def get(self, name: str, default=None):
+        i = self._names.get(name)
+        return default if i is None else self._rows[i][-1]
+
+    def __contains__(self, name: str) -> bool:
+        return name in self._names
+
+    def flat(self) -> dict:
+        out = {row[0]: row[-1] for row in self._rows}
+        out.update(self.notes)
+        return out
+
+    def frame(self, **keys) -> pd.DataFrame:
+        rows = self._rows
+        dims = {d: [r[2 + k] for r in rows] for k, d in enumerate(DIMS)}
+        value = np.array([np.nan if r[-1] is None else float(r[-1]) for r in rows], dtype=float)
+        return _tidy_frame(keys, {"metric": [r[1] for r in rows]}, dims, value)
 
 
 def _jsonable(value):
