@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from .config import ScenarioError, load_scenario, scenario_to_toml
-from .results import OutputExistsError
+from .results import OutputExistsError, folder_is_empty
 
 EXIT_OK, EXIT_FAIL, EXIT_USAGE = 0, 1, 2
 
@@ -71,7 +71,7 @@ def _cmd_run(args) -> int:
         f"{scenario.run.name}-seed{args.seed if args.seed is not None else scenario.run.seed}-"
         f"{_dt.datetime.now().strftime('%Y%m%d-%H%M%S')}"
     )
-    if out.exists() and (not out.is_dir() or any(out.iterdir())) and not args.overwrite:
+    if out.exists() and (not out.is_dir() or not folder_is_empty(out)) and not args.overwrite:
         raise OutputExistsError(f"{out} is not empty; choose another --out or pass --overwrite")
     print(f"qunsim: running {scenario.run.name!r} ({scenario.n_steps} steps of "
           f"{scenario.run.step_minutes:g} min) ...", file=sys.stderr, flush=True)
@@ -90,7 +90,13 @@ def _cmd_run(args) -> int:
 
 
 def _cmd_show(args) -> int:
-    print(scenario_to_toml(load_scenario(args.scenario, args.set)), end="")
+    scenario = load_scenario(args.scenario, args.set)
+    if args.plan:
+        from .plan import describe
+
+        print(describe(scenario), end="")
+    else:
+        print(scenario_to_toml(scenario), end="")
     return EXIT_OK
 
 
@@ -138,6 +144,7 @@ def build_parser() -> argparse.ArgumentParser:
     s = sub.add_parser("show", help="print the resolved scenario")
     s.add_argument("scenario")
     s.add_argument("--set", action="append", metavar="KEY=VALUE")
+    s.add_argument("--plan", action="store_true", help="print the order of set-up and of one step instead")
     s.set_defaults(func=_cmd_show)
     e = sub.add_parser("experiment", help="compare intervention arms over paired replicates")
     e.add_argument("experiment", help="experiment file (TOML), see experiments/")

@@ -114,7 +114,7 @@ def names(kind: Kind) -> list[str]:
 
 
 # The processes. Their order of *execution* is sim.plan.STEP_ORDER, not this list.
-register("network", "process", "sim.processes.network:NetworkProcess",
+register("network", "process", "sim.processes.network.process:NetworkProcess",
          "conferences create groups, invitations grow groups, members mute or leave")
 register("information", "process", "sim.processes.information.process:InformationProcess",
          "guidelines, rumors, corrections and case reports: posting, reading, belief, moderation")

@@ -24,7 +24,7 @@ from pydantic import Field, ValidationError, model_validator
 from .interventions import InterventionConfig
 from .processes.diagnosis import DiagnosisConfig
 from .processes.information import InformationConfig
-from .processes.network import NetworkConfig
+from .processes.network.config import NetworkConfig
 from .schema import (
     BASES, ROLES, TIERS, GroupSize, Hour, NonNegative, Positive, Probability, ScenarioError, Section,
 )

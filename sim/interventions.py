@@ -13,10 +13,12 @@ A scenario lists interventions as ``[[interventions]]`` tables::
     start_day = 0
     set = { "network.conference_interval_days" = 0 }   # e.g. a lockdown: no conferences
 
-Every intervention is a class registered under its name with a ``Params`` schema
-and ``start(model)`` / ``stop(model)``. Nothing happens before ``start_day``: the
-processes read their settings each step, and ``settings`` interventions restore
-the previous values at ``end_day``.
+Every intervention is a :class:`~sim.components.Component` (the same lifecycle as the
+processes) registered under its name, with a ``Params`` schema and ``start(model)`` /
+``stop(model)``; its ``step`` switches it on at ``start_day`` and off at ``end_day``.
+Interventions act on the processes only through their public methods. Nothing happens
+before ``start_day``: the processes read their settings each step, and ``settings``
+interventions restore the previous values at ``end_day``.
 """
 
 from __future__ import annotations
@@ -26,16 +28,25 @@ from typing import Any, ClassVar, Literal
 import numpy as np
 from pydantic import Field, model_validator
 
+from .components import REGISTRY, Component, load, names, register
 from .schema import ROLES, NonNegative, Section
 
-__all__ = ["InterventionConfig", "Intervention", "INTERVENTIONS", "register_intervention",
-           "Scheduler"]
-
-INTERVENTIONS: dict[str, type["Intervention"]] = {}
+__all__ = ["InterventionConfig", "Intervention", "register_intervention", "make_intervention"]
 
 
-def register_intervention(cls: type["Intervention"]) -> type["Intervention"]:
-    INTERVENTIONS[cls.name] = cls
+def register_intervention(cls: type[Intervention]) -> type[Intervention]:
+    """Class decorator: make an intervention available to scenarios under ``cls.name``."""
+    register(cls.name, "intervention", f"{cls.__module__}:{cls.__qualname__}", (cls.__doc__ or "").split("\n")[0])
+    return cls
+
+
+def intervention_class(name: object) -> type[Intervention] | None:
+    """The registered intervention called ``name``, or None."""
+    entry = REGISTRY.get(name) if isinstance(name, str) else None
+    if entry is None or entry.kind != "intervention":
+        return None
+    cls = load(name)  # type: ignore[arg-type]
+    assert issubclass(cls, Intervention)
     return cls
 
 
@@ -51,9 +62,9 @@ class InterventionConfig(Section):
     def _params(cls, raw):
         """Validate ``params`` against the named intervention's schema, defaults filled in."""
         if isinstance(raw, dict):
-            kind = INTERVENTIONS.get(raw.get("name"))
+            kind = intervention_class(raw.get("name"))
             if kind is None:
-                raise ValueError(f"unknown intervention {raw.get('name')!r}; known: {sorted(INTERVENTIONS)}")
+                raise ValueError(f"unknown intervention {raw.get('name')!r}; known: {sorted(names('intervention'))}")
             params = kind.Params.model_validate(raw.get("params", {})).model_dump(exclude_none=True)
             raw = {**raw, "params": params}
         return raw
@@ -67,23 +78,42 @@ class InterventionConfig(Section):
         return self
 
 
-class Intervention:
+class Intervention(Component):
     """Base class. Subclasses set ``name``, a ``Params`` schema, and start/stop."""
 
     name: ClassVar[str] = "intervention"
+    kind = "intervention"
 
     class Params(Section):
         pass
 
     def __init__(self, config: InterventionConfig):
-        self.config = config
+        super().__init__(config)
         self.params = self.Params.model_validate(config.params)
+        self.started = False
+        self.stopped = False
+
+    def step(self, model) -> None:
+        cfg = self.config
+        if not self.started and cfg.start_day <= model.t + 1e-9:
+            self.start(model)
+            self.started = True
+        if self.started and not self.stopped and cfg.end_day is not None and cfg.end_day <= model.t + 1e-9:
+            self.stop(model)
+            self.stopped = True
 
     def start(self, model) -> None:
         """Switch on (called once, at the first step at or after ``start_day``)."""
 
     def stop(self, model) -> None:
         """Switch off (called at ``end_day`` when one is given)."""
+
+
+def make_intervention(config: InterventionConfig) -> Intervention:
+    """The intervention component a scenario's ``[[interventions]]`` entry describes."""
+    cls = intervention_class(config.name)
+    assert cls is not None, config.name  # the schema refused unknown names
+    return cls(config)
 
 
 def _resolve(model, dotted: str):
@@ -232,23 +262,3 @@ class ReadingGroups(Intervention):
         pool = pool[rng.random(pool.size) < self.params.share]
         key = pop.specialty[pool].astype(np.int64) * (int(pop.region.max()) + 1) + pop.region[pool]
         form_groups(net, pop, pool, key, "reading", model.t, self.params.size_median, 0.4, JOIN_EMBEDDED, 1, rng)
-
-
-class Scheduler:
-    """Starts and stops a run's interventions at their days."""
-
-    def __init__(self, configs: list[InterventionConfig]):
-        self.items = [INTERVENTIONS[c.name](c) for c in configs]
-        self.started = [False] * len(self.items)
-        self.stopped = [False] * len(self.items)
-
-    def step(self, model) -> None:
-        for i, item in enumerate(self.items):
-            cfg = item.config
-            if not self.started[i] and cfg.start_day <= model.t + 1e-9:
-                item.start(model)
-                self.started[i] = True
-            if (self.started[i] and not self.stopped[i] and cfg.end_day is not None
-                    and cfg.end_day <= model.t + 1e-9):
-                item.stop(model)
-                self.stopped[i] = True

@@ -1,18 +1,21 @@
-"""The qunsim model: a ``mesa.Model`` that holds the state arrays and runs the processes."""
+"""The qunsim model: a ``mesa.Model`` that holds the state arrays and runs the components."""
 
 from __future__ import annotations
+
+from collections.abc import Callable
 
 import mesa
 import numpy as np
 
 from .agents import Clinician
 from .clock import Clock
+from .components import Component, Outputs, load
 from .config import Scenario
 from .groups import build_contacts, build_groups
-from .interventions import Scheduler
+from .interventions import Intervention, make_intervention
+from .plan import STEP_ORDER
 from .population import build_population
-from .processes import REGISTRY
-from .results import Recorder
+from .results import Metrics, Recorder
 from .rng import Streams
 
 __all__ = ["QunModel"]
@@ -21,26 +24,17 @@ __all__ = ["QunModel"]
 class QunModel(mesa.Model):
     """Information diffusion and consultation in clinicians' chat groups.
 
-    Set-up (in this order, each from its own random stream): facilities and
-    clinicians (``population``), groups (``groups``), 1-on-1 contacts (``contacts``),
-    then every enabled process's ``setup``.
+    The order of set-up and of one step is :mod:`sim.plan` (``qunsim show --plan``).
+    Every process and intervention is a :class:`~sim.components.Component`.
 
-    One step (of ``run.step_minutes``) does, in this order:
-
-    1. the clock marks the step's time of day (``clock.hour``); the state at the start
-       of the step is what every process sees of the others;
-    2. interventions whose start (or end) day falls in this step switch on (or off);
-    3. ``network``: conferences create groups, invitations grow groups, members mute
-       or leave (membership indexes are rebuilt at most once per step);
-    4. ``information``: posts and forwards, reading with delay, belief, fact-checking,
-       corrections, moderation, forgetting;
-    5. ``diagnosis``: new cases, local diagnosis, group and 1-on-1 requests, answers,
-       escalation, referral;
-    6. the clock advances by one step; at every recording time each process writes
-       its counts to the time series (``t`` is the time at the end of the step).
+    Time: ``model.t`` is the simulated time in **days** since the start, at the
+    beginning of the current step (steps last ``run.step_minutes``). Mesa's own
+    counters count steps: ``model.steps`` (steps taken) and ``model.time`` (Mesa's
+    clock, one unit per step). ``model.running`` turns False when the run reaches
+    its duration or, with ``run.stop_when_idle``, when nothing is left to do.
 
     Agents: ``Clinician`` objects are thin views over the arrays, created for Mesa's
-    AgentSet queries and the visual demo; the processes work on the arrays.
+    AgentSet queries and the teaching page; the processes work on the arrays.
     """
 
     def __init__(self, scenario: Scenario, seed: int | None = None):
@@ -51,19 +45,29 @@ class QunModel(mesa.Model):
         self.seed = seed
         self.streams = Streams(seed)
         self.clock = Clock(step_days=scenario.dt_days, start_hour=scenario.run.start_hour)
+        self.n_steps = scenario.n_steps
         self.pop = build_population(scenario.population, self.streams("population"))
         self.net = build_groups(self.pop, scenario.groups, self.streams("groups"))
         self.contacts = build_contacts(self.pop, scenario.contacts, self.streams("contacts"))
         self.recorder = Recorder()
-        self.processes = []
-        for name, cls in REGISTRY.items():
-            section = getattr(scenario, name, None)
-            proc = cls(section)
+        self.interventions: list[Intervention] = [make_intervention(c) for c in scenario.interventions]
+        self.processes: list[Component] = []
+        for phase in STEP_ORDER:
+            if phase.name == "interventions":
+                continue
+            proc = load(phase.name)(getattr(scenario, phase.name))
             if proc.enabled():
                 self.processes.append(proc)
         for proc in self.processes:
             proc.setup(self)
-        self.interventions = Scheduler(scenario.interventions)
+        for iv in self.interventions:
+            iv.setup(self)
+        self._phases: list[list[Component]] = []
+        for phase in STEP_ORDER:
+            if phase.name == "interventions":
+                self._phases.append(list(self.interventions))
+            else:
+                self._phases.append([p for p in self.processes if p.name == phase.name])
         if scenario.run.agent_objects:
             Clinician.create_agents(self, self.pop.n, np.arange(self.pop.n))
         steps_per_record = scenario.run.record_every_hours / (scenario.run.step_minutes / 60.0)
@@ -73,23 +77,33 @@ class QunModel(mesa.Model):
     # ------------------------------------------------------------------- stepping
     @property
     def t(self) -> float:
-        """Days since the start."""
+        """Simulated days since the start, at the beginning of the current step."""
         return self.clock.t
 
-    def process(self, name: str):
+    @property
+    def components(self) -> list[Component]:
+        """Every component of the run in step order (interventions first)."""
+        return [c for phase in self._phases for c in phase]
+
+    def process(self, name: str) -> Component:
         """The running process called ``name`` (KeyError when it is off)."""
         for proc in self.processes:
             if proc.name == name:
                 return proc
         raise KeyError(f"process {name!r} is not running")
 
+    def idle(self) -> bool:
+        return all(p.idle() for p in self.processes)
+
     def step(self) -> None:
-        self.interventions.step(self)
-        for proc in self.processes:
-            proc.step(self)
+        for phase in self._phases:
+            for comp in phase:
+                comp.step(self)
         self.clock.advance()
         if self.clock.step % self._record_every == 0:
             self.record()
+        if self.clock.step >= self.n_steps or (self.config.run.stop_when_idle and self.idle()):
+            self.running = False
 
     def record(self) -> None:
         rec = self.recorder
@@ -97,17 +111,24 @@ class QunModel(mesa.Model):
         sizes = self.net.sizes
         rec.add("n_groups", int((sizes > 0).sum()))
         rec.add("n_memberships", self.net.n_rows)
-        for proc in self.processes:
-            proc.record(self, rec)
+        for comp in self.components:
+            comp.record(self, rec)
 
-    def run_model(self, n_steps: int | None = None, progress=None) -> None:
-        """Run ``n_steps`` (default: the scenario's duration); ``progress(step, total)``."""
-        total = self.config.n_steps if n_steps is None else n_steps
+    def run_model(self, n_steps: int | None = None, progress: Callable[[int, int], None] | None = None) -> None:
+        """Run until ``running`` turns False (or ``n_steps`` more steps); ``progress(step, total)``."""
+        total = self.n_steps - self.clock.step if n_steps is None else n_steps
         for k in range(total):
             self.step()
             if progress is not None:
                 progress(k + 1, total)
-            if self.config.run.stop_when_idle and all(p.idle() for p in self.processes):
+            if self.config.run.stop_when_idle and self.idle():
                 break
         if self.clock.step % self._record_every != 0:
             self.record()
+
+    def finish(self, out: Outputs | None = None) -> Outputs:
+        """Metrics and tables of every component at the end of the run (added to ``out``)."""
+        out = Outputs(metrics=Metrics()) if out is None else out
+        for comp in self.components:
+            comp.finish(self, out)
+        return out

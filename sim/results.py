@@ -4,8 +4,10 @@ A results folder holds::
 
     scenario.toml        the fully resolved scenario (every default written out)
     manifest.json        qunsim version, seed, git commit, start/end time, wall time
-    metrics.json         outcome figures (flat name -> value)
-    timeseries.parquet   run keys, t (days), metric, value -- t is stored, never inferred
+    metrics.json         outcome figures (flat name -> value) and summary lines
+    metrics.parquet      the same figures, tidy: run keys, metric, item, tier, role, route, specialty, value
+    timeseries.parquet   run keys, t (days), metric, item, tier, role, route, specialty, value
+                         (dimensions are columns, null where they do not apply; t is stored)
     agents.parquet       one row per clinician
     groups.parquet       one row per group
     memberships.parquet  one row per (clinician, group)
@@ -23,11 +25,12 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-__all__ = ["DIMS", "Recorder", "Metrics", "metric_name", "Results", "OutputExistsError"]
+__all__ = ["DIMS", "Recorder", "Metrics", "metric_name", "select", "folder_is_empty", "Results", "OutputExistsError"]
 
 SCENARIO_FILE = "scenario.toml"
 MANIFEST_FILE = "manifest.json"
 METRICS_FILE = "metrics.json"
+METRICS_TABLE = "metrics.parquet"
 
 
 class OutputExistsError(Exception):
@@ -152,6 +155,23 @@ class Metrics:
         return _tidy_frame(keys, {"metric": [r[1] for r in rows]}, dims, value)
 
 
+def folder_is_empty(folder: Path) -> bool:
+    """True when ``folder`` holds nothing but temporary files left by an interrupted save."""
+    return all(p.name.startswith(".") and p.name.endswith(".tmp") for p in folder.iterdir())
+
+
+def select(frame: pd.DataFrame, metric: str, **dims: str | None) -> pd.DataFrame:
+    """Rows of a tidy frame (time series or metrics table) for ``metric`` and ``dims``."""
+    unknown = set(dims) - set(DIMS)
+    if unknown:
+        raise ValueError(f"unknown dimension(s) {sorted(unknown)}; dimensions are {DIMS}")
+    keep = (frame["metric"] == metric).to_numpy()
+    for dim, value in dims.items():
+        col = frame[dim]
+        keep &= (col.isna() if value is None else (col == value).fillna(False)).to_numpy(bool)
+    return frame[keep]
+
+
 def _jsonable(value):
     if isinstance(value, dict):
         return {str(k): _jsonable(v) for k, v in value.items()}
@@ -176,6 +196,7 @@ class Results:
     tables: dict[str, pd.DataFrame] = field(default_factory=dict)
     scenario_toml: str = ""
     manifest: dict = field(default_factory=dict)
+    metrics_table: pd.DataFrame | None = None
 
     @property
     def scenario(self) -> dict:
@@ -188,16 +209,21 @@ class Results:
             return tables[name]
         raise AttributeError(name)
 
-    def series(self, metric: str) -> pd.Series:
-        """One metric of the time series, indexed by t."""
-        df = self.timeseries[self.timeseries["metric"] == metric]
+    def select(self, metric: str, **dims: str | None) -> pd.DataFrame:
+        """Rows of the time series for ``metric`` whose dimensions equal ``dims``
+        (``item="g1", tier="primary"``; a dimension given as None must be null)."""
+        return select(self.timeseries, metric, **dims)
+
+    def series(self, metric: str, **dims: str | None) -> pd.Series:
+        """One curve of the time series, indexed by t (``res.series("p_aware", item="g1", tier="primary")``)."""
+        df = self.select(metric, **dims)
         return pd.Series(df["value"].to_numpy(), index=df["t"].to_numpy(), name=metric)
 
     def save(self, out: str | Path, overwrite: bool = False) -> Path:
         out = Path(out)
         if out.exists() and not out.is_dir():
             raise OutputExistsError(f"{out} exists and is not a folder")
-        if out.exists() and any(out.iterdir()) and not overwrite:
+        if out.exists() and not folder_is_empty(out) and not overwrite:
             raise OutputExistsError(
                 f"{out} is not empty; choose another --out or pass --overwrite to replace its results"
             )
@@ -210,10 +236,16 @@ class Results:
             staged.append((tmp, out / name))
         stage(SCENARIO_FILE, lambda p: p.write_text(self.scenario_toml))
         stage(METRICS_FILE, lambda p: p.write_text(json.dumps(_jsonable(self.metrics), indent=2)))
+        if self.metrics_table is not None:
+            stage(METRICS_TABLE, lambda p: self.metrics_table.to_parquet(p, index=False))
         stage("timeseries.parquet", lambda p: self.timeseries.to_parquet(p, index=False))
         for name, df in self.tables.items():
             stage(f"{name}.parquet", lambda p, df=df: df.to_parquet(p, index=False))
         stage(MANIFEST_FILE, lambda p: p.write_text(json.dumps(_jsonable(self.manifest), indent=2)))
+        keep = {final.name for _, final in staged}
+        for old in out.iterdir():  # --overwrite: nothing of an earlier run stays behind
+            if old.is_file() and old.name not in keep:
+                old.unlink()
         for tmp, final in staged:
             tmp.replace(final)
         return out
@@ -226,12 +258,14 @@ class Results:
         tables = {
             p.stem: pd.read_parquet(p)
             for p in sorted(folder.glob("*.parquet"))
-            if p.stem != "timeseries"
+            if p.name not in ("timeseries.parquet", METRICS_TABLE)
         }
+        table = folder / METRICS_TABLE
         return cls(
             metrics=json.loads((folder / METRICS_FILE).read_text()),
             timeseries=pd.read_parquet(folder / "timeseries.parquet"),
             tables=tables,
             scenario_toml=(folder / SCENARIO_FILE).read_text(),
             manifest=json.loads((folder / MANIFEST_FILE).read_text()),
+            metrics_table=pd.read_parquet(table) if table.exists() else None,
         )

@@ -13,7 +13,8 @@ import numpy as np
 from . import __version__
 from .config import Scenario, load_scenario, scenario_to_toml
 from .model import QunModel
-from .results import Results
+from .components import Outputs
+from .results import Metrics, Results
 
 __all__ = ["run", "build_model"]
 
@@ -44,11 +45,13 @@ def run(scenario: Scenario | str | Path, seed: int | None = None, progress=None)
     model.run_model(progress=progress)
     wall = time.perf_counter() - t0
     seed = model.seed
-    metrics: dict = {"n_clinicians": model.pop.n, "n_facilities": model.pop.n_facilities}
-    metrics.update({f"network_{k}": v for k, v in model.net.structure(model.pop).items()})
-    metrics["contacts_per_clinician_mean"] = float(model.contacts.degree.mean())
-    for proc in model.processes:
-        metrics.update(proc.metrics(model))
+    m = Metrics()
+    m.add("", "n_clinicians", model.pop.n)
+    m.add("", "n_facilities", model.pop.n_facilities)
+    for k, v in model.net.structure(model.pop).items():
+        m.add("network", k, v)
+    m.add("", "contacts_per_clinician_mean", float(model.contacts.degree.mean()))
+    out = model.finish(Outputs(metrics=m))
     agents = model.pop.agents_frame()
     agents["n_groups"] = model.net.groups_per_clinician()
     tables = {
@@ -57,8 +60,7 @@ def run(scenario: Scenario | str | Path, seed: int | None = None, progress=None)
         "memberships": model.net.memberships_frame(),
         "facilities": model.pop.facilities_frame(),
     }
-    for proc in model.processes:
-        tables.update(proc.tables(model))
+    tables.update(out.tables)
     manifest = {
         "qunsim_version": __version__,
         "scenario": scenario.run.name,
@@ -72,7 +74,8 @@ def run(scenario: Scenario | str | Path, seed: int | None = None, progress=None)
         "python": platform.python_version(),
         "numpy": np.__version__,
         "processes": [p.name for p in model.processes],
+        "interventions": [iv.name for iv in model.interventions],
     }
     ts = model.recorder.frame(scenario=scenario.run.name, seed=seed)
-    return Results(metrics=metrics, timeseries=ts, tables=tables,
-                   scenario_toml=scenario_to_toml(scenario), manifest=manifest)
+    return Results(metrics=m.flat(), timeseries=ts, tables=tables, scenario_toml=scenario_to_toml(scenario),
+                   manifest=manifest, metrics_table=m.frame(scenario=scenario.run.name, seed=seed))

@@ -54,12 +54,9 @@ def validation_case(case: Case) -> Case:
 
 
 def scenario_dir() -> Path:
-    here = Path(__file__).resolve().parent.parent / "scenarios" / "validation"
-    if not here.is_dir():
-        raise FileNotFoundError(
-            f"validation scenarios not found at {here}; run from a qunsim checkout (pip install -e .)"
-        )
-    return here
+    from .paths import SCENARIO_DIR
+
+    return SCENARIO_DIR / "validation"
 
 
 @dataclass

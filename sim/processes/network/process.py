@@ -18,30 +18,14 @@ Membership indexes are rebuilt once per day at most.
 from __future__ import annotations
 
 import numpy as np
-from pydantic import Field
 
-from ..groups import JOIN_BASIS, assign_moderators, form_groups, invite
-from ..schema import NonNegative, Probability, Section
-from .base import Process, register
+from ...components import Component
+from ...groups import JOIN_BASIS, assign_moderators, form_groups, invite
 
-__all__ = ["NetworkConfig", "NetworkProcess"]
+__all__ = ["NetworkProcess"]
 
 
-class NetworkConfig(Section):
-    enabled: bool = Field(True, description="Groups change during the run.")
-    conference_interval_days: NonNegative = Field(
-        90.0, description="Days between conferences; 0 means no conferences (lockdown)."
-    )
-    conference_attendance: Probability = Field(0.15, description="Share of the focus specialty attending (a fifth of that for others).")
-    conference_group_size_median: float = Field(40.0, ge=3, le=500, description="Median size of the groups an event creates.")
-    conference_join_prob: Probability = Field(0.5, description="Attendees who join the event's group.")
-    invite_per_member_per_year: NonNegative = Field(0.2, description="Invitations of colleagues per member.")
-    mute_per_year: NonNegative = Field(0.05, le=365, description="Rate at which a membership is muted.")
-    leave_per_year: NonNegative = Field(0.03, le=365, description="Rate at which a member leaves a group.")
-
-
-@register
-class NetworkProcess(Process):
+class NetworkProcess(Component):
     name = "network"
 
     def setup(self, model) -> None:
@@ -108,10 +92,9 @@ class NetworkProcess(Process):
         rec.add("cum_conferences", self.n_conferences)
         rec.add("cum_memberships_left", self.left)
 
-    def metrics(self, model) -> dict:
-        return {
-            "network_conferences_held": self.n_conferences,
-            "network_memberships_added": self.new_memberships,
-            "network_memberships_left": self.left,
-            "network_memberships_muted": self.muted,
-        }
+    def finish(self, model, out) -> None:
+        m = out.metrics
+        m.add("network", "conferences_held", self.n_conferences)
+        m.add("network", "memberships_added", self.new_memberships)
+        m.add("network", "memberships_left", self.left)
+        m.add("network", "memberships_muted", self.muted)

@@ -1,0 +1,1 @@
+"""Network dynamics: groups change while the run goes on (see ``process.py``)."""
