@@ -54,6 +54,9 @@ class Component:
 
     name: ClassVar[str] = "component"
     kind: ClassVar[Kind] = "process"
+    #: processes whose state this component changes (besides its own); the conformance
+    #: test checks that every other process runs exactly as it would without it
+    affects: ClassVar[tuple[str, ...]] = ()
 
     def __init__(self, config: Any):
         self.config = config  # constructors store settings and do no work

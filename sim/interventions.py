@@ -130,6 +130,12 @@ class Settings(Intervention):
 
     name = "settings"
 
+    def __init__(self, config: InterventionConfig):
+        super().__init__(config)
+        touched = {dotted.split(".")[0] for dotted in config.set}
+        spill = {a for t in touched if t in REGISTRY and REGISTRY[t].kind == "process" for a in load(t).affects}
+        self.affects = tuple(sorted((touched | spill) & {e.name for e in REGISTRY.values() if e.kind == "process"}))  # type: ignore[misc]
+
     def start(self, model) -> None:
         self._saved = {}
         for dotted, value in self.config.set.items():
@@ -153,6 +159,7 @@ class EmbedSpecialists(Intervention):
     """
 
     name = "embed_specialists"
+    affects = ("network", "information", "diagnosis")
 
     class Params(Section):
         per_group: int = Field(1, ge=1, le=20)
@@ -209,6 +216,7 @@ class LiteracyTraining(Intervention):
     for a share of the eligible clinicians. The gain persists after ``end_day``."""
 
     name = "literacy_training"
+    affects = ("information",)
 
     class Params(Section):
         share: float = Field(0.5, ge=0, le=1, description="Share of eligible clinicians trained.")
@@ -231,6 +239,7 @@ class Broadcast(Intervention):
     case report, or the correction of a rumor) and share it in their groups."""
 
     name = "broadcast"
+    affects = ("information",)
 
     class Params(Section):
         item: str = Field(description="Name of a guideline, case report, or of the rumor to correct.")
@@ -248,6 +257,7 @@ class ReadingGroups(Intervention):
     """New reading groups (journal clubs) of doctors and nurses, by specialty and region."""
 
     name = "reading_groups"
+    affects = ("network", "information", "diagnosis")
 
     class Params(Section):
         share: float = Field(0.3, ge=0, le=1, description="Share of doctors and nurses who join.")

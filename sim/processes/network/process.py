@@ -27,6 +27,7 @@ __all__ = ["NetworkProcess"]
 
 class NetworkProcess(Component):
     name = "network"
+    affects = ("information", "diagnosis")  # who is in which group
 
     def setup(self, model) -> None:
         self.rng = model.streams(self.name)
