@@ -43,31 +43,88 @@ def _section_type(annotation):
     return None, ""
 
 
-def parameter_rows(model: type[Section] | None = None, prefix: str = "") -> list[dict]:
+SETUP_SECTIONS = ("run", "population", "groups", "contacts")
+
+
+def _allowed(field) -> str:
+    """Bounds, or the listed values of a setting with a fixed set of values."""
+    ann = field.annotation
+    origin = typing.get_origin(ann)
+    args = typing.get_args(ann)
+    if origin is typing.Literal:
+        return "one of " + ", ".join(f"`{v}`" for v in args)
+    if origin in (list, tuple) or (origin is typing.Union or str(origin) == "types.UnionType"):
+        for arg in args:
+            if typing.get_origin(arg) is list and typing.get_args(arg) and typing.get_origin(typing.get_args(arg)[0]) is typing.Literal:
+                return "list of " + ", ".join(f"`{v}`" for v in typing.get_args(typing.get_args(arg)[0]))
+    if origin is dict and args and typing.get_origin(args[0]) is typing.Literal:
+        return "table with keys " + ", ".join(f"`{v}`" for v in typing.get_args(args[0])) + (
+            f"; values {_bounds_of(args[1])}" if _bounds_of(args[1]) else "")
+    return _bounds(field) or _type_name(ann)
+
+
+def _bounds_of(annotation) -> str:
+    metadata = getattr(annotation, "__metadata__", ())
+    parts = []
+    for m in metadata:
+        for attr, sym in (("ge", ">="), ("gt", ">"), ("le", "<="), ("lt", "<")):
+            v = getattr(m, attr, None)
+            if v is not None:
+                parts.append(f"{sym} {v}")
+    return ", ".join(parts)
+
+
+def _kind_defaults(model: type[Section], name: str) -> str | None:
+    """The per-kind defaults of an information item's setting (shown instead of None)."""
+    from .processes.information.config import ItemConfig, item_defaults
+
+    if model is not ItemConfig:
+        return None
+    by_kind = {kind: item_defaults(kind).get(name) for kind in ("guideline", "rumor", "case_report", "correction")}
+    given = {k: v for k, v in by_kind.items() if v is not None}
+    return "by kind: " + ", ".join(f"{k} {v!r}" for k, v in given.items()) if given else None
+
+
+def parameter_rows(model: type[Section] | None = None, prefix: str = "", setup_only: bool = False) -> list[dict]:
     if model is None:
         from .config import Scenario
         model = Scenario
     rows = []
     for name, field in model.model_fields.items():
         path = f"{prefix}{name}"
+        fixed = setup_only or (not prefix and name in SETUP_SECTIONS)
+        extra = field.json_schema_extra if isinstance(field.json_schema_extra, dict) else {}
+        fixed = fixed or bool(extra.get("setup_only"))
         sub, suffix = _section_type(field.annotation)
         if sub is not None and sub is not model:
-            rows.extend(parameter_rows(sub, f"{path}{suffix}."))
+            default = field.get_default(call_default_factory=True)
+            if suffix == ".<key>" and isinstance(default, dict) and default:
+                for key in default:  # one block per key, with that key's real defaults
+                    rows.extend(_keyed_rows(sub, f"{path}.{key}.", default[key], fixed))
+            else:
+                rows.extend(parameter_rows(sub, f"{path}{suffix}.", fixed))
             continue
         default = field.get_default(call_default_factory=True)
+        shown = "(required)" if field.is_required() else repr(default)
+        if default is None and not field.is_required():
+            shown = _kind_defaults(model, name) or shown
         rows.append({
             "setting": path,
-            "default": "(required)" if field.is_required() else repr(default),
-            "allowed": _bounds(field) or _type_name(field.annotation),
+            "default": shown,
+            "allowed": _allowed(field),
             "unit": _unit(name),
-            "meaning": (field.description or "").replace("|", "/"),
+            "meaning": (field.description or "").replace("|", "/") + (" *(fixed at set-up)*" if fixed else ""),
         })
     return rows
 
 
-def _type_name(annotation) -> str:
-    text = getattr(annotation, "__name__", None) or str(annotation)
-    return text.replace("typing.", "").replace("|", "or")
+def _keyed_rows(model: type[Section], prefix: str, value: BaseModel, fixed: bool) -> list[dict]:
+    rows = parameter_rows(model, prefix, fixed)
+    for row in rows:
+        leaf = row["setting"][len(prefix):]
+        if "." not in leaf and leaf in type(value).model_fields:
+            row["default"] = repr(getattr(value, leaf))
+    return rows
 
 
 def parameter_markdown() -> str:
@@ -77,11 +134,15 @@ def parameter_markdown() -> str:
         "Generated from the scenario schema by `qunsim params` (a test keeps this file current).",
         "Every setting of a scenario file, with its default, the values allowed, its unit and",
         "meaning. Sources of defaults are given in the meanings and in `docs/model.md`.",
+        "Settings marked *fixed at set-up* build the population, the groups or a process's state",
+        "when the run starts: a `settings` intervention may not change them. Every other setting",
+        "can be changed during a run by a `settings` intervention and takes effect from the next step.",
         "",
         "| setting | default | allowed | unit | meaning |",
         "|---|---|---|---|---|",
     ]
     for r in parameter_rows():
-        default = r["default"] if len(r["default"]) <= 60 else r["default"][:57] + "..."
-        lines.append(f"| `{r['setting']}` | `{default}` | {r['allowed']} | {r['unit']} | {r['meaning']} |")
+        default = r["default"] if len(r["default"]) <= 90 else r["default"][:87] + "..."
+        default = default if default.startswith("by kind") else f"`{default}`"
+        lines.append(f"| `{r['setting']}` | {default} | {r['allowed']} | {r['unit']} | {r['meaning']} |")
     return "\n".join(lines) + "\n"
