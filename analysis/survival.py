@@ -9,14 +9,14 @@
 
 Unresolved cases are right-censored at the end of the run; the estimator is
 ``scipy.stats.ecdf`` on ``scipy.stats.CensoredData`` (see
-``sim/processes/diagnosis_survival.py``).
+``sim/processes/diagnosis/survival.py``).
 """
 
 from __future__ import annotations
 
 import pandas as pd
 
-from sim.processes.diagnosis_survival import km_frame, km_quantile, km_share_by, km_summary
+from sim.processes.diagnosis.survival import km_frame, km_quantile, km_share_by, km_summary
 
 __all__ = ["km_frame", "km_summary", "km_quantile", "km_share_by", "plot_km", "compare_runs"]
 

@@ -43,7 +43,7 @@ def main() -> None:
     sim_s = time.perf_counter() - t0
     info = model.process("information")
     emit("qunsim", n, args.seed, build_s, sim_s,
-         reach=float(np.isfinite(info.t_first[0]).mean()), steps=model.clock.step,
+         reach=float(np.isfinite(info.arrays.t_first[0]).mean()), steps=model.clock.step,
          posts=info.counters["posts"], deliveries=info.counters["deliveries"])
 
 

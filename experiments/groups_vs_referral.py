@@ -27,7 +27,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from analysis.survival import km_quantile, km_share_by  # noqa: E402
 from sim.config import load_scenario  # noqa: E402
 from sim.model import QunModel  # noqa: E402
-from sim.processes.diagnosis_survival import durations  # noqa: E402
+from sim.processes.diagnosis.survival import durations  # noqa: E402
 from sim.rng import replicate_seeds  # noqa: E402
 
 
@@ -38,8 +38,8 @@ def run_arm(path: str, sets: list[str], seeds: list[int]) -> tuple[pd.DataFrame,
         model.run_model()
         proc = model.process("diagnosis")
         frames.append(proc.cases_frame(model).assign(replicate=k))
-        burden["answers"] += int(proc.n_answers.sum())
-        burden["offhours"] += int(proc.n_offhours.sum())
+        burden["answers"] += int(proc.experts.n_answers.sum())
+        burden["offhours"] += int(proc.experts.n_offhours.sum())
         burden["referrals"] += proc.counters["referrals"]
     return pd.concat(frames, ignore_index=True), burden
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-__all__ = ["SCENARIO_DIR", "shipped_scenario", "shipped_names"]
+__all__ = ["SCENARIO_DIR", "folder_is_empty", "shipped_names", "shipped_scenario"]
 
 SCENARIO_DIR = Path(__file__).resolve().parent / "scenarios"
 
@@ -21,3 +21,8 @@ def shipped_scenario(name: str) -> Path | None:
         return None
     path = SCENARIO_DIR / f"{stem}.toml"
     return path if path.is_file() else None
+
+
+def folder_is_empty(folder: Path) -> bool:
+    """True when ``folder`` holds nothing but temporary files left by an interrupted save."""
+    return all(p.name.startswith(".") and p.name.endswith(".tmp") for p in folder.iterdir())

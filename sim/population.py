@@ -9,14 +9,15 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from functools import cached_property
 
-import numpy as np
-import pandas as pd
-
 from typing import TYPE_CHECKING
+
+import numpy as np
 
 from .schema import ROLES, TIERS, ScenarioError
 
 if TYPE_CHECKING:  # pragma: no cover
+    import pandas as pd
+
     from .config import PopulationConfig
 
 __all__ = ["Population", "build_population", "SPECIALTIES", "BED_RANGES"]
@@ -108,6 +109,8 @@ class Population:
         return out
 
     def facilities_frame(self) -> pd.DataFrame:
+        import pandas as pd  # tables are made at the end of a run; the schema must not pull pandas in
+
         return pd.DataFrame(
             {
                 "facility": np.arange(self.n_facilities),
@@ -125,6 +128,8 @@ class Population:
         )
 
     def agents_frame(self) -> pd.DataFrame:
+        import pandas as pd
+
         df = pd.DataFrame(
             {
                 "clinician": np.arange(self.n),

@@ -25,6 +25,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from .errors import OutputExistsError
+from .paths import folder_is_empty
+
 __all__ = ["DIMS", "Recorder", "Metrics", "metric_name", "select", "folder_is_empty", "Results", "OutputExistsError"]
 
 SCENARIO_FILE = "scenario.toml"
@@ -33,8 +36,6 @@ METRICS_FILE = "metrics.json"
 METRICS_TABLE = "metrics.parquet"
 
 
-class OutputExistsError(Exception):
-    """The output folder is not empty and overwriting was not asked for."""
 
 
 DIMS = ("item", "tier", "role", "route", "specialty")
@@ -153,11 +154,6 @@ class Metrics:
         dims = {d: [r[2 + k] for r in rows] for k, d in enumerate(DIMS)}
         value = np.array([np.nan if r[-1] is None else float(r[-1]) for r in rows], dtype=float)
         return _tidy_frame(keys, {"metric": [r[1] for r in rows]}, dims, value)
-
-
-def folder_is_empty(folder: Path) -> bool:
-    """True when ``folder`` holds nothing but temporary files left by an interrupted save."""
-    return all(p.name.startswith(".") and p.name.endswith(".tmp") for p in folder.iterdir())
 
 
 def select(frame: pd.DataFrame, metric: str, **dims: str | None) -> pd.DataFrame:

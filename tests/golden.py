@@ -66,9 +66,11 @@ def record(folder: Path, only: list[str] | None) -> None:
 
 
 def _same(a, b) -> bool:
-    if isinstance(a, float) and isinstance(b, float):
-        return (math.isnan(a) and math.isnan(b)) or a == b
-    return a == b
+    na_a, na_b = a is None or a is pd.NA or (isinstance(a, float) and math.isnan(a)), \
+        b is None or b is pd.NA or (isinstance(b, float) and math.isnan(b))
+    if na_a or na_b:
+        return na_a and na_b
+    return bool(a == b)
 
 
 def _diff_frames(name: str, a: pd.DataFrame, b: pd.DataFrame) -> list[str]:
@@ -82,7 +84,7 @@ def _diff_frames(name: str, a: pd.DataFrame, b: pd.DataFrame) -> list[str]:
         if str(x.dtype) != str(y.dtype):
             out.append(f"{name}.{col}: dtype {x.dtype} -> {y.dtype}")
         xs, ys = x.astype(object).to_numpy(), y.astype(object).to_numpy()
-        bad = [i for i in range(len(xs)) if not (_same(xs[i], ys[i]) or (pd.isna(xs[i]) and pd.isna(ys[i])))]
+        bad = [i for i in range(len(xs)) if not _same(xs[i], ys[i])]
         if bad:
             i = bad[0]
             out.append(f"{name}.{col}: {len(bad)} cells differ (row {i}: {xs[i]!r} -> {ys[i]!r})")

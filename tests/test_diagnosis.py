@@ -22,16 +22,24 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
+from sim.arrays import first_at_or_after, lookup
 from sim.cli import main as cli_main
+from sim.components import Outputs
 from sim.config import ScenarioError, load_scenario
 from sim.model import QunModel
-from sim.processes.diagnosis import (
-    DiagnosisConfig, DiagnosisProcess, _lookup, combine_posterior, first_at_or_after,
+from sim.processes.diagnosis.combining import combine_posterior, p_correct, weights
+from sim.processes.diagnosis.config import DiagnosisConfig
+from sim.processes.diagnosis.mmc import (
+    erlang_c,
+    mean_wait_days,
+    mmc_mean_wait,
+    mmc_params,
+    mmc_stationary,
+    mmc_transient_tv,
 )
-from sim.processes.diagnosis_mmc import (
-    erlang_c, mean_wait_days, mmc_mean_wait, mmc_params, mmc_stationary, mmc_transient_tv,
-)
-from sim.processes.diagnosis_survival import km_quantile, km_share_by, km_summary
+from sim.processes.diagnosis.routing import chain_next
+from sim.processes.diagnosis.survival import km_quantile, km_share_by, km_summary
+from sim.results import Metrics
 from sim.rng import replicate_seeds
 from sim.schema import ROLES
 from sim.validation import CASES, evaluate, scenario_dir
@@ -98,6 +106,18 @@ def run_model(path, sets=(), seed=1) -> QunModel:
     return _RUNS[key]
 
 
+def finish(model, name: str = "diagnosis") -> Outputs:
+    """What a process hands over at the end of the run (metrics and tables)."""
+    out = Outputs(metrics=Metrics())
+    model.process(name).finish(model, out)
+    return out
+
+
+def dx_metrics(model) -> dict:
+    """The diagnosis metrics by flat name, as in metrics.json."""
+    return finish(model).metrics.flat()
+
+
 def restricted_mean_hours(model, tier: int = 0, cap_hours: float = 48.0) -> float:
     """Mean of min(time to diagnosis, cap) over consulted cases of a tier that arrived at
     least ``cap`` before the end (so every one is observed up to the cap: no censoring)."""
@@ -120,30 +140,33 @@ def test_defaults_are_valid_and_documented():
         assert field.default is not None or field.default_factory is not None, name
 
 
-@pytest.mark.parametrize("routes, msg", [
-    ([], "at least one"),
-    (["group", "local"], "'local' can only be the first"),
-    (["referral", "group"], "'referral' can only be the last"),
-    (["group", "group"], "must not repeat"),
-])
+@pytest.mark.parametrize(
+    "routes, msg",
+    [
+        ([], "at least one"),
+        (["group", "local"], "'local' can only be the first"),
+        (["referral", "group"], "'referral' can only be the last"),
+        (["group", "group"], "must not repeat"),
+    ],
+)
 def test_route_chain_is_checked(routes, msg):
     with pytest.raises(ValidationError, match=msg):
         DiagnosisConfig(routes=routes)
 
 
 def test_bad_settings_name_the_field(rural_path):
-    with pytest.raises(ScenarioError, match="diagnosis.group_answer_prob"):
+    with pytest.raises(ScenarioError, match=r"diagnosis\.group_answer_prob"):
         load_scenario(rural_path, ["diagnosis.group_answer_prob=1.5"])
-    with pytest.raises(ScenarioError, match="diagnosis.no_such_setting"):
+    with pytest.raises(ScenarioError, match=r"diagnosis\.no_such_setting"):
         load_scenario(rural_path, ["diagnosis.no_such_setting=1"])
     with pytest.raises(ScenarioError, match="equipment_need must sum to 1"):
         load_scenario(rural_path, ["diagnosis.equipment_need=[0.5, 0.2, 0.1]"])
     with pytest.raises(ScenarioError, match="vote_accuracy"):
-        load_scenario(rural_path, ["diagnosis.vote_accuracy=0.2"])      # below guessing, 1/4
+        load_scenario(rural_path, ["diagnosis.vote_accuracy=0.2"])  # below guessing, 1/4
 
 
 def test_chain_next_follows_routes_and_the_groups_switch():
-    nxt = lambda **kw: list(DiagnosisProcess(DiagnosisConfig(**kw))._chain_next())  # noqa: E731
+    nxt = lambda **kw: list(chain_next(DiagnosisConfig(**kw)))  # noqa: E731
     # codes: -1 none, 0 local, 1 group, 2 contact, 3 referral; entry k is next after code k-1
     assert nxt() == [1, 1, 2, 3, -1]
     assert nxt(groups=False) == [3, 3, 3, 3, -1]
@@ -153,29 +176,27 @@ def test_chain_next_follows_routes_and_the_groups_switch():
 
 # ---------------------------------------------------------------------- mechanics
 def test_combining_answers():
-    proc = DiagnosisProcess(DiagnosisConfig())                # K = 3 wrong diagnoses
-    proc.n_labels = 4
+    cfg = DiagnosisConfig()  # K = 3 wrong diagnoses
     # one answer weighted by its confidence c: posterior of its label is exactly c
     for c in (0.3, 0.6, 0.9):
-        w = proc._weights(np.array([c]))
+        w = weights(cfg, 4, np.array([c]))
         lead, conf = combine_posterior(np.array([[w[0], 0, 0, 0]]))
         assert lead[0] == 0 and conf[0] == pytest.approx(c)
     # majority: equal votes of accuracy v = 0.7; two agree: 49 / (49 + 3)
-    proc.config.combine = "majority"
-    w = proc._weights(np.array([0.99, 0.3]))
+    cfg.combine = "majority"
+    w = weights(cfg, 4, np.array([0.99, 0.3]))
     assert w[0] == w[1] == pytest.approx(math.log(7))
     lead, conf = combine_posterior(np.array([[2 * w[0], 0, 0, 0], [w[0], w[0], 0, 0]]))
     assert conf[0] == pytest.approx(49 / 52) and conf[1] == pytest.approx(7 / 16)
 
 
 def test_accuracy_rises_with_skill_and_falls_with_image_loss():
-    proc = DiagnosisProcess(DiagnosisConfig())
-    proc.n_labels = 4
-    p = proc._p_correct(np.array([0.2, 0.5, 0.8]), np.full(3, 0.5), np.zeros(3, bool), np.ones(3))
+    cfg = DiagnosisConfig()
+    p = p_correct(cfg, 4, np.array([0.2, 0.5, 0.8]), np.full(3, 0.5), np.zeros(3, bool), np.ones(3))
     assert np.all(np.diff(p) > 0) and p[1] == pytest.approx(0.25 + 0.75 / 2)
-    q = proc._p_correct(np.full(3, 0.6), np.full(3, 0.5), np.zeros(3, bool), np.array([1.0, 0.6, 0.3]))
+    q = p_correct(cfg, 4, np.full(3, 0.6), np.full(3, 0.5), np.zeros(3, bool), np.array([1.0, 0.6, 0.3]))
     assert np.all(np.diff(q) < 0)
-    e = proc._p_correct(np.full(2, 0.6), np.full(2, 0.5), np.array([False, True]), np.ones(2))
+    e = p_correct(cfg, 4, np.full(2, 0.6), np.full(2, 0.5), np.array([False, True]), np.ones(2))
     assert e[1] < e[0]
 
 
@@ -198,7 +219,7 @@ def test_first_opening_at_or_after_matches_brute_force(data):
 
 def test_lookup():
     keys, vals = np.array([2, 5, 9]), np.array([0.2, 0.5, 0.9])
-    assert list(_lookup(keys, vals, np.array([5, 1, 9, 10]), np.inf)) == [0.5, np.inf, 0.9, np.inf]
+    assert list(lookup(keys, vals, np.array([5, 1, 9, 10]), np.inf)) == [0.5, np.inf, 0.9, np.inf]
 
 
 # ---------------------------------------------------------------- survival curves
@@ -207,17 +228,24 @@ def test_kaplan_meier_helpers_and_analysis_plot():
     t = np.array([1, 2, 3, 5, 4, 6], float)
     obs = np.array([1, 1, 1, 1, 0, 0], bool)
     assert km_quantile(t, obs, 0.5) == 3.0
-    assert km_quantile(t, obs, 0.9) is None                          # S never reaches 0.1
+    assert km_quantile(t, obs, 0.9) is None  # S never reaches 0.1
     assert km_share_by(t, obs, 2.5) == pytest.approx(1 - 4 / 6)
-    cases = pd.DataFrame({"tier": ["a"] * 6, "time_to_diagnosis_hours": np.where(obs, t, np.nan),
-                          "censor_hours": np.where(obs, np.nan, t)})
+    cases = pd.DataFrame(
+        {
+            "tier": ["a"] * 6,
+            "time_to_diagnosis_hours": np.where(obs, t, np.nan),
+            "censor_hours": np.where(obs, np.nan, t),
+        }
+    )
     row = km_summary(cases, by="tier").iloc[0]
     assert (row["cases"], row["diagnosed"], row["censored"], row["q50_hours"]) == (6, 4, 2, 3.0)
     import matplotlib
+
     matplotlib.use("Agg")
     from analysis.survival import compare_runs, plot_km
+
     ax = plot_km(cases, by="tier")
-    drawn = [line for line in ax.lines if len(line.get_xdata())]   # seaborn adds empty legend proxies
+    drawn = [line for line in ax.lines if len(line.get_xdata())]  # seaborn adds empty legend proxies
     assert len(drawn) == 1 and ax.get_ylim()[0] == 0
     assert drawn[0].get_ydata()[0] == 1.0 and drawn[0].get_ydata()[-1] == pytest.approx(0.25)
     both = compare_runs({"on": cases, "off": cases.assign(time_to_diagnosis_hours=t, censor_hours=np.nan)})
@@ -226,8 +254,12 @@ def test_kaplan_meier_helpers_and_analysis_plot():
 
 # ------------------------------------------------------------------- invariants
 def test_invariants_of_a_run(rural_path):
-    sets = ["network.enabled=false", "diagnosis.referral_slots_per_100_beds_per_day=0.3",
-            "diagnosis.answer_cap_per_day=3", "run.duration_days=20"]
+    sets = [
+        "network.enabled=false",
+        "diagnosis.referral_slots_per_100_beds_per_day=0.3",
+        "diagnosis.answer_cap_per_day=3",
+        "run.duration_days=20",
+    ]
     m = run_model(rural_path, sets, seed=3)
     cfg, pop, net = m.config.diagnosis, m.pop, m.net
     proc = m.process("diagnosis")
@@ -258,16 +290,16 @@ def test_invariants_of_a_run(rural_path):
     assert (ans["t_start"].to_numpy() >= post - 1e-12).all()
     assert (post >= cases["t_arrival"].to_numpy()[ans["case"]] + workup - 1e-12).all()
     assert ans.groupby("request").size().max() <= cfg.max_answers_per_request
-    assert not ans.duplicated(["case", "expert"]).any()       # each opinion counts once per case
+    assert not ans.duplicated(["case", "expert"]).any()  # each opinion counts once per case
     # group answers come from unmuted members of that group with the case's specialty
     grp = ans[ans["route"] == "group"]
-    member = set(zip(net.m_clinician[~net.m_muted].tolist(), net.m_group[~net.m_muted].tolist()))
-    assert all((e, g) in member for e, g in zip(grp["expert"], grp["group"]))
+    member = set(zip(net.m_clinician[~net.m_muted].tolist(), net.m_group[~net.m_muted].tolist(), strict=True))
+    assert all((e, g) in member for e, g in zip(grp["expert"], grp["group"], strict=True))
     assert (pop.specialty[grp["expert"]] == cases["specialty"].cat.codes.to_numpy()[grp["case"]]).all()
     # 1-on-1 answers come from a contact at a higher tier
     con = ans[ans["route"] == "contact"]
     assert len(con) > 0
-    for e, c in zip(con["expert"], cases["asker"].to_numpy()[con["case"]]):
+    for e, c in zip(con["expert"], cases["asker"].to_numpy()[con["case"]], strict=True):
         assert e in set(m.contacts.of(c).tolist()) and pop.tier[e] > pop.tier[c]
     # off-hours flag from the start hour and the expert's hours
     hour = (m.clock.start_hour + ans["t_start"].to_numpy() * 24) % 24
@@ -289,9 +321,17 @@ def test_invariants_of_a_run(rural_path):
         gap = 100 / (cfg.referral_slots_per_100_beds_per_day * pop.fac_beds[f])
         v = g["t_referral_visit"].to_numpy()
         assert (np.diff(v) >= gap - 1e-9).all()
-        queued += int((v > g["t_referral"].to_numpy() + g["referral_hops"].to_numpy()
-                       * cfg.referral_hop_travel_days + cfg.referral_lead_days + workup + 1e-9).sum())
-    assert queued > 0                                          # the small capacity made a queue
+        queued += int(
+            (
+                v
+                > g["t_referral"].to_numpy()
+                + g["referral_hops"].to_numpy() * cfg.referral_hop_travel_days
+                + cfg.referral_lead_days
+                + workup
+                + 1e-9
+            ).sum()
+        )
+    assert queued > 0  # the small capacity made a queue
     by_ref = res[res["route"] == "referral"]
     assert np.allclose(by_ref["t_diagnosis"], by_ref["t_referral_visit"])
     # time series: counts never decrease; new cases add up
@@ -299,7 +339,7 @@ def test_invariants_of_a_run(rural_path):
     for name in ("cum_dx_cases", "cum_dx_diagnosed", "cum_dx_answers", "cum_dx_referrals"):
         assert (np.diff(ts[ts["metric"] == name]["value"]) >= 0).all()
     assert ts[ts["metric"] == "new_dx_cases"]["value"].sum() == len(cases)
-    metrics = proc.metrics(m)
+    metrics = dx_metrics(m)
     assert metrics["dx_cases"] == len(cases) and metrics["dx_answers"] == len(ans)
     assert 0 < metrics["dx_p_answers_offhours"] < 1 and metrics["dx_answers_after_diagnosis"] < 0.05 * len(ans)
 
@@ -314,7 +354,7 @@ def test_same_seed_same_run_and_other_processes_untouched():
     off.run_model()
     assert [p.name for p in off.processes] == ["network", "information"]
     pd.testing.assert_frame_equal(a.net.memberships_frame(), off.net.memberships_frame())
-    info_a, info_off = a.process("information").metrics(a), off.process("information").metrics(off)
+    info_a, info_off = finish(a, "information").metrics.flat(), finish(off, "information").metrics.flat()
     assert info_a == info_off
     ts = a.recorder.frame()
     ts_off = off.recorder.frame()
@@ -329,7 +369,9 @@ def test_no_global_random_state_is_used(rural_path):
     m = QunModel(load_scenario(rural_path, ["run.duration_days=3"]), seed=2)
     m.run_model()
     after = np.random.get_state()
-    assert all(np.array_equal(x, y) if isinstance(x, np.ndarray) else x == y for x, y in zip(np_state, after))
+    assert all(
+        np.array_equal(x, y) if isinstance(x, np.ndarray) else x == y for x, y in zip(np_state, after, strict=True)
+    )
     assert random.getstate() == py_state
 
 
@@ -338,16 +380,17 @@ def test_groups_off_leaves_only_referral(rural_path):
     off = run_model(rural_path, [GM, "diagnosis.groups=false"], seed=11)
     c_on, c_off = (m.process("diagnosis").cases_frame(m) for m in (on, off))
     # same cases (own arrivals stream), same local outcomes
-    pd.testing.assert_frame_equal(c_on[["facility", "t_arrival", "difficulty", "asker"]],
-                                  c_off[["facility", "t_arrival", "difficulty", "asker"]])
+    pd.testing.assert_frame_equal(
+        c_on[["facility", "t_arrival", "difficulty", "asker"]], c_off[["facility", "t_arrival", "difficulty", "asker"]]
+    )
     assert set(c_off["route"].astype(str)) <= {"local", "referral", "unresolved"}
-    assert len(off.process("diagnosis").answers_frame()) == 0 and off.process("diagnosis").requests.n == 0
+    assert len(off.process("diagnosis").answers_frame()) == 0 and len(off.process("diagnosis").requests) == 0
     assert (c_off["route"] == "local").sum() == (c_on["route"] == "local").sum()
     assert (c_off["route"] == "referral").sum() > (c_on["route"] == "referral").sum()
     # consulted cases are referred at once, after the local assessment
     ref = c_off[c_off["t_referral"].notna()]
     assert np.allclose(ref["t_referral"], ref["t_arrival"] + off.config.diagnosis.local_workup_hours / 24)
-    line = off.process("diagnosis").metrics(off)["summary_dx_1"]
+    line = dx_metrics(off)["summary_dx_1"]
     assert "groups off" in line and "group 0%" in line
 
 
@@ -357,17 +400,72 @@ def test_cap_from_a_settings_intervention_starts_on_its_day(rural_path):
     ans = m.process("diagnosis").answers_frame()
     per_day = ans.groupby([ans["expert"], np.floor(ans["t_start"]).astype(int)]).size()
     days = per_day.index.get_level_values(1)
-    assert per_day[days < 10].max() > 1                       # before the start: no cap binds
+    assert per_day[days < 10].max() > 1  # before the start: no cap binds
     assert per_day[days >= 10].max() == 1
     assert m.config.diagnosis.answer_cap_per_day == 1
 
 
+def test_answer_roles_from_a_settings_intervention_take_effect_on_their_day(rural_path):
+    """Who is asked and who treats (the asker) both follow ``answer_roles`` from the switch on:
+    cases arriving before day 5 have the askers of the default roles, later ones those of a
+    run with doctors only from the start (same cases: arrivals have their own stream); requests
+    posted after the switch are answered by doctors only (earlier ones keep their askees)."""
+    lab = "diagnosis.specialty_weights={laboratory=1.0,general_medicine=1.0}"
+    iv = 'interventions=[{name="settings",start_day=5,set={"diagnosis.answer_roles"=["doctor"]}}]'
+    sets = [lab, "run.duration_days=10"]
+    both = run_model(rural_path, sets, seed=8)
+    doctors = run_model(rural_path, [*sets, 'diagnosis.answer_roles=["doctor"]'], seed=8)
+    switched = run_model(rural_path, [*sets, iv], seed=8)
+    c_both, c_doc, c_sw = (m.process("diagnosis").cases_frame(m) for m in (both, doctors, switched))
+    assert np.array_equal(c_both["t_arrival"], c_sw["t_arrival"])
+    before = (c_sw["t_arrival"] < 5).to_numpy()
+    assert np.array_equal(c_sw["asker"][before], c_both["asker"][before])
+    assert np.array_equal(c_sw["asker"][~before], c_doc["asker"][~before])
+    assert (c_both["asker"][~before] != c_doc["asker"][~before]).any()  # the roles matter for askers
+    pop = switched.pop
+    ans = switched.process("diagnosis").answers_frame()
+    role = pop.role[ans["expert"].to_numpy()]
+    late = switched.process("diagnosis").requests["t_post"][ans["request"]] >= 5  # asked after the switch
+    assert (role[~late] == ROLES.index("lab_technician")).any()
+    assert late.any() and (role[late] == ROLES.index("doctor")).all()
+
+
+def test_metrics_carry_their_dimensions(rural_path):
+    m = run_model(rural_path, [GM], seed=11)
+    metrics = finish(m).metrics
+    flat = metrics.flat()
+    frame = metrics.frame()
+    row = frame[(frame["metric"] == "dx_ttd_median_hours_consulted") & (frame["tier"] == "primary")]
+    assert len(row) == 1 and row["value"].iloc[0] == flat["dx_ttd_median_hours_consulted_primary"]
+    row = frame[(frame["metric"] == "dx_p") & (frame["route"] == "group")]
+    assert len(row) == 1 and row["value"].iloc[0] == flat["dx_p_route_group"]
+    row = frame[(frame["metric"] == "dx_p_within_24h") & (frame["specialty"] == "general_medicine")]
+    assert len(row) == 1 and row["value"].iloc[0] == flat["dx_p_within_24h_spec_general_medicine"]
+    # names that pack a dimension without its marker stay plain metrics
+    assert frame.loc[frame["metric"] == "dx_accuracy_group", ["tier", "route"]].isna().all().all()
+    assert set(flat) >= {"dx_accuracy_local", "dx_group_requests", "summary_dx_4"}
+
+
+def test_the_settings_module_is_light():
+    """The scenario schema imports neither the process nor numba (``qunsim show`` stays fast)."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, sim.processes.diagnosis.config; "
+        "assert 'numba' not in sys.modules and 'sim.processes.diagnosis.process' not in sys.modules"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True, cwd=ROOT)
+
+
 def test_oncall_roster(rural_path):
-    iv = ('interventions=[{name="oncall_roster",start_day=0,end_day=10,params={per_specialty=1}},'
-          '{name="embed_specialists",params={per_group=3}}]')
+    iv = (
+        'interventions=[{name="oncall_roster",start_day=0,end_day=10,params={per_specialty=1}},'
+        '{name="embed_specialists",params={per_group=3}}]'
+    )
     m = run_model(rural_path, [GM, iv, "run.duration_days=12"], seed=6)
     proc = m.process("diagnosis")
-    roster = m.interventions.items[0].members
+    roster = m.interventions[0].members
     pop = m.pop
     # the most expert domestic tertiary clinician (answering roles) of each case specialty present
     roles = [ROLES.index(r) for r in m.config.diagnosis.answer_roles]
@@ -376,10 +474,10 @@ def test_oncall_roster(rural_path):
     for r in roster:
         same = tert[pop.specialty[tert] == pop.specialty[r]]
         assert pop.expertise[r] == pop.expertise[same].max()
-    assert not proc.oncall.any()                               # stopped at end_day
+    assert not proc.experts.oncall.any()  # stopped at end_day
     ans = proc.answers_frame()
     mine = ans[ans["expert"].isin(roster) & (ans["t_start"] < 10)]
-    assert len(mine) > 0 and mine["offhours"].mean() > 0.3    # they answer at night too
+    assert len(mine) > 0 and mine["offhours"].mean() > 0.3  # they answer at night too
     ts = m.recorder.frame()
     assert ts[(ts["metric"] == "n_dx_oncall") & (ts["t"] > 0) & (ts["t"] <= 10)]["value"].eq(len(roster)).all()
 
@@ -392,16 +490,27 @@ def test_cli_run_reports_diagnosis(rural_path, tmp_path, capsys):
     for words in ("diagnosis: ", "time to diagnosis, KM median/p90", "by route", "experts' burden"):
         assert words in text
     cases = pd.read_parquet(out / "cases.parquet")
-    for col in ("case", "facility", "tier", "specialty", "difficulty", "needs_equipment", "t_arrival",
-                "t_diagnosis", "route", "correct", "n_answers"):
+    for col in (
+        "case",
+        "facility",
+        "tier",
+        "specialty",
+        "difficulty",
+        "needs_equipment",
+        "t_arrival",
+        "t_diagnosis",
+        "route",
+        "correct",
+        "n_answers",
+    ):
         assert col in cases.columns
     assert (out / "answers.parquet").exists()
 
 
 # ------------------------------------------------------------------------ M/M/c
 def test_erlang_c_closed_forms():
-    assert erlang_c(1, 0.6) == pytest.approx(0.6)              # M/M/1: P(wait) = rho
-    assert erlang_c(2, 1.0) == pytest.approx(1 / 3)            # (1/2 * 2) / (1 + 1 + 1)
+    assert erlang_c(1, 0.6) == pytest.approx(0.6)  # M/M/1: P(wait) = rho
+    assert erlang_c(2, 1.0) == pytest.approx(1 / 3)  # (1/2 * 2) / (1 + 1 + 1)
     assert mmc_mean_wait(3.0, 5.0, 1) == pytest.approx(0.6 / 2.0)  # rho / (mu - lambda)
     pi, tail = mmc_stationary(2.0, 1.0, 3, 200)
     assert pi.sum() + tail == pytest.approx(1.0) and pi[3:].sum() + tail == pytest.approx(erlang_c(3, 2.0))
@@ -423,14 +532,15 @@ def test_mmc_world_is_one_asker_and_c_experts():
     m = QunModel(scen, seed=1)
     assert m.net.n_groups == 1 and m.net.sizes[0] == c + 1
     clinic = np.flatnonzero(m.pop.fac_tier[m.pop.facility] == 0)
-    assert clinic.size == 1                                    # the asker
-    assert m.process("diagnosis")._rates(m).sum() == pytest.approx(lam)
+    assert clinic.size == 1  # the asker
+    assert m.process("diagnosis").case_rates(m).sum() == pytest.approx(lam)
 
 
 def test_mmc_refuses_settings_that_break_the_model():
-    scen = load_scenario(scenario_dir() / "mmc.toml", ['diagnosis.read_delay="openings"',
-                                                        "diagnosis.max_answers_per_request=2"])
-    with pytest.raises(ValueError, match="read_delay.*max_answers_per_request"):
+    scen = load_scenario(
+        scenario_dir() / "mmc.toml", ['diagnosis.read_delay="openings"', "diagnosis.max_answers_per_request=2"]
+    )
+    with pytest.raises(ValueError, match=r"read_delay.*max_answers_per_request"):
         mmc_params(scen)
 
 
@@ -447,7 +557,7 @@ def test_mmc_mean_wait_at_one_day_steps():
 
     Per replicate: total wait of arrivals in [5, 29) days per expected arrival (unbiased
     for the time-averaged mean wait; transient < 1e-6 d after the 5-day warm-up, see
-    diagnosis_mmc); tolerance 3.29 standard errors of the replicate mean.
+    sim/processes/diagnosis/mmc.py); tolerance 3.29 standard errors of the replicate mean.
     """
     scen = load_scenario(scenario_dir() / "mmc.toml", ["run.step_minutes=1440"])
     waits = []
@@ -488,7 +598,7 @@ def test_time_to_diagnosis_does_not_depend_on_the_step(rural_path):
     stats = {60: [], 15: [], "q": []}
     for s in replicate_seeds(77, 10):
         for step in (60, 15):
-            m = QunModel(load_scenario(rural_path, sets + [f"run.step_minutes={step}"]), seed=s)
+            m = QunModel(load_scenario(rural_path, [*sets, f"run.step_minutes={step}"]), seed=s)
             m.run_model()
             stats[step].append((restricted_mean_hours(m), first_answer_wait(m)))
             if step == 60:
@@ -496,14 +606,15 @@ def test_time_to_diagnosis_does_not_depend_on_the_step(rural_path):
                 cases60 = m.process("diagnosis").cases_frame(m)
             else:
                 cases15 = m.process("diagnosis").cases_frame(m)
-        pd.testing.assert_frame_equal(cases60[["t_arrival", "facility", "difficulty"]],
-                                      cases15[["t_arrival", "facility", "difficulty"]])
+        pd.testing.assert_frame_equal(
+            cases60[["t_arrival", "facility", "difficulty"]], cases15[["t_arrival", "facility", "difficulty"]]
+        )
     a, b = np.array(stats[60]), np.array(stats[15])
     for j in range(2):
         d, se = paired(a[:, j], b[:, j])
         assert abs(d) <= Z999 * se, (j, d, se)
     d, se = paired(np.array(stats["q"]), b[:, 1])
-    assert abs(d) > Z999 * se                                  # the quantized engine would fail
+    assert abs(d) > Z999 * se  # the quantized engine would fail
 
 
 # ----------------------------------------------------------------- directions
@@ -513,13 +624,13 @@ def test_embedded_specialists_shorten_time_to_diagnosis_at_primary(rural_path):
     for s in replicate_seeds(31, 16):
         for arm, out in (([GM], base), ([GM, EMBED], embed)):
             m = run_model(rural_path, arm, seed=s)
-            met = m.process("diagnosis").metrics(m)
+            met = dx_metrics(m)
             out.append((restricted_mean_hours(m), met["dx_p_within_24h_consulted_primary"]))
     base, embed = np.array(base), np.array(embed)
     d, se = paired(base[:, 0], embed[:, 0])
-    assert d < -3 * se                                        # shorter (restricted mean, hours)
+    assert d < -3 * se  # shorter (restricted mean, hours)
     d, se = paired(base[:, 1], embed[:, 1])
-    assert d > 3 * se                                         # more diagnosed within a day
+    assert d > 3 * se  # more diagnosed within a day
 
 
 @pytest.mark.slow
@@ -530,14 +641,14 @@ def test_answer_cap_lengthens_time_to_diagnosis_and_cuts_offhours_burden(rural_p
     load = [GM, "diagnosis.case_rate_per_facility_per_day={primary=3.0}"]
     base, cap = [], []
     for s in replicate_seeds(31, 6):
-        for arm, out in ((load, base), (load + ["diagnosis.answer_cap_per_day=1"], cap)):
+        for arm, out in ((load, base), ([*load, "diagnosis.answer_cap_per_day=1"], cap)):
             m = run_model(rural_path, arm, seed=s)
-            out.append((restricted_mean_hours(m), int(m.process("diagnosis").n_offhours.sum())))
+            out.append((restricted_mean_hours(m), int(m.process("diagnosis").experts.n_offhours.sum())))
     base, cap = np.array(base, float), np.array(cap, float)
     d, se = paired(base[:, 0], cap[:, 0])
-    assert d > 3 * se                                         # longer
+    assert d > 3 * se  # longer
     d, se = paired(base[:, 1], cap[:, 1])
-    assert d < -3 * se                                        # fewer off-hours answers
+    assert d < -3 * se  # fewer off-hours answers
 
 
 @pytest.mark.slow

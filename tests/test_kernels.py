@@ -1,4 +1,4 @@
-"""The compiled inner loops of the information process (sim/processes/kernels.py)."""
+"""The compiled inner loops of the information process (sim/processes/information/kernels.py)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from sim.processes import kernels as K
+from sim.processes.information import kernels as K
 
 
 def _groups(sizes, n_clinicians, seed=0):
@@ -20,8 +20,19 @@ def _groups(sizes, n_clinicians, seed=0):
     c_rows = np.argsort(g_members, kind="stable").astype(np.int32)
     c_indptr = np.zeros(n_clinicians + 1, np.int64)
     np.cumsum(np.bincount(g_members, minlength=n_clinicians), out=c_indptr[1:])
-    return dict(g_indptr=g_indptr, g_members=g_members, m_group=m_group, c_indptr=c_indptr,
-                c_rows=c_rows, c_groups=m_group[c_rows])
+    return dict(
+        g_indptr=g_indptr,
+        g_members=g_members,
+        m_group=m_group,
+        c_indptr=c_indptr,
+        c_rows=c_rows,
+        c_groups=m_group[c_rows],
+    )
+
+
+def _index(net, muted, g_muted):
+    """The kernels' view of the groups of ``_groups``."""
+    return K.Groups(net["c_indptr"], net["c_groups"], net["c_rows"], net["g_indptr"], net["g_members"], muted, g_muted)
 
 
 def test_noticed_copies_are_bernoulli_per_unmuted_member():
@@ -35,8 +46,13 @@ def test_noticed_copies_are_bernoulli_per_unmuted_member():
     g_muted = np.array([muted.sum()], np.int64)
     group_posts = np.zeros(1, np.int32)
     post, recv, deliveries = K.noticed_copies(
-        np.random.default_rng(1), np.zeros(n_posts, np.int32), np.full(n_posts, sender_row, np.int64),
-        net["g_indptr"], net["g_members"], muted, g_muted, p, group_posts)
+        np.random.default_rng(1),
+        np.zeros(n_posts, np.int32),
+        np.full(n_posts, sender_row, np.int64),
+        _index(net, muted, g_muted),
+        p,
+        group_posts,
+    )
     unmuted_others = n - 1 - int(muted.sum())
     assert deliveries == n_posts * unmuted_others
     assert group_posts[0] == n_posts
@@ -57,9 +73,14 @@ def test_noticed_copies_are_bernoulli_per_unmuted_member():
 def test_noticed_copies_extremes(p):
     net = _groups([5, 7], 12)
     muted = np.zeros(12, bool)
-    post, recv, d = K.noticed_copies(np.random.default_rng(0), np.array([0, 1], np.int32),
-                                     np.array([0, 5], np.int64), net["g_indptr"], net["g_members"],
-                                     muted, np.zeros(2, np.int64), p, np.zeros(2, np.int32))
+    post, recv, d = K.noticed_copies(
+        np.random.default_rng(0),
+        np.array([0, 1], np.int32),
+        np.array([0, 5], np.int64),
+        _index(net, muted, np.zeros(2, np.int64)),
+        p,
+        np.zeros(2, np.int32),
+    )
     assert d == 4 + 6
     assert recv.size == (0 if p == 0 else 10)
     if p == 1:
@@ -75,9 +96,16 @@ def test_posting_and_stopping_rates():
     active[sharers] = True
     weight = np.linspace(0.5, 1.5, sharers.size).astype(np.float32)
     who, group, row, deliveries, cols = K.post_in_groups(
-        np.random.default_rng(3), sharers, np.array([0.3]), net["c_indptr"], net["c_groups"], net["c_rows"],
-        net["g_indptr"], net["g_members"], np.zeros(net["g_members"].size, bool), np.zeros(600, np.int64),
-        0.01, np.zeros(600, np.int32), 0.4, active, np.zeros(1, np.int8), weight, 2, 5.0, 100)
+        np.random.default_rng(3),
+        K.Sharers(sharers, np.array([0.3]), np.zeros(1, np.int8), weight),
+        _index(net, np.zeros(net["g_members"].size, bool), np.zeros(600, np.int64)),
+        0.01,
+        0.4,
+        active,
+        np.zeros(600, np.int32),
+        K.Stamp(2, 5.0, 100),
+    )
+    assert isinstance(cols, K.Copies)
     recv, item, stance, sender, c_group, post_id, t, c_weight = cols
     trials = int((net["c_indptr"][sharers + 1] - net["c_indptr"][sharers]).sum())
     assert abs(who.size - 0.3 * trials) < 4 * np.sqrt(trials * 0.3 * 0.7)
@@ -92,8 +120,8 @@ def test_posting_and_stopping_rates():
     assert (sender == sharers[who[k]]).all() and (c_group == group[k]).all()
     assert (c_weight == weight[who[k]]).all() and (item == 2).all() and (t == 5.0).all() and (stance == 0).all()
     assert (recv != sender).all()
-    keys = net["m_group"].astype(np.int64) * n + net["g_members"]          # every membership
-    assert np.isin(c_group.astype(np.int64) * n + recv, keys).all()        # copies go to co-members
+    keys = net["m_group"].astype(np.int64) * n + net["g_members"]  # every membership
+    assert np.isin(c_group.astype(np.int64) * n + recv, keys).all()  # copies go to co-members
 
 
 def _random_inputs(seed):
@@ -118,57 +146,103 @@ def test_compiled_and_interpreted_kernels_agree(seed):
         active = np.zeros(n, bool)
         active[sharers] = True
         gp = np.zeros(60, np.int32)
-        res = post_fn(rng, sharers, rng.random(sharers.size), net["c_indptr"], net["c_groups"], net["c_rows"],
-                      net["g_indptr"], net["g_members"], muted, g_muted, 0.3, gp, 0.25, active,
-                      np.zeros(1, np.int8), np.ones(1, np.float32), 0, 1.0, 0)
+        sharing = K.Sharers(sharers, rng.random(sharers.size), np.zeros(1, np.int8), np.ones(1, np.float32))
+        res = post_fn(rng, sharing, _index(net, muted, g_muted), 0.3, 0.25, active, gp, K.Stamp(0, 1.0, 0))
         who, group, row, _, cols = res
-        recv, sender, c_group = cols[0], cols[3], cols[4]
-        state = np.zeros(n, np.int8)
-        t_first = np.full(n, np.nan, np.float32)
-        t_taken = np.full(n, np.nan, np.float32)
-        n_src = np.zeros(n, np.int16)
-        last = np.full(n, -1, np.int32)
-        order = rng.permutation(recv.size)
-        aware, adopt = read_fn(rng.random(3 * order.size), order, recv, sender, c_group, np.ones(recv.size, np.float32),
-                               rng.random(n).astype(np.float32), 0.5, state, active, t_first, t_taken,
-                               n_src, last, gp, 1.0, 0.6, 0.0, True, 0.5, 2, 3)
-        outs.append([who, group, row, *cols, active, gp, state, t_first, t_taken, n_src, last, aware, adopt])
-    assert outs[0][3].size > 50 and outs[0][-1].size > 0              # the case exercises every branch
-    for a, b in zip(*outs):
+        item = K.GuidelineState(
+            np.zeros(n, np.int8),
+            active,
+            np.full(n, np.nan, np.float32),
+            np.full(n, np.nan, np.float32),
+            np.zeros(n, np.int16),
+            np.full(n, -1, np.int32),
+            gp,
+        )
+        order = rng.permutation(cols.recv.size)
+        aware, adopt = read_fn(
+            rng.random(3 * order.size),
+            order,
+            cols,
+            item,
+            K.ReadRules(0.6, 0.0, True, 0.5, 2, 3, 0.5),
+            rng.random(n).astype(np.float32),
+            1.0,
+        )
+        outs.append([who, group, row, *cols, *item, aware, adopt])
+    assert outs[0][3].size > 50 and outs[0][-1].size > 0  # the case exercises every branch
+    for a, b in zip(*outs, strict=True):
         np.testing.assert_array_equal(a, b)
 
 
-def _read(recv, sender, group, *, n=6, adopt_prob=1.0, sources=2, discussion=99, group_posts=None,
-          stifle=0.0, active=None, state=None, seed=0):
-    state = np.zeros(n, np.int8) if state is None else state
-    arrays = dict(state=state, active=np.zeros(n, bool) if active is None else active,
-                  t_first=np.full(n, np.nan, np.float32), t_taken=np.full(n, np.nan, np.float32),
-                  n_sources=np.zeros(n, np.int16), last_src=np.full(n, -1, np.int32))
-    gp = np.zeros(4, np.int32) if group_posts is None else group_posts
+def _copies(recv, sender, group, weight=None):
+    m = len(recv)
+    return K.Copies(
+        np.asarray(recv, np.int32),
+        np.zeros(m, np.int32),
+        np.zeros(m, np.int8),
+        np.asarray(sender, np.int32),
+        np.asarray(group, np.int32),
+        np.full(m, -1, np.int64),
+        np.zeros(m),
+        np.ones(m, np.float32) if weight is None else np.asarray(weight, np.float32),
+    )
+
+
+def _state(n, state=None, active=None, group_posts=None, n_sources=None):
+    return K.GuidelineState(
+        np.zeros(n, np.int8) if state is None else state,
+        np.zeros(n, bool) if active is None else active,
+        np.full(n, np.nan, np.float32),
+        np.full(n, np.nan, np.float32),
+        np.zeros(n, np.int16) if n_sources is None else n_sources,
+        np.full(n, -1, np.int32),
+        np.zeros(4, np.int32) if group_posts is None else group_posts,
+    )
+
+
+def _read(
+    recv,
+    sender,
+    group,
+    *,
+    n=6,
+    adopt_prob=1.0,
+    sources=2,
+    discussion=99,
+    group_posts=None,
+    stifle=0.0,
+    active=None,
+    state=None,
+    seed=0,
+):
+    item = _state(n, state, active, group_posts)
     m = len(recv)
     aware, adopt = K.read_guideline(
-        np.random.default_rng(seed).random(3 * m), np.arange(m), np.asarray(recv, np.int32), np.asarray(sender, np.int32),
-        np.asarray(group, np.int32), np.ones(m, np.float32), np.zeros(0, np.float32), 0.5, state,
-        arrays["active"], arrays["t_first"], arrays["t_taken"], arrays["n_sources"], arrays["last_src"],
-        gp, 2.0, 1.0, stifle, True, adopt_prob, sources, discussion)
-    return arrays, aware, adopt
+        np.random.default_rng(seed).random(3 * m),
+        np.arange(m),
+        _copies(recv, sender, group),
+        item,
+        K.ReadRules(1.0, stifle, True, adopt_prob, sources, discussion, 0.5),
+        np.zeros(0, np.float32),
+        2.0,
+    )
+    return item._asdict(), aware, adopt
 
 
-@pytest.mark.parametrize("seed", range(4))          # reading orders differ by seed; the rules hold in each
+@pytest.mark.parametrize("seed", range(4))  # reading orders differ by seed; the rules hold in each
 def test_reading_rules_for_guidelines(seed):
     # reader 0: the same sender twice -> aware, one source, no adoption
     # reader 1: two different senders -> aware at the first copy, adopts at the second
     # reader 2: two copies from a group that discussed the item -> adopts at the second
     gp = np.array([0, 5, 0, 0], np.int32)
     recv = np.array([0, 0, 1, 1, 2, 2])
-    a, aware, adopt = _read(recv, [3, 3, 3, 4, 5, 5], [0, 0, 0, 0, 1, 1], discussion=5, group_posts=gp,
-                            seed=seed)
+    a, aware, adopt = _read(recv, [3, 3, 3, 4, 5, 5], [0, 0, 0, 0, 1, 1], discussion=5, group_posts=gp, seed=seed)
     assert list(a["state"][:3]) == [K.AWARE, K.ADOPTED, K.ADOPTED]
     assert sorted(recv[aware]) == [0, 1, 2] and sorted(recv[adopt]) == [1, 2]
     assert not set(aware) & set(adopt)
     assert a["n_sources"][0] == 1 and a["n_sources"][1] == 2
     assert (a["t_first"][:3] == 2.0).all() and np.isnan(a["t_taken"][0]) and a["t_taken"][1] == 2.0
-    assert a["active"][:3].all()                                # share_prob = 1
+    assert a["active"][:3].all()  # share_prob = 1
 
 
 @pytest.mark.parametrize("seed", range(4))
@@ -177,8 +251,9 @@ def test_stifling_only_for_direct_messages_to_someone_who_knew(seed):
     # 4 stops, 3 goes on
     active = np.array([False, False, False, True, True, False])
     state = np.array([K.AWARE, 0, 0, 0, 0, 0], np.int8)
-    a, aware, _ = _read([0, 0, 0], [3, 4, 3], [0, -1, 0], stifle=1.0, active=active, adopt_prob=0.0,
-                        state=state, seed=seed)
+    a, aware, _ = _read(
+        [0, 0, 0], [3, 4, 3], [0, -1, 0], stifle=1.0, active=active, adopt_prob=0.0, state=state, seed=seed
+    )
     assert a["active"][3] and not a["active"][4] and aware.size == 0
 
 
@@ -186,7 +261,7 @@ def test_reading_order_is_uniformly_random():
     """Which of two copies a reader takes in first is a fair coin (it decides the recorded source)."""
     firsts = []
     for seed in range(400):
-        a, aware, _ = _read([0, 0], [3, 4], [0, 0], adopt_prob=0.0, seed=seed)
+        _, aware, _ = _read([0, 0], [3, 4], [0, 0], adopt_prob=0.0, seed=seed)
         firsts.append(aware[0])
     k = int(np.sum(firsts))
     assert stats.binomtest(k, 400, 0.5).pvalue > 1e-3
@@ -204,7 +279,12 @@ def test_three_uniforms_per_copy_always_suffice():
     n_sources = np.full(n, 5, np.int16)
     u = rng.random(3 * m)
     aware, adopt = K.read_guideline.py_func(
-        u, np.arange(m), recv, sender, np.full(m, -1, np.int32), np.ones(m, np.float32), np.zeros(0, np.float32),
-        0.5, state, np.ones(n, bool), np.full(n, np.nan, np.float32), np.full(n, np.nan, np.float32),
-        n_sources, np.full(n, -1, np.int32), np.zeros(1, np.int32), 1.0, 0.5, 0.5, True, 1e-9, 2, 3)
+        u,
+        np.arange(m),
+        _copies(recv, sender, np.full(m, -1)),
+        _state(n, state, np.ones(n, bool), n_sources=n_sources),
+        K.ReadRules(0.5, 0.5, True, 1e-9, 2, 3, 0.5),
+        np.zeros(0, np.float32),
+        1.0,
+    )
     assert aware.size == 0 and adopt.size == 0

@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-__all__ = ["km_curve", "km_quantile", "km_share_by", "km_summary", "km_frame", "durations"]
+__all__ = ["durations", "km_curve", "km_frame", "km_quantile", "km_share_by", "km_summary"]
 
 
 def km_curve(time: np.ndarray, observed: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -49,8 +49,7 @@ def durations(cases: pd.DataFrame, unit_hours: bool = True) -> tuple[np.ndarray,
     ``censor_hours``). Returns (time, observed).
     """
     observed = cases["time_to_diagnosis_hours"].notna().to_numpy()
-    t = np.where(observed, cases["time_to_diagnosis_hours"].to_numpy(float),
-                 cases["censor_hours"].to_numpy(float))
+    t = np.where(observed, cases["time_to_diagnosis_hours"].to_numpy(float), cases["censor_hours"].to_numpy(float))
     return (t if unit_hours else t / 24.0), observed
 
 
@@ -60,9 +59,9 @@ def km_summary(cases: pd.DataFrame, by: str | None = None, quantiles=(0.5, 0.9))
     rows = []
     for key, g in groups:
         t, obs = durations(g)
-        row = {"group": key, "cases": int(len(g)), "diagnosed": int(obs.sum()), "censored": int((~obs).sum())}
+        row = {"group": key, "cases": len(g), "diagnosed": int(obs.sum()), "censored": int((~obs).sum())}
         for q in quantiles:
-            row[f"q{int(round(q * 100))}_hours"] = km_quantile(t, obs, q) if len(g) else None
+            row[f"q{round(q * 100)}_hours"] = km_quantile(t, obs, q) if len(g) else None
         rows.append(row)
     return pd.DataFrame(rows)
 

@@ -19,7 +19,7 @@ Statistic (one replicate): arrivals in ``[W, T)`` that waited, divided by the
 ``P(N(t) >= c)`` over ``[W, T)``, with no ratio bias.
 
 Approximation bound: event times are exact in continuous time (arrival times,
-answer starts and ends; ``DiagnosisProcess._match`` reproduces the event order
+answer starts and ends; ``answering.match`` reproduces the event order
 within a step), so the only gap to the stationary formula is the start from an empty
 queue. For a Markov chain the total-variation distance to stationarity never
 increases, so for every t >= W ``|P_t(N >= c) - C| <= TV(p_W, pi)``; ``approx`` is
@@ -34,10 +34,9 @@ import math
 import numpy as np
 from scipy.linalg import expm
 
-from ..validation import Case, validation_case
+from ...validation import Case, validation_case
 
-__all__ = ["erlang_c", "mmc_mean_wait", "mmc_stationary", "mmc_transient_tv", "mmc_params",
-           "MMC_WARMUP_DAYS"]
+__all__ = ["MMC_WARMUP_DAYS", "erlang_c", "mmc_mean_wait", "mmc_params", "mmc_stationary", "mmc_transient_tv"]
 
 MMC_WARMUP_DAYS = 5.0
 
@@ -65,8 +64,11 @@ def mmc_stationary(lam: float, mu: float, c: int, n_max: int) -> tuple[np.ndarra
     """Stationary queue-length probabilities 0..n_max and the mass beyond n_max."""
     a, rho = lam / mu, lam / (c * mu)
     n = np.arange(n_max + 1)
-    logw = np.where(n <= c, n * np.log(a) - np.array([math.lgamma(k + 1) for k in n]),
-                    c * np.log(a) - math.lgamma(c + 1) + (n - c) * np.log(rho))
+    logw = np.where(
+        n <= c,
+        n * np.log(a) - np.array([math.lgamma(k + 1) for k in n]),
+        c * np.log(a) - math.lgamma(c + 1) + (n - c) * np.log(rho),
+    )
     head = np.exp(logw)
     tail = np.exp(c * np.log(a) - math.lgamma(c + 1)) * rho ** (n_max + 1 - c) / (1 - rho)
     total = head.sum() + tail
@@ -118,10 +120,12 @@ def mmc_params(scen) -> tuple[float, float, int]:
     if problems:
         raise ValueError("the mmc case needs the M/M/c settings: " + "; ".join(problems))
     per_fac = d.case_rate_per_facility_per_day
-    lam = sum(r.count * (r.primary * per_fac.primary + r.secondary * per_fac.secondary
-                         + r.tertiary * per_fac.tertiary) for r in scen.population.regions)
+    lam = sum(
+        r.count * (r.primary * per_fac.primary + r.secondary * per_fac.secondary + r.tertiary * per_fac.tertiary)
+        for r in scen.population.regions
+    )
     mu = 24 * 60 / d.answer_mean_minutes
-    c = scen.population.n_clinicians - 1           # everyone but the one asker answers
+    c = scen.population.n_clinicians - 1  # everyone but the one asker answers
     return float(lam), float(mu), int(c)
 
 
@@ -142,8 +146,8 @@ def waited_share(model, warmup_days: float = MMC_WARMUP_DAYS) -> float:
     t_end = model.t
     arr = cases["t_arrival"]
     sel = (arr >= warmup_days) & (arr < t_end)
-    waited = ~(cases["t_first_start"][sel] <= arr[sel])      # never started by the end: waited
-    lam = float(proc._rates(model).sum())
+    waited = ~(cases["t_first_start"][sel] <= arr[sel])  # never started by the end: waited
+    lam = float(proc.case_rates(model).sum())
     return float(waited.sum() / (lam * (t_end - warmup_days)))
 
 
@@ -159,16 +163,19 @@ def mean_wait_days(model, warmup_days: float = MMC_WARMUP_DAYS, margin_days: flo
     arr = cases["t_arrival"]
     sel = (arr >= warmup_days) & (arr < t_end)
     wait = cases["t_first_start"][sel] - arr[sel]
-    lam = float(proc._rates(model).sum())
+    lam = float(proc.case_rates(model).sum())
     return float(np.nansum(wait) / (lam * (t_end - warmup_days)))
 
 
-validation_case(Case(
-    name="mmc",
-    scenario="mmc.toml",
-    expected=_expected,
-    statistic=waited_share,
-    approx=_approx,
-    replicates=40, quick_replicates=12,
-    description="consult queue of c always-available experts: Erlang C probability of waiting",
-))
+validation_case(
+    Case(
+        name="mmc",
+        scenario="mmc.toml",
+        expected=_expected,
+        statistic=waited_share,
+        approx=_approx,
+        replicates=40,
+        quick_replicates=12,
+        description="consult queue of c always-available experts: Erlang C probability of waiting",
+    )
+)

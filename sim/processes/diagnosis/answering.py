@@ -1,0 +1,189 @@
+"""Reading requests and answering them.
+
+Each member asked reads at their chat openings (a Poisson process per member, shared
+by all their pending requests) and decides once, at the first reading, whether to
+answer. Willing members answer one request at a time, the oldest post first; the
+matching of members to requests inside a step is exact (see :func:`match`).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ...activity import at_work, read_rate
+from ...arrays import first_at_or_after, segment_first, segment_rank
+from ...clock import in_hours
+from .combining import p_correct
+from .config import CONTACT, PENDING, QUEUED, DiagnosisConfig
+from .state import DxState
+
+__all__ = ["commit", "engaged_rate", "match", "read"]
+
+
+def engaged_rate(st: DxState, cfg: DiagnosisConfig, model) -> np.ndarray:
+    """Chat openings per day at which each clinician acts on requests, this step."""
+    E = st.experts
+    rr = read_rate(model).astype(float)
+    rho = rr * np.where(at_work(model), 1.0, cfg.offhours_engagement)
+    rho = np.where(E.oncall, np.maximum(rr, E.oncall_reads_per_hour * 24.0), rho)
+    if cfg.answer_cap_per_day > 0:
+        rho = np.where(E.answers_today >= cfg.answer_cap_per_day, 0.0, rho)
+    return rho
+
+
+def _first_openings(rng, e, since, rho, t0, dt) -> np.ndarray:
+    """Time of each member's first chat opening at or after ``since`` within the step.
+
+    Openings are one Poisson process per member (rate ``rho``), shared by all the
+    requests waiting for that member; ``inf`` when there is none before the step ends.
+    """
+    uniq, inv = np.unique(e, return_inverse=True)
+    k = rng.poisson(rho[uniq] * dt)
+    n_open = int(k.sum())
+    if n_open == 0:
+        return np.full(e.size, np.inf)
+    owner = np.repeat(np.arange(uniq.size), k)
+    return first_at_or_after(owner, t0 + rng.random(n_open) * dt, inv, since)
+
+
+def read(st: DxState, cfg: DiagnosisConfig, model, t0: float, t1: float) -> None:
+    """Pending pairs read in [t0, t1) become queued (willing) or are dropped (declined)."""
+    P, R, E = st.pairs, st.requests, st.experts
+    pend = np.flatnonzero(P["state"] == PENDING)
+    if pend.size == 0:
+        return
+    e = P["exp"][pend]
+    post = R["t_post"][P["req"][pend]]
+    since = np.maximum(post, t0)
+    rho = engaged_rate(st, cfg, model)
+    if cfg.read_delay == "none":
+        when = np.where(rho[e] > 0, since, np.inf)
+    else:
+        when = _first_openings(st.rng, e, since, rho, t0, t1 - t0)
+    got = when < t1
+    if not got.any():
+        return
+    idx, e, when = pend[got], e[got], when[got]
+    req = P["req"][idx]
+    route = R["route"][req]
+    base = np.where(route == CONTACT, cfg.contact_answer_prob, cfg.group_answer_prob)
+    base = np.where(E.oncall[e], np.maximum(base, E.oncall_answer_prob[e]), base)
+    p = base * np.exp(-cfg.burnout_sensitivity_per_answer * E.burnout[e])
+    willing = (st.rng.random(idx.size) < p) | P["willing"][idx]  # decided once, when first read
+    fresh = (when - R["t_post"][req]) <= cfg.media_purge_days
+    P["quality"][idx] = np.where(fresh, R["quality"][req], cfg.purged_quality)
+    P["ready"][idx] = when
+    P["state"][idx] = QUEUED
+    P["willing"][idx] = True
+    st.counters["declined"] += int((~willing).sum())
+    if (~willing).any():
+        keep = np.ones(len(P), bool)
+        keep[idx[~willing]] = False
+        st.pairs = P.take(keep)
+
+
+def match(st: DxState, cfg: DiagnosisConfig, model, t0: float, t1: float) -> None:
+    """Queued (request, member) pairs become answers, exactly in time order.
+
+    Each member answers one request at a time, the oldest first; a request takes
+    ``slots`` answers. Per round, a member proposes the pair it could start earliest
+    (ties: the oldest post), a request accepts its ``slots`` earliest possible
+    starters; mutually chosen pairs start. A match never precedes an event it would
+    depend on: any other member could only reach the request later (start times only
+    grow), so the rounds reproduce the event-by-event order. The earliest pair
+    overall is always matched, so the loop ends. A pair left over from an earlier
+    step was blocked until this step (its member at the daily cap), so it starts no
+    earlier than ``t0``.
+    """
+    P, R, C, E = st.pairs, st.requests, st.cases, st.experts
+    q = np.flatnonzero(P["state"] == QUEUED)
+    if q.size == 0:
+        return
+    req, e, ready = P["req"][q], P["exp"][q], P["ready"][q]
+    post = R["t_post"][req]
+    case = R["case"][req]
+    alive = (R["slots"][req] > 0) & np.isnan(C["t_dx"][case]) & (ready < t1)
+    cap = cfg.answer_cap_per_day
+    mean_days = cfg.answer_mean_minutes / (24 * 60)
+    slots = R["slots"]
+    done = np.zeros(q.size, bool)
+    matched, starts, services = [], [], []
+    for _ in range(q.size + 1):
+        ok = alive & ~done & (slots[req] > 0)
+        if cap > 0:
+            ok &= E.answers_today[e] < cap
+        start = np.maximum(np.maximum(E.free_at[e], ready), t0)
+        ok &= start < t1
+        idx = np.flatnonzero(ok)
+        if idx.size == 0:
+            break
+        o = np.lexsort((req[idx], post[idx], start[idx], e[idx]))
+        proposal = idx[o][segment_first(e[idx][o])]
+        o2 = np.lexsort((e[idx], start[idx], req[idx]))
+        rank = np.empty(q.size, np.int64)
+        rank[idx[o2]] = segment_rank(req[idx][o2])
+        m = proposal[rank[proposal] < slots[req[proposal]]]
+        # what the next round needs: the members' next free time, slots, daily counts
+        if cfg.answer_time == "exponential":
+            service = st.rng.exponential(mean_days, m.size)
+        else:
+            service = np.full(m.size, mean_days)
+        E.free_at[e[m]] = start[m] + service
+        np.subtract.at(slots, req[m], 1)
+        E.answers_today[e[m]] += 1
+        done[m] = True
+        matched.append(q[m])
+        starts.append(start[m])
+        services.append(service)
+    if matched:
+        commit(st, cfg, model, np.concatenate(matched), np.concatenate(starts), np.concatenate(services))
+    if cap > 0:
+        # members at the cap stop acting on requests: what they meant to answer waits
+        # for their next chat opening on a new day (read again, no new decision)
+        stop = q[~done & (E.answers_today[e] >= cap)]
+        P["state"][stop] = PENDING
+    used = np.zeros(len(P), bool)
+    used[q[done]] = True
+    full = R["slots"][P["req"]] <= 0
+    st.pairs = P.take(~used & ~full)
+
+
+def commit(st: DxState, cfg: DiagnosisConfig, model, rows: np.ndarray, start: np.ndarray, service: np.ndarray) -> None:
+    """Record the answers started in this step: accuracy, label, off-hours, burden."""
+    P, R, C, E, pop = st.pairs, st.requests, st.cases, st.experts, model.pop
+    req, e = P["req"][rows], P["exp"][rows]
+    case = R["case"][req]
+    m = rows.size
+    end = start + service
+    spec = C["spec"][case]
+    skill = pop.expertise[e] * np.where(pop.specialty[e] == spec, 1.0, cfg.off_specialty_factor)
+    lacks = pop.fac_equipment[pop.facility[e]] < C["need"][case]
+    p = p_correct(cfg, st.n_labels, skill, C["difficulty"][case], lacks, P["quality"][rows])
+    u = st.rng.random(m)
+    correct = u < p
+    wrong = 1 + (st.rng.random(m) * (st.n_labels - 1)).astype(np.int16)
+    label = np.where(correct, 0, wrong).astype(np.int16)
+    hour = (model.clock.start_hour + start * 24.0) % 24.0
+    off = ~in_hours(hour, pop.work_start[e], pop.work_end[e])
+    np.add.at(E.burnout, e, off)  # a member may answer several times a step
+    np.add.at(E.n_answers, e, 1)
+    np.add.at(E.n_offhours, e, off.astype(np.int32))
+    np.add.at(E.answer_minutes, e, service * 24 * 60)
+    st.counters["answers"] += m
+    st.counters["offhours"] += int(off.sum())
+    np.fmin.at(C["t_first_start"], case, start)
+    st.inflight.append(
+        case=case,
+        req=req,
+        exp=e,
+        route=R["route"][req],
+        group=R["group"][req],
+        start=start,
+        end=end,
+        label=label,
+        confidence=p,
+        correct=correct,
+        offhours=off,
+        counted=False,
+        after_diagnosis=False,
+    )

@@ -1,0 +1,140 @@
+"""Accuracy of an answer, combining answers into a posterior, and the diagnosis of a case.
+
+An answer (and a local or referral diagnosis) is right with probability
+``g + (1 - g) / (1 + exp(-(s - d) / w))``; the asker combines the answers received so
+far as independent votes (naive Bayes over the K + 1 diagnoses) and accepts the
+leading diagnosis once its posterior reaches ``accept_confidence``. A case is diagnosed
+at the first of an accepted combination and its referral visit.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+
+from ...arrays import lookup, segment_first, segment_rank
+from ...table import Table
+from .config import REFERRAL, DiagnosisConfig
+from .state import DxState
+
+__all__ = ["combine_posterior", "p_correct", "resolve", "weights"]
+
+
+def p_correct(cfg: DiagnosisConfig, n_labels: int, skill, difficulty, lacks_equipment, quality) -> np.ndarray:
+    """g + (1 - g) / (1 + exp(-(s - d) / w)), s = skill - image and equipment penalties, g = 1 / n_labels."""
+    g = 1.0 / n_labels
+    s = (
+        np.asarray(skill, float)
+        - cfg.image_penalty * (1.0 - np.asarray(quality, float))
+        - cfg.equipment_penalty * np.asarray(lacks_equipment, float)
+    )
+    z = (s - np.asarray(difficulty, float)) / cfg.accuracy_slope
+    return g + (1.0 - g) / (1.0 + np.exp(-z))
+
+
+def combine_posterior(scores: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(leading label, its posterior) from per-label log-likelihood scores (rows = cases)."""
+    s = scores - scores.max(axis=1, keepdims=True)
+    p = np.exp(s)
+    p /= p.sum(axis=1, keepdims=True)
+    lead = np.argmax(p, axis=1)
+    return lead, p[np.arange(p.shape[0]), lead]
+
+
+def weights(cfg: DiagnosisConfig, n_labels: int, confidence: np.ndarray) -> np.ndarray:
+    """Log-likelihood weight of an answer for its label: log(c K / (1 - c))."""
+    K = n_labels - 1
+    c = np.full(confidence.size, cfg.vote_accuracy) if cfg.combine == "majority" else confidence.astype(float)
+    c = np.clip(c, 1e-6, 1 - 1e-6)
+    return np.log(c * K / (1.0 - c))
+
+
+def _combine(st: DxState, cfg: DiagnosisConfig, A: Table):
+    """Add the finished answers ``A`` (sorted by case, then end) to their open cases' scores.
+
+    Returns the cases whose combination was accepted in this batch, with the time,
+    route and correctness of the accepting answer; marks the counted answers in ``A``.
+    """
+    C = st.cases
+    none = (np.zeros(0, np.int64), np.zeros(0), np.zeros(0, np.int8), np.zeros(0, bool))
+    idx = np.flatnonzero(np.isnan(C["t_dx"][A["case"]]))
+    if idx.size == 0:
+        return none
+    m, L = idx.size, st.n_labels
+    cs, lab = A["case"][idx], A["label"][idx].astype(np.int64)
+    w = np.zeros((m, L))
+    w[np.arange(m), lab] = weights(cfg, L, A["confidence"][idx])
+    first = segment_first(cs)
+    seg = np.cumsum(first) - 1
+    starts = np.flatnonzero(first)
+    cum = np.cumsum(w, axis=0)
+    before = np.vstack([np.zeros((1, L)), cum])[starts]  # cum. weight before each case's run
+    scores = st.scores[cs] + cum - before[seg]
+    n_cum = C["n_answers"][cs] + segment_rank(cs) + 1
+    bump = np.zeros_like(scores)
+    bump[np.arange(m), lab] = 1e-9  # ties: the answer just received
+    lead, conf = combine_posterior(scores + bump)
+    ok = (conf >= cfg.accept_confidence) & (n_cum >= cfg.min_answers)
+    first_ok = np.full(starts.size, m)
+    np.minimum.at(first_ok, seg, np.where(ok, np.arange(m), m))
+    has = first_ok < m
+    last = np.r_[starts[1:] - 1, m - 1]
+    fin = np.where(has, first_ok, last)
+    seg_cases = cs[starts]
+    st.scores[seg_cases] = scores[fin]
+    C["n_answers"][seg_cases] = n_cum[fin]
+    C["lead"][seg_cases] = lead[fin]
+    A["counted"][idx] = np.arange(m) <= first_ok[seg]
+    np.fmin.at(C["t_first_answer"], cs, A["end"][idx])
+    pos = first_ok[has]
+    return seg_cases[has], A["end"][idx[pos]], A["route"][idx[pos]], lead[pos] == 0
+
+
+def resolve(
+    st: DxState, cfg: DiagnosisConfig, t1: float, entered_referral: np.ndarray, book: Callable[[np.ndarray], None]
+) -> None:
+    """Combine the answers finished before ``t1``, book this step's referrals (``book``),
+    diagnose cases at the earlier of an accepted answer and the referral visit."""
+    C = st.cases
+    F = st.inflight
+    due = F["end"] < t1
+    if not due.any() and not entered_referral.size and not (C["t_ref_dx"][st.open_ids] < t1).any():
+        return
+    A = F.take(due)
+    st.inflight = F.take(~due)
+    acc_case = np.zeros(0, np.int64)
+    acc_t, acc_route, acc_correct = np.zeros(0), np.zeros(0, np.int8), np.zeros(0, bool)
+    if len(A):
+        A = A.take(np.lexsort((A["end"], A["case"])))
+        acc_case, acc_t, acc_route, acc_correct = _combine(st, cfg, A)
+    # referrals made in this step, unless the case was diagnosed before they were made
+    if entered_referral.size:
+        k = entered_referral
+        book(k[lookup(acc_case, acc_t, k, np.inf) > C["t_ref_entry"][k]])
+    # diagnosis: the earlier of an accepted answer and the referral visit
+    ids = st.open_ids
+    t_acc = lookup(acc_case, acc_t, ids, np.inf)
+    t_ref = C["t_ref_dx"][ids]
+    ref_first = (t_ref < t1) & (t_ref <= t_acc)
+    by_ref = ids[ref_first]
+    C["t_dx"][by_ref] = t_ref[ref_first]
+    C["route"][by_ref] = REFERRAL
+    C["correct"][by_ref] = C["ref_correct"][by_ref]
+    sel = np.isnan(C["t_dx"][acc_case])
+    a = acc_case[sel]
+    C["t_dx"][a] = acc_t[sel]
+    C["route"][a] = acc_route[sel]
+    C["correct"][a] = acc_correct[sel].astype(np.int8)
+    newly = np.concatenate([by_ref, a])
+    if newly.size:
+        st.counters["resolved"] += int(newly.size)
+        C["t_esc"][newly] = np.inf
+        st.forget_diagnosed()
+    if len(A):
+        t_dx = C["t_dx"][A["case"]]
+        A["after_diagnosis"][:] = A["start"] > t_dx  # NaN (open): False
+        counted = A["counted"]
+        counted &= ~(A["end"] > t_dx)
+        st.counters["after_diagnosis"] += int(A["after_diagnosis"].sum())
+        st.answer_log.append(A)

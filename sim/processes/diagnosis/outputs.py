@@ -1,0 +1,259 @@
+"""What the diagnosis process reports: time series, tables, metrics and summary lines.
+
+Metrics go to :class:`~sim.results.Metrics` with prefix ``dx`` and their dimensions
+(``tier``, ``route``, ``specialty``); the flat names in ``metrics.json`` follow
+:func:`sim.results.metric_name`, e.g. ``dx_ttd_median_hours_consulted_primary`` is
+metric ``ttd_median_hours_consulted`` at tier ``primary``. Two families pack their
+dimension differently and are plain metrics without dimension: accuracy by route
+(``dx_accuracy_local``, ...) and the first answer by kind of request
+(``dx_group_requests``, ``dx_contact_first_answer_median_minutes``, ...).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from ...results import Metrics, Recorder
+from ...schema import TIERS
+from ...table import Table
+from .config import CASE_SPECIALTIES, CONTACT, GROUP, LOCAL, ROUTES
+from .state import DxState
+from .survival import km_quantile, km_share_by
+
+__all__ = ["add_metrics", "answers_frame", "cases_frame", "record", "summary_lines"]
+
+PREFIX = "dx"
+
+
+def record(st: DxState, rec: Recorder, t: float) -> None:
+    """The time-series rows at time ``t`` (counts; no dimensions)."""
+    C, counters = st.cases, st.counters
+    rec.add("n_dx_open_cases", int((~(C["t_dx"] <= t)).sum()))
+    rec.add("new_dx_cases", st.new_cases_since_record)
+    st.new_cases_since_record = 0
+    rec.add("cum_dx_cases", counters["cases"])
+    rec.add("cum_dx_diagnosed", int((C["t_dx"] <= t).sum()))
+    rec.add("cum_dx_referrals", counters["referrals"])
+    rec.add("cum_dx_requests", counters["requests"])
+    rec.add("cum_dx_answers", counters["answers"])
+    rec.add("cum_dx_offhours_answers", counters["offhours"])
+    rec.add("n_dx_open_asks", len(st.pairs))  # (request, member) not yet answered
+    rec.add("n_dx_oncall", int(st.experts.oncall.sum()))
+
+
+def answers_frame(st: DxState) -> pd.DataFrame:
+    """One row per answer started (finished or not), in order of start."""
+    A = Table.concat([*st.answer_log, st.inflight])
+    return (
+        pd.DataFrame(
+            {
+                "case": A["case"],
+                "expert": A["exp"],
+                "request": A["req"],
+                "route": pd.Categorical.from_codes(A["route"], ROUTES),
+                "group": A["group"],
+                "t_start": A["start"],
+                "t_end": A["end"],
+                "minutes": (A["end"] - A["start"]) * 24 * 60,
+                "label": A["label"],
+                "correct": A["correct"],
+                "confidence": A["confidence"],
+                "offhours": A["offhours"],
+                "counted": A["counted"],
+                "after_diagnosis": A["after_diagnosis"],
+            }
+        )
+        .sort_values("t_start", kind="stable")
+        .reset_index(drop=True)
+    )
+
+
+def cases_frame(st: DxState, pop, T: float, answers: pd.DataFrame | None = None) -> pd.DataFrame:
+    """One row per case; unresolved cases (also those whose diagnosis falls after the end
+    ``T``) have NaN ``t_diagnosis`` and are censored at the end (``censor_hours``)."""
+    C, R = st.cases, st.requests
+    n = len(C)
+    t_arr, t_dx = C["t_arrival"], C["t_dx"]
+    done = t_dx <= T
+    route_end = np.where(done, C["route"], C["now"]).astype(np.int64)
+    if answers is None:
+        answers = answers_frame(st)
+    counted = np.bincount(answers["case"][answers["counted"]], minlength=n)[:n]
+    made = R["t_post"] < np.where(np.isnan(t_dx[R["case"]]), np.inf, t_dx[R["case"]])
+    n_req = np.bincount(R["case"][made], minlength=n)[:n]
+    labels = np.array([*ROUTES, "none"])
+    fac = C["facility"]
+    return pd.DataFrame(
+        {
+            "case": np.arange(n),
+            "facility": fac,
+            "region": pd.Categorical.from_codes(pop.fac_region[fac], pop.region_names),
+            "tier": pd.Categorical.from_codes(pop.fac_tier[fac], TIERS),
+            "specialty": pd.Categorical.from_codes(C["spec"], CASE_SPECIALTIES),
+            "difficulty": C["difficulty"],
+            "needs_equipment": C["need"],
+            "lacks_equipment": pop.fac_equipment[fac] < C["need"],
+            "image_quality": C["quality"],
+            "asker": C["asker"],
+            "asker_skill": C["asker_skill"],
+            "t_arrival": t_arr,
+            "t_first_request": C["t_first_request"],
+            "t_first_answer": C["t_first_answer"],
+            "t_diagnosis": np.where(done, t_dx, np.nan),
+            "time_to_diagnosis_hours": np.where(done, (t_dx - t_arr) * 24.0, np.nan),
+            "censor_hours": np.where(done, np.nan, (T - t_arr) * 24.0),
+            "resolved": done,
+            "route": pd.Categorical(
+                np.where(done, labels[route_end], "unresolved"), categories=[*ROUTES, "unresolved"]
+            ),
+            "route_at_end": pd.Categorical(labels[route_end], categories=[*ROUTES, "none"]),
+            "consulted": ~(done & (C["route"] == LOCAL)),
+            "correct": pd.array(np.where(done, C["correct"] == 1, None), dtype="boolean"),
+            "n_answers": counted,
+            "n_requests": n_req,
+            "t_referral": C["t_ref_entry"],
+            "t_referral_visit": np.where(np.isfinite(C["t_ref_dx"]), C["t_ref_dx"], np.nan),
+            "referral_facility": C["ref_facility"],
+            "referral_hops": C["ref_hops"],
+        }
+    )
+
+
+def _share(x: np.ndarray) -> float | None:
+    return float(x.mean()) if x.size else None
+
+
+def add_metrics(st: DxState, out: Metrics, cases: pd.DataFrame, answers: pd.DataFrame, t_end: float) -> None:
+    """The outcome figures of the run (prefix ``dx``)."""
+
+    def add(metric: str, value, **dims) -> None:
+        out.add(PREFIX, metric, value, **dims)
+
+    n = len(cases)
+    done = cases["resolved"].to_numpy()
+    add("cases", n)
+    add("diagnosed", int(done.sum()))
+    add("p_diagnosed", float(done.mean()) if n else None)
+    route = cases["route"].astype(str).to_numpy()
+    for r in ROUTES:
+        add("p", _share(route[done] == r), route=r)  # dx_p_route_<r>: share of diagnosed cases
+    add("p_without_referral", _share(route[done] != "referral"))
+    consulted_done = done & (route != "local")
+    add("p_consulted_without_referral", _share(route[consulted_done] != "referral"))
+    correct = cases["correct"].to_numpy(dtype=float, na_value=np.nan)
+    add("accuracy", float(np.nanmean(correct[done])) if done.any() else None)
+    for r in ROUTES:
+        sel = done & (route == r)
+        add(f"accuracy_{r}", float(np.nanmean(correct[sel])) if sel.any() else None)  # no route_ marker
+    tier = cases["tier"].astype(str).to_numpy()
+    for t in TIERS:
+        sel = done & (tier == t)
+        add("accuracy", float(np.nanmean(correct[sel])) if sel.any() else None, tier=t)
+    # time to diagnosis: Kaplan-Meier, unresolved cases censored at the end
+    time = np.where(done, cases["time_to_diagnosis_hours"], cases["censor_hours"]).astype(float)
+    consulted = cases["consulted"].to_numpy()
+    route_end = cases["route_at_end"].astype(str).to_numpy()
+    spec = cases["specialty"].astype(str).to_numpy()
+
+    def km(sel: np.ndarray, suffix: str = "", **dims) -> None:
+        any_ = sel.any()
+        add(f"ttd_median_hours{suffix}", km_quantile(time[sel], done[sel], 0.5) if any_ else None, **dims)
+        add(f"ttd_p90_hours{suffix}", km_quantile(time[sel], done[sel], 0.9) if any_ else None, **dims)
+        add(f"p_within_24h{suffix}", km_share_by(time[sel], done[sel], 24.0) if any_ else None, **dims)
+
+    km(np.ones(n, bool))
+    km(consulted, "_consulted")
+    for t in TIERS:
+        km(tier == t, tier=t)
+        km((tier == t) & consulted, "_consulted", tier=t)
+    for r in ROUTES:
+        km(route_end == r, route=r)
+    for s in CASE_SPECIALTIES:
+        if (spec == s).any():
+            km(spec == s, specialty=s)
+    # first answer to a request: group posts (Carmona et al. 2018: median 52 min, 53% within
+    # an hour) and 1-on-1 requests (Gulacti & Lok 2017: median 158 min to a consult)
+    R = st.requests
+    first_end = answers.groupby("request")["t_end"].min() if len(answers) else pd.Series(dtype=float)
+    for code, name in ((GROUP, "group"), (CONTACT, "contact")):
+        reqs = np.flatnonzero(R["route"] == code)
+        wait = (first_end.reindex(reqs).to_numpy(float) - R["t_post"][reqs]) * 24 * 60
+        got = np.isfinite(wait)
+        add(f"{name}_requests", int(reqs.size))
+        add(f"{name}_p_answered", _share(got))
+        add(f"{name}_first_answer_median_minutes", float(np.median(wait[got])) if got.any() else None)
+        add(f"{name}_p_first_answer_within_hour", _share(wait[got] <= 60))
+    # the experts' burden
+    E, counters = st.experts, st.counters
+    answered = E.n_answers > 0
+    per = E.n_answers[answered]
+    weeks = max(t_end, 1e-9) / 7.0
+    add("requests", counters["requests"])
+    add("referrals", counters["referrals"])
+    add("answers", counters["answers"])
+    add("answers_counted", int(answers["counted"].sum()) if len(answers) else 0)
+    add("answers_after_diagnosis", int(answers["after_diagnosis"].sum()) if len(answers) else 0)
+    add("declined", counters["declined"])
+    add("answer_hours", float(E.answer_minutes.sum() / 60.0))
+    total = E.n_answers.sum()
+    add("p_answers_offhours", float(E.n_offhours.sum() / total) if total else None)
+    add("answerers", int(per.size))
+    add("answers_per_answerer_mean", float(per.mean()) if per.size else None)
+    add("answers_per_answerer_p90", float(np.quantile(per, 0.9)) if per.size else None)
+    add("answers_per_answerer_max", int(per.max()) if per.size else None)
+    hours = float(E.answer_minutes[answered].mean() / 60.0 / weeks) if per.size else None
+    add("answer_hours_per_answerer_per_week", hours)
+    top = np.sort(per)[::-1][: max(1, int(np.ceil(0.1 * per.size)))] if per.size else per
+    add("top10pct_share_of_answers", float(top.sum() / per.sum()) if per.size else None)
+    add("burnout_mean_answerers", float(E.burnout[answered].mean()) if per.size else None)
+    add("offhours_answers_per_answerer_per_week", float(E.n_offhours[answered].mean() / weeks) if per.size else None)
+
+
+def summary_lines(m: Metrics, groups_on: bool) -> dict[str, str]:
+    """The four ``summary_dx_*`` lines of ``qunsim run``, from the metrics just added."""
+
+    def get(name: str):
+        return m.get(f"{PREFIX}_{name}")
+
+    def h(x):
+        return "n/a" if x is None else (f"{x:.1f}" if x < 100 else f"{x:.0f}")
+
+    def pct(x):
+        return "n/a" if x is None else f"{x:.0%}"
+
+    def mp(key):
+        return f"{h(get(f'ttd_median_hours{key}'))}/{h(get(f'ttd_p90_hours{key}'))}"
+
+    groups_note = "" if groups_on else " [groups off: formal referral only]"
+    return {
+        "summary_dx_1": (
+            f"diagnosis{groups_note}: {get('cases'):,} cases, {pct(get('p_diagnosed'))} diagnosed "
+            f"(local {pct(get('p_route_local'))}, group {pct(get('p_route_group'))}, "
+            f"1-on-1 {pct(get('p_route_contact'))}, referral {pct(get('p_route_referral'))}); "
+            f"accuracy {pct(get('accuracy'))} (local {pct(get('accuracy_local'))}, group "
+            f"{pct(get('accuracy_group'))}, 1-on-1 {pct(get('accuracy_contact'))}, referral "
+            f"{pct(get('accuracy_referral'))}); consulted cases diagnosed without a referral "
+            f"{pct(get('p_consulted_without_referral'))}"
+        ),
+        "summary_dx_2": (
+            "time to diagnosis, KM median/p90 in hours: all cases "
+            + ", ".join(f"{t} {mp('_' + t)}" for t in TIERS)
+            + "; consulted cases "
+            + ", ".join(f"{t} {mp('_consulted_' + t)}" for t in TIERS)
+        ),
+        "summary_dx_3": (
+            "time to diagnosis by route (h): "
+            + ", ".join(f"{r} {mp('_route_' + r)}" for r in ROUTES)
+            + f"; first answer to a group post: median {h(get('group_first_answer_median_minutes'))} min, "
+            f"{pct(get('group_p_first_answer_within_hour'))} within an hour; to a 1-on-1 request: "
+            f"median {h(get('contact_first_answer_median_minutes'))} min"
+        ),
+        "summary_dx_4": (
+            f"experts' burden: {get('answers'):,} answers by {get('answerers'):,} clinicians "
+            f"(mean {h(get('answers_per_answerer_mean'))}, p90 {h(get('answers_per_answerer_p90'))}, "
+            f"max {get('answers_per_answerer_max') or 0}), "
+            f"{h(get('answer_hours_per_answerer_per_week'))} h/week each; off-hours "
+            f"{pct(get('p_answers_offhours'))}; burnout index {h(get('burnout_mean_answerers'))}"
+        ),
+    }

@@ -1,0 +1,209 @@
+"""Escalation along the routes: group posts, 1-on-1 requests, entry into referral.
+
+A case whose next route is due before the end of the step moves on at the exact due
+time: it is posted in the asker's best group(s), sent to the best contact at a higher
+tier, or referred. A route without anyone to ask is skipped at once.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ...arrays import csr_rows, segment_first, segment_rank
+from ...population import SPECIALTIES
+from .config import CONTACT, GROUP, N_CASE_SPEC, NONE, REFERRAL, ROUTES, DiagnosisConfig
+from .staff import Staff
+from .state import DxState
+
+__all__ = ["GroupStock", "Router", "chain_next"]
+
+
+def chain_next(cfg: DiagnosisConfig) -> np.ndarray:
+    """next_route[code + 1] for codes NONE..REFERRAL (NONE when the chain ends)."""
+    names: list[str] = list(cfg.routes)
+    off = set() if cfg.groups else {"group", "contact"}
+    out = np.full(len(ROUTES) + 1, NONE, np.int8)
+    for code in range(NONE, len(ROUTES)):
+        if code >= 0 and ROUTES[code] in names:
+            after = names[names.index(ROUTES[code]) + 1 :]
+        else:
+            after = [r for r in names if ROUTES.index(r) > code]
+        after = [r for r in after if r != "local" and r not in off]
+        out[code + 1] = ROUTES.index(after[0]) if after else NONE
+    return out
+
+
+class GroupStock:
+    """Per group and case specialty: eligible members and the sum of their expertise.
+
+    Eligible: unmuted, of an answering role. Cached until the day, the network or the
+    answering roles change.
+    """
+
+    def __init__(self) -> None:
+        self.key: tuple | None = None
+
+    def update(self, net, pop, staff: Staff, day: int | None) -> None:
+        key = (id(net.m_clinician), net.n_rows, net.n_groups, day, staff.roles)
+        if key == self.key:
+            return
+        ok = staff.answering[net.m_clinician] & ~net.m_muted
+        spec = pop.specialty[net.m_clinician].astype(np.int64)
+        n_s = len(SPECIALTIES)
+        cell = net.m_group[ok].astype(np.int64) * n_s + spec[ok]
+        size = net.n_groups * n_s
+        shape = (net.n_groups, n_s)
+        x = pop.expertise[net.m_clinician[ok]].astype(float)
+        self.count = np.bincount(cell, minlength=size).reshape(shape)[:, :N_CASE_SPEC]
+        self.skill = np.bincount(cell, weights=x, minlength=size).reshape(shape)[:, :N_CASE_SPEC]
+        self.count_all = np.bincount(net.m_group[ok], minlength=net.n_groups)
+        self.skill_all = np.bincount(net.m_group[ok], weights=x, minlength=net.n_groups)
+        self.key = key
+
+
+class Router:
+    """Moves due cases along their chain of routes."""
+
+    def __init__(self) -> None:
+        self.stock = GroupStock()
+
+    def escalate(
+        self, st: DxState, cfg: DiagnosisConfig, model, staff: Staff, day: int | None, t1: float
+    ) -> np.ndarray:
+        """Move due cases to their next route; returns the cases that entered referral."""
+        C = st.cases
+        referred = []
+        if not (C["t_esc"][st.open_ids] < t1).any():
+            return np.zeros(0, np.int64)
+        nxt_of = chain_next(cfg)
+        for _ in range(len(ROUTES) + 2):
+            due = st.open_ids[C["t_esc"][st.open_ids] < t1]
+            if due.size == 0:
+                break
+            tau = C["t_esc"][due]
+            nxt = nxt_of[C["now"][due].astype(np.int64) + 1]
+            C["t_esc"][due[nxt == NONE]] = np.inf
+            for code in (GROUP, CONTACT):
+                sel = nxt == code
+                if not sel.any():
+                    continue
+                k, kt = due[sel], tau[sel]
+                if code == GROUP:
+                    posted = self.post_groups(st, cfg, model, staff, day, k, kt)
+                else:
+                    posted = self.ask_contacts(st, model, staff, k, kt)
+                C["now"][k] = code
+                follow = nxt_of[code + 1] != NONE
+                patience = (cfg.group_patience_hours if code == GROUP else cfg.contact_patience_hours) / 24.0
+                C["t_esc"][k] = np.where(posted, kt + patience if follow else np.inf, kt)
+                first = posted & np.isnan(C["t_first_request"][k])
+                C["t_first_request"][k[first]] = kt[first]
+            sel = nxt == REFERRAL
+            if sel.any():
+                k = due[sel]
+                C["now"][k] = REFERRAL
+                C["t_ref_entry"][k] = tau[sel]
+                C["t_esc"][k] = np.inf
+                referred.append(k)
+        return np.concatenate(referred) if referred else np.zeros(0, np.int64)
+
+    def post_groups(
+        self,
+        st: DxState,
+        cfg: DiagnosisConfig,
+        model,
+        staff: Staff,
+        day: int | None,
+        cases: np.ndarray,
+        tau: np.ndarray,
+    ) -> np.ndarray:
+        """Post each case in the asker's group(s) with the most expertise for it; True where posted.
+
+        A group's stock for a case is the summed expertise of the members who may answer
+        it (off-specialty members at ``off_specialty_factor`` when ``group_answerers =
+        "any"``), the asker excluded: clinicians know who is in their groups.
+        """
+        net, pop, C, rng = model.net, model.pop, st.cases, st.rng
+        posted = np.zeros(cases.size, bool)
+        G = self.stock
+        G.update(net, pop, staff, day)
+        asker, spec = C["asker"][cases], C["spec"][cases].astype(np.int64)
+        rows_c, k = csr_rows(net.c_indptr, asker)  # the askers' memberships
+        if rows_c.size == 0:
+            return posted
+        g = net.c_groups[rows_c].astype(np.int64)
+        m_row = net.c_rows[rows_c]  # the asker's membership rows
+        a = asker[k]
+        asker_in = staff.answering[a] & ~net.m_muted[m_row]
+        same = pop.specialty[a] == spec[k]
+        xa = pop.expertise[a].astype(float)
+        if cfg.group_answerers == "any":
+            f = cfg.off_specialty_factor
+            n_ok = G.count_all[g] - asker_in
+            stock = f * G.skill_all[g] + (1 - f) * G.skill[g, spec[k]] - asker_in * xa * np.where(same, 1.0, f)
+        else:
+            n_ok = G.count[g, spec[k]] - (asker_in & same)
+            stock = G.skill[g, spec[k]] - (asker_in & same) * xa
+        order = np.lexsort((rng.random(k.size), -np.round(stock, 9), k))
+        k, g, n_ok = k[order], g[order], n_ok[order]
+        rank = segment_rank(k)
+        keep = (rank < cfg.groups_per_request) & (n_ok > 0)
+        k, g = k[keep], g[keep]
+        if k.size == 0:
+            return posted
+        # members of the chosen groups who may answer
+        rows, kk = csr_rows(net.g_indptr, g)  # kk: index into the chosen (case, group)
+        member = net.g_members[rows]
+        ok = staff.answering[member] & ~net.m_muted[rows] & (member != asker[k[kk]])
+        if cfg.group_answerers != "any":
+            ok &= pop.specialty[member] == spec[k[kk]]
+        kk, member = kk[ok], member[ok]
+        # one request per chosen (case, group); one pair per (case, member)
+        case_of = cases[k[kk]].astype(np.int64)
+        _, first = np.unique(case_of * pop.n + member, return_index=True)
+        kk, member = kk[first], member[first]
+        R = st.requests
+        req = len(R) + np.arange(k.size)
+        R.append(
+            case=cases[k],
+            route=GROUP,
+            group=g,
+            t_post=tau[k],
+            slots=cfg.max_answers_per_request,
+            n_asked=np.bincount(kk, minlength=k.size),
+            quality=C["quality"][cases[k]],
+        )
+        st.add_pairs(req[kk], member, case_of[first])
+        posted[np.unique(k)] = True
+        st.counters["requests"] += int(k.size)
+        return posted
+
+    def ask_contacts(self, st: DxState, model, staff: Staff, cases: np.ndarray, tau: np.ndarray) -> np.ndarray:
+        """Message the best contact at a higher tier (specialty first, then expertise) who
+        has not been asked about the case already (in a group): each opinion counts once."""
+        pop, contacts, C = model.pop, model.contacts, st.cases
+        posted = np.zeros(cases.size, bool)
+        asker, spec = C["asker"][cases], C["spec"][cases]
+        rows, k = csr_rows(contacts.indptr, asker)
+        if rows.size == 0:
+            return posted
+        nb = contacts.neighbors[rows]
+        ok = (pop.tier[nb] > pop.tier[asker[k]]) & staff.answering[nb]
+        ok &= st.not_asked(cases[k], nb)
+        k, nb = k[ok], nb[ok]
+        if k.size == 0:
+            return posted
+        score = 2.0 * (pop.specialty[nb] == spec[k]) + pop.expertise[nb]
+        order = np.lexsort((st.rng.random(k.size), -score, k))
+        k, nb = k[order], nb[order]
+        first = segment_first(k)
+        k, nb = k[first], nb[first]
+        R = st.requests
+        req = len(R) + np.arange(k.size)
+        R.append(
+            case=cases[k], route=CONTACT, group=-1, t_post=tau[k], slots=1, n_asked=1, quality=C["quality"][cases[k]]
+        )
+        st.add_pairs(req, nb, cases[k])
+        posted[k] = True
+        st.counters["requests"] += int(k.size)
+        return posted

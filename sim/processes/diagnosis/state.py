@@ -1,0 +1,181 @@
+"""The state of a run of the diagnosis process, shared by its mechanisms.
+
+* ``cases``: one row per case that has arrived (a growable :class:`~sim.table.Table`), and
+  ``scores``, its answers' log-likelihood per diagnosis;
+* ``requests``: one row per group post or 1-on-1 message;
+* ``pairs``: (request, member) pairs not yet answered or declined;
+* ``inflight``: answers started and not yet finished; ``answer_log``: finished answers;
+* ``experts``: one entry per clinician (answering record, on-call status);
+* the open sets: consulting cases not yet diagnosed, their requests, everyone asked.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from ...arrays import sorted_member
+from ...table import Table
+from .config import NONE, PENDING
+
+__all__ = ["ANSWER_SPEC", "CASE_COLUMNS", "PAIR_SPEC", "REQUEST_SPEC", "DxState", "Experts"]
+
+
+PAIR_SPEC = {
+    "req": np.int64,
+    "exp": np.int32,
+    "state": np.int8,
+    "ready": np.float64,
+    "quality": np.float32,
+    "willing": np.bool_,
+}
+ANSWER_SPEC = {
+    "case": np.int64,
+    "req": np.int64,
+    "exp": np.int32,
+    "route": np.int8,
+    "group": np.int32,
+    "start": np.float64,
+    "end": np.float64,
+    "label": np.int16,
+    "confidence": np.float32,
+    "correct": np.bool_,
+    "offhours": np.bool_,
+    "counted": np.bool_,
+    "after_diagnosis": np.bool_,
+}
+
+
+# name: (dtype, value of a new case)
+CASE_COLUMNS: dict[str, tuple] = {
+    "facility": (np.int32, -1),
+    "spec": (np.int8, -1),
+    "difficulty": (np.float32, 0),
+    "need": (np.int8, 1),
+    "asker": (np.int32, -1),
+    "asker_skill": (np.float32, 0),
+    "quality": (np.float32, 1),
+    "t_arrival": (np.float64, np.nan),
+    "t_dx": (np.float64, np.nan),
+    "route": (np.int8, NONE),
+    "correct": (np.int8, -1),
+    "now": (np.int8, NONE),
+    "t_esc": (np.float64, np.inf),
+    "t_ref_entry": (np.float64, np.nan),
+    "ref_facility": (np.int32, -1),
+    "ref_hops": (np.int8, 0),
+    "t_ref_dx": (np.float64, np.inf),
+    "ref_correct": (np.int8, -1),
+    "n_answers": (np.int16, 0),
+    "t_first_request": (np.float64, np.nan),
+    "t_first_start": (np.float64, np.nan),
+    "t_first_answer": (np.float64, np.nan),
+    "lead": (np.int16, -1),
+}
+REQUEST_SPEC = {
+    "case": np.int64,
+    "route": np.int8,
+    "group": np.int32,
+    "t_post": np.float64,
+    "slots": np.int32,
+    "n_asked": np.int32,
+    "quality": np.float32,
+}
+
+
+@dataclass
+class Experts:
+    """One entry per clinician: availability, answering record, burnout, on-call status."""
+
+    free_at: np.ndarray  # day from which the clinician can start an answer
+    burnout: np.ndarray  # recent off-hours answers (decaying)
+    answers_today: np.ndarray
+    n_answers: np.ndarray
+    n_offhours: np.ndarray
+    answer_minutes: np.ndarray
+    oncall: np.ndarray
+    oncall_reads_per_hour: np.ndarray
+    oncall_answer_prob: np.ndarray
+
+    @classmethod
+    def new(cls, n: int) -> Experts:
+        return cls(
+            free_at=np.zeros(n),
+            burnout=np.zeros(n),
+            answers_today=np.zeros(n, np.int32),
+            n_answers=np.zeros(n, np.int32),
+            n_offhours=np.zeros(n, np.int32),
+            answer_minutes=np.zeros(n),
+            oncall=np.zeros(n, bool),
+            oncall_reads_per_hour=np.zeros(n),
+            oncall_answer_prob=np.zeros(n),
+        )
+
+
+class DxState:
+    """Everything the process changes during a run (see the module docstring)."""
+
+    def __init__(self, n_clinicians: int, n_labels: int, rng: np.random.Generator):
+        self.rng = rng  # the ``diagnosis`` stream (arrivals have their own)
+        self.n = n_clinicians
+        self.n_labels = n_labels
+        self.experts = Experts.new(n_clinicians)
+        self.cases = Table({name: dtype for name, (dtype, _) in CASE_COLUMNS.items()})
+        self._scores = np.zeros((0, n_labels))  # per case and diagnosis: log-likelihood of the answers
+        self.requests = Table(REQUEST_SPEC)
+        self.pairs = Table(PAIR_SPEC)
+        self.inflight = Table(ANSWER_SPEC)
+        self.answer_log: list[Table] = []
+        self.counters = dict.fromkeys(
+            ("cases", "resolved", "referrals", "answers", "offhours", "declined", "after_diagnosis", "requests"), 0
+        )
+        self.new_cases_since_record = 0
+        self.open_ids = np.zeros(0, np.int64)  # consulting cases not yet diagnosed (sorted)
+        self.open_reqs = np.zeros(0, np.int64)  # requests of those cases
+        self.asked = np.zeros(0, np.int64)  # case * n + member, everyone asked about an open case
+
+    @property
+    def scores(self) -> np.ndarray:
+        """Per case (rows) and diagnosis (columns): summed log-likelihood weight of its answers."""
+        return self._scores[: len(self.cases)]
+
+    def add_cases(self, **columns: np.ndarray) -> np.ndarray:
+        """Append new cases (the columns not given take their defaults); their ids."""
+        n = len(self.cases)
+        self.cases.append({name: columns.get(name, fill) for name, (_, fill) in CASE_COLUMNS.items()})
+        m = len(self.cases)
+        if self._scores.shape[0] < m:
+            grown = np.zeros((max(2 * self._scores.shape[0], m, 256), self.n_labels))
+            grown[:n] = self._scores[:n]
+            self._scores = grown
+        return np.arange(n, m)
+
+    def add_pairs(self, req: np.ndarray, exp: np.ndarray, case: np.ndarray) -> None:
+        """New (request, member) pairs, pending until the member reads the request."""
+        self.open_reqs = np.concatenate([self.open_reqs, np.unique(req)])
+        self.asked = np.concatenate([self.asked, case.astype(np.int64) * self.n + exp])
+        self.pairs.append(req=req, exp=exp, state=PENDING, ready=np.nan, quality=0.0, willing=False)
+
+    def asked_about(self, cases: np.ndarray) -> np.ndarray:
+        """Sorted (case * n + member) keys of everyone already asked about ``cases``."""
+        mark = np.zeros(len(self.cases), bool)
+        mark[cases] = True
+        return np.sort(self.asked[mark[self.asked // self.n]])
+
+    def not_asked(self, cases: np.ndarray, members: np.ndarray) -> np.ndarray:
+        """Bool per (case, member): not asked about the case yet."""
+        return ~sorted_member(cases.astype(np.int64) * self.n + members, self.asked_about(cases))
+
+    def forget_diagnosed(self) -> None:
+        """Drop what belongs to diagnosed cases: open ids, pairs, open requests (which take
+        no more answers), the asked keys."""
+        C, R, P = self.cases, self.requests, self.pairs
+        t_dx = C["t_dx"]
+        self.open_ids = self.open_ids[np.isnan(t_dx[self.open_ids])]
+        if len(P):
+            self.pairs = P.take(np.isnan(t_dx[R["case"][P["req"]]]))
+        closing = ~np.isnan(t_dx[R["case"][self.open_reqs]])
+        R["slots"][self.open_reqs[closing]] = 0
+        self.open_reqs = self.open_reqs[~closing]
+        self.asked = self.asked[np.isnan(t_dx[self.asked // self.n])]

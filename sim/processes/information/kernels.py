@@ -1,0 +1,311 @@
+"""Compiled inner loops of the information process (numba, ``nopython``).
+
+The information process spends its time in three loops: deciding which sharers post in
+which of their groups, placing the copies of those posts that their readers will notice,
+and reading a batch of copies in order. Written as vectorized numpy they cost dozens of
+array passes and temporaries per step, which dominate at every size; here each is one
+pass over its input.
+
+The kernels take their arrays grouped in named tuples, so that a call reads as what it
+passes: :class:`Groups` (the membership index), :class:`Sharers` (who posts, with what),
+:class:`Stamp` (what every copy of a batch of posts carries), :class:`Copies` (copies of
+messages: the columns of the pending deliveries), :class:`GuidelineState` (one item's
+per-clinician state, updated in place) and :class:`ReadRules` (one item's reading rules).
+
+The kernels draw from the process's ``numpy.random.Generator``: passed in (numba consumes
+the same bit generator as numpy, so a kernel's draws and the process's numpy draws form
+one reproducible stream), or, for reading, as uniforms drawn from it beforehand.
+``kernel.py_func`` is the same code run by the interpreter: the tests check that it gives
+identical results to the compiled kernel.
+
+Compiled code is cached next to this file (``cache=True``); the first use after an
+install compiles it once (a few seconds), later runs load it.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import numpy as np
+from numba import njit
+
+from .config import ADOPTED, AWARE, UNAWARE
+
+__all__ = [
+    "Copies",
+    "Groups",
+    "GuidelineState",
+    "ReadRules",
+    "Sharers",
+    "Stamp",
+    "copy_columns",
+    "noticed_copies",
+    "post_in_groups",
+    "read_guideline",
+]
+
+
+class Groups(NamedTuple):
+    """The group membership index as the kernels see it (see :class:`sim.groups.Network`):
+    rows sorted by group (``g_indptr``, ``g_members``), each clinician's rows (``c_indptr``,
+    ``c_rows`` and their groups ``c_groups``), muted rows and muted rows per group."""
+
+    c_indptr: np.ndarray  # int64, clinicians + 1
+    c_groups: np.ndarray  # int32, group of each of a clinician's rows
+    c_rows: np.ndarray  # int32/int64, membership row of each of a clinician's rows
+    g_indptr: np.ndarray  # int64, groups + 1
+    g_members: np.ndarray  # int32, clinician of each row (rows sorted by group)
+    m_muted: np.ndarray  # bool, per row
+    g_muted: np.ndarray  # int64, muted rows per group
+
+
+class Sharers(NamedTuple):
+    """Who posts, and what their copies carry; ``p_post``, ``stance`` and ``weight`` hold
+    one value per sharer or a single value for all."""
+
+    ids: np.ndarray  # int64, clinicians
+    p_post: np.ndarray  # float64, probability of a post per (sharer, group) this step
+    stance: np.ndarray  # int8, CONTENT or CORRECTION
+    weight: np.ndarray  # float32, weight of a copy (credibility x fidelity)
+
+
+class Stamp(NamedTuple):
+    """What every copy of one batch of posts carries."""
+
+    item: int
+    t: float
+    first_id: int  # id of the batch's first post; post k is first_id + k
+
+
+class Copies(NamedTuple):
+    """Copies of messages, one per (message, reader): the pending-delivery columns."""
+
+    recv: np.ndarray  # int32, reader
+    item: np.ndarray  # int32, item id (content items; corrections as their rumor)
+    stance: np.ndarray  # int8, CONTENT or CORRECTION
+    sender: np.ndarray  # int32
+    group: np.ndarray  # int32, -1 for a direct message
+    post: np.ndarray  # int64, post id, -1 for a direct message
+    t: np.ndarray  # float64, time sent
+    weight: np.ndarray  # float32, credibility x fidelity of the copy
+
+
+class GuidelineState(NamedTuple):
+    """One guideline's (or case report's) per-clinician state, updated in place."""
+
+    state: np.ndarray  # int8, UNAWARE / AWARE / ADOPTED
+    active: np.ndarray  # bool, still sharing
+    t_first: np.ndarray  # float32, aware since
+    t_taken: np.ndarray  # float32, adopted at
+    n_sources: np.ndarray  # int16, distinct consecutive sources counted
+    last_src: np.ndarray  # int32, the previous source
+    group_posts: np.ndarray  # int32, posts of the item per group
+
+
+class ReadRules(NamedTuple):
+    """How one guideline or case report is taken in (see :func:`read_guideline`)."""
+
+    share_prob: float
+    stifle_prob: float
+    adoptable: bool  # guidelines: True; case reports stop at aware
+    adopt_prob: float
+    adoption_sources: int
+    discussion_posts: int
+    literacy_ref: float
+
+
+@njit(cache=True)
+def post_in_groups(rng, sharers, net, p_notice, p_stop, active, group_posts, stamp):
+    """Which sharers post in which of their groups this step, who stops, and the noticed copies.
+
+    Per sharer, in the order of ``sharers.ids``: one Bernoulli(``p_post[i]``) draw per
+    group membership, in the order of its memberships, then one Bernoulli(``p_stop``)
+    draw: the sharer stops (``active`` becomes false). Then ``noticed_copies`` of the
+    posts with ``p_notice``, as :class:`Copies` (``copy_columns``). Returns (index into
+    ``sharers.ids``, group, membership row) of every post, the number of deliveries,
+    and the copies.
+    """
+    ids, p_post = sharers.ids, sharers.p_post
+    cap = 0
+    for i in range(ids.size):
+        s = ids[i]
+        cap += net.c_indptr[s + 1] - net.c_indptr[s]
+    who = np.empty(cap, np.int64)
+    group = np.empty(cap, np.int32)
+    row = np.empty(cap, np.int64)
+    n = 0
+    same = p_post.size == 1
+    for i in range(ids.size):
+        s = ids[i]
+        p = p_post[0] if same else p_post[i]
+        if p > 0.0:
+            for e in range(net.c_indptr[s], net.c_indptr[s + 1]):
+                if rng.random() < p:
+                    who[n] = i
+                    group[n] = net.c_groups[e]
+                    row[n] = net.c_rows[e]
+                    n += 1
+        if rng.random() < p_stop:
+            active[s] = False
+    who, group, row = who[:n].copy(), group[:n].copy(), row[:n].copy()  # compact: callers keep them
+    post, recv, deliveries = noticed_copies(rng, group, row, net, p_notice, group_posts)
+    copies = copy_columns(post, recv, who, sharers, group, stamp)
+    return who, group, row, deliveries, copies
+
+
+@njit(cache=True)
+def noticed_copies(rng, groups, sender_rows, net, p, group_posts):
+    """The copies of posts that their readers will notice.
+
+    A post (``groups[k]``, sender's membership row ``sender_rows[k]``) reaches the other
+    members of its group; each notices it independently with probability ``p``. The
+    trials of all posts, laid end to end, form one Bernoulli sequence, so the noticed
+    ones are placed directly by geometric gaps: exact, and O(posts + noticed copies)
+    rather than O(copies). Muted members get nothing. Adds one to ``group_posts`` per
+    post. Returns (post index, receiver) of every noticed copy and the number of
+    deliveries (copies to unmuted members, noticed or not).
+    """
+    g_indptr, g_members, m_muted, g_muted = net.g_indptr, net.g_members, net.m_muted, net.g_muted
+    n_posts = groups.size
+    total = 0
+    deliveries = 0
+    for k in range(n_posts):
+        g = groups[k]
+        group_posts[g] += 1
+        others = g_indptr[g + 1] - g_indptr[g] - 1
+        total += others
+        deliveries += others - g_muted[g] + (1 if m_muted[sender_rows[k]] else 0)
+    if total == 0 or p <= 0.0:
+        return np.empty(0, np.int64), np.empty(0, np.int32), deliveries
+    post = np.empty(total, np.int64)  # at most one copy per trial (pages untouched stay free)
+    recv = np.empty(total, np.int32)
+    n = 0
+    log_q = np.log1p(-p) if p < 1.0 else -np.inf
+    gap = _failures(rng, log_q)  # trials before the next success
+    for k in range(n_posts):
+        g = groups[k]
+        start = g_indptr[g]
+        others = g_indptr[g + 1] - start - 1
+        slot = sender_rows[k] - start
+        while gap < others:
+            r = start + gap + (1 if gap >= slot else 0)  # skip the sender's own slot
+            if not m_muted[r]:
+                post[n] = k
+                recv[n] = g_members[r]
+                n += 1
+            gap += 1 + _failures(rng, log_q)
+        gap -= others
+    return post[:n].copy(), recv[:n].copy(), deliveries  # compact: the buffers hold a slot per trial
+
+
+@njit(cache=True)
+def copy_columns(post, recv, who, sharers, group, stamp):
+    """The :class:`Copies` of noticed copies ``post`` (post index) -> ``recv``.
+
+    Post k is by ``sharers.ids[who[k]]`` in ``group[k]``; its copies carry the sharer's
+    stance and weight, and the item, time and post id (``stamp.first_id + k``) of the
+    batch.
+    """
+    stance, weight = sharers.stance, sharers.weight
+    m = post.size
+    c_item = np.full(m, stamp.item, np.int32)
+    c_stance = np.empty(m, np.int8)
+    c_sender = np.empty(m, np.int32)
+    c_group = np.empty(m, np.int32)
+    c_post = np.empty(m, np.int64)
+    c_t = np.full(m, stamp.t, np.float64)
+    c_weight = np.empty(m, np.float32)
+    one_stance, one_weight = stance.size == 1, weight.size == 1
+    for c in range(m):
+        k = post[c]
+        i = who[k]
+        c_stance[c] = stance[0] if one_stance else stance[i]
+        c_weight[c] = weight[0] if one_weight else weight[i]
+        c_sender[c] = sharers.ids[i]
+        c_group[c] = group[k]
+        c_post[c] = stamp.first_id + k
+    return Copies(recv, c_item, c_stance, c_sender, c_group, c_post, c_t, c_weight)
+
+
+@njit(cache=True)
+def _failures(rng, log_q):
+    """Failures before the first success of Bernoulli(p) trials, log_q = log(1 - p):
+    floor(log(U) / log(1 - p)) with U uniform on (0, 1] is Geometric(p) - 1 exactly."""
+    if log_q == -np.inf:
+        return 0
+    return int(np.log(1.0 - rng.random()) / log_q)
+
+
+@njit(cache=True)
+def read_guideline(u, order, copies, item, rules, literacy, t):
+    """Read ``copies[order]`` of one guideline or case report, one at a time in a random
+    order (``order``, indices into the copies, is shuffled in place); ``item`` is the
+    item's :class:`GuidelineState`, ``rules`` its :class:`ReadRules`.
+
+    * An unaware reader becomes aware (``t_first``), shares with ``share_prob`` and
+      counts the sender as its first source.
+    * A reader who knew already: the sender of a direct message (``group < 0``) stops
+      sharing with ``stifle_prob`` (Maki-Thompson). When ``adoptable`` (guidelines), an
+      aware reader counts the sender if it differs from the previous source, and is
+      eligible once ``adoption_sources`` distinct consecutive sources were counted or
+      the copy comes from a group with ``discussion_posts`` posts of the item; an
+      eligible reader adopts with ``adopt_prob``, times ``literacy / literacy_ref``
+      (clipped to [0, 2]) and the copy's weight when ``literacy`` (per clinician) is
+      given (an empty array: no heterogeneity).
+
+    The random numbers come from ``u``, uniforms on [0, 1) drawn beforehand: one per copy
+    for the shuffle and at most two more per copy (sharing, or stifling and adoption), so
+    ``3 * order.size`` always suffice. (Passing them costs less than passing the
+    Generator, whose unboxing dominates a call on a small batch.)
+
+    Updates the state arrays in place; returns the positions (into the copies) of the
+    copies that made their reader aware and of those that made them adopt.
+    """
+    recv, sender, group, weight = copies.recv, copies.sender, copies.group, copies.weight
+    state, active, last_src, n_sources = item.state, item.active, item.last_src, item.n_sources
+    q = 0  # next unused uniform
+    for i in range(order.size - 1, 0, -1):  # Fisher-Yates: a uniformly random reading order
+        k = int(u[q] * (i + 1))  # (uniform up to 2^-53 rounding)
+        q += 1
+        order[i], order[k] = order[k], order[i]
+    aware_at = np.empty(order.size, np.int64)
+    adopt_at = np.empty(order.size, np.int64)
+    n_aware = 0
+    n_adopt = 0
+    hetero = literacy.size > 0
+    for c in order:
+        r = recv[c]
+        st = state[r]
+        if st == UNAWARE:
+            state[r] = AWARE
+            if np.isnan(item.t_first[r]):
+                item.t_first[r] = t
+            aware_at[n_aware] = c
+            n_aware += 1
+            if u[q] < rules.share_prob:
+                active[r] = True
+            q += 1
+            last_src[r] = sender[c]
+            n_sources[r] = 1
+            continue
+        if rules.stifle_prob > 0.0 and group[c] < 0:
+            if u[q] < rules.stifle_prob:
+                active[sender[c]] = False
+            q += 1
+        if not rules.adoptable or st != AWARE:
+            continue
+        if sender[c] != last_src[r]:
+            n_sources[r] += 1
+            last_src[r] = sender[c]
+        g = group[c]
+        if n_sources[r] >= rules.adoption_sources or (g >= 0 and item.group_posts[g] >= rules.discussion_posts):
+            p = rules.adopt_prob
+            if hetero:
+                p *= min(max(literacy[r] / rules.literacy_ref, 0.0), 2.0) * weight[c]
+            q += 1
+            if u[q - 1] < p:
+                state[r] = ADOPTED
+                item.t_taken[r] = t
+                adopt_at[n_adopt] = c
+                n_adopt += 1
+    return aware_at[:n_aware], adopt_at[:n_adopt]

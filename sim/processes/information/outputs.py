@@ -1,0 +1,288 @@
+"""What the information process reports: the event log, the time series, the tables
+``events`` and ``item_states``, the outcome metrics and the summary lines.
+
+Time series (per recording time; ``item`` and ``tier`` are dimension columns):
+``n_<state>`` per item, ``p_<state>`` per item and tier (share of the tier's clinicians;
+awareness is cumulative: adopters count as aware), ``cum_heard`` and ``n_spreaders`` per
+item, and ``cum_posts``, ``cum_direct_messages``, ``cum_deliveries``,
+``n_pending_deliveries``.
+
+Metrics (``info_...``): message counts; per item the shares who heard, were aware,
+adopted or believed (by role and by tier), days to 50% and 90% awareness/adoption by
+tier, and for rumors the peak, believer-days and the reach of corrections.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+import pandas as pd
+
+from ...results import metric_name
+from ...schema import ROLES, TIERS
+from ...table import Table
+from .config import BELIEVES, CORRECTED, EVENT_KINDS, STATE_NAMES, UNAWARE
+from .state import EVENT_SPEC, Catalog
+
+if TYPE_CHECKING:  # pragma: no cover
+    from ...components import Outputs
+    from ...results import Metrics, Recorder
+    from .process import InformationProcess
+
+__all__ = ["EventLog", "finish", "record", "time_to_share"]
+
+PREFIX = "info"
+
+
+class EventLog:
+    """Every seed, post, message and change of state (``events.parquet``), when enabled."""
+
+    def __init__(self, enabled: bool, catalog: Catalog):
+        self.enabled = enabled
+        self.catalog = catalog
+        self.rows = Table(EVENT_SPEC)
+
+    def add(self, item, kind: str, sender, receiver, group, t: float) -> None:
+        """One row per element of the array arguments (scalars hold for every row)."""
+        if self.enabled:
+            self.rows.append(
+                item=item, kind=EVENT_KINDS.index(kind), sender=sender, receiver=receiver, group=group, t=t
+            )
+
+    def frame(self) -> pd.DataFrame:
+        item, kind = self.rows["item"], self.rows["kind"]
+        df = pd.DataFrame(
+            {
+                "item": item.copy(),
+                "item_name": pd.Categorical.from_codes(item, self.catalog.names),
+                "parent_item": np.asarray(self.catalog.parents, np.int32)[item] if item.size else item.copy(),
+                "kind": pd.Categorical.from_codes(kind, EVENT_KINDS),
+                "sender": self.rows["sender"].copy(),
+                "receiver": self.rows["receiver"].copy(),
+                "group": self.rows["group"].copy(),
+                "t": self.rows["t"].copy(),
+            }
+        )
+        return df.sort_values("t", kind="stable").reset_index(drop=True)
+
+
+# ---------------------------------------------------------------------- time series
+def record(p: InformationProcess, model, rec: Recorder) -> None:
+    tier = model.pop.tier.astype(np.int8)
+    per_tier = np.maximum(np.bincount(tier, minlength=3), 1)
+    arr = p.arrays
+    for j, it in enumerate(p.catalog.items):
+        names = STATE_NAMES[it.kind]
+        counts = np.bincount(arr.state[j] * np.int8(3) + tier, minlength=3 * len(names)).reshape(-1, 3)
+        if it.kind != "rumor":
+            # awareness is cumulative: adopters are aware too
+            counts = np.cumsum(counts[::-1], axis=0)[::-1]
+        totals, shares = counts.sum(axis=1).tolist(), (counts / per_tier).tolist()
+        for code, label in enumerate(names):
+            if code == UNAWARE:
+                continue
+            rec.add(f"n_{label}", totals[code], item=it.name)
+            for k, tname in enumerate(TIERS):
+                rec.add(f"p_{label}", shares[code][k], item=it.name, tier=tname)
+        rec.add("cum_heard", arr.t_first[j].size - int(np.isnan(arr.t_first[j]).sum()), item=it.name)
+        rec.add("n_spreaders", int(np.count_nonzero(arr.active[j])), item=it.name)
+    rec.add("cum_posts", p.counters["posts"])
+    rec.add("cum_direct_messages", p.counters["direct"])
+    rec.add("cum_deliveries", p.counters["deliveries"])
+    rec.add("n_pending_deliveries", len(p.queues.pending))
+
+
+# ---------------------------------------------------------------------- end of run
+def finish(p: InformationProcess, model, out: Outputs) -> None:
+    m = out.metrics
+    _counts(p, model, m)
+    for j, it in enumerate(p.catalog.items):
+        _by_role(p, model, m, j)
+        heard = ~np.isnan(p.arrays.t_first[j])
+        m.add(PREFIX, "p_heard", float(heard.mean()), item=it.name)
+        m.add(PREFIX, "p_never_heard", float(1 - heard.mean()), item=it.name)
+        if it.kind == "rumor":
+            _rumor(p, model, m, j)
+        else:
+            _guideline(p, model, m, j)
+    _summary(p, m)
+    if p.config.event_log:
+        out.tables["events"] = p.log.frame()
+    out.tables["item_states"] = item_states(p, model)
+
+
+def item_states(p: InformationProcess, model) -> pd.DataFrame:
+    """One row per (item, clinician): final state, first heard, adopted / first believed."""
+    rows = []
+    for j, it in enumerate(p.catalog.items):
+        rows.append(
+            pd.DataFrame(
+                {
+                    "item": it.name,
+                    "clinician": np.arange(model.pop.n),
+                    "state": pd.Categorical.from_codes(p.arrays.state[j], STATE_NAMES[it.kind]).astype(str),
+                    "t_first": p.arrays.t_first[j],
+                    "t_taken": p.arrays.t_taken[j],
+                }
+            )
+        )
+    return pd.concat(rows, ignore_index=True)
+
+
+def _counts(p: InformationProcess, model, m: Metrics) -> None:
+    c = p.counters
+    days = max(model.t, 1e-9)
+    m.add(PREFIX, "posts", c["posts"])
+    m.add(PREFIX, "direct_messages", c["direct"])
+    m.add(PREFIX, "deliveries", c["deliveries"])
+    m.add(PREFIX, "messages_per_clinician_per_day", (c["posts"] + c["direct"]) / model.pop.n / days)
+    m.add(PREFIX, "purged_copies", c["purged"])
+    m.add(PREFIX, "reasked", c["reasked"])
+    m.add(PREFIX, "removed_posts", c["removed_posts"])
+    m.add(PREFIX, "removed_unread_copies", c["removed_copies"])
+    m.add(PREFIX, "pinned_corrections", c["pinned"])
+
+
+def _by_role(p: InformationProcess, model, m: Metrics, j: int) -> None:
+    """Share of each role ever believing (rumors) or aware (other items)."""
+    it, pop = p.catalog.items[j], model.pop
+    rumor = it.kind == "rumor"
+    times = p.arrays.t_taken[j] if rumor else p.arrays.t_first[j]
+    for r, role in enumerate(ROLES):
+        sel = pop.role == r
+        if sel.any():
+            ever = ~np.isnan(times[sel])
+            m.add(PREFIX, "p_ever_believed" if rumor else "p_aware", float(ever.mean()), item=it.name, role=role)
+
+
+def _guideline(p: InformationProcess, model, m: Metrics, j: int) -> None:
+    """Guidelines and case reports: awareness (and adoption) overall and by tier."""
+    it, pop, arr = p.catalog.items[j], model.pop, p.arrays
+    name = it.name
+    heard = ~np.isnan(arr.t_first[j])
+    m.add(PREFIX, "p_aware", float(heard.mean()), item=name)
+    if it.kind == "guideline":
+        m.add(PREFIX, "p_adopted", float((~np.isnan(arr.t_taken[j])).mean()), item=name)
+    labels = (
+        (("aware", arr.t_first[j]),)
+        if it.kind == "case_report"
+        else (("aware", arr.t_first[j]), ("adopted", arr.t_taken[j]))
+    )
+    t50: dict[tuple[str, str], float | None] = {}
+    for k, tname in enumerate(TIERS):
+        sel = pop.tier == k
+        if not sel.any():
+            continue
+        for label, times in labels:
+            for q in (0.5, 0.9):
+                value = time_to_share(times[sel], q)
+                m.add(PREFIX, f"t{int(q * 100)}_{label}", value, item=name, tier=tname)
+                if q == 0.5:
+                    t50[label, tname] = value
+            m.add(PREFIX, f"p_{label}", float((~np.isnan(times[sel])).mean()), item=name, tier=tname)
+    for label in ("aware", "adopted"):
+        a, b = t50.get((label, "primary")), t50.get((label, "tertiary"))
+        if a is not None and b is not None:
+            m.add(PREFIX, f"lag50_{label}_primary_vs_tertiary", a - b, item=name)
+    if it.kind == "case_report":
+        admins = pop.role == ROLES.index("public_health_admin")
+        ta = arr.t_first[j][admins] - it.start_day
+        m.add(PREFIX, "t_first_admin", float(np.nanmin(ta)) if np.isfinite(ta).any() else None, item=name)
+        m.add(PREFIX, "p_admins_aware", float(np.isfinite(ta).mean()) if admins.any() else None, item=name)
+
+
+def _rumor(p: InformationProcess, model, m: Metrics, j: int) -> None:
+    """Rumors: peak and believer-days, corrections' timing and reach, final states."""
+    it, arr, tr = p.catalog.items[j], p.arrays, p.track
+    name, n, r = it.name, model.pop.n, p.catalog.rumors.index(j)
+    ever = arr.ever_believed[j]
+    m.add(PREFIX, "peak_believers", int(tr.peak[r]), item=name)
+    m.add(PREFIX, "p_peak_believers", float(tr.peak[r] / n), item=name)
+    m.add(PREFIX, "t_peak", _nan_none(tr.t_peak[r]), item=name)
+    m.add(PREFIX, "believer_days", float(tr.person_days[r]), item=name)
+    m.add(PREFIX, "p_ever_believed", float(ever.mean()), item=name)
+    m.add(PREFIX, "t_first_correction", _nan_none(tr.t_first_correction[r] - it.start_day), item=name)
+    m.add(
+        PREFIX,
+        f"t_below_{int(p.config.below_peak_share * 100)}pct_peak",
+        _nan_none(tr.t_below[r] - it.start_day),
+        item=name,
+    )
+    m.add(
+        PREFIX,
+        "p_believers_reached_by_correction",
+        float(arr.reached_corr[j][ever].mean()) if ever.any() else None,
+        item=name,
+    )
+    m.add(PREFIX, "p_final_believers", float((arr.state[j] == BELIEVES).mean()), item=name)
+    m.add(PREFIX, "p_final_corrected", float((arr.state[j] == CORRECTED).mean()), item=name)
+    for k, tname in enumerate(TIERS):
+        sel = model.pop.tier == k
+        if sel.any():
+            m.add(PREFIX, "p_ever_believed", float(ever[sel].mean()), item=name, tier=tname)
+
+
+def _summary(p: InformationProcess, m: Metrics) -> None:
+    """One printed line per item, and one for the messages."""
+
+    def get(item: str, metric: str, tier: str | None = None):
+        return m.get(_flat(metric, item, tier))
+
+    def days(x) -> str:
+        return "n/a" if x is None or not np.isfinite(x) else f"{x:.1f} d"
+
+    for j, it in enumerate(p.catalog.items):
+        name = it.name
+        if it.kind == "guideline":
+            text = (
+                f"guideline {name}: aware {get(name, 'p_aware'):.0%}, adopted {get(name, 'p_adopted'):.0%}; "
+                f"days to 50% aware tertiary {days(get(name, 't50_aware', 'tertiary'))}, "
+                f"secondary {days(get(name, 't50_aware', 'secondary'))}, "
+                f"primary {days(get(name, 't50_aware', 'primary'))}"
+            )
+        elif it.kind == "case_report":
+            t_admin = get(name, "t_first_admin")
+            text = (
+                f"case report {name}: aware {get(name, 'p_aware'):.0%}; first administrator after "
+                f"{'n/a' if t_admin is None else f'{t_admin:.2f} d'}, administrators aware "
+                f"{get(name, 'p_admins_aware') or 0:.0%}"
+            )
+        else:
+            t_c, t_peak = get(name, "t_first_correction"), get(name, "t_peak")
+            reached = get(name, "p_believers_reached_by_correction")
+            text = (
+                f"rumor {name}: peak believers {get(name, 'p_peak_believers'):.1%}"
+                f"{'' if t_peak is None else f' on day {t_peak:.1f}'}, "
+                f"ever believed {get(name, 'p_ever_believed'):.0%}, final {get(name, 'p_final_believers'):.1%}; "
+                f"first correction {'n/a' if t_c is None else f'after {t_c:.2f} d'}; believers reached by "
+                f"a correction {'n/a' if reached is None else f'{reached:.0%}'}"
+            )
+        m.note(f"summary_info_{j:02d}", text)
+    total = m.get(f"{PREFIX}_posts"), m.get(f"{PREFIX}_direct_messages")
+    m.note(
+        "summary_info_zz",
+        (
+            f"messages: {total[0]:,} group posts, {total[1]:,} direct; "
+            f"{m.get(f'{PREFIX}_messages_per_clinician_per_day'):.2f} per clinician per day; "
+            f"{m.get(f'{PREFIX}_purged_copies'):,} copies purged unread"
+        ),
+    )
+
+
+def _flat(metric: str, item: str, tier: str | None) -> str:
+    return metric_name(PREFIX, metric, item=item, tier=tier)
+
+
+# ---------------------------------------------------------------------- helpers
+def time_to_share(times: np.ndarray, q: float) -> float | None:
+    """Time by which a share q of the clinicians had the event (None when never reached)."""
+    finite = np.sort(times[np.isfinite(times)])
+    need = int(np.ceil(q * times.size))
+    if need == 0 or finite.size < need:
+        return None
+    return float(finite[need - 1])
+
+
+def _nan_none(x) -> float | None:
+    return None if x is None or not np.isfinite(x) else float(x)

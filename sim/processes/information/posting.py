@@ -1,0 +1,234 @@
+"""Posting: sharers post in their groups and message their contacts.
+
+Active spreaders (those who took up an item and still share it) post in each of their
+groups with ``post_prob_per_day`` and message one contact with ``direct_prob_per_day``
+(scaled by activity and the hour when ``heterogeneity``); a post reaches the other
+unmuted members, who will notice it with the item's ``notice_prob``. Screenshot items
+(``blocked_link``) are forwarded less often (``screenshot_delay_factor``) at lower
+fidelity. Each sharer stops with ``stop_prob_per_day`` after posting (drawn with the
+posts, :func:`kernels.post_in_groups`). A rumor's sharers post their current stance:
+the rumor, or its correction.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, NamedTuple
+
+import numpy as np
+
+from ...clock import in_hours
+from ...table import Table
+from . import kernels, moderation
+from .config import CONTENT, CORRECTED, CORRECTION, ROLE_ORDER
+from .state import credibility, per_step
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .process import InformationProcess
+
+__all__ = ["Posting", "emit_direct", "emit_group_posts", "groups_of", "post"]
+
+_ONE_CONTENT = np.full(1, CONTENT, np.int8)  # one stance for all posts
+_NO_P_POST = np.zeros(0)  # pinned posts: no posting draw
+
+
+class Constants(NamedTuple):
+    """Per-step posting constants of one item (see :meth:`Posting.constants`)."""
+
+    rumor: bool
+    p_post: float  # per (sharer, group), before activity
+    p_post_one: np.ndarray  # the same, clipped, as the kernels take it
+    p_stop: float
+    p_notice: float
+    p_direct: float  # per sharer, before activity
+    fidelity: float  # weight of a copy (screenshots count less)
+    weight_one: np.ndarray
+
+
+class Posting:
+    """What posting derives from the settings, recomputed when they change."""
+
+    def __init__(self):
+        self._constants: dict[tuple, Constants] = {}
+        self._activity: np.ndarray | None = None
+        self._activity_for: dict | None = None
+
+    def activity(self, p: InformationProcess, pop) -> np.ndarray:
+        """Posting activity per clinician: reading rate relative to the median x
+        ``role_activity`` (recomputed when ``role_activity`` changes)."""
+        role_activity = p.config.role_activity
+        if self._activity is None or role_activity != self._activity_for:
+            role_a = np.array([role_activity.get(r, 1.0) for r in ROLE_ORDER], np.float32)
+            self._activity = pop.reads_per_day / np.median(pop.reads_per_day) * role_a[pop.role]
+            self._activity_for = dict(role_activity)
+        return self._activity
+
+    def constants(self, p: InformationProcess, j: int, dt: float) -> Constants:
+        """Item ``j``'s per-step posting constants for this step length and the current
+        item and screenshot settings."""
+        cfg, s = p.config, p.settings
+        key = (j, dt, cfg.screenshot_delay_factor, cfg.screenshot_fidelity, s.version)
+        k = self._constants.get(key)
+        if k is None:
+            it = p.catalog.items[j]
+            scale = it.salience * (cfg.screenshot_delay_factor if it.blocked_link else 1.0)
+            fidelity = cfg.screenshot_fidelity if it.blocked_link else 1.0
+            p_post = per_step(s["post_prob_per_day"][j], dt) * scale
+            k = self._constants[key] = Constants(
+                rumor=it.kind == "rumor",
+                p_post=p_post,
+                p_post_one=np.array([min(p_post, 1.0)]),
+                p_stop=per_step(s["stop_prob_per_day"][j], dt),
+                p_notice=float(s["notice_prob"][j]),
+                p_direct=per_step(s["direct_prob_per_day"][j], dt) * scale,
+                fidelity=fidelity,
+                weight_one=np.array([fidelity], np.float32),
+            )
+        return k
+
+
+def groups_of(net) -> kernels.Groups:
+    """The membership index of ``net`` as the kernels take it (current arrays)."""
+    return kernels.Groups(net.c_indptr, net.c_groups, net.c_rows, net.g_indptr, net.g_members, net.m_muted, net.g_muted)
+
+
+def post(p: InformationProcess, model, t: float, dt: float) -> None:
+    """Every item's sharers post in their groups (then stop or not) and message a contact."""
+    cfg, net, pop = p.config, model.net, model.pop
+    hetero = cfg.heterogeneity
+    if hetero:
+        activity = p.posting_cache.activity(p, pop)
+        awake = not model.clock.is_night()
+        night = model.config.population.night_activity
+    for j in range(len(p.catalog)):
+        spreaders = np.flatnonzero(p.arrays.active[j])
+        if spreaders.size == 0:
+            continue
+        k = p.posting_cache.constants(p, j, dt)
+        factor: np.ndarray | float
+        if hetero:
+            on = awake | in_hours(model.clock.hour, pop.work_start[spreaders], pop.work_end[spreaders])
+            factor = np.clip(activity[spreaders] * np.where(on, 1.0, night), 0, 5)
+            p_post = np.clip(k.p_post * factor, 0, 1).astype(np.float64)
+            weight = (credibility(cfg, pop, spreaders) * k.fidelity).astype(np.float32)
+        else:
+            factor, p_post, weight = 1.0, k.p_post_one, k.weight_one
+        stance = (
+            np.where(p.arrays.state[j, spreaders] == CORRECTED, CORRECTION, CONTENT).astype(np.int8)
+            if k.rumor
+            else _ONE_CONTENT
+        )
+        # group posts: one draw per (spreader, group) membership, then the stops
+        p.arrays.cover_groups(net.n_groups)
+        who, groups, _rows, deliveries, copies = kernels.post_in_groups(
+            p.rng,
+            kernels.Sharers(spreaders, p_post, stance, weight),
+            groups_of(net),
+            k.p_notice,
+            k.p_stop,
+            p.arrays.active[j],
+            p.arrays.group_posts[j],
+            kernels.Stamp(j, float(t), p.queues.n_posts),
+        )
+        if who.size:
+            _posted(p, model, j, stance[who] if k.rumor else stance, spreaders[who], groups, t, deliveries, copies)
+        # direct messages
+        if k.p_direct > 0:
+            send = p.rng.random(spreaders.size) < np.clip(k.p_direct * factor, 0, 1)
+            if send.any():
+                emit_direct(p, model, j, stance[send] if k.rumor else CONTENT, spreaders[send], t)
+
+
+def emit_direct(p: InformationProcess, model, j: int, stance, senders: np.ndarray, t: float) -> None:
+    """1-on-1 messages of item ``j`` (``stance`` per sender or one for all) from ``senders``
+    to a contact each (``direct_targets = "anyone"``: to anyone but themselves)."""
+    n = model.pop.n
+    stance = np.broadcast_to(np.asarray(stance, np.int8), senders.shape)
+    if p.config.direct_targets == "anyone":
+        recv = p.rng.integers(0, n - 1, senders.size)
+        recv = recv + (recv >= senders)  # anyone but oneself
+    else:
+        c = model.contacts
+        deg = c.indptr[senders + 1] - c.indptr[senders]
+        has = deg > 0
+        senders, stance, deg = senders[has], stance[has], deg[has]
+        recv = c.neighbors[c.indptr[senders] + (p.rng.random(senders.size) * deg).astype(np.int64)]
+    if senders.size == 0:
+        return
+    p.counters["direct"] += int(senders.size)
+    p.counters["deliveries"] += int(senders.size)
+    p.log.add(np.where(stance == CORRECTION, p.catalog.corr_id.get(j, j), j), "direct", senders, recv, -1, t)
+    noticed = p.rng.random(senders.size) < p.settings["notice_prob"][j]
+    senders, recv, stance = senders[noticed], recv[noticed], stance[noticed]
+    p.queues.pending.append(
+        recv=recv,
+        item=j,
+        stance=stance,
+        sender=senders,
+        group=-1,
+        post=-1,
+        t=t,
+        weight=credibility(p.config, model.pop, senders),
+    )
+
+
+def emit_group_posts(p: InformationProcess, model, j: int, stance, senders, groups, sender_rows, t: float) -> None:
+    """Pinned posts of item ``j`` (stance per post) by ``senders`` (membership rows
+    ``sender_rows``) in ``groups``. (Sharers' posts come from :func:`post`.)"""
+    net = model.net
+    groups = np.asarray(groups, np.int32)
+    senders = np.asarray(senders, np.int64)
+    if groups.size == 0:
+        return
+    p.arrays.cover_groups(net.n_groups)
+    # copies to the other unmuted members; only those that will be noticed are kept
+    owner, recv, deliveries = kernels.noticed_copies(
+        p.rng,
+        groups,
+        np.asarray(sender_rows, np.int64),
+        groups_of(net),
+        float(p.settings["notice_prob"][j]),
+        p.arrays.group_posts[j],
+    )
+    stance = np.asarray(stance, np.int8)
+    if p.config.heterogeneity:
+        weight = credibility(p.config, model.pop, senders).astype(np.float32)
+    else:
+        weight = np.ones(1, np.float32)
+    copies = kernels.copy_columns(
+        owner,
+        recv,
+        np.arange(groups.size),
+        kernels.Sharers(senders, _NO_P_POST, stance, weight),
+        groups,
+        kernels.Stamp(j, float(t), p.queues.n_posts),
+    )
+    _posted(p, model, j, stance, senders, groups, t, deliveries, copies, pinned=True)
+
+
+def _posted(
+    p: InformationProcess,
+    model,
+    j: int,
+    stance,
+    senders,
+    groups,
+    t: float,
+    deliveries: int,
+    copies: kernels.Copies,
+    pinned: bool = False,
+) -> None:
+    """Book posts of item ``j`` (``stance`` per post or one for all) and queue their
+    noticed ``copies`` (post ids from ``queues.n_posts``); moderators may check rumor posts."""
+    n_new = groups.size
+    first_id = p.queues.new_posts(n_new)
+    p.counters["posts"] += n_new
+    p.counters["deliveries"] += int(deliveries)
+    if p.log.enabled:
+        log_item = np.where(stance == CORRECTION, p.catalog.corr_id.get(j, j), j)
+        p.log.add(np.broadcast_to(log_item, (n_new,)), "pinned" if pinned else "post", senders, -1, groups, t)
+    if len(p.queues.pending):
+        p.queues.pending.append(copies)
+    else:  # the kernel's fresh arrays become the pending deliveries (no copy)
+        p.queues.pending = Table.wrap(p.queues.pending.spec, copies)
+    if p.config.moderation.enabled and not pinned and p.catalog.kinds[j] == "rumor":
+        moderation.queue_checks(p, model, j, stance, groups, first_id, t)

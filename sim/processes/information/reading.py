@@ -1,0 +1,132 @@
+"""Reading: clinicians open their chats and take in the copies waiting for them.
+
+Each clinician opens the chats with probability ``1 - exp(-r dt)`` (``activity.read_prob``;
+every step with ``reading = "immediate"``) and reads every pending delivery: post copies
+and direct messages made in earlier steps. Copies of removed posts are gone; media older
+than ``purge_days`` are gone too (the reader asks the sender again with ``reask_prob``).
+Readers take in a batch item by item: guidelines and case reports one copy at a time in
+random order (:func:`kernels.read_guideline`), rumors all at once (:mod:`.belief`).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from ...activity import read_prob
+from ...table import Table
+from . import belief, kernels
+from .config import LITERACY_REF
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .process import InformationProcess
+
+__all__ = ["expose_guideline", "read"]
+
+_NO_LITERACY = np.zeros(0, np.float32)  # read_guideline: no heterogeneity
+
+
+def read(p: InformationProcess, model, t: float, dt: float) -> None:
+    batch = _opened(p, model)
+    if batch is None or len(batch) == 0:
+        return
+    p.counters["read"] += len(batch)
+    if p.settings.any_media:
+        batch = _purge(p, batch, t)
+        if len(batch) == 0:
+            return
+    # process in random order: with several copies to one reader, the first one counts
+    items = batch["item"]
+    single = len(p.catalog) == 1
+    for j in [int(items[0])] if single else _distinct(items):
+        sel = np.arange(items.size) if single else np.flatnonzero(items == j)
+        if p.catalog.kinds[j] == "rumor":
+            sel = p.rng.permutation(sel)
+            belief.expose_rumor(p, model, int(j), batch.take(sel), t)
+        else:
+            expose_guideline(p, model, int(j), batch, sel, t)
+
+
+def _opened(p: InformationProcess, model) -> Table | None:
+    """The pending copies read this step (removed posts' copies dropped); the rest stay."""
+    pending = p.queues.pending
+    if len(pending) == 0:
+        return None
+    recv = pending["recv"]
+    if p.config.reading == "immediate":
+        now = None  # every pending copy is read
+    else:
+        reads = p.rng.random(model.pop.n) < read_prob(model)
+        now = reads[recv]
+    gone = None
+    if p.counters["removed_posts"]:
+        post = pending["post"]
+        gone = np.zeros(recv.size, bool)
+        in_group = post >= 0
+        gone[in_group] = p.queues.removed[post[in_group]]
+    if now is None and gone is None:
+        p.queues.pending = pending.empty_like()
+        return pending
+    if now is None:
+        now = np.ones(recv.size, bool)
+    if gone is None:
+        gone = np.zeros(recv.size, bool)
+    p.counters["removed_copies"] += int((gone & now).sum())
+    batch = pending.take(now & ~gone)
+    pending.keep(~now & ~gone)
+    return batch
+
+
+def _purge(p: InformationProcess, batch: Table, t: float) -> Table:
+    """Media unread for ``purge_days`` are gone; the reader may ask the sender again
+    (a direct message sent now)."""
+    media = p.settings.media[batch["item"]]
+    purged = media & (t - batch["t"] > p.config.purge_days)
+    if not purged.any():
+        return batch
+    p.counters["purged"] += int(purged.sum())
+    again = purged & (p.rng.random(purged.size) < p.config.reask_prob)
+    if again.any():
+        p.counters["reasked"] += int(again.sum())
+        re = batch.take(again)
+        re["t"][:] = t
+        re["post"][:] = -1
+        re["group"][:] = -1
+        p.queues.pending.extend(re)
+    return batch.take(~purged)
+
+
+def expose_guideline(p: InformationProcess, model, j: int, batch: Table, order: np.ndarray, t: float) -> None:
+    """Readers take in the copies ``order`` of ``batch`` one by one, in random order
+    (:func:`kernels.read_guideline`, which shuffles ``order``)."""
+    cfg, s = p.config, p.settings
+    rules = kernels.ReadRules(
+        share_prob=float(s["share_prob"][j]),
+        stifle_prob=float(s["stifle_prob"][j]),
+        adoptable=p.catalog.kinds[j] == "guideline",
+        adopt_prob=float(cfg.adopt_prob),
+        adoption_sources=int(cfg.adoption_sources),
+        discussion_posts=int(cfg.discussion_posts),
+        literacy_ref=LITERACY_REF,
+    )
+    aware_at, adopt_at = kernels.read_guideline(
+        p.rng.random(3 * order.size),
+        order,
+        kernels.Copies(*batch.columns()),
+        p.arrays.guideline(j),
+        rules,
+        model.pop.literacy if cfg.heterogeneity else _NO_LITERACY,
+        float(t),
+    )
+    if p.log.enabled:
+        sender, recv, group = batch["sender"], batch["recv"], batch["group"]
+        for at, kind in ((aware_at, "aware"), (adopt_at, "adopt")):
+            p.log.add(j, kind, sender[at], recv[at], group[at], t)
+
+
+def _distinct(values: np.ndarray) -> list[int]:
+    """Distinct values of a small-alphabet array (item ids), in increasing order."""
+    if values.size == 0:
+        return []
+    return np.flatnonzero(np.bincount(values)).tolist()

@@ -1,0 +1,242 @@
+"""The state of the information process in one run.
+
+* :class:`Catalog`: the items of the run, fixed at set-up. Content items (guidelines,
+  rumors, case reports) have ids ``0..k-1``; each rumor's corrections travel as that
+  rumor's item with the correction stance, and have an id of their own ``k + r`` in the
+  event log only (``<rumor>:correction``, whose parent is the rumor).
+* :class:`ItemSettings`: each item's spreading settings (its own, else its kind's
+  default), re-read when the scenario's items change during a run.
+* :class:`ItemArrays`: per (item, clinician) state, arrays of shape (items, clinicians).
+* :class:`RumorTrack`: each rumor's believer trajectory (peak, believer-days, ...).
+* Table specs of the pending deliveries (copies of messages not yet read), the
+  moderation queue and the event log (:class:`sim.table.Table`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ...table import Table
+from . import kernels
+from .config import BELIEVES, ROLE_ORDER, SPREAD_FIELDS, InformationConfig, ItemConfig
+
+__all__ = [
+    "COUNTERS",
+    "DELIVERY_SPEC",
+    "EVENT_SPEC",
+    "MODERATION_SPEC",
+    "Catalog",
+    "ItemArrays",
+    "ItemSettings",
+    "RumorTrack",
+    "credibility",
+    "per_step",
+]
+
+# pending deliveries: one row per noticed copy not yet read (the columns of kernels.Copies)
+DELIVERY_SPEC = {
+    "recv": np.int32,
+    "item": np.int32,
+    "stance": np.int8,
+    "sender": np.int32,
+    "group": np.int32,
+    "post": np.int64,
+    "t": np.float64,
+    "weight": np.float32,
+}
+assert tuple(DELIVERY_SPEC) == kernels.Copies._fields
+# rumor posts a moderator will act on at time t
+MODERATION_SPEC = {"post": np.int64, "group": np.int32, "item": np.int32, "moderator": np.int32, "t": np.float64}
+# the event log: item id (corrections: their own id), kind (config.EVENT_KINDS), who, where, when
+EVENT_SPEC = {
+    "item": np.int32,
+    "kind": np.int8,
+    "sender": np.int32,
+    "receiver": np.int32,
+    "group": np.int32,
+    "t": np.float32,
+}
+COUNTERS = ("posts", "direct", "deliveries", "read", "purged", "reasked", "removed_posts", "removed_copies", "pinned")
+
+
+def per_step(p_day: float, dt_days: float) -> float:
+    """A per-day probability as the probability per step of ``dt_days`` days."""
+    return 1.0 - (1.0 - min(max(float(p_day), 0.0), 1.0)) ** dt_days
+
+
+def credibility(cfg: InformationConfig, pop, sender: np.ndarray) -> np.ndarray:
+    """Weight of each sender as a source: role x tier x (0.5 + expertise) (1 without heterogeneity)."""
+    if not cfg.heterogeneity:
+        return np.ones(sender.size, np.float32)
+    role_c = np.array([cfg.role_credibility.get(r, 1.0) for r in ROLE_ORDER], np.float32)
+    tier_c = np.asarray(cfg.tier_credibility, np.float32)
+    return role_c[pop.role[sender]] * tier_c[pop.tier[sender]] * (0.5 + pop.expertise[sender])
+
+
+class Catalog:
+    """The items of a run and their ids (fixed at set-up)."""
+
+    def __init__(self, items: list[ItemConfig]):
+        self.all = list(items)  # as the scenario lists them (seeding order)
+        self.items = [it for it in items if it.kind != "correction"]
+        self.index = {it.name: k for k, it in enumerate(self.items)}
+        k = len(self.items)
+        self.kinds = [it.kind for it in self.items]
+        self.rumors = [j for j, kd in enumerate(self.kinds) if kd == "rumor"]
+        self.corr_id = {j: k + r for r, j in enumerate(self.rumors)}
+        self.names = [it.name for it in self.items] + [f"{self.items[j].name}:correction" for j in self.rumors]
+        self.parents = [-1] * k + self.rumors
+        # item id -> its id in the event log when it is a correction (content items: itself)
+        self._corr_table = np.array([self.corr_id.get(j, j) for j in range(k)], np.int32)
+
+    def __len__(self) -> int:
+        return len(self.items)
+
+    def correction_ids(self, items: np.ndarray) -> np.ndarray:
+        """Log id of the correction of each item in ``items`` (non-rumors: the item itself)."""
+        return self._corr_table[items]
+
+
+class ItemSettings:
+    """Each item's spreading settings, as arrays over items (``settings["notice_prob"][j]``).
+
+    :meth:`refresh` re-reads them from the item configs when any changed (a ``settings``
+    intervention), so a change takes effect from the next step; ``version`` counts
+    changes so that derived constants know when to recompute.
+    """
+
+    def __init__(self, items: list[ItemConfig]):
+        self.items = items
+        self.version = 0
+        self._seen: tuple = ()
+        self.values: dict[str, np.ndarray] = {}
+        self.media = np.zeros(len(items), bool)
+        self.any_media = False
+        self.refresh()
+
+    def __getitem__(self, name: str) -> np.ndarray:
+        return self.values[name]
+
+    def _signature(self) -> tuple:
+        return tuple(
+            (it.salience, it.media, it.blocked_link, *(getattr(it, f) for f in SPREAD_FIELDS)) for it in self.items
+        )
+
+    def refresh(self) -> bool:
+        """Re-read the settings if an item's changed; True when they did."""
+        sig = self._signature()
+        if sig == self._seen:
+            return False
+        self._seen = sig
+        self.values = {name: np.array([it.setting(name) for it in self.items]) for name in SPREAD_FIELDS}
+        self.media = np.array([it.media for it in self.items], bool)
+        self.any_media = bool(self.media.any())
+        self.version += 1
+        return True
+
+
+@dataclass
+class ItemArrays:
+    """Per (item, clinician) state: arrays of shape (items, clinicians); ``group_posts`` is
+    (items, groups) and grows with the number of groups."""
+
+    state: np.ndarray  # int8: config.UNAWARE/AWARE/ADOPTED or UNAWARE/BELIEVES/CORRECTED/DOUBTS
+    active: np.ndarray  # bool: shares the item (or, for rumors, their current stance)
+    t_first: np.ndarray  # float32: heard / aware
+    t_taken: np.ndarray  # float32: adopted / first believed
+    ever_believed: np.ndarray  # bool
+    reached_corr: np.ndarray  # bool: a believer read a correction
+    persistent: np.ndarray  # bool: a correction never turns this believer
+    n_sources: np.ndarray  # int16: distinct consecutive sources (guideline adoption)
+    last_src: np.ndarray  # int32: the previous source
+    group_posts: np.ndarray  # int32, (items, groups): posts of the item in each group
+
+    @classmethod
+    def zeros(cls, k: int, n: int, n_groups: int) -> ItemArrays:
+        return cls(
+            state=np.zeros((k, n), np.int8),
+            active=np.zeros((k, n), bool),
+            t_first=np.full((k, n), np.nan, np.float32),
+            t_taken=np.full((k, n), np.nan, np.float32),
+            ever_believed=np.zeros((k, n), bool),
+            reached_corr=np.zeros((k, n), bool),
+            persistent=np.zeros((k, n), bool),
+            n_sources=np.zeros((k, n), np.int16),
+            last_src=np.full((k, n), -1, np.int32),
+            group_posts=np.zeros((k, n_groups), np.int32),
+        )
+
+    def guideline(self, j: int) -> kernels.GuidelineState:
+        """Item ``j``'s arrays as :func:`kernels.read_guideline` updates them (views)."""
+        return kernels.GuidelineState(
+            self.state[j],
+            self.active[j],
+            self.t_first[j],
+            self.t_taken[j],
+            self.n_sources[j],
+            self.last_src[j],
+            self.group_posts[j],
+        )
+
+    def cover_groups(self, n_groups: int) -> None:
+        """Make room in ``group_posts`` for groups created since set-up."""
+        have = self.group_posts.shape[1]
+        if have < n_groups:
+            grow = np.zeros((self.group_posts.shape[0], n_groups - have), np.int32)
+            self.group_posts = np.concatenate([self.group_posts, grow], axis=1)
+
+
+@dataclass
+class RumorTrack:
+    """Believer trajectory of each rumor (index r into ``Catalog.rumors``)."""
+
+    peak: np.ndarray
+    t_peak: np.ndarray
+    person_days: np.ndarray
+    t_first_correction: np.ndarray
+    t_below: np.ndarray  # first time believers fell below below_peak_share of the peak (reset by a new peak)
+
+    @classmethod
+    def empty(cls, r: int) -> RumorTrack:
+        return cls(
+            peak=np.zeros(r),
+            t_peak=np.full(r, np.nan),
+            person_days=np.zeros(r),
+            t_first_correction=np.full(r, np.nan),
+            t_below=np.full(r, np.nan),
+        )
+
+    def update(self, state: np.ndarray, rumors: list[int], t: float, dt: float, below_share: float) -> None:
+        """Count believers at the end of the step that started at ``t``."""
+        t_end = t + dt
+        for r, j in enumerate(rumors):
+            b = int((state[j] == BELIEVES).sum())
+            self.person_days[r] += b * dt
+            if b > self.peak[r]:
+                self.peak[r], self.t_peak[r] = b, t_end
+                self.t_below[r] = np.nan
+            elif self.peak[r] > 0 and np.isnan(self.t_below[r]) and b < below_share * self.peak[r]:
+                self.t_below[r] = t_end
+
+
+@dataclass
+class Queues:
+    """Messages in flight: noticed copies not yet read, rumor posts awaiting a moderator,
+    and the record of removed posts (by post id; grows by doubling)."""
+
+    pending: Table = field(default_factory=lambda: Table(DELIVERY_SPEC))
+    moderation: Table = field(default_factory=lambda: Table(MODERATION_SPEC))
+    removed: np.ndarray = field(default_factory=lambda: np.zeros(1024, bool))
+    n_posts: int = 0
+
+    def new_posts(self, n_new: int) -> int:
+        """Number ``n_new`` posts; returns the id of the first."""
+        first_id = self.n_posts
+        self.n_posts += n_new
+        if self.n_posts > self.removed.size:
+            grown = np.zeros(max(2 * self.removed.size, self.n_posts), bool)
+            grown[: self.removed.size] = self.removed
+            self.removed = grown
+        return first_id

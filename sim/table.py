@@ -1,0 +1,232 @@
+"""A small growable columnar table: named numpy columns, each of a fixed dtype.
+
+The processes keep logs and queues of records (events, pending deliveries, requests)
+as columns rather than rows. :class:`Table` holds them::
+
+    log = Table({"sender": np.int32, "receiver": np.int32, "t": np.float32})
+    log.append(sender=senders, receiver=receivers, t=now)     # arrays, or scalars for all rows
+    log["sender"]                                             # a view of the filled part
+    late = log.take(log["t"] > 3)                             # a new table (copies)
+    log.keep(log["receiver"] >= 0)                            # drop rows in place
+    frame = log.to_frame()                                    # a pandas DataFrame (copies)
+
+Appending is amortized O(rows appended): each column is a buffer that doubles when full,
+so many small appends cost about as much as one large one. Values are cast to the
+column's dtype (as numpy assignment casts). A view from ``table[name]`` is valid until
+the next ``append``, ``keep`` or ``clear``; take a copy to keep it longer.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from numpy.typing import ArrayLike, DTypeLike
+
+__all__ = ["Table"]
+
+_MIN_CAPACITY = 16
+
+
+class Table:
+    """Named numpy columns of equal length, appended in bulk.
+
+    ``spec`` maps each column name to its dtype, in column order. ``capacity`` reserves
+    room for that many rows.
+    """
+
+    __slots__ = ("_cols", "_n", "spec")
+
+    def __init__(self, spec: Mapping[str, DTypeLike], capacity: int = 0):
+        self.spec: dict[str, np.dtype] = _normalized(spec)
+        if capacity:
+            self._cols = {name: np.empty(capacity, dtype) for name, dtype in self.spec.items()}
+        else:  # nothing is ever written into a zero-length buffer: share one per dtype
+            self._cols = {name: _empty(dtype) for name, dtype in self.spec.items()}
+        self._n = 0
+
+    @classmethod
+    def _of(cls, spec: dict[str, np.dtype], cols: dict[str, np.ndarray], n: int) -> Table:
+        """A table over ``cols`` as they are (no checks, no copies)."""
+        out = object.__new__(cls)
+        out.spec, out._cols, out._n = spec, cols, n
+        return out
+
+    # ------------------------------------------------------------------ reading
+    @property
+    def names(self) -> tuple[str, ...]:
+        """The column names, in order."""
+        return tuple(self.spec)
+
+    def __len__(self) -> int:
+        return self._n
+
+    @property
+    def capacity(self) -> int:
+        """Rows the buffers hold before they grow."""
+        return int(next(iter(self._cols.values())).size)
+
+    def __getitem__(self, name: str) -> np.ndarray:
+        """A view of the filled part of column ``name``."""
+        return self._cols[name][: self._n]
+
+    def columns(self) -> tuple[np.ndarray, ...]:
+        """Views of every column, in order (e.g. ``NamedTuple(*table.columns())``)."""
+        n = self._n
+        return tuple([col[:n] for col in self._cols.values()])
+
+    def __repr__(self) -> str:
+        cols = ", ".join(f"{k}: {v}" for k, v in self.spec.items())
+        return f"Table({self._n} rows; {cols})"
+
+    # ------------------------------------------------------------------ writing
+    def append(self, rows: Mapping[str, ArrayLike] | Sequence[ArrayLike] | None = None, **columns: ArrayLike) -> None:
+        """Append rows given as one value per column: by name (a mapping, or keywords) or
+        in column order (a sequence such as a named tuple). A value is an array of the
+        rows' length or a scalar for all of them; at least one must be an array."""
+        values = self._by_name(rows, columns)
+        k = None
+        for name, v in values.items():
+            size = np.size(v) if np.ndim(v) else None
+            if size is None:
+                continue
+            if k is None:
+                k = size
+            elif size != k:
+                raise ValueError(f"column {name!r} has {size} values, another has {k}")
+        if k is None:
+            raise ValueError("append: give at least one column as an array (scalars need a row count)")
+        if k == 0:
+            return
+        n = self._n
+        self._reserve(n + k)
+        for name, v in values.items():
+            self._cols[name][n : n + k] = v
+        self._n = n + k
+
+    def extend(self, other: Table) -> None:
+        """Append the rows of ``other`` (a table with the same columns)."""
+        self._check_same(other)
+        if len(other):
+            self.append(other.columns())
+
+    def keep(self, mask: np.ndarray) -> None:
+        """Keep only the rows where ``mask`` (bool, one per row) is true, in order, in place."""
+        mask = np.asarray(mask)
+        if mask.dtype != bool or mask.shape != (self._n,):
+            raise ValueError(f"keep: need a bool mask of {self._n} rows, got {mask.dtype} {mask.shape}")
+        m = 0
+        for col in self._cols.values():
+            kept = col[: self._n][mask]
+            m = kept.size
+            col[:m] = kept
+        self._n = m
+
+    def clear(self) -> None:
+        """Remove every row (the buffers stay allocated)."""
+        self._n = 0
+
+    # ------------------------------------------------------------------ new tables
+    def take(self, index: np.ndarray) -> Table:
+        """A new table of the rows ``index`` (a bool mask, or positions in any order)."""
+        n = self._n
+        cols = {name: np.ascontiguousarray(col[:n][index]) for name, col in self._cols.items()}
+        return Table._of(self.spec, cols, next(iter(cols.values())).size)
+
+    def empty_like(self) -> Table:
+        """A new empty table with the same columns."""
+        return Table(self.spec)
+
+    @staticmethod
+    def concat(tables: Iterable[Table]) -> Table:
+        """The rows of several tables with the same columns, one after the other."""
+        tables = list(tables)
+        if not tables:
+            raise ValueError("concat: no tables")
+        first = tables[0]
+        for t in tables[1:]:
+            first._check_same(t)
+        out = Table(first.spec, capacity=sum(len(t) for t in tables))
+        for t in tables:
+            out.extend(t)
+        return out
+
+    @classmethod
+    def wrap(cls, spec: Mapping[str, DTypeLike], columns: Sequence[np.ndarray]) -> Table:
+        """A table over the arrays ``columns`` (in column order, e.g. a named tuple)
+        themselves, without copying them: they must be 1-d, of one length and of the
+        spec's dtypes. The table then owns them (it writes into them on ``keep`` and
+        replaces them when it grows): hand over fresh arrays only."""
+        spec = _normalized(spec)
+        if len(columns) != len(spec):
+            raise ValueError(f"wrap: {len(columns)} columns given, the table has {len(spec)}")
+        cols = dict(zip(spec, columns, strict=True))
+        n = None
+        for (name, dtype), v in zip(spec.items(), columns, strict=True):
+            if not isinstance(v, np.ndarray) or v.ndim != 1 or (v.dtype is not dtype and v.dtype != dtype):
+                raise TypeError(f"wrap: column {name!r} must be a 1-d {dtype} array")
+            if n is None:
+                n = v.size
+            elif v.size != n:
+                raise ValueError(f"wrap: column {name!r} has {v.size} values, another has {n}")
+        return cls._of(spec, cols, n or 0)
+
+    def to_frame(self) -> pd.DataFrame:
+        """The table as a pandas DataFrame (its own copy of the data)."""
+        return pd.DataFrame({name: col[: self._n].copy() for name, col in self._cols.items()})
+
+    # ------------------------------------------------------------------ internals
+    def _by_name(self, rows: Any, columns: dict[str, Any]) -> dict[str, Any]:
+        if rows is None:
+            values = columns
+        elif columns:
+            raise TypeError("append: give the columns either as one argument or as keywords, not both")
+        elif isinstance(rows, Mapping):
+            values = dict(rows)
+        else:
+            if len(rows) != len(self.spec):
+                raise ValueError(f"append: {len(rows)} columns given in order, the table has {len(self.spec)}")
+            values = dict(zip(self.spec, rows, strict=True))
+        if values.keys() != self.spec.keys():
+            missing, extra = self.spec.keys() - values.keys(), values.keys() - self.spec.keys()
+            raise KeyError(f"append: columns missing {sorted(missing)}, unknown {sorted(extra)}")
+        return values
+
+    def _reserve(self, rows: int) -> None:
+        cap = self.capacity
+        if rows <= cap:
+            return
+        cap = max(2 * cap, rows, _MIN_CAPACITY)
+        n = self._n
+        for name, col in self._cols.items():
+            grown = np.empty(cap, col.dtype)
+            grown[:n] = col[:n]
+            self._cols[name] = grown
+
+    def _check_same(self, other: Table) -> None:
+        if other.spec != self.spec:
+            raise ValueError(f"tables differ in columns: {self.spec} vs {other.spec}")
+
+
+class _Spec(dict):
+    """A table spec whose dtypes are numpy dtypes (normalized once, then shared)."""
+
+
+def _normalized(spec: Mapping[str, DTypeLike]) -> dict[str, np.dtype]:
+    if type(spec) is _Spec:
+        return spec
+    if not spec:
+        raise ValueError("a Table needs at least one column")
+    return _Spec((name, np.dtype(dtype)) for name, dtype in spec.items())
+
+
+_EMPTY: dict[np.dtype, np.ndarray] = {}
+
+
+def _empty(dtype: np.dtype) -> np.ndarray:
+    out = _EMPTY.get(dtype)
+    if out is None:
+        out = _EMPTY[dtype] = np.empty(0, dtype)
+    return out

@@ -1,0 +1,160 @@
+"""The growable columnar table (sim/table.py)."""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from sim.table import Table
+
+SPEC = {"who": np.int32, "kind": np.int8, "t": np.float64}
+
+
+class Row(NamedTuple):
+    who: np.ndarray
+    kind: np.ndarray
+    t: np.ndarray
+
+
+def test_append_by_name_in_order_and_with_scalars():
+    tab = Table(SPEC)
+    assert len(tab) == 0 and tab.names == ("who", "kind", "t")
+    tab.append(who=np.array([1, 2]), kind=3, t=0.5)  # keywords; scalars for all rows
+    tab.append({"who": [4], "kind": [5], "t": [1.5]})  # a mapping
+    tab.append(Row(np.array([6, 7, 8]), np.array([0, 1, 2]), np.zeros(3)))  # in column order
+    assert len(tab) == 6
+    np.testing.assert_array_equal(tab["who"], [1, 2, 4, 6, 7, 8])
+    np.testing.assert_array_equal(tab["kind"], [3, 3, 5, 0, 1, 2])
+    np.testing.assert_array_equal(tab["t"], [0.5, 0.5, 1.5, 0, 0, 0])
+    assert [c.dtype for c in tab.columns()] == [np.dtype(np.int32), np.dtype(np.int8), np.dtype(np.float64)]
+
+
+def test_values_are_cast_to_the_column_dtype():
+    tab = Table({"x": np.int32, "t": np.float32})
+    tab.append(x=np.array([2**31 + 5], np.int64), t=np.array([0.1]))
+    assert tab["x"].dtype == np.int32 and tab["t"].dtype == np.float32
+    assert tab["t"][0] == np.float32(0.1)
+
+
+def test_appending_nothing_changes_nothing():
+    tab = Table(SPEC)
+    tab.append(who=np.zeros(0), kind=1, t=2.0)
+    assert len(tab) == 0
+
+
+@pytest.mark.parametrize(
+    "call,error",
+    [
+        (lambda t: t.append(who=[1, 2], kind=[1], t=0.0), ValueError),  # lengths differ
+        (lambda t: t.append(who=1, kind=1, t=0.0), ValueError),  # no array: no row count
+        (lambda t: t.append(who=[1], kind=[1]), KeyError),  # a column missing
+        (lambda t: t.append(who=[1], kind=[1], t=[0.0], extra=[1]), KeyError),  # an unknown column
+        (lambda t: t.append(([1], [1])), ValueError),  # too few in order
+        (lambda t: t.append({"who": [1], "kind": [1], "t": [0.0]}, who=[1]), TypeError),
+        (lambda t: t.keep(np.ones(3, bool)), ValueError),  # mask of the wrong length
+    ],
+)
+def test_bad_calls_are_refused(call, error):
+    tab = Table(SPEC)
+    tab.append(who=[1], kind=[1], t=[0.0])
+    with pytest.raises(error):
+        call(tab)
+    assert len(tab) == 1  # and leave it as it was
+
+
+def test_growth_is_by_doubling():
+    tab = Table({"x": np.int64})
+    capacities = set()
+    for i in range(5000):
+        tab.append(x=np.array([i]))
+        capacities.add(tab.capacity)
+    np.testing.assert_array_equal(tab["x"], np.arange(5000))
+    assert len(capacities) <= int(np.log2(5000)) + 2  # O(log n) reallocations
+    assert tab.capacity < 2 * 5000
+
+
+def test_take_keep_clear():
+    tab = Table(SPEC)
+    tab.append(who=np.arange(10), kind=np.arange(10) % 3, t=np.linspace(0, 1, 10))
+    odd = tab.take(tab["who"] % 2 == 1)
+    np.testing.assert_array_equal(odd["who"], [1, 3, 5, 7, 9])
+    picked = tab.take(np.array([9, 0, 9]))  # positions, in any order, repeats allowed
+    np.testing.assert_array_equal(picked["who"], [9, 0, 9])
+    picked["who"][:] = -1  # a taken table owns its data
+    assert (tab["who"] >= 0).all()
+    tab.keep(tab["kind"] == 0)
+    np.testing.assert_array_equal(tab["who"], [0, 3, 6, 9])
+    np.testing.assert_allclose(tab["t"], np.linspace(0, 1, 10)[[0, 3, 6, 9]])
+    tab.append(who=[42], kind=[0], t=[2.0])  # appending after keep continues the rows
+    np.testing.assert_array_equal(tab["who"], [0, 3, 6, 9, 42])
+    tab.clear()
+    assert len(tab) == 0 and tab.take(np.zeros(0, bool)).names == tab.names
+
+
+def test_concat_extend_and_frame():
+    a, b = Table(SPEC), Table(SPEC)
+    a.append(who=[1, 2], kind=0, t=[0.0, 1.0])
+    b.append(who=[3], kind=1, t=[2.0])
+    both = Table.concat([a, b, a.empty_like()])
+    np.testing.assert_array_equal(both["who"], [1, 2, 3])
+    a.extend(b)
+    np.testing.assert_array_equal(a["kind"], [0, 0, 1])
+    df = a.to_frame()
+    expected = pd.DataFrame(
+        {"who": np.array([1, 2, 3], np.int32), "kind": np.array([0, 0, 1], np.int8), "t": [0.0, 1.0, 2.0]}
+    )
+    pd.testing.assert_frame_equal(df, expected)
+    df.loc[0, "who"] = 99  # the frame is a copy
+    assert a["who"][0] == 1
+    with pytest.raises(ValueError):
+        Table.concat([a, Table({"who": np.int64})])
+    with pytest.raises(ValueError):
+        Table({})
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.lists(
+        st.one_of(st.integers(0, 40).map(lambda k: ("append", k)), st.integers(0, 2**16).map(lambda m: ("keep", m))),
+        max_size=30,
+    )
+)
+def test_matches_plain_concatenation(ops):
+    """Any sequence of appends and filters gives what concatenating and masking arrays gives."""
+    tab = Table({"x": np.int64, "y": np.float32})
+    ref_x, ref_y = np.zeros(0, np.int64), np.zeros(0, np.float32)
+    counter = 0
+    for op, arg in ops:
+        if op == "append":
+            x = np.arange(counter, counter + arg)
+            counter += arg
+            tab.append(x=x, y=x / 7)
+            ref_x, ref_y = np.concatenate([ref_x, x]), np.concatenate([ref_y, (x / 7).astype(np.float32)])
+        else:
+            mask = (np.arange(len(tab)) * 2654435761 + arg) % 3 != 0
+            tab.keep(mask)
+            ref_x, ref_y = ref_x[mask], ref_y[mask]
+        np.testing.assert_array_equal(tab["x"], ref_x)
+        np.testing.assert_array_equal(tab["y"], ref_y)
+
+
+def test_wrap_adopts_fresh_arrays_without_copying():
+    who, kind, t = np.array([1, 2, 3], np.int32), np.array([0, 1, 0], np.int8), np.array([0.5, 1.0, 1.5])
+    tab = Table.wrap(SPEC, Row(who, kind, t))
+    assert len(tab) == 3 and np.shares_memory(tab["who"], who)
+    tab.keep(tab["kind"] == 0)  # it owns them now: written in place
+    np.testing.assert_array_equal(tab["who"], [1, 3])
+    tab.append(who=[4], kind=[2], t=[2.0])  # fills their room
+    assert np.shares_memory(tab["who"], who)
+    tab.append(who=[5], kind=[2], t=[2.5])  # and replaces them when it grows
+    np.testing.assert_array_equal(tab["who"], [1, 3, 4, 5])
+    assert not np.shares_memory(tab["who"], who)
+    with pytest.raises(TypeError):
+        Table.wrap(SPEC, Row(who.astype(np.int64), kind, t))  # a dtype other than the spec's
+    with pytest.raises(ValueError):
+        Table.wrap(SPEC, Row(who, kind, t[:2]))  # lengths differ
