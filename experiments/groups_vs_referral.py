@@ -10,6 +10,15 @@ share of consulted cases diagnosed without a referral, and the experts' burden.
     python experiments/groups_vs_referral.py scenarios/guangdong_study.toml -r 5 \\
         --patience 24 6 2 --csv results/groups_vs_referral.csv
 
+With ``--escalation parallel`` every arm asks the group and the contact at once and
+starts the referral while waiting; ``--paired`` adds, per replicate, the Kaplan-Meier
+median time to diagnosis of consulted cases at a tier (``--tier``, default primary) in
+each arm, and a bootstrap interval (``scipy.stats.bootstrap``, BCa) of the mean paired
+difference, groups minus referral only:
+
+    python experiments/groups_vs_referral.py scenarios/guangdong_study.toml -r 8 \
+        --escalation parallel --paired
+
 Run from the repository root (it imports ``analysis``).
 """
 
@@ -21,6 +30,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from scipy import stats
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
@@ -42,6 +52,33 @@ def run_arm(path: str, sets: list[str], seeds: list[int]) -> tuple[pd.DataFrame,
         burden["offhours"] += int(proc.experts.n_offhours.sum())
         burden["referrals"] += proc.counters["referrals"]
     return pd.concat(frames, ignore_index=True), burden
+
+
+def replicate_medians(cases: pd.DataFrame, tier: str) -> np.ndarray:
+    """Per replicate: KM median (hours) of the consulted cases at ``tier`` (NaN if not reached)."""
+    out = []
+    for _, g in cases[(cases["tier"] == tier) & cases["consulted"]].groupby("replicate"):
+        t, obs = durations(g)
+        q = km_quantile(t, obs, 0.5)
+        out.append(np.nan if q is None else q)
+    return np.asarray(out, float)
+
+
+def paired_table(medians: dict[str, np.ndarray], base: str, seed: int) -> pd.DataFrame:
+    """Per arm: per-replicate medians, and the mean paired difference to ``base`` with a 95% BCa interval."""
+    rows = []
+    for arm, m in medians.items():
+        row = {"arm": arm, "medians_h": " ".join(f"{x:.1f}" for x in m), "mean_median_h": float(np.nanmean(m))}
+        if arm != base:
+            d = m - medians[base]
+            d = d[np.isfinite(d)]
+            res = stats.bootstrap((d,), np.mean, confidence_level=0.95, n_resamples=9999,
+                                  method="BCa", rng=np.random.default_rng(seed))
+            ci = res.confidence_interval
+            row.update(diff_mean_h=float(d.mean()), ci_low_h=float(ci.low), ci_high_h=float(ci.high),
+                       n_pairs=int(d.size), groups_faster=int((d < 0).sum()))
+        rows.append(row)
+    return pd.DataFrame(rows)
 
 
 def summarise(arm: str, cases: pd.DataFrame, burden: dict, reps: int) -> list[dict]:
@@ -77,20 +114,35 @@ def main(argv=None) -> int:
     p.add_argument("--patience", type=float, nargs="+", default=[24.0],
                    help="group and 1-on-1 patience times (hours) of the arms with groups")
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="setting for every arm")
+    p.add_argument("--escalation", choices=["serial", "parallel"], default=None,
+                   help="diagnosis.escalation in every arm (default: the scenario's)")
+    p.add_argument("--paired", action="store_true",
+                   help="per-replicate KM medians at --tier and a bootstrap interval of the paired difference")
+    p.add_argument("--tier", default="primary", choices=["primary", "secondary", "tertiary"])
     p.add_argument("--csv", help="write the table here")
     args = p.parse_args(argv)
     seeds = replicate_seeds(args.seed, args.replicates)
     arms = {f"groups, patience {h:g} h": [f"diagnosis.group_patience_hours={h}",
                                           f"diagnosis.contact_patience_hours={h}"] for h in args.patience}
     arms["no groups (referral only)"] = ["diagnosis.groups=false"]
-    rows = []
+    common = list(args.set) + ([f'diagnosis.escalation="{args.escalation}"'] if args.escalation else [])
+    rows, medians = [], {}
     for arm, sets in arms.items():
         print(f"running {arm} ...", file=sys.stderr, flush=True)
-        cases, burden = run_arm(args.scenario, args.set + sets, seeds)
+        cases, burden = run_arm(args.scenario, common + sets, seeds)
         rows += summarise(arm, cases, burden, args.replicates)
+        medians[arm] = replicate_medians(cases, args.tier)
     table = pd.DataFrame(rows)
     with pd.option_context("display.width", 200, "display.max_columns", 20, "display.float_format", "{:.2f}".format):
         print(table[table["cases"] == "consulted"].drop(columns=["cases"]).to_string(index=False))
+    if args.paired:
+        base = "no groups (referral only)"
+        paired = paired_table(medians, base, args.seed)
+        print(f"\n{args.tier}, consulted cases: KM median time to diagnosis per replicate (h); "
+              f"paired difference to '{base}' (mean, 95% BCa bootstrap interval)")
+        with pd.option_context("display.width", 250, "display.max_colwidth", 120, "display.float_format",
+                               "{:.1f}".format):
+            print(paired.to_string(index=False))
     if args.csv:
         Path(args.csv).parent.mkdir(parents=True, exist_ok=True)
         table.to_csv(args.csv, index=False)

@@ -4,46 +4,142 @@
     qunsim show SCENARIO [--set key=value ...]      print the resolved scenario
     qunsim validate [--case NAME] [--set ...]        classical special cases vs closed form
     qunsim experiment FILE [--jobs N] [--out DIR]    intervention arms x paired replicates
+    qunsim sweep FILE [--dask-local N] [--resume]    parameter sweep and sensitivity indices
     qunsim params                                    the parameter reference (Markdown)
+    qunsim demo [SCENARIO] [--port P] [--host H]     the live teaching page in the browser
 
-Exit codes: 0 success, 1 a validation case failed, 2 bad input (the message says what).
+Exit codes: 0 success, 1 a validation case failed, 2 bad input (the message says what),
+130 interrupted. ``qunsim --help`` and ``qunsim COMMAND --help`` show examples.
 """
 
 from __future__ import annotations
 
 import argparse
 import datetime as _dt
+import os
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
-import numpy as np
-
-from .config import ScenarioError, load_scenario, scenario_to_toml
-from .results import OutputExistsError, folder_is_empty
+from . import __version__
+from .config import (
+    MAX_CLINICIAN_STEPS,
+    MAX_STEPS,
+    ScenarioError,
+    load_scenario,
+    run_estimate,
+    run_size,
+    scenario_to_toml,
+    scenario_warnings,
+)
+from .errors import OutputExistsError
+from .paths import folder_is_empty
 
 EXIT_OK, EXIT_FAIL, EXIT_USAGE = 0, 1, 2
 
 
+class _UsageError(Exception):
+    """Bad command-line input found by the command itself (exit 2)."""
+
+
 class _Parser(argparse.ArgumentParser):
+    #: a function giving the epilog, called only when the help is shown (e.g. the validation cases)
+    lazy_epilog: Callable[[], str] | None = None
+
     def error(self, message):  # argparse's own errors: usage + exit 2, no traceback
         self.print_usage(sys.stderr)
         self.exit(EXIT_USAGE, f"qunsim: error: {message}\n")
 
+    def format_help(self):
+        if self.lazy_epilog is not None:
+            self.epilog, self.lazy_epilog = self.lazy_epilog(), None
+        return super().format_help()
+
+
+MAX_SEED = 2**64 - 1
+
+
+def _seed(text: str) -> int:
+    """``--seed``: an integer 0 <= seed < 2**64 (refused here, before anything runs)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text[:40]!r} is not an integer; give 0 <= seed < 2**64") from None
+    if not 0 <= value <= MAX_SEED:
+        raise argparse.ArgumentTypeError(f"{value if value < 0 else text[:40]} is outside 0 <= seed < 2**64 "
+                                         f"(the largest seed is {MAX_SEED})")
+    return value
+
 
 def _progress(stream=sys.stderr):
-    state = {"t0": time.perf_counter(), "last": -1}
+    """Progress lines at every 10%. The time left is extrapolated from the steps after the
+    first report only: the first step carries one-off costs (building the model, numba
+    compiling its kernels on first use) that the remaining steps do not repeat."""
+    state = {"t0": time.perf_counter(), "last": -1, "t1": 0.0, "s1": -1}
 
     def report(step: int, total: int) -> None:
+        now = time.perf_counter()
+        if state["s1"] < 0:
+            state["t1"], state["s1"] = now, step
         pct = int(100 * step / total)
         if pct // 10 != state["last"] // 10 or step == total:
             state["last"] = pct
-            elapsed = time.perf_counter() - state["t0"]
-            eta = elapsed / step * (total - step)
-            print(f"  step {step}/{total} ({pct}%), {elapsed:.1f}s elapsed, ~{eta:.0f}s left",
+            done = step - state["s1"]
+            if step == total:
+                left = "done"
+            elif done > 0:
+                left = f"~{(now - state['t1']) / done * (total - step):.0f}s left"
+            else:
+                left = "time left: estimated from the next steps (the first includes one-off set-up)"
+            print(f"  step {step}/{total} ({pct}%), {now - state['t0']:.1f}s elapsed, {left}",
                   file=stream, flush=True)
 
     return report
+
+
+def _warn(source: str, scenario) -> list[str]:
+    """Print the scenario's warnings to stderr; return them (for the manifest)."""
+    found = scenario_warnings(scenario)
+    for line in found:
+        print(f"qunsim: warning: {source}: {line}", file=sys.stderr)
+    return found
+
+
+def _report_large(scenario) -> None:
+    """Say how large a run above the ceilings will be (it was allowed with run.allow_large)."""
+    size = run_size(scenario)
+    if size["steps"] > MAX_STEPS or size["clinician_steps"] > MAX_CLINICIAN_STEPS:
+        print(f"qunsim: large run allowed by run.allow_large: {size['steps']:,.0f} steps, "
+              f"{size['clinician_steps']:.3g} clinicians x steps (ceiling {MAX_STEPS:,} and "
+              f"{MAX_CLINICIAN_STEPS:.0e}); {run_estimate(scenario)}", file=sys.stderr, flush=True)
+
+
+_NAME_MAX = 255
+
+
+def _check_out(out: Path, overwrite: bool, option: str = "--out") -> None:
+    """Refuse, before the run, an output folder that cannot be written."""
+    for part in out.parts:
+        if len(os.fsencode(part)) > _NAME_MAX:
+            raise _UsageError(f"{option}: the folder name {part[:30]!r}... is {len(os.fsencode(part)):,} bytes "
+                              f"long; file systems allow at most {_NAME_MAX}")
+    try:
+        exists, is_dir = out.exists(), out.is_dir()
+        parent = out.absolute()
+        while not parent.exists():
+            parent = parent.parent
+    except OSError as exc:
+        raise _UsageError(f"{option} {str(out)[:200]}: not a usable path ({exc.strerror or exc})") from None
+    if exists and not is_dir:
+        raise _UsageError(f"{option} {out}: is a file, not a folder; give the path of a folder "
+                          "(new, empty, or a results folder to replace with --overwrite)")
+    if exists and not folder_is_empty(out) and not overwrite:
+        raise OutputExistsError(f"{out} is not empty; choose another {option} or pass --overwrite")
+    if not parent.is_dir():
+        raise _UsageError(f"{option} {out}: {parent} is a file, so no folder can be made under it")
+    if not os.access(parent, os.W_OK | os.X_OK):
+        raise _UsageError(f"{option} {out}: cannot write in {parent} (permission denied)")
 
 
 def summary_lines(metrics: dict) -> list[str]:
@@ -66,17 +162,23 @@ def summary_lines(metrics: dict) -> list[str]:
 def _cmd_run(args) -> int:
     from .runner import run
 
-    scenario = load_scenario(args.scenario, args.set)
+    scenario = load_scenario(args.scenario, _overrides(args))
+    warnings = _warn(args.scenario, scenario)
+    # run.name is a name (no separators, no leading '.'): the default folder stays inside results/
     out = Path(args.out) if args.out else Path("results") / (
         f"{scenario.run.name}-seed{args.seed if args.seed is not None else scenario.run.seed}-"
         f"{_dt.datetime.now().strftime('%Y%m%d-%H%M%S')}"
     )
-    if out.exists() and (not out.is_dir() or not folder_is_empty(out)) and not args.overwrite:
-        raise OutputExistsError(f"{out} is not empty; choose another --out or pass --overwrite")
+    _check_out(out, args.overwrite)
+    _report_large(scenario)
     print(f"qunsim: running {scenario.run.name!r} ({scenario.n_steps} steps of "
           f"{scenario.run.step_minutes:g} min) ...", file=sys.stderr, flush=True)
     res = run(scenario, seed=args.seed, progress=None if args.quiet else _progress())
-    res.save(out, overwrite=args.overwrite)
+    res.manifest.setdefault("warnings", warnings)
+    try:
+        res.save(out, overwrite=args.overwrite)
+    except OSError as exc:
+        raise _UsageError(f"--out {out}: cannot write the results ({exc.strerror or exc})") from None
     if not args.no_plot:
         from .plots import plot_run
 
@@ -89,8 +191,14 @@ def _cmd_run(args) -> int:
     return EXIT_OK
 
 
+def _overrides(args) -> list[str]:
+    """``--set`` values, and ``run.allow_large=true`` for ``--allow-large``."""
+    return [*(args.set or []), *(["run.allow_large=true"] if getattr(args, "allow_large", False) else [])]
+
+
 def _cmd_show(args) -> int:
-    scenario = load_scenario(args.scenario, args.set)
+    scenario = load_scenario(args.scenario, _overrides(args))
+    _warn(args.scenario, scenario)
     if args.plan:
         from .plan import describe
 
@@ -101,19 +209,15 @@ def _cmd_show(args) -> int:
 
 
 def _cmd_experiment(args) -> int:
-    from .experiment import run_experiment_to
+    from .experiments.cli import cmd_experiment
 
-    out = Path(args.out) if args.out else Path("results") / (
-        f"{Path(args.experiment).stem}-{_dt.datetime.now().strftime('%Y%m%d-%H%M%S')}")
-    table = run_experiment_to(args.experiment, out, jobs=args.jobs, overwrite=args.overwrite,
-                              replicates=args.replicates, progress=None if args.quiet else _progress())
-    with_ci = table.dropna(subset=["diff_low"])
-    print(f"{'metric':<45} {'arm':<22} {'mean':>10} {'diff vs baseline [95% CI]':>34}")
-    for r in table.itertuples():
-        ci = "" if np.isnan(r.diff_low) else f"{r.diff_mean:+.4g} [{r.diff_low:+.4g}, {r.diff_high:+.4g}]"
-        print(f"{r.metric:<45} {r.arm:<22} {r.mean:>10.4g} {ci:>34}")
-    print(f"results in {out} ({len(with_ci)} comparisons)")
-    return EXIT_OK
+    return cmd_experiment(args)
+
+
+def _cmd_sweep(args) -> int:
+    from .experiments.cli import cmd_sweep
+
+    return cmd_sweep(args)
 
 
 def _cmd_params(args) -> int:
@@ -129,49 +233,163 @@ def _cmd_validate(args) -> int:
     return EXIT_OK if run_cases(args.case, args.set, quick=args.quick) else EXIT_FAIL
 
 
+def _cmd_demo(args) -> int:
+    try:
+        from .demo.server import serve  # the web stack is imported only for this command
+    except ImportError as exc:
+        print(
+            f"qunsim demo: the teaching page needs the demo extra ({exc.name} is missing): pip install -e '.[demo]'",
+            file=sys.stderr,
+        )
+        return EXIT_USAGE
+    return serve(args.scenario, host=args.host, port=args.port)
+
+
+_EXIT_CODES = """exit codes:
+  0    success
+  1    a validation case failed (qunsim validate only)
+  2    bad input: the message names the file, the setting, the value and what is allowed
+  130  interrupted (Ctrl-C); nothing is written"""
+
+_EPILOG = {
+    "qunsim": """examples:
+  qunsim run scenarios/classroom.toml                      run a scenario, write results/<name>-seed0-<time>/
+  qunsim run scenarios/guangdong_study.toml --seed 7 --out results/gd
+  qunsim show scenarios/province.toml                      the resolved scenario, every default written out
+  qunsim show --plan scenarios/classroom.toml              the order of set-up and of one step
+  qunsim validate --quick                                  the classical special cases vs their closed forms
+  qunsim experiment experiments/misinformation.toml --jobs 2
+  qunsim sweep experiments/classroom_rumor_sobol.toml --dask-local 2     sensitivity indices (Sobol)
+  qunsim params > docs/parameters.md                       every setting, default, unit and meaning
+
+`qunsim COMMAND --help` gives the examples and exit codes of each command.
+
+""" + _EXIT_CODES,
+    "run": f"""examples:
+  qunsim run scenarios/classroom.toml
+  qunsim run scenarios/guangdong_study.toml --seed 7 --out results/gd
+  qunsim run scenarios/classroom.toml --set run.duration_days=10 --set population.literacy_mean=0.8
+  qunsim run results/gd/scenario.toml --seed 8          rerun a results folder's resolved scenario
+  qunsim run big.toml --allow-large                     above {MAX_STEPS:,} steps or {MAX_CLINICIAN_STEPS:.0e} clinicians x steps
+
+exit codes:
+  0    the results folder was written (scenario.toml, manifest.json, metrics, tables, summary.png)
+  2    bad input: scenario file, --set, --seed, --out (the message says which and what is allowed);
+       checked before the run starts
+  130  interrupted (Ctrl-C); nothing is written""",
+    "show": """examples:
+  qunsim show scenarios/province.toml
+  qunsim show scenarios/classroom.toml --set run.duration_days=10 > mine.toml
+  qunsim show --plan scenarios/guangdong_study.toml
+
+exit codes:
+  0    printed
+  2    bad input (the message names the file, the setting, the value and what is allowed)""",
+    "params": """examples:
+  qunsim params > docs/parameters.md
+  qunsim params | grep literacy
+
+exit codes:
+  0    printed
+  2    a bad option (usage error)""",
+}
+
+
+def _validate_epilog() -> str:
+    from .validation import describe_cases
+
+    return (f"cases (--case NAME):\n{describe_cases()}\n\n"
+            "examples:\n"
+            "  qunsim validate                   every case, full replicates\n"
+            "  qunsim validate --quick           fewer replicates, wider intervals\n"
+            "  qunsim validate --case mmc --case reed_frost\n\n"
+            "exit codes:\n"
+            "  0    every case passed\n"
+            "  1    a case failed: the closed form lies outside its interval\n"
+            "  2    bad input (an unknown --case, a bad --set)\n"
+            "  130  interrupted (Ctrl-C)")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    p = _Parser(prog="qunsim", description="Information diffusion in clinicians' chat groups.")
+    raw = argparse.RawDescriptionHelpFormatter
+    p = _Parser(prog="qunsim", description="Information diffusion in clinicians' chat groups.",
+                epilog=_EPILOG["qunsim"], formatter_class=raw)
+    p.add_argument("--version", action="version", version=f"qunsim {__version__}")
     sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
-    r = sub.add_parser("run", help="run a scenario and write a results folder")
+    r = sub.add_parser("run", help="run a scenario and write a results folder", epilog=_EPILOG["run"],
+                       formatter_class=raw)
     r.add_argument("scenario", help="scenario file (TOML)")
-    r.add_argument("--seed", type=int, default=None, help="root seed (default: run.seed)")
+    r.add_argument("--seed", type=_seed, default=None, help="root seed, 0 <= N < 2**64 (default: run.seed)")
     r.add_argument("--out", help="results folder (default: results/<name>-seed<N>-<time>)")
     r.add_argument("--overwrite", action="store_true", help="replace the results in a non-empty --out")
     r.add_argument("--set", action="append", metavar="KEY=VALUE", help="override a setting (repeatable)")
     r.add_argument("--quiet", action="store_true", help="no progress lines")
     r.add_argument("--no-plot", action="store_true", help="do not draw summary.png")
+    r.add_argument("--allow-large", action="store_true",
+                   help=f"allow more than {MAX_STEPS:,} steps or {MAX_CLINICIAN_STEPS:.0e} clinicians x steps "
+                   "(same as --set run.allow_large=true); prints the estimated time and memory")
     r.set_defaults(func=_cmd_run)
-    s = sub.add_parser("show", help="print the resolved scenario")
+    s = sub.add_parser("show", help="print the resolved scenario", epilog=_EPILOG["show"], formatter_class=raw)
     s.add_argument("scenario")
-    s.add_argument("--set", action="append", metavar="KEY=VALUE")
+    s.add_argument("--set", action="append", metavar="KEY=VALUE", help="override a setting (repeatable)")
+    s.add_argument("--allow-large", action="store_true", help="as for run: a scenario above the ceilings")
     s.add_argument("--plan", action="store_true", help="print the order of set-up and of one step instead")
     s.set_defaults(func=_cmd_show)
-    e = sub.add_parser("experiment", help="compare intervention arms over paired replicates")
-    e.add_argument("experiment", help="experiment file (TOML), see experiments/")
-    e.add_argument("--out", help="results folder (default: results/<name>-<time>)")
-    e.add_argument("--jobs", type=int, default=1, help="runs in parallel (results do not depend on it)")
-    e.add_argument("--replicates", type=int, default=None, help="override the file's replicates")
-    e.add_argument("--overwrite", action="store_true")
-    e.add_argument("--quiet", action="store_true")
+    from .experiments import cli as ecli  # light: argparse only
+
+    e = sub.add_parser("experiment", help="compare intervention arms over paired replicates",
+                       epilog=ecli.EPILOG_EXPERIMENT, formatter_class=raw)
+    ecli.add_experiment_arguments(e)
     e.set_defaults(func=_cmd_experiment)
-    pr = sub.add_parser("params", help="print the parameter reference (Markdown)")
+    sw = sub.add_parser("sweep", help="a parameter sweep with sensitivity indices (Sobol, Morris, LHS, factorial)",
+                        epilog=ecli.EPILOG_SWEEP, formatter_class=raw)
+    ecli.add_sweep_arguments(sw)
+    sw.set_defaults(func=_cmd_sweep)
+    pr = sub.add_parser("params", help="print the parameter reference (Markdown)", epilog=_EPILOG["params"],
+                        formatter_class=raw)
     pr.set_defaults(func=_cmd_params)
-    v = sub.add_parser("validate", help="run the classical special cases against their closed forms")
+    v = sub.add_parser("validate", help="run the classical special cases against their closed forms",
+                       formatter_class=raw)
+    v.lazy_epilog = _validate_epilog
     v.add_argument("--case", action="append", help="only this case (repeatable)")
     v.add_argument("--set", action="append", metavar="KEY=VALUE", help="override a setting of the cases")
     v.add_argument("--quick", action="store_true", help="fewer replicates (wider intervals)")
     v.set_defaults(func=_cmd_validate)
+    d = sub.add_parser(
+        "demo",
+        help="the live teaching page in the browser (offline; see docs/teaching.md)",
+        epilog=_DEMO_EPILOG,
+        formatter_class=raw,
+    )
+    d.add_argument(
+        "scenario",
+        nargs="?",
+        default=None,
+        help="scenario file or shipped name (default: classroom; at most 2,000 clinicians)",
+    )
+    d.add_argument("--port", type=int, default=8765, help="port (default 8765)")
+    d.add_argument(
+        "--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1, this machine only; another warns)"
+    )
+    d.set_defaults(func=_cmd_demo)
     return p
+
+
+_DEMO_EPILOG = """examples:
+  qunsim demo                                  the classroom scenario at http://127.0.0.1:8765/
+  qunsim demo scenarios/classroom.toml --port 8800
+  qunsim demo --host 0.0.0.0                   reachable from the classroom network (prints a warning)
+
+exit codes:
+  0    stopped with Ctrl-C
+  2    bad input: scenario, --port or --host (the message says which and what is allowed)"""
 
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    if getattr(args, "seed", None) is not None and args.seed < 0:
-        print(f"qunsim: --seed must be a non-negative integer, got {args.seed}", file=sys.stderr)
-        return EXIT_USAGE
     try:
         return args.func(args)
-    except (ScenarioError, OutputExistsError) as exc:
+    except (ScenarioError, OutputExistsError, _UsageError) as exc:
         print(f"qunsim: {exc}", file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:

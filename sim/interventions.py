@@ -26,7 +26,7 @@ from __future__ import annotations
 from typing import Any, ClassVar, Literal
 
 import numpy as np
-from pydantic import Field, model_validator
+from pydantic import Field, ValidationInfo, field_validator, model_validator
 
 from .components import REGISTRY, Component, load, names, register
 from .schema import ROLES, NonNegative, Section
@@ -54,20 +54,30 @@ class InterventionConfig(Section):
     name: str = Field(description="A registered intervention (see docs/model.md).")
     start_day: NonNegative = Field(0.0, description="Switched on at the first step starting at or after this day.")
     end_day: NonNegative | None = Field(None, description="Switched off at this day (optional).")
-    params: dict[str, Any] = Field(default_factory=dict, description="The intervention's own settings.")
+    params: dict[str, Any] = Field(
+        default_factory=dict, validate_default=True, description="The intervention's own settings."
+    )
     set: dict[str, Any] = Field(default_factory=dict, description="Only for name = 'settings'.")
 
     @model_validator(mode="before")
     @classmethod
-    def _params(cls, raw):
-        """Validate ``params`` against the named intervention's schema, defaults filled in."""
-        if isinstance(raw, dict):
-            kind = intervention_class(raw.get("name"))
-            if kind is None:
-                raise ValueError(f"unknown intervention {raw.get('name')!r}; known: {sorted(names('intervention'))}")
-            params = kind.Params.model_validate(raw.get("params", {})).model_dump(exclude_none=True)
-            raw = {**raw, "params": params}
+    def _known_name(cls, raw):
+        """A string ``name`` must be registered (any other ``name`` is refused by its type)."""
+        if isinstance(raw, dict) and isinstance(raw.get("name"), str) and intervention_class(raw["name"]) is None:
+            raise ValueError(f"unknown intervention {raw['name']!r}; known: {sorted(names('intervention'))}")
         return raw
+
+    @field_validator("params")
+    @classmethod
+    def _params(cls, params: dict[str, Any], info: ValidationInfo) -> dict[str, Any]:
+        """Validate ``params`` against the named intervention's schema, defaults filled in.
+
+        A field validator, so that a bad parameter is reported at ``interventions.<k>.params.<key>``.
+        """
+        kind = intervention_class(info.data.get("name"))
+        if kind is None:  # the name itself was refused
+            return params
+        return kind.Params.model_validate(params).model_dump(exclude_none=True)
 
     @model_validator(mode="after")
     def _check(self):
@@ -89,7 +99,7 @@ class Intervention(Component):
 
     def __init__(self, config: InterventionConfig):
         super().__init__(config)
-        self.params = self.Params.model_validate(config.params)
+        self.params: Any = self.Params.model_validate(config.params)  # an instance of the subclass's Params
         self.started = False
         self.stopped = False
 
@@ -272,3 +282,46 @@ class ReadingGroups(Intervention):
         pool = pool[rng.random(pool.size) < self.params.share]
         key = pop.specialty[pool].astype(np.int64) * (int(pop.region.max()) + 1) + pop.region[pool]
         form_groups(net, pop, pool, key, "reading", model.t, self.params.size_median, 0.4, JOIN_EMBEDDED, 1, rng)
+
+
+@register_intervention
+class OncallRoster(Intervention):
+    """An on-call consult roster.
+
+    The ``per_specialty`` most expert domestic tertiary clinicians of each case
+    specialty (answering roles only) act on requests at every hour, read their chats
+    at ``reads_per_hour`` at least, and answer with ``answer_prob`` at least. They
+    answer where they can be reached (their groups and contacts): combine with
+    ``embed_specialists`` to put them in rural groups. Stopped at ``end_day``.
+    """
+
+    name = "oncall_roster"
+    affects = ("diagnosis",)
+
+    class Params(Section):
+        per_specialty: int = Field(2, ge=1, le=100_000, description="Clinicians on call per case specialty.")
+        reads_per_hour: float = Field(4.0, gt=0.0, le=600.0, description="Chat openings per hour, at least.")
+        answer_prob: float = Field(1.0, ge=0.0, le=1.0, description="Probability of answering a request, at least.")
+
+    def start(self, model) -> None:
+        from .arrays import segment_rank
+        from .processes.diagnosis.config import N_CASE_SPEC
+
+        self.members = np.zeros(0, np.int64)
+        try:
+            proc = model.process("diagnosis")
+        except KeyError:
+            return
+        pop = model.pop
+        ok = (pop.tier == 2) & ~pop.fac_abroad[pop.facility] & proc.eligible_experts(pop) & (pop.specialty < N_CASE_SPEC)
+        ids = np.flatnonzero(ok)
+        ids = ids[np.lexsort((ids, -pop.expertise[ids], pop.specialty[ids]))]
+        self.members = ids[segment_rank(pop.specialty[ids]) < self.params.per_specialty]
+        proc.set_oncall(self.members, self.params.reads_per_hour, self.params.answer_prob)
+
+    def stop(self, model) -> None:
+        try:
+            proc = model.process("diagnosis")
+        except KeyError:
+            return
+        proc.set_oncall(self.members, 0.0, 0.0, on=False)

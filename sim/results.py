@@ -238,7 +238,7 @@ class Results:
         for name, df in self.tables.items():
             stage(f"{name}.parquet", lambda p, df=df: df.to_parquet(p, index=False))
         stage(MANIFEST_FILE, lambda p: p.write_text(json.dumps(_jsonable(self.manifest), indent=2)))
-        keep = {final.name for _, final in staged}
+        keep = {p.name for pair in staged for p in pair}
         for old in out.iterdir():  # --overwrite: nothing of an earlier run stays behind
             if old.is_file() and old.name not in keep:
                 old.unlink()

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field
+from pydantic.fields import FieldInfo
 
 Probability = Annotated[float, Field(ge=0.0, le=1.0)]
 NonNegative = Annotated[float, Field(ge=0.0)]
@@ -26,12 +27,22 @@ BASES = (
     "abroad",
 )
 
+#: ``json_schema_extra`` of a field that is read once, when the model is built: a
+#: ``settings`` intervention may not change it (``Field(..., json_schema_extra=SETUP_ONLY)``).
+SETUP_ONLY = {"setup_only": True}
+
 
 class ScenarioError(Exception):
     """A scenario that cannot be used; the message says where and why."""
 
 
 class Section(BaseModel):
-    """A table of a scenario file: unknown keys are errors."""
+    """A table of a scenario file: unknown keys are errors, and so are infinite or NaN numbers."""
 
-    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+    model_config = ConfigDict(extra="forbid", validate_assignment=True, allow_inf_nan=False)
+
+
+def is_setup_only(field: FieldInfo) -> bool:
+    """True for a field declared with ``json_schema_extra={"setup_only": True}``."""
+    extra = field.json_schema_extra
+    return isinstance(extra, dict) and bool(extra.get("setup_only"))

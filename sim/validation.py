@@ -28,7 +28,8 @@ from .rng import replicate_seeds
 if TYPE_CHECKING:  # pragma: no cover
     from .config import Scenario
 
-__all__ = ["Case", "CASES", "validation_case", "evaluate", "run_cases", "scenario_dir"]
+__all__ = ["CASES", "Case", "describe_cases", "evaluate", "registered_cases", "run_cases", "scenario_dir",
+           "validation_case"]
 
 Z = 3.29
 
@@ -93,18 +94,48 @@ def evaluate(case: Case, overrides: list[str] | None = None, replicates: int | N
                    abs(mean - expected) <= half + approx)
 
 
+def registered_cases() -> dict[str, Case]:
+    """Every validation case by name (each process's case module registers its cases when imported)."""
+    from .processes.diagnosis import escalation_case, mmc  # noqa: F401
+    from .processes.information import cases  # noqa: F401
+
+    return CASES
+
+
+#: What each column of the ``qunsim validate`` table is.
+COLUMNS = (
+    "expected   the closed form's value of the case's statistic (below each row: what the statistic is)",
+    "simulated  the statistic's mean over R replicate runs (seeds spawned from one root seed) and its 99.9% "
+    "Monte Carlo interval, mean +/- 3.29 sd / sqrt(R)",
+    "approx     the bound on the closed form's own approximation error (e.g. of a large-N limit), derived "
+    "in the case's docstring, never tuned",
+    "result     pass when |mean - expected| <= interval half-width + approx",
+)
+
+
+def describe_cases() -> str:
+    """One line per case: its name, what its statistic is, and its replicates (for ``validate --help``)."""
+    cases = registered_cases()
+    width = max(len(name) for name in cases)
+    return "\n".join(f"  {name:<{width}}  {case.description} (R = {case.replicates}, "
+                     f"{case.quick_replicates} with --quick)" for name, case in sorted(cases.items()))
+
+
 def run_cases(names: list[str] | None = None, overrides: list[str] | None = None,
               quick: bool = False, out=None) -> bool:
-    """Run the named cases (all by default), print a table; True when all pass."""
+    """Run the named cases (all by default), print a table and a summary line; True when all pass."""
     out = sys.stdout if out is None else out
-    from . import processes  # noqa: F401  (registers the cases of every process)
+    known = registered_cases()
 
-    unknown = [n for n in names or [] if n not in CASES]
+    unknown = [n for n in names or [] if n not in known]
     if unknown:
         from .config import ScenarioError
-        raise ScenarioError(f"--case: unknown case(s) {unknown}; known: {sorted(CASES)}")
-    chosen = [CASES[n] for n in (names or sorted(CASES))]
+        raise ScenarioError(f"--case: unknown case(s) {unknown}; known: {sorted(known)}")
+    chosen = [known[n] for n in (names or sorted(known))]
     rows = []
+    for line in COLUMNS:
+        print(line, file=out)
+    print(file=out)
     print(f"{'case':<22} {'expected':>10} {'simulated [99.9% CI]':>30} {'approx':>8} {'R':>4}  result",
           file=out)
     for case in chosen:
@@ -114,4 +145,10 @@ def run_cases(names: list[str] | None = None, overrides: list[str] | None = None
         ci = f"{res.mean:.4f} [{res.mean - res.half_width:.4f}, {res.mean + res.half_width:.4f}]"
         print(f"{res.case:<22} {res.expected:>10.4f} {ci:>30} {res.approx:>8.4f} {res.replicates:>4}  "
               f"{'pass' if res.passed else 'FAIL'}", file=out, flush=True)
-    return all(r.passed for r in rows)
+        if case.description:
+            print(f"{'':<4}statistic: {case.description}", file=out, flush=True)
+    failed = [r.case for r in rows if not r.passed]
+    print(f"\nvalidate: {len(rows) - len(failed)} of {len(rows)} case(s) passed"
+          + (f"; FAILED: {', '.join(failed)}" if failed else "")
+          + f" ({'--quick: ' if quick else ''}99.9% intervals, z = {Z})", file=out, flush=True)
+    return not failed

@@ -6,15 +6,23 @@ from sim import ScenarioError, load_scenario
 from sim.cli import main
 from sim.config import scenario_to_toml
 
-from .conftest import SCENARIOS, SMALL
+from .conftest import SCENARIOS
 
 
 def test_defaults_fill_every_field(small):
     scen = load_scenario(small)
     assert scen.run.name == "small"
     assert scen.groups.size_cap == 500
-    assert set(scen.groups.bases) == {"alumni", "cohort", "specialty", "affiliate", "surveillance",
-                                      "conference", "reading", "abroad"}
+    assert set(scen.groups.bases) == {
+        "alumni",
+        "cohort",
+        "specialty",
+        "affiliate",
+        "surveillance",
+        "conference",
+        "reading",
+        "abroad",
+    }
 
 
 def test_resolved_scenario_round_trips(small, write):
@@ -27,13 +35,15 @@ def test_extends_merges_tables_and_child_wins(small, write):
     child = write(f'extends = "{small.name}"\n[run]\nduration_days = 9\n', "child.toml")
     scen = load_scenario(child)
     assert scen.run.duration_days == 9
-    assert scen.run.name == "small"                   # inherited
+    assert scen.run.name == "small"  # inherited
     assert scen.population.n_clinicians == 240
 
 
 def test_set_overrides_after_inheritance(small):
-    scen = load_scenario(small, ["run.duration_days=2", "population.regions.0.tertiary=2",
-                                 'run.name="x y"', "run.description=plain words"])
+    scen = load_scenario(
+        small,
+        ["run.duration_days=2", "population.regions.0.tertiary=2", 'run.name="x y"', "run.description=plain words"],
+    )
     assert scen.run.duration_days == 2
     assert scen.population.regions[0].tertiary == 2
     assert scen.run.name == "x y"
@@ -43,8 +53,8 @@ def test_set_overrides_after_inheritance(small):
 def test_partial_table_keeps_other_defaults(small):
     scen = load_scenario(small, ["groups.bases.alumni.size_median=90"])
     assert scen.groups.bases["alumni"].size_median == 90
-    assert scen.groups.bases["alumni"].join_prob == 0.7          # default kept
-    assert scen.groups.bases["reading"].enabled                  # other bases kept
+    assert scen.groups.bases["alumni"].join_prob == 0.7  # default kept
+    assert scen.groups.bases["reading"].enabled  # other bases kept
 
 
 BAD_VALUES = [
@@ -53,12 +63,15 @@ BAD_VALUES = [
     ("groups.bases.alumni.join_prob=1.5", "groups.bases.alumni.join_prob", "1"),
     ("run.duration_days=-3", "run.duration_days", "greater than 0"),
     ("information.purge_days=-1", "information.purge_days", "greater than or equal to 0"),
-    ("run.step_minutes=\"an hour\"", "run.step_minutes", "valid number"),
+    ('run.step_minutes="an hour"', "run.step_minutes", "valid number"),
     ("run.colour=1", "run.colour", "unknown setting"),
     ("population.tiers.primary.equipment=[0.5, 0.1, 0.1]", "population.tiers.primary", "sum to 1"),
     ('interventions=[{name="nope"}]', "interventions.0", "unknown intervention"),
-    ('interventions=[{name="settings", set={"network.conference_interval_days"=-1}}]',
-     "network.conference_interval_days", "greater than or equal to 0"),
+    (
+        'interventions=[{name="settings", set={"network.conference_interval_days"=-1}}]',
+        "network.conference_interval_days",
+        "greater than or equal to 0",
+    ),
     ('interventions=[{name="settings", set={"network.bogus"=1}}]', "network.bogus", "not a setting"),
 ]
 
@@ -120,8 +133,10 @@ def test_binary_file(tmp_path):
 
 
 def test_fewer_clinicians_than_facilities(small, capsys):
-    assert main(["run", str(small), "--set", "population.n_clinicians=4", "--quiet",
-                 "--out", str(small.parent / "o")]) == 2
+    assert (
+        main(["run", str(small), "--set", "population.n_clinicians=4", "--quiet", "--out", str(small.parent / "o")])
+        == 2
+    )
     assert "population.n_clinicians" in capsys.readouterr().err
 
 

@@ -659,3 +659,90 @@ def test_no_groups_lengthens_time_to_diagnosis_in_the_rural_world(rural_path):
         off.append(restricted_mean_hours(run_model(rural_path, [GM, "diagnosis.groups=false"], seed=s)))
     d, se = paired(np.array(on), np.array(off))
     assert d > 3 * se
+
+
+# ------------------------------------------------------------ escalation and patience
+def test_patience_is_lognormal_by_tier_and_fixed_without_spread():
+    from sim.processes.diagnosis.routing import draw_patience
+
+    rng = np.random.default_rng(5)
+    cfg = DiagnosisConfig(patience_tier_factor={"primary": 2.0, "secondary": 1.0, "tertiary": 0.5})
+    tier = np.array([0, 1, 2, 0])
+    fixed = draw_patience(rng, cfg, 24.0, tier)
+    assert fixed.tolist() == [2.0, 1.0, 0.5, 2.0]  # days; no spread: the median exactly
+    assert rng.random() == np.random.default_rng(5).random()  # and no number drawn
+    cfg = DiagnosisConfig(patience_log_sd=0.8, patience_tier_factor={"primary": 2.0})
+    n = 40_000
+    x = draw_patience(np.random.default_rng(6), cfg, 12.0, np.zeros(n, np.int64))
+    logs = np.log(x * 24.0)
+    # mean of ln x: se = 0.8 / sqrt(n); sd of ln x: se ~ 0.8 / sqrt(2 n); 3.29 se each
+    assert abs(logs.mean() - math.log(24.0)) < 3.29 * 0.8 / math.sqrt(n)
+    assert abs(logs.std(ddof=1) - 0.8) < 3.29 * 0.8 / math.sqrt(2 * n)
+
+
+def test_parallel_escalation_asks_group_and_contact_at_once_and_refers_after_its_patience(rural_path):
+    m = run_model(rural_path, ['diagnosis.escalation="parallel"', "diagnosis.referral_patience_hours=6"], seed=2)
+    proc = m.process("diagnosis")
+    C, R = proc.cases, proc.requests
+    consulted = np.flatnonzero(~np.isnan(C["t_first_request"]))
+    assert consulted.size > 20
+    # every request of a case is posted at the same time: its first escalation
+    t_first = C["t_first_request"][R["case"]]
+    assert np.array_equal(R["t_post"], t_first)
+    both = np.intersect1d(R["case"][R["route"] == 1], R["case"][R["route"] == 2])
+    assert both.size > 10  # group and 1-on-1 together
+    # the referral starts 6 h after the requests (fixed patience)
+    ref = consulted[~np.isnan(C["t_ref_entry"][consulted])]
+    assert ref.size > 5
+    assert np.allclose(C["t_ref_entry"][ref] - C["t_first_request"][ref], 6 / 24)
+    # visits booked and then not needed are counted
+    met = dx_metrics(m)
+    cases = proc.cases_frame(m)
+    booked = cases["t_referral_visit"].notna() & cases["resolved"] & (cases["route"] != "referral")
+    assert met["dx_referrals_cancelled"] == int(booked.sum()) > 0
+    assert "dx_referrals_cancelled" not in dx_metrics(run_model(rural_path, seed=2))  # serial: not reported
+
+
+def test_parallel_escalation_without_anyone_to_ask_refers_at_once(rural_path):
+    m = run_model(rural_path, ['diagnosis.escalation="parallel"', "diagnosis.referral_patience_hours=6",
+                               "diagnosis.groups=false"], seed=2)
+    C = m.process("diagnosis").cases
+    ref = ~np.isnan(C["t_ref_entry"])
+    assert ref.sum() > 10 and np.isnan(C["t_first_request"]).all()
+    workup = m.config.diagnosis.local_workup_hours / 24
+    assert np.allclose(C["t_ref_entry"][ref], C["t_arrival"][ref] + workup)
+
+
+@pytest.mark.slow
+def test_parallel_escalation_is_faster_at_primary_than_serial(rural_path):
+    """Paired seeds: the restricted mean (48 h cap) of consulted primary cases falls by more
+    than 3 se of the paired difference under parallel escalation."""
+    seeds = replicate_seeds(11, 6)
+    serial = [restricted_mean_hours(run_model(rural_path, seed=s), cap_hours=120) for s in seeds]
+    par = [restricted_mean_hours(run_model(rural_path, ['diagnosis.escalation="parallel"'], seed=s), cap_hours=120)
+           for s in seeds]
+    d, se = paired(np.array(serial), np.array(par))
+    assert d < -3 * se, (d, se)
+
+
+def test_parallel_escalation_case_closed_form_and_settings():
+    from sim.processes.diagnosis.escalation_case import escalation_params, parallel_mean_minutes
+
+    scen = load_scenario(scenario_dir() / "parallel_escalation.toml")
+    p = escalation_params(scen)
+    assert (p["lam"], p["mu"], p["k"], p["c"]) == (12.0, 24.0, 2.0, 100.0)
+    # mean of min(Exp(r), D) by quadrature of the survival function exp(-r t) on [0, D]
+    t = np.linspace(0, p["D"], 200_001)
+    quad = np.trapezoid(np.exp(-2 * 24.0 * t), t) * 24 * 60
+    assert parallel_mean_minutes(24.0, 2, p["D"]) == pytest.approx(quad, rel=1e-9)
+    assert parallel_mean_minutes(24.0, 2, 1e6) == pytest.approx(30.0)  # no referral: mean of Exp(48/day)
+    bad = load_scenario(scenario_dir() / "parallel_escalation.toml", ['diagnosis.escalation="serial"'])
+    with pytest.raises(ValueError, match="escalation"):
+        escalation_params(bad)
+
+
+@pytest.mark.slow
+def test_parallel_escalation_case_passes():
+    res = evaluate(CASES["parallel_escalation"], replicates=12, seed=7)
+    assert res.passed, res
+    assert res.expected == pytest.approx(18.9636, abs=1e-3) and res.approx < 0.02 * res.expected

@@ -22,9 +22,15 @@ from sim.runner import run
 
 from .test_components import BASE
 
-# Everything on, so that every setting has something to act on: media and screenshot
-# items (purge, re-asking, screenshots), a case report, moderation.
-RICH = BASE + """
+# Everything on, so that every setting has something to act on: a larger population with
+# members abroad, media and screenshot items (purge, re-asking, screenshots), a case
+# report, moderation, twelve days of cases.
+RICH = BASE.replace("n_clinicians = 150", "n_clinicians = 400").replace("duration_days = 6", "duration_days = 12") + """
+[[population.regions]]
+name = "Abroad"
+kind = "abroad"
+tertiary = 1
+staff_weight = 0.3
 [[information.items]]
 name = "photo"
 kind = "guideline"
@@ -40,6 +46,14 @@ n_seeds = 2
 [information.moderation]
 enabled = true
 """
+
+# The settings that matter only in a mode the base run does not use, or in a rarer
+# event than the base run produces: the context (extra `--set`s) in which they act.
+CONTEXT = {
+    "diagnosis.vote_accuracy": ['diagnosis.combine="majority"'],
+    "diagnosis.purged_quality": ["diagnosis.media_purge_days=0.05"],
+    "diagnosis.referral_patience_hours": ['diagnosis.escalation="parallel"'],
+}
 
 PROCESS_SECTIONS = ("network", "information", "diagnosis")
 SETUP_SECTIONS = ("run", "population", "groups", "contacts")
@@ -80,10 +94,12 @@ def _changed(value, annotation, info):
     if isinstance(value, (int, float)):
         lo, hi = _bounds(info)
         return _other_number(value, lo, hi, isinstance(value, int))
-    if isinstance(value, dict):
-        return {k: (v * 3 if v else 1.0) for k, v in value.items()}
+    if isinstance(value, dict):  # one entry changes (weights may be relative)
+        first = next(iter(value))
+        return {k: ((v * 10 if v else 1.0) if k == first else v) for k, v in value.items()}
     if isinstance(value, (tuple, list)) and all(isinstance(v, (int, float)) for v in value):
-        return [v * 3 if v else 1.0 for v in value]
+        flipped = list(value)[::-1]  # same bounds, another value
+        return flipped if flipped != list(value) else [v / 2 for v in value]
     return None
 
 
@@ -142,20 +158,29 @@ def test_the_lists_are_not_empty():
 
 @pytest.fixture(scope="module")
 def baseline(tmp_path_factory):
+    """The base file and the fingerprint of its run in a context (computed once per context)."""
     path = tmp_path_factory.mktemp("rich") / "rich.toml"
     path.write_text(RICH)
-    return path, _fingerprint(run(load_scenario(path), seed=4))
+    prints: dict[tuple[str, ...], str] = {}
+
+    def get(context: tuple[str, ...]) -> str:
+        if context not in prints:
+            prints[context] = _fingerprint(run(load_scenario(path, list(context)), seed=4))
+        return prints[context]
+
+    return path, get
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("path,old,new,_", SETTABLE, ids=[c[0] for c in SETTABLE])
 def test_a_settings_intervention_changes_the_run(path, old, new, _, baseline, tmp_path):
     base_file, base_print = baseline
+    context = tuple(CONTEXT.get(path, ()))
     scen = tmp_path / "s.toml"
     scen.write_text(base_file.read_text() + f'\n[[interventions]]\nname = "settings"\nstart_day = 1\n'
                     f'set = {{ "{path}" = {_toml(new)} }}\n')
-    res = run(load_scenario(scen), seed=4)
-    assert _fingerprint(res) != base_print, f"{path}: {old!r} -> {new!r} changed nothing"
+    res = run(load_scenario(scen, list(context)), seed=4)
+    assert _fingerprint(res) != base_print(context), f"{path}: {old!r} -> {new!r} changed nothing"
 
 
 @pytest.mark.parametrize("path,old,new,_", FIXED + [

@@ -30,6 +30,7 @@ __all__ = [
     "CaseRatesPer100Beds",
     "CaseRatesPerFacility",
     "DiagnosisConfig",
+    "PatienceTierFactors",
 ]
 
 ROUTES = ("local", "group", "contact", "referral")
@@ -58,6 +59,15 @@ class CaseRatesPerFacility(Section):
     primary: NonNegative = Field(0.0, description="Cases per day at each primary facility.")
     secondary: NonNegative = Field(0.0, description="Cases per day at each secondary facility.")
     tertiary: NonNegative = Field(0.0, description="Cases per day at each tertiary facility.")
+
+
+class PatienceTierFactors(Section):
+    """Median patience at each tier of the asker's facility, as a multiple of the route's
+    ``*_patience_hours`` (assumption: 1 at every tier, i.e. the fixed patience of before)."""
+
+    primary: Positive = Field(1.0, le=100, description="Patience multiplier at primary facilities.")
+    secondary: Positive = Field(1.0, le=100, description="Patience multiplier at secondary facilities.")
+    tertiary: Positive = Field(1.0, le=100, description="Patience multiplier at tertiary facilities.")
 
 
 def _default_routes() -> list[Route]:
@@ -133,6 +143,24 @@ class DiagnosisConfig(Section):
         description="Wait for an accepted group answer before the next route (seed 004: replies usually within 24 h).",
     )
     contact_patience_hours: NonNegative = Field(24.0, description="Wait for the 1-on-1 contact.")
+    escalation: Literal["serial", "parallel"] = Field(
+        "serial",
+        description="'serial': each route waits out its patience before the next; 'parallel': the group "
+        "and 1-on-1 requests go out at once and the referral starts after referral_patience_hours "
+        "(a booked visit is cancelled when an accepted answer comes first).",
+    )
+    referral_patience_hours: NonNegative = Field(
+        0.0,
+        description="Under escalation = 'parallel': median wait from the requests to the start of the "
+        "referral (0: the referral starts with the requests). Unused under 'serial'.",
+    )
+    patience_tier_factor: PatienceTierFactors = Field(default_factory=PatienceTierFactors)
+    patience_log_sd: NonNegative = Field(
+        0.0,
+        le=3,
+        description="Spread of the log-normal patience: sd of ln(patience) (dimensionless; 0 = fixed "
+        "patience, the median, for everyone).",
+    )
     # ---- reading and answering
     read_delay: Literal["openings", "none"] = Field(
         "openings", description="'openings': read at the member's next chat opening; 'none': at once."

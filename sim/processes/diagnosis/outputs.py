@@ -124,8 +124,11 @@ def _share(x: np.ndarray) -> float | None:
     return float(x.mean()) if x.size else None
 
 
-def add_metrics(st: DxState, out: Metrics, cases: pd.DataFrame, answers: pd.DataFrame, t_end: float) -> None:
-    """The outcome figures of the run (prefix ``dx``)."""
+def add_metrics(
+    st: DxState, out: Metrics, cases: pd.DataFrame, answers: pd.DataFrame, t_end: float, parallel: bool = False
+) -> None:
+    """The outcome figures of the run (prefix ``dx``); ``parallel`` (escalation = "parallel")
+    adds the referral visits cancelled because an accepted answer came first."""
 
     def add(metric: str, value, **dims) -> None:
         out.add(PREFIX, metric, value, **dims)
@@ -191,6 +194,12 @@ def add_metrics(st: DxState, out: Metrics, cases: pd.DataFrame, answers: pd.Data
     weeks = max(t_end, 1e-9) / 7.0
     add("requests", counters["requests"])
     add("referrals", counters["referrals"])
+    if parallel:
+        # a visit booked but not needed: an accepted answer came before it (the slot stays unused)
+        booked = cases["t_referral_visit"].notna().to_numpy()
+        cancelled = booked & done & (route != "referral")
+        add("referrals_cancelled", int(cancelled.sum()))
+        add("p_referrals_cancelled", float(cancelled.sum() / booked.sum()) if booked.any() else None)
     add("answers", counters["answers"])
     add("answers_counted", int(answers["counted"].sum()) if len(answers) else 0)
     add("answers_after_diagnosis", int(answers["after_diagnosis"].sum()) if len(answers) else 0)

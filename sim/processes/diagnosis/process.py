@@ -15,6 +15,10 @@ difficulty and an equipment need. Its treating clinician works along a chain of
 With no accepted answer within a route's patience the case moves to the next route;
 earlier requests stay open (a late group answer still counts). The case is diagnosed
 at the first of: an accepted combination of answers, or the referral visit.
+``escalation = "parallel"`` asks the group and the contact at once and starts the
+referral ``referral_patience_hours`` later; a booked visit that an accepted answer
+precedes is cancelled (its slot stays unused; ``dx_referrals_cancelled``). Patience is
+log-normal per case, median by the asker's tier (:func:`.routing.draw_patience`).
 
 One step ``[t0, t1)`` (all draws from the ``diagnosis`` streams; event times are
 continuous, not rounded to steps):
@@ -174,7 +178,8 @@ class DiagnosisProcess(Component):
     def finish(self, model: QunModel, out: Outputs) -> None:
         answers = outputs.answers_frame(self.state)
         cases = outputs.cases_frame(self.state, model.pop, model.t, answers)
-        outputs.add_metrics(self.state, out.metrics, cases, answers, model.t)
+        parallel = self.config.escalation == "parallel"
+        outputs.add_metrics(self.state, out.metrics, cases, answers, model.t, parallel)
         for name, text in outputs.summary_lines(out.metrics, self.config.groups).items():
             out.metrics.note(name, text)
         out.tables["cases"] = cases

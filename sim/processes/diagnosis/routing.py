@@ -3,6 +3,13 @@
 A case whose next route is due before the end of the step moves on at the exact due
 time: it is posted in the asker's best group(s), sent to the best contact at a higher
 tier, or referred. A route without anyone to ask is skipped at once.
+
+``escalation = "serial"``: each route waits out its patience before the next.
+``escalation = "parallel"``: at the first escalation every consultative route of the
+chain (group, then contact) is asked at once, and the referral starts
+``referral_patience_hours`` later (at once when nobody could be asked). Patience is
+log-normal per case (:func:`draw_patience`); with ``patience_log_sd = 0`` it is the
+fixed median and no random number is drawn.
 """
 
 from __future__ import annotations
@@ -15,7 +22,7 @@ from .config import CONTACT, GROUP, N_CASE_SPEC, NONE, REFERRAL, ROUTES, Diagnos
 from .staff import Staff
 from .state import DxState
 
-__all__ = ["GroupStock", "Router", "chain_next"]
+__all__ = ["GroupStock", "Router", "chain_next", "draw_patience"]
 
 
 def chain_next(cfg: DiagnosisConfig) -> np.ndarray:
@@ -31,6 +38,19 @@ def chain_next(cfg: DiagnosisConfig) -> np.ndarray:
         after = [r for r in after if r != "local" and r not in off]
         out[code + 1] = ROUTES.index(after[0]) if after else NONE
     return out
+
+
+def draw_patience(
+    rng: np.random.Generator, cfg: DiagnosisConfig, hours: float, tier: np.ndarray
+) -> np.ndarray:
+    """Patience in days per case: median ``hours x patience_tier_factor[tier]``, times
+    ``exp(patience_log_sd * Z)`` with Z standard normal (no draw when the spread is 0)."""
+    f = cfg.patience_tier_factor
+    factor = np.array([f.primary, f.secondary, f.tertiary])[np.asarray(tier, np.int64)]
+    median = hours * factor / 24.0
+    if cfg.patience_log_sd > 0 and median.size:
+        return median * np.exp(cfg.patience_log_sd * rng.standard_normal(median.size))
+    return median
 
 
 class GroupStock:
@@ -76,6 +96,8 @@ class Router:
         if not (C["t_esc"][st.open_ids] < t1).any():
             return np.zeros(0, np.int64)
         nxt_of = chain_next(cfg)
+        parallel = cfg.escalation == "parallel"
+        tier = model.pop.fac_tier
         for _ in range(len(ROUTES) + 2):
             due = st.open_ids[C["t_esc"][st.open_ids] < t1]
             if due.size == 0:
@@ -83,8 +105,10 @@ class Router:
             tau = C["t_esc"][due]
             nxt = nxt_of[C["now"][due].astype(np.int64) + 1]
             C["t_esc"][due[nxt == NONE]] = np.inf
-            for code in (GROUP, CONTACT):
-                sel = nxt == code
+            cur = nxt.copy()  # parallel: the route each case asks next in this pass
+            posted_any = np.zeros(due.size, bool)
+            for code in (GROUP, CONTACT):  # a group always comes before a contact in a chain
+                sel = (cur if parallel else nxt) == code
                 if not sel.any():
                     continue
                 k, kt = due[sel], tau[sel]
@@ -93,12 +117,24 @@ class Router:
                 else:
                     posted = self.ask_contacts(st, model, staff, k, kt)
                 C["now"][k] = code
-                follow = nxt_of[code + 1] != NONE
-                patience = (cfg.group_patience_hours if code == GROUP else cfg.contact_patience_hours) / 24.0
-                C["t_esc"][k] = np.where(posted, kt + patience if follow else np.inf, kt)
                 first = posted & np.isnan(C["t_first_request"][k])
                 C["t_first_request"][k[first]] = kt[first]
-            sel = nxt == REFERRAL
+                if parallel:
+                    posted_any[sel] |= posted
+                    cur[sel] = nxt_of[code + 1]
+                    continue
+                follow = nxt_of[code + 1] != NONE
+                hours = cfg.group_patience_hours if code == GROUP else cfg.contact_patience_hours
+                patience = draw_patience(st.rng, cfg, hours, tier[C["facility"][k]])
+                C["t_esc"][k] = np.where(posted, kt + patience if follow else np.inf, kt)
+            if parallel:
+                asked = cur != nxt  # went through the consultative routes in this pass
+                k, kt = due[asked], tau[asked]
+                wait = draw_patience(st.rng, cfg, cfg.referral_patience_hours, tier[C["facility"][k]])
+                C["t_esc"][k] = np.where(cur[asked] == NONE, np.inf, np.where(posted_any[asked], kt + wait, kt))
+                sel = (nxt == REFERRAL) & ~asked
+            else:
+                sel = nxt == REFERRAL
             if sel.any():
                 k = due[sel]
                 C["now"][k] = REFERRAL

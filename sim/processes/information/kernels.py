@@ -125,11 +125,12 @@ def post_in_groups(rng, sharers, net, p_notice, p_stop, active, group_posts, sta
     ``sharers.ids``, group, membership row) of every post, the number of deliveries,
     and the copies.
     """
-    ids, p_post = sharers.ids, sharers.p_post
+    ids, p_post = sharers.ids, sharers.p_post  # locals: the loops below run at full speed
+    c_indptr, c_groups, c_rows = net.c_indptr, net.c_groups, net.c_rows
     cap = 0
     for i in range(ids.size):
         s = ids[i]
-        cap += net.c_indptr[s + 1] - net.c_indptr[s]
+        cap += c_indptr[s + 1] - c_indptr[s]
     who = np.empty(cap, np.int64)
     group = np.empty(cap, np.int32)
     row = np.empty(cap, np.int64)
@@ -139,11 +140,11 @@ def post_in_groups(rng, sharers, net, p_notice, p_stop, active, group_posts, sta
         s = ids[i]
         p = p_post[0] if same else p_post[i]
         if p > 0.0:
-            for e in range(net.c_indptr[s], net.c_indptr[s + 1]):
+            for e in range(c_indptr[s], c_indptr[s + 1]):
                 if rng.random() < p:
                     who[n] = i
-                    group[n] = net.c_groups[e]
-                    row[n] = net.c_rows[e]
+                    group[n] = c_groups[e]
+                    row[n] = c_rows[e]
                     n += 1
         if rng.random() < p_stop:
             active[s] = False
@@ -206,7 +207,7 @@ def copy_columns(post, recv, who, sharers, group, stamp):
     stance and weight, and the item, time and post id (``stamp.first_id + k``) of the
     batch.
     """
-    stance, weight = sharers.stance, sharers.weight
+    ids, stance, weight, first_id = sharers.ids, sharers.stance, sharers.weight, stamp.first_id
     m = post.size
     c_item = np.full(m, stamp.item, np.int32)
     c_stance = np.empty(m, np.int8)
@@ -221,9 +222,9 @@ def copy_columns(post, recv, who, sharers, group, stamp):
         i = who[k]
         c_stance[c] = stance[0] if one_stance else stance[i]
         c_weight[c] = weight[0] if one_weight else weight[i]
-        c_sender[c] = sharers.ids[i]
+        c_sender[c] = ids[i]
         c_group[c] = group[k]
-        c_post[c] = stamp.first_id + k
+        c_post[c] = first_id + k
     return Copies(recv, c_item, c_stance, c_sender, c_group, c_post, c_t, c_weight)
 
 
@@ -262,7 +263,11 @@ def read_guideline(u, order, copies, item, rules, literacy, t):
     copies that made their reader aware and of those that made them adopt.
     """
     recv, sender, group, weight = copies.recv, copies.sender, copies.group, copies.weight
-    state, active, last_src, n_sources = item.state, item.active, item.last_src, item.n_sources
+    state, active, t_first, t_taken = item.state, item.active, item.t_first, item.t_taken
+    n_sources, last_src, group_posts = item.n_sources, item.last_src, item.group_posts
+    share_prob, stifle_prob, adoptable = rules.share_prob, rules.stifle_prob, rules.adoptable
+    adopt_prob, adoption_sources, discussion_posts = rules.adopt_prob, rules.adoption_sources, rules.discussion_posts
+    literacy_ref = rules.literacy_ref
     q = 0  # next unused uniform
     for i in range(order.size - 1, 0, -1):  # Fisher-Yates: a uniformly random reading order
         k = int(u[q] * (i + 1))  # (uniform up to 2^-53 rounding)
@@ -278,34 +283,34 @@ def read_guideline(u, order, copies, item, rules, literacy, t):
         st = state[r]
         if st == UNAWARE:
             state[r] = AWARE
-            if np.isnan(item.t_first[r]):
-                item.t_first[r] = t
+            if np.isnan(t_first[r]):
+                t_first[r] = t
             aware_at[n_aware] = c
             n_aware += 1
-            if u[q] < rules.share_prob:
+            if u[q] < share_prob:
                 active[r] = True
             q += 1
             last_src[r] = sender[c]
             n_sources[r] = 1
             continue
-        if rules.stifle_prob > 0.0 and group[c] < 0:
-            if u[q] < rules.stifle_prob:
+        if stifle_prob > 0.0 and group[c] < 0:
+            if u[q] < stifle_prob:
                 active[sender[c]] = False
             q += 1
-        if not rules.adoptable or st != AWARE:
+        if not adoptable or st != AWARE:
             continue
         if sender[c] != last_src[r]:
             n_sources[r] += 1
             last_src[r] = sender[c]
         g = group[c]
-        if n_sources[r] >= rules.adoption_sources or (g >= 0 and item.group_posts[g] >= rules.discussion_posts):
-            p = rules.adopt_prob
+        if n_sources[r] >= adoption_sources or (g >= 0 and group_posts[g] >= discussion_posts):
+            p = adopt_prob
             if hetero:
-                p *= min(max(literacy[r] / rules.literacy_ref, 0.0), 2.0) * weight[c]
+                p *= min(max(literacy[r] / literacy_ref, 0.0), 2.0) * weight[c]
             q += 1
             if u[q - 1] < p:
                 state[r] = ADOPTED
-                item.t_taken[r] = t
+                t_taken[r] = t
                 adopt_at[n_adopt] = c
                 n_adopt += 1
     return aware_at[:n_aware], adopt_at[:n_adopt]

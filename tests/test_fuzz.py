@@ -1,0 +1,381 @@
+"""Fuzzing the scenario schema: bad input is refused with ScenarioError, good input runs.
+
+Hypothesis draws scenario files from the real schema (every section, nested tables,
+lists of tables, interventions with their own parameters and `settings` paths), mostly
+with values the schema's types and ranges allow and, at a drawn rate, junk in their
+place (wrong types, NaN and infinities, huge numbers, empty lists, tables where a value
+belongs). Two properties:
+
+* loading a drawn file either gives a :class:`Scenario` or raises :class:`ScenarioError`
+  (nothing else), and a loaded scenario's resolved TOML loads back to the same scenario;
+* every scenario that loads builds, runs, and yields its results (the population and the
+  duration are drawn small so that thousands of runs stay cheap; everything else is as
+  free as for loading).
+
+The number of examples is ``QUNSIM_FUZZ_EXAMPLES`` (default 2,000 each; the two full tests
+take a few minutes and are marked ``slow``, a 150-example loading test runs every time);
+the draws are derandomized, so a run is reproducible (``QUNSIM_FUZZ_RANDOM=1`` explores).
+"""
+
+from __future__ import annotations
+
+import copy
+import functools
+import os
+import tempfile
+import types
+import typing
+from pathlib import Path
+
+import annotated_types
+import pytest
+import tomli_w
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from pydantic import BaseModel
+from pydantic.fields import FieldInfo
+
+from sim.components import names
+from sim.config import Scenario, ScenarioError, load_scenario, scenario_to_toml, scenario_warnings
+from sim.interventions import intervention_class
+
+EXAMPLES = int(os.environ.get("QUNSIM_FUZZ_EXAMPLES", "2000"))
+FUZZ = settings(
+    max_examples=EXAMPLES,
+    deadline=None,
+    derandomize=not os.environ.get("QUNSIM_FUZZ_RANDOM"),
+    database=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.filter_too_much],
+)
+
+#: names items, regions and references are drawn from: few, so that references hit and names repeat
+NAMES = ("a", "b", "c", "d", "City", "Town", "rumor", "g-1")
+TOML_KEYS = st.text(alphabet="abcxyz_.", min_size=1, max_size=6)
+
+# --------------------------------------------------------------------------- junk
+JUNK_SCALARS = st.one_of(
+    st.floats(allow_nan=True, allow_infinity=True),
+    st.sampled_from([float("inf"), float("-inf"), float("nan"), 1e300, -1e300, 1e-300, 0.0, -1.0]),
+    st.integers(min_value=-(2**70), max_value=2**70),
+    st.sampled_from([0, -1, 2**63, 2**64, 10**12]),
+    st.text(max_size=12),
+    st.booleans(),
+)
+JUNK = st.one_of(
+    JUNK_SCALARS,
+    st.lists(JUNK_SCALARS, max_size=3),
+    st.dictionaries(TOML_KEYS, JUNK_SCALARS, max_size=3),
+)
+
+
+# ------------------------------------------------------------------- from the schema
+def _constraints(metadata) -> dict:
+    """ge/gt/le/lt (and min_length) from a field's metadata, nested FieldInfos included."""
+    out: dict = {}
+    for m in metadata:
+        if isinstance(m, FieldInfo):
+            out.update(_constraints(m.metadata))
+        elif isinstance(m, annotated_types.BaseMetadata):
+            for key in ("ge", "gt", "le", "lt", "min_length", "max_length"):
+                if getattr(m, key, None) is not None:
+                    out[key] = getattr(m, key)
+    return out
+
+
+def _number(kind: type, c: dict) -> st.SearchStrategy:
+    """Numbers inside the range: mostly small ones, now and then anywhere in it (huge where unbounded)."""
+    lo = c.get("ge", c.get("gt"))
+    hi = c.get("le", c.get("lt"))
+    if kind is int:
+        lo_i = int(lo) + (1 if "gt" in c and lo == int(lo) else 0) if lo is not None else -5
+        hi_i = int(hi) - (1 if "lt" in c and hi == int(hi) else 0) if hi is not None else None
+        small = st.integers(lo_i, min(hi_i, lo_i + 4) if hi_i is not None else lo_i + 4)
+        wide = st.integers(lo_i, hi_i if hi_i is not None else 2**63)
+        return st.one_of(*[small] * 6, wide)
+    lo_f = float(lo) if lo is not None else -10.0
+    near = st.floats(
+        lo_f,
+        float(hi) if hi is not None else lo_f + 20.0,
+        exclude_min="gt" in c,
+        exclude_max="lt" in c,
+        allow_nan=False,
+        allow_infinity=False,
+    )
+    far = st.floats(
+        lo_f,
+        float(hi) if hi is not None else 1e300,
+        exclude_min="gt" in c,
+        exclude_max="lt" in c,
+        allow_nan=False,
+        allow_infinity=False,
+    )
+    return st.one_of(*[near] * 3, far)
+
+
+def _strip(annotation):
+    """(base type, constraints) of an annotation, unwrapping Annotated."""
+    if typing.get_origin(annotation) is typing.Annotated:
+        base, *meta = typing.get_args(annotation)
+        return base, _constraints(meta)
+    return annotation, {}
+
+
+def value_of(annotation, constraints: dict, name: str = "") -> st.SearchStrategy:
+    """Values for a field of this type and range (junk is put in afterwards, by :func:`spoil`)."""
+    annotation, inner = _strip(annotation)
+    constraints = {**inner, **constraints}
+    origin, args = typing.get_origin(annotation), typing.get_args(annotation)
+    if annotation is typing.Any:
+        return JUNK_SCALARS
+    if origin in (typing.Union, types.UnionType):
+        return st.one_of(*[value_of(a, {}, name) for a in args if a is not type(None)])
+    if origin is typing.Literal:
+        return st.sampled_from(args)
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return model_of(annotation)
+    if annotation is bool:
+        return st.booleans()
+    if annotation in (int, float):
+        return _number(annotation, constraints)
+    if annotation is str:
+        if name in ("name", "target", "referral_hub", "item"):
+            return st.sampled_from(NAMES)
+        if name == "membership_file":
+            return st.sampled_from(["nowhere.parquet"])
+        return st.one_of(st.text(max_size=10), st.sampled_from(NAMES))
+    if origin is list:
+        return st.lists(value_of(args[0], {}, name), min_size=constraints.get("min_length", 0), max_size=4)
+    if origin is tuple:
+        if len(args) == 2 and args[1] is Ellipsis:
+            return st.lists(value_of(args[0], {}, name), max_size=4)
+        return st.tuples(*[value_of(a, {}, name) for a in args]).map(list)
+    if origin is dict:
+        key_type, value_type = args
+        key_type, _ = _strip(key_type)
+        keys = (
+            st.sampled_from(typing.get_args(key_type))
+            if typing.get_origin(key_type) is typing.Literal
+            else st.sampled_from(NAMES)
+        )
+        return st.dictionaries(keys, value_of(value_type, {}, name), max_size=5)
+    raise TypeError(f"no strategy for {annotation!r}")  # a new kind of field: teach the fuzzer
+
+
+#: fields left out of the drawn tables (spoiling may still put junk there)
+SKIP = {"membership_file"}
+FACILITY_COUNTS = {"count": 1, "primary": 0, "secondary": 0, "tertiary": 0}
+#: draws that sum to 1 for fields that must
+SUM_TO_ONE = st.sampled_from([[1.0, 0.0, 0.0], [0.5, 0.5, 0.0], [0.2, 0.3, 0.5], [0.0, 0.0, 1.0]])
+#: keys a correction item may have (its spreading comes from the rumor it corrects)
+CORRECTION_KEYS = {
+    "name",
+    "kind",
+    "target",
+    "start_day",
+    "n_seeds",
+    "seed_share",
+    "seed_tiers",
+    "seed_roles",
+    "seed_region_kinds",
+    "seed_international",
+    "seed_clinicians",
+    "seed_channel",
+}
+
+
+def _fix(model: type[BaseModel], table: dict) -> dict:
+    """Mend what one table's own checks refuse almost always, so that more drawn scenarios load."""
+    fields = model.model_fields
+    if {"primary", "secondary", "tertiary", "count"} <= set(fields) and not any(
+        table.get(t) for t in ("primary", "secondary", "tertiary")
+    ):
+        table["primary"] = 1  # a region needs a facility
+    if {"kind", "target"} <= set(fields):  # an information item
+        if table.get("kind") == "correction":
+            table = {k: v for k, v in table.items() if k in CORRECTION_KEYS}
+            table.setdefault("target", "rumor")
+        else:
+            table.pop("target", None)
+    return table
+
+
+@functools.cache
+def model_of(model: type[BaseModel]) -> st.SearchStrategy:
+    """A table for ``model``: required fields present, optional ones at random (built once per model)."""
+    required: dict[str, st.SearchStrategy] = {}
+    optional: dict[str, st.SearchStrategy] = {}
+    for fname, field in model.model_fields.items():
+        strategy: st.SearchStrategy
+        if fname in SKIP:
+            continue
+        if fname in ("equipment", "equipment_need"):
+            strategy = SUM_TO_ONE
+        elif fname in FACILITY_COUNTS:  # a handful of facilities (huge counts: see spoil)
+            strategy = st.integers(FACILITY_COUNTS[fname], 3)
+        else:
+            strategy = value_of(field.annotation, _constraints(field.metadata), fname)
+        (required if field.is_required() else optional)[fname] = strategy
+    return st.fixed_dictionaries(required, optional=optional).map(lambda table: _fix(model, table))
+
+
+@st.composite
+def intervention(draw) -> dict:
+    """An [[interventions]] entry: a registered name with parameters from its own schema."""
+    name = draw(st.sampled_from(sorted(names("intervention"))))
+    entry: dict = {"name": name}
+    if draw(st.booleans()):
+        entry["start_day"] = draw(value_of(float, {"ge": 0.0}))
+    if draw(st.booleans()):
+        entry["end_day"] = draw(value_of(float, {"ge": 0.0}))
+    kind = intervention_class(name)
+    needs = kind is not None and any(f.is_required() for f in kind.Params.model_fields.values())
+    if kind is not None and kind.Params.model_fields and (needs or draw(st.booleans())):
+        entry["params"] = draw(model_of(kind.Params))
+    if name == "settings":
+        entry["set"] = draw(st.dictionaries(st.sampled_from(SETTING_PATHS), JUNK, max_size=3))
+    return entry
+
+
+def _spots(node, out: list) -> list:
+    """Every (container, key) in a nested structure of dicts and lists."""
+    items = node.items() if isinstance(node, dict) else enumerate(node) if isinstance(node, list) else ()
+    for key, value in items:
+        out.append((node, key))
+        _spots(value, out)
+    return out
+
+
+@st.composite
+def spoil(draw, raw: dict) -> dict:
+    """``raw`` with 0-3 spots spoiled: junk in place of a value, a key dropped or unknown, a list emptied."""
+    raw = copy.deepcopy(raw)  # drawn values may be shared objects (sampled_from): never change them
+    for _ in range(draw(st.sampled_from([0, 0, 1, 1, 1, 2, 3]))):
+        spots = _spots(raw, [])
+        if not spots:
+            break
+        node, key = spots[draw(st.integers(0, len(spots) - 1))]
+        how = draw(st.sampled_from(["junk", "junk", "junk", "drop", "unknown", "empty"]))
+        if how == "drop":
+            del node[key]
+        elif how == "unknown" and isinstance(node, dict):
+            node[draw(TOML_KEYS)] = draw(JUNK_SCALARS)
+        elif how == "empty":
+            node[key] = [] if isinstance(node[key], list) else {}
+        else:
+            node[key] = draw(JUNK)
+    return raw
+
+
+def _setting_paths(model: type[BaseModel], prefix: str = "") -> list[str]:
+    out = []
+    for fname, field in model.model_fields.items():
+        ann, _ = _strip(field.annotation)
+        if isinstance(ann, type) and issubclass(ann, BaseModel):
+            out += _setting_paths(ann, f"{prefix}{fname}.")
+        else:
+            out.append(f"{prefix}{fname}")
+    return out
+
+
+#: `settings` paths: every setting, and whole tables, lists and names that are not settings
+SETTING_PATHS = [p for p in _setting_paths(Scenario) if not p.startswith("interventions")] + [
+    *Scenario.model_fields,
+    "information.moderation",
+    "nowhere.x",
+    "network.enabled.x",
+]
+SECTIONS = {
+    name: value_of(field.annotation, {}, name)
+    for name, field in Scenario.model_fields.items()
+    if name != "interventions"
+}
+
+
+@st.composite
+def scenario_tables(draw, small: bool = False) -> dict:
+    """The tables of a scenario file, drawn from the schema and spoiled; ``small`` bounds size and duration."""
+    raw: dict = {}
+    for section, strategy in SECTIONS.items():
+        if draw(st.booleans()):
+            raw[section] = draw(strategy)
+    if draw(st.booleans()):
+        raw["interventions"] = draw(st.lists(intervention(), max_size=3))
+    raw = draw(spoil(raw))
+    if small:
+        run = raw.get("run")
+        if not isinstance(run, dict):
+            run = raw["run"] = {}
+        run["step_minutes"] = draw(st.sampled_from([60.0, 240.0, 720.0]))
+        run["duration_days"] = run["step_minutes"] * draw(st.integers(1, 2)) / (24 * 60)
+        pop = raw.get("population")
+        if not isinstance(pop, dict):
+            pop = raw["population"] = {}
+        pop["n_clinicians"] = max(draw(st.integers(3, 150)), min(_facilities(pop), 1_000))
+    return raw
+
+
+def _facilities(pop: dict) -> int:
+    """Facilities the drawn regions define (0 when they are not well formed)."""
+    if "regions" not in pop:
+        return 6  # the default region: 3 + 2 + 1 facilities
+    try:
+        return sum(
+            r.get("count", 1) * sum(r.get(t, 0) for t in ("primary", "secondary", "tertiary")) for r in pop["regions"]
+        )
+    except (AttributeError, TypeError):
+        return 0
+
+
+def _load(raw: dict, folder: Path):
+    """Write ``raw`` as a scenario file and load it: a Scenario, or None for a ScenarioError."""
+    path = folder / "fuzz.toml"
+    path.write_text(tomli_w.dumps(raw))
+    try:
+        return load_scenario(path)
+    except ScenarioError as exc:
+        assert str(path) in str(exc)  # every refusal names the file
+        return None
+
+
+@pytest.fixture(scope="module")
+def folder():
+    with tempfile.TemporaryDirectory() as tmp:
+        yield Path(tmp)
+
+
+def _loads_or_refuses(raw: dict, folder: Path) -> None:
+    scen = _load(raw, folder)
+    if scen is None:
+        return
+    scenario_warnings(scen)
+    again = folder / "again.toml"
+    again.write_text(scenario_to_toml(scen))
+    assert load_scenario(again) == scen  # the resolved scenario loads back unchanged
+
+
+@settings(FUZZ, max_examples=min(EXAMPLES, 150))
+@given(raw=scenario_tables())
+def test_loading_succeeds_or_raises_scenario_error_quick(raw, folder):
+    """A few of the draws of the full test below, in every run of the suite."""
+    _loads_or_refuses(raw, folder)
+
+
+@pytest.mark.slow
+@FUZZ
+@given(raw=scenario_tables())
+def test_loading_succeeds_or_raises_scenario_error(raw, folder):
+    _loads_or_refuses(raw, folder)
+
+
+@pytest.mark.slow
+@FUZZ
+@given(raw=scenario_tables(small=True))
+def test_every_scenario_that_loads_runs(raw, folder):
+    from sim.runner import run
+
+    scen = _load(raw, folder)
+    if scen is None:
+        return
+    res = run(scen, seed=1)
+    assert res.manifest["steps"] >= 1
+    assert res.metrics["n_clinicians"] == scen.population.n_clinicians
