@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from sim.plots import series_by_tier
+from .plots import series_by_tier
 from sim.schema import TIERS
 
 __all__ = ["tier_table", "believers", "curves_by_tier"]

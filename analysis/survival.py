@@ -22,9 +22,9 @@ __all__ = ["km_frame", "km_summary", "km_quantile", "km_share_by", "plot_km", "c
 
 
 def plot_km(cases: pd.DataFrame, by: str | None = None, ax=None, days: bool = False,
-            title: str | None = None):
-    """Step plot of the share still undiagnosed against time since first consultation."""
-    import matplotlib.pyplot as plt
+            title: str | None = None, palette=None):
+    """Step plot of the share still undiagnosed against time since first consultation
+    (the project's one Kaplan-Meier plot; ``summary.png`` uses it too)."""
     import seaborn as sns
 
     curves = km_frame(cases, by)
@@ -32,9 +32,13 @@ def plot_km(cases: pd.DataFrame, by: str | None = None, ax=None, days: bool = Fa
     if days:
         curves = curves.assign(t_days=curves["t_hours"] / 24.0)
     if ax is None:
+        import matplotlib.pyplot as plt  # interactive use: the notebook's own backend
+
         _, ax = plt.subplots(figsize=(6, 4))
+    if by and palette is not None:
+        palette = {k: v for k, v in palette.items() if k in set(curves["group"].astype(str))}
     sns.lineplot(data=curves, x=x, y="survival", hue="group" if by else None, drawstyle="steps-post",
-                 ax=ax, errorbar=None)
+                 ax=ax, errorbar=None, palette=palette if by else None)
     ax.set_xlabel("days since first consultation" if days else "hours since first consultation")
     ax.set_ylabel("share not yet diagnosed")
     ax.set_ylim(0, 1.02)

@@ -180,7 +180,7 @@ def _cmd_run(args) -> int:
     except OSError as exc:
         raise _UsageError(f"--out {out}: cannot write the results ({exc.strerror or exc})") from None
     if not args.no_plot:
-        from .plots import plot_run
+        from analysis.plots import plot_run
 
         plot_run(res, out / "summary.png")
     print(f"scenario {scenario.run.name!r}, seed {res.manifest['seed']}, "
@@ -337,12 +337,20 @@ def build_parser() -> argparse.ArgumentParser:
     s.set_defaults(func=_cmd_show)
     from .experiments import cli as ecli  # light: argparse only
 
-    e = sub.add_parser("experiment", help="compare intervention arms over paired replicates",
-                       epilog=ecli.EPILOG_EXPERIMENT, formatter_class=raw)
+    e = sub.add_parser(
+        "experiment",
+        help="compare intervention arms over paired replicates",
+        epilog=ecli.EPILOG_EXPERIMENT,
+        formatter_class=raw,
+    )
     ecli.add_experiment_arguments(e)
     e.set_defaults(func=_cmd_experiment)
-    sw = sub.add_parser("sweep", help="a parameter sweep with sensitivity indices (Sobol, Morris, LHS, factorial)",
-                        epilog=ecli.EPILOG_SWEEP, formatter_class=raw)
+    sw = sub.add_parser(
+        "sweep",
+        help="a parameter sweep with sensitivity indices (Sobol, Morris, LHS, factorial)",
+        epilog=ecli.EPILOG_SWEEP,
+        formatter_class=raw,
+    )
     ecli.add_sweep_arguments(sw)
     sw.set_defaults(func=_cmd_sweep)
     pr = sub.add_parser("params", help="print the parameter reference (Markdown)", epilog=_EPILOG["params"],

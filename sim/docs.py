@@ -127,6 +127,11 @@ def _keyed_rows(model: type[Section], prefix: str, value: BaseModel, fixed: bool
     return rows
 
 
+def _type_name(annotation) -> str:
+    text = getattr(annotation, "__name__", None) or str(annotation)
+    return text.replace("typing.", "").replace("|", "or")
+
+
 def parameter_markdown() -> str:
     lines = [
         "# Parameter reference",

@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 
 from . import __version__
-from .config import Scenario, load_scenario, scenario_to_toml
+from .config import Scenario, load_scenario, scenario_to_toml, scenario_warnings
 from .model import QunModel
 from .components import Outputs
 from .results import Metrics, Results
@@ -63,6 +63,7 @@ def run(scenario: Scenario | str | Path, seed: int | None = None, progress=None)
     tables.update(out.tables)
     manifest = {
         "qunsim_version": __version__,
+        "warnings": scenario_warnings(scenario),
         "scenario": scenario.run.name,
         "seed": seed,
         "git_commit": _git_commit(),

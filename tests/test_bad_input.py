@@ -638,7 +638,7 @@ def _tidy(rows: list[tuple]) -> pd.DataFrame:
 
 
 def test_summary_png_scales_panels_and_draws_every_item(tmp_path):
-    from sim.plots import plot_run
+    from analysis.plots import plot_run
     from sim.results import Results
 
     t = np.linspace(0, 30, 31)

@@ -48,17 +48,17 @@ class CaseRatesPer100Beds(Section):
     """New diagnostic problems per 100 beds per day, by tier of the facility (assumption:
     primary clinics meet more problems beyond their means per bed; see docs/diagnosis.md)."""
 
-    primary: NonNegative = Field(1.0, description="Cases per 100 beds per day at primary facilities.")
-    secondary: NonNegative = Field(0.4, description="Cases per 100 beds per day at secondary facilities.")
-    tertiary: NonNegative = Field(0.2, description="Cases per 100 beds per day at tertiary facilities.")
+    primary: NonNegative = Field(1.0, le=1000, description="Cases per 100 beds per day at primary facilities.")
+    secondary: NonNegative = Field(0.4, le=1000, description="Cases per 100 beds per day at secondary facilities.")
+    tertiary: NonNegative = Field(0.2, le=1000, description="Cases per 100 beds per day at tertiary facilities.")
 
 
 class CaseRatesPerFacility(Section):
     """New diagnostic problems per facility per day, added to the per-bed rate."""
 
-    primary: NonNegative = Field(0.0, description="Cases per day at each primary facility.")
-    secondary: NonNegative = Field(0.0, description="Cases per day at each secondary facility.")
-    tertiary: NonNegative = Field(0.0, description="Cases per day at each tertiary facility.")
+    primary: NonNegative = Field(0.0, le=1000, description="Cases per day at each primary facility.")
+    secondary: NonNegative = Field(0.0, le=1000, description="Cases per day at each secondary facility.")
+    tertiary: NonNegative = Field(0.0, le=1000, description="Cases per day at each tertiary facility.")
 
 
 class PatienceTierFactors(Section):
@@ -111,7 +111,7 @@ class DiagnosisConfig(Section):
         description="Relative frequency of each case specialty (unlisted: 0).",
     )
     difficulty_mean: Probability = Field(0.45, description="Mean of the Beta case difficulty (0-1).")
-    difficulty_concentration: Positive = Field(5.0, description="a + b of the Beta difficulty.")
+    difficulty_concentration: Positive = Field(5.0, ge=0.1, le=1e4, description="a + b of the Beta difficulty.")
     equipment_need: tuple[Probability, Probability, Probability] = Field(
         (0.6, 0.3, 0.1), description="Probabilities that a case needs equipment level 1, 2, 3."
     )

@@ -262,7 +262,14 @@ def summary_lines(m: Metrics, groups_on: bool) -> dict[str, str]:
             f"experts' burden: {get('answers'):,} answers by {get('answerers'):,} clinicians "
             f"(mean {h(get('answers_per_answerer_mean'))}, p90 {h(get('answers_per_answerer_p90'))}, "
             f"max {get('answers_per_answerer_max') or 0}), "
-            f"{h(get('answer_hours_per_answerer_per_week'))} h/week each; off-hours "
+            f"{_per_week(get('answer_hours_per_answerer_per_week'))} each; off-hours "
             f"{pct(get('p_answers_offhours'))}; burnout index {h(get('burnout_mean_answerers'))}"
         ),
     }
+
+
+def _per_week(hours: float | None) -> str:
+    """Answering time per week, in minutes when under an hour (so it never reads 0.0 h)."""
+    if hours is None:
+        return "n/a"
+    return f"{hours * 60:.2g} min/week" if hours < 1 else f"{hours:.3g} h/week"

@@ -21,7 +21,7 @@ class Staff:
 
     def __init__(self, pop, roles: Sequence[str]):
         self.pop = pop
-        self.roles: tuple[str, ...] = ()
+        self.roles: tuple[str, ...] | None = None  # nothing built yet (an empty tuple is a valid choice)
         self.update(roles)
 
     def update(self, roles: Sequence[str]) -> bool:

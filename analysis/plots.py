@@ -21,7 +21,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .schema import TIERS
+from sim.schema import TIERS
+
+from .survival import plot_km
 
 __all__ = ["plot_run", "series_by_tier", "tidy_dimensions"]
 
@@ -139,34 +141,16 @@ def _rumor_panel(ax, ts: pd.DataFrame, rumors: list[str], n: float) -> None:
 
 
 def _diagnosis_panel(ax, cases: pd.DataFrame) -> None:
-    from .processes.diagnosis.survival import durations, km_curve
-
-    for tier in TIERS:
-        sub = cases[cases["tier"].astype(str) == tier]
-        if len(sub) == 0:
-            continue
-        t, observed = durations(sub)
-        times, surv = km_curve(t, observed)
-        ax.step(
-            np.concatenate([[0], times]),
-            np.concatenate([[1], surv]),
-            where="post",
-            color=TIER_COLORS[tier],
-            label=f"{tier} (n={len(sub):,})",
-        )
+    cases = cases.assign(tier=pd.Categorical(cases["tier"].astype(str), categories=TIERS))
+    plot_km(cases, by="tier", ax=ax, palette=TIER_COLORS)
     ax.set_xscale("symlog", linthresh=1)
-    ax.set_ylim(0, 1.02)
+    ax.set_xlim(left=0)
     ax.set_title("time to diagnosis (Kaplan–Meier)", fontsize=9)
-    ax.set_ylabel("share not yet diagnosed")
-    ax.set_xlabel("hours since first consultation")
 
 
 def plot_run(results, path: str | Path | None = None):
     """The summary figure of ``results`` (None when there is nothing to draw); saved to ``path`` if given."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    from matplotlib.figure import Figure  # no pyplot: the caller's backend is left alone
 
     ts = tidy_dimensions(results.timeseries)
     n = float(results.metrics.get("n_clinicians") or 0)
@@ -185,7 +169,8 @@ def plot_run(results, path: str | Path | None = None):
     ]
     if not panels:
         return None
-    fig, axes = plt.subplots(1, len(panels), figsize=(5.2 * len(panels), 3.8), squeeze=False)
+    fig = Figure(figsize=(5.2 * len(panels), 3.8))
+    axes = fig.subplots(1, len(panels), squeeze=False)
     for ax, panel in zip(axes[0], panels, strict=True):
         if panel == "guideline":
             _guideline_panel(ax, ts, guidelines, reports, n)
@@ -202,5 +187,4 @@ def plot_run(results, path: str | Path | None = None):
     fig.tight_layout()
     if path is not None:
         fig.savefig(path, dpi=110)
-        plt.close(fig)
     return fig
