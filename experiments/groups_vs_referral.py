@@ -34,11 +34,11 @@ from scipy import stats
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from analysis.survival import km_quantile, km_share_by  # noqa: E402
-from sim.config import load_scenario  # noqa: E402
-from sim.model import QunModel  # noqa: E402
-from sim.processes.diagnosis.survival import durations  # noqa: E402
-from sim.rng import replicate_seeds  # noqa: E402
+from analysis.survival import km_quantile, km_share_by
+from sim.config import load_scenario
+from sim.model import QunModel
+from sim.processes.diagnosis.survival import durations
+from sim.rng import replicate_seeds
 
 
 def run_arm(path: str, sets: list[str], seeds: list[int]) -> tuple[pd.DataFrame, dict]:
@@ -72,11 +72,17 @@ def paired_table(medians: dict[str, np.ndarray], base: str, seed: int) -> pd.Dat
         if arm != base:
             d = m - medians[base]
             d = d[np.isfinite(d)]
-            res = stats.bootstrap((d,), np.mean, confidence_level=0.95, n_resamples=9999,
-                                  method="BCa", rng=np.random.default_rng(seed))
+            res = stats.bootstrap(
+                (d,), np.mean, confidence_level=0.95, n_resamples=9999, method="BCa", rng=np.random.default_rng(seed)
+            )
             ci = res.confidence_interval
-            row.update(diff_mean_h=float(d.mean()), ci_low_h=float(ci.low), ci_high_h=float(ci.high),
-                       n_pairs=int(d.size), groups_faster=int((d < 0).sum()))
+            row.update(
+                diff_mean_h=float(d.mean()),
+                ci_low_h=float(ci.low),
+                ci_high_h=float(ci.high),
+                n_pairs=int(d.size),
+                groups_faster=int((d < 0).sum()),
+            )
         rows.append(row)
     return pd.DataFrame(rows)
 
@@ -92,17 +98,24 @@ def summarise(arm: str, cases: pd.DataFrame, burden: dict, reps: int) -> list[di
             t, obs = durations(g)
             done = g[g["resolved"]]
             consulted_done = done[done["consulted"]]
-            rows.append({
-                "arm": arm, "tier": tier, "cases": subset, "n": len(g),
-                "median_h": km_quantile(t, obs, 0.5), "p90_h": km_quantile(t, obs, 0.9),
-                "within_24h": km_share_by(t, obs, 24.0),
-                "accuracy": float(done["correct"].astype(float).mean()) if len(done) else np.nan,
-                "no_referral": (float((consulted_done["route"] != "referral").mean())
-                                if len(consulted_done) else np.nan),
-                "answers_per_rep": burden["answers"] / reps,
-                "offhours_answers_per_rep": burden["offhours"] / reps,
-                "referrals_per_rep": burden["referrals"] / reps,
-            })
+            rows.append(
+                {
+                    "arm": arm,
+                    "tier": tier,
+                    "cases": subset,
+                    "n": len(g),
+                    "median_h": km_quantile(t, obs, 0.5),
+                    "p90_h": km_quantile(t, obs, 0.9),
+                    "within_24h": km_share_by(t, obs, 24.0),
+                    "accuracy": float(done["correct"].astype(float).mean()) if len(done) else np.nan,
+                    "no_referral": (
+                        float((consulted_done["route"] != "referral").mean()) if len(consulted_done) else np.nan
+                    ),
+                    "answers_per_rep": burden["answers"] / reps,
+                    "offhours_answers_per_rep": burden["offhours"] / reps,
+                    "referrals_per_rep": burden["referrals"] / reps,
+                }
+            )
     return rows
 
 
@@ -111,19 +124,33 @@ def main(argv=None) -> int:
     p.add_argument("scenario")
     p.add_argument("-r", "--replicates", type=int, default=3)
     p.add_argument("--seed", type=int, default=20261122, help="experiment seed (replicates spawned from it)")
-    p.add_argument("--patience", type=float, nargs="+", default=[24.0],
-                   help="group and 1-on-1 patience times (hours) of the arms with groups")
+    p.add_argument(
+        "--patience",
+        type=float,
+        nargs="+",
+        default=[24.0],
+        help="group and 1-on-1 patience times (hours) of the arms with groups",
+    )
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="setting for every arm")
-    p.add_argument("--escalation", choices=["serial", "parallel"], default=None,
-                   help="diagnosis.escalation in every arm (default: the scenario's)")
-    p.add_argument("--paired", action="store_true",
-                   help="per-replicate KM medians at --tier and a bootstrap interval of the paired difference")
+    p.add_argument(
+        "--escalation",
+        choices=["serial", "parallel"],
+        default=None,
+        help="diagnosis.escalation in every arm (default: the scenario's)",
+    )
+    p.add_argument(
+        "--paired",
+        action="store_true",
+        help="per-replicate KM medians at --tier and a bootstrap interval of the paired difference",
+    )
     p.add_argument("--tier", default="primary", choices=["primary", "secondary", "tertiary"])
     p.add_argument("--csv", help="write the table here")
     args = p.parse_args(argv)
     seeds = replicate_seeds(args.seed, args.replicates)
-    arms = {f"groups, patience {h:g} h": [f"diagnosis.group_patience_hours={h}",
-                                          f"diagnosis.contact_patience_hours={h}"] for h in args.patience}
+    arms = {
+        f"groups, patience {h:g} h": [f"diagnosis.group_patience_hours={h}", f"diagnosis.contact_patience_hours={h}"]
+        for h in args.patience
+    }
     arms["no groups (referral only)"] = ["diagnosis.groups=false"]
     common = list(args.set) + ([f'diagnosis.escalation="{args.escalation}"'] if args.escalation else [])
     rows, medians = [], {}
@@ -138,10 +165,13 @@ def main(argv=None) -> int:
     if args.paired:
         base = "no groups (referral only)"
         paired = paired_table(medians, base, args.seed)
-        print(f"\n{args.tier}, consulted cases: KM median time to diagnosis per replicate (h); "
-              f"paired difference to '{base}' (mean, 95% BCa bootstrap interval)")
-        with pd.option_context("display.width", 250, "display.max_colwidth", 120, "display.float_format",
-                               "{:.1f}".format):
+        print(
+            f"\n{args.tier}, consulted cases: KM median time to diagnosis per replicate (h); "
+            f"paired difference to '{base}' (mean, 95% BCa bootstrap interval)"
+        )
+        with pd.option_context(
+            "display.width", 250, "display.max_colwidth", 120, "display.float_format", "{:.1f}".format
+        ):
             print(paired.to_string(index=False))
     if args.csv:
         Path(args.csv).parent.mkdir(parents=True, exist_ok=True)

@@ -167,7 +167,8 @@ class Session:
                 sessions = json.loads(path.read_text()).get("sessions", [])
         self.manifest = {**provenance(), **self.manifest, "sessions": sessions}
         code = {"qunsim_version": self.manifest["qunsim_version"], "git_commit": self.manifest["git_commit"]}
-        earlier = {(s.get("code") or {}).get("git_commit") for s in sessions} - {None, code["git_commit"]}
+        commits = [(s.get("code") or {}).get("git_commit") for s in sessions]
+        earlier: set[str] = {str(c) for c in commits if c is not None and c != code["git_commit"]}
         if earlier and code["git_commit"] is not None:
             print(
                 f"qunsim: warning: {self.store.folder}: earlier runs were made by commit(s) {sorted(earlier)}, "
