@@ -520,6 +520,41 @@ def test_erlang_c_closed_forms():
     assert all(np.diff(tv) < 0) and tv[-1] < 1e-5
 
 
+def erlang_c_exact(c: int, a) -> float:
+    """Erlang C in exact rational arithmetic (a reference with no rounding until the end)."""
+    from fractions import Fraction
+
+    a = Fraction(a)
+    term, head = Fraction(1), Fraction(0)
+    for k in range(c):
+        head += term
+        term = term * a / (k + 1)  # a^(k+1) / (k+1)!
+    top = term * c / (c - a)
+    return float(top / (head + top))
+
+
+def test_erlang_c_does_not_overflow_and_matches_exact_references():
+    from scipy.special import gammaln, logsumexp
+
+    def old_formula(c, a):  # the textbook sum, as computed before (overflows at large c)
+        terms = [a**k / math.factorial(k) for k in range(c)]
+        top = a**c / math.factorial(c) * c / (c - a)
+        return top / (sum(terms) + top)
+
+    for c, a in ((1, 0.6), (3, 2.1), (10, 7.5), (50, 45.0), (120, 100.0)):
+        assert erlang_c(c, a) == pytest.approx(old_formula(c, a), rel=1e-12)
+    with pytest.raises(OverflowError):
+        old_formula(400, 380.0)
+    for c, a in ((400, 380.0), (400, 300.0), (2000, 1990.0)):
+        exact = erlang_c_exact(c, a)
+        k = np.arange(c)
+        log_top = c * math.log(a) - gammaln(c + 1) + math.log(c / (c - a))
+        log_space = math.exp(log_top - logsumexp(np.r_[k * math.log(a) - gammaln(k + 1), log_top]))
+        assert 0 < exact < 1
+        assert erlang_c(c, a) == pytest.approx(exact, rel=1e-10)
+        assert log_space == pytest.approx(exact, rel=1e-9)
+
+
 def pi_empty(lam, mu, c):
     a = lam / mu
     return 1 / (sum(a**k / math.factorial(k) for k in range(c)) + a**c / math.factorial(c) * c / (c - a))
@@ -704,8 +739,11 @@ def test_parallel_escalation_asks_group_and_contact_at_once_and_refers_after_its
 
 
 def test_parallel_escalation_without_anyone_to_ask_refers_at_once(rural_path):
-    m = run_model(rural_path, ['diagnosis.escalation="parallel"', "diagnosis.referral_patience_hours=6",
-                               "diagnosis.groups=false"], seed=2)
+    m = run_model(
+        rural_path,
+        ['diagnosis.escalation="parallel"', "diagnosis.referral_patience_hours=6", "diagnosis.groups=false"],
+        seed=2,
+    )
     C = m.process("diagnosis").cases
     ref = ~np.isnan(C["t_ref_entry"])
     assert ref.sum() > 10 and np.isnan(C["t_first_request"]).all()
@@ -719,8 +757,10 @@ def test_parallel_escalation_is_faster_at_primary_than_serial(rural_path):
     than 3 se of the paired difference under parallel escalation."""
     seeds = replicate_seeds(11, 6)
     serial = [restricted_mean_hours(run_model(rural_path, seed=s), cap_hours=120) for s in seeds]
-    par = [restricted_mean_hours(run_model(rural_path, ['diagnosis.escalation="parallel"'], seed=s), cap_hours=120)
-           for s in seeds]
+    par = [
+        restricted_mean_hours(run_model(rural_path, ['diagnosis.escalation="parallel"'], seed=s), cap_hours=120)
+        for s in seeds
+    ]
     d, se = paired(np.array(serial), np.array(par))
     assert d < -3 * se, (d, se)
 
@@ -743,6 +783,8 @@ def test_parallel_escalation_case_closed_form_and_settings():
 
 @pytest.mark.slow
 def test_parallel_escalation_case_passes():
-    res = evaluate(CASES["parallel_escalation"], replicates=12, seed=7)
+    from sim.validation import registered_cases
+
+    res = evaluate(registered_cases()["parallel_escalation"], replicates=12, seed=7)
     assert res.passed, res
     assert res.expected == pytest.approx(18.9636, abs=1e-3) and res.approx < 0.02 * res.expected

@@ -21,7 +21,7 @@ from sim.population import REGION_KINDS
 from sim.processes.information.cases import maki_thompson_never_heard, reed_frost_final_size, tambuscio_equilibrium
 from sim.processes.information.config import (
     BELIEVES,
-    CORRECTION_READS,
+    CORRECTION_UNUSED,
     KIND_DEFAULTS,
     SPREAD_FIELDS,
     InformationConfig,
@@ -246,7 +246,9 @@ def test_validate_accepts_set(capsys):
         == 0
     )
     line = next(row for row in capsys.readouterr().out.splitlines() if row.startswith("reed_frost"))
-    assert float(line.split()[1]) == pytest.approx(reed_frost_final_size(500, 3 / 499, 0.01), abs=1e-4)
+    from sim.processes.information.cases import reed_frost_mean_share
+
+    assert float(line.split()[1]) == pytest.approx(reed_frost_mean_share(500, 3 / 499, 5)[0], abs=1e-4)
 
 
 def test_final_believers_counted_from_state():
@@ -346,7 +348,7 @@ def test_a_correction_refuses_settings_it_never_reads(field, value, capsys):
     assert main(["show", str(GD), "--set", items]) == 2
     err = capsys.readouterr().err
     assert field in err and "Traceback" not in err
-    assert field in CORRECTION_READS
+    assert field in CORRECTION_UNUSED
 
 
 def test_a_resolved_scenario_with_a_correction_loads_again(tmp_path):

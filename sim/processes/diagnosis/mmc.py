@@ -11,7 +11,8 @@ waits exactly when all ``c`` members are busy.
 
 Closed form: the probability of waiting is Erlang C,
 ``C(c, a) = [a^c/c! * c/(c-a)] / [sum_{k<c} a^k/k! + a^c/c! * c/(c-a)]``, ``a = lambda/mu``,
-and the mean wait is ``C(c, a) / (c mu - lambda)``.
+and the mean wait is ``C(c, a) / (c mu - lambda)``; :func:`erlang_c` evaluates it through
+the Erlang B recursion, which does not overflow for large ``c``.
 
 Statistic (one replicate): arrivals in ``[W, T)`` that waited, divided by the
 *expected* number of arrivals ``lambda (T - W)``. By the Campbell-Mecke formula
@@ -42,12 +43,19 @@ MMC_WARMUP_DAYS = 5.0
 
 
 def erlang_c(c: int, a: float) -> float:
-    """Probability that an arrival waits in M/M/c with offered load ``a = lambda / mu < c``."""
+    """Probability that an arrival waits in M/M/c with offered load ``a = lambda / mu < c``.
+
+    Computed through the Erlang B recursion ``B(0) = 1, B(k) = a B(k-1) / (k + a B(k-1))``
+    and ``C = c B(c) / (c - a (1 - B(c)))``: every intermediate lies in [0, 1], so it
+    neither overflows nor loses precision for large ``c`` (the textbook sum of
+    ``a^k / k!`` overflows a float at c ~ 170).
+    """
     if not 0 <= a < c:
         raise ValueError(f"M/M/c needs 0 <= a < c, got a = {a}, c = {c}")
-    terms = [a**k / math.factorial(k) for k in range(c)]
-    top = a**c / math.factorial(c) * c / (c - a)
-    return top / (sum(terms) + top)
+    b = 1.0
+    for k in range(1, c + 1):
+        b = a * b / (k + a * b)
+    return c * b / (c - a * (1.0 - b))
 
 
 def mmc_mean_wait(lam: float, mu: float, c: int) -> float:

@@ -40,9 +40,7 @@ def chain_next(cfg: DiagnosisConfig) -> np.ndarray:
     return out
 
 
-def draw_patience(
-    rng: np.random.Generator, cfg: DiagnosisConfig, hours: float, tier: np.ndarray
-) -> np.ndarray:
+def draw_patience(rng: np.random.Generator, cfg: DiagnosisConfig, hours: float, tier: np.ndarray) -> np.ndarray:
     """Patience in days per case: median ``hours x patience_tier_factor[tier]``, times
     ``exp(patience_log_sd * Z)`` with Z standard normal (no draw when the spread is 0)."""
     f = cfg.patience_tier_factor
