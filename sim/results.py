@@ -161,7 +161,7 @@ def select(frame: pd.DataFrame, metric: str, **dims: str | None) -> pd.DataFrame
     unknown = set(dims) - set(DIMS)
     if unknown:
         raise ValueError(f"unknown dimension(s) {sorted(unknown)}; dimensions are {DIMS}")
-    keep = (frame["metric"] == metric).to_numpy()
+    keep = (frame["metric"] == metric).to_numpy(dtype=bool, copy=True)
     for dim, value in dims.items():
         col = frame[dim]
         keep &= (col.isna() if value is None else (col == value).fillna(False)).to_numpy(bool)

@@ -38,18 +38,29 @@ def test_other_seed_other_results(gd_run):
 
 def test_time_is_stored_and_counts_are_consistent(gd_run):
     ts = gd_run.timeseries
-    assert {"scenario", "seed", "t", "metric", "value"} <= set(ts.columns)
+    assert {"scenario", "seed", "t", "metric", "item", "tier", "role", "route", "specialty", "value"} <= set(ts.columns)
     n = gd_run.metrics["n_clinicians"]
-    wide = ts.pivot_table(index="t", columns="metric", values="value")
-    assert wide.index.min() == 0 and wide.index.is_monotonic_increasing
+    assert ts["t"].min() == 0
+
+    def curve(metric, item):
+        return gd_run.series(metric, item=item, tier=None)
+
     # guidelines: adopted <= aware <= N, and awareness never falls
-    aware, adopted = wide["n_aware/new_guideline"], wide["n_adopted/new_guideline"]
+    aware, adopted = curve("n_aware", "new_guideline"), curve("n_adopted", "new_guideline")
+    assert aware.index.is_monotonic_increasing and len(aware) > 10
     assert (adopted <= aware).all() and (aware <= n).all() and (aware.diff().dropna() >= 0).all()
     # rumors: the exclusive states never add up to more than N
-    rumor = wide[["n_believes/rumor", "n_corrected/rumor", "n_doubts/rumor"]]
-    assert (rumor.sum(axis=1) <= n).all()
+    rumor = sum(curve(m, "rumor") for m in ("n_believes", "n_corrected", "n_doubts"))
+    assert (rumor <= n).all()
+    # cumulative counts (no dimensions) never fall
+    plain = ts[ts["item"].isna() & ts["tier"].isna()]
+    wide = plain.pivot_table(index="t", columns="metric", values="value")
     cum = [c for c in wide.columns if c.startswith("cum_")]
     assert cum and (wide[cum].diff().dropna() >= 0).all().all()
+    # per-tier shares are null-free where they apply, and lie in [0, 1]
+    shares = gd_run.select("p_aware", item="new_guideline")
+    assert set(shares["tier"].dropna()) == {"primary", "secondary", "tertiary"}
+    assert shares["value"].between(0, 1).all()
 
 
 def test_streams_are_independent_of_each_other():
