@@ -1,21 +1,22 @@
 """Awareness, adoption and belief from a run's results, for notebooks.
 
-    import sim
-    from analysis.curves import tier_table, believers
+import sim
+from analysis.curves import tier_table, believers
 
-    res = sim.Results.load("results/gd")     # or sim.run(...)
-    tier_table(res, "new_guideline")         # days to 50% / 90% aware and adopted, per tier
-    believers(res, "rumor")                  # share believing / corrected / doubting over time
+res = sim.Results.load("results/gd")     # or sim.run(...)
+tier_table(res, "new_guideline")         # days to 50% / 90% aware and adopted, per tier
+believers(res, "rumor")                  # share believing / corrected / doubting over time
 """
 
 from __future__ import annotations
 
 import pandas as pd
 
-from .plots import series_by_tier
 from sim.schema import TIERS
 
-__all__ = ["tier_table", "believers", "curves_by_tier"]
+from .plots import series_by_tier
+
+__all__ = ["believers", "curves_by_tier", "tier_table"]
 
 
 def tier_table(results, item: str) -> pd.DataFrame:

@@ -18,11 +18,12 @@ import pandas as pd
 
 from sim.processes.diagnosis.survival import km_frame, km_quantile, km_share_by, km_summary
 
-__all__ = ["km_frame", "km_summary", "km_quantile", "km_share_by", "plot_km", "compare_runs"]
+__all__ = ["compare_runs", "km_frame", "km_quantile", "km_share_by", "km_summary", "plot_km"]
 
 
-def plot_km(cases: pd.DataFrame, by: str | None = None, ax=None, days: bool = False,
-            title: str | None = None, palette=None):
+def plot_km(
+    cases: pd.DataFrame, by: str | None = None, ax=None, days: bool = False, title: str | None = None, palette=None
+):
     """Step plot of the share still undiagnosed against time since first consultation
     (the project's one Kaplan-Meier plot; ``summary.png`` uses it too)."""
     import seaborn as sns
@@ -37,8 +38,16 @@ def plot_km(cases: pd.DataFrame, by: str | None = None, ax=None, days: bool = Fa
         _, ax = plt.subplots(figsize=(6, 4))
     if by and palette is not None:
         palette = {k: v for k, v in palette.items() if k in set(curves["group"].astype(str))}
-    sns.lineplot(data=curves, x=x, y="survival", hue="group" if by else None, drawstyle="steps-post",
-                 ax=ax, errorbar=None, palette=palette if by else None)
+    sns.lineplot(
+        data=curves,
+        x=x,
+        y="survival",
+        hue="group" if by else None,
+        drawstyle="steps-post",
+        ax=ax,
+        errorbar=None,
+        palette=palette if by else None,
+    )
     ax.set_xlabel("days since first consultation" if days else "hours since first consultation")
     ax.set_ylabel("share not yet diagnosed")
     ax.set_ylim(0, 1.02)

@@ -129,8 +129,9 @@ def parse_args(description: str, extra=None) -> argparse.Namespace:
     return ap.parse_args()
 
 
-def emit(impl: str, n: int, seed: int, build_s: float, sim_s: float, reach: float,
-         steps, posts, deliveries, **extra) -> dict:
+def emit(
+    impl: str, n: int, seed: int, build_s: float, sim_s: float, reach: float, steps, posts, deliveries, **extra
+) -> dict:
     """Print the one-line JSON result contract and return it."""
     dps = deliveries / sim_s if (deliveries is not None and sim_s > 0) else None
     rec = {

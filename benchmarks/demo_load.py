@@ -146,6 +146,17 @@ class Server:
             os.killpg(self.proc.pid, signal.SIGKILL)
 
 
+def _cpu_s(pid: int) -> float:
+    """User + system CPU seconds of a process so far."""
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _log(msg: str) -> None:
+    print(f"[{time.strftime('%H:%M:%S')}] {msg}", file=sys.stderr, flush=True)
+
+
 def _day(pg) -> str:
     return pg.locator("[data-testid=day-baseline]").inner_text().strip()
 
@@ -186,6 +197,7 @@ def browser(sessions: int, seconds: float, port: int) -> dict:
             ctx.close()
             time.sleep(2)
             base_rss = _rss_mb(server.proc.pid)
+            _log(f"round trip {out['step_round_trip_ms']}")
             # a class
             pages, t_open = [], time.perf_counter()
             for _ in range(sessions):
@@ -197,15 +209,24 @@ def browser(sessions: int, seconds: float, port: int) -> dict:
             for q in pages:
                 q.locator("[data-testid=day-baseline]").wait_for()
             out["seconds_to_open_all"] = time.perf_counter() - t_open
+            _log(f"{sessions} sessions open after {out['seconds_to_open_all']:.0f} s")
             rss_connected = _rss_mb(server.proc.pid)
+            for q in pages:  # 1 hour per tick: no session reaches the end of its run while we watch
+                q.locator(".qs-speed").first.click()
+                q.get_by_role("option", name="1", exact=True).click()
+                q.locator(".menuable__content__active").wait_for(state="hidden")
             start_days = [_day(q) for q in pages]
+            cpu0, t_play = _cpu_s(server.proc.pid), time.perf_counter()
             for q in pages:
                 q.locator(".qs-play").click()
-            t_play = time.perf_counter()
+            _log("all playing")
             time.sleep(seconds)
             for q in pages:
-                q.locator(".qs-play").click()  # pause
+                if q.locator(".qs-play").is_enabled():
+                    q.locator(".qs-play").click()  # pause
             played = time.perf_counter() - t_play
+            server_cpu = _cpu_s(server.proc.pid) - cpu0
+            _log("all paused")
             time.sleep(3)
             rss_played = _rss_mb(server.proc.pid)
             days = [_day(q) for q in pages]
@@ -221,12 +242,14 @@ def browser(sessions: int, seconds: float, port: int) -> dict:
                     rts.append((time.perf_counter() - t0) * 1000)
                 except Exception:  # reported below as a session that did not answer
                     pass
+            _log(f"{answered} of {sessions} answered a Step after the pause")
 
             def sim_days(text: str) -> float:
                 d, hh = text.replace("day ", "").split(", ")
                 return int(d) + int(hh.split(":")[0]) / 24
 
             progress = [sim_days(d) for d in days]
+            hours_simulated = 24 * sum(sim_days(d) - sim_days(s) for d, s in zip(days, start_days, strict=True))
             out.update(
                 {
                     "sessions": sessions,
@@ -246,6 +269,8 @@ def browser(sessions: int, seconds: float, port: int) -> dict:
                     "server_rss_mb_connected": rss_connected,
                     "server_rss_mb_after_play": rss_played,
                     "mb_per_session": (rss_played - base_rss) / sessions,
+                    "server_cpu_seconds_while_playing": server_cpu,
+                    "server_cpu_ms_per_simulated_hour": 1000 * server_cpu / max(hours_simulated, 1e-9),
                 }
             )
             b.close()

@@ -49,7 +49,7 @@ def main() -> None:
     from sim.model import QunModel
 
     scen = load_scenario(PROVINCE, overrides(a.n, a.days))
-    base_rss_mb = _rss_mb()          # interpreter and libraries, before the model exists
+    base_rss_mb = _rss_mb()  # interpreter and libraries, before the model exists
     t0 = time.perf_counter()
     model = QunModel(scen, seed=a.seed)
     build_s = time.perf_counter() - t0
@@ -57,9 +57,15 @@ def main() -> None:
     model.run_model()
     sim_s = time.perf_counter() - t0
     rec = {
-        "n": model.pop.n, "facilities": model.pop.n_facilities, "groups": int((model.net.sizes > 0).sum()),
-        "memberships": model.net.n_rows, "build_s": round(build_s, 3), "sim_s": round(sim_s, 3),
-        "days": a.days, "steps": model.clock.step, "sim_s_per_day": round(sim_s / a.days, 4),
+        "n": model.pop.n,
+        "facilities": model.pop.n_facilities,
+        "groups": int((model.net.sizes > 0).sum()),
+        "memberships": model.net.n_rows,
+        "build_s": round(build_s, 3),
+        "sim_s": round(sim_s, 3),
+        "days": a.days,
+        "steps": model.clock.step,
+        "sim_s_per_day": round(sim_s / a.days, 4),
         "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
         "base_rss_mb": round(base_rss_mb, 1),
         "processes": [p.name for p in model.processes],

@@ -34,14 +34,23 @@ def _median_time(fn, repeats: int) -> float:
     return float(np.median(ts))
 
 
-def measure(idx_sizes=(10**6, 10**7), targets=(2 * 10**5, 10**6),
-            dtypes=("int32", "int64"), repeats: int = 5, seed: int = 0) -> dict:
+def measure(
+    idx_sizes=(10**6, 10**7), targets=(2 * 10**5, 10**6), dtypes=("int32", "int64"), repeats: int = 5, seed: int = 0
+) -> dict:
     rng = np.random.default_rng(seed)
     rows = []
 
     def add(op, n_idx, dtype, n_target, t):
-        rows.append({"op": op, "n_idx": n_idx, "idx_dtype": dtype, "n_target": n_target,
-                     "median_s": t, "elems_per_s": n_idx / t if t > 0 else None})
+        rows.append(
+            {
+                "op": op,
+                "n_idx": n_idx,
+                "idx_dtype": dtype,
+                "n_target": n_target,
+                "median_s": t,
+                "elems_per_s": n_idx / t if t > 0 else None,
+            }
+        )
 
     for n_idx in idx_sizes:
         v = rng.random(n_idx)
@@ -53,14 +62,22 @@ def measure(idx_sizes=(10**6, 10**7), targets=(2 * 10**5, 10**6),
                 idx = rng.integers(0, n_target, size=n_idx).astype(dtype)
                 add("gather", n_idx, dtype, n_target, _median_time(lambda: a[idx], repeats))
                 acc = np.zeros(n_target)
-                add("add_at", n_idx, dtype, n_target,
-                    _median_time(lambda: np.add.at(acc, idx, 1.0), repeats))
-                add("bincount", n_idx, dtype, n_target,
-                    _median_time(lambda: np.bincount(idx, minlength=n_target), repeats))
+                add("add_at", n_idx, dtype, n_target, _median_time(lambda: np.add.at(acc, idx, 1.0), repeats))
+                add(
+                    "bincount",
+                    n_idx,
+                    dtype,
+                    n_target,
+                    _median_time(lambda: np.bincount(idx, minlength=n_target), repeats),
+                )
     return {
-        "machine": {"platform": platform.platform(), "processor": platform.processor(),
-                    "cpu_count": os.cpu_count(), "python": platform.python_version(),
-                    "numpy": np.__version__},
+        "machine": {
+            "platform": platform.platform(),
+            "processor": platform.processor(),
+            "cpu_count": os.cpu_count(),
+            "python": platform.python_version(),
+            "numpy": np.__version__,
+        },
         "repeats": repeats,
         "results": rows,
     }

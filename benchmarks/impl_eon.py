@@ -24,9 +24,16 @@ import EoN
 import networkx as nx
 import numpy as np
 
-from benchmarks.common import (clique_projection, emit, initial_spreaders, load_network,
-                               pair_transmissibility, parse_args,
-                               projection_pairs_upper_bound, rss_mb)
+from benchmarks.common import (
+    clique_projection,
+    emit,
+    initial_spreaders,
+    load_network,
+    pair_transmissibility,
+    parse_args,
+    projection_pairs_upper_bound,
+    rss_mb,
+)
 
 
 def tau_for(k):
@@ -39,16 +46,17 @@ def build_graph(n, indptr, indices, weighted: bool) -> nx.Graph:
     g = nx.Graph()
     g.add_nodes_from(range(n))
     if weighted:
-        g.add_weighted_edges_from(zip(u.tolist(), v.tolist(), tau_for(k).tolist()),
-                                  weight="rate")
+        g.add_weighted_edges_from(zip(u.tolist(), v.tolist(), tau_for(k).tolist()), weight="rate")
     else:
         g.add_edges_from(zip(u.tolist(), v.tolist()))
     return g
 
 
 def main() -> None:
-    a = parse_args(__doc__.splitlines()[0], lambda ap: ap.add_argument(
-        "--variant", choices=("unweighted", "weighted"), default="unweighted"))
+    a = parse_args(
+        __doc__.splitlines()[0],
+        lambda ap: ap.add_argument("--variant", choices=("unweighted", "weighted"), default="unweighted"),
+    )
     n, indptr, indices = load_network(a.network)
     base_rss = rss_mb()
     t0 = time.perf_counter()
@@ -58,15 +66,25 @@ def main() -> None:
     rng = np.random.default_rng(a.seed)
     t0 = time.perf_counter()
     if a.variant == "weighted":
-        t, S, I, R = EoN.fast_SIR(g, 1.0, 1.0, initial_infecteds=seeds,
-                                  transmission_weight="rate", rng=rng)
+        t, S, I, R = EoN.fast_SIR(g, 1.0, 1.0, initial_infecteds=seeds, transmission_weight="rate", rng=rng)
     else:
         t, S, I, R = EoN.fast_SIR(g, float(tau_for(1)), 1.0, initial_infecteds=seeds, rng=rng)
     sim_s = time.perf_counter() - t0
-    emit(f"eon_{a.variant}", n, a.seed, build_s, sim_s, reach=1.0 - S[-1] / n,
-         steps=None, posts=None, deliveries=None, t_end=float(t[-1]),
-         proj_edges=g.number_of_edges(), proj_pairs_ub=projection_pairs_upper_bound(indptr),
-         base_rss_mb=round(base_rss, 1))
+    emit(
+        f"eon_{a.variant}",
+        n,
+        a.seed,
+        build_s,
+        sim_s,
+        reach=1.0 - S[-1] / n,
+        steps=None,
+        posts=None,
+        deliveries=None,
+        t_end=float(t[-1]),
+        proj_edges=g.number_of_edges(),
+        proj_pairs_ub=projection_pairs_upper_bound(indptr),
+        base_rss_mb=round(base_rss, 1),
+    )
 
 
 if __name__ == "__main__":

@@ -17,15 +17,24 @@ from __future__ import annotations
 import time
 
 import mesa
-from mesa.agentset import AgentSet
 import numpy as np
+from mesa.agentset import AgentSet
 
-from benchmarks.common import (MAX_STEPS, P_ADOPT, P_POST, P_STOP, emit, initial_spreaders,
-                               load_network, parse_args, rss_mb)
+from benchmarks.common import (
+    MAX_STEPS,
+    P_ADOPT,
+    P_POST,
+    P_STOP,
+    emit,
+    initial_spreaders,
+    load_network,
+    parse_args,
+    rss_mb,
+)
 
 
 class Clinician(mesa.Agent):
-    def __init__(self, model: "Diffusion"):
+    def __init__(self, model: Diffusion):
         super().__init__(model)
         self.groups: list[list[Clinician]] = []
         self.ever_spreader = False
@@ -89,8 +98,18 @@ def main() -> None:
         model.step()
     sim_s = time.perf_counter() - t0
     reach = sum(c.ever_spreader for c in model.clinicians) / n
-    emit("mesa", n, a.seed, build_s, sim_s, reach, model.steps, model.posts, model.deliveries,
-         base_rss_mb=round(base_rss, 1))
+    emit(
+        "mesa",
+        n,
+        a.seed,
+        build_s,
+        sim_s,
+        reach,
+        model.steps,
+        model.posts,
+        model.deliveries,
+        base_rss_mb=round(base_rss, 1),
+    )
 
 
 if __name__ == "__main__":

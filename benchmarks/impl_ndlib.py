@@ -22,13 +22,23 @@ from __future__ import annotations
 
 import time
 
-import ndlib.models.ModelConfig as mc
 import ndlib.models.epidemics as ep
+import ndlib.models.ModelConfig as mc
 import networkx as nx
 
-from benchmarks.common import (MAX_STEPS, P_ADOPT, P_POST, P_STOP, clique_projection, emit,
-                               initial_spreaders, load_network, parse_args,
-                               projection_pairs_upper_bound, rss_mb)
+from benchmarks.common import (
+    MAX_STEPS,
+    P_ADOPT,
+    P_POST,
+    P_STOP,
+    clique_projection,
+    emit,
+    initial_spreaders,
+    load_network,
+    parse_args,
+    projection_pairs_upper_bound,
+    rss_mb,
+)
 
 
 def main() -> None:
@@ -57,9 +67,20 @@ def main() -> None:
         steps += 1
     sim_s = time.perf_counter() - t0
     susceptible = sum(1 for s in model.status.values() if s == 0)
-    emit("ndlib", n, a.seed, build_s, sim_s, reach=1.0 - susceptible / n, steps=steps,
-         posts=None, deliveries=None, proj_edges=g.number_of_edges(),
-         proj_pairs_ub=projection_pairs_upper_bound(indptr), base_rss_mb=round(base_rss, 1))
+    emit(
+        "ndlib",
+        n,
+        a.seed,
+        build_s,
+        sim_s,
+        reach=1.0 - susceptible / n,
+        steps=steps,
+        posts=None,
+        deliveries=None,
+        proj_edges=g.number_of_edges(),
+        proj_pairs_ub=projection_pairs_upper_bound(indptr),
+        base_rss_mb=round(base_rss, 1),
+    )
 
 
 if __name__ == "__main__":

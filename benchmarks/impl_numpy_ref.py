@@ -18,8 +18,17 @@ import time
 
 import numpy as np
 
-from benchmarks.common import (MAX_STEPS, P_ADOPT, P_POST, P_STOP, emit, initial_spreaders,
-                               load_network, parse_args, rss_mb)
+from benchmarks.common import (
+    MAX_STEPS,
+    P_ADOPT,
+    P_POST,
+    P_STOP,
+    emit,
+    initial_spreaders,
+    load_network,
+    parse_args,
+    rss_mb,
+)
 
 
 class Reference:
@@ -78,8 +87,7 @@ class Reference:
             # 5. stopping
             spreaders = np.concatenate([spreaders[rng.random(spreaders.size) >= P_STOP], new])
             steps += 1
-        return {"reach": float(ever.mean()), "steps": steps, "posts": posts,
-                "deliveries": deliveries}
+        return {"reach": float(ever.mean()), "steps": steps, "posts": posts, "deliveries": deliveries}
 
 
 def main() -> None:

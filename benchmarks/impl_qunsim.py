@@ -29,11 +29,13 @@ def main() -> None:
     seeds = initial_spreaders(n, args.seed)
     with tempfile.TemporaryDirectory() as tmp:
         members = Path(tmp) / "members.parquet"
-        pd.DataFrame({"clinician": indices,
-                      "group": np.repeat(np.arange(indptr.size - 1, dtype=np.int32), np.diff(indptr))}
-                     ).to_parquet(members, index=False)
-        scen = load_scenario(SCENARIO, [f"population.n_clinicians={n}", f'groups.membership_file="{members}"',
-                                        f"run.duration_days={MAX_STEPS}"])
+        pd.DataFrame(
+            {"clinician": indices, "group": np.repeat(np.arange(indptr.size - 1, dtype=np.int32), np.diff(indptr))}
+        ).to_parquet(members, index=False)
+        scen = load_scenario(
+            SCENARIO,
+            [f"population.n_clinicians={n}", f'groups.membership_file="{members}"', f"run.duration_days={MAX_STEPS}"],
+        )
         scen.information.items[0].seed_clinicians = seeds.tolist()
         t0 = time.perf_counter()
         model = QunModel(scen, seed=args.seed)
@@ -42,9 +44,17 @@ def main() -> None:
     model.run_model()
     sim_s = time.perf_counter() - t0
     info = model.process("information")
-    emit("qunsim", n, args.seed, build_s, sim_s,
-         reach=float(np.isfinite(info.arrays.t_first[0]).mean()), steps=model.clock.step,
-         posts=info.counters["posts"], deliveries=info.counters["deliveries"])
+    emit(
+        "qunsim",
+        n,
+        args.seed,
+        build_s,
+        sim_s,
+        reach=float(np.isfinite(info.arrays.t_first[0]).mean()),
+        steps=model.clock.step,
+        posts=info.counters["posts"],
+        deliveries=info.counters["deliveries"],
+    )
 
 
 if __name__ == "__main__":

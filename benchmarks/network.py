@@ -165,8 +165,7 @@ def generate(n: int, seed: int, p: NetParams = NetParams()):
 
     # (group, position) keys, sorted and without duplicate memberships
     g_local = lsizes.size
-    key = _unique(np.concatenate([lg, xg + g_local]).astype(np.int64) * n
-                  + np.concatenate([lmem, xmem]))
+    key = _unique(np.concatenate([lg, xg + g_local]).astype(np.int64) * n + np.concatenate([lmem, xmem]))
     # repair: memberships lost as duplicates are re-drawn into random local groups of the
     # clinician's own cluster, after `repair_rounds // 2` vectorised rounds into any group
     # (a small cluster may have fewer local groups than a clinician's local stubs);
@@ -194,8 +193,7 @@ def generate(n: int, seed: int, p: NetParams = NetParams()):
     np.cumsum(np.bincount(group, minlength=G), out=indptr[1:])
     cluster = np.empty(n, np.int32)
     cluster[perm] = cluster_pos
-    return {"n": n, "indptr": indptr, "indices": member.astype(np.int32), "cluster": cluster,
-            "n_local_groups": g_local}
+    return {"n": n, "indptr": indptr, "indices": member.astype(np.int32), "cluster": cluster, "n_local_groups": g_local}
 
 
 def stats(net) -> dict:
@@ -227,14 +225,19 @@ def stats(net) -> dict:
 
 def save(path, net, params: NetParams | None = None, seed: int | None = None) -> None:
     meta = json.dumps({"params": asdict(params) if params else None, "seed": seed})
-    np.savez(path, n=np.int64(net["n"]), indptr=net["indptr"], indices=net["indices"],
-             cluster=net["cluster"], meta=np.array(meta))
+    np.savez(
+        path,
+        n=np.int64(net["n"]),
+        indptr=net["indptr"],
+        indices=net["indices"],
+        cluster=net["cluster"],
+        meta=np.array(meta),
+    )
 
 
 def load(path):
     with np.load(path) as z:
-        return {"n": int(z["n"]), "indptr": z["indptr"], "indices": z["indices"],
-                "cluster": z["cluster"]}
+        return {"n": int(z["n"]), "indptr": z["indptr"], "indices": z["indices"], "cluster": z["cluster"]}
 
 
 def main() -> None:

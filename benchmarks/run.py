@@ -61,10 +61,8 @@ IMPLS: list[Impl] = [
     Impl("numpy_ref", "benchmarks.impl_numpy_ref", large=True),
     Impl("qunsim", "benchmarks.impl_qunsim", optional=True, large=True),
     Impl("mesa", "benchmarks.impl_mesa"),
-    Impl("eon_weighted", "benchmarks.impl_eon", ("--variant", "weighted"),
-         dynamics="matched", projection=True),
-    Impl("eon_unweighted", "benchmarks.impl_eon", ("--variant", "unweighted"),
-         dynamics="simplified", projection=True),
+    Impl("eon_weighted", "benchmarks.impl_eon", ("--variant", "weighted"), dynamics="matched", projection=True),
+    Impl("eon_unweighted", "benchmarks.impl_eon", ("--variant", "unweighted"), dynamics="simplified", projection=True),
     Impl("ndlib", "benchmarks.impl_ndlib", dynamics="simplified", projection=True),
 ]
 SIZES = [2_000, 20_000, 200_000]
@@ -81,21 +79,24 @@ def log(t0: float, msg: str) -> None:
 
 
 def run_one(impl: Impl, net_file: Path, seed: int, timeout: float) -> dict:
-    cmd = [sys.executable, "-m", impl.module, "--network", str(net_file), "--seed", str(seed),
-           *impl.args]
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join(
-        p for p in (str(REPO), os.environ.get("PYTHONPATH", "")) if p))
+    cmd = [sys.executable, "-m", impl.module, "--network", str(net_file), "--seed", str(seed), *impl.args]
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(p for p in (str(REPO), os.environ.get("PYTHONPATH", "")) if p))
     t0 = time.perf_counter()
     try:
-        cp = subprocess.run(cmd, cwd=REPO, env=env, capture_output=True, text=True,
-                            timeout=timeout)
+        cp = subprocess.run(cmd, cwd=REPO, env=env, capture_output=True, text=True, timeout=timeout)
     except subprocess.TimeoutExpired:
         return {"impl": impl.name, "seed": seed, "status": "timeout", "wall_s": timeout}
     wall = time.perf_counter() - t0
     lines = [ln for ln in cp.stdout.splitlines() if ln.startswith("{")]
     if cp.returncode != 0 or not lines:
-        return {"impl": impl.name, "seed": seed, "status": "error", "wall_s": wall,
-                "returncode": cp.returncode, "stderr_tail": cp.stderr[-2000:]}
+        return {
+            "impl": impl.name,
+            "seed": seed,
+            "status": "error",
+            "wall_s": wall,
+            "returncode": cp.returncode,
+            "stderr_tail": cp.stderr[-2000:],
+        }
     rec = json.loads(lines[-1])
     rec.update(status="ok", wall_s=wall)
     return rec
@@ -105,35 +106,36 @@ def _ok(runs, impl, n):
     return [r for r in runs if r["impl"] == impl and r["n"] == n and r["status"] == "ok"]
 
 
-def guard(impl: Impl, n: int, pairs: int, runs: list, nets: dict, timed_out: set,
-          a) -> str | None:
+def guard(impl: Impl, n: int, pairs: int, runs: list, nets: dict, timed_out: set, a) -> str | None:
     """Reason to skip this (impl, n) cell, or None."""
     if impl.name in timed_out:
         return "timed out at a smaller size"
-    prev = sorted({r["n"] for r in runs if r["impl"] == impl.name and r["status"] == "ok"
-                   and r["n"] < n})
+    prev = sorted({r["n"] for r in runs if r["impl"] == impl.name and r["status"] == "ok" and r["n"] < n})
     last = _ok(runs, impl.name, prev[-1]) if prev else []
     if impl.projection:
         bpp = DEFAULT_BYTES_PER_PAIR
         if last:
-            bpp = MEM_SAFETY * max((r["peak_rss_mb"] - r.get("base_rss_mb", 0.0)) * 2**20
-                                   / max(r["proj_pairs_ub"], 1) for r in last)
+            bpp = MEM_SAFETY * max(
+                (r["peak_rss_mb"] - r.get("base_rss_mb", 0.0)) * 2**20 / max(r["proj_pairs_ub"], 1) for r in last
+            )
         est_gb = bpp * pairs / 2**30
         if est_gb > a.mem_budget_gb:
-            return (f"memory: projection has {pairs:.3g} pair instances x {bpp:.0f} B "
-                    f"= {est_gb:.1f} GB > budget {a.mem_budget_gb:g} GB")
+            return (
+                f"memory: projection has {pairs:.3g} pair instances x {bpp:.0f} B "
+                f"= {est_gb:.1f} GB > budget {a.mem_budget_gb:g} GB"
+            )
     if last:
-        ratio = (pairs / nets[prev[-1]]["projection_pairs_upper_bound"] if impl.projection
-                 else n / prev[-1])
+        ratio = pairs / nets[prev[-1]]["projection_pairs_upper_bound"] if impl.projection else n / prev[-1]
         work = float(np.median([r["build_s"] + r["sim_s"] for r in last]))
         over = float(np.median([r["wall_s"] - r["build_s"] - r["sim_s"] for r in last]))
         est = TIME_SAFETY * work * ratio + over
         if est > a.timeout:
-            return (f"time: predicted {est:.0f} s per run (x{ratio:.1f} from N={prev[-1]}) "
-                    f"> timeout {a.timeout:g} s")
+            return f"time: predicted {est:.0f} s per run (x{ratio:.1f} from N={prev[-1]}) > timeout {a.timeout:g} s"
         if a.cell_budget and est * a.seeds > a.cell_budget:
-            return (f"time: predicted {est:.0f} s per run x {a.seeds} seeds (x{ratio:.1f} from "
-                    f"N={prev[-1]}) > cell budget {a.cell_budget:g} s")
+            return (
+                f"time: predicted {est:.0f} s per run x {a.seeds} seeds (x{ratio:.1f} from "
+                f"N={prev[-1]}) > cell budget {a.cell_budget:g} s"
+            )
     return None
 
 
@@ -148,12 +150,14 @@ def summarize(runs: list, impls: list[Impl], sizes: list[int]) -> list[dict]:
             for m in METRICS:
                 v = [r[m] for r in ok if r.get(m) is not None]
                 if v:
-                    row[m] = {"median": float(np.median(v)), "min": float(np.min(v)),
-                              "max": float(np.max(v))}
+                    row[m] = {"median": float(np.median(v)), "min": float(np.min(v)), "max": float(np.max(v))}
             reach = np.array([r["reach"] for r in ok])
             sd = float(reach.std(ddof=1)) if reach.size > 1 else float("nan")
-            row["reach"] = {"mean": float(reach.mean()), "sd": sd,
-                            "se": sd / math.sqrt(reach.size) if reach.size > 1 else float("nan")}
+            row["reach"] = {
+                "mean": float(reach.mean()),
+                "sd": sd,
+                "se": sd / math.sqrt(reach.size) if reach.size > 1 else float("nan"),
+            }
             if "proj_edges" in ok[0]:
                 row["proj_edges"] = ok[0]["proj_edges"]
             out.append(row)
@@ -175,13 +179,12 @@ def agreement(summary: list[dict]) -> list[dict]:
             verdict = "agrees" if abs(z) < 3 else "DISAGREES"
             verdict += " (same dynamics: should agree)"
         elif r["dynamics"] == "matched":
-            verdict = ("within MC error" if abs(z) < 3 else "differs") + \
-                " (same per-pair transmissibility, different timing/correlation)"
+            verdict = (
+                "within MC error" if abs(z) < 3 else "differs"
+            ) + " (same per-pair transmissibility, different timing/correlation)"
         else:
-            verdict = ("within MC error" if abs(z) < 3 else "differs") + \
-                " (simplified mapping: lower reach expected)"
-        rows.append({"impl": r["impl"], "n": r["n"], "diff": d, "se": se, "z": z,
-                     "verdict": verdict})
+            verdict = ("within MC error" if abs(z) < 3 else "differs") + " (simplified mapping: lower reach expected)"
+        rows.append({"impl": r["impl"], "n": r["n"], "diff": d, "se": se, "z": z, "verdict": verdict})
     return rows
 
 
@@ -203,74 +206,117 @@ def _cell(row, m, digits=3):
 def write_markdown(path: Path, res: dict) -> None:
     L = ["# qunsim benchmark results", ""]
     c = res["config"]
-    L += [f"Mode: **{c['mode']}**; sizes {c['sizes']}; seeds {c['seeds']}; memory budget "
-          f"{c['mem_budget_gb']} GB; per-run timeout {c['timeout_s']} s; cell budget "
-          f"{str(c['cell_budget_s']) + ' s' if c['cell_budget_s'] else 'off'}; jobs {c['jobs']}; "
-          f"total {res['total_s']:.0f} s.  ",
-          f"Machine: {res['machine']['platform']}, {res['machine']['cpu_count']} CPUs, "
-          f"Python {res['machine']['python']}, numpy {res['machine']['numpy']}.", ""]
+    L += [
+        f"Mode: **{c['mode']}**; sizes {c['sizes']}; seeds {c['seeds']}; memory budget "
+        f"{c['mem_budget_gb']} GB; per-run timeout {c['timeout_s']} s; cell budget "
+        f"{str(c['cell_budget_s']) + ' s' if c['cell_budget_s'] else 'off'}; jobs {c['jobs']}; "
+        f"total {res['total_s']:.0f} s.  ",
+        f"Machine: {res['machine']['platform']}, {res['machine']['cpu_count']} CPUs, "
+        f"Python {res['machine']['python']}, numpy {res['machine']['numpy']}.",
+        "",
+    ]
     if c["jobs"] > 1:
         L += [f"*{c['jobs']} runs shared the machine at a time: timings are indicative.*", ""]
-    L += ["## Networks", "",
-          "| N | groups | group size mean [min, max] | size-biased mean | groups/clinician mean "
-          "[min, max] | projection pairs (sum s(s-1)/2) | gen s |",
-          "|---|---|---|---|---|---|---|"]
+    L += [
+        "## Networks",
+        "",
+        "| N | groups | group size mean [min, max] | size-biased mean | groups/clinician mean "
+        "[min, max] | projection pairs (sum s(s-1)/2) | gen s |",
+        "|---|---|---|---|---|---|---|",
+    ]
     for n, s in res["networks"].items():
-        L.append(f"| {n} | {s['groups']} | {s['group_size_mean']:.1f} [{s['group_size_min']}, "
-                 f"{s['group_size_max']}] | {s['size_biased_group_size']:.1f} | "
-                 f"{s['groups_per_clinician_mean']:.2f} [{s['groups_per_clinician_min']}, "
-                 f"{s['groups_per_clinician_max']}] | {s['projection_pairs_upper_bound']:.3g} | "
-                 f"{s['gen_s']:.2f} |")
-    L += ["", "## Results (median [min, max] over seeds; reach mean ± sd)", "",
-          "| impl | N | runs | build s | sim s | peak RSS MB | deliveries/s | steps | reach |",
-          "|---|---|---|---|---|---|---|---|---|"]
+        L.append(
+            f"| {n} | {s['groups']} | {s['group_size_mean']:.1f} [{s['group_size_min']}, "
+            f"{s['group_size_max']}] | {s['size_biased_group_size']:.1f} | "
+            f"{s['groups_per_clinician_mean']:.2f} [{s['groups_per_clinician_min']}, "
+            f"{s['groups_per_clinician_max']}] | {s['projection_pairs_upper_bound']:.3g} | "
+            f"{s['gen_s']:.2f} |"
+        )
+    L += [
+        "",
+        "## Results (median [min, max] over seeds; reach mean ± sd)",
+        "",
+        "| impl | N | runs | build s | sim s | peak RSS MB | deliveries/s | steps | reach |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
     for r in res["summary"]:
-        L.append(f"| {r['impl']} | {r['n']} | {r['runs_ok']} | {_cell(r, 'build_s')} | "
-                 f"{_cell(r, 'sim_s')} | {_cell(r, 'peak_rss_mb', 4)} | "
-                 f"{_cell(r, 'deliveries_per_s')} | {_cell(r, 'steps')} | "
-                 f"{r['reach']['mean']:.4f} ± {_fmt(r['reach']['sd'], 2)} |")
+        L.append(
+            f"| {r['impl']} | {r['n']} | {r['runs_ok']} | {_cell(r, 'build_s')} | "
+            f"{_cell(r, 'sim_s')} | {_cell(r, 'peak_rss_mb', 4)} | "
+            f"{_cell(r, 'deliveries_per_s')} | {_cell(r, 'steps')} | "
+            f"{r['reach']['mean']:.4f} ± {_fmt(r['reach']['sd'], 2)} |"
+        )
     # compact pivot of sim time
     impls = list(dict.fromkeys(r["impl"] for r in res["summary"]))
     sizes = sorted({r["n"] for r in res["summary"]})
-    L += ["", "### Simulation time, median s (impl × N)", "",
-          "| impl | " + " | ".join(str(n) for n in sizes) + " |",
-          "|---|" + "---|" * len(sizes)]
+    L += [
+        "",
+        "### Simulation time, median s (impl × N)",
+        "",
+        "| impl | " + " | ".join(str(n) for n in sizes) + " |",
+        "|---|" + "---|" * len(sizes),
+    ]
     by = {(r["impl"], r["n"]): r for r in res["summary"]}
     for i in impls:
-        L.append(f"| {i} | " + " | ".join(
-            _fmt(by[(i, n)]["sim_s"]["median"]) if (i, n) in by else "–" for n in sizes) + " |")
+        L.append(
+            f"| {i} | " + " | ".join(_fmt(by[(i, n)]["sim_s"]["median"]) if (i, n) in by else "–" for n in sizes) + " |"
+        )
     if res["skips"]:
         L += ["", "## Skipped / failed", "", "| impl | N | seed | reason |", "|---|---|---|---|"]
         for s in res["skips"]:
             L.append(f"| {s['impl']} | {s['n']} | {s.get('seed', '') or 'all'} | {s['reason']} |")
-    L += ["", "## Agreement check (mean reach vs numpy_ref, same N; z = diff / combined SE)", "",
-          "| impl | N | reach diff | SE | z | verdict |", "|---|---|---|---|---|---|"]
+    L += [
+        "",
+        "## Agreement check (mean reach vs numpy_ref, same N; z = diff / combined SE)",
+        "",
+        "| impl | N | reach diff | SE | z | verdict |",
+        "|---|---|---|---|---|---|",
+    ]
     for g in res["agreement"]:
-        L.append(f"| {g['impl']} | {g['n']} | {g['diff']:+.4f} | {_fmt(g['se'], 2)} | "
-                 f"{_fmt(g['z'], 2)} | {g['verdict']} |")
+        L.append(
+            f"| {g['impl']} | {g['n']} | {g['diff']:+.4f} | {_fmt(g['se'], 2)} | {_fmt(g['z'], 2)} | {g['verdict']} |"
+        )
     gl = res.get("gather_limit")
     if gl and gl.get("results"):
-        L += ["", "## numpy gather/scatter ceiling (elements/s, median)", "",
-              "| op | indices | idx dtype | target | elements/s |", "|---|---|---|---|---|"]
+        L += [
+            "",
+            "## numpy gather/scatter ceiling (elements/s, median)",
+            "",
+            "| op | indices | idx dtype | target | elements/s |",
+            "|---|---|---|---|---|",
+        ]
         for g in gl["results"]:
-            L.append(f"| {g['op']} | {g['n_idx']:.0e} | {g['idx_dtype']} | "
-                     f"{'–' if g['n_target'] is None else f'{g['n_target']:.0e}'} | "
-                     f"{g['elems_per_s']:.3g} |")
+            L.append(
+                f"| {g['op']} | {g['n_idx']:.0e} | {g['idx_dtype']} | "
+                f"{'–' if g['n_target'] is None else f'{g["n_target"]:.0e}'} | "
+                f"{g['elems_per_s']:.3g} |"
+            )
     full = res.get("full_model")
     if full and full.get("runs"):
-        L += ["", f"## Full model: {full['days']:g} simulated days of province.toml, every process on", "",
-              "| N | facilities | groups | memberships | build s | simulation s | s per simulated day | peak RSS MB | model MB (peak - base) |",
-              "|---|---|---|---|---|---|---|---|---|"]
+        L += [
+            "",
+            f"## Full model: {full['days']:g} simulated days of province.toml, every process on",
+            "",
+            "| N | facilities | groups | memberships | build s | simulation s | s per simulated day | peak RSS MB | model MB (peak - base) |",
+            "|---|---|---|---|---|---|---|---|---|",
+        ]
         for r in full["runs"]:
             if "error" in r:
                 L.append(f"| {r['n']:,} | failed | | | | | | |")
                 continue
-            L.append(f"| {r['n']:,} | {r['facilities']:,} | {r['groups']:,} | {r['memberships']:,} | "
-                     f"{r['build_s']:.1f} | {r['sim_s']:.1f} | {r['sim_s_per_day']:.3f} | {r['peak_rss_mb']:.0f} | "
-                     f"{r.get('model_mb', float('nan')):.0f} |")
+            L.append(
+                f"| {r['n']:,} | {r['facilities']:,} | {r['groups']:,} | {r['memberships']:,} | "
+                f"{r['build_s']:.1f} | {r['sim_s']:.1f} | {r['sim_s_per_day']:.3f} | {r['peak_rss_mb']:.0f} | "
+                f"{r.get('model_mb', float('nan')):.0f} |"
+            )
         if full.get("growth_exponents"):
-            L += ["", "Growth with N (least-squares slope of log value on log N): " + ", ".join(
-                f"{k} ~ N^{v['exponent']:.2f} (± {v['stderr']:.2f})" for k, v in full["growth_exponents"].items())]
+            L += [
+                "",
+                "Growth with N (least-squares slope of log value on log N): "
+                + ", ".join(
+                    f"{k} ~ N^{v['exponent']:.2f} (± {v['stderr']:.2f})" for k, v in full["growth_exponents"].items()
+                ),
+            ]
     if res.get("targets"):
         L += ["", "## Targets", "", "| target | measured | met |", "|---|---|---|"]
         for t in res["targets"]:
@@ -294,16 +340,24 @@ def full_model(t0: float, quick: bool) -> dict:
     rows = []
     for n in sizes:
         log(t0, f"full model: N={n:,}, {days:g} simulated days ...")
-        cp = subprocess.run([sys.executable, "-m", "benchmarks.full_model", "--n", str(n), "--days", str(days)],
-                            cwd=REPO, capture_output=True, text=True, env=dict(os.environ, PYTHONPATH=str(REPO)))
+        cp = subprocess.run(
+            [sys.executable, "-m", "benchmarks.full_model", "--n", str(n), "--days", str(days)],
+            cwd=REPO,
+            capture_output=True,
+            text=True,
+            env=dict(os.environ, PYTHONPATH=str(REPO)),
+        )
         if cp.returncode != 0:
             rows.append({"n": n, "error": cp.stderr[-2000:]})
             log(t0, f"full model N={n}: failed")
             continue
         rec = json.loads(cp.stdout.strip().splitlines()[-1])
         rows.append(rec)
-        log(t0, f"full model N={n:,}: build {rec['build_s']:.1f}s, {days:g} days in {rec['sim_s']:.1f}s, "
-                f"peak {rec['peak_rss_mb']:.0f} MB")
+        log(
+            t0,
+            f"full model N={n:,}: build {rec['build_s']:.1f}s, {days:g} days in {rec['sim_s']:.1f}s, "
+            f"peak {rec['peak_rss_mb']:.0f} MB",
+        )
     ok = [r for r in rows if "error" not in r]
     fits = {}
     if len(ok) >= 2:
@@ -318,11 +372,13 @@ def full_model(t0: float, quick: bool) -> dict:
 
 def targets(summary: list[dict], gather) -> list[dict]:
     """qunsim against the issue's targets, from this run's medians."""
+
     def med(impl, n, key="sim_s"):
         for r in summary:
             if r["impl"] == impl and r["n"] == n and key in r:
                 return r[key]["median"]
         return None
+
     out = []
     peers = ("mesa", "eon_weighted", "eon_unweighted", "ndlib")
     for n, want in ((20_000, 15.0), (200_000, 40.0)):
@@ -330,9 +386,15 @@ def targets(summary: list[dict], gather) -> list[dict]:
         times = {p: med(p, n) for p in peers if med(p, n) is not None}
         if q and times:
             fastest = min(times, key=times.get)
-            out.append({"target": f"{want:g}x faster than the fastest peer at N={n:,}", "fastest_peer": fastest,
-                        "speedup": times[fastest] / q, "met": times[fastest] / q >= want,
-                        "peers_measured": sorted(times)})
+            out.append(
+                {
+                    "target": f"{want:g}x faster than the fastest peer at N={n:,}",
+                    "fastest_peer": fastest,
+                    "speedup": times[fastest] / q,
+                    "met": times[fastest] / q >= want,
+                    "peers_measured": sorted(times),
+                }
+            )
     if gather and "error" not in gather:
         rows = [g for g in gather.get("results", []) if g.get("op") == "gather" and g.get("elems_per_s")]
         for n in (20_000, 200_000):
@@ -341,22 +403,28 @@ def targets(summary: list[dict], gather) -> list[dict]:
                 # the ceiling for gathers into an array of about this N (fastest index dtype)
                 near = min({g["n_target"] for g in rows}, key=lambda t: abs(np.log(t / n)))
                 limit = max(g["elems_per_s"] for g in rows if g["n_target"] == near)
-                out.append({"target": f"member-deliveries/s >= 30% of the gather limit at N={n:,}",
-                            "deliveries_per_s": dps, "gather_limit": limit, "share": dps / limit,
-                            "met": dps / limit >= 0.3})
+                out.append(
+                    {
+                        "target": f"member-deliveries/s >= 30% of the gather limit at N={n:,}",
+                        "deliveries_per_s": dps,
+                        "gather_limit": limit,
+                        "share": dps / limit,
+                        "met": dps / limit >= 0.3,
+                    }
+                )
     return out
 
 
 def plot(path: Path, summary: list[dict], full: dict | None = None) -> None:
     import matplotlib
+
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
     import matplotlib.ticker
     import seaborn as sns
 
     sns.set_theme(style="whitegrid", context="notebook")
-    panels = [("build_s", "build time (s)"), ("sim_s", "simulation time (s)"),
-              ("peak_rss_mb", "peak RSS (MB)")]
+    panels = [("build_s", "build time (s)"), ("sim_s", "simulation time (s)"), ("peak_rss_mb", "peak RSS (MB)")]
     fig, axes = plt.subplots(1, 4, figsize=(21, 4.8))
     impls = list(dict.fromkeys(r["impl"] for r in summary))
     colors = dict(zip(impls, sns.color_palette("tab10", len(impls))))
@@ -397,18 +465,20 @@ def plot(path: Path, summary: list[dict], full: dict | None = None) -> None:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--quick", action="store_true",
-                    help=f"sizes {QUICK_SIZES}, 3 seeds, 2 parallel jobs, quick gather limit")
+    ap.add_argument(
+        "--quick", action="store_true", help=f"sizes {QUICK_SIZES}, 3 seeds, 2 parallel jobs, quick gather limit"
+    )
     ap.add_argument("--out", default="benchmarks/out", help="output directory")
     ap.add_argument("--seeds", type=int, default=None, help="seeds per size (5; quick 3)")
     ap.add_argument("--mem-budget-gb", type=float, default=16.0)
-    ap.add_argument("--timeout", type=float, default=None,
-                    help="per-run timeout in s (default 120; quick 60)")
-    ap.add_argument("--cell-budget", type=float, default=None,
-                    help="max predicted seconds for all seeds of one (impl, N) cell "
-                         "(default 300; quick: off; 0 = off)")
-    ap.add_argument("--jobs", type=int, default=None,
-                    help="runs in parallel (default 1; quick 2)")
+    ap.add_argument("--timeout", type=float, default=None, help="per-run timeout in s (default 120; quick 60)")
+    ap.add_argument(
+        "--cell-budget",
+        type=float,
+        default=None,
+        help="max predicted seconds for all seeds of one (impl, N) cell (default 300; quick: off; 0 = off)",
+    )
+    ap.add_argument("--jobs", type=int, default=None, help="runs in parallel (default 1; quick 2)")
     ap.add_argument("--net-seed", type=int, default=20240601)
     ap.add_argument("--only", help="comma-separated implementation names to run")
     ap.add_argument("--no-gather", action="store_true", help="skip benchmarks.gather_limit")
@@ -438,10 +508,13 @@ def main() -> None:
         st["gen_s"] = gen_s
         nets[n] = st
         del net
-        log(t0, f"N={n}: network {st['groups']} groups, mean size {st['group_size_mean']:.1f} "
-                f"[{st['group_size_min']}, {st['group_size_max']}], "
-                f"{st['groups_per_clinician_mean']:.2f} groups/clinician, "
-                f"{st['projection_pairs_upper_bound']:.3g} projection pairs ({gen_s:.1f} s)")
+        log(
+            t0,
+            f"N={n}: network {st['groups']} groups, mean size {st['group_size_mean']:.1f} "
+            f"[{st['group_size_min']}, {st['group_size_max']}], "
+            f"{st['groups_per_clinician_mean']:.2f} groups/clinician, "
+            f"{st['projection_pairs_upper_bound']:.3g} projection pairs ({gen_s:.1f} s)",
+        )
         cells = []
         for impl in impls:
             if n == LARGE_N and not impl.large:
@@ -449,8 +522,7 @@ def main() -> None:
             if impl.optional and importlib.util.find_spec(impl.module) is None:
                 reason = f"module {impl.module} not present"
             else:
-                reason = guard(impl, n, st["projection_pairs_upper_bound"], runs, nets,
-                               timed_out, a)
+                reason = guard(impl, n, st["projection_pairs_upper_bound"], runs, nets, timed_out, a)
             if reason:
                 skips.append({"impl": impl.name, "n": n, "reason": reason})
                 log(t0, f"N={n} {impl.name}: skipped ({reason})")
@@ -461,24 +533,35 @@ def main() -> None:
             impl, seed = cell
             with lock:
                 if impl.name in timed_out:
-                    skips.append({"impl": impl.name, "n": n, "seed": seed,
-                                  "reason": "not run: an earlier seed timed out"})
+                    skips.append(
+                        {"impl": impl.name, "n": n, "seed": seed, "reason": "not run: an earlier seed timed out"}
+                    )
                     return
             r = run_one(impl, net_file, seed, a.timeout)
             r.setdefault("n", n)
             with lock:
                 runs.append(r)
                 if r["status"] == "ok":
-                    log(t0, f"N={n} {impl.name} seed={seed}: build {r['build_s']:.2f}s "
-                            f"sim {r['sim_s']:.2f}s rss {r['peak_rss_mb']:.0f}MB "
-                            f"reach {r['reach']:.4f}")
+                    log(
+                        t0,
+                        f"N={n} {impl.name} seed={seed}: build {r['build_s']:.2f}s "
+                        f"sim {r['sim_s']:.2f}s rss {r['peak_rss_mb']:.0f}MB "
+                        f"reach {r['reach']:.4f}",
+                    )
                 else:
                     if r["status"] == "timeout":
                         timed_out.add(impl.name)
-                    skips.append({"impl": impl.name, "n": n, "seed": seed,
-                                  "reason": r["status"] + (": " + r.get("stderr_tail", "")
-                                                           .strip().splitlines()[-1]
-                                                           if r.get("stderr_tail") else "")})
+                    skips.append(
+                        {
+                            "impl": impl.name,
+                            "n": n,
+                            "seed": seed,
+                            "reason": r["status"]
+                            + (
+                                ": " + r.get("stderr_tail", "").strip().splitlines()[-1] if r.get("stderr_tail") else ""
+                            ),
+                        }
+                    )
                     log(t0, f"N={n} {impl.name} seed={seed}: {r['status'].upper()}")
 
         with ThreadPoolExecutor(max_workers=a.jobs) as ex:
@@ -487,9 +570,13 @@ def main() -> None:
     gather = None
     if not a.no_gather:
         log(t0, "gather/scatter ceiling (benchmarks.gather_limit)")
-        cp = subprocess.run([sys.executable, "-m", "benchmarks.gather_limit"]
-                            + (["--quick"] if a.quick else []), cwd=REPO, capture_output=True,
-                            text=True, env=dict(os.environ, PYTHONPATH=str(REPO)))
+        cp = subprocess.run(
+            [sys.executable, "-m", "benchmarks.gather_limit"] + (["--quick"] if a.quick else []),
+            cwd=REPO,
+            capture_output=True,
+            text=True,
+            env=dict(os.environ, PYTHONPATH=str(REPO)),
+        )
         gather = json.loads(cp.stdout) if cp.returncode == 0 else {"error": cp.stderr[-2000:]}
 
     full = None
@@ -500,13 +587,24 @@ def main() -> None:
     runs.sort(key=lambda r: (r["n"], run_order.get(r["impl"], 99), r["seed"]))
     summary = summarize(runs, impls, sizes)
     res = {
-        "config": {"mode": "quick" if a.quick else "full", "sizes": sizes, "seeds": seeds,
-                   "mem_budget_gb": a.mem_budget_gb, "timeout_s": a.timeout,
-                   "cell_budget_s": a.cell_budget, "jobs": a.jobs,
-                   "net_seed": a.net_seed, "net_params": netgen.NetParams().__dict__,
-                   "impls": [i.__dict__ for i in impls]},
-        "machine": {"platform": platform.platform(), "cpu_count": os.cpu_count(),
-                    "python": platform.python_version(), "numpy": np.__version__},
+        "config": {
+            "mode": "quick" if a.quick else "full",
+            "sizes": sizes,
+            "seeds": seeds,
+            "mem_budget_gb": a.mem_budget_gb,
+            "timeout_s": a.timeout,
+            "cell_budget_s": a.cell_budget,
+            "jobs": a.jobs,
+            "net_seed": a.net_seed,
+            "net_params": netgen.NetParams().__dict__,
+            "impls": [i.__dict__ for i in impls],
+        },
+        "machine": {
+            "platform": platform.platform(),
+            "cpu_count": os.cpu_count(),
+            "python": platform.python_version(),
+            "numpy": np.__version__,
+        },
         "networks": {str(k): v for k, v in nets.items()},
         "runs": runs,
         "skips": skips,

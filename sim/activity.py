@@ -13,7 +13,7 @@ import numpy as np
 
 from .clock import in_hours
 
-__all__ = ["at_work", "read_rate", "read_prob", "WAKING_HOURS"]
+__all__ = ["WAKING_HOURS", "at_work", "read_prob", "read_rate"]
 
 WAKING_HOURS = 16.0
 

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import mesa
 
-from .schema import ROLES, TIERS
 from .population import SPECIALTIES
+from .schema import ROLES, TIERS
 
 __all__ = ["Clinician"]
 

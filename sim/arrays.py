@@ -4,8 +4,16 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["csr_rows", "expand_ranges", "first_at_or_after", "lookup", "segment_first", "segment_rank", "sorted_member",
-           "unique_first"]
+__all__ = [
+    "csr_rows",
+    "expand_ranges",
+    "first_at_or_after",
+    "lookup",
+    "segment_first",
+    "segment_rank",
+    "sorted_member",
+    "unique_first",
+]
 
 
 def expand_ranges(starts: np.ndarray, sizes: np.ndarray) -> np.ndarray:

@@ -67,8 +67,9 @@ def _seed(text: str) -> int:
     except ValueError:
         raise argparse.ArgumentTypeError(f"{text[:40]!r} is not an integer; give 0 <= seed < 2**64") from None
     if not 0 <= value <= MAX_SEED:
-        raise argparse.ArgumentTypeError(f"{value if value < 0 else text[:40]} is outside 0 <= seed < 2**64 "
-                                         f"(the largest seed is {MAX_SEED})")
+        raise argparse.ArgumentTypeError(
+            f"{value if value < 0 else text[:40]} is outside 0 <= seed < 2**64 (the largest seed is {MAX_SEED})"
+        )
     return value
 
 
@@ -92,8 +93,7 @@ def _progress(stream=sys.stderr):
                 left = f"~{(now - state['t1']) / done * (total - step):.0f}s left"
             else:
                 left = "time left: estimated from the next steps (the first includes one-off set-up)"
-            print(f"  step {step}/{total} ({pct}%), {now - state['t0']:.1f}s elapsed, {left}",
-                  file=stream, flush=True)
+            print(f"  step {step}/{total} ({pct}%), {now - state['t0']:.1f}s elapsed, {left}", file=stream, flush=True)
 
     return report
 
@@ -110,9 +110,13 @@ def _report_large(scenario) -> None:
     """Say how large a run above the ceilings will be (it was allowed with run.allow_large)."""
     size = run_size(scenario)
     if size["steps"] > MAX_STEPS or size["clinician_steps"] > MAX_CLINICIAN_STEPS:
-        print(f"qunsim: large run allowed by run.allow_large: {size['steps']:,.0f} steps, "
-              f"{size['clinician_steps']:.3g} clinicians x steps (ceiling {MAX_STEPS:,} and "
-              f"{MAX_CLINICIAN_STEPS:.0e}); {run_estimate(scenario)}", file=sys.stderr, flush=True)
+        print(
+            f"qunsim: large run allowed by run.allow_large: {size['steps']:,.0f} steps, "
+            f"{size['clinician_steps']:.3g} clinicians x steps (ceiling {MAX_STEPS:,} and "
+            f"{MAX_CLINICIAN_STEPS:.0e}); {run_estimate(scenario)}",
+            file=sys.stderr,
+            flush=True,
+        )
 
 
 _NAME_MAX = 255
@@ -122,8 +126,10 @@ def _check_out(out: Path, overwrite: bool, option: str = "--out") -> None:
     """Refuse, before the run, an output folder that cannot be written."""
     for part in out.parts:
         if len(os.fsencode(part)) > _NAME_MAX:
-            raise _UsageError(f"{option}: the folder name {part[:30]!r}... is {len(os.fsencode(part)):,} bytes "
-                              f"long; file systems allow at most {_NAME_MAX}")
+            raise _UsageError(
+                f"{option}: the folder name {part[:30]!r}... is {len(os.fsencode(part)):,} bytes "
+                f"long; file systems allow at most {_NAME_MAX}"
+            )
     try:
         exists, is_dir = out.exists(), out.is_dir()
         parent = out.absolute()
@@ -132,8 +138,10 @@ def _check_out(out: Path, overwrite: bool, option: str = "--out") -> None:
     except OSError as exc:
         raise _UsageError(f"{option} {str(out)[:200]}: not a usable path ({exc.strerror or exc})") from None
     if exists and not is_dir:
-        raise _UsageError(f"{option} {out}: is a file, not a folder; give the path of a folder "
-                          "(new, empty, or a results folder to replace with --overwrite)")
+        raise _UsageError(
+            f"{option} {out}: is a file, not a folder; give the path of a folder "
+            "(new, empty, or a results folder to replace with --overwrite)"
+        )
     if exists and not folder_is_empty(out) and not overwrite:
         raise OutputExistsError(f"{out} is not empty; choose another {option} or pass --overwrite")
     if not parent.is_dir():
@@ -165,14 +173,22 @@ def _cmd_run(args) -> int:
     scenario = load_scenario(args.scenario, _overrides(args))
     warnings = _warn(args.scenario, scenario)
     # run.name is a name (no separators, no leading '.'): the default folder stays inside results/
-    out = Path(args.out) if args.out else Path("results") / (
-        f"{scenario.run.name}-seed{args.seed if args.seed is not None else scenario.run.seed}-"
-        f"{_dt.datetime.now().strftime('%Y%m%d-%H%M%S')}"
+    out = (
+        Path(args.out)
+        if args.out
+        else Path("results")
+        / (
+            f"{scenario.run.name}-seed{args.seed if args.seed is not None else scenario.run.seed}-"
+            f"{_dt.datetime.now().strftime('%Y%m%d-%H%M%S')}"
+        )
     )
     _check_out(out, args.overwrite)
     _report_large(scenario)
-    print(f"qunsim: running {scenario.run.name!r} ({scenario.n_steps} steps of "
-          f"{scenario.run.step_minutes:g} min) ...", file=sys.stderr, flush=True)
+    print(
+        f"qunsim: running {scenario.run.name!r} ({scenario.n_steps} steps of {scenario.run.step_minutes:g} min) ...",
+        file=sys.stderr,
+        flush=True,
+    )
     res = run(scenario, seed=args.seed, progress=None if args.quiet else _progress())
     res.manifest.setdefault("warnings", warnings)
     try:
@@ -183,8 +199,7 @@ def _cmd_run(args) -> int:
         from analysis.plots import plot_run
 
         plot_run(res, out / "summary.png")
-    print(f"scenario {scenario.run.name!r}, seed {res.manifest['seed']}, "
-          f"{res.manifest['wall_seconds']:.1f}s")
+    print(f"scenario {scenario.run.name!r}, seed {res.manifest['seed']}, {res.manifest['wall_seconds']:.1f}s")
     for line in summary_lines(res.metrics):
         print("  " + line)
     print(f"results in {out}")
@@ -264,7 +279,8 @@ _EPILOG = {
 
 `qunsim COMMAND --help` gives the examples and exit codes of each command.
 
-""" + _EXIT_CODES,
+"""
+    + _EXIT_CODES,
     "run": f"""examples:
   qunsim run scenarios/classroom.toml
   qunsim run scenarios/guangdong_study.toml --seed 7 --out results/gd
@@ -298,26 +314,33 @@ exit codes:
 def _validate_epilog() -> str:
     from .validation import describe_cases
 
-    return (f"cases (--case NAME):\n{describe_cases()}\n\n"
-            "examples:\n"
-            "  qunsim validate                   every case, full replicates\n"
-            "  qunsim validate --quick           fewer replicates, wider intervals\n"
-            "  qunsim validate --case mmc --case reed_frost\n\n"
-            "exit codes:\n"
-            "  0    every case passed\n"
-            "  1    a case failed: the closed form lies outside its interval\n"
-            "  2    bad input (an unknown --case, a bad --set)\n"
-            "  130  interrupted (Ctrl-C)")
+    return (
+        f"cases (--case NAME):\n{describe_cases()}\n\n"
+        "examples:\n"
+        "  qunsim validate                   every case, full replicates\n"
+        "  qunsim validate --quick           fewer replicates, wider intervals\n"
+        "  qunsim validate --case mmc --case reed_frost\n\n"
+        "exit codes:\n"
+        "  0    every case passed\n"
+        "  1    a case failed: the closed form lies outside its interval\n"
+        "  2    bad input (an unknown --case, a bad --set)\n"
+        "  130  interrupted (Ctrl-C)"
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
     raw = argparse.RawDescriptionHelpFormatter
-    p = _Parser(prog="qunsim", description="Information diffusion in clinicians' chat groups.",
-                epilog=_EPILOG["qunsim"], formatter_class=raw)
+    p = _Parser(
+        prog="qunsim",
+        description="Information diffusion in clinicians' chat groups.",
+        epilog=_EPILOG["qunsim"],
+        formatter_class=raw,
+    )
     p.add_argument("--version", action="version", version=f"qunsim {__version__}")
     sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
-    r = sub.add_parser("run", help="run a scenario and write a results folder", epilog=_EPILOG["run"],
-                       formatter_class=raw)
+    r = sub.add_parser(
+        "run", help="run a scenario and write a results folder", epilog=_EPILOG["run"], formatter_class=raw
+    )
     r.add_argument("scenario", help="scenario file (TOML)")
     r.add_argument("--seed", type=_seed, default=None, help="root seed, 0 <= N < 2**64 (default: run.seed)")
     r.add_argument("--out", help="results folder (default: results/<name>-seed<N>-<time>)")
@@ -325,9 +348,12 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--set", action="append", metavar="KEY=VALUE", help="override a setting (repeatable)")
     r.add_argument("--quiet", action="store_true", help="no progress lines")
     r.add_argument("--no-plot", action="store_true", help="do not draw summary.png")
-    r.add_argument("--allow-large", action="store_true",
-                   help=f"allow more than {MAX_STEPS:,} steps or {MAX_CLINICIAN_STEPS:.0e} clinicians x steps "
-                   "(same as --set run.allow_large=true); prints the estimated time and memory")
+    r.add_argument(
+        "--allow-large",
+        action="store_true",
+        help=f"allow more than {MAX_STEPS:,} steps or {MAX_CLINICIAN_STEPS:.0e} clinicians x steps "
+        "(same as --set run.allow_large=true); prints the estimated time and memory",
+    )
     r.set_defaults(func=_cmd_run)
     s = sub.add_parser("show", help="print the resolved scenario", epilog=_EPILOG["show"], formatter_class=raw)
     s.add_argument("scenario")
@@ -353,11 +379,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     ecli.add_sweep_arguments(sw)
     sw.set_defaults(func=_cmd_sweep)
-    pr = sub.add_parser("params", help="print the parameter reference (Markdown)", epilog=_EPILOG["params"],
-                        formatter_class=raw)
+    pr = sub.add_parser(
+        "params", help="print the parameter reference (Markdown)", epilog=_EPILOG["params"], formatter_class=raw
+    )
     pr.set_defaults(func=_cmd_params)
-    v = sub.add_parser("validate", help="run the classical special cases against their closed forms",
-                       formatter_class=raw)
+    v = sub.add_parser(
+        "validate", help="run the classical special cases against their closed forms", formatter_class=raw
+    )
     v.lazy_epilog = _validate_epilog
     v.add_argument("--case", action="append", help="only this case (repeatable)")
     v.add_argument("--set", action="append", metavar="KEY=VALUE", help="override a setting of the cases")

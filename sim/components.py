@@ -36,7 +36,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from .model import QunModel
     from .results import Metrics, Recorder
 
-__all__ = ["Component", "Outputs", "Entry", "REGISTRY", "register", "load", "names"]
+__all__ = ["REGISTRY", "Component", "Entry", "Outputs", "load", "names", "register"]
 
 Kind = Literal["process", "intervention"]
 
@@ -117,9 +117,21 @@ def names(kind: Kind) -> list[str]:
 
 
 # The processes. Their order of *execution* is sim.plan.STEP_ORDER, not this list.
-register("network", "process", "sim.processes.network.process:NetworkProcess",
-         "conferences create groups, invitations grow groups, members mute or leave")
-register("information", "process", "sim.processes.information.process:InformationProcess",
-         "guidelines, rumors, corrections and case reports: posting, reading, belief, moderation")
-register("diagnosis", "process", "sim.processes.diagnosis.process:DiagnosisProcess",
-         "hard cases: local diagnosis, group and 1-on-1 requests, answers, referral")
+register(
+    "network",
+    "process",
+    "sim.processes.network.process:NetworkProcess",
+    "conferences create groups, invitations grow groups, members mute or leave",
+)
+register(
+    "information",
+    "process",
+    "sim.processes.information.process:InformationProcess",
+    "guidelines, rumors, corrections and case reports: posting, reading, belief, moderation",
+)
+register(
+    "diagnosis",
+    "process",
+    "sim.processes.diagnosis.process:DiagnosisProcess",
+    "hard cases: local diagnosis, group and 1-on-1 requests, answers, referral",
+)

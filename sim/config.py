@@ -155,7 +155,9 @@ def _resolve(path: Path) -> dict[str, Any]:
         if parent is None:
             break
         if not isinstance(parent, str):
-            raise ScenarioError(f"{current}: extends: {short_value(parent)} is not allowed; give the path of a .toml file")
+            raise ScenarioError(
+                f"{current}: extends: {short_value(parent)} is not allowed; give the path of a .toml file"
+            )
         parent_path = key.parent / parent
         if parent_path.suffix != ".toml":
             raise ScenarioError(

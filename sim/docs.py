@@ -8,10 +8,18 @@ from pydantic import BaseModel
 
 from .schema import Section
 
-__all__ = ["parameter_rows", "parameter_markdown"]
+__all__ = ["parameter_markdown", "parameter_rows"]
 
-UNITS = {"_minutes": "minutes", "_hours": "hours", "_days": "days", "_per_day": "per day",
-         "_per_year": "per year", "_hour": "hour of day", "_prob": "probability", "_share": "share"}
+UNITS = {
+    "_minutes": "minutes",
+    "_hours": "hours",
+    "_days": "days",
+    "_per_day": "per day",
+    "_per_year": "per year",
+    "_hour": "hour of day",
+    "_prob": "probability",
+    "_share": "share",
+}
 
 
 def _unit(name: str) -> str:
@@ -55,11 +63,18 @@ def _allowed(field) -> str:
         return "one of " + ", ".join(f"`{v}`" for v in args)
     if origin in (list, tuple) or (origin is typing.Union or str(origin) == "types.UnionType"):
         for arg in args:
-            if typing.get_origin(arg) is list and typing.get_args(arg) and typing.get_origin(typing.get_args(arg)[0]) is typing.Literal:
+            if (
+                typing.get_origin(arg) is list
+                and typing.get_args(arg)
+                and typing.get_origin(typing.get_args(arg)[0]) is typing.Literal
+            ):
                 return "list of " + ", ".join(f"`{v}`" for v in typing.get_args(typing.get_args(arg)[0]))
     if origin is dict and args and typing.get_origin(args[0]) is typing.Literal:
-        return "table with keys " + ", ".join(f"`{v}`" for v in typing.get_args(args[0])) + (
-            f"; values {_bounds_of(args[1])}" if _bounds_of(args[1]) else "")
+        return (
+            "table with keys "
+            + ", ".join(f"`{v}`" for v in typing.get_args(args[0]))
+            + (f"; values {_bounds_of(args[1])}" if _bounds_of(args[1]) else "")
+        )
     return _bounds(field) or _type_name(ann)
 
 
@@ -88,6 +103,7 @@ def _kind_defaults(model: type[Section], name: str) -> str | None:
 def parameter_rows(model: type[Section] | None = None, prefix: str = "", setup_only: bool = False) -> list[dict]:
     if model is None:
         from .config import Scenario
+
         model = Scenario
     rows = []
     for name, field in model.model_fields.items():
@@ -108,20 +124,22 @@ def parameter_rows(model: type[Section] | None = None, prefix: str = "", setup_o
         shown = "(required)" if field.is_required() else repr(default)
         if default is None and not field.is_required():
             shown = _kind_defaults(model, name) or shown
-        rows.append({
-            "setting": path,
-            "default": shown,
-            "allowed": _allowed(field),
-            "unit": _unit(name),
-            "meaning": (field.description or "").replace("|", "/") + (" *(fixed at set-up)*" if fixed else ""),
-        })
+        rows.append(
+            {
+                "setting": path,
+                "default": shown,
+                "allowed": _allowed(field),
+                "unit": _unit(name),
+                "meaning": (field.description or "").replace("|", "/") + (" *(fixed at set-up)*" if fixed else ""),
+            }
+        )
     return rows
 
 
 def _keyed_rows(model: type[Section], prefix: str, value: BaseModel, fixed: bool) -> list[dict]:
     rows = parameter_rows(model, prefix, fixed)
     for row in rows:
-        leaf = row["setting"][len(prefix):]
+        leaf = row["setting"][len(prefix) :]
         if "." not in leaf and leaf in type(value).model_fields:
             row["default"] = repr(getattr(value, leaf))
     return rows

@@ -17,20 +17,19 @@ new group. Moderators are the most senior and expert members.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 
-from typing import TYPE_CHECKING
-
 from .schema import BASES, ROLES, ScenarioError
 
 if TYPE_CHECKING:  # pragma: no cover
-    from .config import ContactsConfig, GroupsConfig
+    from .scenario import ContactsConfig, GroupsConfig
 from .arrays import sorted_member
 from .population import Population
 
-__all__ = ["GroupNetwork", "Contacts", "build_groups", "build_contacts", "csr"]
+__all__ = ["Contacts", "GroupNetwork", "build_contacts", "build_groups", "csr"]
 
 MIN_SIZE = 3
 JOIN_BASIS, JOIN_INVITED, JOIN_SPILL, JOIN_FILE, JOIN_EMBEDDED = 0, 1, 2, 3, 4
@@ -53,14 +52,14 @@ class GroupNetwork:
     """Groups and their members. Rows are memberships; CSR indexes are derived."""
 
     n_clinicians: int
-    m_clinician: np.ndarray    # int32, one row per membership
-    m_group: np.ndarray        # int32
-    m_moderator: np.ndarray    # bool
-    m_joined: np.ndarray       # float32 day the membership started (<= 0 at set-up)
-    m_via: np.ndarray          # int8 index into JOIN_KINDS
-    m_muted: np.ndarray        # bool: member no longer reads the group
-    g_basis: np.ndarray        # int8 index into BASIS_NAMES
-    g_created: np.ndarray      # float32 day the group was created
+    m_clinician: np.ndarray  # int32, one row per membership
+    m_group: np.ndarray  # int32
+    m_moderator: np.ndarray  # bool
+    m_joined: np.ndarray  # float32 day the membership started (<= 0 at set-up)
+    m_via: np.ndarray  # int8 index into JOIN_KINDS
+    m_muted: np.ndarray  # bool: member no longer reads the group
+    g_basis: np.ndarray  # int8 index into BASIS_NAMES
+    g_created: np.ndarray  # float32 day the group was created
     size_cap: int = 500
 
     def __post_init__(self):
@@ -80,10 +79,9 @@ class GroupNetwork:
         np.cumsum(g_counts, out=self.g_indptr[1:])
         # rows are sorted by group, so group -> members is the clinician column itself
         self.g_members = self.m_clinician
-        self.c_indptr, self.c_rows = csr(self.m_clinician, np.arange(self.n_rows, dtype=np.int32),
-                                         self.n_clinicians)
+        self.c_indptr, self.c_rows = csr(self.m_clinician, np.arange(self.n_rows, dtype=np.int32), self.n_clinicians)
         self.c_groups = self.m_group[self.c_rows]
-        self.m_key = key[order]                                     # sorted
+        self.m_key = key[order]  # sorted
         self.g_muted = np.bincount(self.m_group[self.m_muted], minlength=self.n_groups)
 
     def is_member(self, clinician: np.ndarray, group: np.ndarray) -> np.ndarray:
@@ -110,10 +108,10 @@ class GroupNetwork:
         return np.diff(self.g_indptr)
 
     def groups_of(self, clinician: int) -> np.ndarray:
-        return self.c_groups[self.c_indptr[clinician]:self.c_indptr[clinician + 1]]
+        return self.c_groups[self.c_indptr[clinician] : self.c_indptr[clinician + 1]]
 
     def members_of(self, group: int) -> np.ndarray:
-        return self.g_members[self.g_indptr[group]:self.g_indptr[group + 1]]
+        return self.g_members[self.g_indptr[group] : self.g_indptr[group + 1]]
 
     def groups_per_clinician(self) -> np.ndarray:
         return np.diff(self.c_indptr)
@@ -129,9 +127,13 @@ class GroupNetwork:
         key_new = key_new[~self._has_key(key_new)]
         k = key_new.size
         if k:
-            self._append((key_new % self.n_clinicians).astype(np.int32),
-                         (key_new // self.n_clinicians).astype(np.int32),
-                         np.zeros(k, bool), np.full(k, t, np.float32), np.full(k, via, np.int8))
+            self._append(
+                (key_new % self.n_clinicians).astype(np.int32),
+                (key_new // self.n_clinicians).astype(np.int32),
+                np.zeros(k, bool),
+                np.full(k, t, np.float32),
+                np.full(k, via, np.int8),
+            )
         return k
 
     def new_groups(self, basis: int, t: float, n: int) -> np.ndarray:
@@ -204,8 +206,7 @@ class GroupNetwork:
             "groups_per_clinician_median": float(np.median(per)),
             "p_clinicians_in_no_group": float((per == 0).mean()),
             "p_memberships_cross_tier": _share_cross(self.m_group, tiers, self.n_groups, 3),
-            "p_memberships_cross_region": _share_cross(self.m_group, regions, self.n_groups,
-                                                       len(pop.region_names)),
+            "p_memberships_cross_region": _share_cross(self.m_group, regions, self.n_groups, len(pop.region_names)),
         }
 
 
@@ -219,14 +220,15 @@ def _share_cross(group: np.ndarray, value: np.ndarray, n_groups: int, n_values: 
     if group.size == 0:
         return 0.0
     key = group.astype(np.int64) * n_values + value
-    uniq, inverse, counts = np.unique(key, return_inverse=True, return_counts=True)
+    _, inverse, counts = np.unique(key, return_inverse=True, return_counts=True)
     size = np.bincount(group, minlength=n_groups)[group]
     return float((size - counts[inverse] > 0).mean())
 
 
 # ----------------------------------------------------------------------- build
-def _keyed_groups(members: np.ndarray, keys: np.ndarray, median: float, sigma: float,
-                  cap: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray, int]:
+def _keyed_groups(
+    members: np.ndarray, keys: np.ndarray, median: float, sigma: float, cap: int, rng: np.random.Generator
+) -> tuple[np.ndarray, np.ndarray, int]:
     """Split the clinicians of each key into groups of a size drawn per key.
 
     Returns (clinician, local group id, number of groups). Keys with fewer than 3
@@ -300,8 +302,7 @@ def build_groups(pop: Population, cfg: GroupsConfig, rng: np.random.Generator) -
             ok = np.isin(pop.role[members], [ROLES.index(r) for r in bc.roles])
             members, keys = members[ok], keys[ok]
         joined = rng.random(members.size) < bc.join_prob
-        clin, local, k = _keyed_groups(members[joined], keys[joined], bc.size_median, bc.size_sigma,
-                                       cfg.size_cap, rng)
+        clin, local, k = _keyed_groups(members[joined], keys[joined], bc.size_median, bc.size_sigma, cfg.size_cap, rng)
         clin_parts.append(clin)
         group_parts.append(local + n_groups)
         basis_parts.append(np.full(k, b, np.int8))
@@ -309,20 +310,35 @@ def build_groups(pop: Population, cfg: GroupsConfig, rng: np.random.Generator) -
     clin = np.concatenate(clin_parts) if clin_parts else np.zeros(0, np.int32)
     group = np.concatenate(group_parts) if group_parts else np.zeros(0, np.int32)
     net = GroupNetwork(
-        n_clinicians=pop.n, m_clinician=clin, m_group=group,
-        m_moderator=np.zeros(clin.size, bool), m_joined=np.zeros(clin.size, np.float32),
-        m_via=np.full(clin.size, JOIN_BASIS, np.int8), m_muted=np.zeros(clin.size, bool),
+        n_clinicians=pop.n,
+        m_clinician=clin,
+        m_group=group,
+        m_moderator=np.zeros(clin.size, bool),
+        m_joined=np.zeros(clin.size, np.float32),
+        m_via=np.full(clin.size, JOIN_BASIS, np.int8),
+        m_muted=np.zeros(clin.size, bool),
         g_basis=np.concatenate(basis_parts) if basis_parts else np.zeros(0, np.int8),
-        g_created=np.zeros(n_groups, np.float32), size_cap=cfg.size_cap,
+        g_created=np.zeros(n_groups, np.float32),
+        size_cap=cfg.size_cap,
     )
     invite(net, pop, cfg.invite_per_member, 0.0, rng)
     assign_moderators(net, pop, cfg.moderators_max, rng)
     return net
 
 
-def form_groups(net: GroupNetwork, pop: Population, members: np.ndarray, keys: np.ndarray, basis: str,
-                t: float, size_median: float, size_sigma: float, via: int, max_mods: int,
-                rng: np.random.Generator) -> int:
+def form_groups(
+    net: GroupNetwork,
+    pop: Population,
+    members: np.ndarray,
+    keys: np.ndarray,
+    basis: str,
+    t: float,
+    size_median: float,
+    size_sigma: float,
+    via: int,
+    max_mods: int,
+    rng: np.random.Generator,
+) -> int:
     """New groups of ``basis`` during a run from clinicians grouped by key; returns members added."""
     clin, local, k = _keyed_groups(members, keys, size_median, size_sigma, net.size_cap, rng)
     if k == 0:
@@ -334,8 +350,15 @@ def form_groups(net: GroupNetwork, pop: Population, members: np.ndarray, keys: n
     return added
 
 
-def invite(net: GroupNetwork, pop: Population, per_member: float, t: float,
-           rng: np.random.Generator, groups: np.ndarray | None = None, reindex: bool = True) -> int:
+def invite(
+    net: GroupNetwork,
+    pop: Population,
+    per_member: float,
+    t: float,
+    rng: np.random.Generator,
+    groups: np.ndarray | None = None,
+    reindex: bool = True,
+) -> int:
     """Members invite colleagues from their own facility; full groups spill over.
 
     Each group receives Poisson(per_member x size) invitations; each goes to a random
@@ -368,8 +391,9 @@ def invite(net: GroupNetwork, pop: Population, per_member: float, t: float,
     over = rank >= room
     # newcomers past the cap fill new groups of at most size_cap (kept from 3 members)
     chunk = (rank[over] - room[over]) // net.size_cap
-    spill_key, spill_of, spill_size = np.unique(g[over].astype(np.int64) * (g.size + 1) + chunk,
-                                                return_inverse=True, return_counts=True)
+    spill_key, spill_of, spill_size = np.unique(
+        g[over].astype(np.int64) * (g.size + 1) + chunk, return_inverse=True, return_counts=True
+    )
     spill_ok = spill_size >= MIN_SIZE
     new_ids = net.new_groups(0, t, int(spill_ok.sum()))
     net.g_basis[new_ids] = net.g_basis[(spill_key[spill_ok] // (g.size + 1)).astype(np.int64)]
@@ -378,8 +402,9 @@ def invite(net: GroupNetwork, pop: Population, per_member: float, t: float,
     g_spill = target[spill_of]
     clin = np.concatenate([invitee[~over], invitee[over][g_spill >= 0]])
     grp = np.concatenate([g[~over], g_spill[g_spill >= 0]])
-    via = np.concatenate([np.full((~over).sum(), JOIN_INVITED, np.int8),
-                          np.full(int((g_spill >= 0).sum()), JOIN_SPILL, np.int8)])
+    via = np.concatenate(
+        [np.full((~over).sum(), JOIN_INVITED, np.int8), np.full(int((g_spill >= 0).sum()), JOIN_SPILL, np.int8)]
+    )
     net._append(clin, grp, np.zeros(clin.size, bool), np.full(clin.size, t, np.float32), via)
     if not reindex:
         return int(clin.size)
@@ -389,8 +414,9 @@ def invite(net: GroupNetwork, pop: Population, per_member: float, t: float,
     return int(clin.size)
 
 
-def assign_moderators(net: GroupNetwork, pop: Population, max_mods: int,
-                      rng: np.random.Generator, groups: np.ndarray | None = None) -> None:
+def assign_moderators(
+    net: GroupNetwork, pop: Population, max_mods: int, rng: np.random.Generator, groups: np.ndarray | None = None
+) -> None:
     """The most senior and expert members moderate: 1 per group, 2 from 50 members, ..."""
     rows = np.arange(net.n_rows) if groups is None else np.flatnonzero(np.isin(net.m_group, groups))
     if rows.size == 0:
@@ -428,10 +454,15 @@ def _groups_from_file(pop: Population, cfg: GroupsConfig) -> GroupNetwork:
         )
     n = clin.size
     net = GroupNetwork(
-        n_clinicians=pop.n, m_clinician=clin.astype(np.int32), m_group=grp.astype(np.int32),
-        m_moderator=np.zeros(n, bool), m_joined=np.zeros(n, np.float32),
-        m_via=np.full(n, JOIN_FILE, np.int8), m_muted=np.zeros(n, bool),
-        g_basis=np.full(uniq.size, BASIS_FILE, np.int8), g_created=np.zeros(uniq.size, np.float32),
+        n_clinicians=pop.n,
+        m_clinician=clin.astype(np.int32),
+        m_group=grp.astype(np.int32),
+        m_moderator=np.zeros(n, bool),
+        m_joined=np.zeros(n, np.float32),
+        m_via=np.full(n, JOIN_FILE, np.int8),
+        m_muted=np.zeros(n, bool),
+        g_basis=np.full(uniq.size, BASIS_FILE, np.int8),
+        g_created=np.zeros(uniq.size, np.float32),
         size_cap=cfg.size_cap,
     )
     net.m_moderator[net.g_indptr[:-1][sizes > 0]] = True  # first listed member moderates
@@ -447,7 +478,7 @@ class Contacts:
     neighbors: np.ndarray
 
     def of(self, clinician: int) -> np.ndarray:
-        return self.neighbors[self.indptr[clinician]:self.indptr[clinician + 1]]
+        return self.neighbors[self.indptr[clinician] : self.indptr[clinician + 1]]
 
     @property
     def degree(self) -> np.ndarray:

@@ -31,7 +31,7 @@ from pydantic import Field, ValidationInfo, field_validator, model_validator
 from .components import REGISTRY, Component, load, names, register
 from .schema import ROLES, NonNegative, Section
 
-__all__ = ["InterventionConfig", "Intervention", "register_intervention", "make_intervention"]
+__all__ = ["Intervention", "InterventionConfig", "make_intervention", "register_intervention"]
 
 
 def register_intervention(cls: type[Intervention]) -> type[Intervention]:
@@ -190,8 +190,7 @@ class EmbedSpecialists(Intervention):
         counts = np.zeros((net.n_groups, n_spec))
         np.add.at(counts, (net.m_group, pop.specialty[net.m_clinician]), 1)
         top = np.argmax(counts[target], axis=1)
-        experts = np.flatnonzero((pop.tier == 2) & (pop.role == ROLES.index("doctor"))
-                                 & ~pop.fac_abroad[pop.facility])
+        experts = np.flatnonzero((pop.tier == 2) & (pop.role == ROLES.index("doctor")) & ~pop.fac_abroad[pop.facility])
         if experts.size == 0:
             return
         g = np.repeat(target, self.params.per_group)
@@ -200,8 +199,7 @@ class EmbedSpecialists(Intervention):
         order = np.argsort(spec_of, kind="stable")
         lo = np.searchsorted(spec_of[order], want, "left")
         hi = np.searchsorted(spec_of[order], want, "right")
-        pick_same = experts[order][np.minimum(lo + (rng.random(g.size) * (hi - lo)).astype(int),
-                                              experts.size - 1)]
+        pick_same = experts[order][np.minimum(lo + (rng.random(g.size) * (hi - lo)).astype(int), experts.size - 1)]
         pick_any = experts[rng.integers(0, experts.size, g.size)]
         chosen = np.where(hi > lo, pick_same, pick_any).astype(np.int32)
         room = net.sizes[g] < net.size_cap
@@ -254,7 +252,8 @@ class Broadcast(Intervention):
     class Params(Section):
         item: str = Field(description="Name of a guideline, case report, or of the rumor to correct.")
         roles: list[Literal[ROLES]] = Field(  # type: ignore[valid-type]
-            default_factory=lambda: ["public_health_admin"])
+            default_factory=lambda: ["public_health_admin"]
+        )
         tiers: list[Literal["primary", "secondary", "tertiary"]] | None = None
 
     def start(self, model) -> None:
@@ -313,7 +312,9 @@ class OncallRoster(Intervention):
         except KeyError:
             return
         pop = model.pop
-        ok = (pop.tier == 2) & ~pop.fac_abroad[pop.facility] & proc.eligible_experts(pop) & (pop.specialty < N_CASE_SPEC)
+        ok = (
+            (pop.tier == 2) & ~pop.fac_abroad[pop.facility] & proc.eligible_experts(pop) & (pop.specialty < N_CASE_SPEC)
+        )
         ids = np.flatnonzero(ok)
         ids = ids[np.lexsort((ids, -pop.expertise[ids], pop.specialty[ids]))]
         self.members = ids[segment_rank(pop.specialty[ids]) < self.params.per_specialty]

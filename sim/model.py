@@ -71,7 +71,7 @@ class QunModel(mesa.Model):
         if scenario.run.agent_objects:
             Clinician.create_agents(self, self.pop.n, np.arange(self.pop.n))
         steps_per_record = scenario.run.record_every_hours / (scenario.run.step_minutes / 60.0)
-        self._record_every = max(1, int(round(steps_per_record)))
+        self._record_every = max(1, round(steps_per_record))
         self.record()
 
     # ------------------------------------------------------------------- stepping

@@ -23,7 +23,7 @@ from .components import REGISTRY
 if TYPE_CHECKING:  # pragma: no cover
     from .config import Scenario
 
-__all__ = ["Phase", "SETUP_ORDER", "STEP_ORDER", "describe"]
+__all__ = ["SETUP_ORDER", "STEP_ORDER", "Phase", "describe"]
 
 
 @dataclass(frozen=True)
@@ -58,8 +58,12 @@ def describe(scenario: Scenario) -> str:
     """The plan of a run of ``scenario``, as text."""
     _check()
     on = {name: bool(getattr(getattr(scenario, name, None), "enabled", True)) for name in REGISTRY}
-    lines = [f"plan of {scenario.run.name!r}: {scenario.n_steps} steps of {scenario.run.step_minutes:g} min, "
-             f"recorded every {scenario.run.record_every_hours:g} h", "", "set-up:"]
+    lines = [
+        f"plan of {scenario.run.name!r}: {scenario.n_steps} steps of {scenario.run.step_minutes:g} min, "
+        f"recorded every {scenario.run.record_every_hours:g} h",
+        "",
+        "set-up:",
+    ]
     for k, ph in enumerate(SETUP_ORDER, 1):
         lines.append(f"  {k}. {ph.name:<14} {ph.what}")
     k = len(SETUP_ORDER)

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from functools import cached_property
-
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -20,7 +19,7 @@ if TYPE_CHECKING:  # pragma: no cover
 
     from .config import PopulationConfig
 
-__all__ = ["Population", "build_population", "SPECIALTIES", "BED_RANGES"]
+__all__ = ["BED_RANGES", "SPECIALTIES", "Population", "build_population"]
 
 # Clinical specialties first; the last three belong to roles rather than to departments.
 SPECIALTIES = (
@@ -47,29 +46,29 @@ REGION_KINDS = ("city", "rural", "abroad")
 @dataclass
 class Population:
     # facilities
-    fac_region: np.ndarray          # int32 index into region_names
-    fac_tier: np.ndarray            # int8 0 primary, 1 secondary, 2 tertiary
-    fac_beds: np.ndarray            # int32
-    fac_equipment: np.ndarray       # int8 1..3
-    fac_specialties: np.ndarray     # bool (F, len(SPECIALTIES))
-    fac_parent: np.ndarray          # int32, -1 at the top of the hierarchy or abroad
-    fac_abroad: np.ndarray          # bool
+    fac_region: np.ndarray  # int32 index into region_names
+    fac_tier: np.ndarray  # int8 0 primary, 1 secondary, 2 tertiary
+    fac_beds: np.ndarray  # int32
+    fac_equipment: np.ndarray  # int8 1..3
+    fac_specialties: np.ndarray  # bool (F, len(SPECIALTIES))
+    fac_parent: np.ndarray  # int32, -1 at the top of the hierarchy or abroad
+    fac_abroad: np.ndarray  # bool
     region_names: list[str]
-    region_kind: np.ndarray         # int8 index into REGION_KINDS
+    region_kind: np.ndarray  # int8 index into REGION_KINDS
     # clinicians
-    facility: np.ndarray            # int32
-    role: np.ndarray                # int8 index into ROLES
-    specialty: np.ndarray           # int8 index into SPECIALTIES
-    years: np.ndarray               # int16 years in practice
-    expertise: np.ndarray           # float32 in (0, 1)
-    literacy: np.ndarray            # float32 in (0, 1)
-    reads_per_day: np.ndarray       # float32 chat openings per day at work
-    work_start: np.ndarray          # float32 hour of day
-    work_end: np.ndarray            # float32 hour of day (may exceed 24 for night shifts)
-    international: np.ndarray       # bool: access to international sources
-    paywall: np.ndarray             # bool: institutional access to paywalled literature
-    school: np.ndarray              # int16 medical school
-    internship: np.ndarray          # int32 facility of the internship cohort
+    facility: np.ndarray  # int32
+    role: np.ndarray  # int8 index into ROLES
+    specialty: np.ndarray  # int8 index into SPECIALTIES
+    years: np.ndarray  # int16 years in practice
+    expertise: np.ndarray  # float32 in (0, 1)
+    literacy: np.ndarray  # float32 in (0, 1)
+    reads_per_day: np.ndarray  # float32 chat openings per day at work
+    work_start: np.ndarray  # float32 hour of day
+    work_end: np.ndarray  # float32 hour of day (may exceed 24 for night shifts)
+    international: np.ndarray  # bool: access to international sources
+    paywall: np.ndarray  # bool: institutional access to paywalled literature
+    school: np.ndarray  # int16 medical school
+    internship: np.ndarray  # int32 facility of the internship cohort
     extra: dict[str, np.ndarray] = field(default_factory=dict)
 
     @property
@@ -121,9 +120,7 @@ class Population:
                 "equipment": self.fac_equipment,
                 "parent": self.fac_parent,
                 "abroad": self.fac_abroad,
-                "specialties": [
-                    ",".join(SPECIALTIES[j] for j in np.flatnonzero(row)) for row in self.fac_specialties
-                ],
+                "specialties": [",".join(SPECIALTIES[j] for j in np.flatnonzero(row)) for row in self.fac_specialties],
             }
         )
 
@@ -172,7 +169,7 @@ def _build_facilities(cfg: PopulationConfig, rng: np.random.Generator):
             hubs.append(reg.referral_hub)
             weights.append(reg.staff_weight)
             tier_counts.append((reg.primary, reg.secondary, reg.tertiary))
-    counts = np.array(tier_counts, dtype=np.int64)                      # (R, 3)
+    counts = np.array(tier_counts, dtype=np.int64)  # (R, 3)
     n_regions = len(names)
     fac_region = np.repeat(np.repeat(np.arange(n_regions), 3), counts.ravel()).astype(np.int32)
     fac_tier = np.repeat(np.tile(np.arange(3), n_regions), counts.ravel()).astype(np.int8)
@@ -189,7 +186,7 @@ def _build_facilities(cfg: PopulationConfig, rng: np.random.Generator):
         sel = np.flatnonzero(fac_tier == t)
         if sel.size == 0:
             continue
-        tc = cfg.tiers[tier]
+        tc = cfg.tiers[tier]  # type: ignore[index]  # TIERS are the Literal's values
         lo, hi = BED_RANGES[tier]
         draw = rng.lognormal(np.log(tc.beds_median), tc.beds_sigma, sel.size)
         beds[sel] = np.clip(np.rint(draw), lo, hi)
@@ -231,8 +228,9 @@ def _build_facilities(cfg: PopulationConfig, rng: np.random.Generator):
 
 
 def build_population(cfg: PopulationConfig, rng: np.random.Generator) -> Population:
-    (names, region_kind, fac_region, fac_tier, beds, equipment, spec, parent,
-     fac_abroad, staff_weight) = _build_facilities(cfg, rng)
+    (names, region_kind, fac_region, fac_tier, beds, equipment, spec, parent, fac_abroad, staff_weight) = (
+        _build_facilities(cfg, rng)
+    )
     n_fac = fac_tier.size
     n = cfg.n_clinicians
     if n < n_fac:
@@ -247,7 +245,8 @@ def build_population(cfg: PopulationConfig, rng: np.random.Generator) -> Populat
     facility = np.repeat(np.arange(n_fac, dtype=np.int32), per_fac)
     tier = fac_tier[facility]
 
-    shares = np.array([cfg.roles.get(r, 0.0) for r in ROLES], dtype=float)
+    roles: dict[str, float] = {str(k): float(v) for k, v in cfg.roles.items()}
+    shares = np.array([roles.get(r, 0.0) for r in ROLES], dtype=np.float64)
     role = rng.choice(len(ROLES), size=n, p=shares / shares.sum()).astype(np.int8)
 
     # Doctors and nurses work in one of their facility's clinical specialties.
@@ -260,7 +259,7 @@ def build_population(cfg: PopulationConfig, rng: np.random.Generator) -> Populat
 
     years = rng.integers(1, cfg.years_max + 1, size=n).astype(np.int16)
     seniority = years / cfg.years_max
-    tier_expertise = np.array([cfg.tiers[t].expertise_mean for t in TIERS])
+    tier_expertise = np.array([_tier(cfg, t).expertise_mean for t in TIERS])
     expertise = _beta(rng, tier_expertise[tier] + 0.2 * (seniority - 0.5), cfg.expertise_concentration, n)
     literacy = _beta(rng, cfg.literacy_mean, cfg.literacy_concentration, n)
     # Younger clinicians engage more (seed 004): activity falls by ~40% over a career.
@@ -275,10 +274,10 @@ def build_population(cfg: PopulationConfig, rng: np.random.Generator) -> Populat
     work_end = (cfg.work_end_hour + shift).astype(np.float32)
 
     abroad = fac_abroad[facility]
-    p_int = np.array([cfg.tiers[t].international_access for t in TIERS])[tier]
+    p_int = np.array([_tier(cfg, t).international_access for t in TIERS])[tier]
     p_int = np.where(abroad, cfg.abroad_international_access, p_int)
     international = rng.random(n) < p_int
-    p_pay = np.array([cfg.tiers[t].paywall_access for t in TIERS])[tier]
+    p_pay = np.array([_tier(cfg, t).paywall_access for t in TIERS])[tier]
     paywall = rng.random(n) < np.where(abroad, 1.0, p_pay)
 
     # Medical schools: a few large ones dominate (Zipf-like weights).
@@ -291,12 +290,31 @@ def build_population(cfg: PopulationConfig, rng: np.random.Generator) -> Populat
     internship = tertiary[rng.choice(tertiary.size, size=n, p=tw / tw.sum())].astype(np.int32)
 
     return Population(
-        fac_region=fac_region, fac_tier=fac_tier, fac_beds=beds, fac_equipment=equipment,
-        fac_specialties=spec, fac_parent=parent, fac_abroad=fac_abroad,
-        region_names=names, region_kind=region_kind,
-        facility=facility, role=role, specialty=specialty, years=years,
-        expertise=expertise, literacy=literacy, reads_per_day=reads,
-        work_start=work_start, work_end=work_end, international=international,
-        paywall=paywall, school=school, internship=internship,
+        fac_region=fac_region,
+        fac_tier=fac_tier,
+        fac_beds=beds,
+        fac_equipment=equipment,
+        fac_specialties=spec,
+        fac_parent=parent,
+        fac_abroad=fac_abroad,
+        region_names=names,
+        region_kind=region_kind,
+        facility=facility,
+        role=role,
+        specialty=specialty,
+        years=years,
+        expertise=expertise,
+        literacy=literacy,
+        reads_per_day=reads,
+        work_start=work_start,
+        work_end=work_end,
+        international=international,
+        paywall=paywall,
+        school=school,
+        internship=internship,
     )
 
+
+def _tier(cfg: PopulationConfig, name: str):
+    """The settings of tier ``name`` (one of TIERS)."""
+    return cfg.tiers[name]  # type: ignore[index]

@@ -28,14 +28,12 @@ import pandas as pd
 from .errors import OutputExistsError
 from .paths import folder_is_empty
 
-__all__ = ["DIMS", "Recorder", "Metrics", "metric_name", "select", "folder_is_empty", "Results", "OutputExistsError"]
+__all__ = ["DIMS", "Metrics", "OutputExistsError", "Recorder", "Results", "folder_is_empty", "metric_name", "select"]
 
 SCENARIO_FILE = "scenario.toml"
 MANIFEST_FILE = "manifest.json"
 METRICS_FILE = "metrics.json"
 METRICS_TABLE = "metrics.parquet"
-
-
 
 
 DIMS = ("item", "tier", "role", "route", "specialty")
@@ -59,8 +57,17 @@ class Recorder:
     def at(self, t: float) -> None:
         self._now = float(t)
 
-    def add(self, metric: str, value: float, *, item: str | None = None, tier: str | None = None,
-            role: str | None = None, route: str | None = None, specialty: str | None = None) -> None:
+    def add(
+        self,
+        metric: str,
+        value: float,
+        *,
+        item: str | None = None,
+        tier: str | None = None,
+        role: str | None = None,
+        route: str | None = None,
+        specialty: str | None = None,
+    ) -> None:
         self._t.append(self._now)
         self._metric.append(metric)
         self._value.append(float(value))
@@ -72,8 +79,12 @@ class Recorder:
         d["specialty"].append(specialty)
 
     def frame(self, **keys) -> pd.DataFrame:
-        return _tidy_frame(keys, {"t": np.asarray(self._t, dtype=float), "metric": self._metric},
-                           self._dims, np.asarray(self._value, dtype=float))
+        return _tidy_frame(
+            keys,
+            {"t": np.asarray(self._t, dtype=float), "metric": self._metric},
+            self._dims,
+            np.asarray(self._value, dtype=float),
+        )
 
 
 def _tidy_frame(keys: dict, head: dict, dims: dict[str, list], value: np.ndarray) -> pd.DataFrame:
@@ -87,8 +98,16 @@ def _tidy_frame(keys: dict, head: dict, dims: dict[str, list], value: np.ndarray
     return df
 
 
-def metric_name(prefix: str, metric: str, *, item: str | None = None, tier: str | None = None,
-                role: str | None = None, route: str | None = None, specialty: str | None = None) -> str:
+def metric_name(
+    prefix: str,
+    metric: str,
+    *,
+    item: str | None = None,
+    tier: str | None = None,
+    role: str | None = None,
+    route: str | None = None,
+    specialty: str | None = None,
+) -> str:
     """The flat name of a metric in ``metrics.json``:
     ``<prefix>_[<item>_]<metric>[_<tier>][_<role>][_route_<route>][_spec_<specialty>]``."""
     parts = [prefix] if prefix else []
@@ -120,8 +139,18 @@ class Metrics:
         self._names: dict[str, int] = {}
         self.notes: dict[str, str] = {}
 
-    def add(self, prefix: str, metric: str, value, *, item: str | None = None, tier: str | None = None,
-            role: str | None = None, route: str | None = None, specialty: str | None = None) -> None:
+    def add(
+        self,
+        prefix: str,
+        metric: str,
+        value,
+        *,
+        item: str | None = None,
+        tier: str | None = None,
+        role: str | None = None,
+        route: str | None = None,
+        specialty: str | None = None,
+    ) -> None:
         name = metric_name(prefix, metric, item=item, tier=tier, role=role, route=route, specialty=specialty)
         full = f"{prefix}_{metric}" if prefix else metric
         row = (name, full, item, tier, role, route, specialty, value)
@@ -226,10 +255,12 @@ class Results:
         out.mkdir(parents=True, exist_ok=True)
         # write to temporary names, then move into place: a failure leaves no half folder
         staged = []
+
         def stage(name: str, write):
             tmp = out / f".{name}.tmp"
             write(tmp)
             staged.append((tmp, out / name))
+
         stage(SCENARIO_FILE, lambda p: p.write_text(self.scenario_toml))
         stage(METRICS_FILE, lambda p: p.write_text(json.dumps(_jsonable(self.metrics), indent=2)))
         if self.metrics_table is not None:
@@ -247,7 +278,7 @@ class Results:
         return out
 
     @classmethod
-    def load(cls, folder: str | Path) -> "Results":
+    def load(cls, folder: str | Path) -> Results:
         folder = Path(folder)
         if not (folder / MANIFEST_FILE).exists():
             raise FileNotFoundError(f"{folder} is not a qunsim results folder (no {MANIFEST_FILE})")

@@ -18,7 +18,7 @@ import hashlib
 
 import numpy as np
 
-__all__ = ["stable_hash", "stream", "Streams", "replicate_seeds"]
+__all__ = ["Streams", "replicate_seeds", "stable_hash", "stream"]
 
 
 def stable_hash(name: str) -> int:

@@ -11,18 +11,19 @@ from pathlib import Path
 import numpy as np
 
 from . import __version__
+from .components import Outputs
 from .config import Scenario, load_scenario, scenario_to_toml, scenario_warnings
 from .model import QunModel
-from .components import Outputs
 from .results import Metrics, Results
 
-__all__ = ["run", "build_model"]
+__all__ = ["build_model", "run"]
 
 
 def _git_commit() -> str | None:
     try:
-        out = subprocess.run(["git", "rev-parse", "HEAD"], cwd=Path(__file__).parent,
-                             capture_output=True, text=True, timeout=5)
+        out = subprocess.run(
+            ["git", "rev-parse", "HEAD"], cwd=Path(__file__).parent, capture_output=True, text=True, timeout=5
+        )
     except (OSError, subprocess.SubprocessError):
         return None
     return out.stdout.strip() or None if out.returncode == 0 else None
@@ -38,7 +39,7 @@ def run(scenario: Scenario | str | Path, seed: int | None = None, progress=None)
     """Run a scenario (a :class:`Scenario` or a path) with ``seed`` (default: the scenario's)."""
     if not isinstance(scenario, Scenario):
         scenario = load_scenario(scenario)
-    started = _dt.datetime.now(_dt.timezone.utc)
+    started = _dt.datetime.now(_dt.UTC)
     t0 = time.perf_counter()
     model = QunModel(scenario, seed=seed)
     build_s = time.perf_counter() - t0
@@ -68,7 +69,7 @@ def run(scenario: Scenario | str | Path, seed: int | None = None, progress=None)
         "seed": seed,
         "git_commit": _git_commit(),
         "started_utc": started.isoformat(),
-        "finished_utc": _dt.datetime.now(_dt.timezone.utc).isoformat(),
+        "finished_utc": _dt.datetime.now(_dt.UTC).isoformat(),
         "wall_seconds": wall,
         "build_seconds": build_s,
         "steps": model.clock.step,
@@ -78,5 +79,11 @@ def run(scenario: Scenario | str | Path, seed: int | None = None, progress=None)
         "interventions": [iv.name for iv in model.interventions],
     }
     ts = model.recorder.frame(scenario=scenario.run.name, seed=seed)
-    return Results(metrics=m.flat(), timeseries=ts, tables=tables, scenario_toml=scenario_to_toml(scenario),
-                   manifest=manifest, metrics_table=m.frame(scenario=scenario.run.name, seed=seed))
+    return Results(
+        metrics=m.flat(),
+        timeseries=ts,
+        tables=tables,
+        scenario_toml=scenario_to_toml(scenario),
+        manifest=manifest,
+        metrics_table=m.frame(scenario=scenario.run.name, seed=seed),
+    )

@@ -6,6 +6,7 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic.fields import FieldInfo
+from pydantic.json_schema import JsonDict
 
 Probability = Annotated[float, Field(ge=0.0, le=1.0)]
 NonNegative = Annotated[float, Field(ge=0.0)]
@@ -29,7 +30,7 @@ BASES = (
 
 #: ``json_schema_extra`` of a field that is read once, when the model is built: a
 #: ``settings`` intervention may not change it (``Field(..., json_schema_extra=SETUP_ONLY)``).
-SETUP_ONLY = {"setup_only": True}
+SETUP_ONLY: JsonDict = {"setup_only": True}
 
 
 class ScenarioError(Exception):

@@ -19,9 +19,10 @@ once in a thousand runs whatever R; ``approx`` bounds the gap between the finite
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Callable
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -30,8 +31,17 @@ from .rng import replicate_seeds
 if TYPE_CHECKING:  # pragma: no cover
     from .config import Scenario
 
-__all__ = ["CASES", "Case", "describe_cases", "evaluate", "registered_cases", "run_cases", "scenario_dir",
-           "t_quantile", "validation_case"]
+__all__ = [
+    "CASES",
+    "Case",
+    "describe_cases",
+    "evaluate",
+    "registered_cases",
+    "run_cases",
+    "scenario_dir",
+    "t_quantile",
+    "validation_case",
+]
 
 #: Two-sided confidence level of the validation intervals.
 LEVEL = 0.999
@@ -50,10 +60,10 @@ def t_quantile(replicates: int, level: float = LEVEL) -> float:
 @dataclass
 class Case:
     name: str
-    scenario: str                              # file name under scenarios/validation/
-    expected: Callable[["Scenario"], float]
-    statistic: Callable[[object], float]       # model -> value of one replicate
-    approx: Callable[["Scenario"], float]      # bound on the formula's approximation error
+    scenario: str  # file name under scenarios/validation/
+    expected: Callable[[Scenario], float]
+    statistic: Callable[[object], float]  # model -> value of one replicate
+    approx: Callable[[Scenario], float]  # bound on the formula's approximation error
     replicates: int = 40
     quick_replicates: int = 12
     description: str = ""
@@ -84,8 +94,9 @@ class Outcome:
     passed: bool
 
 
-def evaluate(case: Case, overrides: list[str] | None = None, replicates: int | None = None,
-             seed: int = 20261122, progress=None) -> Outcome:
+def evaluate(
+    case: Case, overrides: list[str] | None = None, replicates: int | None = None, seed: int = 20261122, progress=None
+) -> Outcome:
     from .config import load_scenario
     from .model import QunModel
 
@@ -98,13 +109,12 @@ def evaluate(case: Case, overrides: list[str] | None = None, replicates: int | N
         values.append(case.statistic(model))
         if progress:
             progress(k + 1, reps)
-    values = np.asarray(values, dtype=float)
-    mean = float(values.mean())
-    half = float(t_quantile(reps) * values.std(ddof=1) / np.sqrt(reps)) if reps > 1 else float("inf")
+    arr = np.asarray(values, dtype=float)
+    mean = float(arr.mean())
+    half = float(t_quantile(reps) * arr.std(ddof=1) / np.sqrt(reps)) if reps > 1 else float("inf")
     expected = float(case.expected(scen))
     approx = float(case.approx(scen))
-    return Outcome(case.name, expected, mean, half, approx, reps,
-                   abs(mean - expected) <= half + approx)
+    return Outcome(case.name, expected, mean, half, approx, reps, abs(mean - expected) <= half + approx)
 
 
 def registered_cases() -> dict[str, Case]:
@@ -131,12 +141,15 @@ def describe_cases() -> str:
     """One line per case: its name, what its statistic is, and its replicates (for ``validate --help``)."""
     cases = registered_cases()
     width = max(len(name) for name in cases)
-    return "\n".join(f"  {name:<{width}}  {case.description} (R = {case.replicates}, "
-                     f"{case.quick_replicates} with --quick)" for name, case in sorted(cases.items()))
+    return "\n".join(
+        f"  {name:<{width}}  {case.description} (R = {case.replicates}, {case.quick_replicates} with --quick)"
+        for name, case in sorted(cases.items())
+    )
 
 
-def run_cases(names: list[str] | None = None, overrides: list[str] | None = None,
-              quick: bool = False, out=None) -> bool:
+def run_cases(
+    names: list[str] | None = None, overrides: list[str] | None = None, quick: bool = False, out=None
+) -> bool:
     """Run the named cases (all by default), print a table and a summary line; True when all pass."""
     out = sys.stdout if out is None else out
     known = registered_cases()
@@ -144,25 +157,33 @@ def run_cases(names: list[str] | None = None, overrides: list[str] | None = None
     unknown = [n for n in names or [] if n not in known]
     if unknown:
         from .config import ScenarioError
+
         raise ScenarioError(f"--case: unknown case(s) {unknown}; known: {sorted(known)}")
     chosen = [known[n] for n in (names or sorted(known))]
     rows = []
     for line in COLUMNS:
         print(line, file=out)
     print(file=out)
-    print(f"{'case':<22} {'expected':>10} {'simulated [99.9% CI]':>30} {'approx':>8} {'R':>4}  result",
-          file=out)
+    print(f"{'case':<22} {'expected':>10} {'simulated [99.9% CI]':>30} {'approx':>8} {'R':>4}  result", file=out)
     for case in chosen:
         print(f"  running {case.name} ...", file=sys.stderr, flush=True)
         res = evaluate(case, overrides, case.quick_replicates if quick else None)
         rows.append(res)
         ci = f"{res.mean:.4f} [{res.mean - res.half_width:.4f}, {res.mean + res.half_width:.4f}]"
-        print(f"{res.case:<22} {res.expected:>10.4f} {ci:>30} {res.approx:>8.4f} {res.replicates:>4}  "
-              f"{'pass' if res.passed else 'FAIL'}", file=out, flush=True)
+        print(
+            f"{res.case:<22} {res.expected:>10.4f} {ci:>30} {res.approx:>8.4f} {res.replicates:>4}  "
+            f"{'pass' if res.passed else 'FAIL'}",
+            file=out,
+            flush=True,
+        )
         if case.description:
             print(f"{'':<4}statistic: {case.description}", file=out, flush=True)
     failed = [r.case for r in rows if not r.passed]
-    print(f"\nvalidate: {len(rows) - len(failed)} of {len(rows)} case(s) passed"
-          + (f"; FAILED: {', '.join(failed)}" if failed else "")
-          + f" ({'--quick: ' if quick else ''}99.9% Student-t intervals)", file=out, flush=True)
+    print(
+        f"\nvalidate: {len(rows) - len(failed)} of {len(rows)} case(s) passed"
+        + (f"; FAILED: {', '.join(failed)}" if failed else "")
+        + f" ({'--quick: ' if quick else ''}99.9% Student-t intervals)",
+        file=out,
+        flush=True,
+    )
     return not failed

@@ -28,10 +28,12 @@ referral_hub = "City"
 @pytest.fixture
 def write(tmp_path):
     """Write a scenario file into tmp_path and return its path."""
+
     def _write(text: str, name: str = "s.toml") -> Path:
         path = tmp_path / name
         path.write_text(text)
         return path
+
     return _write
 
 

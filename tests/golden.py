@@ -66,8 +66,10 @@ def record(folder: Path, only: list[str] | None) -> None:
 
 
 def _same(a, b) -> bool:
-    na_a, na_b = a is None or a is pd.NA or (isinstance(a, float) and math.isnan(a)), \
-        b is None or b is pd.NA or (isinstance(b, float) and math.isnan(b))
+    na_a, na_b = (
+        a is None or a is pd.NA or (isinstance(a, float) and math.isnan(a)),
+        b is None or b is pd.NA or (isinstance(b, float) and math.isnan(b)),
+    )
     if na_a or na_b:
         return na_a and na_b
     return bool(a == b)

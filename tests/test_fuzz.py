@@ -19,6 +19,7 @@ the draws are derandomized, so a run is reproducible (``QUNSIM_FUZZ_RANDOM=1`` e
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import functools
 import os
@@ -337,6 +338,27 @@ def _load(raw: dict, folder: Path):
         return None
 
 
+@contextlib.contextmanager
+def _address_space_ceiling(extra: int):
+    """Allocations beyond ``extra`` more bytes fail with MemoryError instead of exhausting the machine
+    (a scenario whose numbers ask for terabytes must fail this test, not the computer running it)."""
+    try:
+        import resource
+
+        with open("/proc/self/statm") as fh:
+            now = int(fh.read().split()[0]) * resource.getpagesize()
+    except (ImportError, OSError):  # not Linux: no ceiling
+        yield
+        return
+    soft, hard = resource.getrlimit(resource.RLIMIT_AS)
+    limit = now + extra if hard == resource.RLIM_INFINITY else min(now + extra, hard)
+    resource.setrlimit(resource.RLIMIT_AS, (limit, hard))
+    try:
+        yield
+    finally:
+        resource.setrlimit(resource.RLIMIT_AS, (soft, hard))
+
+
 @pytest.fixture(scope="module")
 def folder():
     with tempfile.TemporaryDirectory() as tmp:
@@ -376,6 +398,7 @@ def test_every_scenario_that_loads_runs(raw, folder):
     scen = _load(raw, folder)
     if scen is None:
         return
-    res = run(scen, seed=1)
+    with _address_space_ceiling(4 * 2**30):
+        res = run(scen, seed=1)
     assert res.manifest["steps"] >= 1
     assert res.metrics["n_clinicians"] == scen.population.n_clinicians

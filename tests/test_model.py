@@ -99,9 +99,14 @@ def test_mesa_agents_are_views_over_the_arrays():
 
 
 def test_intervention_nothing_before_its_start():
-    scen = load_scenario(SCENARIOS / "classroom.toml", [
-        "run.duration_days=10", "network.enabled=false",
-        'interventions=[{name="embed_specialists", start_day=4, params={min_primary_share=0.2}}]'])
+    scen = load_scenario(
+        SCENARIOS / "classroom.toml",
+        [
+            "run.duration_days=10",
+            "network.enabled=false",
+            'interventions=[{name="embed_specialists", start_day=4, params={min_primary_share=0.2}}]',
+        ],
+    )
     res = sim.run(scen, seed=2)
     m = res.tables["memberships"]
     invited = m[m["via"] == "embedded"]
@@ -112,37 +117,55 @@ def test_intervention_nothing_before_its_start():
 
 
 def test_settings_intervention_switches_on_and_off():
-    scen = load_scenario(SCENARIOS / "classroom.toml", [
-        "run.duration_days=12",
-        "network.conference_interval_days=2",
-        'interventions=[{name="settings", start_day=3, end_day=9, set={"network.conference_interval_days"=0}}]'])
+    scen = load_scenario(
+        SCENARIOS / "classroom.toml",
+        [
+            "run.duration_days=12",
+            "network.conference_interval_days=2",
+            'interventions=[{name="settings", start_day=3, end_day=9, set={"network.conference_interval_days"=0}}]',
+        ],
+    )
     model = QunModel(scen, seed=1)
     held = []
     for _ in range(scen.n_steps):
         model.step()
         held.append((model.t, model.process("network").n_conferences))
     during = [n for t, n in held if 3.5 <= t <= 9]
-    assert len(set(during)) == 1                                  # lockdown: no conference
-    assert held[-1][1] > during[0]                                # resumed afterwards
-    assert model.config.network.conference_interval_days == 2     # restored
+    assert len(set(during)) == 1  # lockdown: no conference
+    assert held[-1][1] > during[0]  # resumed afterwards
+    assert model.config.network.conference_interval_days == 2  # restored
 
 
 def test_a_run_leaves_the_callers_scenario_unchanged():
-    scen = load_scenario(SCENARIOS / "classroom.toml", [
-        "run.duration_days=3", 'interventions=[{name="settings", start_day=1, set={"network.conference_interval_days"=0}}]'])
+    scen = load_scenario(
+        SCENARIOS / "classroom.toml",
+        [
+            "run.duration_days=3",
+            'interventions=[{name="settings", start_day=1, set={"network.conference_interval_days"=0}}]',
+        ],
+    )
     before = scen.model_dump()
     first = sim.run(scen, seed=4)
     assert scen.model_dump() == before
     assert load_scenario(SCENARIOS / "classroom.toml").network.conference_interval_days != 0
-    assert "conference_interval_days = 90.0" in first.scenario_toml     # recorded as given
+    assert "conference_interval_days = 90.0" in first.scenario_toml  # recorded as given
     pd.testing.assert_frame_equal(first.timeseries, sim.run(scen, seed=4).timeseries)
 
 
 def test_results_save_and_load(gd_run, tmp_path):
     out = gd_run.save(tmp_path / "r")
     names = {p.name for p in out.iterdir()}
-    assert {"scenario.toml", "manifest.json", "metrics.json", "timeseries.parquet", "agents.parquet",
-            "groups.parquet", "memberships.parquet", "facilities.parquet", "events.parquet"} <= names
+    assert {
+        "scenario.toml",
+        "manifest.json",
+        "metrics.json",
+        "timeseries.parquet",
+        "agents.parquet",
+        "groups.parquet",
+        "memberships.parquet",
+        "facilities.parquet",
+        "events.parquet",
+    } <= names
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest["seed"] == 7 and manifest["qunsim_version"] == sim.__version__
     back = Results.load(out)
@@ -153,17 +176,31 @@ def test_results_save_and_load(gd_run, tmp_path):
 
 def test_cli_run_writes_a_results_folder(tmp_path):
     out = tmp_path / "res"
-    proc = subprocess.run([sys.executable, "-m", "sim.cli", "run", str(GUANGDONG), "--seed", "7",
-                           "--out", str(out), "--set", "run.duration_days=5"],
-                          capture_output=True, text=True, timeout=300)
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "sim.cli",
+            "run",
+            str(GUANGDONG),
+            "--seed",
+            "7",
+            "--out",
+            str(out),
+            "--set",
+            "run.duration_days=5",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert proc.returncode == 0, proc.stderr
     assert "guideline new_guideline" in proc.stdout and "rumor rumor" in proc.stdout
     assert (out / "events.parquet").exists()
-    assert "step" in proc.stderr                                  # progress lines
+    assert "step" in proc.stderr  # progress lines
 
 
-@pytest.mark.parametrize("path", sorted(SCENARIOS.rglob("*.toml")),
-                         ids=lambda p: str(p.relative_to(SCENARIOS)))
+@pytest.mark.parametrize("path", sorted(SCENARIOS.rglob("*.toml")), ids=lambda p: str(p.relative_to(SCENARIOS)))
 def test_every_shipped_scenario_runs_a_few_steps(path):
     scen = load_scenario(path)
     model = QunModel(scen, seed=1)

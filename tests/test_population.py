@@ -5,7 +5,7 @@ import pandas as pd
 import pytest
 
 from sim import load_scenario
-from sim.groups import (MIN_SIZE, _keyed_groups, build_contacts, build_groups, invite)
+from sim.groups import MIN_SIZE, _keyed_groups, build_contacts, build_groups, invite
 from sim.population import BED_RANGES, build_population
 from sim.rng import stream
 from sim.schema import ROLES, TIERS, ScenarioError
@@ -25,8 +25,10 @@ def _build(path, seed=3, overrides=None):
 @pytest.fixture(scope="module", params=BUILD + ["province-small"])
 def built(request):
     if request.param == "province-small":
-        return _build(SCENARIOS / "province.toml", overrides=[
-            "population.n_clinicians=8000", "population.regions.0.count=3", "population.regions.1.count=8"])
+        return _build(
+            SCENARIOS / "province.toml",
+            overrides=["population.n_clinicians=8000", "population.regions.0.count=3", "population.regions.1.count=8"],
+        )
     return _build(SCENARIOS / request.param)
 
 
@@ -75,7 +77,7 @@ def test_membership_is_listed_consistently_both_ways(built):
     pairs_by_group = {(int(c), int(g)) for g in range(net.n_groups) for c in net.members_of(g)}
     pairs_by_clin = {(c, int(g)) for c in range(pop.n) for g in net.groups_of(c)}
     assert pairs_by_group == pairs_by_clin
-    assert len(pairs_by_group) == net.n_rows            # no duplicate membership
+    assert len(pairs_by_group) == net.n_rows  # no duplicate membership
 
 
 def test_structure_report(built):
@@ -148,23 +150,27 @@ def test_invitations_respect_the_cap_and_spill(small):
     before = net.n_groups
     invite(net, pop, 3.0, 1.0, stream(0, "x"))
     assert net.sizes.max() <= 12
-    assert net.n_groups > before                             # full groups spilled over
+    assert net.n_groups > before  # full groups spilled over
     spill = net.memberships_frame().query("via == 'spill'")
     assert len(spill) > 0 and (spill["group"] >= before).all()
 
 
 def test_membership_file(small, tmp_path):
     pd.DataFrame({"clinician": [0, 1, 2, 3, 4, 5, 6], "group": [7, 7, 7, 9, 9, 9, 9]}).to_parquet(
-        tmp_path / "m.parquet")
+        tmp_path / "m.parquet"
+    )
     _, pop, net = _build(small, overrides=[f'groups.membership_file="{tmp_path / "m.parquet"}"'])
     assert net.n_groups == 2 and sorted(net.sizes) == [3, 4]
     assert list(net.groups_of(3)) == [1]
 
 
-@pytest.mark.parametrize("frame,match", [
-    ({"clinician": [0, 1], "group": [0, 0]}, "group sizes"),
-    ({"clinician": [0, 1, 99999], "group": [0, 0, 0]}, "clinician ids"),
-])
+@pytest.mark.parametrize(
+    "frame,match",
+    [
+        ({"clinician": [0, 1], "group": [0, 0]}, "group sizes"),
+        ({"clinician": [0, 1, 99999], "group": [0, 0, 0]}, "clinician ids"),
+    ],
+)
 def test_membership_file_errors(small, tmp_path, frame, match):
     pd.DataFrame(frame).to_parquet(tmp_path / "m.parquet")
     with pytest.raises(ScenarioError, match=match):

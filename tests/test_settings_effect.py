@@ -25,7 +25,9 @@ from .test_components import BASE
 # Everything on, so that every setting has something to act on: a larger population with
 # members abroad, media and screenshot items (purge, re-asking, screenshots), a case
 # report, moderation, twelve days of cases.
-RICH = BASE.replace("n_clinicians = 150", "n_clinicians = 400").replace("duration_days = 6", "duration_days = 12") + """
+RICH = (
+    BASE.replace("n_clinicians = 150", "n_clinicians = 400").replace("duration_days = 6", "duration_days = 12")
+    + """
 [[population.regions]]
 name = "Abroad"
 kind = "abroad"
@@ -46,6 +48,7 @@ n_seeds = 2
 [information.moderation]
 enabled = true
 """
+)
 
 # The settings that matter only in a mode the base run does not use, or in a rarer
 # event than the base run produces: the context (extra `--set`s) in which they act.
@@ -177,16 +180,28 @@ def test_a_settings_intervention_changes_the_run(path, old, new, _, baseline, tm
     base_file, base_print = baseline
     context = tuple(CONTEXT.get(path, ()))
     scen = tmp_path / "s.toml"
-    scen.write_text(base_file.read_text() + f'\n[[interventions]]\nname = "settings"\nstart_day = 1\n'
-                    f'set = {{ "{path}" = {_toml(new)} }}\n')
+    scen.write_text(
+        base_file.read_text() + f'\n[[interventions]]\nname = "settings"\nstart_day = 1\n'
+        f'set = {{ "{path}" = {_toml(new)} }}\n'
+    )
     res = run(load_scenario(scen, list(context)), seed=4)
     assert _fingerprint(res) != base_print(context), f"{path}: {old!r} -> {new!r} changed nothing"
 
 
-@pytest.mark.parametrize("path,old,new,_", FIXED + [
-    (f"{s}.{f}", None, None, True) for s, f in (("run", "duration_days"), ("population", "literacy_mean"),
-                                                 ("groups", "size_cap"), ("contacts", "colleagues"))
-], ids=lambda v: v if isinstance(v, str) else "")
+@pytest.mark.parametrize(
+    "path,old,new,_",
+    FIXED
+    + [
+        (f"{s}.{f}", None, None, True)
+        for s, f in (
+            ("run", "duration_days"),
+            ("population", "literacy_mean"),
+            ("groups", "size_cap"),
+            ("contacts", "colleagues"),
+        )
+    ],
+    ids=lambda v: v if isinstance(v, str) else "",
+)
 def test_a_setting_fixed_at_setup_is_refused(path, old, new, _, write, capsys):
     value = new if new is not None else 1
     f = write(RICH + f'\n[[interventions]]\nname = "settings"\nstart_day = 1\nset = {{ "{path}" = {_toml(value)} }}\n')

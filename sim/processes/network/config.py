@@ -14,8 +14,12 @@ class NetworkConfig(Section):
     conference_interval_days: NonNegative = Field(
         90.0, description="Days between conferences; 0 means no conferences (lockdown)."
     )
-    conference_attendance: Probability = Field(0.15, description="Share of the focus specialty attending (a fifth of that for others).")
-    conference_group_size_median: float = Field(40.0, ge=3, le=500, description="Median size of the groups an event creates.")
+    conference_attendance: Probability = Field(
+        0.15, description="Share of the focus specialty attending (a fifth of that for others)."
+    )
+    conference_group_size_median: float = Field(
+        40.0, ge=3, le=500, description="Median size of the groups an event creates."
+    )
     conference_join_prob: Probability = Field(0.5, description="Attendees who join the event's group.")
     invite_per_member_per_year: NonNegative = Field(0.2, le=365, description="Invitations of colleagues per member.")
     mute_per_year: NonNegative = Field(0.05, le=365, description="Rate at which a membership is muted.")

@@ -85,8 +85,19 @@ class NetworkProcess(Component):
         attend = rng.random(pop.n) < p * cfg.conference_join_prob
         members = np.flatnonzero(attend)
         self.n_conferences += 1
-        self.new_memberships += form_groups(net, pop, members, np.zeros(members.size, np.int64), "conference",
-                                            model.t, cfg.conference_group_size_median, 0.5, JOIN_BASIS, 2, rng)
+        self.new_memberships += form_groups(
+            net,
+            pop,
+            members,
+            np.zeros(members.size, np.int64),
+            "conference",
+            model.t,
+            cfg.conference_group_size_median,
+            0.5,
+            JOIN_BASIS,
+            2,
+            rng,
+        )
 
     def record(self, model, rec) -> None:
         rec.add("n_muted_memberships", int(model.net.m_muted.sum()))
