@@ -9,7 +9,10 @@ item, and ``cum_posts``, ``cum_direct_messages``, ``cum_deliveries``,
 
 Metrics (``info_...``): message counts; per item the shares who heard, were aware,
 adopted or believed (by role and by tier), days to 50% and 90% awareness/adoption by
-tier, and for rumors the peak, believer-days and the reach of corrections.
+tier, and for rumors the peak, believer-days and the reach of corrections. Every time of
+an event (``t50_*``, ``t90_*``, ``t_peak``, ``t_first_*``, ``t_below_*``) counts days from
+the item's release (its ``start_day``); the time series' ``t`` counts from the start of
+the run.
 """
 
 from __future__ import annotations
@@ -176,7 +179,7 @@ def _guideline(p: InformationProcess, model, m: Metrics, j: int) -> None:
             continue
         for label, times in labels:
             for q in (0.5, 0.9):
-                value = time_to_share(times[sel], q)
+                value = time_to_share(times[sel] - it.start_day, q)  # days from the item's release
                 m.add(PREFIX, f"t{int(q * 100)}_{label}", value, item=name, tier=tname)
                 if q == 0.5:
                     t50[label, tname] = value
@@ -199,7 +202,7 @@ def _rumor(p: InformationProcess, model, m: Metrics, j: int) -> None:
     ever = arr.ever_believed[j]
     m.add(PREFIX, "peak_believers", int(tr.peak[r]), item=name)
     m.add(PREFIX, "p_peak_believers", float(tr.peak[r] / n), item=name)
-    m.add(PREFIX, "t_peak", _nan_none(tr.t_peak[r]), item=name)
+    m.add(PREFIX, "t_peak", _nan_none(tr.t_peak[r] - it.start_day), item=name)  # from the release
     m.add(PREFIX, "believer_days", float(tr.person_days[r]), item=name)
     m.add(PREFIX, "p_ever_believed", float(ever.mean()), item=name)
     m.add(PREFIX, "t_first_correction", _nan_none(tr.t_first_correction[r] - it.start_day), item=name)
@@ -237,7 +240,7 @@ def _summary(p: InformationProcess, m: Metrics) -> None:
         if it.kind == "guideline":
             text = (
                 f"guideline {name}: aware {get(name, 'p_aware'):.0%}, adopted {get(name, 'p_adopted'):.0%}; "
-                f"days to 50% aware tertiary {days(get(name, 't50_aware', 'tertiary'))}, "
+                f"days from release to 50% aware: tertiary {days(get(name, 't50_aware', 'tertiary'))}, "
                 f"secondary {days(get(name, 't50_aware', 'secondary'))}, "
                 f"primary {days(get(name, 't50_aware', 'primary'))}"
             )
@@ -253,7 +256,7 @@ def _summary(p: InformationProcess, m: Metrics) -> None:
             reached = get(name, "p_believers_reached_by_correction")
             text = (
                 f"rumor {name}: peak believers {get(name, 'p_peak_believers'):.1%}"
-                f"{'' if t_peak is None else f' on day {t_peak:.1f}'}, "
+                f"{'' if t_peak is None else f' {t_peak:.1f} d after release'}, "
                 f"ever believed {get(name, 'p_ever_believed'):.0%}, final {get(name, 'p_final_believers'):.1%}; "
                 f"first correction {'n/a' if t_c is None else f'after {t_c:.2f} d'}; believers reached by "
                 f"a correction {'n/a' if reached is None else f'{reached:.0%}'}"
