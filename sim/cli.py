@@ -23,17 +23,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 from . import __version__
-from .config import (
-    MAX_CLINICIAN_STEPS,
-    MAX_STEPS,
-    ScenarioError,
-    load_scenario,
-    run_estimate,
-    run_size,
-    scenario_to_toml,
-    scenario_warnings,
-)
-from .errors import OutputExistsError
+from .errors import OutputExistsError, ScenarioError
+from .limits import MAX_CLINICIAN_STEPS, MAX_STEPS
 from .paths import folder_is_empty
 
 EXIT_OK, EXIT_FAIL, EXIT_USAGE = 0, 1, 2
@@ -100,6 +91,8 @@ def _progress(stream=sys.stderr):
 
 def _warn(source: str, scenario) -> list[str]:
     """Print the scenario's warnings to stderr; return them (for the manifest)."""
+    from .config import scenario_warnings  # the schema (pydantic, numpy) only when a command needs it
+
     found = scenario_warnings(scenario)
     for line in found:
         print(f"qunsim: warning: {source}: {line}", file=sys.stderr)
@@ -108,6 +101,8 @@ def _warn(source: str, scenario) -> list[str]:
 
 def _report_large(scenario) -> None:
     """Say how large a run above the ceilings will be (it was allowed with run.allow_large)."""
+    from .config import run_estimate, run_size
+
     size = run_size(scenario)
     if size["steps"] > MAX_STEPS or size["clinician_steps"] > MAX_CLINICIAN_STEPS:
         print(
@@ -168,6 +163,7 @@ def summary_lines(metrics: dict) -> list[str]:
 
 
 def _cmd_run(args) -> int:
+    from .config import load_scenario
     from .runner import run
 
     scenario = load_scenario(args.scenario, _overrides(args))
@@ -212,6 +208,8 @@ def _overrides(args) -> list[str]:
 
 
 def _cmd_show(args) -> int:
+    from .config import load_scenario, scenario_to_toml
+
     scenario = load_scenario(args.scenario, _overrides(args))
     _warn(args.scenario, scenario)
     if args.plan:

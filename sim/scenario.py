@@ -13,6 +13,7 @@ from typing import Annotated, Literal
 from pydantic import Field, ValidationError, field_validator, model_validator
 
 from .interventions import InterventionConfig
+from .limits import HARD_MAX_CLINICIAN_STEPS, HARD_MAX_STEPS, MAX_CLINICIAN_STEPS, MAX_STEPS
 from .processes.diagnosis.config import DiagnosisConfig
 from .processes.information.config import InformationConfig
 from .processes.network.config import NetworkConfig
@@ -39,10 +40,6 @@ _NOT_IN_NAMES = set('/\\:*?"<>|')
 #: Ceilings on a run's size; ``run.allow_large = true`` (or ``--allow-large``) raises them
 #: to the hard limits. At the rates of benchmarks/ (see :func:`run_estimate`) either
 #: ceiling is about 40 minutes of computing.
-MAX_STEPS = 1_000_000
-MAX_CLINICIAN_STEPS = 10_000_000_000
-HARD_MAX_STEPS = 1_000_000_000
-HARD_MAX_CLINICIAN_STEPS = 10_000_000_000_000
 
 
 class RunConfig(Section):

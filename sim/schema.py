@@ -8,6 +8,8 @@ from pydantic import BaseModel, ConfigDict, Field
 from pydantic.fields import FieldInfo
 from pydantic.json_schema import JsonDict
 
+from .errors import ScenarioError as ScenarioError  # re-exported: raised by every layer
+
 Probability = Annotated[float, Field(ge=0.0, le=1.0)]
 NonNegative = Annotated[float, Field(ge=0.0)]
 Positive = Annotated[float, Field(gt=0.0)]
@@ -31,10 +33,6 @@ BASES = (
 #: ``json_schema_extra`` of a field that is read once, when the model is built: a
 #: ``settings`` intervention may not change it (``Field(..., json_schema_extra=SETUP_ONLY)``).
 SETUP_ONLY: JsonDict = {"setup_only": True}
-
-
-class ScenarioError(Exception):
-    """A scenario that cannot be used; the message says where and why."""
 
 
 class Section(BaseModel):
