@@ -387,18 +387,3 @@ def test_loading_succeeds_or_raises_scenario_error_quick(raw, folder):
 @given(raw=scenario_tables())
 def test_loading_succeeds_or_raises_scenario_error(raw, folder):
     _loads_or_refuses(raw, folder)
-
-
-@pytest.mark.slow
-@FUZZ
-@given(raw=scenario_tables(small=True))
-def test_every_scenario_that_loads_runs(raw, folder):
-    from sim.runner import run
-
-    scen = _load(raw, folder)
-    if scen is None:
-        return
-    with _address_space_ceiling(4 * 2**30):
-        res = run(scen, seed=1)
-    assert res.manifest["steps"] >= 1
-    assert res.metrics["n_clinicians"] == scen.population.n_clinicians
