@@ -162,16 +162,15 @@ class Table:
         spec = _normalized(spec)
         if len(columns) != len(spec):
             raise ValueError(f"wrap: {len(columns)} columns given, the table has {len(spec)}")
-        cols = dict(zip(spec, columns, strict=True))
-        n = None
-        for (name, dtype), v in zip(spec.items(), columns, strict=True):
-            if not isinstance(v, np.ndarray) or v.ndim != 1 or (v.dtype is not dtype and v.dtype != dtype):
-                raise TypeError(f"wrap: column {name!r} must be a 1-d {dtype} array")
-            if n is None:
-                n = v.size
-            elif v.size != n:
-                raise ValueError(f"wrap: column {name!r} has {v.size} values, another has {n}")
-        return cls._of(spec, cols, n or 0)
+        try:  # one pass each over dtypes and shapes (this is on hot paths)
+            dtypes, shapes = tuple([v.dtype for v in columns]), {v.shape for v in columns}
+        except AttributeError:
+            raise TypeError("wrap: the columns must be numpy arrays") from None
+        if dtypes != tuple(spec.values()) or any(len(shape) != 1 for shape in shapes):
+            raise TypeError(f"wrap: need 1-d arrays of dtypes {list(spec.values())}, got {list(dtypes)}")
+        if len(shapes) != 1:
+            raise ValueError(f"wrap: the columns differ in length: {sorted(shapes)}")
+        return cls._of(spec, dict(zip(spec, columns, strict=True)), shapes.pop()[0])
 
     def to_frame(self) -> pd.DataFrame:
         """The table as a pandas DataFrame (its own copy of the data)."""

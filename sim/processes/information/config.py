@@ -26,7 +26,7 @@ __all__ = [
     "CONTENT",
     "CORRECTED",
     "CORRECTION",
-    "CORRECTION_READS",
+    "CORRECTION_UNUSED",
     "DOUBTS",
     "EVENT_KINDS",
     "ITEM_KINDS",
@@ -97,7 +97,7 @@ SPREAD_FIELDS: tuple[str, ...] = tuple(KIND_DEFAULTS["rumor"])
 # Settings of an item that a correction never reads: its copies are the rumor's item with
 # the correction stance, so they are noticed, shared, posted, forwarded and stopped with
 # the rumor's settings (and carry the rumor's media and screenshot flags).
-CORRECTION_READS = ("salience", "credibility", "media", "blocked_link", *SPREAD_FIELDS)
+CORRECTION_UNUSED = ("salience", "credibility", "media", "blocked_link", *SPREAD_FIELDS)
 
 
 def _by_role(**values: float) -> dict[Role, float]:
@@ -161,7 +161,7 @@ class ItemConfig(Section):
         if self.kind != "correction" and self.target:
             raise ValueError("`target` is only for kind = 'correction'")
         if self.kind == "correction":
-            for name in CORRECTION_READS:
+            for name in CORRECTION_UNUSED:
                 value, default = getattr(self, name), type(self).model_fields[name].default
                 if value != default:
                     raise ValueError(

@@ -30,6 +30,7 @@ __all__ = [
     "Catalog",
     "ItemArrays",
     "ItemSettings",
+    "Queues",
     "RumorTrack",
     "credibility",
     "per_step",
@@ -88,15 +89,9 @@ class Catalog:
         self.corr_id = {j: k + r for r, j in enumerate(self.rumors)}
         self.names = [it.name for it in self.items] + [f"{self.items[j].name}:correction" for j in self.rumors]
         self.parents = [-1] * k + self.rumors
-        # item id -> its id in the event log when it is a correction (content items: itself)
-        self._corr_table = np.array([self.corr_id.get(j, j) for j in range(k)], np.int32)
 
     def __len__(self) -> int:
         return len(self.items)
-
-    def correction_ids(self, items: np.ndarray) -> np.ndarray:
-        """Log id of the correction of each item in ``items`` (non-rumors: the item itself)."""
-        return self._corr_table[items]
 
 
 class ItemSettings:
@@ -120,9 +115,7 @@ class ItemSettings:
         return self.values[name]
 
     def _signature(self) -> tuple:
-        return tuple(
-            (it.salience, it.media, it.blocked_link, *(getattr(it, f) for f in SPREAD_FIELDS)) for it in self.items
-        )
+        return tuple([tuple(it.__dict__.values()) for it in self.items])  # every field: cheap to take
 
     def refresh(self) -> bool:
         """Re-read the settings if an item's changed; True when they did."""
@@ -152,6 +145,7 @@ class ItemArrays:
     n_sources: np.ndarray  # int16: distinct consecutive sources (guideline adoption)
     last_src: np.ndarray  # int32: the previous source
     group_posts: np.ndarray  # int32, (items, groups): posts of the item in each group
+    _views: dict[int, kernels.GuidelineState] = field(default_factory=dict, repr=False)
 
     @classmethod
     def zeros(cls, k: int, n: int, n_groups: int) -> ItemArrays:
@@ -169,16 +163,20 @@ class ItemArrays:
         )
 
     def guideline(self, j: int) -> kernels.GuidelineState:
-        """Item ``j``'s arrays as :func:`kernels.read_guideline` updates them (views)."""
-        return kernels.GuidelineState(
-            self.state[j],
-            self.active[j],
-            self.t_first[j],
-            self.t_taken[j],
-            self.n_sources[j],
-            self.last_src[j],
-            self.group_posts[j],
-        )
+        """Item ``j``'s arrays as :func:`kernels.read_guideline` updates them (views; kept
+        until ``group_posts`` grows)."""
+        views = self._views.get(j)
+        if views is None:
+            views = self._views[j] = kernels.GuidelineState(
+                self.state[j],
+                self.active[j],
+                self.t_first[j],
+                self.t_taken[j],
+                self.n_sources[j],
+                self.last_src[j],
+                self.group_posts[j],
+            )
+        return views
 
     def cover_groups(self, n_groups: int) -> None:
         """Make room in ``group_posts`` for groups created since set-up."""
@@ -186,6 +184,7 @@ class ItemArrays:
         if have < n_groups:
             grow = np.zeros((self.group_posts.shape[0], n_groups - have), np.int32)
             self.group_posts = np.concatenate([self.group_posts, grow], axis=1)
+            self._views.clear()
 
 
 @dataclass
