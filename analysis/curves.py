@@ -35,13 +35,14 @@ def tier_table(results, item: str) -> pd.DataFrame:
 
 def believers(results, item: str) -> pd.DataFrame:
     """Wide frame (index t, days) of the shares believing, corrected and doubting ``item``."""
-    ts = results.timeseries
     n = results.metrics["n_clinicians"]
-    out = {}
-    for state in ("believes", "corrected", "doubts"):
-        s = ts[ts["metric"] == f"n_{state}/{item}"]
-        out[state] = pd.Series(s["value"].to_numpy() / n, index=s["t"].to_numpy())
-    return pd.DataFrame(out)
+    out = {
+        state: results.series(f"n_{state}", item=item, tier=None) / n for state in ("believes", "corrected", "doubts")
+    }
+    frame = pd.DataFrame(out)
+    if frame.empty:
+        raise ValueError(f"no belief curves for item {item!r} in these results")
+    return frame
 
 
 def curves_by_tier(results, item: str, state: str = "aware") -> pd.DataFrame:
