@@ -19,14 +19,12 @@ __all__ = ["plot_comparison", "plot_indices", "plot_inputs"]
 SHOWN = ("S1", "ST", "mu_star", "sigma", "delta", "main_effect_share")  # the indices drawn, by design
 
 
-def _pyplot():
-    import matplotlib
+def _figure(nrows: int, ncols: int, figsize: tuple[float, float], **kw):
+    """A figure and its axes drawn without pyplot: the caller's backend is left alone."""
+    from matplotlib.figure import Figure
 
-    if matplotlib.get_backend().lower() not in ("agg", "module://matplotlib_inline.backend_inline"):
-        matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    return plt
+    fig = Figure(figsize=figsize)
+    return fig, fig.subplots(nrows, ncols, squeeze=False, **kw)
 
 
 def _save(fig, path: Path | None):
@@ -34,7 +32,6 @@ def _save(fig, path: Path | None):
         from .store import atomic_write
 
         atomic_write(Path(path), lambda p: fig.savefig(p, dpi=120, format="png", metadata={"Software": None}))
-        _pyplot().close(fig)
     return fig
 
 
@@ -68,14 +65,13 @@ def plot_comparison(
 
         table = compare_arms(table, metrics, seed=seed)
     metrics = metrics or list(dict.fromkeys(table["metric"]))
-    plt = _pyplot()
     n = len(metrics) + (takeoff is not None)
     ncol = min(n, 3)
     nrow = -(-n // ncol)
     arms = list(dict.fromkeys(table["arm"]))
     baseline = table["baseline"].iloc[0] if "baseline" in table.columns else arms[0]
     others = [a for a in arms if a != baseline]
-    fig, axes = plt.subplots(nrow, ncol, figsize=(4.4 * ncol, 0.5 + (0.35 * len(others) + 1.1) * nrow), squeeze=False)
+    fig, axes = _figure(nrow, ncol, (4.4 * ncol, 0.5 + (0.35 * len(others) + 1.1) * nrow))
     flat = list(axes.ravel())
     for ax, metric in zip(flat, metrics, strict=False):
         t = table[(table["metric"] == metric)].set_index("arm").loc[others]
@@ -95,9 +91,8 @@ def plot_comparison(
 
 def plot_indices(indices: pd.DataFrame, path: str | Path | None = None):
     """Sensitivity indices with confidence intervals: one panel per output, one bar group per parameter."""
-    plt = _pyplot()
     outputs = list(dict.fromkeys(indices["output"]))
-    fig, axes = plt.subplots(len(outputs), 1, figsize=(6.5, 2.8 * len(outputs)), squeeze=False)
+    fig, axes = _figure(len(outputs), 1, (6.5, 2.8 * len(outputs)))
     for ax, output in zip(axes[:, 0], outputs, strict=True):
         sub = indices[(indices["output"] == output) & indices["index"].isin(SHOWN)]
         names = list(dict.fromkeys(sub["index"]))
@@ -121,8 +116,7 @@ def plot_indices(indices: pd.DataFrame, path: str | Path | None = None):
 
 def plot_inputs(runs: pd.DataFrame, parameters: list[str], output: str, path: str | Path | None = None):
     """A sweep's output against each input (one point per run): the shape behind the indices."""
-    plt = _pyplot()
-    fig, axes = plt.subplots(1, len(parameters), figsize=(2.8 * len(parameters), 2.8), sharey=True, squeeze=False)
+    fig, axes = _figure(1, len(parameters), (2.8 * len(parameters), 2.8), sharey=True)
     for ax, name in zip(axes[0], parameters, strict=True):
         ax.scatter(runs[name], runs[output], s=6, alpha=0.5, color="k", lw=0)
         ax.set_xlabel(name, fontsize=8)
