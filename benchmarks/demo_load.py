@@ -119,13 +119,11 @@ def many_seeds() -> dict:
 
 
 class Server:
-    def __init__(self, port: int):
+    def __init__(self, port: int, log: Path):
         exe = Path(sys.executable).with_name("qunsim")
+        self.log = open(log, "w")  # closed in stop()
         self.proc = subprocess.Popen(
-            [str(exe), "demo", "--port", str(port)],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-            start_new_session=True,
+            [str(exe), "demo", "--port", str(port)], stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True
         )
         self.url = f"http://127.0.0.1:{port}"
         deadline = time.monotonic() + 300
@@ -144,6 +142,7 @@ class Server:
             self.proc.wait(timeout=30)
         except subprocess.TimeoutExpired:
             os.killpg(self.proc.pid, signal.SIGKILL)
+        self.log.close()
 
 
 def _cpu_s(pid: int) -> float:
@@ -169,10 +168,10 @@ def _wait_change(pg, old: str, timeout: float = 120_000) -> None:
     )
 
 
-def browser(sessions: int, seconds: float, port: int) -> dict:
+def browser(sessions: int, seconds: float, port: int, log: Path) -> dict:
     from playwright.sync_api import sync_playwright
 
-    server = Server(port)
+    server = Server(port, log)
     out: dict = {}
     try:
         time.sleep(5)
@@ -232,11 +231,18 @@ def browser(sessions: int, seconds: float, port: int) -> dict:
             days = [_day(q) for q in pages]
             advanced = sum(d != s for d, s in zip(days, start_days, strict=True))
             answered, rts = 0, []
+            overlays = [
+                q.locator(".v-overlay--active").first.inner_text(timeout=2000).strip()
+                for q in pages
+                if q.locator(".v-overlay--active").count()
+            ]
+            out["sessions_showing_an_overlay"] = len(overlays)  # Solara's "server disconnected"
+            _log(f"{len(overlays)} sessions show an overlay")
             for q in pages:
-                old = _day(q)
-                t0 = time.perf_counter()
-                q.locator(".qs-step").click()
                 try:
+                    old = _day(q)
+                    t0 = time.perf_counter()
+                    q.locator(".qs-step").click(timeout=60_000)
                     _wait_change(q, old, timeout=60_000)
                     answered += 1
                     rts.append((time.perf_counter() - t0) * 1000)
@@ -295,7 +301,9 @@ def main(argv: list[str] | None = None) -> int:
         res["many_seeds"] = many_seeds()
         print(json.dumps({"many_seeds": res["many_seeds"]}, indent=1), flush=True)
     if not args.skip_browser:
-        res["class"] = browser(args.sessions, args.seconds, args.port)
+        out = Path(args.out)
+        out.mkdir(parents=True, exist_ok=True)
+        res["class"] = browser(args.sessions, args.seconds, args.port, out / "server.log")
         print(json.dumps({"class": res["class"]}, indent=1), flush=True)
     res["load_average_at_end"] = os.getloadavg()
     out = Path(args.out)

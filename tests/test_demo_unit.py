@@ -259,7 +259,11 @@ def test_figures_are_valid_svg_with_one_node_per_clinician(classroom):
         demo.advance(hours=12)
     snap = demo.snapshot()
     for lang in ("en", "zh"):
-        net = ET.fromstring(page.render_network(snap, snap.arms[0], "rumor", lang))
+        pic = page.render_network(snap, snap.arms[0], "rumor", lang)
+        net, groups = ET.fromstring(pic.foreground), ET.fromstring(pic.background)
+        squares = [e for e in groups.iter() if e.get("data-group")]
+        assert 0 < len(squares) <= snap.arms[0].n_groups  # every group drawn once, as a group
+        assert pic.background is page.render_network(snap, snap.arms[0], "guideline", lang).background  # reused
         nodes = [e for e in net.iter() if e.get("data-state")]
         assert len(nodes) == snap.n
         states = {e.get("data-state") for e in nodes}
@@ -274,7 +278,13 @@ def test_figures_are_valid_svg_with_one_node_per_clinician(classroom):
             assert any(e.get("data-line") for e in root.iter())
 
 
-def test_png_export_in_both_languages(classroom):
+def test_png_export_in_both_languages(classroom, monkeypatch):
+    import matplotlib
+
+    def no_switch(*args, **kwargs):
+        raise AssertionError("library code switched matplotlib's backend")
+
+    monkeypatch.setattr(matplotlib, "use", no_switch)  # the caller's backend stays as it was
     demo = page.Demo(classroom)
     demo.advance(hours=48)
     snap = demo.snapshot()

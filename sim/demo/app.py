@@ -19,10 +19,11 @@ from . import controls, ensemble, export
 from .i18n import clock, item_label, tr
 from .lessons import LESSONS, SECTIONS, lesson
 from .page import Demo, Snapshot, arm_title, render_curves, render_diff, render_fan, render_km, render_network
+from .panel import ControlPanel, html_box
 
-SPEEDS_HOURS = (1, 3, 6, 12, 24)
 _IDLE: dict[str, Any] = {"status": "idle"}
 TICK_SECONDS = 0.25
+TICK_GATE = threading.BoundedSemaphore(2)
 
 CSS = """
 .qs-root { font-size: 19px; color: #111; line-height: 1.35; }
@@ -59,8 +60,7 @@ def _base():
     return load_scenario(path)
 
 
-def _html(html: str, test_id: str, classes: list[str] | None = None):
-    return solara.HTML(tag="div", unsafe_innerHTML=html, attributes={"data-testid": test_id}, classes=classes or [])
+_html = html_box
 
 
 def _fmt_pct(x: float) -> str:
@@ -112,7 +112,15 @@ def ArmColumn(snap: Snapshot, k: int, item: str, lang: str, svgs: dict, with_cur
     arm = snap.arms[k]
     solara.HTML(tag="h3", unsafe_innerHTML=arm_title(arm, lang))
     Monitors(snap, k, item, lang)
-    _html(svgs["net"][k], f"net-{arm.name}")
+    net = svgs["net"][k]
+    with solara.Div(style="position: relative"):
+        _html(net.background, f"netbg-{arm.name}")
+        solara.HTML(
+            tag="div",
+            unsafe_innerHTML=net.foreground,
+            attributes={"data-testid": f"net-{arm.name}"},
+            style="position: absolute; left: 0; top: 0; width: 100%",
+        )
     solara.HTML(
         tag="div",
         unsafe_innerHTML=tr("tier_shapes", lang)
@@ -170,52 +178,58 @@ def LiveView(snap: Snapshot, item: str, lang: str):
             km()
 
 
-@solara.component
-def ManyView(demo: Demo, snap: Snapshot, lang: str, item: str):
-    state = solara.use_reactive(_IDLE)
-    request = solara.use_reactive(0)
+def _many_work(demo: Demo, snap: Snapshot, item: str, state, cancel: threading.Event) -> None:
+    """One press of the many-seed button: queue the runs, report progress, summarise."""
     limit = controls.LIMITS
+    with demo.lock:
+        arms = {"baseline": demo.scenario_baseline}
+        if demo.scenario_intervention is not None:
+            arms["intervention"] = demo.scenario_intervention
+        seed = demo.scenario_baseline.run.seed  # the page's run (as last reset) is the first of the fifty
+        seeds = list(range(seed, seed + limit.many_seeds))
+        it = snap.item(item)
+        kinds = {a.name: a.intervention for a in snap.arms}
+    if ensemble.busy():
+        state.set({"status": "busy"})
+        return
+    job = ensemble.start(arms, seeds, it.name)
+    state.set({"status": "running", "done": 0, "total": job.total})
 
-    def work(cancel: threading.Event):
-        if request.value == 0:
-            return
-        with demo.lock:
-            arms = {"baseline": demo.scenario_baseline}
-            if demo.scenario_intervention is not None:
-                arms["intervention"] = demo.scenario_intervention
-            seeds = list(range(demo.seed, demo.seed + limit.many_seeds))
-            it = snap.item(item)
-            titles = {a.name: arm_title(a, lang) for a in snap.arms}
-        if ensemble.busy():
-            state.set({"status": "busy"})
-            return
-        job = ensemble.start(arms, seeds, it.name)
-        state.set({"status": "running", "done": 0, "total": job.total})
+    def progress(d, n):
+        state.set({"status": "running", "done": d, "total": n})
 
-        def progress(d, n):
-            state.set({"status": "running", "done": d, "total": n})
+    try:
+        runs = job.wait(on_progress=progress, should_stop=cancel.is_set)
+    except Exception as exc:  # a worker failed: say so on the page
+        state.set({"status": "error", "error": str(exc)})
+        return
+    if runs is None:
+        return
+    summaries = {arm: ensemble.summarise(r, it.kind) for arm, r in runs.items()}
+    state.set(
+        {
+            "status": "done",
+            "summaries": summaries,
+            "item": it,
+            "elapsed": job.elapsed,
+            "interventions": kinds,
+            "duration": snap.duration,
+            "start_day": snap.start_day,
+        }
+    )
 
-        try:
-            runs = job.wait(on_progress=progress, should_stop=cancel.is_set)
-        except Exception as exc:  # a worker failed: say so on the page
-            state.set({"status": "error", "error": str(exc)})
-            return
-        if runs is None:
-            return
-        summaries = {arm: ensemble.summarise(r, it.kind) for arm, r in runs.items()}
-        state.set(
-            {
-                "status": "done",
-                "summaries": summaries,
-                "item": it,
-                "elapsed": job.elapsed,
-                "titles": titles,
-                "duration": snap.duration,
-                "start_day": snap.start_day,
-            }
-        )
 
-    solara.use_thread(work, dependencies=[request.value], intrusive_cancel=False)
+def _arm_name(intervention: str | None, lang: str) -> str:
+    if intervention is None:
+        return tr("arm.baseline", lang)
+    return tr("arm.intervention", lang, name=tr(f"iv.{intervention}", lang))
+
+
+@solara.component
+def ManyView(snap: Snapshot, lang: str, state, on_run):
+    """The many-seed view. Its state and its worker thread live in the Page, so a run goes on
+    while the class looks at another tab."""
+    limit = controls.LIMITS
     st = state.value
     too_big = snap.n > limit.max_many_seed_clinicians
     solara.HTML(tag="h3", unsafe_innerHTML=tr("many.title", lang, n=limit.many_seeds), style="font-size:24px")
@@ -229,7 +243,7 @@ def ManyView(demo: Demo, snap: Snapshot, lang: str, item: str):
         color="primary",
         classes=["qs-run-many"],
         disabled=too_big or st["status"] == "running",
-        on_click=lambda: request.set(request.value + 1),
+        on_click=on_run,
     )
     if st["status"] == "idle":
         solara.HTML(tag="p", unsafe_innerHTML=tr("many.idle", lang))
@@ -243,9 +257,9 @@ def ManyView(demo: Demo, snap: Snapshot, lang: str, item: str):
         _html(tr("many.progress", lang, done=done, total=total), "many-progress")
     else:
         it = st["item"]
-        titles = st["titles"]
+        titles = {arm: _arm_name(iv, lang) for arm, iv in st["interventions"].items()}
         svg = render_fan(st["summaries"], it, st["duration"], lang, st["start_day"], titles)
-        _html(svg, "fanbox")
+        solara.HTML(tag="div", unsafe_innerHTML=svg, attributes={"data-testid": "fanbox"}, style="max-width: 1100px")
         rule = tr("many.rule_rumor" if it.kind == "rumor" else "many.rule_guideline", lang)
         lines = [f"<p><b>{tr('many.takeoff', lang, rule=rule)}</b></p><ul>"]
         for arm, s in st["summaries"].items():
@@ -296,7 +310,7 @@ def LessonView(lang: str, on_load):
 
 
 @solara.component
-def ExportView(demo: Demo, snap_ref, item_ref, lang: str):
+def ExportView(demo: Demo, item_ref, lang: str):
     def png():
         with demo.lock:
             snap = demo.snapshot()
@@ -343,126 +357,49 @@ def ExportView(demo: Demo, snap_ref, item_ref, lang: str):
 
 
 @solara.component
-def ControlPanel(demo: Demo, lang: str, playing, speed, rev, on_reset, on_step):
-    base = demo.base
-    limit = controls.LIMITS
-    _ = rev.value  # the settings live in `demo`; a change bumps `rev` and re-renders this panel
-
-    def changed():
-        rev.set(rev.value + 1)
-
-    with solara.Row(style="flex-wrap: wrap; gap: 6px"):
+def Header(demo: Demo, snap, lang):
+    s, L = snap.value, lang.value
+    with solara.Row(
+        style="align-items: center; justify-content: space-between; padding: 4px 12px; border-bottom: 2px solid #ddd"
+    ):
+        with solara.Div():
+            solara.HTML(tag="div", unsafe_innerHTML=tr("title", L), classes=["qs-title"])
+            _html(
+                tr("subtitle", L, scenario=demo.name, n=s.n, seed=s.seed)
+                + " · "
+                + clock(s.t, L)
+                + (" · " + tr("finished", L) if s.done else ""),
+                "subtitle",
+                ["qs-sub"],
+            )
         solara.Button(
-            tr("btn.pause" if playing.value else "btn.play", lang),
-            color="primary",
-            classes=["qs-play"],
-            on_click=lambda: playing.set(not playing.value),
-            disabled=demo.done,
+            tr("lang", L), classes=["qs-lang"], outlined=True, on_click=lambda: lang.set("zh" if L == "en" else "en")
         )
-        solara.Button(tr("btn.step", lang), classes=["qs-step"], on_click=on_step, disabled=playing.value or demo.done)
-        solara.Button(tr("btn.reset", lang), classes=["qs-reset"], on_click=on_reset)
-    solara.Select(
-        tr("speed", lang),
-        values=[str(h) for h in SPEEDS_HOURS],
-        value=str(speed.value),
-        on_value=lambda v: speed.set(int(v)),
-        classes=["qs-speed"],
-    )
-    solara.HTML(tag="div", unsafe_innerHTML=tr("help.speed", lang), classes=["qs-help"])
-    # always present (hidden when clean): the panel's children keep their places, so a slider
-    # being dragged is never replaced under the pointer
-    dirty = demo.dirty
-    solara.HTML(
-        tag="div",
-        unsafe_innerHTML=tr("settings_changed", lang) if dirty else "",
-        attributes={"data-testid": "dirty", "data-dirty": "1" if dirty else "0"},
-        classes=["qs-warn"] if dirty else [],
-        style=None if dirty else "display:none",
-    )
 
-    def set_seed(v):
-        demo.seed = int(min(max(int(v or 0), 0), limit.max_seed))
-        changed()
 
-    solara.InputInt(tr("seed", lang), value=demo.seed, on_value=set_seed, classes=["qs-seed"])
-    solara.HTML(tag="div", unsafe_innerHTML=tr("help.seed", lang), classes=["qs-help"])
-    preset_labels = [tr(f"preset.{k}", lang) for k in controls.PRESETS]
-
-    def set_preset(label):
-        key = list(controls.PRESETS)[preset_labels.index(label)]
-        values = controls.default_values(base)
-        values.update(controls.PRESETS[key])
-        demo.values = {k: v for k, v in values.items() if k in {c.key for c in controls.controls_for(base)}}
-        changed()
-
-    solara.Select(tr("preset", lang), values=preset_labels, value=None, on_value=set_preset)
-    solara.HTML(tag="div", unsafe_innerHTML=f"<b>{tr('settings', lang)}</b>", style="margin-top:8px")
-    for c in controls.controls_for(base):
-        value = demo.values.get(c.key)
-        if value is None:
-            continue
-
-        def setter(v, c=c):
-            new, old = controls.clamp(c, v), demo.values.get(c.key)
-            if c.kind != "bool" and old is not None and abs(float(new) - float(old)) < c.step / 2:
-                return  # a slider snapping a value that lies between its steps is not a change
-            demo.values[c.key] = new
-            changed()
-
-        label = tr(f"ctl.{c.key}", lang)
-        if c.kind == "bool":
-            solara.Switch(label=label, value=bool(value), on_value=setter, classes=[f"qs-ctl-{c.key}"])
-        else:
-            shown = f"{value:g}" if c.kind == "float" else f"{int(value)}"
-            _html(f"{label}: <b>{shown}</b>", f"ctl-{c.key}", ["qs-ctl-label"])
-            with solara.Div(classes=[f"qs-ctl-{c.key}"]):
-                if c.kind == "int":
-                    solara.SliderInt(
-                        "",
-                        value=int(value),
-                        min=int(c.lo),
-                        max=int(c.hi),
-                        step=int(c.step),
-                        on_value=setter,
-                        thumb_label=False,
-                    )
-                else:
-                    solara.SliderFloat(
-                        "", value=float(value), min=c.lo, max=c.hi, step=c.step, on_value=setter, thumb_label=False
-                    )
-        solara.HTML(tag="div", unsafe_innerHTML=tr(f"help.{c.key}", lang), classes=["qs-help"])
-    solara.HTML(tag="div", unsafe_innerHTML=f"<b>{tr('intervention', lang)}</b>", style="margin-top:8px")
-    ivs = controls.interventions_for(base)
-    labels = [tr("none", lang)] + [tr(f"iv.{iv.key}", lang) for iv in ivs]
-    keys = [None] + [iv.key for iv in ivs]
-
-    def set_iv(label):
-        demo.intervention = keys[labels.index(label)] if label in labels else None
-        changed()
-
-    current = labels[keys.index(demo.intervention)] if demo.intervention in keys else labels[0]
-    solara.Select(tr("intervention", lang), values=labels, value=current, on_value=set_iv, classes=["qs-intervention"])
-    solara.HTML(
-        tag="div",
-        unsafe_innerHTML=tr("help.intervention", lang)
-        + (" " + tr(f"ivhelp.{demo.intervention}", lang) if demo.intervention else ""),
-        classes=["qs-help"],
-    )
-
-    def set_start(v):
-        demo.start_day = float(min(max(int(v), 0), limit.max_duration_days))
-        changed()
-
-    _html(f"{tr('start_day', lang)}: <b>{int(demo.start_day)}</b>", "ctl-start_day", ["qs-ctl-label"])
-    with solara.Div(classes=["qs-ctl-start_day"]):
-        solara.SliderInt(
-            "",
-            value=int(demo.start_day),
-            min=0,
-            thumb_label=False,
-            max=int(demo.values.get("duration", base.run.duration_days)),
-            on_value=set_start,
-        )
+@solara.component
+def Main(demo: Demo, snap, lang: str, item, tab, many, on_run_many, on_load_lesson, item_ref):
+    """Everything that changes with each tick lives here (and in Header): the control panel
+    does not re-render while a model plays."""
+    s, L = snap.value, lang
+    if s.items:
+        labels = [item_label(it.name, it.kind, L) for it in s.items]
+        names = [it.name for it in s.items]
+        cur = labels[names.index(item.value)] if item.value in names else labels[0]
+        with solara.Row(style="align-items: center"):
+            solara.HTML(tag="span", unsafe_innerHTML=tr("color_by", L) + ":", style="font-size:18px")
+            solara.ToggleButtonsSingle(
+                value=cur, values=labels, on_value=lambda v: item.set(names[labels.index(v)]), classes=["qs-item"]
+            )
+    with solara.lab.Tabs(value=tab.value, on_value=tab.set, lazy=True):
+        with solara.lab.Tab(tr("tab.live", L)):
+            LiveView(s, item.value, L)
+        with solara.lab.Tab(tr("tab.many", L)):
+            ManyView(s, L, many, on_run_many)
+        with solara.lab.Tab(tr("tab.lessons", L)):
+            LessonView(L, on_load_lesson)
+        with solara.lab.Tab(tr("tab.export", L)):
+            ExportView(demo, item_ref, L)
 
 
 @solara.component
@@ -472,39 +409,56 @@ def Page():
     first = solara.use_memo(demo.snapshot, [])
     snap = solara.use_reactive(first)
     playing = solara.use_reactive(False)
+    finished = solara.use_reactive(False)
     speed = solara.use_reactive(6)
     rev = solara.use_reactive(0)
     tab = solara.use_reactive(0)
-    item = solara.use_reactive(snap.value.items[0].name if snap.value.items else "")
-    snap_ref = solara.use_ref(snap.value)
-    snap_ref.current = snap.value
+    item = solara.use_reactive(first.items[0].name if first.items else "")
     item_ref = solara.use_ref(item.value)
     item_ref.current = item.value
+    many = solara.use_reactive(_IDLE)
+    many_request = solara.use_reactive(0)
+
+    def show(s: Snapshot) -> None:
+        snap.set(s)
+        finished.set(s.done)
 
     def play(cancel: threading.Event):
         while playing.value and not cancel.is_set():
             t0 = time.perf_counter()
-            with demo.lock:
-                demo.advance(hours=speed.value)
-                s = demo.snapshot()
-            snap.set(s)
+            with TICK_GATE:  # a full class shares the server: at most two ticks are computed at once
+                with demo.lock:
+                    demo.advance(hours=speed.value)
+                    s = demo.snapshot()
+                show(s)  # renders the page's update in this thread
             if s.done:
                 playing.set(False)
                 return
-            cancel.wait(max(0.02, TICK_SECONDS - (time.perf_counter() - t0)))
+            busy = time.perf_counter() - t0
+            # leave the server idle for at least half the time this tick took: under load every
+            # session slows down a little and none starves the web server's own loop
+            cancel.wait(max(TICK_SECONDS - busy, 0.5 * busy, 0.02))
 
     solara.use_thread(play, dependencies=[playing.value], intrusive_cancel=False)
+
+    def many_work(cancel: threading.Event):
+        if many_request.value:
+            _many_work(demo, snap.value, item.value, many, cancel)
+
+    solara.use_thread(many_work, dependencies=[many_request.value], intrusive_cancel=False)
 
     def on_step():
         with demo.lock:
             demo.advance(hours=speed.value)  # one tick, as Play makes them
-            snap.set(demo.snapshot())
+            show(demo.snapshot())
 
     def on_reset():
         playing.set(False)
         with demo.lock:
             demo.reset()
-            snap.set(demo.snapshot())
+            show(demo.snapshot())
+        if many.value.get("status") != "running":
+            many.set(_IDLE)  # the results belonged to the settings before the reset
         rev.set(rev.value + 1)
 
     def load_lesson(ls):
@@ -517,7 +471,9 @@ def Page():
             demo.intervention = ls.intervention if ls.intervention in ivs else None
             demo.start_day = ls.start_day
             demo.reset()
-            snap.set(demo.snapshot())
+            show(demo.snapshot())
+        if many.value.get("status") != "running":
+            many.set(_IDLE)
         for it in snap.value.items:
             if it.kind == ls.item_kind:
                 item.set(it.name)
@@ -525,52 +481,23 @@ def Page():
         rev.set(rev.value + 1)
         tab.set(ls.tab)
 
-    s = snap.value
     L = lang.value
-    _ = rev.value  # re-render after a settings change
     solara.Style(CSS)
     solara.Title("qunsim demo")
     with solara.Div(classes=["qs-root"]):
-        with solara.Row(
-            style="align-items: center; justify-content: space-between; padding: 4px 12px; "
-            "border-bottom: 2px solid #ddd"
-        ):
-            with solara.Div():
-                solara.HTML(tag="div", unsafe_innerHTML=tr("title", L), classes=["qs-title"])
-                _html(
-                    tr("subtitle", L, scenario=demo.name, n=s.n, seed=s.seed)
-                    + " · "
-                    + clock(s.t, L)
-                    + (" · " + tr("finished", L) if s.done else ""),
-                    "subtitle",
-                    ["qs-sub"],
-                )
-            solara.Button(
-                tr("lang", L),
-                classes=["qs-lang"],
-                outlined=True,
-                on_click=lambda: lang.set("zh" if lang.value == "en" else "en"),
-            )
+        Header(demo, snap, lang)
         with solara.Row(style="align-items: flex-start; flex-wrap: nowrap"):
             with solara.Div(classes=["qs-panel"]):
-                ControlPanel(demo, L, playing, speed, rev, on_reset, on_step)
+                ControlPanel(demo, L, playing, speed, rev, finished, on_reset, on_step)
             with solara.Div(classes=["qs-main"]):
-                if s.items:
-                    labels = [item_label(it.name, it.kind, L) for it in s.items]
-                    names = [it.name for it in s.items]
-                    cur = labels[names.index(item.value)] if item.value in names else labels[0]
-                    solara.ToggleButtonsSingle(
-                        value=cur,
-                        values=labels,
-                        on_value=lambda v: item.set(names[labels.index(v)]),
-                        classes=["qs-item"],
-                    )
-                with solara.lab.Tabs(value=tab.value, on_value=tab.set, lazy=True):
-                    with solara.lab.Tab(tr("tab.live", L)):
-                        LiveView(s, item.value, L)
-                    with solara.lab.Tab(tr("tab.many", L)):
-                        ManyView(demo, s, L, item.value)
-                    with solara.lab.Tab(tr("tab.lessons", L)):
-                        LessonView(L, load_lesson)
-                    with solara.lab.Tab(tr("tab.export", L)):
-                        ExportView(demo, snap_ref, item_ref, L)
+                Main(
+                    demo,
+                    snap,
+                    L,
+                    item,
+                    tab,
+                    many,
+                    lambda: many_request.set(many_request.value + 1),
+                    load_lesson,
+                    item_ref,
+                )

@@ -38,9 +38,7 @@ def png_bytes(snap: Snapshot, item: str, lang: str = "en", dpi: int = 110) -> by
     """The page's figures for ``snap``: per arm the network and the curves by tier; the
     difference between the arms and the time to diagnosis. Chinese labels need a CJK
     font; without one the PNG is labelled in English."""
-    import matplotlib
-
-    matplotlib.use("Agg")
+    import matplotlib  # only rc_context: the caller's backend is left alone (no pyplot, no use())
     from matplotlib.collections import LineCollection
     from matplotlib.figure import Figure
 

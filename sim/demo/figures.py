@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import html
 import math
+import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -21,6 +22,7 @@ __all__ = [
     "TIER_COLORS",
     "Layout",
     "Line",
+    "NetworkSVG",
     "km_steps",
     "layout_network",
     "line_chart",
@@ -117,6 +119,16 @@ def _shape(kind: int, x: float, y: float, r: float) -> str:
     return f'<path d="M{x:.1f} {y - h:.1f}L{x + h:.1f} {y:.1f}L{x:.1f} {y + h:.1f}L{x - h:.1f} {y:.1f}Z"'
 
 
+@dataclass(frozen=True)
+class NetworkSVG:
+    """The network picture in two layers of the same size, drawn one over the other:
+    ``background`` (membership lines and group squares; it changes only when memberships do,
+    so a page re-sends it rarely) and ``foreground`` (posts, clinicians, legend: every tick)."""
+
+    background: str
+    foreground: str
+
+
 def network_svg(
     layout: Layout,
     states: np.ndarray,
@@ -128,11 +140,10 @@ def network_svg(
     *,
     posts: Sequence[tuple[int, int]] = (),
     labels: dict[str, str] | None = None,
-    group_titles: Sequence[str] | None = None,
     width: int = 900,
     height: int = 620,
     test_id: str = "network",
-) -> str:
+) -> NetworkSVG:
     """Clinicians coloured by state (shape = tier), groups as hollow squares joined to their members.
 
     ``posts``: (sender, group) pairs of the last tick, drawn as thick lines in the sender's colour.
@@ -142,14 +153,11 @@ def network_svg(
     w, h = width - 2 * pad, height - 2 * pad - 40
     cxy = layout.clinicians * [w, h] + [pad, pad]
     gxy = layout.group_xy(n_groups, m_clinician, m_group) * [w, h] + [pad, pad]
+    background = _background(layout, cxy, gxy, m_clinician, m_group, n_groups, width, height, test_id)
     parts = [
         f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" width="100%" '
-        f'role="img" data-testid="{_esc(test_id)}" style="{FONT};background:#fff">'
+        f'role="img" data-testid="{_esc(test_id)}" style="{FONT};display:block">'
     ]
-    if m_clinician.size:
-        a, b = cxy[m_clinician], gxy[m_group]
-        d = "".join(f"M{x0:.0f} {y0:.0f}L{x1:.0f} {y1:.0f}" for (x0, y0), (x1, y1) in zip(a, b, strict=True))
-        parts.append(f'<path d="{d}" stroke="#9A9A9A" stroke-width="0.9" stroke-opacity="0.55" fill="none"/>')
     for s, g in posts:
         if 0 <= s < cxy.shape[0] and 0 <= g < n_groups:
             col = STATE_COLORS.get(state_names[states[s]], INK)
@@ -157,16 +165,6 @@ def network_svg(
                 f'<line x1="{cxy[s, 0]:.0f}" y1="{cxy[s, 1]:.0f}" x2="{gxy[g, 0]:.0f}" y2="{gxy[g, 1]:.0f}" '
                 f'stroke="{col}" stroke-width="4" stroke-opacity="0.9" data-post="1"/>'
             )
-    sizes = np.bincount(m_group, minlength=n_groups) if m_group.size else np.zeros(n_groups, int)
-    for g in range(n_groups):
-        if sizes[g] == 0:
-            continue
-        r = 3.0 + 1.1 * math.sqrt(sizes[g])
-        title = f"<title>{_esc(group_titles[g])}</title>" if group_titles is not None and g < len(group_titles) else ""
-        parts.append(
-            f'<rect x="{gxy[g, 0] - r:.1f}" y="{gxy[g, 1] - r:.1f}" width="{2 * r:.1f}" height="{2 * r:.1f}" '
-            f'fill="#FFFFFF" stroke="#333" stroke-width="1.6" data-group="{g}">{title}</rect>'
-        )
     for c in range(cxy.shape[0]):
         name = state_names[states[c]]
         col = STATE_COLORS.get(name, "#888888")
@@ -186,7 +184,60 @@ def network_svg(
         )
         x += 34 + 11 * len(text) + (10 * sum(1 for ch in text if ord(ch) > 0x2E80))
     parts.append("</svg>")
-    return "".join(parts)
+    return NetworkSVG(background, "".join(parts))
+
+
+_BACKGROUNDS: dict[tuple, tuple[Layout, str]] = {}
+
+
+def _background(
+    layout: Layout,
+    cxy: np.ndarray,
+    gxy: np.ndarray,
+    m_clinician: np.ndarray,
+    m_group: np.ndarray,
+    n_groups: int,
+    width: int,
+    height: int,
+    test_id: str,
+) -> str:
+    """Membership lines and group squares. Memberships change rarely, so the text is kept per
+    (layout, memberships) and reused by every step and every session that shares them."""
+    key = (
+        id(layout),
+        zlib.crc32(m_clinician.tobytes()),
+        zlib.crc32(m_group.tobytes()),
+        n_groups,
+        width,
+        height,
+        test_id,
+    )
+    hit = _BACKGROUNDS.get(key)
+    if hit is not None and hit[0] is layout:
+        return hit[1]
+    parts = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" width="100%" '
+        f'data-testid="{_esc(test_id)}-groups" style="display:block;background:#fff">'
+    ]
+    if m_clinician.size:
+        a, b = cxy[m_clinician], gxy[m_group]
+        d = "".join(f"M{x0:.0f} {y0:.0f}L{x1:.0f} {y1:.0f}" for (x0, y0), (x1, y1) in zip(a, b, strict=True))
+        parts.append(f'<path d="{d}" stroke="#9A9A9A" stroke-width="0.9" stroke-opacity="0.55" fill="none"/>')
+    sizes = np.bincount(m_group, minlength=n_groups) if m_group.size else np.zeros(n_groups, int)
+    for g in range(n_groups):
+        if sizes[g] == 0:
+            continue
+        r = 3.0 + 1.1 * math.sqrt(sizes[g])
+        parts.append(
+            f'<rect x="{gxy[g, 0] - r:.1f}" y="{gxy[g, 1] - r:.1f}" width="{2 * r:.1f}" height="{2 * r:.1f}" '
+            f'fill="#FFFFFF" stroke="#333" stroke-width="1.6" data-group="{g}"/>'
+        )
+    parts.append("</svg>")
+    text = "".join(parts)
+    if len(_BACKGROUNDS) > 256:
+        _BACKGROUNDS.clear()
+    _BACKGROUNDS[key] = (layout, text)
+    return text
 
 
 # --------------------------------------------------------------------------- charts
@@ -239,7 +290,9 @@ def line_chart(
     left, right, top, bottom = 84, 20, 52 if title else 18, 64
     pw, ph = width - left - right, height - top - bottom
     shown = [ln for ln in lines if ln.label] if legend else []
-    cols = 3 if shown and max(len(ln.label) for ln in shown) < 22 else 2
+    # as many legend columns as the longest label allows (CJK characters are about twice as wide)
+    widest = max((60 + sum(19 if ord(ch) > 0x2E80 else 10 for ch in ln.label) for ln in shown), default=1)
+    cols = max(1, min(3, int((width - left) // widest)))
     legend_h = 30 * math.ceil(len(shown) / cols) + 6 if shown else 0
     height = height + legend_h
     y_min = float(y_min)

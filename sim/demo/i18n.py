@@ -112,8 +112,8 @@ TEXT: dict[str, dict[str, str]] = {
     "many.progress": {"en": "{done} of {total} runs done", "zh": "已完成 {done} / {total} 次运行"},
     "many.queued": {"en": "waiting for the server's two workers…", "zh": "等待服务器的两个计算进程……"},
     "many.idle": {
-        "en": "Press the button to run the many-seed view (under half a minute).",
-        "zh": "按下按钮运行多种子视图（不到半分钟）。",
+        "en": "Press the button to run the many-seed view (half a minute to a minute).",
+        "zh": "按下按钮运行多种子视图（约半分钟到一分钟）。",
     },
     "many.takeoff": {"en": "Take-off: {rule}", "zh": "“爆发”的定义：{rule}"},
     "many.rule_guideline": {

@@ -25,6 +25,7 @@ from .figures import (
     TIER_COLORS,
     Layout,
     Line,
+    NetworkSVG,
     km_steps,
     layout_network,
     line_chart,
@@ -267,7 +268,7 @@ def arm_title(arm: ArmSnapshot, lang: str) -> str:
     return tr("arm.intervention", lang, name=tr(f"iv.{arm.intervention}", lang))
 
 
-def render_network(snap: Snapshot, arm: ArmSnapshot, item: str, lang: str) -> str:
+def render_network(snap: Snapshot, arm: ArmSnapshot, item: str, lang: str) -> NetworkSVG:
     it = snap.item(item)
     labels = {s: state_label("aware_only" if (s == "aware" and "adopted" in it.states) else s, lang) for s in it.states}
     return network_svg(
@@ -406,7 +407,8 @@ def render_fan(
     arm_titles: dict[str, str] | None = None,
 ) -> str:
     bands, lines = [], []
-    for name, s in summaries.items():
+    # the baseline last, on top: before the start day the arms are the same runs
+    for name, s in sorted(summaries.items(), key=lambda kv: kv[0] == "baseline"):
         color = ARM_COLORS.get(name, "#000")
         bands.append((s.t, s.bands[0.1], s.bands[0.9], color, 0.12))
         bands.append((s.t, s.bands[0.25], s.bands[0.75], color, 0.22))

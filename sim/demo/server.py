@@ -115,6 +115,8 @@ def serve(scenario: str | None = None, host: str = "127.0.0.1", port: int = DEFA
 
         Demo(sc)  # load the model's compiled kernels now, not when the first student connects
     shown = f"[{host}]" if ":" in host else host
+    if host in ("0.0.0.0", "::"):
+        shown = socket.gethostname()  # every address of this machine: students use its name or address
     print(
         f"qunsim demo: {sc.run.name!r} ({sc.population.n_clinicians} clinicians) at http://{shown}:{port}/ "
         "(Ctrl-C to stop)",
@@ -126,7 +128,14 @@ def serve(scenario: str | None = None, host: str = "127.0.0.1", port: int = DEFA
 
     signal.signal(signal.SIGTERM, stop)
     config = uvicorn.Config(
-        "solara.server.starlette:app", host=host, port=port, log_level="warning", ws_max_size=8 * 1024 * 1024
+        "solara.server.starlette:app",
+        host=host,
+        port=port,
+        log_level="warning",
+        ws_max_size=8 * 1024 * 1024,
+        # a busy classroom server may answer pings late; do not drop a student for that
+        ws_ping_interval=30.0,
+        ws_ping_timeout=300.0,
     )
     try:
         uvicorn.Server(config).run()
