@@ -339,7 +339,7 @@ def build_parser() -> argparse.ArgumentParser:
     r = sub.add_parser(
         "run", help="run a scenario and write a results folder", epilog=_EPILOG["run"], formatter_class=raw
     )
-    r.add_argument("scenario", help="scenario file (TOML)")
+    r.add_argument("scenario", help="scenario file (TOML) or a shipped name: classroom, guangdong_study, province")
     r.add_argument("--seed", type=_seed, default=None, help="root seed, 0 <= N < 2**64 (default: run.seed)")
     r.add_argument("--out", help="results folder (default: results/<name>-seed<N>-<time>)")
     r.add_argument("--overwrite", action="store_true", help="replace the results in a non-empty --out")

@@ -260,8 +260,16 @@ def validate(raw: dict, source: str = "<scenario>") -> Scenario:
 
 
 def load_scenario(path: str | Path, overrides: list[str] | None = None) -> Scenario:
-    """Load a scenario file, follow ``extends``, apply ``--set`` overrides, validate."""
+    """Load a scenario file, follow ``extends``, apply ``--set`` overrides, validate.
+
+    ``path`` is a TOML file or the name of a shipped scenario (``"classroom"``,
+    ``"guangdong_study"``, ``"province"``), which works from an installed wheel too.
+    """
     path = Path(path)
+    if not path.exists():
+        from .paths import shipped_scenario
+
+        path = shipped_scenario(str(path)) or path
     raw = _resolve(path)
     for keys, value in parse_overrides(overrides):
         _apply_override(raw, keys, value, str(path))

@@ -53,3 +53,13 @@ def test_library_code_never_switches_the_matplotlib_backend():
         if p.name != "cli.py" and calls.search(p.read_text(encoding="utf-8"))
     ]
     assert offenders == []
+
+
+def test_a_shipped_scenario_loads_by_name_as_from_its_file():
+    from sim.config import load_scenario
+    from sim.paths import SCENARIO_DIR, shipped_names
+
+    assert {"classroom", "guangdong_study", "province"} <= set(shipped_names())
+    by_name = load_scenario("classroom", ["run.duration_days=3"])
+    by_file = load_scenario(SCENARIO_DIR / "classroom.toml", ["run.duration_days=3"])
+    assert by_name == by_file and by_name.run.duration_days == 3
