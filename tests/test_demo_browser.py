@@ -338,6 +338,13 @@ def test_many_seed_view_appears(page: Page, shots: Path):
     page.locator("[data-testid=day-intervention]").wait_for()
     page.get_by_role("tab", name="Many seeds").click()
     page.locator(".qs-run-many").click()
+    # progress is shown while the 100 runs go on (a few seconds at least: each run takes ~0.2 s)
+    expect(page.locator("[data-testid=many-progress]")).to_have_text(re.compile(r"^\d+ of 100 runs done$"))
+    expect(page.locator(".qs-run-many")).to_be_disabled()
+    # the run goes on while the class looks at another tab, and its result is there on return
+    page.get_by_role("tab", name="Live").click()
+    page.locator("[data-testid=day-baseline]").wait_for()
+    page.get_by_role("tab", name="Many seeds").click()
     page.locator("[data-testid=fanbox]").wait_for(timeout=900_000)  # ~20 s on a quiet 2-core machine
     fan = page.locator("[data-testid=fan]")
     assert fan.locator("[data-band]").count() == 4  # 10-90% and 25-75% for each arm

@@ -227,6 +227,11 @@ def test_feed_lines_read_in_both_languages(classroom):
             line = i18n.feed_line(e, lang)
             assert line and "{" not in line and not line.startswith(("info_", "dx_"))
     assert any("\u4e00" <= ch <= "\u9fff" for ch in i18n.feed_line(events[0], "zh"))
+    # English articles follow the sound: "an STI patient", "a dermatology patient"
+    for spec, start in (("sti", "An STI patient"), ("dermatology", "A dermatology patient")):
+        e = engine.FeedEvent(t=1.0, kind="dx_referral", args={"specialty": spec, "tier": 0, "rural": True})
+        assert i18n.feed_line(e, "en").startswith(start)
+        assert i18n.feed_line(e, "zh").startswith("一位")
 
 
 def test_lessons_are_complete_in_both_languages():

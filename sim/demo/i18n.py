@@ -347,11 +347,11 @@ TEXT: dict[str, dict[str, str]] = {
     "feed.info_correct": {"en": "{Who} now holds the correction of the {item}.", "zh": "{who}接受了对{item}的辟谣。"},
     "feed.dx_ask": {"en": "{Who} asked colleagues about {case}.", "zh": "{who}就{case}向同事求助。"},
     "feed.dx_referral": {
-        "en": "A {specialty} patient from a {place} was referred up.",
+        "en": "{Specialty} patient from a {place} was referred up.",
         "zh": "一位{place}的{specialty}患者被向上转诊。",
     },
     "feed.dx_diagnosed": {
-        "en": "A {specialty} case from a {place} was diagnosed via {route} after {hours}{verdict}.",
+        "en": "{Specialty} case from a {place} was diagnosed via {route} after {hours}{verdict}.",
         "zh": "一个{place}的{specialty}病例经{route}确诊，用时{hours}{verdict}。",
     },
     "verdict.right": {"en": " (right)", "zh": "（正确）"},
@@ -389,6 +389,15 @@ def item_label(name: str, kind: str, lang: str) -> str:
 
 def _spec(name: str, lang: str) -> str:
     return tr(f"spec.{name}", lang) if f"spec.{name}" in TEXT else name.replace("_", " ")
+
+
+def _article(word: str) -> str:
+    """English "A" or "An" before ``word`` (an acronym by its letters' sound: "an STI");
+    the English feed says "{Specialty} patient", the Chinese one needs no article."""
+    if not word:
+        return "A"
+    vowel = word[0] in "AEIOUaeiou" or (word[:2].isupper() and word[0] in "AEFHILMNORSX")
+    return "An" if vowel else "A"
 
 
 def _place(tier: int, rural: bool, lang: str) -> str:
@@ -448,6 +457,7 @@ def feed_line(event, lang: str = "en") -> str:
             "feed.dx_referral",
             lang,
             specialty=_spec(a["specialty"], lang),
+            Specialty=_article(_spec(a["specialty"], lang)) + " " + _spec(a["specialty"], lang),
             place=_place(a["tier"], a.get("rural", False), lang),
         )
     if kind == "dx_diagnosed":
@@ -458,6 +468,7 @@ def feed_line(event, lang: str = "en") -> str:
             "feed.dx_diagnosed",
             lang,
             specialty=_spec(a["specialty"], lang),
+            Specialty=_article(_spec(a["specialty"], lang)) + " " + _spec(a["specialty"], lang),
             place=_place(a["tier"], a.get("rural", False), lang),
             route=tr(f"route.{a['route']}", lang),
             hours=dur,
