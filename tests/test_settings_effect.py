@@ -1,6 +1,7 @@
-"""No setting is silently ignored: settings fixed at set-up are refused.
+"""No setting is silently ignored.
 
-Every setting fixed at set-up (the ``run``,
+Every setting of a process that a ``settings`` intervention may change takes effect:
+changing it from day 1 changes the run. Every setting fixed at set-up (the ``run``,
 ``population``, ``groups`` and ``contacts`` sections, and process fields marked
 ``setup_only``) is refused when the scenario loads, with exit code 2 and a message
 naming it.
@@ -9,6 +10,7 @@ naming it.
 from __future__ import annotations
 
 import hashlib
+import tomllib
 import typing
 
 import pandas as pd
@@ -16,7 +18,8 @@ import pytest
 from pydantic import BaseModel
 
 from sim.cli import main
-from sim.config import Scenario
+from sim.config import load_scenario, validate
+from sim.runner import run
 
 from .test_components import BASE
 
@@ -54,6 +57,27 @@ CONTEXT = {
     "diagnosis.vote_accuracy": ['diagnosis.combine="majority"'],
     "diagnosis.purged_quality": ["diagnosis.media_purge_days=0.05"],
     "diagnosis.referral_patience_hours": ['diagnosis.escalation="parallel"'],
+    "information.reask_prob": ["information.purge_days=0.05"],  # media are read within days otherwise
+    # burnout acts when an expert who answered off hours is asked again: more cases
+    "diagnosis.burnout_sensitivity_per_answer": [
+        f"diagnosis.case_rate_per_facility_per_day.{tier}=3" for tier in ("primary", "secondary", "tertiary")
+    ],
+}
+
+# Where the generic change (x4, or /4 at a bound) lands where the setting cannot act in
+# a twelve-day run of 400 clinicians, the new value and why.
+NEW = {
+    # a conference's few attendees fill one group of median 40 or 160 alike
+    "network.conference_group_size_median": 3.0,
+    # media are read within days: a purge acts when the limit is short, not long
+    "information.purge_days": 0.05,
+    "diagnosis.media_purge_days": 0.05,
+    # requests rarely draw more than five answers; one answer caps most of them
+    "diagnosis.max_answers_per_request": 1,
+    # x4 and /4 both leave (0.5, 1): the guessing rate is 1/4
+    "diagnosis.vote_accuracy": 0.95,
+    # off-hours answers are few in twelve days: a strong sensitivity shows them
+    "diagnosis.burnout_sensitivity_per_answer": 10.0,
 }
 
 PROCESS_SECTIONS = ("network", "information", "diagnosis")
@@ -105,7 +129,8 @@ def _changed(value, annotation, info):
 
 
 def _settable(node: BaseModel, prefix: str):
-    """(dotted path, current value, new value, setup_only) for every leaf setting under ``node``."""
+    """(dotted path, current value, new value, setup_only) for every leaf setting under ``node``
+    (the current value is the base run's, so the change is a change of that run)."""
     for name, info in type(node).model_fields.items():
         value = getattr(node, name)
         path = f"{prefix}.{name}"
@@ -115,7 +140,7 @@ def _settable(node: BaseModel, prefix: str):
             continue
         if isinstance(value, list) and value and isinstance(value[0], BaseModel):
             continue  # lists of tables (items) are not reachable by a dotted path
-        new = _changed(value, info.annotation, info)
+        new = NEW[path] if path in NEW else _changed(value, info.annotation, info)
         if new is None:
             continue
         yield path, value, new, bool(extra.get("setup_only"))
@@ -143,7 +168,7 @@ def _fingerprint(res) -> str:
 
 
 def _cases():
-    scen = Scenario()
+    scen = validate(tomllib.loads(RICH), "rich")
     for section in PROCESS_SECTIONS:
         yield from _settable(getattr(scen, section), section)
 
@@ -155,6 +180,36 @@ FIXED = [c for c in ALL if c[3]]
 
 def test_the_lists_are_not_empty():
     assert len(SETTABLE) > 40
+    assert set(NEW) | set(CONTEXT) <= {c[0] for c in SETTABLE}  # no stale entry
+
+
+@pytest.fixture(scope="module")
+def baseline(tmp_path_factory):
+    """The base file and the fingerprint of its run in a context (computed once per context)."""
+    path = tmp_path_factory.mktemp("rich") / "rich.toml"
+    path.write_text(RICH)
+    prints: dict[tuple[str, ...], str] = {}
+
+    def get(context: tuple[str, ...]) -> str:
+        if context not in prints:
+            prints[context] = _fingerprint(run(load_scenario(path, list(context)), seed=4))
+        return prints[context]
+
+    return path, get
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("path,old,new,_", SETTABLE, ids=[c[0] for c in SETTABLE])
+def test_a_settings_intervention_changes_the_run(path, old, new, _, baseline, tmp_path):
+    base_file, base_print = baseline
+    context = tuple(CONTEXT.get(path, ()))
+    scen = tmp_path / "s.toml"
+    scen.write_text(
+        base_file.read_text() + f'\n[[interventions]]\nname = "settings"\nstart_day = 1\n'
+        f'set = {{ "{path}" = {_toml(new)} }}\n'
+    )
+    res = run(load_scenario(scen, list(context)), seed=4)
+    assert _fingerprint(res) != base_print(context), f"{path}: {old!r} -> {new!r} changed nothing"
 
 
 @pytest.mark.parametrize(

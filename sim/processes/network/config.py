@@ -4,13 +4,17 @@ from __future__ import annotations
 
 from pydantic import Field
 
-from ...schema import NonNegative, Probability, Section
+from ...schema import SETUP_ONLY, NonNegative, Probability, Section
 
 __all__ = ["NetworkConfig"]
 
 
 class NetworkConfig(Section):
-    enabled: bool = Field(True, description="Groups change during the run.")
+    enabled: bool = Field(
+        True,
+        description="Groups change during the run (to freeze them mid-run, set the rates to 0).",
+        json_schema_extra=SETUP_ONLY,
+    )
     conference_interval_days: NonNegative = Field(
         90.0, description="Days between conferences; 0 means no conferences (lockdown)."
     )
