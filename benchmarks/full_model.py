@@ -6,7 +6,8 @@ The province is scaled with N: cities and rural counties are repeated so that th
 clinicians per facility stay as in the shipped scenario (60,000 clinicians in 21 cities
 and 60 counties); the five regions abroad stay. Prints one JSON line: n, facilities,
 groups, memberships, build_s, sim_s, days, steps, peak_rss_mb, base_rss_mb (before the
-model is built: the model's own memory is the difference), sim_s_per_day.
+model is built: the model's own memory is the difference), sim_s_per_day, process_s
+(seconds of the simulation spent in each process's step, and in recording).
 """
 
 from __future__ import annotations
@@ -69,6 +70,7 @@ def main() -> None:
         "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
         "base_rss_mb": round(base_rss_mb, 1),
         "processes": [p.name for p in model.processes],
+        "process_s": {k: round(v, 3) for k, v in model.timings.items()},
     }
     sys.stdout.write(json.dumps(rec) + "\n")
 

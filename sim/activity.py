@@ -18,21 +18,25 @@ __all__ = ["WAKING_HOURS", "at_work", "read_prob", "read_rate"]
 WAKING_HOURS = 16.0
 
 
-def at_work(model) -> np.ndarray:
-    """Bool per clinician: on duty at the middle of the current step."""
+def at_work(model, who: np.ndarray | None = None) -> np.ndarray:
+    """Bool per clinician (or per clinician in ``who``): on duty at the middle of the current step."""
     pop = model.pop
-    return in_hours(model.clock.hour, pop.work_start, pop.work_end)
+    if who is None:
+        return in_hours(model.clock.hour, pop.work_start, pop.work_end)
+    return in_hours(model.clock.hour, pop.work_start[who], pop.work_end[who])
 
 
-def read_rate(model) -> np.ndarray:
-    """Chat openings per day, per clinician, at the current time of day."""
+def read_rate(model, who: np.ndarray | None = None) -> np.ndarray:
+    """Chat openings per day, per clinician (or per clinician in ``who``: the same values,
+    computed for those only), at the current time of day."""
     pop, cfg = model.pop, model.config.population
-    day_rate = pop.reads_per_day * (24.0 / WAKING_HOURS)
+    reads = pop.reads_per_day if who is None else pop.reads_per_day[who]
+    day_rate = reads * (24.0 / WAKING_HOURS)
     awake = not model.clock.is_night()
-    factor = np.where(at_work(model) | awake, 1.0, cfg.night_activity).astype(np.float32)
+    factor = np.where(at_work(model, who) | awake, 1.0, cfg.night_activity).astype(np.float32)
     return day_rate * factor
 
 
-def read_prob(model) -> np.ndarray:
-    """Probability that each clinician opens the chats at least once in this step."""
-    return -np.expm1(-read_rate(model) * model.clock.step_days)
+def read_prob(model, who: np.ndarray | None = None) -> np.ndarray:
+    """Probability that each clinician (or each in ``who``) opens the chats at least once in this step."""
+    return -np.expm1(-read_rate(model, who) * model.clock.step_days)

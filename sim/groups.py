@@ -38,6 +38,25 @@ BASIS_FILE = len(BASES)  # basis code of groups read from a membership file
 BASIS_NAMES = (*BASES, "file")
 
 
+def _merge_order(key: np.ndarray) -> np.ndarray | None:
+    """``np.argsort(key, kind="stable")``, or None when ``key`` is already sorted.
+
+    The leading sorted run is kept as it is; the rest (rows appended since the last
+    rebuild) is sorted and merged in, after equal keys of the run (stable)."""
+    down = np.flatnonzero(key[1:] < key[:-1])
+    if down.size == 0:
+        return None
+    p = int(down[0]) + 1
+    tail = np.argsort(key[p:], kind="stable") + p
+    at = np.searchsorted(key[:p], key[tail], side="right") + np.arange(tail.size)
+    order = np.empty(key.size, np.int64)
+    from_tail = np.zeros(key.size, bool)
+    from_tail[at] = True
+    order[at] = tail
+    order[~from_tail] = np.arange(p)
+    return order
+
+
 def csr(rows: np.ndarray, cols: np.ndarray, n_rows: int) -> tuple[np.ndarray, np.ndarray]:
     """CSR index of (rows -> cols): ``indptr`` (n_rows + 1) and ``cols`` ordered by row."""
     order = np.argsort(rows, kind="stable")
@@ -63,26 +82,33 @@ class GroupNetwork:
     size_cap: int = 500
 
     def __post_init__(self):
+        self.version = 0  # counts rebuilds of the indexes
         self.reindex()
 
     # ------------------------------------------------------------------ indexes
     def reindex(self) -> None:
         """Rebuild both CSR indexes after rows were added or removed."""
-        # rows stay sorted by (group, clinician); appended rows make the key nearly sorted,
-        # which the stable sort (timsort) handles in about linear time
+        # rows stay sorted by (group, clinician): rows removed keep the order, rows appended
+        # are sorted apart and merged in (see ``_merge_order``); no sort of every row
+        from .kernels import counting_order
+
         key = self.m_group.astype(np.int64) * self.n_clinicians + self.m_clinician
-        order = np.argsort(key, kind="stable")
-        for name in ("m_clinician", "m_group", "m_moderator", "m_joined", "m_via", "m_muted"):
-            setattr(self, name, getattr(self, name)[order])
+        order = _merge_order(key)
+        if order is not None:
+            for name in ("m_clinician", "m_group", "m_moderator", "m_joined", "m_via", "m_muted"):
+                setattr(self, name, getattr(self, name)[order])
+            key = key[order]
         g_counts = np.bincount(self.m_group, minlength=self.n_groups)
         self.g_indptr = np.zeros(self.n_groups + 1, dtype=np.int64)
         np.cumsum(g_counts, out=self.g_indptr[1:])
         # rows are sorted by group, so group -> members is the clinician column itself
         self.g_members = self.m_clinician
-        self.c_indptr, self.c_rows = csr(self.m_clinician, np.arange(self.n_rows, dtype=np.int32), self.n_clinicians)
+        self.c_indptr, c_order = counting_order(self.m_clinician, self.n_clinicians)
+        self.c_rows = c_order.astype(np.int32)
         self.c_groups = self.m_group[self.c_rows]
-        self.m_key = key[order]  # sorted
+        self.m_key = key  # sorted
         self.g_muted = np.bincount(self.m_group[self.m_muted], minlength=self.n_groups)
+        self.version += 1  # caches of the index compare this
 
     def is_member(self, clinician: np.ndarray, group: np.ndarray) -> np.ndarray:
         return self._has_key(group.astype(np.int64) * self.n_clinicians + clinician)

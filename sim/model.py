@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 
 import mesa
@@ -50,6 +51,7 @@ class QunModel(mesa.Model):
         self.net = build_groups(self.pop, scenario.groups, self.streams("groups"))
         self.contacts = build_contacts(self.pop, scenario.contacts, self.streams("contacts"))
         self.recorder = Recorder()
+        self.timings: dict[str, float] = {}  # seconds spent stepping each component (and recording)
         self.interventions: list[Intervention] = [make_intervention(c) for c in scenario.interventions]
         self.processes: list[Component] = []
         for phase in STEP_ORDER:
@@ -96,12 +98,17 @@ class QunModel(mesa.Model):
         return all(p.idle() for p in self.processes)
 
     def step(self) -> None:
+        timings, clock = self.timings, time.perf_counter
         for phase in self._phases:
             for comp in phase:
+                t0 = clock()
                 comp.step(self)
+                timings[comp.name] = timings.get(comp.name, 0.0) + (clock() - t0)
         self.clock.advance()
         if self.clock.step % self._record_every == 0:
+            t0 = clock()
             self.record()
+            timings["record"] = timings.get("record", 0.0) + (clock() - t0)
         if self.clock.step >= self.n_steps or (self.config.run.stop_when_idle and self.idle()):
             self.running = False
 

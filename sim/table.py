@@ -89,9 +89,14 @@ class Table:
         values = self._by_name(rows, columns)
         k = None
         for name, v in values.items():
-            size = np.size(v) if np.ndim(v) else None
-            if size is None:
+            if isinstance(v, np.ndarray):  # the usual case: no np.ndim call (this is on hot paths)
+                if not v.ndim:
+                    continue
+                size = v.size
+            elif isinstance(v, (int, float, np.generic)) or not np.ndim(v):
                 continue
+            else:
+                size = np.size(v)
             if k is None:
                 k = size
             elif size != k:

@@ -11,39 +11,42 @@ from __future__ import annotations
 import numpy as np
 
 from ...activity import at_work, read_rate
-from ...arrays import first_at_or_after, segment_first, segment_rank
+from ...arrays import segment_first, segment_rank
 from ...clock import in_hours
 from .combining import p_correct
 from .config import CONTACT, PENDING, QUEUED, DiagnosisConfig
+from .kernels import first_opening
 from .state import DxState
 
 __all__ = ["commit", "engaged_rate", "match", "read"]
 
 
-def engaged_rate(st: DxState, cfg: DiagnosisConfig, model) -> np.ndarray:
-    """Chat openings per day at which each clinician acts on requests, this step."""
+def engaged_rate(st: DxState, cfg: DiagnosisConfig, model, who: np.ndarray | None = None) -> np.ndarray:
+    """Chat openings per day at which each clinician (or each in ``who``) acts on requests, this step."""
     E = st.experts
-    rr = read_rate(model).astype(float)
-    rho = rr * np.where(at_work(model), 1.0, cfg.offhours_engagement)
-    rho = np.where(E.oncall, np.maximum(rr, E.oncall_reads_per_hour * 24.0), rho)
+    rr = read_rate(model, who).astype(float)
+    oncall, reads_oncall, today = E.oncall, E.oncall_reads_per_hour, E.answers_today
+    if who is not None:
+        oncall, reads_oncall, today = oncall[who], reads_oncall[who], today[who]
+    rho = rr * np.where(at_work(model, who), 1.0, cfg.offhours_engagement)
+    rho = np.where(oncall, np.maximum(rr, reads_oncall * 24.0), rho)
     if cfg.answer_cap_per_day > 0:
-        rho = np.where(E.answers_today >= cfg.answer_cap_per_day, 0.0, rho)
+        rho = np.where(today >= cfg.answer_cap_per_day, 0.0, rho)
     return rho
 
 
-def _first_openings(rng, e, since, rho, t0, dt) -> np.ndarray:
-    """Time of each member's first chat opening at or after ``since`` within the step.
+def _first_openings(rng, inv, since, rho, t0, dt) -> np.ndarray:
+    """Time of each request's first chat opening at or after ``since`` within the step.
 
-    Openings are one Poisson process per member (rate ``rho``), shared by all the
-    requests waiting for that member; ``inf`` when there is none before the step ends.
+    Openings are one Poisson process per member (``rho``: the rates of the distinct
+    members, ``inv``: each request's member among them), shared by all the requests
+    waiting for that member; ``inf`` when there is none before the step ends.
     """
-    uniq, inv = np.unique(e, return_inverse=True)
-    k = rng.poisson(rho[uniq] * dt)
+    k = rng.poisson(rho * dt)
     n_open = int(k.sum())
     if n_open == 0:
-        return np.full(e.size, np.inf)
-    owner = np.repeat(np.arange(uniq.size), k)
-    return first_at_or_after(owner, t0 + rng.random(n_open) * dt, inv, since)
+        return np.full(inv.size, np.inf)
+    return first_opening(k, t0 + rng.random(n_open) * dt, inv, since)
 
 
 def read(st: DxState, cfg: DiagnosisConfig, model, t0: float, t1: float) -> None:
@@ -55,11 +58,12 @@ def read(st: DxState, cfg: DiagnosisConfig, model, t0: float, t1: float) -> None
     e = P["exp"][pend]
     post = R["t_post"][P["req"][pend]]
     since = np.maximum(post, t0)
-    rho = engaged_rate(st, cfg, model)
+    uniq, inv = np.unique(e, return_inverse=True)
+    rho = engaged_rate(st, cfg, model, uniq)  # the members waiting only, not every clinician
     if cfg.read_delay == "none":
-        when = np.where(rho[e] > 0, since, np.inf)
+        when = np.where(rho[inv] > 0, since, np.inf)
     else:
-        when = _first_openings(st.rng, e, since, rho, t0, t1 - t0)
+        when = _first_openings(st.rng, inv, since, rho, t0, t1 - t0)
     got = when < t1
     if not got.any():
         return

@@ -6,6 +6,7 @@ import numpy as np
 
 from .combining import p_correct
 from .config import N_CASE_SPEC, DiagnosisConfig
+from .kernels import book_slots
 from .staff import Staff
 from .state import DxState
 
@@ -83,14 +84,7 @@ class Referrals:
         hops = self.hops[fac, spec, need]
         arrive = C["t_ref_entry"][cases] + hops * cfg.referral_hop_travel_days + cfg.referral_lead_days
         gap = 1.0 / (cfg.referral_slots_per_100_beds_per_day * pop.fac_beds[dest] / 100.0)
-        slot = np.empty(cases.size)
-        for d in np.unique(dest):  # a handful of receiving facilities per step
-            sel = np.flatnonzero(dest == d)
-            a, s = arrive[sel], gap[sel][0]
-            j = np.arange(sel.size)
-            u = np.maximum(self.next_slot[d], np.maximum.accumulate(a - j * s))
-            slot[sel] = u + j * s
-            self.next_slot[d] = slot[sel][-1] + s
+        slot = book_slots(dest, arrive, gap, self.next_slot)  # moves next_slot on
         doctor = staff.pick_treating(dest, spec.astype(np.int8), st.rng.random(cases.size))
         skill = pop.expertise[doctor] * np.where(pop.specialty[doctor] == spec, 1.0, cfg.off_specialty_factor)
         lacks = pop.fac_equipment[dest] < C["need"][cases]

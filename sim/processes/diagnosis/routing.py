@@ -62,20 +62,16 @@ class GroupStock:
         self.key: tuple | None = None
 
     def update(self, net, pop, staff: Staff, day: int | None) -> None:
-        key = (id(net.m_clinician), net.n_rows, net.n_groups, day, staff.roles)
+        key = (id(net), net.version, day, staff.roles)
         if key == self.key:
             return
-        ok = staff.answering[net.m_clinician] & ~net.m_muted
-        spec = pop.specialty[net.m_clinician].astype(np.int64)
-        n_s = len(SPECIALTIES)
-        cell = net.m_group[ok].astype(np.int64) * n_s + spec[ok]
-        size = net.n_groups * n_s
-        shape = (net.n_groups, n_s)
-        x = pop.expertise[net.m_clinician[ok]].astype(float)
-        self.count = np.bincount(cell, minlength=size).reshape(shape)[:, :N_CASE_SPEC]
-        self.skill = np.bincount(cell, weights=x, minlength=size).reshape(shape)[:, :N_CASE_SPEC]
-        self.count_all = np.bincount(net.m_group[ok], minlength=net.n_groups)
-        self.skill_all = np.bincount(net.m_group[ok], weights=x, minlength=net.n_groups)
+        from .kernels import group_stock
+
+        count, skill, self.count_all, self.skill_all = group_stock(
+            net.m_clinician, net.m_group, net.m_muted, staff.answering, pop.specialty, pop.expertise,
+            net.n_groups, len(SPECIALTIES),
+        )  # fmt: skip
+        self.count, self.skill = count[:, :N_CASE_SPEC], skill[:, :N_CASE_SPEC]
         self.key = key
 
 

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ...arrays import sorted_member
+from ...arrays import expand_ranges, sorted_member
 from ...table import Table
 from .config import NONE, PENDING
 
@@ -133,7 +133,7 @@ class DxState:
         self.new_cases_since_record = 0
         self.open_ids = np.zeros(0, np.int64)  # consulting cases not yet diagnosed (sorted)
         self.open_reqs = np.zeros(0, np.int64)  # requests of those cases
-        self.asked = np.zeros(0, np.int64)  # case * n + member, everyone asked about an open case
+        self.asked = np.zeros(0, np.int64)  # case * n + member, everyone asked about an open case (sorted)
 
     @property
     def scores(self) -> np.ndarray:
@@ -154,18 +154,19 @@ class DxState:
     def add_pairs(self, req: np.ndarray, exp: np.ndarray, case: np.ndarray) -> None:
         """New (request, member) pairs, pending until the member reads the request."""
         self.open_reqs = np.concatenate([self.open_reqs, np.unique(req)])
-        self.asked = np.concatenate([self.asked, case.astype(np.int64) * self.n + exp])
+        new = np.sort(case.astype(np.int64) * self.n + exp)
+        self.asked = np.insert(self.asked, np.searchsorted(self.asked, new), new)  # kept sorted
         self.pairs.append(req=req, exp=exp, state=PENDING, ready=np.nan, quality=0.0, willing=False)
 
     def asked_about(self, cases: np.ndarray) -> np.ndarray:
         """Sorted (case * n + member) keys of everyone already asked about ``cases``."""
-        mark = np.zeros(len(self.cases), bool)
-        mark[cases] = True
-        return np.sort(self.asked[mark[self.asked // self.n]])
+        c = np.unique(cases).astype(np.int64)
+        lo, hi = np.searchsorted(self.asked, c * self.n), np.searchsorted(self.asked, (c + 1) * self.n)
+        return self.asked[expand_ranges(lo, hi - lo)]
 
     def not_asked(self, cases: np.ndarray, members: np.ndarray) -> np.ndarray:
         """Bool per (case, member): not asked about the case yet."""
-        return ~sorted_member(cases.astype(np.int64) * self.n + members, self.asked_about(cases))
+        return ~sorted_member(cases.astype(np.int64) * self.n + members, self.asked)
 
     def forget_diagnosed(self) -> None:
         """Drop what belongs to diagnosed cases: open ids, pairs, open requests (which take

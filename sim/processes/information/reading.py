@@ -57,8 +57,10 @@ def _opened(p: InformationProcess, model) -> Table | None:
     if p.config.reading == "immediate":
         now = None  # every pending copy is read
     else:
-        reads = p.rng.random(model.pop.n) < read_prob(model)
-        now = reads[recv]
+        u = p.rng.random(model.pop.n)  # one draw per clinician (the stream)
+        # the same probabilities, computed for the copies' readers when they are few
+        prob = read_prob(model, recv) if 4 * recv.size < u.size else read_prob(model)[recv]
+        now = u[recv] < prob
     gone = None
     if p.counters["removed_posts"]:
         post = pending["post"]
