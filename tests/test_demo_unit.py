@@ -333,6 +333,22 @@ def test_qunsim_help_does_not_import_the_web_stack():
     assert out.stdout.strip() == "False"
 
 
+def test_solara_assets_match_solara_so_the_page_needs_no_cdn():
+    """Solara serves its front end from solara-assets only when the versions are the same;
+    otherwise the browser would be sent to a CDN (the browser test fails on that too)."""
+    import re
+    import tomllib
+    from importlib.metadata import version
+    from pathlib import Path
+
+    assert version("solara-assets") == version("solara") == version("solara-server")
+    extra = tomllib.loads((Path(__file__).parents[1] / "pyproject.toml").read_text())["project"][
+        "optional-dependencies"
+    ]["demo"]
+    pins = dict(re.fullmatch(r"([\w-]+)==([\w.]+)", d).groups() for d in extra if "==" in d)
+    assert pins["solara"] == pins["solara-assets"] == version("solara")
+
+
 def test_check_scenario_accepts_shipped_names():
     from sim.demo.server import check_scenario
 
