@@ -233,6 +233,12 @@ def _cmd_sweep(args) -> int:
     return cmd_sweep(args)
 
 
+def _cmd_calibrate(args) -> int:
+    from .calibrate.cli import cmd_calibrate
+
+    return cmd_calibrate(args)
+
+
 def _cmd_params(args) -> int:
     from .docs import parameter_markdown
 
@@ -273,6 +279,7 @@ _EPILOG = {
   qunsim validate --quick                                  the classical special cases vs their closed forms
   qunsim experiment experiments/misinformation.toml --jobs 2
   qunsim sweep experiments/classroom_rumor_sobol.toml --dask-local 2     sensitivity indices (Sobol)
+  qunsim calibrate --check                                 the calibration targets: observed vs simulated
   qunsim params > docs/parameters.md                       every setting, default, unit and meaning
 
 `qunsim COMMAND --help` gives the examples and exit codes of each command.
@@ -377,6 +384,16 @@ def build_parser() -> argparse.ArgumentParser:
     )
     ecli.add_sweep_arguments(sw)
     sw.set_defaults(func=_cmd_sweep)
+    from .calibrate import cli as ccli  # light: argparse only
+
+    ca = sub.add_parser(
+        "calibrate",
+        help="calibrate to the field's targets (ABC-SMC); --check prints the target table",
+        epilog=ccli.EPILOG,
+        formatter_class=raw,
+    )
+    ccli.add_arguments(ca)
+    ca.set_defaults(func=_cmd_calibrate)
     pr = sub.add_parser(
         "params", help="print the parameter reference (Markdown)", epilog=_EPILOG["params"], formatter_class=raw
     )

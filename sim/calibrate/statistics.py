@@ -1,0 +1,179 @@
+"""Statistics that turn one run into the numbers a calibration target compares with the field.
+
+Each statistic takes a run — anything with ``metrics`` (flat name -> value, as in
+``metrics.json``) and ``timeseries`` (the tidy frame, or None) — and keyword arguments from
+the target, and returns a float (NaN when the run cannot say, e.g. no group request was
+answered). A :class:`sim.Results` works, and so does the light view the experiment layer's
+executors return from a worker (numeric metrics and, when asked, the time series).
+
+The registry :data:`STATISTICS` maps the name used in a targets file to the function and to
+what it reads (``metrics`` or ``timeseries``).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+__all__ = ["STATISTICS", "RunView", "Statistic", "compute"]
+
+
+@dataclass
+class RunView:
+    """What a statistic reads of a run: its metrics and (when kept) its tidy time series."""
+
+    metrics: dict[str, Any]
+    timeseries: Any = None
+
+
+@dataclass(frozen=True)
+class Statistic:
+    name: str
+    func: Callable[..., float]
+    needs: str  # "metrics" or "timeseries"
+    description: str
+
+
+STATISTICS: dict[str, Statistic] = {}
+
+
+def _register(name: str, needs: str = "metrics"):
+    def deco(func: Callable[..., float]) -> Callable[..., float]:
+        STATISTICS[name] = Statistic(name, func, needs, (func.__doc__ or "").strip().splitlines()[0])
+        return func
+
+    return deco
+
+
+def _num(metrics: dict, name: str) -> float:
+    """The metric as a float; NaN when missing, None or not a number."""
+    value = metrics.get(name)
+    try:
+        out = float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return math.nan
+    return out
+
+
+def _flat(prefix: str, metric: str, **dims: str | None) -> str:
+    from ..results import metric_name
+
+    return metric_name(prefix, metric, **dims)
+
+
+def _probit(p: float) -> float:
+    from scipy.stats import norm
+
+    return float(norm.ppf(p))
+
+
+@_register("metric")
+def metric(run, name: str) -> float:
+    """Any metric of metrics.json by its flat name."""
+    return _num(run.metrics, name)
+
+
+@_register("group_first_answer_median_minutes")
+def group_first_answer_median_minutes(run) -> float:
+    """Median minutes from a request posted to a group to its first answer."""
+    return _num(run.metrics, "dx_group_first_answer_median_minutes")
+
+
+@_register("group_p_first_answer_within_hour")
+def group_p_first_answer_within_hour(run) -> float:
+    """Share of group requests whose first answer came within an hour."""
+    return _num(run.metrics, "dx_group_p_first_answer_within_hour")
+
+
+@_register("group_vs_direct_first_answer_ratio")
+def group_vs_direct_first_answer_ratio(run) -> float:
+    """Median first answer to a group request over that to a 1-on-1 request."""
+    group = _num(run.metrics, "dx_group_first_answer_median_minutes")
+    direct = _num(run.metrics, "dx_contact_first_answer_median_minutes")
+    if not (direct > 0) or math.isnan(group):
+        return math.nan
+    return group / direct
+
+
+@_register("group_route_ttd_median_hours")
+def group_route_ttd_median_hours(run) -> float:
+    """Median hours to diagnosis of the cases diagnosed through a group."""
+    return _num(run.metrics, "dx_ttd_median_hours_route_group")
+
+
+@_register("p_aware")
+def p_aware(run, item: str, tier: str | None = None) -> float:
+    """Share of clinicians (of a tier) aware of an item at the end of the run."""
+    return _num(run.metrics, _flat("info", "p_aware", item=item, tier=tier))
+
+
+@_register("p_adopted")
+def p_adopted(run, item: str, tier: str | None = None) -> float:
+    """Share of clinicians (of a tier) who adopted a guideline by the end of the run."""
+    return _num(run.metrics, _flat("info", "p_adopted", item=item, tier=tier))
+
+
+@_register("correction_effect_d")
+def correction_effect_d(run, item: str) -> float:
+    """Probit shift from ever believing a rumor to still believing it at the end.
+
+    A latent-threshold reading of a standardized effect: if belief is a normal latent
+    variable above a threshold, a correction that lowers it by d standard deviations
+    turns the share ever believing ``p_ever`` into ``1 - Phi(Phi^-1(1 - p_ever) + d)``.
+    So ``d = Phi^-1(1 - p_final) - Phi^-1(1 - p_ever)``. NaN when nobody believed; +inf
+    when every believer stopped believing.
+    """
+    p_ever = _num(run.metrics, _flat("info", "p_ever_believed", item=item))
+    p_final = _num(run.metrics, _flat("info", "p_final_believers", item=item))
+    if math.isnan(p_ever) or math.isnan(p_final) or p_ever <= 0:
+        return math.nan
+    if p_final <= 0:
+        return math.inf
+    return _probit(1 - p_final) - _probit(1 - p_ever)
+
+
+@_register("tier_order_aware")
+def tier_order_aware(run, item: str) -> float:
+    """1 when half of the tertiary, then secondary, then primary tier were aware in that order, else 0.
+
+    A tier that never reached half is counted as reaching it after the others.
+    """
+    times = []
+    for tier in ("tertiary", "secondary", "primary"):
+        t = _num(run.metrics, _flat("info", "t50_aware", item=item, tier=tier))
+        times.append(math.inf if math.isnan(t) else t)
+    if all(math.isinf(t) for t in times):
+        return math.nan
+    return 1.0 if times[0] <= times[1] <= times[2] else 0.0
+
+
+@_register("reshare_ratio", needs="timeseries")
+def reshare_ratio(run, false_item: str, true_item: str) -> float:
+    """How much likelier a false item is reshared than a true one, per clinician who heard it.
+
+    For each item: the peak number of clinicians spreading it over the number who ever heard
+    it (``n_spreaders`` and ``cum_heard`` in the time series); the ratio false / true.
+    """
+    ts = run.timeseries
+    if ts is None or len(ts) == 0:
+        return math.nan
+
+    def share(item: str) -> float:
+        rows = ts[ts["item"] == item]
+        spread = rows.loc[rows["metric"] == "n_spreaders", "value"]
+        heard = rows.loc[rows["metric"] == "cum_heard", "value"]
+        if spread.empty or heard.empty or not heard.max() > 0:
+            return math.nan
+        return float(spread.max()) / float(heard.max())
+
+    false_share, true_share = share(false_item), share(true_item)
+    if math.isnan(false_share) or not true_share > 0:
+        return math.nan
+    return false_share / true_share
+
+
+def compute(name: str, run, args: dict[str, Any] | None = None) -> float:
+    """The statistic ``name`` of ``run`` with the target's arguments."""
+    return float(STATISTICS[name].func(run, **(args or {})))

@@ -1,0 +1,223 @@
+"""Calibration machinery: statistics, targets and their pass rule, the calibration file, ABC-SMC
+recovering a known parameter from model-generated data, and ``qunsim calibrate --check``."""
+
+from __future__ import annotations
+
+import math
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from sim.calibrate.statistics import STATISTICS, RunView, compute
+from sim.calibrate.targets import TARGETS_FILE, judge, load_targets, parse_target
+from sim.schema import ScenarioError
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+# ------------------------------------------------------------------ statistics
+def test_statistics_read_metrics_and_say_nan_when_a_run_cannot_tell():
+    m = {
+        "dx_group_first_answer_median_minutes": 60.0,
+        "dx_contact_first_answer_median_minutes": 120.0,
+        "info_g_p_aware_primary": 0.9,
+        "info_g_t50_aware_tertiary": 1.0,
+        "info_g_t50_aware_secondary": 2.0,
+        "info_g_t50_aware_primary": None,  # never reached half: counted as last
+        "info_r_p_ever_believed": 0.10,
+        "info_r_p_final_believers": 0.05,
+    }
+    run = RunView(m)
+    assert compute("group_first_answer_median_minutes", run) == 60.0
+    assert compute("group_vs_direct_first_answer_ratio", run) == 0.5
+    assert compute("p_aware", run, {"item": "g", "tier": "primary"}) == 0.9
+    assert math.isnan(compute("p_adopted", run, {"item": "g", "tier": "primary"}))  # missing metric
+    assert compute("tier_order_aware", run, {"item": "g"}) == 1.0
+    m["info_g_t50_aware_secondary"] = 0.5  # secondary before tertiary
+    assert compute("tier_order_aware", run, {"item": "g"}) == 0.0
+    # probit shift: 10% ever -> 5% still believing is Phi^-1(0.95) - Phi^-1(0.90)
+    assert compute("correction_effect_d", run, {"item": "r"}) == pytest.approx(1.6448536 - 1.2815516, abs=1e-6)
+    m["info_r_p_final_believers"] = 0.10
+    assert compute("correction_effect_d", run, {"item": "r"}) == pytest.approx(0.0, abs=1e-12)
+    m["info_r_p_final_believers"] = 0.0
+    assert compute("correction_effect_d", run, {"item": "r"}) == math.inf
+    m["info_r_p_ever_believed"] = 0.0
+    assert math.isnan(compute("correction_effect_d", run, {"item": "r"}))
+
+
+def test_reshare_ratio_from_the_tidy_time_series():
+    import pandas as pd
+
+    rows = []
+    for item, spread, heard in (("f", [1, 4, 2], 10), ("t", [1, 2, 1], 20)):
+        for t, s in enumerate(spread):
+            rows.append({"t": t, "metric": "n_spreaders", "item": item, "value": s})
+            rows.append({"t": t, "metric": "cum_heard", "item": item, "value": heard * (t + 1) / 3})
+    run = RunView({}, pd.DataFrame(rows))
+    # (4 / 10) / (2 / 20) = 4
+    assert compute("reshare_ratio", run, {"false_item": "f", "true_item": "t"}) == pytest.approx(4.0)
+    assert math.isnan(compute("reshare_ratio", RunView({}, None), {"false_item": "f", "true_item": "t"}))
+    assert STATISTICS["reshare_ratio"].needs == "timeseries"
+
+
+def test_statistics_on_a_real_run_are_the_metrics_they_name():
+    import sim
+
+    scen = sim.load_scenario("classroom", ["run.duration_days=3"])
+    res = sim.run(scen, seed=1)
+    got = compute("p_aware", res, {"item": "guideline", "tier": "primary"})
+    assert got == res.metrics["info_guideline_p_aware_primary"]
+
+
+# ------------------------------------------------------------------ targets
+def test_shipped_targets_load_and_quote_their_sources():
+    targets = load_targets()
+    assert TARGETS_FILE.is_file() and (ROOT / "calibration" / "targets.toml").resolve() == TARGETS_FILE
+    for need in ("carmona_median_first_answer", "carmona_p_within_hour", "zeng_primary_use", "walter_correction_d"):
+        assert need in targets
+    for t in targets.values():
+        assert t.source and t.quote and t.mapping and t.scenario, t.id
+        assert t.statistic in STATISTICS
+    assert targets["carmona_median_first_answer"].observed == 52.0
+
+
+def test_bad_targets_are_refused_naming_the_field():
+    with pytest.raises(ScenarioError, match=r"targets.x.statistic"):
+        parse_target("x", {"statistic": "nope", "observed": 1, "sd": 1}, "f")
+    with pytest.raises(ScenarioError, match="either observed and sd"):
+        parse_target("x", {"statistic": "metric", "observed": 1, "sd": 1, "upper": 2}, "f")
+    with pytest.raises(ScenarioError, match=r"sd: 0 must be above 0"):
+        parse_target("x", {"statistic": "metric", "observed": 1, "sd": 0}, "f")
+    with pytest.raises(ScenarioError, match="unknown key"):
+        parse_target("x", {"statistic": "metric", "observed": 1, "sd": 1, "obsreved": 2}, "f")
+
+
+def test_judge_combines_observation_and_monte_carlo_error():
+    t = parse_target("x", {"statistic": "metric", "observed": 10.0, "sd": 1.0}, "f")
+    # mean 11, se 0: |11 - 10| = 1 <= 1.96 -> pass; mean 12.5 -> miss
+    assert judge(t, [11.0, 11.0]).passed
+    assert not judge(t, [12.5, 12.5]).passed
+    j = judge(t, [11.0, 13.0])  # mean 12, se 1, combined sqrt(2): 2 <= 2.77 -> pass
+    assert j.passed and j.mean == 12.0 and j.low < 12.0 < j.high
+    assert not judge(t, [11.0, float("nan")]).passed  # a replicate that cannot tell is a miss
+    b = parse_target("y", {"statistic": "metric", "upper": 24.0}, "f")
+    assert judge(b, [20.0, 22.0]).passed and not judge(b, [30.0, 22.0]).passed
+
+
+# ------------------------------------------------------------------ calibration file
+def _calibration_file(tmp_path: Path, observed: float, sd: float, generations: int, pop: int = 24) -> Path:
+    text = f"""
+scenario = "{ROOT / "scenarios" / "validation" / "reed_frost.toml"}"
+set = ["run.stop_when_idle=true", "population.n_clinicians=300"]
+seed = 5
+replicates = 2
+[targets.final_size]
+statistic = "metric"
+args = {{ name = "info_message_p_heard" }}
+observed = {observed!r}
+sd = {sd!r}
+[abc]
+population_size = {pop}
+generations = {generations}
+[parameters.p]
+setting = "information.items.0.notice_prob"
+range = [0.001, 0.012]
+"""
+    path = tmp_path / "recovery.toml"
+    path.write_text(text)
+    return path
+
+
+def test_calibration_file_errors_name_the_field(tmp_path):
+    from sim.calibrate.spec import load_calibration
+
+    path = _calibration_file(tmp_path, 0.5, 0.1, 2)
+    spec = load_calibration(path)
+    assert [p.name for p in spec.parameters] == ["p"] and list(spec.targets) == ["final_size"]
+    bad = path.read_text().replace('setting = "information.items.0.notice_prob"', 'setting = "information.nope"')
+    path.write_text(bad)
+    with pytest.raises(ScenarioError, match="nope"):
+        load_calibration(path)
+    path.write_text(bad.replace("range = [0.001, 0.012]", "range = [0.02, 0.01]"))
+    with pytest.raises(ScenarioError, match=r"parameters.p.range"):
+        load_calibration(path)
+
+
+# ------------------------------------------------------------------ recovery
+@pytest.mark.slow
+def test_abc_recovers_a_known_parameter_from_model_generated_data(tmp_path):
+    """Reed-Frost in one group of 300: the copy probability p fixes R0 = p (N - 1) and the final size.
+
+    Data: the mean final size of 8 runs at p* = 0.006 (R0 ~ 1.8); its uncertainty is the
+    runs' own spread (the sd of one run), since ABC compares one simulation per particle.
+    The 95% posterior interval must cover p*, and the posterior must be narrower than the
+    prior (the statistic identifies p). Seeds fixed: the same posterior every time.
+    """
+    import sim
+    from sim.calibrate.abc import calibrate
+    from sim.calibrate.report import identification
+    from sim.calibrate.spec import load_calibration
+    from sim.experiments.executors import SerialExecutor
+
+    truth = 0.006
+    base = ROOT / "scenarios" / "validation" / "reed_frost.toml"
+    sets = ["run.stop_when_idle=true", "population.n_clinicians=300", f"information.items.0.notice_prob={truth}"]
+    scen = sim.load_scenario(base, sets)
+    data = np.array([sim.run(scen, seed=1000 + k).metrics["info_message_p_heard"] for k in range(8)])
+    sd = max(float(data.std(ddof=1)), 0.02)
+    path = _calibration_file(tmp_path, float(data.mean()), sd, generations=3)
+    spec = load_calibration(path)
+    res = calibrate(spec, tmp_path / "out", SerialExecutor(), log=lambda m: None)
+    ident = identification(spec, res.posterior).iloc[0]
+    assert ident["low95"] <= truth <= ident["high95"], ident.to_dict()
+    assert ident["sd_over_prior_sd"] < 0.5, ident.to_dict()
+    assert (tmp_path / "out" / "posterior.csv").is_file()
+    # resumable: a second call on the same folder finds every generation and simulation on disk
+    again = calibrate(spec, tmp_path / "out", SerialExecutor(), resume=True, log=lambda m: None)
+    assert again.simulations == res.simulations
+    assert np.allclose(again.posterior["p"], res.posterior["p"])
+
+
+@pytest.mark.slow
+def test_an_interrupted_calibration_resumes_to_the_uninterrupted_posterior(tmp_path):
+    """Two generations, then a third by --resume, equal three generations in one go (same seeds)."""
+    from sim.calibrate.abc import calibrate
+    from sim.calibrate.spec import load_calibration
+    from sim.experiments.executors import SerialExecutor
+
+    spec3 = load_calibration(_calibration_file(tmp_path, 0.7, 0.05, generations=3, pop=12))
+    whole = calibrate(spec3, tmp_path / "whole", SerialExecutor(), log=lambda m: None)
+    spec2 = load_calibration(_calibration_file(tmp_path, 0.7, 0.05, generations=2, pop=12))
+    calibrate(spec2, tmp_path / "split", SerialExecutor(), log=lambda m: None)
+    resumed = calibrate(spec3, tmp_path / "split", SerialExecutor(), resume=True, log=lambda m: None)
+    assert resumed.generations == whole.generations == 3
+    assert np.allclose(np.sort(resumed.posterior["p"]), np.sort(whole.posterior["p"]))
+
+
+# ------------------------------------------------------------------ --check
+@pytest.mark.slow
+def test_check_prints_a_well_formed_table_and_exits_by_its_pass_column():
+    ids = ["carmona_p_within_hour", "tso_specimens_within_hours"]
+    cmd = [sys.executable, "-m", "sim.cli", "calibrate", "--check", "--replicates", "2", "--quiet"]
+    for t in ids:
+        cmd += ["--target", t]
+    proc = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT, timeout=1200)
+    assert proc.returncode in (0, 1), proc.stderr
+    lines = [ln for ln in proc.stdout.splitlines() if ln.startswith("| ")]
+    assert lines[0].startswith("| target | scenario | observed | simulated")
+    body = lines[2:]
+    assert [ln.split("|")[1].strip() for ln in body] == ids
+    passes = []
+    for ln in body:
+        cells = [c.strip() for c in ln.strip("|").split("|")]
+        assert len(cells) == 6
+        assert re.fullmatch(r"(n/a|[-+0-9.e]+|inf) \[(n/a|[-+0-9.e]+), (n/a|[-+0-9.e]+)\]", cells[3]), cells[3]
+        assert cells[4] in ("0", "1", "2")  # replicates whose statistic is defined
+        assert cells[5] in ("yes", "NO")
+        passes.append(cells[5] == "yes")
+    assert f"{sum(passes)} of {len(ids)} targets pass" in proc.stdout
+    assert proc.returncode == (0 if all(passes) else 1)
