@@ -57,6 +57,9 @@ class Component:
     #: processes whose state this component changes (besides its own); the conformance
     #: test checks that every other process runs exactly as it would without it
     affects: ClassVar[tuple[str, ...]] = ()
+    #: processes whose outputs this component reports on (the cost table reads the
+    #: answers, cases and message counts): it changes whenever one of them does
+    reads: ClassVar[tuple[str, ...]] = ()
 
     def __init__(self, config: Any):
         self.config = config  # constructors store settings and do no work
@@ -134,4 +137,10 @@ register(
     "process",
     "sim.processes.diagnosis.process:DiagnosisProcess",
     "hard cases: local diagnosis, group and 1-on-1 requests, answers, referral",
+)
+register(
+    "cost",
+    "process",
+    "sim.processes.cost.process:CostProcess",
+    "at the end: expert hours on and off duty, referral travel and visits, reading time, in CNY",
 )

@@ -14,6 +14,7 @@ from pydantic import Field, ValidationError, field_validator, model_validator
 
 from .interventions import InterventionConfig
 from .limits import HARD_MAX_CLINICIAN_STEPS, HARD_MAX_STEPS, MAX_CLINICIAN_STEPS, MAX_STEPS
+from .processes.cost.config import CostConfig
 from .processes.diagnosis.config import DiagnosisConfig
 from .processes.information.config import InformationConfig
 from .processes.network.config import NetworkConfig
@@ -82,6 +83,11 @@ class RunConfig(Section):
                 "not starting with '.'"
             )
         return name
+
+
+#: The least positive notice probability of an item (1e-12: a copy in a trillion; smaller positive
+#: values overflow the geometric gaps that place noticed copies, so they are refused, not clipped).
+MIN_NOTICE_PROB = 1e-12
 
 
 # ------------------------------------------------------------------- population
@@ -191,8 +197,11 @@ class PopulationConfig(Section):
     expertise_concentration: float = Field(8.0, ge=0.1, le=10_000, description="Beta concentration (a + b).")
     literacy_mean: Probability = Field(0.55, description="Mean information literacy (Beta distribution).")
     literacy_concentration: float = Field(6.0, ge=0.1, le=10_000, description="Beta concentration (a + b) of literacy.")
-    reads_per_day_median: Positive = Field(
-        6.0, le=24 * 60, description="Median times a clinician opens the groups per day (work hours)."
+    reads_per_day_median: float = Field(
+        6.0,
+        ge=1e-3,
+        le=24 * 60,
+        description="Median times a clinician opens the groups per day (work hours; at least once in 1,000 days).",
     )
     reads_per_day_sigma: NonNegative = Field(0.5, le=5, description="Log-normal spread of reading frequency.")
     night_activity: Probability = Field(0.2, description="Reading rate at night relative to day.")
@@ -332,6 +341,7 @@ class Scenario(Section):
     network: NetworkConfig = Field(default_factory=NetworkConfig)
     diagnosis: DiagnosisConfig = Field(default_factory=DiagnosisConfig)
     information: InformationConfig = Field(default_factory=InformationConfig)
+    cost: CostConfig = Field(default_factory=CostConfig)
     interventions: list[InterventionConfig] = Field(default_factory=list)
 
     @model_validator(mode="after")
@@ -408,9 +418,27 @@ class Scenario(Section):
         return self
 
     @model_validator(mode="after")
+    def _check_notice_prob(self):
+        """A copy is noticed with probability 0 or at least :data:`MIN_NOTICE_PROB`: the posting
+        kernel places noticed copies by geometric gaps, which a smaller positive value overflows."""
+        for k, it in enumerate(self.information.items):
+            p = it.setting("notice_prob") if it.kind != "correction" else None
+            if p is not None and 0 < p < MIN_NOTICE_PROB:
+                raise ValueError(
+                    f"information.items.{k}.notice_prob: {p!r} is positive but below {MIN_NOTICE_PROB:g}; "
+                    f"give 0 (never noticed) or a value in {MIN_NOTICE_PROB:g}..1"
+                )
+        return self
+
+    @model_validator(mode="after")
     def _check_broadcast_items(self):
         names = {it.name for it in self.information.items if it.kind != "correction"}
         for k, iv in enumerate(self.interventions):
+            if iv.name == "broadcast" and not self.information.enabled:
+                raise ValueError(
+                    f"interventions.{k}: 'broadcast' delivers an item, but information.enabled = false "
+                    "(the information process is off); switch it on or remove the intervention"
+                )
             if iv.name == "broadcast" and iv.params["item"] not in names:
                 raise ValueError(
                     f"interventions.{k}.params.item: {iv.params['item']!r} is not an item "

@@ -80,7 +80,7 @@ NEW = {
     "diagnosis.burnout_sensitivity_per_answer": 10.0,
 }
 
-PROCESS_SECTIONS = ("network", "information", "diagnosis")
+PROCESS_SECTIONS = ("network", "information", "diagnosis", "cost")
 SETUP_SECTIONS = ("run", "population", "groups", "contacts")
 
 
