@@ -167,7 +167,7 @@ def _cmd_run(args) -> int:
     from .runner import run
 
     scenario = load_scenario(args.scenario, _overrides(args))
-    warnings = _warn(args.scenario, scenario)
+    _warn(args.scenario, scenario)  # the manifest records these and those found when the model is built
     # run.name is a name (no separators, no leading '.'): the default folder stays inside results/
     out = (
         Path(args.out)
@@ -185,8 +185,12 @@ def _cmd_run(args) -> int:
         file=sys.stderr,
         flush=True,
     )
-    res = run(scenario, seed=args.seed, progress=None if args.quiet else _progress())
-    res.manifest.setdefault("warnings", warnings)
+    res = run(
+        scenario,
+        seed=args.seed,
+        progress=None if args.quiet else _progress(),
+        warn=lambda line: print(f"qunsim: warning: {args.scenario}: {line}", file=sys.stderr, flush=True),
+    )
     try:
         res.save(out, overwrite=args.overwrite)
     except OSError as exc:

@@ -6,6 +6,7 @@ import datetime as _dt
 import platform
 import subprocess
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -35,14 +36,38 @@ def build_model(scenario: Scenario | str | Path, seed: int | None = None) -> Qun
     return QunModel(scenario, seed=seed)
 
 
-def run(scenario: Scenario | str | Path, seed: int | None = None, progress=None) -> Results:
-    """Run a scenario (a :class:`Scenario` or a path) with ``seed`` (default: the scenario's)."""
+def model_warnings(model: QunModel) -> list[str]:
+    """What the built model does to the scenario's settings, one line each (see
+    :func:`sim.processes.information.seeding.seed_warnings`); the scenario's own warnings are
+    :func:`sim.config.scenario_warnings`."""
+    if not any(p.name == "information" for p in model.processes):
+        return []
+    from .processes.information.seeding import seed_warnings
+
+    return seed_warnings(model)
+
+
+def run(
+    scenario: Scenario | str | Path,
+    seed: int | None = None,
+    progress=None,
+    warn: Callable[[str], None] | None = None,
+) -> Results:
+    """Run a scenario (a :class:`Scenario` or a path) with ``seed`` (default: the scenario's).
+
+    ``warn(line)`` is called, before the first step, for each of :func:`model_warnings`; the
+    manifest's ``warnings`` hold the scenario's warnings and these.
+    """
     if not isinstance(scenario, Scenario):
         scenario = load_scenario(scenario)
     started = _dt.datetime.now(_dt.UTC)
     t0 = time.perf_counter()
     model = QunModel(scenario, seed=seed)
     build_s = time.perf_counter() - t0
+    built_warnings = model_warnings(model)
+    if warn is not None:
+        for line in built_warnings:
+            warn(line)
     model.run_model(progress=progress)
     wall = time.perf_counter() - t0
     seed = model.seed
@@ -64,7 +89,7 @@ def run(scenario: Scenario | str | Path, seed: int | None = None, progress=None)
     tables.update(out.tables)
     manifest = {
         "qunsim_version": __version__,
-        "warnings": scenario_warnings(scenario),
+        "warnings": scenario_warnings(scenario) + built_warnings,
         "scenario": scenario.run.name,
         "seed": seed,
         "git_commit": _git_commit(),

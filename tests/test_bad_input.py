@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -205,6 +206,51 @@ BAD_FILES = [
         "interventions.0.set",
         "not a setting",
     ),
+    # found by the fuzz test that runs every scenario that loads (tests/test_fuzz.py)
+    (
+        "notice-prob-subnormal",  # crashed the posting kernel (geometric gaps overflowed)
+        ITEMS.replace('kind = "rumor"', 'kind = "rumor"\nnotice_prob = 5e-324'),
+        "information.items.1.notice_prob",
+        "give 0 (never noticed) or a value in 1e-12..1",
+    ),
+    (
+        "broadcast-information-off",  # KeyError mid-run: the information process is not running
+        "[information]\nenabled = false\n"
+        + ITEMS
+        + "[[interventions]]\nname = 'broadcast'\nparams = { item = 'g1' }\n",
+        "interventions.0",
+        "information.enabled = false",
+    ),
+    (
+        "role-credibility-huge",  # inf in float32 weights, then NaN beliefs
+        "[information.role_credibility]\nnurse = 1e300\n",
+        "information.role_credibility.nurse",
+        "less than or equal to 100",
+    ),
+    (
+        "role-activity-huge",
+        "[information.role_activity]\ndoctor = 1e39\n",
+        "information.role_activity.doctor",
+        "less than or equal to 100",
+    ),
+    (
+        "tier-credibility-huge",
+        "[information]\ntier_credibility = [1.0, 1e300, 1.0]\n",
+        "information.tier_credibility.1",
+        "less than or equal to 100",
+    ),
+    (
+        "referral-slots-tiny",  # an infinite time between visits, then NaN visit times
+        "[diagnosis]\nreferral_slots_per_100_beds_per_day = 1e-300\n",
+        "diagnosis.referral_slots_per_100_beds_per_day",
+        "greater than or equal to 0.000001",
+    ),
+    (
+        "reads-per-day-subnormal",  # every reading rate 0 in float32, then 0/0 activity
+        "[population]\nreads_per_day_median = 2e-311\n",
+        "population.reads_per_day_median",
+        "greater than or equal to 0.001",
+    ),
     (
         "settings-run-section",
         "[[interventions]]\nname = 'settings'\nset = { 'run.step_minutes' = 9 }\n",
@@ -312,6 +358,30 @@ def test_allow_large_prints_the_estimate(small, tmp_path, capsys, monkeypatch):
         )
     err = capsys.readouterr().err
     assert "large run allowed" in err and "estimated about" in err and "of memory" in err
+
+
+def test_readme_lists_the_ceilings_and_how_to_raise_them():
+    """The README's section on errors gives the current ceilings and the way past each one."""
+    from sim.config import PopulationConfig
+    from sim.limits import HARD_MAX_CLINICIAN_STEPS, HARD_MAX_STEPS
+
+    text = (ROOT / "README.md").read_text()
+    section = text[text.index("### Errors, warnings and limits") :]
+    section = section[: section.index("\n### ", 5)]
+    rows = {line.split("|")[1].strip(): line for line in section.splitlines() if line.startswith("| ")}
+
+    def power(x: float) -> str:  # 10**10 as the README writes it: 10¹⁰
+        return "10" + str(round(np.log10(x))).translate(str.maketrans("0123456789", "⁰¹²³⁴⁵⁶⁷⁸⁹"))
+
+    steps = next(v for k, v in rows.items() if k.startswith("steps"))
+    assert f"{MAX_STEPS:,}" in steps and power(HARD_MAX_STEPS) in steps
+    assert "run.allow_large = true" in steps and "--allow-large" in steps
+    work = rows["clinicians × steps"]
+    assert power(MAX_CLINICIAN_STEPS) in work and power(HARD_MAX_CLINICIAN_STEPS) in work
+    n_max = next(m.le for m in PopulationConfig.model_fields["n_clinicians"].metadata if hasattr(m, "le"))
+    assert f"{n_max:,}" in rows["`population.n_clinicians`"]
+    assert f"{MAX_SCENARIO_BYTES // 2**20} MiB" in next(v for k, v in rows.items() if k.startswith("a scenario file"))
+    assert f"at most {MAX_EXTENDS_DEPTH} files deep" in rows["`extends`"]
 
 
 # -------------------------------------------------------------------------- extends
@@ -425,6 +495,15 @@ def test_long_name_without_out_stays_in_results(small, tmp_path, capsys, monkeyp
     made = list((tmp_path / "results").iterdir())
     assert len(made) == 1 and made[0].name.startswith(name + "-seed0-")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["results", "s.toml"]
+
+
+@pytest.mark.parametrize("name", ["x" * 100_000, "../../x", "/tmp/x"], ids=["100k-characters", "parent", "absolute"])
+def test_bad_name_without_out_is_refused_before_the_run(small, tmp_path, name, capsys, monkeypatch):
+    """The issue's cases as found: no --out, so run.name would make the results folder's name."""
+    monkeypatch.chdir(tmp_path)
+    err = _refused(["run", str(small), "--set", f'run.name="{name}"', "--quiet"], capsys, str(small), "run.name")
+    assert "not a path" in err and len(err) < 5_000
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["s.toml"]  # no results folder made anywhere
 
 
 def test_out_path_too_long_is_refused_before_the_run(small, tmp_path, capsys):
@@ -572,6 +651,61 @@ def test_warnings_are_recorded_in_the_manifest(scenario_with, tmp_path, capsys):
     assert manifest["warnings"][0] in err
 
 
+# ------------------------------------------------------- clipping known once the population is drawn
+def _seeded_run(scenario_with, tmp_path, capsys, item_lines: str, extra: str = "", days: float = 0.5):
+    """Run the small scenario with one guideline g1 (``item_lines`` added to it): (stderr, manifest, results)."""
+    from sim.results import Results
+
+    scen = scenario_with(
+        f'{extra}[run]\nduration_days = {days}\n[[information.items]]\nname = "g1"\nkind = "guideline"\n{item_lines}'
+    )
+    out = tmp_path / "o"
+    code, _, err = _run(["run", str(scen), "--out", str(out), "--quiet", "--no-plot", "--overwrite"], capsys)
+    assert code == 0, err
+    manifest = json.loads((out / "manifest.json").read_text())
+    return err, manifest, Results.load(out)
+
+
+def _seeds(res) -> np.ndarray:
+    events = res.tables["events"]
+    return np.unique(events.loc[(events["kind"] == "seed") & (events["item_name"] == "g1"), "receiver"])
+
+
+def test_n_seeds_above_the_eligible_is_warned_and_recorded(scenario_with, tmp_path, capsys):
+    """n_seeds = 50 pharmacists when about 3% of 240 clinicians are pharmacists: how many are is
+    drawn with the population, so the run (not the loading) finds that all of them are the seeds."""
+    err, manifest, res = _seeded_run(scenario_with, tmp_path, capsys, 'n_seeds = 50\nseed_roles = ["pharmacist"]\n')
+    pharmacists = np.flatnonzero(res.tables["agents"]["role"] == "pharmacist")
+    assert 0 < pharmacists.size < 50  # the case this test is about (the population of seed 0)
+    assert np.array_equal(_seeds(res), pharmacists)  # every eligible clinician is a seed, and nobody else
+    found = [w for w in manifest["warnings"] if "information.items.0.n_seeds" in w]
+    assert len(found) == 1
+    for needle in ("50", f"{pharmacists.size} clinicians eligible", "seed_roles = ['pharmacist']", "'g1'"):
+        assert needle in found[0], (needle, found[0])
+    assert f"warning: {tmp_path / 's.toml'}: {found[0]}" in err  # printed, before the run's results
+    # n_seeds within the eligible: no warning, exactly n_seeds seeds
+    err, manifest, res = _seeded_run(scenario_with, tmp_path, capsys, 'n_seeds = 2\nseed_roles = ["pharmacist"]\n')
+    assert manifest["warnings"] == [] and "warning" not in err and _seeds(res).size == 2
+
+
+def test_seed_filters_that_match_nobody_in_the_drawn_population_are_warned(scenario_with, tmp_path, capsys):
+    """Pharmacists have a tiny share, so the 240 drawn clinicians hold none: the item never starts."""
+    roles = "[population.roles]\ndoctor = 0.8\nnurse = 0.2\npharmacist = 0.0001\n"  # 240 x 1e-4: 0.024 expected
+    err, manifest, res = _seeded_run(scenario_with, tmp_path, capsys, 'seed_roles = ["pharmacist"]\n', roles)
+    assert not (res.tables["agents"]["role"] == "pharmacist").any()  # the case this test is about
+    assert _seeds(res).size == 0
+    found = [w for w in manifest["warnings"] if w.startswith("information.items.0:")]
+    assert len(found) == 1 and "never starts" in found[0] and "seed_roles" in found[0]
+    assert found[0] in err
+
+
+def test_seed_share_rounding_to_no_seed_is_warned(scenario_with, tmp_path, capsys):
+    err, manifest, res = _seeded_run(scenario_with, tmp_path, capsys, "seed_share = 0.001\n")
+    found = [w for w in manifest["warnings"] if "information.items.0.seed_share" in w]
+    assert len(found) == 1 and "240 clinicians eligible" in found[0] and "1 seed" in found[0]
+    assert found[0] in err and _seeds(res).size == 1
+
+
 # ------------------------------------------------------------- settings interventions
 def test_setup_only_field_is_refused(small, monkeypatch):
     """A field marked setup_only cannot be changed by a `settings` intervention."""
@@ -676,6 +810,28 @@ def test_summary_png_of_a_run(small, tmp_path, capsys):
     code, _, err = _run(["run", str(scen), "--out", str(out), "--quiet"], capsys)
     assert code == 0, err
     assert (out / "summary.png").stat().st_size > 0
+
+
+# ------------------------------------------------------------------ summaries and event times
+def test_event_times_count_from_the_release(scenario_with, tmp_path, capsys):
+    """A guideline released on day 2 to every clinician is 50% aware 0 days after its release
+    (within the one step in which the seeds receive it), not 2 days after the start of the run."""
+    err, manifest, res = _seeded_run(scenario_with, tmp_path, capsys, "start_day = 2\nseed_share = 1.0\n", days=3)
+    step_days = 120 / (24 * 60)
+    for tier in ("primary", "secondary", "tertiary"):
+        assert 0 <= res.metrics[f"info_g1_t50_aware_{tier}"] < step_days, tier
+    line = next(v for k, v in res.metrics.items() if k.startswith("summary_") and "days from release" in str(v))
+    shown = [float(x) for x in re.findall(r"(?:tertiary|secondary|primary) ([0-9.]+) d", line)]
+    assert len(shown) == 3 and all(x <= round(step_days, 1) for x in shown), line
+
+
+def test_answering_time_per_week_is_never_shown_as_zero_hours():
+    """The province summary read "0.0 h/week" for experts who answered 13.6 requests in a year."""
+    from sim.processes.diagnosis.outputs import _per_week
+
+    assert _per_week(13.6 * 10 / 60 / 52) == "2.6 min/week"  # 13.6 answers of 10 min in 52 weeks
+    assert _per_week(13.6) == "13.6 h/week"
+    assert _per_week(None) == "n/a"
 
 
 # ---------------------------------------------------------------------------- validate

@@ -26,6 +26,7 @@ import os
 import tempfile
 import types
 import typing
+import warnings
 from pathlib import Path
 
 import annotated_types
@@ -39,6 +40,8 @@ from pydantic.fields import FieldInfo
 from sim.components import names
 from sim.config import Scenario, ScenarioError, load_scenario, scenario_to_toml, scenario_warnings
 from sim.interventions import intervention_class
+from sim.processes.information.config import ItemConfig
+from sim.schema import is_setup_only
 
 EXAMPLES = int(os.environ.get("QUNSIM_FUZZ_EXAMPLES", "2000"))
 FUZZ = settings(
@@ -211,7 +214,7 @@ def model_of(model: type[BaseModel]) -> st.SearchStrategy:
             continue
         if fname in ("equipment", "equipment_need"):
             strategy = SUM_TO_ONE
-        elif fname in FACILITY_COUNTS:  # a handful of facilities (huge counts: see spoil)
+        elif fname in FACILITY_COUNTS and "count" in model.model_fields:  # a region's few facilities (huge: spoil)
             strategy = st.integers(FACILITY_COUNTS[fname], 3)
         else:
             strategy = value_of(field.annotation, _constraints(field.metadata), fname)
@@ -247,10 +250,11 @@ def _spots(node, out: list) -> list:
 
 
 @st.composite
-def spoil(draw, raw: dict) -> dict:
-    """``raw`` with 0-3 spots spoiled: junk in place of a value, a key dropped or unknown, a list emptied."""
+def spoil(draw, raw: dict, counts: tuple[int, ...] = (0, 0, 1, 1, 1, 2, 3)) -> dict:
+    """``raw`` with a few spots (a draw from ``counts``) spoiled: junk in place of a value, a key
+    dropped or unknown, a list emptied."""
     raw = copy.deepcopy(raw)  # drawn values may be shared objects (sampled_from): never change them
-    for _ in range(draw(st.sampled_from([0, 0, 1, 1, 1, 2, 3]))):
+    for _ in range(draw(st.sampled_from(counts))):
         spots = _spots(raw, [])
         if not spots:
             break
@@ -293,25 +297,147 @@ SECTIONS = {
 
 
 @st.composite
-def scenario_tables(draw, small: bool = False) -> dict:
-    """The tables of a scenario file, drawn from the schema and spoiled; ``small`` bounds size and duration."""
+def scenario_tables(draw) -> dict:
+    """The tables of a scenario file, drawn from the schema and spoiled."""
     raw: dict = {}
     for section, strategy in SECTIONS.items():
         if draw(st.booleans()):
             raw[section] = draw(strategy)
     if draw(st.booleans()):
         raw["interventions"] = draw(st.lists(intervention(), max_size=3))
-    raw = draw(spoil(raw))
-    if small:
-        run = raw.get("run")
-        if not isinstance(run, dict):
-            run = raw["run"] = {}
-        run["step_minutes"] = draw(st.sampled_from([60.0, 240.0, 720.0]))
-        run["duration_days"] = run["step_minutes"] * draw(st.integers(1, 2)) / (24 * 60)
-        pop = raw.get("population")
-        if not isinstance(pop, dict):
-            pop = raw["population"] = {}
-        pop["n_clinicians"] = max(draw(st.integers(3, 150)), min(_facilities(pop), 1_000))
+    return draw(spoil(raw))
+
+
+# ------------------------------------------------------------ scenarios that run
+# The run test needs scenarios that load, that are small, and in which things happen
+# within their one to three steps. So its draws differ from the loading test's in four ways:
+# * the cross-field rules that junk-free draws break most often are mended before spoiling
+#   (work hours in order, unique item names, corrections aimed at a drawn rumor, routes in
+#   order, end_day after start_day, a broadcast naming a drawn item), and spoiling is rarer
+#   (none in about half the draws), so that about two thirds of the draws load;
+# * items, interventions and `settings` values are drawn more often, the latter from the
+#   setting's own type and range, and start days fall inside the run about three times in four;
+# * sizes are biased small: 3-30 clinicians in half of the draws, 30-300 in the other half
+#   (never fewer than the drawn facilities, never more than 1,000), and the duration is 1-3
+#   steps of 1, 4 or 12 hours;
+# * everything else (rates, probabilities, group sizes, counts, tables and lists) keeps the
+#   full range of the schema, huge values included.
+def _setting_fields(model: type[BaseModel], prefix: str = "") -> dict[str, FieldInfo]:
+    out: dict[str, FieldInfo] = {}
+    for fname, field in model.model_fields.items():
+        ann, _ = _strip(field.annotation)
+        if isinstance(ann, type) and issubclass(ann, BaseModel):
+            out.update(_setting_fields(ann, f"{prefix}{fname}."))
+        else:
+            out[f"{prefix}{fname}"] = field
+    return out
+
+
+#: settings a `settings` intervention may change during a run, with values of their own type and range
+CHANGEABLE = {
+    path: value_of(field.annotation, _constraints(field.metadata), path.rsplit(".", 1)[-1])
+    for path, field in _setting_fields(Scenario).items()
+    if path.split(".")[0] not in ("run", "population", "groups", "contacts", "interventions")
+    and not is_setup_only(field)
+}
+
+
+@st.composite
+def runnable_intervention(draw) -> dict:
+    """An intervention as :func:`intervention` draws it; a `settings` one mostly sets allowed values."""
+    entry = draw(intervention())
+    if entry["name"] == "settings" and draw(st.integers(0, 3)):
+        paths = draw(st.lists(st.sampled_from(sorted(CHANGEABLE)), min_size=1, max_size=3, unique=True))
+        entry["set"] = {path: draw(CHANGEABLE[path]) for path in paths}
+    return entry
+
+
+def _when(draw, given: object) -> object:
+    """A start day inside a run of at most a day three times in four, else the one drawn."""
+    return draw(st.sampled_from([0.0, 0.0, 0.02, given]))
+
+
+def _mend(draw, raw: dict) -> dict:
+    """Mend the cross-field rules that draws break most often (see the comment above)."""
+    pop = raw.get("population", {})
+    start, end = pop.get("work_start_hour", 8.0), pop.get("work_end_hour", 18.0)
+    if end <= start:
+        pop["work_start_hour"], pop["work_end_hour"] = (end, start) if end < start else (8.0, 18.0)
+    if "roles" in pop and not any(v > 0 for v in pop["roles"].values()):
+        pop["roles"]["doctor"] = 1.0
+    items = raw.get("information", {}).get("items", [])
+    seen: set[str] = set()
+    for k, it in enumerate(items):
+        if it["name"] in seen:
+            it["name"] = f"{it['name']}_{k}"
+        seen.add(it["name"])
+        it["start_day"] = _when(draw, it.get("start_day", 0.0))
+    rumors = [it["name"] for it in items if it["kind"] == "rumor"]
+    for it in items:
+        if it["kind"] == "correction" and it["target"] not in rumors:
+            if not rumors:
+                items.insert(0, {"name": "rumor_0", "kind": "rumor"})
+                rumors.append("rumor_0")
+            it["target"] = draw(st.sampled_from(rumors))
+    regions = pop.get("regions", [])
+    for k, region in enumerate(regions):
+        region["name"] = f"{region['name']}{k}"
+    for region in regions:
+        if "referral_hub" in region:
+            region["referral_hub"] = draw(st.sampled_from([r["name"] for r in regions]))
+    dx = raw.get("diagnosis", {})
+    if "routes" in dx:
+        routes = list(dict.fromkeys(dx["routes"]))
+        routes = [r for r in ("local",) if r in routes] + [r for r in routes if r not in ("local", "referral")]
+        dx["routes"] = routes + (["referral"] if "referral" in dx["routes"] else [])
+        if not dx["routes"]:
+            del dx["routes"]
+    if "specialty_weights" in dx and not any(v > 0 for v in dx["specialty_weights"].values()):
+        del dx["specialty_weights"]
+    shown = [it["name"] for it in items if it["kind"] != "correction"]
+    for iv in raw.get("interventions", []):
+        iv["start_day"] = _when(draw, iv.get("start_day", 0.0))
+        if "end_day" in iv and iv["end_day"] <= iv["start_day"]:
+            iv["end_day"] = iv["start_day"] + draw(st.sampled_from([0.01, 0.5, 10.0]))
+        if iv["name"] == "broadcast" and iv["params"]["item"] not in shown:
+            if shown:
+                iv["params"]["item"] = draw(st.sampled_from(shown))
+            else:
+                items.append({"name": iv["params"]["item"], "kind": "guideline"})
+                shown.append(iv["params"]["item"])
+    if items and "information" not in raw:
+        raw["information"] = {"items": items}
+    return raw
+
+
+@st.composite
+def runnable_tables(draw) -> dict:
+    """A small, short scenario file from the schema, mostly loadable (see the comment above)."""
+    raw: dict = {}
+    for section, strategy in SECTIONS.items():
+        if draw(st.integers(0, 3)):
+            raw[section] = draw(strategy)
+    if draw(st.integers(0, 3)):
+        info = raw.setdefault("information", {})
+        info["items"] = draw(st.lists(model_of(ItemConfig), min_size=1, max_size=4))
+    if draw(st.integers(0, 2)):
+        raw["interventions"] = draw(st.lists(runnable_intervention(), min_size=1, max_size=3))
+    raw = draw(spoil(_mend(draw, raw), counts=(0, 0, 0, 0, 1, 1, 2)))
+    run = raw.get("run")
+    if not isinstance(run, dict):
+        run = raw["run"] = {}
+    run["step_minutes"] = draw(st.sampled_from([60.0, 240.0, 720.0]))
+    run["duration_days"] = run["step_minutes"] * draw(st.integers(1, 3)) / (24 * 60)
+    pop = raw.get("population")
+    if not isinstance(pop, dict):
+        pop = raw["population"] = {}
+    n = draw(st.one_of(st.integers(3, 30), st.integers(30, 300)))
+    pop["n_clinicians"] = n = max(n, min(_facilities(pop), 1_000))
+    info = raw.get("information")
+    for it in info.get("items", []) if isinstance(info, dict) and isinstance(info.get("items"), list) else []:
+        ids = it.get("seed_clinicians") if isinstance(it, dict) else None
+        if isinstance(ids, list) and ids and all(isinstance(i, int) for i in ids) and draw(st.integers(0, 3)):
+            it["seed_clinicians"] = [i % n for i in ids]  # ids in the population three times in four
     return raw
 
 
@@ -387,3 +513,21 @@ def test_loading_succeeds_or_raises_scenario_error_quick(raw, folder):
 @given(raw=scenario_tables())
 def test_loading_succeeds_or_raises_scenario_error(raw, folder):
     _loads_or_refuses(raw, folder)
+
+
+@pytest.mark.slow
+@FUZZ
+@given(raw=runnable_tables())
+def test_every_scenario_that_loads_runs(raw, folder):
+    """Every scenario that loads builds a model, runs its steps and yields its results; no
+    step computes a NaN from the settings (numpy's "invalid value" warning is an error here)."""
+    from sim.runner import run
+
+    scen = _load(raw, folder)
+    if scen is None:
+        return
+    with _address_space_ceiling(4 * 2**30), warnings.catch_warnings():
+        warnings.filterwarnings("error", message="invalid value encountered", category=RuntimeWarning)
+        res = run(scen, seed=1)
+    assert 1 <= res.manifest["steps"] <= scen.n_steps  # fewer only with run.stop_when_idle
+    assert res.metrics["n_clinicians"] == scen.population.n_clinicians

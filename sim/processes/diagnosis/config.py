@@ -214,8 +214,12 @@ class DiagnosisConfig(Section):
     # ---- referral
     referral_hop_travel_days: NonNegative = Field(1.0, description="Travel per level up the hierarchy.")
     referral_lead_days: NonNegative = Field(2.0, description="Earliest appointment after arriving.")
-    referral_slots_per_100_beds_per_day: Positive = Field(
-        1.0, description="Referral visits a receiving facility offers per 100 beds per day."
+    referral_slots_per_100_beds_per_day: float = Field(
+        1.0,
+        ge=1e-6,
+        le=1e12,
+        description="Referral visits a receiving facility offers per 100 beds per day (1e-6..1e12: the "
+        "time between visits stays finite).",
     )
 
     @model_validator(mode="after")

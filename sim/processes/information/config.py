@@ -13,7 +13,7 @@ settings: it takes only the seeding settings of its own.
 
 from __future__ import annotations
 
-from typing import Literal, get_args
+from typing import Annotated, Literal, get_args
 
 from pydantic import Field, model_validator
 
@@ -45,6 +45,9 @@ __all__ = [
 Kind = Literal["guideline", "rumor", "correction", "case_report"]
 Role = Literal["doctor", "nurse", "lab_technician", "pharmacist", "public_health_admin"]
 Tier = Literal["primary", "secondary", "tertiary"]
+#: a relative weight (1 = a doctor's, or a secondary facility's): at most 100, so that products of
+#: weights stay finite in the float32 arrays that carry them
+Weight = Annotated[float, Field(ge=0.0, le=100.0)]
 RegionKind = Literal["city", "rural", "abroad"]  # sim.population.REGION_KINDS (checked by the tests)
 ITEM_KINDS: tuple[str, ...] = get_args(Kind)
 ROLE_ORDER: tuple[Role, ...] = get_args(Role)  # == sim.schema.ROLES, typed
@@ -223,19 +226,19 @@ class InformationConfig(Section):
     screenshot_fidelity: Probability = Field(0.7, description="Weight of a screenshot copy.")
     screenshot_delay_factor: Probability = Field(0.5, description="Posting rate of screenshot forwards.")
     # credibility of sources by role (doctors = 1); experts and higher tiers count more
-    role_credibility: dict[Role, NonNegative] = Field(
+    role_credibility: dict[Role, Weight] = Field(
         description="Weight of a source by role (x tier weight x (0.5 + expertise)); experts debunk better (Walter et al. 2021).",
         default_factory=lambda: _by_role(
             doctor=1.0, nurse=0.7, lab_technician=0.8, pharmacist=0.8, public_health_admin=1.1
         ),
     )
-    role_activity: dict[Role, NonNegative] = Field(
+    role_activity: dict[Role, Weight] = Field(
         description="Posting rate by role, relative to doctors (administrators relay official items).",
         default_factory=lambda: _by_role(
             doctor=1.0, nurse=0.8, lab_technician=0.8, pharmacist=0.8, public_health_admin=1.2
         ),
     )
-    tier_credibility: tuple[NonNegative, NonNegative, NonNegative] = Field(
+    tier_credibility: tuple[Weight, Weight, Weight] = Field(
         (0.8, 1.0, 1.2), description="Weight of a source by tier (primary, secondary, tertiary)."
     )
     moderation: ModerationConfig = Field(default_factory=ModerationConfig)

@@ -15,7 +15,7 @@ from .transitions import set_state
 if TYPE_CHECKING:  # pragma: no cover
     from .process import InformationProcess
 
-__all__ = ["broadcast", "eligible_seeds", "seed"]
+__all__ = ["broadcast", "eligible_seeds", "seed", "seed_count", "seed_warnings"]
 
 
 def seed(p: InformationProcess, model, t: float, dt: float) -> None:
@@ -34,8 +34,7 @@ def seed(p: InformationProcess, model, t: float, dt: float) -> None:
             eligible = eligible_seeds(model, it)
             if eligible.size == 0:
                 continue
-            n = round(it.seed_share * eligible.size) if it.seed_share is not None else it.n_seeds
-            seeds = p.rng.choice(eligible, size=min(max(n, 1), eligible.size), replace=False)
+            seeds = p.rng.choice(eligible, size=seed_count(it, eligible.size), replace=False)
         if it.kind == "correction":
             assert it.target is not None  # the schema requires it
             j = cat.index[it.target]
@@ -46,6 +45,47 @@ def seed(p: InformationProcess, model, t: float, dt: float) -> None:
             set_state(p, j, seeds, AWARE if it.kind != "rumor" else BELIEVES, t, sender=seeds)
             p.log.add(j, "seed", seeds, seeds, -1, t)
         p.arrays.active[j, seeds] = it.seed_channel == "groups"
+
+
+def seed_count(it: ItemConfig, n_eligible: int) -> int:
+    """Seeds drawn among ``n_eligible`` (> 0) clinicians: ``n_seeds`` or the ``seed_share``
+    of them, at least 1 and at most all of them (:func:`seed_warnings` reports the clipping)."""
+    n = round(it.seed_share * n_eligible) if it.seed_share is not None else it.n_seeds
+    return min(max(n, 1), n_eligible)
+
+
+def seed_warnings(model) -> list[str]:
+    """What the drawn population does to the items' seeds, one line each: an item whose seed
+    filters match nobody (it never starts), ``n_seeds`` above the clinicians eligible (all of
+    them are seeds) and a ``seed_share`` that rounds to no seed (one is drawn). Known once the
+    population is built; the run records them in its manifest."""
+    out = []
+    for k, it in enumerate(model.config.information.items):
+        if it.seed_clinicians is not None:
+            continue
+        n_eligible = eligible_seeds(model, it).size
+        filters = ", ".join(
+            f"{name} = {getattr(it, name)!r}"
+            for name in ("seed_tiers", "seed_roles", "seed_region_kinds", "seed_international")
+            if getattr(it, name)
+        )
+        among = f"the {n_eligible:,} clinicians eligible as seeds" + (f" ({filters})" if filters else "")
+        if n_eligible == 0:
+            out.append(
+                f"information.items.{k}: in this population (seed {model.seed}) no clinician matches the "
+                f"seed filters ({filters}); item {it.name!r} never starts"
+            )
+        elif it.seed_share is None and it.n_seeds > n_eligible:
+            out.append(
+                f"information.items.{k}.n_seeds: {it.n_seeds:,} is more than {among} in this population "
+                f"(seed {model.seed}); all {n_eligible:,} are seeds of item {it.name!r}"
+            )
+        elif it.seed_share is not None and it.seed_share > 0 and round(it.seed_share * n_eligible) == 0:
+            out.append(
+                f"information.items.{k}.seed_share: {it.seed_share:g} of {among} rounds to no seed "
+                f"(seed {model.seed}); item {it.name!r} is given 1 seed"
+            )
+    return out
 
 
 def eligible_seeds(model, it: ItemConfig) -> np.ndarray:
