@@ -221,3 +221,24 @@ def test_check_prints_a_well_formed_table_and_exits_by_its_pass_column():
         passes.append(cells[5] == "yes")
     assert f"{sum(passes)} of {len(ids)} targets pass" in proc.stdout
     assert proc.returncode == (0 if all(passes) else 1)
+
+
+def test_calibrate_command_refuses_bad_input_with_exit_2(tmp_path):
+    from sim.cli import main
+
+    assert main(["calibrate"]) == 2  # neither a file nor --check
+    assert main(["calibrate", "--check", "--target", "no_such_target"]) == 2
+    assert main(["calibrate", "--check", "--replicates", "1"]) == 2
+    bad = tmp_path / "bad.toml"
+    bad.write_text('scenario = "classroom"\ntargets = ["carmona_p_within_hour"]\n')
+    assert main(["calibrate", str(bad), "--out", str(tmp_path / "o")]) == 2  # no parameters
+
+
+def test_shipped_calibration_files_load():
+    from sim.calibrate.spec import load_calibration
+
+    files = sorted(p for p in (ROOT / "calibration").glob("*.toml") if p.name != "targets.toml")
+    assert {p.stem for p in files} >= {"guangdong_group_answers", "reed_frost_recovery"}
+    for path in files:
+        spec = load_calibration(path)
+        assert spec.parameters and spec.targets

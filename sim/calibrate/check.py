@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 
 from .targets import Judgement, Target
 
@@ -85,8 +86,9 @@ def format_table(rows: list[Judgement]) -> str:
         t = j.target
         sim = f"{_fmt(j.mean)} [{_fmt(j.low)}, {_fmt(j.high)}]"
         unit = f" {t.unit}" if t.unit else ""
+        where = Path(t.scenario).stem if t.scenario and ("/" in t.scenario or "\\" in t.scenario) else t.scenario
         lines.append(
-            f"| {t.id} | {t.scenario} | {t.describe_observed()}{unit} | {sim} | {j.n} | {'yes' if j.passed else 'NO'} |"
+            f"| {t.id} | {where} | {t.describe_observed()}{unit} | {sim} | {j.n} | {'yes' if j.passed else 'NO'} |"
         )
     n_pass = sum(j.passed for j in rows)
     lines.append("")
