@@ -207,8 +207,9 @@ def test_check_prints_a_well_formed_table_and_exits_by_its_pass_column():
         cmd += ["--target", t]
     proc = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT, timeout=1200)
     assert proc.returncode in (0, 1), proc.stderr
-    lines = [ln for ln in proc.stdout.splitlines() if ln.startswith("| ")]
+    lines = [ln for ln in proc.stdout.splitlines() if ln.startswith("|")]
     assert lines[0].startswith("| target | scenario | observed | simulated")
+    assert lines[1] == "|---|---|---|---|---|---|"
     body = lines[2:]
     assert [ln.split("|")[1].strip() for ln in body] == ids
     passes = []
