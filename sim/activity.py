@@ -1,7 +1,7 @@
 """When clinicians are at work and when they open their chats.
 
 Reading is a Poisson process per clinician whose rate depends on the time of day:
-``reads_per_day`` spread over the waking hours (07:00-23:00), multiplied by
+``reads_per_day`` spread over the waking hours (07:00-23:00 local time), multiplied by
 ``night_activity`` at night; shift workers (``work_start``/``work_end`` at night)
 read at the day rate while on shift. The probability of at least one opening in a
 step of length dt (days) is ``1 - exp(-rate * dt)``.
@@ -13,9 +13,21 @@ import numpy as np
 
 from .clock import in_hours
 
-__all__ = ["WAKING_HOURS", "at_work", "read_prob", "read_rate"]
+__all__ = ["WAKING_HOURS", "at_work", "awake", "read_prob", "read_rate"]
 
 WAKING_HOURS = 16.0
+WAKE_HOUR, SLEEP_HOUR = 7.0, 23.0
+
+
+def awake(model, who: np.ndarray | None = None) -> bool | np.ndarray:
+    """In waking hours (07:00-23:00 local time): one bool when every clinician keeps the
+    run's clock, else a bool per clinician (or per clinician in ``who``); members abroad
+    with ``utc_offset_hours`` keep their own."""
+    offset = model.pop.local_offset
+    if offset is None:
+        return not model.clock.is_night(SLEEP_HOUR, WAKE_HOUR)
+    local = np.mod(model.clock.hour + (offset if who is None else offset[who]), 24.0)
+    return (local >= WAKE_HOUR) & (local < SLEEP_HOUR)
 
 
 def at_work(model, who: np.ndarray | None = None) -> np.ndarray:
@@ -32,8 +44,7 @@ def read_rate(model, who: np.ndarray | None = None) -> np.ndarray:
     pop, cfg = model.pop, model.config.population
     reads = pop.reads_per_day if who is None else pop.reads_per_day[who]
     day_rate = reads * (24.0 / WAKING_HOURS)
-    awake = not model.clock.is_night()
-    factor = np.where(at_work(model, who) | awake, 1.0, cfg.night_activity).astype(np.float32)
+    factor = np.where(at_work(model, who) | awake(model, who), 1.0, cfg.night_activity).astype(np.float32)
     return day_rate * factor
 
 

@@ -291,6 +291,12 @@ def scenario_warnings(scenario: Scenario) -> list[str]:
     from .population import BED_RANGES
 
     out: list[str] = []
+    for k, reg in enumerate(scenario.population.regions):
+        if reg.kind == "abroad" and reg.utc_offset_hours is None:
+            out.append(
+                f"population.regions.{k}.utc_offset_hours: region {reg.name!r} is abroad but has no time zone; "
+                "its members keep China's working and waking hours (UTC+8)"
+            )
     run = scenario.run
     minutes = run.duration_days * 24 * 60
     if abs(scenario.n_steps * run.step_minutes - minutes) > 1e-6 * max(minutes, 1.0):

@@ -70,6 +70,9 @@ class Population:
     school: np.ndarray  # int16 medical school
     internship: np.ndarray  # int32 facility of the internship cohort
     extra: dict[str, np.ndarray] = field(default_factory=dict)
+    #: float32 hours by which each clinician's local time is ahead of the run's clock (China,
+    #: UTC+8), or None when every clinician keeps the run's clock
+    local_offset: np.ndarray | None = None
 
     @property
     def n(self) -> int:
@@ -227,6 +230,19 @@ def _build_facilities(cfg: PopulationConfig, rng: np.random.Generator):
     return names, region_kind, fac_region, fac_tier, beds, equipment, spec, parent, fac_abroad, staff_weight
 
 
+CHINA_UTC_OFFSET = 8.0
+
+
+def _region_offsets(cfg: PopulationConfig) -> np.ndarray:
+    """Per region (copies included, in order): hours its local time is ahead of China's."""
+    out = [
+        0.0 if reg.utc_offset_hours is None else reg.utc_offset_hours - CHINA_UTC_OFFSET
+        for reg in cfg.regions
+        for _ in range(reg.count)
+    ]
+    return np.asarray(out, dtype=np.float32)
+
+
 def build_population(cfg: PopulationConfig, rng: np.random.Generator) -> Population:
     (names, region_kind, fac_region, fac_tier, beds, equipment, spec, parent, fac_abroad, staff_weight) = (
         _build_facilities(cfg, rng)
@@ -272,6 +288,14 @@ def build_population(cfg: PopulationConfig, rng: np.random.Generator) -> Populat
     shift[shifted] = rng.choice(np.array([0.0, 8.0, 16.0], dtype=np.float32), size=int(shifted.sum()))
     work_start = (cfg.work_start_hour + shift).astype(np.float32)
     work_end = (cfg.work_end_hour + shift).astype(np.float32)
+    # members abroad keep local hours: on the run's clock their shift starts `offset` earlier
+    region_offset = _region_offsets(cfg)
+    local_offset = region_offset[fac_region[facility]] if np.any(region_offset != 0) else None
+    if local_offset is not None:
+        moved = local_offset != 0
+        length = work_end[moved] - work_start[moved]
+        work_start[moved] = np.mod(work_start[moved] - local_offset[moved], 24.0)
+        work_end[moved] = work_start[moved] + length
 
     abroad = fac_abroad[facility]
     p_int = np.array([_tier(cfg, t).international_access for t in TIERS])[tier]
@@ -308,6 +332,7 @@ def build_population(cfg: PopulationConfig, rng: np.random.Generator) -> Populat
         reads_per_day=reads,
         work_start=work_start,
         work_end=work_end,
+        local_offset=local_offset,
         international=international,
         paywall=paywall,
         school=school,

@@ -162,6 +162,13 @@ class RegionConfig(Section):
     referral_hub: str | None = Field(
         None, description="Region whose tertiary facilities receive referrals when this one has none."
     )
+    utc_offset_hours: float | None = Field(
+        None,
+        ge=-12,
+        le=14,
+        description="Time zone (hours from UTC) of a region abroad; its members keep their own working and "
+        "waking hours. None: China's clock (UTC+8), the run's clock.",
+    )
 
     @model_validator(mode="after")
     def _has_facilities(self):

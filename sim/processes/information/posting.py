@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, NamedTuple
 
 import numpy as np
 
+from ...activity import awake
 from ...clock import in_hours
 from ...table import Table
 from . import kernels, moderation
@@ -97,7 +98,7 @@ def post(p: InformationProcess, model, t: float, dt: float) -> None:
     hetero = cfg.heterogeneity
     if hetero:
         activity = p.posting_cache.activity(p, pop)
-        awake = not model.clock.is_night()
+        up = awake(model)  # one bool, or one per clinician when members abroad keep their own hours
         night = model.config.population.night_activity
     for j in range(len(p.catalog)):
         spreaders = np.flatnonzero(p.arrays.active[j])
@@ -106,7 +107,9 @@ def post(p: InformationProcess, model, t: float, dt: float) -> None:
         k = p.posting_cache.constants(p, j, dt)
         factor: np.ndarray | float
         if hetero:
-            on = awake | in_hours(model.clock.hour, pop.work_start[spreaders], pop.work_end[spreaders])
+            on = (up if isinstance(up, bool) else up[spreaders]) | in_hours(
+                model.clock.hour, pop.work_start[spreaders], pop.work_end[spreaders]
+            )
             factor = np.clip(activity[spreaders] * np.where(on, 1.0, night), 0, 5)
             p_post = np.clip(k.p_post * factor, 0, 1).astype(np.float64)
             weight = (credibility(cfg, pop, spreaders) * k.fidelity).astype(np.float32)

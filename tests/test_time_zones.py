@@ -1,0 +1,95 @@
+"""Members abroad keep their own working and waking hours (population.regions.*.utc_offset_hours)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import sim
+from sim.activity import awake, read_rate
+from sim.clock import in_hours
+from sim.config import scenario_warnings
+
+from .test_components import BASE
+
+ABROAD = """
+[[population.regions]]
+name = "Boston"
+kind = "abroad"
+tertiary = 2
+staff_weight = 3.0
+utc_offset_hours = -5
+"""
+
+
+@pytest.fixture(scope="module")
+def scenario(tmp_path_factory):
+    path = tmp_path_factory.mktemp("tz") / "s.toml"
+    path.write_text(BASE.replace("n_clinicians = 150", "n_clinicians = 400") + ABROAD)
+    return sim.load_scenario(path)
+
+
+@pytest.fixture(scope="module")
+def model(scenario):
+    return sim.build_model(scenario, seed=3)
+
+
+def _abroad(model) -> np.ndarray:
+    pop = model.pop
+    return pop.fac_abroad[pop.facility]
+
+
+def test_shifts_abroad_start_at_local_hours_on_the_run_clock(model, scenario):
+    pop, away = model.pop, _abroad(model)
+    assert away.sum() > 20 and pop.local_offset is not None
+    np.testing.assert_array_equal(pop.local_offset[away], -13.0)  # UTC-5 is 13 h behind China
+    np.testing.assert_array_equal(pop.local_offset[~away], 0.0)
+    cfg = scenario.population
+    local_start = np.mod(pop.work_start[away] + pop.local_offset[away], 24.0)
+    # day, evening and night shifts start at 8, 16 or 24 (= 0) o'clock local time
+    assert set(np.unique(local_start)) <= {np.float32(cfg.work_start_hour + s) % 24 for s in (0.0, 8.0, 16.0)}
+    np.testing.assert_allclose(pop.work_end - pop.work_start, cfg.work_end_hour - cfg.work_start_hour)
+    assert (pop.work_start[away] >= 0).all() and (pop.work_start[away] < 24).all()
+
+
+def test_at_china_midnight_members_abroad_are_awake_and_at_home_asleep(model):
+    away = _abroad(model)
+    model.clock.start_hour = 23.75  # the middle of the first step is 00:00-ish China time
+    hour = model.clock.hour
+    local = np.mod(hour + model.pop.local_offset, 24.0)
+    up = awake(model)
+    assert isinstance(up, np.ndarray)
+    np.testing.assert_array_equal(up, (local >= 7) & (local < 23))
+    assert up[away].all() and not up[~away].any()  # 11:00 in Boston
+    rate = read_rate(model)
+    day = model.pop.reads_per_day * 1.5  # 24 / 16 waking hours
+    np.testing.assert_allclose(rate[away], day[away], rtol=1e-6)
+    on_shift = in_hours(hour, model.pop.work_start, model.pop.work_end)
+    np.testing.assert_allclose(rate[~away & ~on_shift], day[~away & ~on_shift] * 0.2, rtol=1e-6)
+
+
+def test_answers_abroad_are_off_hours_by_local_time(scenario):
+    scen = scenario.model_copy(deep=True)
+    for t in ("primary", "secondary", "tertiary"):
+        setattr(scen.diagnosis.case_rate_per_facility_per_day, t, 3.0)
+    res = sim.run(scen, seed=3)
+    pop = sim.build_model(scen, seed=3).pop
+    answers = res.tables["answers"]
+    e = answers["expert"].to_numpy()
+    away = pop.fac_abroad[pop.facility[e]]
+    assert away.sum() >= 10  # members abroad answer
+    hour = np.mod(scen.run.start_hour + answers["t_start"].to_numpy() * 24.0, 24.0)
+    local_hour = np.mod(hour + pop.local_offset[e], 24.0)
+    start_local = np.mod(pop.work_start[e] + pop.local_offset[e], 24.0)
+    end_local = start_local + (pop.work_end[e] - pop.work_start[e])
+    expected_off = ~in_hours(local_hour, start_local, end_local)
+    np.testing.assert_array_equal(answers["offhours"].to_numpy()[away], expected_off[away])
+
+
+def test_a_region_abroad_without_a_time_zone_is_warned_about(scenario):
+    plain = scenario.model_copy(deep=True)
+    plain.population.regions[-1].utc_offset_hours = None
+    (line,) = [w for w in scenario_warnings(plain) if "utc_offset_hours" in w]
+    assert "Boston" in line and "UTC+8" in line
+    assert not [w for w in scenario_warnings(scenario) if "utc_offset_hours" in w]
+    assert sim.build_model(plain, seed=3).pop.local_offset is None
