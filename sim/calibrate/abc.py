@@ -143,7 +143,8 @@ def _make_sampler_class():
                 for _ in range(batch):
                     simulate_one()
                 proposals = d.end_record()
-                d.log(f"generation {t}: {batch} proposals, {accepted}/{n} accepted so far")
+                what = "prior sample" if t < 0 else f"generation {t}"
+                d.log(f"{what}: running {batch} simulations ({accepted}/{n} accepted so far)")
                 d.results = dict(
                     zip(
                         (d.point_key(v) for v in proposals),
@@ -166,6 +167,8 @@ def _make_sampler_class():
                         break
                 rate = got / used if used else rate
                 d.mode = "off"
+            what = "prior sample" if t < 0 else f"generation {t}"
+            d.log(f"{what}: {accepted}/{n} accepted of {evals} simulations")
             if t >= 0:
                 d.last_rate = max(rate, 0.02)
             self.nr_evaluations_ = evals
