@@ -8,9 +8,11 @@ belongs). Two properties:
 
 * loading a drawn file either gives a :class:`Scenario` or raises :class:`ScenarioError`
   (nothing else), and a loaded scenario's resolved TOML loads back to the same scenario;
-* every scenario that loads builds, runs, and yields its results (the population and the
-  duration are drawn small so that thousands of runs stay cheap; everything else is as
-  free as for loading).
+* every scenario that loads builds, runs, and yields its results, and no step computes a
+  NaN (numpy's "invalid value" warning fails the test). These draws (:func:`runnable_tables`)
+  are mended so that most load, with items and interventions that start within the run;
+  the population and the duration are drawn small so that thousands of runs stay cheap,
+  everything else is as free as for loading (see the comment above ``runnable_tables``).
 
 The number of examples is ``QUNSIM_FUZZ_EXAMPLES`` (default 2,000 each; the two full tests
 take a few minutes and are marked ``slow``, a 150-example loading test runs every time);
