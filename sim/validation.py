@@ -119,7 +119,7 @@ def evaluate(
 
 def registered_cases() -> dict[str, Case]:
     """Every validation case by name (each process's case module registers its cases when imported)."""
-    from .processes.diagnosis import escalation_case, mmc  # noqa: F401
+    from .processes.diagnosis import care_case, escalation_case, mmc  # noqa: F401
     from .processes.information import cases  # noqa: F401
 
     return CASES

@@ -201,24 +201,74 @@ def test_closed_forms():
     assert z == pytest.approx(0.7968121, abs=1e-5)  # 1 - z = exp(-2 z)
 
 
-def test_tambuscio_fixed_point_solves_the_mean_field_map():
+@pytest.mark.parametrize("rule", ["tambuscio", "forget_first"])
+def test_tambuscio_fixed_point_solves_the_mean_field_map(rule):
     beta, a, pv, pf = 0.5, 0.5, 0.05, 0.1
+    # a believer's step: stay, forget (-> S) or verify (-> F)
+    stay, verify = (1 - pf - pv, pv) if rule == "tambuscio" else ((1 - pf) * (1 - pv), (1 - pf) * pv)
     s, b, f = 0.98, 0.02, 0.0
     for _ in range(5000):
         r = (1 + a) * b / ((1 + a) * b + (1 - a) * f)
         s, b, f = (
             pf * (b + f) + (1 - beta) * s,
-            beta * r * s + (1 - pf) * (1 - pv) * b,
-            beta * (1 - r) * s + (1 - pf) * pv * b + (1 - pf) * f,
+            beta * r * s + stay * b,
+            beta * (1 - r) * s + verify * b + (1 - pf) * f,
         )
-    assert (s, b, f) == pytest.approx(tambuscio_equilibrium(beta, a, pv, pf), abs=1e-9)
-    # above the threshold 2 a pf / ((1 - a)(1 - pf)) the hoax dies out
-    assert tambuscio_equilibrium(beta, a, 0.23, pf)[1] == 0.0
-    assert tambuscio_equilibrium(beta, a, 0.22, pf)[1] > 0.0
+    assert (s, b, f) == pytest.approx(tambuscio_equilibrium(beta, a, pv, pf, rule), abs=1e-9)
+    # above the threshold (2 a pf / (1 - a) exclusive; / ((1 - a)(1 - pf)) forget-first) the hoax dies out
+    thr = 2 * a * pf / (1 - a) / (1 if rule == "tambuscio" else 1 - pf)
+    assert tambuscio_equilibrium(beta, a, thr + 0.005, pf, rule)[1] == 0.0
+    assert tambuscio_equilibrium(beta, a, thr - 0.005, pf, rule)[1] > 0.0
+
+
+def test_correction_odds_ratio_in_walter_terms():
+    from sim.processes.information.belief import correction_odds_ratio, stance_probabilities
+    from sim.processes.information.config import InformationConfig
+
+    assert correction_odds_ratio(0.40) == pytest.approx(2.066, abs=1e-3)  # Walter et al. 2021, d = 0.40
+    cfg = InformationConfig(judgment_weight=0.7, correction_effect_d=0.40, beta=1.0)
+    # one unit-weight correction read with the rumor: odds of not believing x exp(d pi / sqrt 3)
+    for a in (-0.5, 0.0, 0.6):
+        p0 = stance_probabilities(cfg, a, 1.0, 0.0)[0]
+        p1 = stance_probabilities(cfg, a, 1.0, 1.0)[0]
+        assert (p0 / (1 - p0)) / (p1 / (1 - p1)) == pytest.approx(correction_odds_ratio(0.40), rel=1e-9)
+    # the textbook rule: without corrections every stance is belief
+    tb = InformationConfig(belief_rule="tambuscio", beta=0.5)
+    assert stance_probabilities(tb, -0.9, 1.0, 0.0)[0] == pytest.approx(0.5)
+
+
+def test_belief_on_exposure_rises_with_credibility_and_sender_weight():
+    from sim.processes.information.belief import stance_probabilities
+    from sim.processes.information.config import InformationConfig
+
+    cfg = InformationConfig()
+    p = [float(stance_probabilities(cfg, a, 1.0, 0.0)[0]) for a in (-0.9, 0.0, 0.9)]
+    assert p[0] < p[1] < p[2]
+    assert stance_probabilities(cfg, 0.0, 2.0, 0.0)[0] > stance_probabilities(cfg, 0.0, 1.0, 0.0)[0]
+    b, c, d = stance_probabilities(cfg, 0.3, 1.0, 0.5)
+    assert b + c + d == pytest.approx(1.0)
+
+
+def test_literacy_lowers_belief_in_a_run():
+    # same seed, population literacy low vs high: fewer ever believe (a = credibility - (literacy - 0.5));
+    # over 4 seeds the gap is several times its Monte Carlo spread (experiments/belief_response.py)
+    base = ["diagnosis.enabled=false", "run.duration_days=15", "information.items.1.credibility=0.0"]
+    lows, highs = [], []
+    for seed in (1, 2, 3, 4):
+        for lit, out in ((0.2, lows), (0.8, highs)):
+            m = QunModel(
+                load_scenario(SCENARIOS / "classroom.toml", [*base, f"population.literacy_mean={lit}"]), seed=seed
+            )
+            m.run_model()
+            out.append(m.process("information").arrays.ever_believed[1].mean())
+    assert np.mean(highs) < np.mean(lows)
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("name", ["reed_frost", "maki_thompson", "tambuscio", "tambuscio_eradication"])
+@pytest.mark.parametrize(
+    "name",
+    ["reed_frost", "maki_thompson", "tambuscio", "tambuscio_eradication", "tambuscio_forget_first", "first_exposure"],
+)
 def test_classical_case(name):
     res = evaluate(CASES[name])
     assert res.passed, res
@@ -364,7 +414,7 @@ def test_settings_fixed_at_setup_are_marked():
         return {name for name, f in section.model_fields.items() if is_setup_only(f)}
 
     assert fixed(InformationConfig) == {"enabled", "items", "event_log"}
-    assert fixed(ItemConfig) == {"name", "kind", "target"}
+    assert fixed(ItemConfig) == {"name", "kind", "target", "condition"}
     assert fixed(ModerationConfig) == set()
 
 

@@ -162,9 +162,13 @@ def commit(st: DxState, cfg: DiagnosisConfig, model, rows: np.ndarray, start: np
     spec = C["spec"][case]
     skill = pop.expertise[e] * np.where(pop.specialty[e] == spec, 1.0, cfg.off_specialty_factor)
     lacks = pop.fac_equipment[pop.facility[e]] < C["need"][case]
-    p = p_correct(cfg, st.n_labels, skill, C["difficulty"][case], lacks, P["quality"][rows])
     u = st.rng.random(m)
-    correct = u < p
+    if st.care is None:
+        p = p_correct(cfg, st.n_labels, skill, C["difficulty"][case], lacks, P["quality"][rows])
+        correct = u < p
+    else:  # the answer carries its author's information state (.care)
+        tier = pop.fac_tier[C["facility"][case]]
+        p, correct = st.care.judge(st, cfg, 1, case, e, skill, lacks, P["quality"][rows], u, tier)
     wrong = 1 + (st.rng.random(m) * (st.n_labels - 1)).astype(np.int16)
     label = np.where(correct, 0, wrong).astype(np.int16)
     hour = (model.clock.start_hour + start * 24.0) % 24.0

@@ -115,16 +115,32 @@ class Arrivals:
         st.counters["cases"] += k
         st.new_cases_since_record += k
         workup = cfg.local_workup_hours / 24.0
+        care = st.care
+        if care is not None:
+            care.tag(st, cfg, ids)  # which guidelines and rumors concern the new cases
         if cfg.routes and cfg.routes[0] == "local":
-            can = (skill >= diff) & (pop.fac_equipment[fac] >= need)
+            shifts = care.shift(st, cfg, ids, asker) if care is not None else None
+            gain = shifts[0] if shifts is not None else 0.0  # a believer decides on the skill they think they have
+            can = (skill + gain >= diff) & (pop.fac_equipment[fac] >= need)
             loc = ids[can]
             C["now"][ids] = LOCAL
             C["t_dx"][loc] = times[can] + workup
             C["route"][loc] = LOCAL
-            p = p_correct(cfg, st.n_labels, skill[can], diff[can], np.zeros(can.sum(), bool), np.ones(can.sum()))
-            C["correct"][loc] = (new["u_local"][can] < p).astype(np.int8)
+            no_lack, sharp = np.zeros(can.sum(), bool), np.ones(can.sum())
+            if care is None or shifts is None:
+                p = p_correct(cfg, st.n_labels, skill[can], diff[can], no_lack, sharp)
+                C["correct"][loc] = (new["u_local"][can] < p).astype(np.int8)
+            else:
+                mine = tuple(x[can] for x in shifts)
+                tier = pop.fac_tier[fac[can]]
+                _, ok = care.judge(
+                    st, cfg, 0, loc, asker[can], skill[can], no_lack, sharp, new["u_local"][can], tier, mine
+                )
+                C["correct"][loc] = ok.astype(np.int8)
             st.counters["resolved"] += int(loc.size)
-            C["t_esc"][ids[~can]] = times[~can] + workup
+            held = care.delay(st, cfg, ids[~can]) if care is not None else 0.0
+            C["belief_delay"][ids[~can]] = held
+            C["t_esc"][ids[~can]] = times[~can] + workup + held
             consult = ids[~can]
         else:
             C["t_esc"][ids] = times

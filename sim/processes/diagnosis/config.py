@@ -30,6 +30,7 @@ __all__ = [
     "CaseRatesPer100Beds",
     "CaseRatesPerFacility",
     "DiagnosisConfig",
+    "InformationEffects",
     "PatienceTierFactors",
 ]
 
@@ -68,6 +69,32 @@ class PatienceTierFactors(Section):
     primary: Positive = Field(1.0, le=100, description="Patience multiplier at primary facilities.")
     secondary: Positive = Field(1.0, le=100, description="Patience multiplier at secondary facilities.")
     tertiary: Positive = Field(1.0, le=100, description="Patience multiplier at tertiary facilities.")
+
+
+class InformationEffects(Section):
+    """How guidelines and rumors about a case's condition change its care (docs/model.md).
+
+    A clinician who adopted a guideline concerning the case judges it with
+    ``adopted_skill_gain`` more skill; one who believes a rumor concerning it judges it with
+    ``believer_skill_loss`` less (the wrong test or treatment) while deciding whether to
+    treat it locally with the skill they think they have, and, when they do escalate,
+    first tries the rumor's remedy for ``believer_delay_hours`` (cut short when they stop
+    believing). Applies to the treating clinician, to every answer (by its author's
+    state) and to the doctor at a referral visit. Effect sizes are assumptions."""
+
+    enabled: bool = Field(True, description="Information changes care (items need a `condition`).")
+    adopted_skill_gain: NonNegative = Field(
+        0.1, le=1, description="Skill added (0-1 scale) for an adopter of a guideline about the case (assumption)."
+    )
+    believer_skill_loss: NonNegative = Field(
+        0.2, le=1, description="Skill lost (0-1 scale) by a believer of a rumor about the case (assumption)."
+    )
+    believer_delay_hours: NonNegative = Field(
+        24.0,
+        le=24 * 60,
+        description="A believing treating clinician who cannot diagnose the case first tries the rumor's remedy "
+        "this long before escalating, until corrected (assumption).",
+    )
 
 
 def _default_routes() -> list[Route]:
@@ -180,6 +207,7 @@ class DiagnosisConfig(Section):
         "exponential", description="Distribution of the time to write an answer (mean answer_mean_minutes)."
     )
     answer_cap_per_day: int = Field(0, ge=0, le=10_000, description="Answers per expert per day; 0 = no cap.")
+    information_effects: InformationEffects = Field(default_factory=InformationEffects)
     # ---- accuracy
     n_wrong_diagnoses: int = Field(
         3,

@@ -17,6 +17,7 @@ import pandas as pd
 from ...results import Metrics, Recorder
 from ...schema import TIERS
 from ...table import Table
+from .care import HANDLER_STATES
 from .config import CASE_SPECIALTIES, CONTACT, GROUP, LOCAL, ROUTES
 from .state import DxState
 from .survival import km_quantile, km_share_by
@@ -116,6 +117,11 @@ def cases_frame(st: DxState, pop, T: float, answers: pd.DataFrame | None = None)
             "t_referral_visit": np.where(np.isfinite(C["t_ref_dx"]), C["t_ref_dx"], np.nan),
             "referral_facility": C["ref_facility"],
             "referral_hops": C["ref_hops"],
+            # information and care (.care): items about the case's condition, the treating
+            # clinician's state for them at arrival, hours its escalation was held back by a belief
+            "concerned": C["concerns"] != 0,
+            "handler_info": pd.Categorical.from_codes(C["h_info"], HANDLER_STATES),
+            "belief_delay_hours": C["belief_delay"] * 24.0,
         }
     )
 

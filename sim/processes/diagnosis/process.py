@@ -63,6 +63,8 @@ from ...components import Component, Outputs
 from ...table import Table
 from . import answering, combining, outputs
 from .arrivals import Arrivals, case_rates
+from .care import CareLink
+from .care import add_metrics as add_care_metrics
 from .config import DiagnosisConfig
 from .referral import Referrals
 from .routing import Router
@@ -87,6 +89,7 @@ class DiagnosisProcess(Component):
     def setup(self, model: QunModel) -> None:
         cfg, pop = self.config, model.pop
         self.state = DxState(pop.n, cfg.n_wrong_diagnoses + 1, model.streams("diagnosis"))
+        self.state.care = CareLink(model, model.streams("diagnosis.conditions"))
         self.arrivals = Arrivals(model.streams("diagnosis.arrivals"))
         self.staff = Staff(pop, cfg.answer_roles)
         self.referrals = Referrals(pop)
@@ -154,6 +157,8 @@ class DiagnosisProcess(Component):
         staff = self.staff
         staff.update(cfg.answer_roles)  # a settings intervention may have changed them
         self.arrivals.admit(st, cfg, pop, staff, t0, dt)
+        if st.care is not None:
+            st.care.release(st, cfg, t0)  # believers corrected since: their held cases escalate
         entered_referral = self.router.escalate(st, cfg, model, staff, day, t1)
         answering.read(st, cfg, model, t0, t1)
         answering.match(st, cfg, model, t0, t1)
@@ -180,6 +185,8 @@ class DiagnosisProcess(Component):
         cases = outputs.cases_frame(self.state, model.pop, model.t, answers)
         parallel = self.config.escalation == "parallel"
         outputs.add_metrics(self.state, out.metrics, cases, answers, model.t, parallel)
+        if self.state.care is not None:
+            add_care_metrics(self.state.care, out.metrics, cases)
         for name, text in outputs.summary_lines(out.metrics, self.config.groups).items():
             out.metrics.note(name, text)
         out.tables["cases"] = cases

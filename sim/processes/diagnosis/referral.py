@@ -88,8 +88,13 @@ class Referrals:
         doctor = staff.pick_treating(dest, spec.astype(np.int8), st.rng.random(cases.size))
         skill = pop.expertise[doctor] * np.where(pop.specialty[doctor] == spec, 1.0, cfg.off_specialty_factor)
         lacks = pop.fac_equipment[dest] < C["need"][cases]
-        p = p_correct(cfg, st.n_labels, skill, C["difficulty"][cases], lacks, np.ones(cases.size))
         C["ref_facility"][cases], C["ref_hops"][cases] = dest, hops
         C["t_ref_dx"][cases] = slot + cfg.local_workup_hours / 24.0
-        C["ref_correct"][cases] = (st.rng.random(cases.size) < p).astype(np.int8)
+        u = st.rng.random(cases.size)
+        if st.care is None:
+            ok = u < p_correct(cfg, st.n_labels, skill, C["difficulty"][cases], lacks, np.ones(cases.size))
+        else:  # the referral doctor's information state (.care)
+            tier = pop.fac_tier[C["facility"][cases]]
+            _, ok = st.care.judge(st, cfg, 2, cases, doctor, skill, lacks, np.ones(cases.size), u, tier)
+        C["ref_correct"][cases] = ok.astype(np.int8)
         st.counters["referrals"] += int(cases.size)

@@ -12,12 +12,16 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from ...arrays import expand_ranges, sorted_member
 from ...table import Table
 from .config import NONE, PENDING
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .care import CareLink
 
 __all__ = ["ANSWER_SPEC", "CASE_COLUMNS", "PAIR_SPEC", "REQUEST_SPEC", "DxState", "Experts"]
 
@@ -72,6 +76,9 @@ CASE_COLUMNS: dict[str, tuple] = {
     "t_first_start": (np.float64, np.nan),
     "t_first_answer": (np.float64, np.nan),
     "lead": (np.int16, -1),
+    "concerns": (np.int32, 0),  # bit k: the k-th item about a condition concerns the case (.care)
+    "h_info": (np.int8, 0),  # the treating clinician's information state for it (.care.HANDLER_STATES)
+    "belief_delay": (np.float64, 0.0),  # days its escalation was held back by a belief
 }
 REQUEST_SPEC = {
     "case": np.int64,
@@ -118,6 +125,7 @@ class DxState:
 
     def __init__(self, n_clinicians: int, n_labels: int, rng: np.random.Generator):
         self.rng = rng  # the ``diagnosis`` stream (arrivals have their own)
+        self.care: CareLink | None = None  # information changes care (set by the process)
         self.n = n_clinicians
         self.n_labels = n_labels
         self.experts = Experts.new(n_clinicians)

@@ -1,17 +1,33 @@
 """Rumors: taking a stance on reading, corrections turning believers, verification and forgetting.
 
-Exposure (Tambuscio et al. 2015 rule, weighted): a reader in ``unaware``/``doubts`` with
-rumor weight ``W_r`` and correction weight ``W_c`` (sums of source credibility x fidelity
-of the copies read this step) takes a stance with probability ``beta``: ``believes``
-with probability ``W_r(1+a) / (W_r(1+a) + W_c(1-a))``, else ``corrected``; ``a`` is the
-rumor's credibility lowered by the reader's information literacy. A believer reading
-corrections turns with probability ``1 - (1 - correction_uptake)^W_c`` unless persistent
-(continued influence). One who takes a stance shares it with the rumor's ``share_prob``.
+Exposure. A reader in ``unaware``/``doubts`` with rumor weight ``W_r`` and correction
+weight ``W_c`` (sums of source credibility x fidelity of the copies read this step)
+takes a stance with probability ``beta`` and then, with ``a`` the rumor's credibility
+lowered by the reader's information literacy, chooses among three competing weights::
 
-Verification and forgetting (from the state at the start of the step): believers verify
-(``verify_prob_per_day`` x literacy) and become correctors; doubters check
-(``check_prob_per_day`` x literacy) likewise; believers and correctors forget
-(``forget_prob_per_day``) back to ``doubts``.
+    believes   (1 + a) W_r
+    corrected  (1 - a) kappa W_c
+    doubts     (1 - a) w0            (the reader's own judgment; only under "judgment")
+
+each with probability proportional to its weight (:func:`stance_probabilities`). This
+is the spreading rule of Tambuscio et al. (2015), a ratio of credibility-weighted
+counts, with the reader's own judgment as one more competing weight ``w0 =
+judgment_weight`` (belief_rule = "judgment", the default): without it, a reader who
+sees no correction believes with probability ``beta`` whatever the credibility. A
+correction read with the rumor then multiplies the odds of not believing by ``1 +
+kappa W_c / w0``; ``kappa = w0 (exp(d pi / sqrt 3) - 1)`` makes one copy of unit weight
+an odds ratio of ``exp(d pi / sqrt 3)``, the logistic conversion of Cohen's d (Chinn
+2000), 2.07 at Walter et al.'s (2021) d = 0.40. Under "tambuscio" and "forget_first"
+``w0 = 0`` and ``kappa = 1``: the textbook rule. A believer reading corrections turns
+with probability ``1 - (1 - correction_uptake)^W_c`` unless persistent (continued
+influence). One who takes a stance shares it with the rumor's ``share_prob``.
+
+Verification and forgetting (from the state at the start of the step): believers
+forget (``forget_prob_per_day``) back to ``doubts`` or verify (``verify_prob_per_day``
+x literacy) and become correctors, exclusive events with these probabilities as in
+Tambuscio et al. (belief_rule "judgment" and "tambuscio"); under "forget_first" a
+believer verifies only if it did not forget (probability ``(1 - p_f) p_v``). Doubters
+check (``check_prob_per_day`` x literacy) and become correctors; correctors forget.
 """
 
 from __future__ import annotations
@@ -29,7 +45,7 @@ from .transitions import set_state
 if TYPE_CHECKING:  # pragma: no cover
     from .process import InformationProcess
 
-__all__ = ["expose_rumor", "verify_and_forget"]
+__all__ = ["correction_odds_ratio", "expose_rumor", "stance_probabilities", "stance_weights", "verify_and_forget"]
 
 
 def expose_rumor(p: InformationProcess, model, j: int, sub: Table, t: float) -> None:
@@ -55,11 +71,13 @@ def expose_rumor(p: InformationProcess, model, j: int, sub: Table, t: float) -> 
     if cfg.heterogeneity:
         a = a - cfg.literacy_effect * (model.pop.literacy[r_s] - LITERACY_REF)
     a = np.clip(a, -0.99, 0.99)
-    wr, wc = w_r[r_s] * (1 + a), w_c[r_s] * (1 - a)
+    w0, kappa = stance_weights(cfg)
+    wr, wc, wj = w_r[r_s] * (1 + a), kappa * w_c[r_s] * (1 - a), w0 * (1 - a)
     take = p.rng.random(r_s.size) < cfg.beta
-    believe = take & (p.rng.random(r_s.size) * (wr + wc) < wr)
-    correct = take & ~believe
-    doubt = ~take & (arr.state[j, r_s] == UNAWARE)
+    u = p.rng.random(r_s.size) * (wr + wc + wj)
+    believe = take & (u < wr)
+    correct = take & ~believe & (u < wr + wc)
+    doubt = ~(believe | correct) & (arr.state[j, r_s] == UNAWARE)
     for mask, new, who_s, who_g in (
         (believe, BELIEVES, src_r, grp_r),
         (correct, CORRECTED, src_c, grp_c),
@@ -98,7 +116,10 @@ def verify_and_forget(p: InformationProcess, model, start: dict[int, np.ndarray]
         bel = same & (st0 == BELIEVES)
         cor = same & (st0 == CORRECTED)
         forget = (bel | cor) & (u < p_forget)
-        verify = bel & ~forget & (u < p_forget + p_verify * (1 - p_forget))
+        if cfg.belief_rule == "forget_first":
+            verify = bel & ~forget & (u < p_forget + p_verify * (1 - p_forget))
+        else:  # exclusive: forget with p_f, verify with p_v (all of 1 - p_f when p_f + p_v > 1)
+            verify = bel & ~forget & (u < p_forget + p_verify)
         check = same & (st0 == DOUBTS) & (u < np.broadcast_to(p_check, st0.shape))
         who = np.flatnonzero(forget)
         if who.size:
@@ -110,6 +131,36 @@ def verify_and_forget(p: InformationProcess, model, start: dict[int, np.ndarray]
             if who.size:
                 set_state(p, j, who, CORRECTED, t, sender=who)
                 arr.active[j, who] = p.rng.random(who.size) < p.settings["share_prob"][j]
+
+
+def correction_odds_ratio(d: float) -> float:
+    """Cohen's d as an odds ratio, exp(d pi / sqrt 3) (the logistic conversion, Chinn 2000)."""
+    return float(np.exp(d * np.pi / np.sqrt(3.0)))
+
+
+def stance_weights(cfg) -> tuple[float, float]:
+    """(w0, kappa): weight of the reader's own judgment and multiplier of correction weight.
+
+    "judgment": ``w0 = judgment_weight``, ``kappa = w0 (OR - 1)`` with OR the odds ratio of
+    ``correction_effect_d``; the textbook rules: (0, 1)."""
+    if cfg.belief_rule != "judgment":
+        return 0.0, 1.0
+    w0 = float(cfg.judgment_weight)
+    return w0, w0 * (correction_odds_ratio(cfg.correction_effect_d) - 1.0)
+
+
+def stance_probabilities(cfg, a, w_r, w_c) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Probabilities (believes, corrected, doubts) of a susceptible reader with rumor weight
+    ``w_r`` and correction weight ``w_c`` read in one step, rumor credibility ``a`` (after
+    literacy): ``beta`` times the competing weights' shares; no stance: doubts."""
+    w0, kappa = stance_weights(cfg)
+    a, w_r, w_c = np.asarray(a, float), np.asarray(w_r, float), np.asarray(w_c, float)
+    wr, wc, wj = w_r * (1 + a), kappa * w_c * (1 - a), w0 * (1 - a)
+    total = wr + wc + wj
+    with np.errstate(invalid="ignore", divide="ignore"):
+        b = np.where(total > 0, cfg.beta * wr / total, 0.0)
+        c = np.where(total > 0, cfg.beta * wc / total, 0.0)
+    return b, c, 1.0 - b - c
 
 
 def _stifle(p: InformationProcess, j: int, sender: np.ndarray, group: np.ndarray, known: np.ndarray) -> None:

@@ -18,6 +18,7 @@ from ...validation import Case, validation_case
 from .config import BELIEVES
 
 __all__ = [
+    "first_exposure_belief",
     "maki_thompson_never_heard",
     "reed_frost_final_distribution",
     "reed_frost_final_size",
@@ -86,20 +87,46 @@ def maki_thompson_never_heard() -> float:
     return float(brentq(lambda x: x - np.exp(-2 * (1 - x)), 1e-9, 0.9))
 
 
-def tambuscio_equilibrium(beta: float, alpha: float, p_v: float, p_f: float) -> tuple[float, float, float]:
+def tambuscio_equilibrium(
+    beta: float, alpha: float, p_v: float, p_f: float, rule: str = "tambuscio"
+) -> tuple[float, float, float]:
     """Mean-field fixed point (s, b, f) of the synchronous hoax model on a complete graph.
 
     Per step: S -> B with beta r, S -> F with beta (1 - r), r = (1+a) b / ((1+a) b + (1-a) f);
-    B forgets with p_f, else verifies with p_v; F forgets with p_f. Balancing the flows:
-    s = p_f / (beta + p_f); with T = 1 - s and v = p_f + p_v - p_f p_v,
+    F forgets with p_f; B forgets with p_f or verifies with p_v, exclusive events
+    (``rule = "tambuscio"``, Tambuscio et al. 2015), or verifies with p_v only if it did
+    not forget (``rule = "forget_first"``). Balancing the flows: s = p_f / (beta + p_f);
+    with T = 1 - s and v the believers' total outflow (p_f + p_v, or p_f + p_v - p_f p_v),
     b = T [p_f (1+a) / v - (1-a)] / (2a), clipped at 0 (eradication).
     """
     s = p_f / (beta + p_f)
     total = 1 - s
-    v = p_f + p_v - p_f * p_v
+    v = min(p_f + p_v, 1.0) if rule == "tambuscio" else p_f + p_v - p_f * p_v
     b = total * (p_f * (1 + alpha) / v - (1 - alpha)) / (2 * alpha)
     b = min(max(b, 0.0), total)
     return s, b, total - b
+
+
+def first_exposure_belief(scen) -> float:
+    """Probability that a reader of every seed's copy (k rumor seeds, m correction seeds,
+    unit weights) believes: beta (1+a) k / ((1+a) k + (1-a)(kappa m + w0))."""
+    from .belief import stance_probabilities
+
+    rumor, corr = _item(scen, "rumor"), _item(scen, "correction")
+    k, m = _n_seeds(rumor), _n_seeds(corr)
+    return float(stance_probabilities(scen.information, rumor.credibility, k, m)[0])
+
+
+def _n_seeds(it) -> int:
+    return len(set(it.seed_clinicians)) if it.seed_clinicians is not None else it.n_seeds
+
+
+def _first_exposure_share(model) -> float:
+    """Share of the clinicians who were not seeds that ever believed."""
+    scen = model.config
+    seeds = {c for it in scen.information.items for c in (it.seed_clinicians or [])}
+    readers = np.setdiff1d(np.arange(model.pop.n), np.fromiter(seeds, np.int64))
+    return float(model.process("information").arrays.ever_believed[0, readers].mean())
 
 
 def _reed_frost_exact(scen) -> tuple[float, float]:
@@ -119,7 +146,8 @@ def _share_heard(model) -> float:
 def _tambuscio_expected(scen) -> float:
     it = _item(scen, "rumor")
     info = scen.information
-    return tambuscio_equilibrium(info.beta, it.credibility, info.verify_prob_per_day, info.forget_prob_per_day)[1]
+    rule = "forget_first" if info.belief_rule == "forget_first" else "tambuscio"
+    return tambuscio_equilibrium(info.beta, it.credibility, info.verify_prob_per_day, info.forget_prob_per_day, rule)[1]
 
 
 def _final_believers(model) -> float:
@@ -191,5 +219,32 @@ validation_case(
         replicates=10,
         quick_replicates=5,
         description="hoax vs fact-checking above the verification threshold: no believer left",
+    )
+)
+
+validation_case(
+    Case(
+        name="tambuscio_forget_first",
+        scenario="tambuscio_forget_first.toml",
+        expected=_tambuscio_expected,
+        statistic=_TimeAverage(),
+        approx=lambda scen: 1.0 / scen.population.n_clinicians,  # as the tambuscio case
+        replicates=20,
+        quick_replicates=8,
+        description="hoax vs fact-checking, forget-first variant: mean-field share of believers",
+    )
+)
+
+validation_case(
+    Case(
+        name="first_exposure",
+        scenario="first_exposure.toml",
+        expected=first_exposure_belief,
+        statistic=_first_exposure_share,
+        # each reader is an independent Bernoulli trial with exactly this probability
+        approx=lambda scen: 0.0,
+        replicates=20,
+        quick_replicates=8,
+        description="belief on first exposure with own judgment and a correction: share believing",
     )
 )

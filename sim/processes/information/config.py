@@ -3,7 +3,7 @@
 Every setting is read by the process when it is used, so a ``settings`` intervention
 that changes it takes effect from the next step. The fields marked ``setup_only``
 shape the state built at set-up and cannot change during a run: ``enabled``, the list
-of ``items`` (each item's ``name``, ``kind`` and ``target``) and ``event_log``.
+of ``items`` (each item's ``name``, ``kind``, ``target`` and ``condition``) and ``event_log``.
 
 An item's spreading settings (``notice_prob`` ... ``stifle_prob``) default by kind:
 ``None`` in the schema means "the kind's value", given by :func:`item_defaults`.
@@ -17,6 +17,7 @@ from typing import Annotated, Literal, get_args
 
 from pydantic import Field, model_validator
 
+from ...population import SPECIALTIES
 from ...schema import ROLES, SETUP_ONLY, TIERS, NonNegative, Probability, Section
 
 __all__ = [
@@ -43,6 +44,7 @@ __all__ = [
 ]
 
 Kind = Literal["guideline", "rumor", "correction", "case_report"]
+Condition = Literal[SPECIALTIES[:10]]  # type: ignore[valid-type]  # the case specialties of the diagnosis process
 Role = Literal["doctor", "nurse", "lab_technician", "pharmacist", "public_health_admin"]
 Tier = Literal["primary", "secondary", "tertiary"]
 #: a relative weight (1 = a doctor's, or a secondary facility's): at most 100, so that products of
@@ -100,7 +102,7 @@ SPREAD_FIELDS: tuple[str, ...] = tuple(KIND_DEFAULTS["rumor"])
 # Settings of an item that a correction never reads: its copies are the rumor's item with
 # the correction stance, so they are noticed, shared, posted, forwarded and stopped with
 # the rumor's settings (and carry the rumor's media and screenshot flags).
-CORRECTION_UNUSED = ("salience", "credibility", "media", "blocked_link", *SPREAD_FIELDS)
+CORRECTION_UNUSED = ("salience", "credibility", "media", "blocked_link", "condition", "condition_share", *SPREAD_FIELDS)
 
 
 def _by_role(**values: float) -> dict[Role, float]:
@@ -148,6 +150,17 @@ class ItemConfig(Section):
     credibility: float = Field(0.3, ge=-0.99, le=0.99, description="Rumor credibility a (Tambuscio).")
     media: bool = Field(False, description="Carries images or files, lost after purge_days.")
     blocked_link: bool = Field(False, description="A blocked link, forwarded as screenshots.")
+    condition: Condition | None = Field(  # type: ignore[valid-type]
+        None,
+        description="The cases it concerns (a case specialty of the diagnosis process): adopters of a guideline "
+        "handle them better, believers of a rumor worse (diagnosis.information_effects); none: no effect on care.",
+        json_schema_extra=SETUP_ONLY,
+    )
+    condition_share: Probability = Field(
+        1.0,
+        description="Share of the cases of `condition` that the item concerns (a test or treatment for part of "
+        "them), drawn per case at its arrival.",
+    )
     notice_prob: Probability | None = Field(None, description="A read copy is noticed (default by kind).")
     share_prob: Probability | None = Field(None, description="One who takes it up shares it (default by kind).")
     post_prob_per_day: Probability | None = Field(None, description="A sharer posts it in each of their groups.")
@@ -163,6 +176,8 @@ class ItemConfig(Section):
             raise ValueError("a correction needs `target`, the name of the rumor it corrects")
         if self.kind != "correction" and self.target:
             raise ValueError("`target` is only for kind = 'correction'")
+        if self.kind == "case_report" and self.condition is not None:
+            raise ValueError("`condition` is for guidelines and rumors: a case report does not change care")
         if self.kind == "correction":
             for name in CORRECTION_UNUSED:
                 value, default = getattr(self, name), type(self).model_fields[name].default
@@ -210,6 +225,27 @@ class InformationConfig(Section):
     verify_prob_per_day: Probability = Field(0.05, description="Believer verifies (x literacy).")
     check_prob_per_day: Probability = Field(0.05, description="Doubter checks and corrects (x literacy).")
     forget_prob_per_day: Probability = Field(0.02, description="Believer or corrector forgets.")
+    belief_rule: Literal["judgment", "tambuscio", "forget_first"] = Field(
+        "judgment",
+        description="'judgment': the reader's own judgment (judgment_weight) competes with the rumor on "
+        "exposure and corrections act with correction_effect_d; forgetting and verifying are exclusive. "
+        "'tambuscio': the textbook rule of Tambuscio et al. 2015 (no own judgment, exclusive forget / "
+        "verify). 'forget_first': as 'tambuscio' but a believer forgets first and verifies only if not "
+        "(the rule of earlier versions).",
+    )
+    judgment_weight: NonNegative = Field(
+        1.0,
+        le=100,
+        description="Under belief_rule = 'judgment': weight w0 of the reader's own judgment against the rumor, "
+        "in units of one copy from an average doctor (assumption; docs/model.md).",
+    )
+    correction_effect_d: NonNegative = Field(
+        0.40,
+        le=3,
+        description="Under belief_rule = 'judgment': effect of a correction as Cohen's d (Walter et al. 2021: "
+        "0.40 [0.25, 0.55]); one copy of unit weight read with the rumor multiplies the odds of not "
+        "believing by exp(d pi / sqrt 3) (2.07 at d = 0.40).",
+    )
     correction_uptake: Probability = Field(
         0.3, description="Per unit of correction weight read (Walter et al. 2021: moderate effect)."
     )

@@ -1,0 +1,215 @@
+"""Information changes care: guidelines and rumors about a case's condition change how it is handled.
+
+An item of the information process may concern a condition (``condition``, a case
+specialty; ``condition_share`` of its cases, drawn per case at arrival from the
+``diagnosis.conditions`` stream). Whoever judges a case — the treating clinician, the
+author of an answer, the doctor at a referral visit — does so with a skill shifted by
+their state for the items that concern it, read when they judge
+(``diagnosis.information_effects``):
+
+* adopted a guideline about it: ``+ adopted_skill_gain`` (to deciding and to accuracy);
+* believes a rumor about it: ``- believer_skill_loss`` to accuracy only: a believer
+  decides whether to treat the case locally with the skill they think they have (the
+  rumor offers a ready answer), so belief brings wrong local diagnoses and missed
+  referrals rather than more consultation; a believing treating clinician who cannot
+  diagnose the case first tries the rumor's remedy for ``believer_delay_hours`` before
+  escalating, cut short at the first step in which they no longer believe.
+
+Harm is counted with common random numbers: a judgment is wrong *because of a belief*
+when its uniform draw ``u`` falls between the accuracy with and without the belief's
+loss (``p_with <= u < p_without``), right *because of a guideline* likewise; the delay
+is the time the escalation was held back. With no item about any condition (or the
+effects off) nothing is drawn and every judgment is as before.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from ...schema import TIERS
+from ..information.config import ADOPTED, BELIEVES, CORRECTED
+from .combining import p_correct
+from .config import CASE_SPECIALTIES, LOCAL, DiagnosisConfig
+from .state import DxState
+from .survival import km_quantile
+
+__all__ = ["HANDLER_STATES", "JUDGES", "CareLink", "add_metrics"]
+
+#: the treating clinician's state for the case's items at arrival (case column ``h_info``)
+HANDLER_STATES = ("unconcerned", "neutral", "adopted", "corrected", "believes")
+UNCONCERNED, NEUTRAL, H_ADOPTED, H_CORRECTED, H_BELIEVES = range(5)
+#: who judges: the treating clinician, an answer's author, the doctor at a referral visit
+JUDGES = ("local", "answer", "referral")
+MAX_ITEMS = 31  # items about a condition are bits of the int32 column ``concerns``
+
+
+class CareLink:
+    """The items about conditions, the harm and benefit counters, and the hooks the
+    diagnosis mechanisms call (:meth:`tag`, :meth:`shift`, :meth:`judge`, :meth:`release`)."""
+
+    def __init__(self, model, rng: np.random.Generator):
+        self.rng = rng
+        self.info = None
+        self.items: list[tuple[int, str, int, float]] = []  # (item id, kind, case specialty, share)
+        try:
+            info = model.process("information")
+        except KeyError:
+            info = None
+        if info is not None and getattr(info, "catalog", None) is not None:
+            for j, it in enumerate(info.catalog.items):
+                if it.condition is not None and it.kind in ("guideline", "rumor") and len(self.items) < MAX_ITEMS:
+                    self.items.append((j, it.kind, CASE_SPECIALTIES.index(it.condition), it.condition_share))
+            self.info = info
+        n_t = 3
+        self.harm_wrong = np.zeros((len(JUDGES), n_t), np.int64)  # wrong because of a belief, by judge x tier
+        self.benefit_right = np.zeros((len(JUDGES), n_t), np.int64)  # right because of a guideline
+        self.judged_believing = np.zeros((len(JUDGES), n_t), np.int64)
+
+    def active(self, cfg: DiagnosisConfig) -> bool:
+        return bool(self.items) and cfg.information_effects.enabled
+
+    # ---------------------------------------------------------------- hooks
+    def tag(self, st: DxState, cfg: DiagnosisConfig, ids: np.ndarray) -> None:
+        """New cases: which items concern them (bit k of ``concerns`` for the k-th item about a
+        condition), drawn whatever the effects' setting so that switching them keeps the cases."""
+        if not self.items or ids.size == 0:
+            return
+        C = st.cases
+        spec = C["spec"][ids]
+        bits = np.zeros(ids.size, np.int32)
+        for k, (_, _, s, share) in enumerate(self.items):
+            hit = (spec == s) & (self.rng.random(ids.size) < share)
+            bits |= hit.astype(np.int32) << k
+        C["concerns"][ids] = bits
+        h = np.where(bits != 0, NEUTRAL, UNCONCERNED).astype(np.int8)
+        if cfg.information_effects.enabled:
+            ad, bel, cor = self._states(C["concerns"][ids], C["asker"][ids])
+            h = np.where(ad, H_ADOPTED, h)
+            h = np.where(cor, H_CORRECTED, h)
+            h = np.where(bel, H_BELIEVES, h).astype(np.int8)
+        C["h_info"][ids] = h
+
+    def _states(self, bits: np.ndarray, who: np.ndarray):
+        """Per (case bits, clinician): adopted a guideline / believes a rumor / holds a correction
+        of a rumor, among the items that concern the case."""
+        ad = np.zeros(who.size, bool)
+        bel = np.zeros(who.size, bool)
+        cor = np.zeros(who.size, bool)
+        assert self.info is not None
+        state = self.info.arrays.state
+        for k, (j, kind, _, _) in enumerate(self.items):
+            on = ((bits >> k) & 1).astype(bool)
+            if not on.any():
+                continue
+            s = state[j, who]
+            if kind == "guideline":
+                ad |= on & (s == ADOPTED)
+            else:
+                bel |= on & (s == BELIEVES)
+                cor |= on & (s == CORRECTED)
+        return ad, bel, cor
+
+    def shift(self, st: DxState, cfg: DiagnosisConfig, cases: np.ndarray, who: np.ndarray):
+        """(gain, loss, believes) per (case, judge): skill added by adopted guidelines, lost by
+        believed rumors about the case (zeros when inactive)."""
+        z = np.zeros(cases.size)
+        if not self.active(cfg) or cases.size == 0:
+            return z, z, np.zeros(cases.size, bool)
+        fx = cfg.information_effects
+        ad, bel, _ = self._states(st.cases["concerns"][cases], who)
+        return fx.adopted_skill_gain * ad, fx.believer_skill_loss * bel, bel
+
+    def judge(
+        self,
+        st: DxState,
+        cfg: DiagnosisConfig,
+        judge: int,
+        cases: np.ndarray,
+        who: np.ndarray,
+        skill: np.ndarray,
+        lacks,
+        quality,
+        u: np.ndarray,
+        tier: np.ndarray,
+        shifts=None,
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """(accuracy, correct) of judgments of ``cases`` by ``who`` with base ``skill`` and
+        uniform draws ``u``, shifted by the judges' information state; counts harm and benefit
+        per ``tier`` (of the case's facility). ``shifts``: from :meth:`shift` when known."""
+        diff = st.cases["difficulty"][cases]
+        gain, loss, bel = self.shift(st, cfg, cases, who) if shifts is None else shifts
+        p = p_correct(cfg, st.n_labels, skill + gain - loss, diff, lacks, quality)
+        correct = u < p
+        if self.active(cfg) and cases.size:
+            if bel.any():
+                p_free = p_correct(cfg, st.n_labels, skill + gain, diff, lacks, quality)
+                np.add.at(self.harm_wrong[judge], tier, (~correct & (u < p_free)).astype(np.int64))
+                np.add.at(self.judged_believing[judge], tier, bel.astype(np.int64))
+            if (gain > 0).any():
+                p_none = p_correct(cfg, st.n_labels, skill - loss, diff, lacks, quality)
+                np.add.at(self.benefit_right[judge], tier, (correct & (u >= p_none)).astype(np.int64))
+        return p, correct
+
+    def delay(self, st: DxState, cfg: DiagnosisConfig, ids: np.ndarray) -> np.ndarray:
+        """Days the escalation of the new cases ``ids`` is held back (believing treating clinicians)."""
+        out = np.zeros(ids.size)
+        if not self.active(cfg) or ids.size == 0:
+            return out
+        return np.where(st.cases["h_info"][ids] == H_BELIEVES, cfg.information_effects.believer_delay_hours / 24.0, 0.0)
+
+    def release(self, st: DxState, cfg: DiagnosisConfig, t0: float) -> None:
+        """Cases held back by a treating clinician who no longer believes escalate now."""
+        if not self.active(cfg):
+            return
+        C = st.cases
+        ids = st.open_ids
+        held = ids[(C["belief_delay"][ids] > 0) & (C["now"][ids] == LOCAL) & (C["t_esc"][ids] > t0)]
+        if held.size == 0:
+            return
+        _, bel, _ = self._states(C["concerns"][held], C["asker"][held])
+        free = held[~bel]
+        due = C["t_arrival"][free] + cfg.local_workup_hours / 24.0
+        C["belief_delay"][free] = np.maximum(t0 - due, 0.0)
+        C["t_esc"][free] = np.maximum(due, t0)
+
+
+def add_metrics(care: CareLink, out, cases: pd.DataFrame) -> None:
+    """Outcomes of information in care (prefix ``dx``, by tier of the case's facility), when
+    some item concerns a condition: cases concerned; harm (judgments wrong because of a
+    belief, by judge; hours and cases of escalation held back) and benefit (right because
+    of a guideline); concerned cases' wrong diagnoses, accuracy and time to diagnosis; and
+    accuracy and time to diagnosis by the treating clinician's state (``handler_<state>``)."""
+    if not care.items:
+        return
+
+    def add(metric: str, value, **dims) -> None:
+        out.add("dx", metric, value, **dims)
+
+    done = cases["resolved"].to_numpy()
+    correct = cases["correct"].to_numpy(dtype=float, na_value=np.nan)
+    time = np.where(done, cases["time_to_diagnosis_hours"], cases["censor_hours"]).astype(float)
+    tier = cases["tier"].astype(str).to_numpy()
+    concerned = cases["concerned"].to_numpy()
+    state = cases["handler_info"].astype(str).to_numpy()
+    delay = cases["belief_delay_hours"].to_numpy()
+
+    def outcomes(sel: np.ndarray, suffix: str, **dims) -> None:
+        d = sel & done
+        add(f"cases{suffix}", int(sel.sum()), **dims)
+        add(f"wrong{suffix}", int((d & (correct == 0)).sum()), **dims)
+        add(f"accuracy{suffix}", float(np.nanmean(correct[d])) if d.any() else None, **dims)
+        add(f"ttd_mean_hours{suffix}", float(time[d].mean()) if d.any() else None, **dims)
+        add(f"ttd_median_hours{suffix}", km_quantile(time[sel], done[sel], 0.5) if sel.any() else None, **dims)
+
+    for k, t in enumerate(TIERS):
+        at = tier == t
+        outcomes(at & concerned, "_concerned", tier=t)
+        for s in HANDLER_STATES[1:]:
+            outcomes(at & (state == s), f"_handler_{s}", tier=t)
+        for j, judge in enumerate(JUDGES):
+            add(f"harm_wrong_{judge}", int(care.harm_wrong[j, k]), tier=t)
+            add(f"benefit_right_{judge}", int(care.benefit_right[j, k]), tier=t)
+            add(f"judged_believing_{judge}", int(care.judged_believing[j, k]), tier=t)
+        add("harm_delay_hours", float(delay[at].sum()), tier=t)
+        add("harm_delayed_cases", int((at & (delay > 0)).sum()), tier=t)

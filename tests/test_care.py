@@ -1,0 +1,155 @@
+"""Information changes care (sim/processes/diagnosis/care.py): exact checks by paired runs.
+
+Paired runs share their seed, hence their cases (the ``diagnosis.arrivals`` stream) and
+each case's uniform draw for the local diagnosis; a believer decides whether to treat
+locally with the skill they think they have, so the same cases are diagnosed locally
+with and without the belief's loss, and the harm counter must equal, case by case, the
+diagnoses right without the loss and wrong with it. These checks are exact, not
+statistical.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from sim.config import load_scenario
+from sim.model import QunModel
+
+# A county of six township clinics under a city; every case is a general-medicine case at
+# a clinic; a rumor about general medicine that every clinician believes from day 0 (no
+# forgetting, verifying or checking), optionally corrected for everyone on day 5.
+SCEN = """
+[run]
+name = "care"
+duration_days = 10
+step_minutes = 60
+agent_objects = false
+
+[population]
+n_clinicians = 150
+staff_exponent = 0.3
+
+[[population.regions]]
+name = "City"
+kind = "city"
+secondary = 1
+tertiary = 1
+
+[[population.regions]]
+name = "County"
+kind = "rural"
+primary = 6
+secondary = 1
+referral_hub = "City"
+
+[diagnosis]
+case_rate_per_100_beds_per_day = { primary = 0.0, secondary = 0.0, tertiary = 0.0 }
+case_rate_per_facility_per_day = { primary = 3.0 }
+specialty_weights = { general_medicine = 1.0 }
+
+[information]
+verify_prob_per_day = 0
+check_prob_per_day = 0
+forget_prob_per_day = 0
+
+[[information.items]]
+name = "rumor"
+kind = "rumor"
+condition = "general_medicine"
+seed_share = 1.0
+seed_channel = "none"
+"""
+CORRECTED_DAY5 = """
+[[information.items]]
+name = "fix"
+kind = "correction"
+target = "rumor"
+start_day = 5
+seed_share = 1.0
+seed_channel = "none"
+"""
+
+
+@pytest.fixture(scope="module")
+def paths(tmp_path_factory) -> dict[str, Path]:
+    folder = tmp_path_factory.mktemp("care")
+    out = {}
+    for name, text in (("rumor", SCEN), ("corrected", SCEN + CORRECTED_DAY5)):
+        out[name] = folder / f"{name}.toml"
+        out[name].write_text(text)
+    return out
+
+
+def _run(path: Path, sets=(), seed: int = 3):
+    model = QunModel(load_scenario(path, list(sets)), seed=seed)
+    model.run_model()
+    proc = model.process("diagnosis")
+    return model, proc.cases_frame(model)
+
+
+def test_harm_counter_equals_the_paired_local_diagnoses_lost(paths):
+    model, cases = _run(paths["rumor"])
+    _, free = _run(paths["rumor"], ["diagnosis.information_effects.believer_skill_loss=0"])
+    assert (cases["handler_info"] == "believes").all()  # everyone believes, every case concerned
+    local = (cases["route"] == "local").to_numpy()
+    assert local.any() and np.array_equal(local, (free["route"] == "local").to_numpy())  # same decisions
+    ok = cases["correct"].to_numpy(dtype=float, na_value=np.nan)[local]
+    ok_free = free["correct"].to_numpy(dtype=float, na_value=np.nan)[local]
+    assert (ok <= ok_free).all()  # common random numbers: the loss only turns right into wrong
+    lost = int((ok_free > ok).sum())
+    assert lost > 0
+    care = model.process("diagnosis").state.care
+    assert int(care.harm_wrong[0].sum()) == lost
+
+
+def test_believers_hold_back_escalation_until_corrected(paths):
+    hours = 24.0
+    _, cases = _run(paths["rumor"])
+    esc = cases[cases["route"] != "local"]
+    # every escalated case waited exactly the remedy's delay (nobody stops believing)
+    assert np.allclose(esc["belief_delay_hours"], hours)
+    waited = (esc["t_first_request"] - esc["t_arrival"]) * 24.0
+    ok = waited.notna()
+    assert ok.any() and np.allclose(waited[ok], hours + 0.5)  # + local_workup_hours
+    _, fixed = _run(paths["corrected"])
+    esc = fixed[fixed["route"] != "local"]
+    after = esc["t_arrival"] >= 5.0
+    assert (esc.loc[after, "belief_delay_hours"] == 0).all()
+    assert (fixed.loc[fixed["t_arrival"] >= 5.0, "handler_info"] == "corrected").all()
+    # held on day 4-5: released at the step the correction came (t = 5), not later
+    cut = esc[(esc["t_arrival"] > 4.1) & (esc["t_arrival"] < 4.9)]
+    assert len(cut) and (cut["belief_delay_hours"] < hours).all()
+    assert np.allclose(cut["t_arrival"] * 24 + 0.5 + cut["belief_delay_hours"], 5.0 * 24)
+
+
+def test_without_conditions_care_is_untouched(paths):
+    sets = ['information.items.0.condition="sti"']  # no sti cases: nothing concerned
+    _, a = _run(paths["rumor"], sets)
+    _, b = _run(paths["rumor"], [*sets, "diagnosis.information_effects.enabled=false"])
+    assert not a["concerned"].any()
+    cols = ["t_diagnosis", "correct", "route", "asker", "n_answers"]
+    assert a[cols].equals(b[cols])
+
+
+def test_effects_off_report_the_state_but_change_nothing(paths):
+    _, off = _run(paths["rumor"], ["diagnosis.information_effects.enabled=false"])
+    _, zero = _run(
+        paths["rumor"],
+        ["diagnosis.information_effects.believer_skill_loss=0", "diagnosis.information_effects.believer_delay_hours=0"],
+    )
+    assert off["concerned"].all() and (off["handler_info"] == "neutral").all()
+    cols = ["t_diagnosis", "correct", "route"]
+    assert off[cols].equals(zero[cols])
+
+
+def test_case_report_cannot_concern_a_condition():
+    from pydantic import ValidationError
+
+    from sim.processes.information.config import ItemConfig
+
+    with pytest.raises(ValidationError, match="condition"):
+        ItemConfig(name="x", kind="case_report", condition="dermatology")
+    assert ItemConfig(name="g", kind="guideline", condition="sti").condition == "sti"
