@@ -83,6 +83,7 @@ class DiagnosisProcess(Component):
 
     name = "diagnosis"
     kind = "process"
+    reads = ("information",)  # guidelines adopted and rumors believed change care (.care)
     config: DiagnosisConfig
 
     # ------------------------------------------------------------------ set-up
