@@ -377,3 +377,37 @@ def test_the_fast_case_columns_agree_with_the_cases_table(classroom):
     assert [bool(x) if x is not None else None for x in fast["correct"]] == [
         None if pd.isna(x) else bool(x) for x in table["correct"]
     ]
+
+
+def test_a_step_renders_the_page_once_and_leaves_the_panel_alone(monkeypatch):
+    """A tick must stay cheap: one render pass per Step, and only the parts that show the
+    run (Header, Live view) re-render; the tabs and the control panel keep their widgets."""
+    import ipyvuetify as v
+    import solara
+
+    from sim.demo import app, panel
+
+    monkeypatch.setenv("QUNSIM_DEMO_SCENARIO", str(CLASSROOM))
+    _, rc = solara.render(app.Page(), handle_error=False)
+    step = next(w for w in rc.find(v.Btn).widgets if "qs-step" in (w.class_ or ""))
+    step.click()  # the first click may also render the threads' start
+    passes = []
+    original = rc._render_once
+
+    def counting(*args, **kwargs):
+        passes.append(1)
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(rc, "_render_once", counting)
+    watched = {"Header": app.Header, "Main": app.Main, "LiveView": app.LiveView, "ControlPanel": panel.ControlPanel}
+    before = {k: c.render_count for k, c in watched.items()}
+    for _ in range(3):
+        step.click()
+    after = {k: c.render_count - before[k] for k, c in watched.items()}
+    assert len(passes) == 3
+    assert after == {"Header": 3, "Main": 0, "LiveView": 3, "ControlPanel": 0}
+    from solara.widgets.widgets import HTML
+
+    shown = " ".join(w.unsafe_innerHTML or "" for w in rc.find(HTML).widgets)
+    assert 'data-testid="day-baseline">day 1, 00:00<' in shown  # four steps of 6 hours
+    rc.close()

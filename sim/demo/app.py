@@ -7,11 +7,13 @@ settings, the intervention arm); on the right the tabs Live, Many seeds, Lessons
 
 from __future__ import annotations
 
+import contextlib
 import os
 import threading
 import time
 from typing import Any
 
+import reacton.core
 import solara
 import solara.lab
 
@@ -137,7 +139,10 @@ def ArmColumn(snap: Snapshot, k: int, item: str, lang: str, svgs: dict, with_cur
 
 
 @solara.component
-def LiveView(snap: Snapshot, item: str, lang: str):
+def LiveView(snap_r, item: str, lang: str):
+    """The live tab. It alone (with the Header) reads the snapshot, so a tick re-renders
+    only these: the tabs, the item switch and the control panel stay as they are."""
+    snap: Snapshot = snap_r.value
     svgs: dict[str, Any] = solara.use_memo(
         lambda: {
             "net": [render_network(snap, a, item, lang) for a in snap.arms],
@@ -226,9 +231,10 @@ def _arm_name(intervention: str | None, lang: str) -> str:
 
 
 @solara.component
-def ManyView(snap: Snapshot, lang: str, state, on_run):
+def ManyView(snap_r, lang: str, state, on_run):
     """The many-seed view. Its state and its worker thread live in the Page, so a run goes on
     while the class looks at another tab."""
+    snap: Snapshot = snap_r.value
     limit = controls.LIMITS
     st = state.value
     too_big = snap.n > limit.max_many_seed_clinicians
@@ -379,9 +385,10 @@ def Header(demo: Demo, snap, lang):
 
 @solara.component
 def Main(demo: Demo, snap, lang: str, item, tab, many, on_run_many, on_load_lesson, item_ref):
-    """Everything that changes with each tick lives here (and in Header): the control panel
-    does not re-render while a model plays."""
-    s, L = snap.value, lang
+    """The item switch and the tabs. A tick re-renders only the Header and the view that
+    reads the snapshot (Live or Many seeds), not this, nor the control panel."""
+    # peek: the items are the same at every tick (a tick must not re-render the tabs)
+    s, L = snap.peek(), lang
     if s.items:
         labels = [item_label(it.name, it.kind, L) for it in s.items]
         names = [it.name for it in s.items]
@@ -393,9 +400,9 @@ def Main(demo: Demo, snap, lang: str, item, tab, many, on_run_many, on_load_less
             )
     with solara.lab.Tabs(value=tab.value, on_value=tab.set, lazy=True):
         with solara.lab.Tab(tr("tab.live", L)):
-            LiveView(s, item.value, L)
+            LiveView(snap, item.value, L)
         with solara.lab.Tab(tr("tab.many", L)):
-            ManyView(s, L, many, on_run_many)
+            ManyView(snap, L, many, on_run_many)
         with solara.lab.Tab(tr("tab.lessons", L)):
             LessonView(L, on_load_lesson)
         with solara.lab.Tab(tr("tab.export", L)):
@@ -419,9 +426,14 @@ def Page():
     many = solara.use_reactive(_IDLE)
     many_request = solara.use_reactive(0)
 
+    # this session's render context: a tick's changes are rendered in one pass (without it,
+    # each component that reads the snapshot would start a render of its own)
+    batch = solara.use_memo(lambda: reacton.core.get_render_context(required=False) or contextlib.nullcontext(), [])
+
     def show(s: Snapshot) -> None:
-        snap.set(s)
-        finished.set(s.done)
+        with batch:
+            snap.set(s)
+            finished.set(s.done)
 
     def play(cancel: threading.Event):
         while playing.value and not cancel.is_set():
