@@ -58,6 +58,16 @@ CONTEXT = {
     "diagnosis.purged_quality": ["diagnosis.media_purge_days=0.05"],
     "diagnosis.referral_patience_hours": ['diagnosis.escalation="parallel"'],
     "information.reask_prob": ["information.purge_days=0.05"],  # media are read within days otherwise
+    # information changes care only for cases an item concerns: all cases are dermatology
+    # cases, and the guideline and the rumor concern them
+    **{
+        f"diagnosis.information_effects.{name}": [
+            'information.items.0.condition="dermatology"',
+            'information.items.1.condition="dermatology"',
+            "diagnosis.specialty_weights={dermatology=1.0}",
+        ]
+        for name in ("enabled", "adopted_skill_gain", "believer_skill_loss", "believer_delay_hours")
+    },
     # burnout acts when an expert who answered off hours is asked again: more cases
     "diagnosis.burnout_sensitivity_per_answer": [
         f"diagnosis.case_rate_per_facility_per_day.{tier}=3" for tier in ("primary", "secondary", "tertiary")
