@@ -153,3 +153,11 @@ def test_case_report_cannot_concern_a_condition():
     with pytest.raises(ValidationError, match="condition"):
         ItemConfig(name="x", kind="case_report", condition="dermatology")
     assert ItemConfig(name="g", kind="guideline", condition="sti").condition == "sti"
+
+
+@pytest.mark.slow
+def test_believer_accuracy_validation_case():
+    from sim.validation import evaluate, registered_cases
+
+    res = evaluate(registered_cases()["believer_accuracy"])
+    assert res.passed, res
