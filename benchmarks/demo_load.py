@@ -5,6 +5,9 @@
 1. **Step time.** One step of the classroom scenario computed and drawn on the server
    (step, snapshot, every SVG of the live view) for one arm and for two arms; median and
    95th percentile over 200 steps. Target: 150 ms.
+   The same through the page itself: a press of *Step* on the Solara page rendered in this
+   process (at the default speed a tick is 6 hours: six model steps, then the snapshot, the
+   SVGs and Solara's render of the changed widgets; no browser).
 2. **Round trip.** In Chromium: press Step and wait until the page shows the new time
    (server work, websocket, browser update); median over 20 presses.
 3. **A class.** ``--sessions`` Chromium pages (one browser, one context each: separate
@@ -95,6 +98,28 @@ def step_time(n_steps: int = 200) -> dict:
             "steps": n_steps,
         }
     return out
+
+
+def page_step_time(n_clicks: int = 50) -> dict:
+    """Presses of Step on the page rendered in this process: everything the server does for
+    a tick (six hourly model steps at the default speed, the snapshot, the SVGs, Solara's
+    render), without the websocket."""
+    import ipyvuetify as v
+    import solara
+
+    os.environ["QUNSIM_DEMO_SCENARIO"] = str(_classroom())
+    from sim.demo import app
+
+    _, rc = solara.render(app.Page(), handle_error=False)
+    step = next(w for w in rc.find(v.Btn).widgets if "qs-step" in (w.class_ or ""))
+    step.click()  # the first press also starts the page's threads
+    times = []
+    for _ in range(n_clicks):
+        t0 = time.perf_counter()
+        step.click()
+        times.append((time.perf_counter() - t0) * 1000)
+    rc.close()
+    return {"median_ms": statistics.median(times), "p95_ms": _pct(times, 0.95), "clicks": n_clicks}
 
 
 def many_seeds() -> dict:
@@ -296,6 +321,7 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     res: dict = {"load_average_at_start": os.getloadavg()}
     res["step_time"] = step_time()
+    res["step_time"]["page_one_arm"] = page_step_time()
     print(json.dumps({"step_time": res["step_time"]}, indent=1), flush=True)
     if not args.skip_many:
         res["many_seeds"] = many_seeds()
