@@ -139,6 +139,12 @@ register(
     "hard cases: local diagnosis, group and 1-on-1 requests, answers, referral",
 )
 register(
+    "reporting",
+    "process",
+    "sim.processes.reporting.process:ReportingProcess",
+    "case reports climb the formal chain: facility, county, city, province, abroad",
+)
+register(
     "cost",
     "process",
     "sim.processes.cost.process:CostProcess",

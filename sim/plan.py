@@ -43,6 +43,7 @@ STEP_ORDER: tuple[Phase, ...] = (
     Phase("network", "conferences create groups, invitations grow groups, members mute or leave"),
     Phase("information", "posts and forwards, reading with delay, belief, fact-checking, corrections, moderation"),
     Phase("diagnosis", "new cases, local diagnosis, group and 1-on-1 requests, answers, escalation, referral"),
+    Phase("reporting", "case reports climb the formal chain (facility, county, city, province, abroad)"),
     Phase("cost", "nothing each step; at the end, the cost table from the others' outputs"),
 )
 

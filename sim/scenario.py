@@ -18,6 +18,7 @@ from .processes.cost.config import CostConfig
 from .processes.diagnosis.config import DiagnosisConfig
 from .processes.information.config import InformationConfig
 from .processes.network.config import NetworkConfig
+from .processes.reporting.config import ReportingConfig
 from .schema import (
     BASES,
     TIERS,
@@ -348,6 +349,7 @@ class Scenario(Section):
     network: NetworkConfig = Field(default_factory=NetworkConfig)
     diagnosis: DiagnosisConfig = Field(default_factory=DiagnosisConfig)
     information: InformationConfig = Field(default_factory=InformationConfig)
+    reporting: ReportingConfig = Field(default_factory=ReportingConfig)
     cost: CostConfig = Field(default_factory=CostConfig)
     interventions: list[InterventionConfig] = Field(default_factory=list)
 

@@ -60,6 +60,11 @@ kind = "correction"
 target = "rumor"
 start_day = 1
 n_seeds = 2
+[[information.items]]
+name = "report"
+kind = "case_report"
+start_day = 0.5
+n_seeds = 1
 """
 
 START_DAY = 3.0

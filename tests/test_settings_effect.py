@@ -46,6 +46,11 @@ name = "outbreak"
 kind = "case_report"
 start_day = 0.5
 n_seeds = 2
+[[information.items]]
+name = "second_outbreak"
+kind = "case_report"
+start_day = 2
+n_seeds = 1
 [information.moderation]
 enabled = true
 """
@@ -74,6 +79,10 @@ CONTEXT = {
     ],
 }
 
+# the formal reporting chain: hours count round the clock, so that the later hops end within the run
+for _level in ("province", "abroad"):
+    CONTEXT[f"reporting.hop_hours.{_level}"] = ["reporting.working_hours_only=false"]
+
 # Where the generic change (x4, or /4 at a bound) lands where the setting cannot act in
 # a twelve-day run of 400 clinicians, the new value and why.
 NEW = {
@@ -90,7 +99,7 @@ NEW = {
     "diagnosis.burnout_sensitivity_per_answer": 10.0,
 }
 
-PROCESS_SECTIONS = ("network", "information", "diagnosis", "cost")
+PROCESS_SECTIONS = ("network", "information", "diagnosis", "reporting", "cost")
 SETUP_SECTIONS = ("run", "population", "groups", "contacts")
 
 
