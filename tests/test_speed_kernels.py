@@ -104,3 +104,25 @@ def test_group_stock_equals_the_bincounts(kernel):
     assert np.array_equal(skill, np.bincount(cell, weights=x, minlength=n_groups * n_spec).reshape(n_groups, n_spec))
     assert np.array_equal(count_all, np.bincount(group[ok], minlength=n_groups))
     assert np.array_equal(skill_all, np.bincount(group[ok], weights=x, minlength=n_groups))
+
+
+@pytest.mark.parametrize("kernel", _both(DK.pick_in_lists))
+def test_pick_in_lists_equals_the_loop_over_lists(kernel):
+    rng = np.random.default_rng(4)
+    n_rows, n_lists = 30, 5
+    lists, indptr = [], np.zeros((n_lists, n_rows + 1), np.int64)
+    for k in range(n_lists):
+        counts = rng.integers(1, 6, n_rows)
+        np.cumsum(counts, out=indptr[k, 1:])
+        lists.append(rng.integers(0, 1000, counts.sum()).astype(np.int32))
+    flat = np.concatenate(lists)
+    offset = np.cumsum([0] + [x.size for x in lists[:-1]]).astype(np.int64)
+    key = rng.integers(0, n_lists, 500).astype(np.int8)
+    row = rng.integers(0, n_rows, 500).astype(np.int32)
+    u = rng.random(500)
+    want = np.empty(500, np.int32)
+    for k in np.unique(key):  # the numpy it replaced (Staff.pick_treating)
+        sel = key == k
+        lo, hi = indptr[k, row[sel]], indptr[k, row[sel] + 1]
+        want[sel] = lists[k][lo + (u[sel] * (hi - lo)).astype(np.int64)]
+    assert np.array_equal(kernel(indptr, flat, offset, key, row, u), want)

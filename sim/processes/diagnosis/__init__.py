@@ -12,7 +12,7 @@ built, never by this package):
 ``answering``   reading requests at chat openings, matching answers to members, committing them
 ``combining``   accuracy of an answer, combining answers, accepting a diagnosis
 ``referral``    destination of a referral and booking of the visit
-``kernels``     compiled inner loops (numba): referral slots, first chat openings, group stock
+``kernels``     compiled inner loops (numba): referral slots, first chat openings, group stock, treating clinicians
 ``outputs``     time series, the ``cases`` and ``answers`` tables, metrics, summary lines
 ``survival``    Kaplan-Meier helpers for time to diagnosis
 ``mmc``         the M/M/c validation case (``qunsim validate --case mmc``)

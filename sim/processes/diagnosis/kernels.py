@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-__all__ = ["book_slots", "first_opening", "group_stock"]
+__all__ = ["book_slots", "first_opening", "group_stock", "pick_in_lists"]
 
 
 @njit(cache=True)
@@ -94,3 +94,18 @@ def group_stock(
         count_all[g] += 1
         skill_all[g] += x
     return count, skill, count_all, skill_all
+
+
+@njit(cache=True)
+def pick_in_lists(
+    indptr: np.ndarray, ids: np.ndarray, offset: np.ndarray, key: np.ndarray, row: np.ndarray, u: np.ndarray
+) -> np.ndarray:
+    """For each (key, row, u): ``ids[offset[key] + lo + int(u * (hi - lo))]`` with ``lo, hi =
+    indptr[key, row], indptr[key, row + 1]``: one of the row's entries of list ``key``,
+    chosen by ``u`` in [0, 1) (several CSR lists laid end to end in ``ids``)."""
+    out = np.empty(key.size, ids.dtype)
+    for i in range(key.size):
+        k, r = key[i], row[i]
+        lo, hi = indptr[k, r], indptr[k, r + 1]
+        out[i] = ids[offset[k] + lo + np.int64(u[i] * (hi - lo))]
+    return out

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ...arrays import csr_rows, segment_first, segment_rank
+from ...arrays import csr_rows, segment_first, segment_rank, unique_first
 from ...population import SPECIALTIES
 from .config import CONTACT, GROUP, N_CASE_SPEC, NONE, REFERRAL, ROUTES, DiagnosisConfig
 from .staff import Staff
@@ -190,7 +190,7 @@ class Router:
         kk, member = kk[ok], member[ok]
         # one request per chosen (case, group); one pair per (case, member)
         case_of = cases[k[kk]].astype(np.int64)
-        _, first = np.unique(case_of * pop.n + member, return_index=True)
+        _, first = unique_first(case_of * pop.n + member)  # as np.unique(return_index=True), faster
         kk, member = kk[first], member[first]
         R = st.requests
         req = len(R) + np.arange(k.size)

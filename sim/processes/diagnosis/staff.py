@@ -58,13 +58,11 @@ class Staff:
             counts = np.bincount(pop.facility[ids], minlength=n_fac)
             np.cumsum(counts, out=self.treat_indptr[s, 1:])
             self.treat_ids.append(ids.astype(np.int32))
+        self._flat_ids = np.concatenate(self.treat_ids)
+        self._offset = np.cumsum([0] + [ids.size for ids in self.treat_ids[:-1]]).astype(np.int64)
 
     def pick_treating(self, fac: np.ndarray, spec: np.ndarray, u: np.ndarray) -> np.ndarray:
         """The treating clinician of a case of specialty ``spec`` at ``fac``, chosen by ``u`` in [0, 1)."""
-        out = np.empty(fac.size, np.int32)
-        for s in np.unique(spec):
-            sel = spec == s
-            lo = self.treat_indptr[s, fac[sel]]
-            hi = self.treat_indptr[s, fac[sel] + 1]
-            out[sel] = self.treat_ids[s][lo + (u[sel] * (hi - lo)).astype(np.int64)]
-        return out
+        from .kernels import pick_in_lists
+
+        return pick_in_lists(self.treat_indptr, self._flat_ids, self._offset, spec, fac, u)

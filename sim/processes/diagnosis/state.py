@@ -141,7 +141,8 @@ class DxState:
         self.new_cases_since_record = 0
         self.open_ids = np.zeros(0, np.int64)  # consulting cases not yet diagnosed (sorted)
         self.open_reqs = np.zeros(0, np.int64)  # requests of those cases
-        self.asked = np.zeros(0, np.int64)  # case * n + member, everyone asked about an open case (sorted)
+        self.asked = np.zeros(0, np.int64)  # case * n + member, everyone asked about an open case
+        self._asked_sorted = True  # (sorted when looked up; forgetting keeps the order)
 
     @property
     def scores(self) -> np.ndarray:
@@ -162,19 +163,28 @@ class DxState:
     def add_pairs(self, req: np.ndarray, exp: np.ndarray, case: np.ndarray) -> None:
         """New (request, member) pairs, pending until the member reads the request."""
         self.open_reqs = np.concatenate([self.open_reqs, np.unique(req)])
-        new = np.sort(case.astype(np.int64) * self.n + exp)
-        self.asked = np.insert(self.asked, np.searchsorted(self.asked, new), new)  # kept sorted
+        self.asked = np.concatenate([self.asked, case.astype(np.int64) * self.n + exp])
+        self._asked_sorted = False
         self.pairs.append(req=req, exp=exp, state=PENDING, ready=np.nan, quality=0.0, willing=False)
+
+    def _sorted_asked(self) -> np.ndarray:
+        """``asked``, sorted (when asked about; appended keys make a sorted run and a short
+        tail, which the stable sort merges in about linear time)."""
+        if not self._asked_sorted:
+            self.asked.sort(kind="stable")
+            self._asked_sorted = True
+        return self.asked
 
     def asked_about(self, cases: np.ndarray) -> np.ndarray:
         """Sorted (case * n + member) keys of everyone already asked about ``cases``."""
+        self._sorted_asked()
         c = np.unique(cases).astype(np.int64)
         lo, hi = np.searchsorted(self.asked, c * self.n), np.searchsorted(self.asked, (c + 1) * self.n)
         return self.asked[expand_ranges(lo, hi - lo)]
 
     def not_asked(self, cases: np.ndarray, members: np.ndarray) -> np.ndarray:
         """Bool per (case, member): not asked about the case yet."""
-        return ~sorted_member(cases.astype(np.int64) * self.n + members, self.asked)
+        return ~sorted_member(cases.astype(np.int64) * self.n + members, self._sorted_asked())
 
     def forget_diagnosed(self) -> None:
         """Drop what belongs to diagnosed cases: open ids, pairs, open requests (which take
