@@ -29,9 +29,12 @@ import numpy as np
 from pydantic import Field, ValidationInfo, field_validator, model_validator
 
 from .components import REGISTRY, Component, load, names, register
+from .population import N_CLINICAL, SPECIALTIES
 from .schema import ROLES, NonNegative, Section
 
 __all__ = ["Intervention", "InterventionConfig", "make_intervention", "register_intervention"]
+
+CLINICAL_SPECIALTIES = SPECIALTIES[:N_CLINICAL]
 
 
 def register_intervention(cls: type[Intervention]) -> type[Intervention]:
@@ -326,3 +329,105 @@ class OncallRoster(Intervention):
         except KeyError:
             return
         proc.set_oncall(self.members, 0.0, 0.0, on=False)
+
+
+@register_intervention
+class TrainingCourse(Intervention):
+    """A tertiary expert teaches a complex procedure in a group, one session every
+    ``interval_days``; members of the course's specialty who follow a session close a
+    share ``learning_rate`` of the gap between their expertise and the instructor's.
+
+    The course runs in the ``groups`` largest groups that have a domestic tertiary doctor
+    of the specialty (the most expert one teaches). A member follows a session with
+    ``follow_prob`` (muted members never). After ``n`` sessions followed, a learner's
+    expertise is ``c - (c - e0)(1 - learning_rate)^n`` (``c`` the instructor's): the
+    exponential learning curve. Gains persist after the course; diagnosis reads them
+    (skill on cases of the specialty), and so does information (a sender's weight). Time series ``course_mean_expertise`` of the
+    specialty's clinicians by tier; metrics ``course_learners``, ``course_sessions`` and
+    ``course_gain_mean`` by tier.
+    """
+
+    name = "training_course"
+    affects = ("information", "diagnosis")  # expertise: skill on cases, weight as a source
+
+    class Params(Section):
+        specialty: Literal[CLINICAL_SPECIALTIES] = Field(  # type: ignore[valid-type]
+            "dermatology", description="The procedure's specialty (a clinical one)."
+        )
+        sessions: int = Field(8, ge=1, le=500, description="Posts and demonstrations of the course.")
+        interval_days: float = Field(7.0, gt=0, le=365, description="Days between sessions.")
+        groups: int = Field(1, ge=1, le=10_000, description="Groups the course runs in.")
+        follow_prob: float = Field(0.6, ge=0, le=1, description="Chance a member of the specialty follows a session.")
+        learning_rate: float = Field(0.2, ge=0, le=1, description="Share of the gap closed per session followed.")
+
+    def setup(self, model) -> None:
+        self.spec = SPECIALTIES.index(self.params.specialty)
+        self.e0 = model.pop.expertise.copy()
+        self.followed = np.zeros(model.pop.n, np.int32)
+        self.groups = np.zeros(0, np.int64)
+        self.teachers = np.zeros(0, np.int64)
+        self.held = 0
+        self.next_session = np.inf
+
+    def start(self, model) -> None:
+        pop, net = model.pop, model.net
+        doctor = ROLES.index("doctor")
+        able = (pop.tier == 2) & (pop.role == doctor) & (pop.specialty == self.spec) & ~pop.fac_abroad[pop.facility]
+        rows = np.flatnonzero(able[net.m_clinician])
+        if rows.size == 0:
+            return
+        # per group with a possible instructor: the most expert one (lowest id on ties)
+        g, c = net.m_group[rows], net.m_clinician[rows]
+        order = np.lexsort((c, -pop.expertise[c], g))
+        g, c = g[order], c[order]
+        first = np.r_[True, g[1:] != g[:-1]]
+        cand_g, cand_c = g[first], c[first]
+        pick = np.lexsort((cand_g, -net.sizes[cand_g]))[: self.params.groups]
+        self.groups, self.teachers = cand_g[pick], cand_c[pick]
+        self.next_session = model.t
+
+    def step(self, model) -> None:
+        super().step(model)
+        if (
+            self.started
+            and not self.stopped
+            and self.held < self.params.sessions
+            and model.t + 1e-9 >= self.next_session
+        ):
+            self._session(model)
+            self.held += 1
+            self.next_session += self.params.interval_days
+
+    def _session(self, model) -> None:
+        pop, net, p = model.pop, model.net, self.params
+        rng = model.streams("intervention.training_course")
+        for g, teacher in zip(self.groups, self.teachers, strict=True):
+            lo, hi = net.g_indptr[g], net.g_indptr[g + 1]
+            members, muted = net.m_clinician[lo:hi], net.m_muted[lo:hi]
+            learners = members[(pop.specialty[members] == self.spec) & ~muted & (members != teacher)]
+            follow = learners[rng.random(learners.size) < p.follow_prob]
+            gap = np.maximum(pop.expertise[teacher] - pop.expertise[follow], 0.0)
+            pop.expertise[follow] += (p.learning_rate * gap).astype(pop.expertise.dtype)
+            self.followed[follow] += 1
+
+    def record(self, model, rec) -> None:
+        from .schema import TIERS
+
+        pop = model.pop
+        mine = pop.specialty == self.spec
+        for k, tier in enumerate(TIERS):
+            sel = mine & (pop.tier == k)
+            if sel.any():
+                rec.add("course_mean_expertise", float(pop.expertise[sel].mean()), tier=tier)
+
+    def finish(self, model, out) -> None:
+        from .schema import TIERS
+
+        pop, m = model.pop, out.metrics
+        learners = self.followed > 0
+        m.add("course", "learners", int(learners.sum()))
+        m.add("course", "sessions", self.held)
+        for k, tier in enumerate(TIERS):
+            sel = learners & (pop.tier == k)
+            gain = float((pop.expertise[sel] - self.e0[sel]).mean()) if sel.any() else None
+            m.add("course", "gain_mean", gain, tier=tier)

@@ -77,6 +77,9 @@ EXAMPLES = {
     "broadcast": '[[interventions]]\nname = "broadcast"\nstart_day = {start}\nparams = {{ item = "rumor", roles = ["doctor"] }}\n',
     "reading_groups": '[[interventions]]\nname = "reading_groups"\nstart_day = {start}\nparams = {{ share = 0.8 }}\n',
     "oncall_roster": '[[interventions]]\nname = "oncall_roster"\nstart_day = {start}\n',
+    "training_course": '[[interventions]]\nname = "training_course"\nstart_day = {start}\n'
+    'params = {{ specialty = "general_medicine", sessions = 3, interval_days = 1, groups = 50, '
+    "follow_prob = 1.0, learning_rate = 1.0 }}\n",
 }
 
 PROCESSES = names("process")
