@@ -352,7 +352,7 @@ def test_same_seed_same_run_and_other_processes_untouched():
     pd.testing.assert_frame_equal(a.process("diagnosis").cases_frame(a), b.process("diagnosis").cases_frame(b))
     off = QunModel(load_scenario(path, ["run.duration_days=10", "diagnosis.enabled=false"]), seed=5)
     off.run_model()
-    assert [p.name for p in off.processes] == ["network", "information"]
+    assert [p.name for p in off.processes] == ["network", "information", "reporting", "cost"]
     pd.testing.assert_frame_equal(a.net.memberships_frame(), off.net.memberships_frame())
     info_a, info_off = finish(a, "information").metrics.flat(), finish(off, "information").metrics.flat()
     assert info_a == info_off

@@ -234,7 +234,8 @@ def _failures(rng, log_q):
     floor(log(U) / log(1 - p)) with U uniform on (0, 1] is Geometric(p) - 1 exactly."""
     if log_q == -np.inf:
         return 0
-    return int(np.log(1.0 - rng.random()) / log_q)
+    # capped: for p below ~4e-18 the gap exceeds int64 (the cap is beyond any count of copies)
+    return int(min(np.log(1.0 - rng.random()) / log_q, 4.0e18))
 
 
 @njit(cache=True)
