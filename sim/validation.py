@@ -119,8 +119,10 @@ def evaluate(
 
 def registered_cases() -> dict[str, Case]:
     """Every validation case by name (each process's case module registers its cases when imported)."""
+    from . import interventions_case  # noqa: F401
     from .processes.diagnosis import care_case, escalation_case, mmc  # noqa: F401
     from .processes.information import cases  # noqa: F401
+    from .processes.reporting import case  # noqa: F401
 
     return CASES
 

@@ -136,3 +136,12 @@ def test_the_groups_side_is_the_first_administrator_or_member_abroad_who_heard(w
     first = m.get("rep_report0_groups_first_county")
     if groups is not None:
         assert first == float(formal is None or groups < formal)
+
+
+def test_the_validation_case_passes_and_tells_the_lognormal_mean_from_the_median():
+    from sim.validation import evaluate, registered_cases
+
+    res = evaluate(registered_cases()["reporting_chain"])
+    assert res.passed, res
+    # a chain that used the medians as means (26 h) lies outside the interval
+    assert abs(res.mean - 26.0) > res.half_width

@@ -71,3 +71,12 @@ def test_outputs_report_learners_and_gains_by_tier(write, tmp_path):
     assert (after >= before - 1e-9).all() and (after > before).any()
     with pytest.raises(sim.ScenarioError, match="specialty"):
         sim.load_scenario(write(BASE + COURSE.format(n=3, p=1.0, r=0.5).replace("general_medicine", "laboratory")))
+
+
+def test_the_validation_case_passes_and_tells_the_mean_curve_from_the_curve_at_the_mean():
+    from sim.validation import evaluate, registered_cases
+
+    res = evaluate(registered_cases()["training_course"])
+    assert res.passed, res
+    # (1 - r)^(n p), the curve at the mean number of sessions, is not the mean: 0.343 here
+    assert abs(res.mean - 0.7**3) > res.half_width
