@@ -156,7 +156,7 @@ def summary_lines(metrics: dict) -> list[str]:
         f"cross-tier memberships {m['network_p_memberships_cross_tier']:.0%}, "
         f"cross-region {m['network_p_memberships_cross_region']:.0%}",
     ]
-    for key in sorted(m):
+    for key in sorted(m, key=lambda k: (k == "summary_cost", k)):  # the cost of it all comes last
         if key.startswith("summary_"):
             lines.append(str(m[key]))
     return lines
