@@ -473,10 +473,9 @@ class Scenario(Section):
                     if key not in fields:
                         raise ValueError(f"{where}: {dotted!r} is not a setting")
                     if is_setup_only(fields[key]):
-                        raise ValueError(
-                            f"{where}: {'.'.join(keys[: depth + 1])} is fixed at set-up; "
-                            "change it in the scenario instead"
-                        )
+                        fixed = ".".join(keys[: depth + 1])
+                        what = dotted if fixed == dotted else f"{dotted} (in {fixed})"
+                        raise ValueError(f"{where}: {what} is fixed at set-up; change it in the scenario instead")
                     if depth < len(keys) - 1:
                         node = getattr(node, key)
                 if keys == ["interventions"]:

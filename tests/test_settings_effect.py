@@ -147,22 +147,22 @@ def _changed(value, annotation, info):
     return None
 
 
-def _settable(node: BaseModel, prefix: str):
+def _settable(node: BaseModel, prefix: str, fixed: bool = False):
     """(dotted path, current value, new value, setup_only) for every leaf setting under ``node``
     (the current value is the base run's, so the change is a change of that run)."""
     for name, info in type(node).model_fields.items():
         value = getattr(node, name)
         path = f"{prefix}.{name}"
         extra = info.json_schema_extra if isinstance(info.json_schema_extra, dict) else {}
-        if isinstance(value, BaseModel):
-            yield from _settable(value, path)
+        if isinstance(value, BaseModel):  # a table fixed at set-up fixes every setting in it
+            yield from _settable(value, path, fixed or bool(extra.get("setup_only")))
             continue
         if isinstance(value, list) and value and isinstance(value[0], BaseModel):
             continue  # lists of tables (items) are not reachable by a dotted path
         new = NEW[path] if path in NEW else _changed(value, info.annotation, info)
         if new is None:
             continue
-        yield path, value, new, bool(extra.get("setup_only"))
+        yield path, value, new, fixed or bool(extra.get("setup_only"))
 
 
 def _toml(value) -> str:
