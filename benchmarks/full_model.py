@@ -19,6 +19,8 @@ import sys
 import time
 from pathlib import Path
 
+from benchmarks.common import rss_mb
+
 ROOT = Path(__file__).resolve().parent.parent
 PROVINCE = ROOT / "scenarios" / "province.toml"
 BASE_N, BASE_CITIES, BASE_COUNTIES = 60_000, 21, 60
@@ -35,11 +37,6 @@ def overrides(n: int, days: float) -> list[str]:
     ]
 
 
-def _rss_mb() -> float:
-    with open("/proc/self/statm") as f:
-        return int(f.read().split()[1]) * resource.getpagesize() / 2**20
-
-
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--n", type=int, required=True)
@@ -50,7 +47,7 @@ def main() -> None:
     from sim.model import QunModel
 
     scen = load_scenario(PROVINCE, overrides(a.n, a.days))
-    base_rss_mb = _rss_mb()  # interpreter and libraries, before the model exists
+    base_rss_mb = rss_mb()  # interpreter and libraries, before the model exists
     t0 = time.perf_counter()
     model = QunModel(scen, seed=a.seed)
     build_s = time.perf_counter() - t0

@@ -24,12 +24,9 @@ import resource
 import sys
 import time
 
+from benchmarks.common import rss_mb
+
 os.environ.setdefault("STARSIM_INSTALL_FONTS", "0")
-
-
-def _rss_mb() -> float:
-    with open("/proc/self/statm") as f:
-        return int(f.read().split()[1]) * resource.getpagesize() / 2**20
 
 
 def main() -> None:
@@ -43,7 +40,7 @@ def main() -> None:
     except ImportError:
         print("starsim is not installed (pip install 'qunsim[bench]')", file=sys.stderr)
         sys.exit(3)
-    base = _rss_mb()
+    base = rss_mb()
     t0 = time.perf_counter()
     sim = ss.Sim(
         n_agents=a.n,
