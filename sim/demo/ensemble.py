@@ -51,7 +51,8 @@ def _scenario(text: str) -> Scenario:
         from .engine import lean
 
         sc = lean(_Scenario.model_validate(tomllib.loads(text)))
-        _cache.clear()
+        if len(_cache) >= 8:  # a job has two arms; keep the last few jobs' scenarios
+            _cache.pop(next(iter(_cache)))
         _cache[text] = sc
     return sc
 
@@ -70,10 +71,11 @@ def _watch_parent() -> None:
     threading.Thread(target=watch, daemon=True).start()
 
 
-def _one(text: str, seed: int, item: str) -> dict[str, np.ndarray]:
+def _seed(arms: dict[str, str], seed: int, item: str) -> dict[str, dict[str, np.ndarray]]:
+    """Every arm's run with ``seed`` (one task: half the round trips of one per run)."""
     from .engine import outcome_run
 
-    return outcome_run(_scenario(text), seed, item)
+    return {name: outcome_run(_scenario(text), seed, item) for name, text in arms.items()}
 
 
 def _warm() -> None:
@@ -131,7 +133,7 @@ class Job:
     arms: dict[str, str]
     seeds: list[int]
     item: str
-    futures: dict[str, list[Future]] = field(default_factory=dict)
+    futures: list[Future] = field(default_factory=list)  # one per seed: every arm's run
     started: float = field(default_factory=time.perf_counter)
     elapsed: float | None = None
     cancelled: bool = False
@@ -142,7 +144,7 @@ class Job:
 
     @property
     def done(self) -> int:
-        return sum(f.done() for fs in self.futures.values() for f in fs)
+        return len(self.arms) * sum(f.done() for f in self.futures)
 
     @property
     def finished(self) -> bool:
@@ -150,9 +152,8 @@ class Job:
 
     def cancel(self) -> None:
         self.cancelled = True
-        for fs in self.futures.values():
-            for f in fs:
-                f.cancel()
+        for f in self.futures:
+            f.cancel()
 
     def wait(self, poll: float = 0.2, on_progress=None, should_stop=None) -> dict[str, list[dict]] | None:
         """Block until done (calling ``on_progress(done, total)``); None when cancelled or stopped."""
@@ -171,19 +172,17 @@ class Job:
         self.elapsed = time.perf_counter() - self.started
         if on_progress is not None:
             on_progress(self.total, self.total)
-        return {arm: [f.result() for f in fs] for arm, fs in self.futures.items()}
+        results = [f.result() for f in self.futures]
+        return {arm: [r[arm] for r in results] for arm in self.arms}
 
 
 def start(arms: dict[str, Scenario], seeds: list[int], item: str) -> Job:
-    """Queue the runs of every arm (baseline first, then interleaved by seed)."""
+    """Queue the runs: one task per seed runs every arm with it (in the order of ``arms``)."""
     from ..config import scenario_to_toml
 
     job = Job({name: scenario_to_toml(sc) for name, sc in arms.items()}, list(seeds), item)
     pool = _get_pool()
-    job.futures = {name: [] for name in job.arms}
-    for seed in job.seeds:
-        for name, text in job.arms.items():
-            job.futures[name].append(pool.submit(_one, text, int(seed), item))
+    job.futures = [pool.submit(_seed, job.arms, int(seed), item) for seed in job.seeds]
     with _lock:
         _jobs.append(job)
     return job

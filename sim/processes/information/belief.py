@@ -36,7 +36,6 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from ...arrays import unique_first
 from ...table import Table
 from .config import BELIEVES, CONTENT, CORRECTED, CORRECTION, DOUBTS, LITERACY_REF, UNAWARE
 from .state import per_step
@@ -50,19 +49,29 @@ __all__ = ["correction_odds_ratio", "expose_rumor", "stance_probabilities", "sta
 
 def expose_rumor(p: InformationProcess, model, j: int, sub: Table, t: float) -> None:
     """Readers of the copies ``sub`` of rumor ``j`` (in random order) take a stance."""
-    cfg, n, arr = p.config, model.pop.n, p.arrays
+    cfg, arr = p.config, p.arrays
     recv, stance, w, sender, group = sub["recv"], sub["stance"], sub["weight"], sub["sender"], sub["group"]
-    state = arr.state[j, recv]
-    first = _first_copies(recv)
-    known = (state != UNAWARE) | ~first
-    _stifle(p, j, sender, group, known)
-    w_r = np.bincount(recv, weights=w * (stance == CONTENT), minlength=n)
-    w_c = np.bincount(recv, weights=w * (stance == CORRECTION), minlength=n)
-    readers, at = unique_first(recv)  # sorted, with first copies
+    # one stable sort: the readers (sorted), each copy's reader index, each reader's first copy
+    order = np.argsort(recv, kind="stable")
+    rs = recv[order]
+    head = np.empty(rs.size, bool)
+    head[0] = True
+    np.not_equal(rs[1:], rs[:-1], out=head[1:])
+    readers, at = rs[head], order[head]
+    slot = np.empty(recv.size, np.int64)
+    slot[order] = np.cumsum(head) - 1  # reader index of each copy
+    first = np.zeros(recv.size, bool)
+    first[at] = True
     st = arr.state[j, readers]
+    known = (st[slot] != UNAWARE) | ~first
+    _stifle(p, j, sender, group, known)
+    is_r, is_c = stance == CONTENT, stance == CORRECTION
+    m = readers.size
+    w_r = np.bincount(slot, weights=w * is_r, minlength=m)
+    w_c = np.bincount(slot, weights=w * is_c, minlength=m)
     # each new state is attributed to the reader's first copy of the matching stance
-    src_r, grp_r = _first_of(recv, stance == CONTENT, sender, group, readers)
-    src_c, grp_c = _first_of(recv, stance == CORRECTION, sender, group, readers)
+    src_r, grp_r = _first_of(order, slot, is_r, sender, group, m)
+    src_c, grp_c = _first_of(order, slot, is_c, sender, group, m)
     src, grp = sender[at], group[at]
     # susceptible readers take a stance
     sus = (st == UNAWARE) | (st == DOUBTS)
@@ -72,31 +81,34 @@ def expose_rumor(p: InformationProcess, model, j: int, sub: Table, t: float) -> 
         a = a - cfg.literacy_effect * (model.pop.literacy[r_s] - LITERACY_REF)
     a = np.clip(a, -0.99, 0.99)
     w0, kappa = stance_weights(cfg)
-    wr, wc, wj = w_r[r_s] * (1 + a), kappa * w_c[r_s] * (1 - a), w0 * (1 - a)
+    wc_s = w_c[sus]
+    wr, wc, wj = w_r[sus] * (1 + a), kappa * wc_s * (1 - a), w0 * (1 - a)
     take = p.rng.random(r_s.size) < cfg.beta
     u = p.rng.random(r_s.size) * (wr + wc + wj)
     believe = take & (u < wr)
     correct = take & ~believe & (u < wr + wc)
-    doubt = ~(believe | correct) & (arr.state[j, r_s] == UNAWARE)
+    doubt = ~(believe | correct) & (st[sus] == UNAWARE)
     for mask, new, who_s, who_g in (
         (believe, BELIEVES, src_r, grp_r),
         (correct, CORRECTED, src_c, grp_c),
         (doubt, DOUBTS, src, grp),
     ):
-        set_state(p, j, r_s[mask], new, t, sender=who_s[sus][mask], group=who_g[sus][mask])
+        if mask.any():
+            set_state(p, j, r_s[mask], new, t, sender=who_s[sus][mask], group=who_g[sus][mask])
     share_prob = p.settings["share_prob"][j]
     took = r_s[believe | correct]
     arr.active[j, took] = p.rng.random(took.size) < share_prob
     # believers reading corrections
-    bel = (st == BELIEVES) & (w_c[readers] > 0)
-    r_b = readers[bel]
-    arr.reached_corr[j, r_b] = True
-    p_turn = 1.0 - np.power(1.0 - cfg.correction_uptake, w_c[r_b])
-    turn = (p.rng.random(r_b.size) < p_turn) & ~arr.persistent[j, r_b]
-    set_state(p, j, r_b[turn], CORRECTED, t, sender=src_c[bel][turn], group=grp_c[bel][turn])
-    arr.active[j, r_b[turn]] = p.rng.random(int(turn.sum())) < share_prob
+    bel = (st == BELIEVES) & (w_c > 0)
+    if bel.any():
+        r_b = readers[bel]
+        arr.reached_corr[j, r_b] = True
+        p_turn = 1.0 - np.power(1.0 - cfg.correction_uptake, w_c[bel])
+        turn = (p.rng.random(r_b.size) < p_turn) & ~arr.persistent[j, r_b]
+        set_state(p, j, r_b[turn], CORRECTED, t, sender=src_c[bel][turn], group=grp_c[bel][turn])
+        arr.active[j, r_b[turn]] = p.rng.random(int(turn.sum())) < share_prob
     # believers reached by a correction (also those who believe after reading one now)
-    arr.reached_corr[j, r_s[believe & (w_c[r_s] > 0)]] = True
+    arr.reached_corr[j, r_s[believe & (wc_s > 0)]] = True
 
 
 def verify_and_forget(p: InformationProcess, model, start: dict[int, np.ndarray], t: float, dt: float) -> None:
@@ -105,9 +117,7 @@ def verify_and_forget(p: InformationProcess, model, start: dict[int, np.ndarray]
     if not p.catalog.rumors:
         return
     cfg, arr = p.config, p.arrays
-    lit = (model.pop.literacy / LITERACY_REF) if cfg.heterogeneity else 1.0
-    p_verify = np.clip(per_step(cfg.verify_prob_per_day, dt) * lit, 0, 1)
-    p_check = np.clip(per_step(cfg.check_prob_per_day, dt) * lit, 0, 1)
+    p_verify, p_check = _verify_check(p, model, dt)
     p_forget = float(per_step(cfg.forget_prob_per_day, dt))
     for j in p.catalog.rumors:
         st0 = start[j]
@@ -120,7 +130,7 @@ def verify_and_forget(p: InformationProcess, model, start: dict[int, np.ndarray]
             verify = bel & ~forget & (u < p_forget + p_verify * (1 - p_forget))
         else:  # exclusive: forget with p_f, verify with p_v (all of 1 - p_f when p_f + p_v > 1)
             verify = bel & ~forget & (u < p_forget + p_verify)
-        check = same & (st0 == DOUBTS) & (u < np.broadcast_to(p_check, st0.shape))
+        check = same & (st0 == DOUBTS) & (u < p_check)
         who = np.flatnonzero(forget)
         if who.size:
             arr.state[j, who] = DOUBTS
@@ -131,6 +141,20 @@ def verify_and_forget(p: InformationProcess, model, start: dict[int, np.ndarray]
             if who.size:
                 set_state(p, j, who, CORRECTED, t, sender=who)
                 arr.active[j, who] = p.rng.random(who.size) < p.settings["share_prob"][j]
+
+
+def _verify_check(p: InformationProcess, model, dt: float):
+    """Per-step chances to verify and to check (per clinician with literacy), kept while
+    the settings they come from stay the same."""
+    cfg = p.config
+    key = (cfg.verify_prob_per_day, cfg.check_prob_per_day, cfg.heterogeneity, dt)
+    cached = p.cache.get("verify_check")
+    if cached is None or cached[0] != key:
+        lit = (model.pop.literacy / LITERACY_REF) if cfg.heterogeneity else 1.0
+        p_verify = np.clip(per_step(cfg.verify_prob_per_day, dt) * lit, 0, 1)
+        p_check = np.clip(per_step(cfg.check_prob_per_day, dt) * lit, 0, 1)
+        cached = p.cache["verify_check"] = (key, p_verify, p_check)
+    return cached[1], cached[2]
 
 
 def correction_odds_ratio(d: float) -> float:
@@ -175,20 +199,17 @@ def _stifle(p: InformationProcess, j: int, sender: np.ndarray, group: np.ndarray
         p.arrays.active[j, stop] = False
 
 
-def _first_copies(recv: np.ndarray) -> np.ndarray:
-    first = np.zeros(recv.size, bool)
-    first[unique_first(recv)[1]] = True
-    return first
-
-
-def _first_of(recv, mask, sender, group, readers):
-    """Sender and group of each reader's first copy among ``mask`` (-1 where none)."""
-    out_s = np.full(readers.size, -1, np.int32)
-    out_g = np.full(readers.size, -1, np.int32)
-    idx = np.flatnonzero(mask)
+def _first_of(order, slot, mask, sender, group, m):
+    """Sender and group of each reader's first copy among ``mask`` (-1 where none): the
+    copies in ``order`` (stable by reader) keep their reading order within a reader."""
+    out_s = np.full(m, -1, np.int32)
+    out_g = np.full(m, -1, np.int32)
+    idx = order[mask[order]]  # masked copies, by reader, in reading order
     if idx.size:
-        r, first = unique_first(recv[idx])
-        pos = np.searchsorted(readers, r)
-        out_s[pos] = sender[idx[first]]
-        out_g[pos] = group[idx[first]]
+        r = slot[idx]
+        head = np.empty(r.size, bool)
+        head[0] = True
+        np.not_equal(r[1:], r[:-1], out=head[1:])
+        out_s[r[head]] = sender[idx[head]]
+        out_g[r[head]] = group[idx[head]]
     return out_s, out_g

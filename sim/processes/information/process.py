@@ -82,6 +82,7 @@ class InformationProcess(Component):
     counters: dict[str, int]
     track: RumorTrack  # believer trajectories of the rumors
     posting_cache: posting.Posting  # posting activity and per-step constants
+    cache: dict  # other values derived from settings (see belief._verify_check)
 
     def enabled(self) -> bool:
         return bool(self.config.enabled and self.config.items)
@@ -99,6 +100,7 @@ class InformationProcess(Component):
         self.counters = dict.fromkeys(COUNTERS, 0)
         self.track = RumorTrack.empty(len(self.catalog.rumors))
         self.posting_cache = posting.Posting()
+        self.cache = {}
         self._load_kernels(model)
 
     def _load_kernels(self, model) -> None:
