@@ -48,6 +48,23 @@ def read_rate(model, who: np.ndarray | None = None) -> np.ndarray:
     return day_rate * factor
 
 
+#: memory the whole-population opening chances of the hours of the day may take
+READ_PROB_CACHE_BYTES = 64 << 20
+
+
 def read_prob(model, who: np.ndarray | None = None) -> np.ndarray:
-    """Probability that each clinician (or each in ``who``) opens the chats at least once in this step."""
-    return -np.expm1(-read_rate(model, who) * model.clock.step_days)
+    """Probability that each clinician (or each in ``who``) opens the chats at least once in this step.
+
+    The chances depend only on the hour of the day (and the step), so the whole
+    population's are kept per hour while they fit in :data:`READ_PROB_CACHE_BYTES`; larger
+    populations compute them each step (for ``who`` only when it is given)."""
+    dt = model.clock.step_days
+    key = (model.clock.hour, dt, model.config.population.night_activity)
+    cache: dict = model.__dict__.setdefault("_read_prob_cache", {})
+    full = cache.get(key)
+    if full is None:
+        fits = model.pop.n * 8 * (len(cache) + 1) <= READ_PROB_CACHE_BYTES
+        if not fits:
+            return -np.expm1(-read_rate(model, who) * dt)
+        full = cache[key] = -np.expm1(-read_rate(model) * dt)
+    return full if who is None else full[who]
