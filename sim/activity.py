@@ -26,7 +26,13 @@ def awake(model, who: np.ndarray | None = None) -> bool | np.ndarray:
     offset = model.pop.local_offset
     if offset is None:
         return not model.clock.is_night(SLEEP_HOUR, WAKE_HOUR)
-    local = np.mod(model.clock.hour + (offset if who is None else offset[who]), 24.0)
+    if who is None:
+        return _hourly(model, ("awake",), 1, lambda: _awake(model.clock.hour, offset))
+    return _awake(model.clock.hour, offset[who])
+
+
+def _awake(hour: float, offset: np.ndarray) -> np.ndarray:
+    local = np.mod(hour + offset, 24.0)
     return (local >= WAKE_HOUR) & (local < SLEEP_HOUR)
 
 
@@ -34,7 +40,7 @@ def at_work(model, who: np.ndarray | None = None) -> np.ndarray:
     """Bool per clinician (or per clinician in ``who``): on duty at the middle of the current step."""
     pop = model.pop
     if who is None:
-        return in_hours(model.clock.hour, pop.work_start, pop.work_end)
+        return _hourly(model, ("at_work",), 1, lambda: in_hours(model.clock.hour, pop.work_start, pop.work_end))
     return in_hours(model.clock.hour, pop.work_start[who], pop.work_end[who])
 
 
@@ -48,23 +54,36 @@ def read_rate(model, who: np.ndarray | None = None) -> np.ndarray:
     return day_rate * factor
 
 
-#: memory the whole-population opening chances of the hours of the day may take
-READ_PROB_CACHE_BYTES = 64 << 20
+#: memory the whole-population values of the hours of the day may take (per run)
+HOURLY_CACHE_BYTES = 64 << 20
+
+
+def _hourly(model, key: tuple, itemsize: int, compute):
+    """``compute()``, a whole-population array that depends only on the hour of the day
+    (and ``key``), kept per hour while the run's such arrays fit in
+    :data:`HOURLY_CACHE_BYTES`; computed afresh once they do not."""
+    cache: dict = model.__dict__.setdefault("_hourly_cache", {})
+    full_key = (*key, model.clock.hour)
+    value = cache.get(full_key)
+    if value is None:
+        value = compute()
+        value.flags.writeable = False  # shared by every step at this hour
+        used = model.__dict__.get("_hourly_bytes", 0) + model.pop.n * itemsize
+        if used <= HOURLY_CACHE_BYTES:
+            cache[full_key] = value
+            model.__dict__["_hourly_bytes"] = used
+    return value
 
 
 def read_prob(model, who: np.ndarray | None = None) -> np.ndarray:
     """Probability that each clinician (or each in ``who``) opens the chats at least once in this step.
 
     The chances depend only on the hour of the day (and the step), so the whole
-    population's are kept per hour while they fit in :data:`READ_PROB_CACHE_BYTES`; larger
-    populations compute them each step (for ``who`` only when it is given)."""
+    population's are kept per hour (:func:`_hourly`); for a population too large to keep
+    them, those of ``who`` only are computed each step."""
     dt = model.clock.step_days
-    key = (model.clock.hour, dt, model.config.population.night_activity)
-    cache: dict = model.__dict__.setdefault("_read_prob_cache", {})
-    full = cache.get(key)
-    if full is None:
-        fits = model.pop.n * 8 * (len(cache) + 1) <= READ_PROB_CACHE_BYTES
-        if not fits:
-            return -np.expm1(-read_rate(model, who) * dt)
-        full = cache[key] = -np.expm1(-read_rate(model) * dt)
+    key = ("read_prob", dt, model.config.population.night_activity)
+    if who is not None and model.pop.n * 8 > HOURLY_CACHE_BYTES // 24:
+        return -np.expm1(-read_rate(model, who) * dt)
+    full = _hourly(model, key, 8, lambda: -np.expm1(-read_rate(model) * dt))
     return full if who is None else full[who]
