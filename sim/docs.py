@@ -151,21 +151,71 @@ def _type_name(annotation) -> str:
 
 
 def parameter_markdown() -> str:
+    from .provenance import basis_of
+
+    rows = parameter_rows()
+    bases = {r["setting"]: basis_of(r["setting"]) for r in rows}
+    counts = {
+        b: sum(v.basis == b for v in bases.values()) for b in ("calibrated", "literature", "design", "assumption")
+    }
     lines = [
         "# Parameter reference",
         "",
         "Generated from the scenario schema by `qunsim params` (a test keeps this file current).",
-        "Every setting of a scenario file, with its default, the values allowed, its unit and",
-        "meaning. Sources of defaults are given in the meanings and in `docs/model.md`.",
-        "Settings marked *fixed at set-up* build the population, the groups or a process's state",
-        "when the run starts: a `settings` intervention may not change them. Every other setting",
-        "can be changed during a run by a `settings` intervention and takes effect from the next step.",
+        "Every setting of a scenario file, with its default, the values allowed, its unit,",
+        "meaning and basis. Settings marked *fixed at set-up* build the population, the groups or",
+        "a process's state when the run starts: a `settings` intervention may not change them. Every",
+        "other setting can be changed during a run by a `settings` intervention and takes effect",
+        "from the next step.",
         "",
-        "| setting | default | allowed | unit | meaning |",
-        "|---|---|---|---|---|",
+        "*Basis* (`sim/calibration/provenance.toml`): **calibrated** to a target of",
+        "`calibration/targets.toml` (docs/calibration.md), **literature** (the source named),",
+        "**design** (chosen by whoever writes the scenario or experiment: what to run, a switch,",
+        "a counterfactual) or **assumption** (a modelling choice without a source yet).",
+        f"Of {len(rows)} settings: {counts['calibrated']} calibrated, {counts['literature']} from the literature,",
+        f"{counts['design']} design, {counts['assumption']} assumptions; the assumptions are listed,",
+        "ranked by how much they move the outcomes, [at the end](#assumptions-ranked).",
+        "",
+        "| setting | default | allowed | unit | meaning | basis |",
+        "|---|---|---|---|---|---|",
     ]
-    for r in parameter_rows():
+    for r in rows:
         default = r["default"] if len(r["default"]) <= 90 else r["default"][:87] + "..."
         default = default if default.startswith("by kind") else f"`{default}`"
-        lines.append(f"| `{r['setting']}` | {default} | {r['allowed']} | {r['unit']} | {r['meaning']} |")
+        basis = bases[r["setting"]].text().replace("|", "/")
+        lines.append(f"| `{r['setting']}` | {default} | {r['allowed']} | {r['unit']} | {r['meaning']} | {basis} |")
+    assumptions = [s for s, b in bases.items() if b.basis == "assumption"]
+    lines += ["", *_ranking_lines(assumptions)]
     return "\n".join(lines) + "\n"
+
+
+def _ranking_lines(assumptions: list[str]) -> list[str]:
+    """The assumptions in one place: those screened, by their mean normalised mu*, then the rest."""
+    from .provenance import load_ranking
+
+    lines = ["## Assumptions, ranked", ""]
+    ranking = load_ranking()
+    screened: list[str] = []
+    if ranking is None:
+        lines += ["No screening recorded yet (`experiments/assumption_ranking.toml`).", ""]
+    else:
+        outs = ranking["outputs"]
+        lines += [
+            f"Morris screening of `{ranking['scenario']}` ({ranking['runs']} runs, commit `{ranking['commit']}`;",
+            f"`{ranking['command']}`). *Score*: the mean over the outputs of mu* divided by the largest mu*",
+            "of that output, so 1 is the most influential setting of every output; the dummy's score is",
+            "the noise floor. Per output, mu* / max mu*:",
+            "",
+            "| rank | setting | score | " + " | ".join(f"`{o}`" for o in outs) + " |",
+            "|---|---|---|" + "---|" * len(outs),
+        ]
+        for k, row in enumerate(ranking["rows"], 1):
+            cells = " | ".join(f"{row['per_output'][o]:.2f}" for o in outs)
+            name = "*dummy (noise floor)*" if row["setting"] is None else f"`{row['setting']}`"
+            lines.append(f"| {k} | {name} | {row['score']:.2f} | {cells} |")
+            if row["setting"] is not None:
+                screened.append(row["setting"])
+        lines.append("")
+    rest = [s for s in assumptions if s not in screened]
+    lines += [f"Not screened yet ({len(rest)}): " + ", ".join(f"`{s}`" for s in rest) + ".", ""]
+    return lines
