@@ -52,6 +52,8 @@ def expose_rumor(p: InformationProcess, model, j: int, sub: Table, t: float) -> 
     """Readers of the copies ``sub`` of rumor ``j`` (in random order) take a stance."""
     cfg, n, arr = p.config, model.pop.n, p.arrays
     recv, stance, w, sender, group = sub["recv"], sub["stance"], sub["weight"], sub["sender"], sub["group"]
+    if p.trust is not None and p.trust.config.belief:  # the reader's trust in the sender
+        w = w * p.trust.factor(recv, sender, group)
     state = arr.state[j, recv]
     first = _first_copies(recv)
     known = (state != UNAWARE) | ~first
