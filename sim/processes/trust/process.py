@@ -53,6 +53,7 @@ __all__ = ["EVENT", "FORMAL", "INTRODUCED", "TrustProcess", "running"]
 FORMAL, INTRODUCED, EVENT = 0, 1, 2
 #: group bases whose members met in person
 EVENT_BASES = tuple(BASIS_NAMES.index(b) for b in ("alumni", "cohort", "conference"))
+_EVENT_BASIS = np.isin(np.arange(len(BASIS_NAMES)), EVENT_BASES)  # by basis code
 
 
 def running(model) -> TrustProcess | None:
@@ -85,17 +86,18 @@ class TrustProcess(Component):
         self.met = np.zeros(0, np.int32)
         self.meetings = 0  # conferences applied
         self._conference_seen = 0
+        self._invited_at = -1  # network version of the cached _any_invited
+        self._any_invited = False
 
     # ------------------------------------------------------------------ priors
     def _rows(self, clin: np.ndarray, group: np.ndarray) -> np.ndarray:
-        """Membership row of each (clinician, group), -1 where none (or group < 0)."""
-        net = self.model.net
-        key = np.maximum(group, 0) * self.n + clin
-        pos = np.minimum(np.searchsorted(net.m_key, key), max(net.m_key.size - 1, 0))
-        ok = (group >= 0) & (net.m_key.size > 0)
-        if net.m_key.size:
-            ok &= net.m_key[pos] == key
-        return np.where(ok, pos, -1)
+        """Membership row of each (clinician, group >= 0), -1 where none."""
+        m_key = self.model.net.m_key
+        if m_key.size == 0:
+            return np.full(clin.size, -1, np.int64)
+        key = group * self.n + clin
+        pos = np.minimum(np.searchsorted(m_key, key), m_key.size - 1)
+        return np.where(m_key[pos] == key, pos, -1)
 
     def _by_facility(self, reader: np.ndarray, sender: np.ndarray) -> np.ndarray:
         """Same facility, or one facility the other's parent in the hierarchy."""
@@ -104,12 +106,18 @@ class TrustProcess(Component):
         parent = pop.fac_parent
         return (fr == fs) | (parent[fr] == fs) | (parent[fs] == fr)
 
-    def _base(self, reader: np.ndarray, sender: np.ndarray, group: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    def _base(
+        self, reader: np.ndarray, sender: np.ndarray, group: np.ndarray, by_facility: np.ndarray | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
         """(tie, prior mean) of each pair without invitations: formal or event."""
         net, cfg = self.model.net, self.config
-        by_facility = self._by_facility(reader, sender)
-        basis = np.where(group >= 0, net.g_basis[np.maximum(group, 0)], -1) if net.n_groups else np.full(group.size, -1)
-        event = ~by_facility & ((group < 0) | np.isin(basis, EVENT_BASES))
+        if by_facility is None:
+            by_facility = self._by_facility(reader, sender)
+        event = group < 0
+        ing = ~event
+        if ing.any():
+            event[ing] = _EVENT_BASIS[net.g_basis[group[ing]]]
+        event &= ~by_facility
         tie = np.where(event, EVENT, FORMAL).astype(np.int8)
         return tie, np.where(event, cfg.initial_event, cfg.initial_formal)
 
@@ -120,23 +128,36 @@ class TrustProcess(Component):
         pos = np.minimum(np.searchsorted(self.keys, key), self.keys.size - 1)
         return np.where(self.keys[pos] == key, pos, -1)
 
+    def _invited(self) -> bool:
+        """Whether any membership came by invitation (cached per version of the network)."""
+        net = self.model.net
+        if self._invited_at != net.version:
+            self._invited_at = net.version
+            self._any_invited = bool((net.m_inviter >= 0).any())
+        return self._any_invited
+
     def prior(self, reader, sender, group) -> tuple[np.ndarray, np.ndarray]:
         """(tie, prior mean) of each ordered pair met through ``group`` (-1: 1-on-1)."""
         reader = np.asarray(reader, np.int64)
         sender = np.asarray(sender, np.int64)
         group = np.broadcast_to(np.asarray(group, np.int64), reader.shape)
-        tie, mean = self._base(reader, sender, group)
+        by_facility = self._by_facility(reader, sender)
+        tie, mean = self._base(reader, sender, group, by_facility)
+        # introduced: in a group one of them joined by invitation, unless formal by facility
+        cand = np.flatnonzero((group >= 0) & ~by_facility) if self._invited() else np.zeros(0, np.int64)
+        if cand.size == 0:
+            return tie, mean
         net = self.model.net
-        row_r, row_s = self._rows(reader, group), self._rows(sender, group)
+        row_r, row_s = self._rows(reader[cand], group[cand]), self._rows(sender[cand], group[cand])
         inv_r = np.where(row_r >= 0, net.m_inviter[row_r], -1)
         inv_s = np.where(row_s >= 0, net.m_inviter[row_s], -1)
-        # introduced: in a group one of them joined by invitation, unless formal by facility
-        intro = (group >= 0) & ((inv_r >= 0) | (inv_s >= 0)) & ~self._by_facility(reader, sender)
+        intro = (inv_r >= 0) | (inv_s >= 0)
         if intro.any():
-            i = np.flatnonzero(intro)
+            i = cand[intro]
+            inv_r, inv_s = inv_r[intro], inv_s[intro]
             # the voucher's trust: the inviter's in the sender, or the reader's in the inviter
-            vr = np.where(inv_r[i] >= 0, inv_r[i], reader[i])
-            vs = np.where(inv_r[i] >= 0, sender[i], inv_s[i])
+            vr = np.where(inv_r >= 0, inv_r, reader[i])
+            vs = np.where(inv_r >= 0, sender[i], inv_s)
             _, t_v = self._base(vr, vs, group[i])
             idx = self._stored(vr * self.n + vs)
             got = idx >= 0
@@ -167,7 +188,7 @@ class TrustProcess(Component):
         sender = np.asarray(sender, np.int64)
         out = np.ones(sender.shape)
         ok = sender >= 0
-        if ok.any():
+        if sender.size and ok.any():
             r = np.broadcast_to(np.asarray(reader, np.int64), sender.shape)[ok]
             g = np.broadcast_to(np.asarray(group, np.int64), sender.shape)[ok]
             out[ok] = self.value(r, sender[ok], g) / self.config.reference
