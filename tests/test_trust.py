@@ -188,3 +188,25 @@ def test_learning_case_passes_and_rejects_a_biased_update():
     right, wrong = tr.right.sum(), tr.wrong.sum()
     assert wrong > 0 and right > 0
     assert abs(tr.config.answer_gain * wrong) > res.half_width
+
+
+def test_the_store_finds_every_pair_across_index_merges(write):
+    """Thousands of pairs created in batches (the recent index merges into the main one)."""
+    tr = _model(write, ["trust.answer_gain=1"]).process("trust")
+    rng = np.random.default_rng(0)
+    n = tr.n
+    counts: dict[tuple[int, int], list[int]] = {}
+    for _ in range(40):
+        a, b = rng.integers(0, n, 300), rng.integers(0, n, 300)
+        ok = rng.random(300) < 0.7
+        tr.observe_answers(a, b, -1, ok)
+        for x, y, c in zip(a, b, ok, strict=True):
+            counts.setdefault((int(x), int(y)), [0, 0])[0 if c else 1] += 1
+    assert tr.size == len(counts) > 2000
+    pairs = np.array(list(counts))
+    idx = tr._stored(pairs[:, 0] * n + pairs[:, 1])
+    assert (idx >= 0).all() and np.unique(idx).size == idx.size
+    expected = np.array(list(counts.values()))
+    assert (tr.right[idx] == expected[:, 0]).all() and (tr.wrong[idx] == expected[:, 1]).all()
+    absent = next((x, y) for x in range(n) for y in range(n) if (x, y) not in counts)
+    assert tr._stored(np.array([absent[0] * n + absent[1]]))[0] == -1

@@ -49,7 +49,7 @@ def learning_residual(model) -> float:
     asker = dx.state.cases["asker"][ans["case"].to_numpy()].astype(np.int64)
     key = asker * model.pop.n + ans["expert"].to_numpy(np.int64)
     p_sum = float(ans["confidence"].to_numpy(float).sum())
-    n = np.bincount(np.searchsorted(trust.keys, key), minlength=trust.keys.size)
+    n = np.bincount(trust._stored(key), minlength=trust.size)
     alpha0 = trust.alpha0
     value = trust.trust()
     return float(((n0 + g * n) * value - alpha0).sum() - g * p_sum)

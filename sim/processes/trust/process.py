@@ -51,6 +51,17 @@ if TYPE_CHECKING:  # pragma: no cover
 __all__ = ["EVENT", "FORMAL", "INTRODUCED", "TrustProcess", "running"]
 
 FORMAL, INTRODUCED, EVENT = 0, 1, 2
+_COLUMNS = {
+    "key": np.int64,
+    "alpha": np.float64,
+    "beta": np.float64,
+    "alpha0": np.float64,
+    "beta0": np.float64,
+    "tie": np.int8,
+    "right": np.int32,
+    "wrong": np.int32,
+    "met": np.int32,
+}
 #: group bases whose members met in person
 EVENT_BASES = tuple(BASIS_NAMES.index(b) for b in ("alumni", "cohort", "conference"))
 _EVENT_BASIS = np.isin(np.arange(len(BASIS_NAMES)), EVENT_BASES)  # by basis code
@@ -75,15 +86,13 @@ class TrustProcess(Component):
     def setup(self, model: QunModel) -> None:
         self.model = model
         self.n = model.pop.n
-        self.keys = np.zeros(0, np.int64)  # reader * n + sender, sorted
-        self.alpha = np.zeros(0)
-        self.beta = np.zeros(0)
-        self.alpha0 = np.zeros(0)
-        self.beta0 = np.zeros(0)
-        self.tie = np.zeros(0, np.int8)
-        self.right = np.zeros(0, np.int32)
-        self.wrong = np.zeros(0, np.int32)
-        self.met = np.zeros(0, np.int32)
+        # entries in order of creation (append-only, capacity doubling), found through a sorted
+        # index of their keys (reader * n + sender) and a small sorted index of the latest ones,
+        # merged into it when it grows past a quarter of it: no step copies every entry
+        self.size = 0
+        self._data = {name: np.zeros(256, dtype) for name, dtype in _COLUMNS.items()}
+        self._index = (np.zeros(0, np.int64), np.zeros(0, np.int64))  # (sorted keys, entry ids)
+        self._recent = (np.zeros(0, np.int64), np.zeros(0, np.int64))
         self.meetings = 0  # conferences applied
         self._conference_seen = 0
         self._invited_at = -1  # network version of the cached _any_invited
@@ -123,10 +132,13 @@ class TrustProcess(Component):
 
     def _stored(self, key: np.ndarray) -> np.ndarray:
         """Index of each key's entry, -1 where there is none."""
-        if self.keys.size == 0:
-            return np.full(key.size, -1, np.int64)
-        pos = np.minimum(np.searchsorted(self.keys, key), self.keys.size - 1)
-        return np.where(self.keys[pos] == key, pos, -1)
+        out = np.full(key.size, -1, np.int64)
+        for keys, ids in (self._index, self._recent):
+            if keys.size:
+                pos = np.minimum(np.searchsorted(keys, key), keys.size - 1)
+                hit = keys[pos] == key
+                out[hit] = ids[pos[hit]]
+        return out
 
     def _invited(self) -> bool:
         """Whether any membership came by invitation (cached per version of the network)."""
@@ -205,16 +217,47 @@ class TrustProcess(Component):
             m = np.flatnonzero(miss)[first]
             tie, mean = self.prior(reader[m], sender[m], group[m])
             n0 = self.config.prior_strength
-            pos = np.searchsorted(self.keys, new)
-            a0, b0 = mean * n0, (1.0 - mean) * n0
-            self.keys = np.insert(self.keys, pos, new)
-            self.alpha, self.beta = np.insert(self.alpha, pos, a0), np.insert(self.beta, pos, b0)
-            self.alpha0, self.beta0 = np.insert(self.alpha0, pos, a0), np.insert(self.beta0, pos, b0)
-            self.tie = np.insert(self.tie, pos, tie)
-            for name in ("right", "wrong", "met"):
-                setattr(self, name, np.insert(getattr(self, name), pos, 0))
+            ids = np.arange(self.size, self.size + new.size)
+            self._grow(self.size + new.size)
+            d = self._data
+            d["key"][ids] = new
+            d["alpha"][ids] = d["alpha0"][ids] = mean * n0
+            d["beta"][ids] = d["beta0"][ids] = (1.0 - mean) * n0
+            d["tie"][ids] = tie
+            self.size += new.size
+            keys, order = self._recent
+            pos = np.searchsorted(keys, new)
+            keys, order = np.insert(keys, pos, new), np.insert(order, pos, ids)
+            if keys.size > max(1024, self._index[0].size // 4):  # merge into the main index
+                all_keys = np.concatenate([self._index[0], keys])
+                o = np.argsort(all_keys, kind="stable")
+                self._index = (all_keys[o], np.concatenate([self._index[1], order])[o])
+                keys, order = keys[:0], order[:0]
+            self._recent = (keys, order)
             idx = self._stored(key)
         return idx
+
+    def _grow(self, need: int) -> None:
+        cap = self._data["key"].size
+        if need > cap:
+            cap = max(need, 2 * cap)
+            for name, col in self._data.items():
+                grown = np.zeros(cap, col.dtype)
+                grown[: self.size] = col[: self.size]
+                self._data[name] = grown
+
+    def _column(self, name: str) -> np.ndarray:
+        return self._data[name][: self.size]
+
+    keys = property(lambda self: self._column("key"), doc="reader * n + sender of each entry")
+    alpha = property(lambda self: self._column("alpha"))
+    beta = property(lambda self: self._column("beta"))
+    alpha0 = property(lambda self: self._column("alpha0"))
+    beta0 = property(lambda self: self._column("beta0"))
+    tie = property(lambda self: self._column("tie"), doc="code of how the two met (TIES)")
+    right = property(lambda self: self._column("right"), doc="right answers received")
+    wrong = property(lambda self: self._column("wrong"), doc="wrong answers received")
+    met = property(lambda self: self._column("met"), doc="meetings at conferences")
 
     def observe_answers(self, asker, answerer, group, correct) -> None:
         """Each asker learns whether each answer received was right: alpha or beta += answer_gain."""
@@ -224,7 +267,7 @@ class TrustProcess(Component):
             return
         answerer = np.asarray(answerer, np.int64)
         correct = np.asarray(correct, bool)
-        idx = self._ensure(asker, answerer, np.asarray(group, np.int64))
+        idx = self._ensure(asker, answerer, np.broadcast_to(np.asarray(group, np.int64), asker.shape))
         np.add.at(self.alpha, idx, gain * correct)
         np.add.at(self.beta, idx, gain * ~correct)
         np.add.at(self.right, idx, correct.astype(np.int32))
@@ -238,7 +281,8 @@ class TrustProcess(Component):
             return
         att = np.zeros(self.n, bool)
         att[attendees] = True
-        both = att[self.keys // self.n] & att[self.keys % self.n]
+        keys = self.keys
+        both = att[keys // self.n] & att[keys % self.n]
         self.alpha[both] += gain
         self.met[both] += 1
 
