@@ -210,3 +210,26 @@ def test_the_store_finds_every_pair_across_index_merges(write):
     assert (tr.right[idx] == expected[:, 0]).all() and (tr.wrong[idx] == expected[:, 1]).all()
     absent = next((x, y) for x in range(n) for y in range(n) if (x, y) not in counts)
     assert tr._stored(np.array([absent[0] * n + absent[1]]))[0] == -1
+
+
+def test_a_run_with_trust_meets_at_conferences_and_writes_its_table(write, tmp_path):
+    sets = [
+        "trust.enabled=true",
+        "network.conference_attendance=1",
+        "network.conference_join_prob=1",
+        "diagnosis.case_rate_per_facility_per_day.primary=8",
+    ]
+    res = run(load_scenario(write(BASE), sets), seed=2)
+    m = res.metrics
+    assert m["trust_meetings"] >= 2  # a conference every 2 days in 6 days
+    table = res.tables["trust"]
+    assert len(table) == m["trust_pairs"] > 0
+    assert table["meetings"].sum() > 0
+    # right answers raise trust above the prior, wrong ones lower it (no meeting between)
+    alone = table[table["meetings"] == 0]
+    assert (alone["trust"][alone["wrong_answers"] == 0] > alone["prior"][alone["wrong_answers"] == 0]).all()
+    assert (alone["trust"][alone["right_answers"] == 0] < alone["prior"][alone["right_answers"] == 0]).all()
+    ts = res.timeseries
+    assert (ts["metric"] == "trust_pairs").any()
+    folder = res.save(tmp_path / "out")
+    assert len(pd.read_parquet(folder / "trust.parquet")) == len(table)
