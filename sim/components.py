@@ -127,6 +127,12 @@ register(
     "conferences create groups, invitations grow groups, members mute or leave",
 )
 register(
+    "trust",
+    "process",
+    "sim.processes.trust.process:TrustProcess",
+    "pairwise trust from how two met, answers and meetings; weights whom one asks and believes",
+)
+register(
     "information",
     "process",
     "sim.processes.information.process:InformationProcess",

@@ -16,7 +16,7 @@ new group. Moderators are the most senior and expert members.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -34,6 +34,7 @@ __all__ = ["Contacts", "GroupNetwork", "build_contacts", "build_groups", "csr"]
 MIN_SIZE = 3
 JOIN_BASIS, JOIN_INVITED, JOIN_SPILL, JOIN_FILE, JOIN_EMBEDDED = 0, 1, 2, 3, 4
 JOIN_KINDS = ("basis", "invited", "spill", "file", "embedded")
+_COLUMNS = ("m_clinician", "m_group", "m_moderator", "m_joined", "m_via", "m_muted", "m_inviter")
 BASIS_FILE = len(BASES)  # basis code of groups read from a membership file
 BASIS_NAMES = (*BASES, "file")
 
@@ -80,8 +81,11 @@ class GroupNetwork:
     g_basis: np.ndarray  # int8 index into BASIS_NAMES
     g_created: np.ndarray  # float32 day the group was created
     size_cap: int = 500
+    m_inviter: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int32))  # who invited (-1: none)
 
     def __post_init__(self):
+        if self.m_inviter.size != self.m_clinician.size:
+            self.m_inviter = np.full(self.m_clinician.size, -1, np.int32)
         self.version = 0  # counts rebuilds of the indexes
         self.reindex()
 
@@ -95,7 +99,7 @@ class GroupNetwork:
         key = self.m_group.astype(np.int64) * self.n_clinicians + self.m_clinician
         order = _merge_order(key)
         if order is not None:
-            for name in ("m_clinician", "m_group", "m_moderator", "m_joined", "m_via", "m_muted"):
+            for name in _COLUMNS:
                 setattr(self, name, getattr(self, name)[order])
             key = key[order]
         g_counts = np.bincount(self.m_group, minlength=self.n_groups)
@@ -171,12 +175,15 @@ class GroupNetwork:
     def remove_rows(self, rows: np.ndarray, reindex: bool = True) -> None:
         keep = np.ones(self.n_rows, dtype=bool)
         keep[rows] = False
-        for name in ("m_clinician", "m_group", "m_moderator", "m_joined", "m_via", "m_muted"):
+        for name in _COLUMNS:
             setattr(self, name, getattr(self, name)[keep])
         if reindex:
             self.reindex()
 
-    def _append(self, clin, group, moderator, joined, via):
+    def _append(self, clin, group, moderator, joined, via, inviter=None):
+        if inviter is None:
+            inviter = np.full(clin.size, -1, np.int32)
+        self.m_inviter = np.concatenate([self.m_inviter, inviter.astype(np.int32)])
         self.m_clinician = np.concatenate([self.m_clinician, clin])
         self.m_group = np.concatenate([self.m_group, group])
         self.m_moderator = np.concatenate([self.m_moderator, moderator])
@@ -407,8 +414,11 @@ def invite(
     invitee = f_staff[f_indptr[fac] + (rng.random(g.size) * fsize).astype(np.int64)]
     # drop self-invitations and clinicians already in the group
     key = g.astype(np.int64) * net.n_clinicians + invitee
-    key = np.unique(key[invitee != inviter])
-    key = key[~net._has_key(key)]
+    other = invitee != inviter
+    key, first = np.unique(key[other], return_index=True)
+    inviter = inviter[other][first]  # the first invitation of each (group, invitee) counts
+    new = ~net._has_key(key)
+    key, inviter = key[new], inviter[new]
     g, invitee = (key // net.n_clinicians).astype(np.int32), (key % net.n_clinicians).astype(np.int32)
     # spill: rank of each newcomer within its group, against the room left
     first = np.searchsorted(g, g, side="left")
@@ -431,7 +441,8 @@ def invite(
     via = np.concatenate(
         [np.full((~over).sum(), JOIN_INVITED, np.int8), np.full(int((g_spill >= 0).sum()), JOIN_SPILL, np.int8)]
     )
-    net._append(clin, grp, np.zeros(clin.size, bool), np.full(clin.size, t, np.float32), via)
+    by = np.concatenate([inviter[~over], inviter[over][g_spill >= 0]])
+    net._append(clin, grp, np.zeros(clin.size, bool), np.full(clin.size, t, np.float32), via, by)
     if not reindex:
         return int(clin.size)
     net.reindex()

@@ -41,6 +41,7 @@ SETUP_ORDER: tuple[Phase, ...] = (
 STEP_ORDER: tuple[Phase, ...] = (
     Phase("interventions", "interventions whose start (or end) day falls in this step switch on (or off)"),
     Phase("network", "conferences create groups, invitations grow groups, members mute or leave"),
+    Phase("trust", "pairs whose members met at today's conference trust each other more (when trust is on)"),
     Phase("information", "posts and forwards, reading with delay, belief, fact-checking, corrections, moderation"),
     Phase("diagnosis", "new cases, local diagnosis, group and 1-on-1 requests, answers, escalation, referral"),
     Phase("reporting", "case reports climb the formal chain (facility, county, city, province, abroad)"),

@@ -19,6 +19,7 @@ from .processes.diagnosis.config import DiagnosisConfig
 from .processes.information.config import InformationConfig
 from .processes.network.config import NetworkConfig
 from .processes.reporting.config import ReportingConfig
+from .processes.trust.config import TrustConfig
 from .schema import (
     BASES,
     TIERS,
@@ -347,6 +348,7 @@ class Scenario(Section):
     groups: GroupsConfig = Field(default_factory=GroupsConfig)
     contacts: ContactsConfig = Field(default_factory=ContactsConfig)
     network: NetworkConfig = Field(default_factory=NetworkConfig)
+    trust: TrustConfig = Field(default_factory=TrustConfig)
     diagnosis: DiagnosisConfig = Field(default_factory=DiagnosisConfig)
     information: InformationConfig = Field(default_factory=InformationConfig)
     reporting: ReportingConfig = Field(default_factory=ReportingConfig)

@@ -123,6 +123,7 @@ def registered_cases() -> dict[str, Case]:
     from .processes.diagnosis import care_case, escalation_case, mmc  # noqa: F401
     from .processes.information import cases  # noqa: F401
     from .processes.reporting import case  # noqa: F401
+    from .processes.trust import case as trust_case  # noqa: F401
 
     return CASES
 

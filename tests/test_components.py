@@ -140,7 +140,8 @@ def test_component_follows_the_lifecycle(name, write):
     assert issubclass(cls, Component) and cls.name == name and cls.kind == REGISTRY[name].kind
     assert set(cls.affects) <= set(PROCESSES)
     extra = EXAMPLES[name].format(start=1) if cls.kind == "intervention" else ""
-    model = QunModel(_scenario(write, extra), seed=3)
+    sets = [f"{name}.enabled=true"] if cls.kind == "process" else None  # some are off by default
+    model = QunModel(_scenario(write, extra, sets), seed=3)
     comp = next(c for c in model.components if c.name == name)
     for _ in range(24):
         model.step()
@@ -162,17 +163,20 @@ def test_nothing_happens_before_an_intervention_starts(name, write):
     on = Trace(QunModel(_scenario(write, EXAMPLES[name].format(start=START_DAY)), seed=5)).run()
     changed_after = False
     for proc in PROCESSES:
+        if proc not in off.rec:  # off in this scenario (trust is off by default)
+            continue
         a, b = off.frame(proc), on.frame(proc)
         assert _same_frames(a[a["t"] <= START_DAY], b[b["t"] <= START_DAY]), f"{name} acted on {proc} before its start"
         changed_after |= not _same_frames(a, b)
     # and it does something once started (else the check above proves nothing)
-    assert changed_after or any(on.metrics(p) != off.metrics(p) for p in PROCESSES), f"{name} changed nothing"
+    running = [p for p in PROCESSES if p in off.rec]
+    assert changed_after or any(on.metrics(p) != off.metrics(p) for p in running), f"{name} changed nothing"
 
 
 def _toggle(name: str, write, seed: int):
     """(run with ``name`` off, run with it on) for a process or an intervention."""
     if REGISTRY[name].kind == "process":
-        scen_on = _scenario(write)
+        scen_on = _scenario(write, sets=[f"{name}.enabled=true"])  # some are off by default
         scen_off = _scenario(write, sets=[f"{name}.enabled=false"])
     else:
         scen_off = _scenario(write)

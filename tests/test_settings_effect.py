@@ -79,6 +79,27 @@ CONTEXT = {
     ],
 }
 
+# pairwise trust acts when it is on; meetings need conferences that pairs who asked and
+# answered each other both attend
+for _name in (
+    "initial_formal",
+    "initial_introduced",
+    "initial_event",
+    "vouch_weight",
+    "reference",
+    "prior_strength",
+    "answer_gain",
+    "belief",
+    "routing",
+):
+    CONTEXT[f"trust.{_name}"] = ["trust.enabled=true"]
+CONTEXT["trust.meeting_gain"] = [
+    "trust.enabled=true",
+    "network.conference_interval_days=1",
+    "network.conference_attendance=1",
+    "network.conference_join_prob=1",
+]
+
 # the formal reporting chain: hours count round the clock, so that the later hops end within the run
 for _level in ("province", "abroad"):
     CONTEXT[f"reporting.hop_hours.{_level}"] = ["reporting.working_hours_only=false"]
@@ -99,7 +120,7 @@ NEW = {
     "diagnosis.burnout_sensitivity_per_answer": 10.0,
 }
 
-PROCESS_SECTIONS = ("network", "information", "diagnosis", "reporting", "cost")
+PROCESS_SECTIONS = ("network", "trust", "information", "diagnosis", "reporting", "cost")
 SETUP_SECTIONS = ("run", "population", "groups", "contacts")
 
 

@@ -107,6 +107,8 @@ def resolve(
     acc_t, acc_route, acc_correct = np.zeros(0), np.zeros(0, np.int8), np.zeros(0, bool)
     if len(A):
         A = A.take(np.lexsort((A["end"], A["case"])))
+        if st.trust is not None:  # each asker learns whether each answer received was right
+            st.trust.observe_answers(C["asker"][A["case"]], A["exp"], A["group"], A["correct"])
         acc_case, acc_t, acc_route, acc_correct = _combine(st, cfg, A)
     # referrals made in this step, unless the case was diagnosed before they were made
     if entered_referral.size:

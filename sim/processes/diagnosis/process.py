@@ -61,6 +61,7 @@ import pandas as pd
 
 from ...components import Component, Outputs
 from ...table import Table
+from ..trust.process import running
 from . import answering, combining, outputs
 from .arrivals import Arrivals, case_rates
 from .care import CareLink
@@ -91,6 +92,7 @@ class DiagnosisProcess(Component):
         cfg, pop = self.config, model.pop
         self.state = DxState(pop.n, cfg.n_wrong_diagnoses + 1, model.streams("diagnosis"))
         self.state.care = CareLink(model, model.streams("diagnosis.conditions"))
+        self.state.trust = running(model)
         self.arrivals = Arrivals(model.streams("diagnosis.arrivals"))
         self.staff = Staff(pop, cfg.answer_roles)
         self.referrals = Referrals(pop)

@@ -224,6 +224,8 @@ class Router:
         if k.size == 0:
             return posted
         score = 2.0 * (pop.specialty[nb] == spec[k]) + pop.expertise[nb]
+        if st.trust is not None and st.trust.config.routing:  # the asker's trust in each contact
+            score = score * st.trust.factor(asker[k], nb, -1)
         order = np.lexsort((st.rng.random(k.size), -score, k))
         k, nb = k[order], nb[order]
         first = segment_first(k)

@@ -21,6 +21,7 @@ from ...table import Table
 from .config import NONE, PENDING
 
 if TYPE_CHECKING:  # pragma: no cover
+    from ..trust.process import TrustProcess
     from .care import CareLink
 
 __all__ = ["ANSWER_SPEC", "CASE_COLUMNS", "PAIR_SPEC", "REQUEST_SPEC", "DxState", "Experts"]
@@ -126,6 +127,7 @@ class DxState:
     def __init__(self, n_clinicians: int, n_labels: int, rng: np.random.Generator):
         self.rng = rng  # the ``diagnosis`` stream (arrivals have their own)
         self.care: CareLink | None = None  # information changes care (set by the process)
+        self.trust: TrustProcess | None = None  # pairwise trust (set by the process)
         self.n = n_clinicians
         self.n_labels = n_labels
         self.experts = Experts.new(n_clinicians)

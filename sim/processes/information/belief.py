@@ -51,6 +51,8 @@ def expose_rumor(p: InformationProcess, model, j: int, sub: Table, t: float) -> 
     """Readers of the copies ``sub`` of rumor ``j`` (in random order) take a stance."""
     cfg, arr = p.config, p.arrays
     recv, stance, w, sender, group = sub["recv"], sub["stance"], sub["weight"], sub["sender"], sub["group"]
+    if p.trust is not None and p.trust.config.belief:  # the reader's trust in the sender
+        w = w * p.trust.factor(recv, sender, group)
     # one stable sort: the readers (sorted), each copy's reader index, each reader's first copy
     order = np.argsort(recv, kind="stable")
     rs = recv[order]

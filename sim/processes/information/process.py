@@ -59,6 +59,7 @@ from __future__ import annotations
 import numpy as np
 
 from ...components import Component
+from ..trust.process import TrustProcess, running
 from . import belief, kernels, moderation, outputs, posting, reading, seeding
 from .config import BELIEVES, CORRECTED, LITERACY_REF, STATE_NAMES, InformationConfig, ItemConfig
 from .outputs import EventLog
@@ -83,6 +84,7 @@ class InformationProcess(Component):
     track: RumorTrack  # believer trajectories of the rumors
     posting_cache: posting.Posting  # posting activity and per-step constants
     cache: dict  # other values derived from settings (see belief._verify_check)
+    trust: TrustProcess | None  # pairwise trust (None: off)
 
     def enabled(self) -> bool:
         return bool(self.config.enabled and self.config.items)
@@ -99,6 +101,7 @@ class InformationProcess(Component):
         self.log = EventLog(cfg.event_log, self.catalog)
         self.counters = dict.fromkeys(COUNTERS, 0)
         self.track = RumorTrack.empty(len(self.catalog.rumors))
+        self.trust = running(model)  # pairwise trust weighs copies in belief (None: off)
         self.posting_cache = posting.Posting()
         self.cache = {}
         self._load_kernels(model)

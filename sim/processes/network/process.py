@@ -36,6 +36,7 @@ class NetworkProcess(Component):
         self.new_memberships = 0
         self.left = 0
         self.muted = 0
+        self.attendees = np.zeros(0, np.int64)  # members of the last conference's new group (trust)
 
     def _interval(self) -> float:
         return self.config.conference_interval_days
@@ -84,6 +85,7 @@ class NetworkProcess(Component):
         p = np.where(pop.specialty == focus, cfg.conference_attendance, cfg.conference_attendance / 5)
         attend = rng.random(pop.n) < p * cfg.conference_join_prob
         members = np.flatnonzero(attend)
+        self.attendees = members
         self.n_conferences += 1
         self.new_memberships += form_groups(
             net,

@@ -1,0 +1,1 @@
+"""Pairwise trust between clinicians: how two people met, answers, meetings, vouching."""

@@ -1,0 +1,345 @@
+"""Pairwise trust: a Beta count per ordered pair (who trusts whom), kept only where it moved.
+
+Trust of clinician ``r`` in ``s`` is ``alpha / (alpha + beta)``. Its prior has mean ``m``
+set by how the two met (the *tie*, :data:`.config.TIES`) and strength ``n0 =
+prior_strength`` (``alpha0 = m n0``, ``beta0 = (1 - m) n0``):
+
+* **formal**: same facility, one facility the other's parent in the referral hierarchy,
+  or a group of a formal basis (affiliate, surveillance, specialty, reading, abroad, a
+  membership file): ``m = initial_formal``;
+* **event** (met in person): a group formed at a conference or from an alumni or
+  internship cohort, or a 1-on-1 contact outside the facility and the hierarchy (the
+  contacts met at events): ``m = initial_event``;
+* **introduced**: in a group where one of the two joined by invitation (and the tie is
+  not formal by facility): vouched for by the inviter, the common contact,
+  ``m = initial_introduced + vouch_weight (t_v - initial_introduced)`` with ``t_v`` the
+  inviter's own trust in the other (the invitee's trust in a member) or the member's
+  trust in the inviter (a member's trust in the invitee), each its stored value or its
+  formal or event prior.
+
+A pair with no stored entry has its prior mean (in the context of the copy or the
+request: the group it came through, or a 1-on-1 message). An entry is created, with
+that prior, the first time the pair's counts change: an answer received (``alpha +=
+answer_gain`` if right, ``beta += answer_gain`` if wrong) or an in-person meeting (both
+members of a conference's new group: ``alpha += meeting_gain`` for the entries that
+exist). So the store holds the pairs that asked and answered, never all pairs: lookups
+are binary searches in sorted keys.
+
+Effects (``trust / reference`` multiplies): the weight of a rumor or correction copy from
+``s`` read by ``r`` (belief, :mod:`sim.processes.information.belief`), and the score of a
+contact ``s`` whom ``r`` may ask about a case (:mod:`sim.processes.diagnosis.routing`).
+With every prior mean equal to ``reference`` and no learning, every factor is exactly 1:
+the run is the run without trust, draw for draw. The process draws no random numbers.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+import pandas as pd
+
+from ...components import Component, Outputs
+from ...groups import BASIS_NAMES
+from ...schema import TIERS
+from .config import TIES, TrustConfig
+
+if TYPE_CHECKING:  # pragma: no cover
+    from ...model import QunModel
+    from ...results import Recorder
+
+__all__ = ["EVENT", "FORMAL", "INTRODUCED", "TrustProcess", "running"]
+
+FORMAL, INTRODUCED, EVENT = 0, 1, 2
+_COLUMNS = {
+    "key": np.int64,
+    "alpha": np.float64,
+    "beta": np.float64,
+    "alpha0": np.float64,
+    "beta0": np.float64,
+    "tie": np.int8,
+    "right": np.int32,
+    "wrong": np.int32,
+    "met": np.int32,
+}
+#: group bases whose members met in person
+EVENT_BASES = tuple(BASIS_NAMES.index(b) for b in ("alumni", "cohort", "conference"))
+_EVENT_BASIS = np.isin(np.arange(len(BASIS_NAMES)), EVENT_BASES)  # by basis code
+
+
+def running(model) -> TrustProcess | None:
+    """The model's trust process, or None when trust is off."""
+    try:
+        proc = model.process("trust")
+    except KeyError:
+        return None
+    return proc if isinstance(proc, TrustProcess) else None
+
+
+class TrustProcess(Component):
+    """Pairwise trust (see the module docstring)."""
+
+    name = "trust"
+    affects = ("information", "diagnosis")  # weights of copies, choice of contacts
+    config: TrustConfig
+
+    def setup(self, model: QunModel) -> None:
+        self.model = model
+        self.n = model.pop.n
+        # entries in order of creation (append-only, capacity doubling), found through a sorted
+        # index of their keys (reader * n + sender) and a small sorted index of the latest ones,
+        # merged into it when it grows past a quarter of it: no step copies every entry
+        self.size = 0
+        self._data = {name: np.zeros(256, dtype) for name, dtype in _COLUMNS.items()}
+        self._index = (np.zeros(0, np.int64), np.zeros(0, np.int64))  # (sorted keys, entry ids)
+        self._recent = (np.zeros(0, np.int64), np.zeros(0, np.int64))
+        self.meetings = 0  # conferences applied
+        self._conference_seen = 0
+        self._invited_at = -1  # network version of the cached _any_invited
+        self._any_invited = False
+
+    # ------------------------------------------------------------------ priors
+    def _rows(self, clin: np.ndarray, group: np.ndarray) -> np.ndarray:
+        """Membership row of each (clinician, group >= 0), -1 where none."""
+        m_key = self.model.net.m_key
+        if m_key.size == 0:
+            return np.full(clin.size, -1, np.int64)
+        key = group * self.n + clin
+        pos = np.minimum(np.searchsorted(m_key, key), m_key.size - 1)
+        return np.where(m_key[pos] == key, pos, -1)
+
+    def _by_facility(self, reader: np.ndarray, sender: np.ndarray) -> np.ndarray:
+        """Same facility, or one facility the other's parent in the hierarchy."""
+        pop = self.model.pop
+        fr, fs = pop.facility[reader], pop.facility[sender]
+        parent = pop.fac_parent
+        return (fr == fs) | (parent[fr] == fs) | (parent[fs] == fr)
+
+    def _base(
+        self, reader: np.ndarray, sender: np.ndarray, group: np.ndarray, by_facility: np.ndarray | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """(tie, prior mean) of each pair without invitations: formal or event."""
+        net, cfg = self.model.net, self.config
+        if by_facility is None:
+            by_facility = self._by_facility(reader, sender)
+        event = group < 0
+        ing = ~event
+        if ing.any():
+            event[ing] = _EVENT_BASIS[net.g_basis[group[ing]]]
+        event &= ~by_facility
+        tie = np.where(event, EVENT, FORMAL).astype(np.int8)
+        return tie, np.where(event, cfg.initial_event, cfg.initial_formal)
+
+    def _stored(self, key: np.ndarray) -> np.ndarray:
+        """Index of each key's entry, -1 where there is none."""
+        out = np.full(key.size, -1, np.int64)
+        for keys, ids in (self._index, self._recent):
+            if keys.size:
+                pos = np.minimum(np.searchsorted(keys, key), keys.size - 1)
+                hit = keys[pos] == key
+                out[hit] = ids[pos[hit]]
+        return out
+
+    def _invited(self) -> bool:
+        """Whether any membership came by invitation (cached per version of the network)."""
+        net = self.model.net
+        if self._invited_at != net.version:
+            self._invited_at = net.version
+            self._any_invited = bool((net.m_inviter >= 0).any())
+        return self._any_invited
+
+    def prior(self, reader, sender, group) -> tuple[np.ndarray, np.ndarray]:
+        """(tie, prior mean) of each ordered pair met through ``group`` (-1: 1-on-1)."""
+        reader = np.asarray(reader, np.int64)
+        sender = np.asarray(sender, np.int64)
+        group = np.broadcast_to(np.asarray(group, np.int64), reader.shape)
+        by_facility = self._by_facility(reader, sender)
+        tie, mean = self._base(reader, sender, group, by_facility)
+        # introduced: in a group one of them joined by invitation, unless formal by facility
+        cand = np.flatnonzero((group >= 0) & ~by_facility) if self._invited() else np.zeros(0, np.int64)
+        if cand.size == 0:
+            return tie, mean
+        net = self.model.net
+        row_r, row_s = self._rows(reader[cand], group[cand]), self._rows(sender[cand], group[cand])
+        inv_r = np.where(row_r >= 0, net.m_inviter[row_r], -1)
+        inv_s = np.where(row_s >= 0, net.m_inviter[row_s], -1)
+        intro = (inv_r >= 0) | (inv_s >= 0)
+        if intro.any():
+            i = cand[intro]
+            inv_r, inv_s = inv_r[intro], inv_s[intro]
+            # the voucher's trust: the inviter's in the sender, or the reader's in the inviter
+            vr = np.where(inv_r >= 0, inv_r, reader[i])
+            vs = np.where(inv_r >= 0, sender[i], inv_s)
+            _, t_v = self._base(vr, vs, group[i])
+            idx = self._stored(vr * self.n + vs)
+            got = idx >= 0
+            t_v[got] = self._value_at(idx[got])
+            c = self.config
+            mean = mean.astype(float, copy=True)
+            mean[i] = c.initial_introduced + c.vouch_weight * (t_v - c.initial_introduced)
+            tie[i] = INTRODUCED
+        return tie, mean
+
+    def _value_at(self, idx: np.ndarray) -> np.ndarray:
+        return self.alpha[idx] / (self.alpha[idx] + self.beta[idx])
+
+    # ------------------------------------------------------------------ values
+    def value(self, reader, sender, group) -> np.ndarray:
+        """Trust of each reader in each sender (stored, else the prior of the context)."""
+        reader = np.asarray(reader, np.int64)
+        sender = np.asarray(sender, np.int64)
+        _, out = self.prior(reader, sender, group)
+        out = np.array(out, float)
+        idx = self._stored(reader * self.n + sender)
+        got = idx >= 0
+        out[got] = self._value_at(idx[got])
+        return out
+
+    def factor(self, reader, sender, group) -> np.ndarray:
+        """trust / reference: the multiplier of a source's weight (1 where sender < 0)."""
+        sender = np.asarray(sender, np.int64)
+        out = np.ones(sender.shape)
+        ok = sender >= 0
+        if sender.size and ok.any():
+            r = np.broadcast_to(np.asarray(reader, np.int64), sender.shape)[ok]
+            g = np.broadcast_to(np.asarray(group, np.int64), sender.shape)[ok]
+            out[ok] = self.value(r, sender[ok], g) / self.config.reference
+        return out
+
+    # ----------------------------------------------------------------- updates
+    def _ensure(self, reader: np.ndarray, sender: np.ndarray, group: np.ndarray) -> np.ndarray:
+        """Entry index of each pair, creating the missing ones with their prior."""
+        key = reader * self.n + sender
+        idx = self._stored(key)
+        miss = idx < 0
+        if miss.any():
+            new, first = np.unique(key[miss], return_index=True)
+            m = np.flatnonzero(miss)[first]
+            tie, mean = self.prior(reader[m], sender[m], group[m])
+            n0 = self.config.prior_strength
+            ids = np.arange(self.size, self.size + new.size)
+            self._grow(self.size + new.size)
+            d = self._data
+            d["key"][ids] = new
+            d["alpha"][ids] = d["alpha0"][ids] = mean * n0
+            d["beta"][ids] = d["beta0"][ids] = (1.0 - mean) * n0
+            d["tie"][ids] = tie
+            self.size += new.size
+            keys, order = self._recent
+            pos = np.searchsorted(keys, new)
+            keys, order = np.insert(keys, pos, new), np.insert(order, pos, ids)
+            if keys.size > max(1024, self._index[0].size // 4):  # merge into the main index
+                all_keys = np.concatenate([self._index[0], keys])
+                o = np.argsort(all_keys, kind="stable")
+                self._index = (all_keys[o], np.concatenate([self._index[1], order])[o])
+                keys, order = keys[:0], order[:0]
+            self._recent = (keys, order)
+            idx = self._stored(key)
+        return idx
+
+    def _grow(self, need: int) -> None:
+        cap = self._data["key"].size
+        if need > cap:
+            cap = max(need, 2 * cap)
+            for name, col in self._data.items():
+                grown = np.zeros(cap, col.dtype)
+                grown[: self.size] = col[: self.size]
+                self._data[name] = grown
+
+    def _column(self, name: str) -> np.ndarray:
+        return self._data[name][: self.size]
+
+    keys = property(lambda self: self._column("key"), doc="reader * n + sender of each entry")
+    alpha = property(lambda self: self._column("alpha"))
+    beta = property(lambda self: self._column("beta"))
+    alpha0 = property(lambda self: self._column("alpha0"))
+    beta0 = property(lambda self: self._column("beta0"))
+    tie = property(lambda self: self._column("tie"), doc="code of how the two met (TIES)")
+    right = property(lambda self: self._column("right"), doc="right answers received")
+    wrong = property(lambda self: self._column("wrong"), doc="wrong answers received")
+    met = property(lambda self: self._column("met"), doc="meetings at conferences")
+
+    def observe_answers(self, asker, answerer, group, correct) -> None:
+        """Each asker learns whether each answer received was right: alpha or beta += answer_gain."""
+        gain = self.config.answer_gain
+        asker = np.asarray(asker, np.int64)
+        if gain <= 0 or asker.size == 0:
+            return
+        answerer = np.asarray(answerer, np.int64)
+        correct = np.asarray(correct, bool)
+        idx = self._ensure(asker, answerer, np.broadcast_to(np.asarray(group, np.int64), asker.shape))
+        np.add.at(self.alpha, idx, gain * correct)
+        np.add.at(self.beta, idx, gain * ~correct)
+        np.add.at(self.right, idx, correct.astype(np.int32))
+        np.add.at(self.wrong, idx, (~correct).astype(np.int32))
+
+    def meet(self, attendees: np.ndarray) -> None:
+        """Pairs with an entry whose two members both attend meet in person: alpha += meeting_gain."""
+        self.meetings += 1
+        gain = self.config.meeting_gain
+        if gain <= 0 or self.keys.size == 0 or attendees.size == 0:
+            return
+        att = np.zeros(self.n, bool)
+        att[attendees] = True
+        keys = self.keys
+        both = att[keys // self.n] & att[keys % self.n]
+        self.alpha[both] += gain
+        self.met[both] += 1
+
+    def step(self, model: QunModel) -> None:
+        try:
+            network = model.process("network")
+        except KeyError:
+            return
+        held = getattr(network, "n_conferences", 0)
+        if held != self._conference_seen:
+            self._conference_seen = held
+            self.meet(getattr(network, "attendees", np.zeros(0, np.int64)))
+
+    # ----------------------------------------------------------------- outputs
+    def trust(self) -> np.ndarray:
+        return self.alpha / (self.alpha + self.beta)
+
+    def record(self, model: QunModel, rec: Recorder) -> None:
+        rec.add("trust_pairs", self.keys.size)
+        value = self.trust()
+        for code, tie in enumerate(TIES):
+            sel = self.tie == code
+            if sel.any():
+                rec.add(f"trust_mean_{tie}", float(value[sel].mean()))
+
+    def frame(self) -> pd.DataFrame:
+        """One row per stored pair (the ``trust`` table)."""
+        pop = self.model.pop
+        reader, sender = self.keys // self.n, self.keys % self.n
+        return pd.DataFrame(
+            {
+                "clinician": reader,
+                "other": sender,
+                "tie": pd.Categorical.from_codes(self.tie, TIES),
+                "tier": pd.Categorical.from_codes(pop.tier[reader], TIERS),
+                "other_tier": pd.Categorical.from_codes(pop.tier[sender], TIERS),
+                "prior": self.alpha0 / (self.alpha0 + self.beta0),
+                "trust": self.trust(),
+                "right_answers": self.right,
+                "wrong_answers": self.wrong,
+                "meetings": self.met,
+            }
+        )
+
+    def finish(self, model: QunModel, out: Outputs) -> None:
+        m = out.metrics
+        table = self.frame()
+        m.add("trust", "pairs", len(table))
+        m.add("trust", "meetings", self.meetings)
+        m.add("trust", "answers_right", int(self.right.sum()))
+        m.add("trust", "answers_wrong", int(self.wrong.sum()))
+        if len(table):
+            m.add("trust", "mean", float(table["trust"].mean()))
+            m.add("trust", "mean_prior", float(table["prior"].mean()))
+            for tie in TIES:
+                for tier in TIERS:
+                    sel = (table["tie"] == tie) & (table["tier"] == tier)
+                    if sel.any():
+                        m.add("trust", f"mean_{tie}", float(table["trust"][sel].mean()), tier=tier)
+        out.tables["trust"] = table
