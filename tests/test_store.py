@@ -19,7 +19,7 @@ import pytest
 
 from sim.cli import main
 from sim.experiments import folder_status
-from sim.experiments.store import Plan, Store, atomic_write
+from sim.experiments.store import Plan, Store, atomic_write, format_status
 from sim.results import OutputExistsError
 
 from .conftest import ROOT
@@ -102,6 +102,9 @@ def test_killed_experiment_resumes_to_the_same_tables(exp_file, reference, tmp_p
             time.sleep(0.05)
         workers = psutil.Process(proc.pid).children(recursive=True)
         assert len(workers) >= 2
+        live = folder_status(out)
+        assert live["running"] == str(proc.pid)  # --status tells a live session from a dead one
+        assert f"running now (pid {proc.pid})" in format_status(live)
         proc.send_signal(sig)
         _, err = proc.communicate(timeout=60)
     finally:
@@ -123,6 +126,7 @@ def test_killed_experiment_resumes_to_the_same_tables(exp_file, reference, tmp_p
     assert not (out / "runs.parquet").exists()  # the tables come when every run is in
     st = folder_status(out)
     assert st["done"] == done_before and len(st["missing"]) == N_RUNS - done_before and not st["complete"]
+    assert st["running"] is None and "--resume" in format_status(st)
     # without --resume the folder is refused, with it only the missing runs run
     assert main(cmd[3:]) == 2
     resumed = subprocess.run([*cmd, "--resume"], cwd=ROOT, capture_output=True, text=True, timeout=600)

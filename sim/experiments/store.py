@@ -315,6 +315,25 @@ def write_streamed(path: Path, frames: Iterable[pd.DataFrame]) -> int:
 
 
 # ------------------------------------------------------------------ status
+def lock_holder(folder: Path) -> str | None:
+    """The pid of the qunsim process working in ``folder`` now (None when none is)."""
+    import fcntl
+
+    path = folder / LOCK_FILE
+    if not path.is_file():
+        return None
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+    except OSError:
+        return os.read(fd, 32).decode(errors="replace").strip() or "?"
+    else:
+        fcntl.flock(fd, fcntl.LOCK_UN)
+        return None
+    finally:
+        os.close(fd)
+
+
 def folder_status(folder: str | Path) -> dict:
     """What a folder holds: its plan, and how many runs are done, failed and missing."""
     folder = Path(folder)
@@ -332,6 +351,7 @@ def folder_status(folder: str | Path) -> dict:
     sessions = manifest.get("sessions", [])
     complete = bool(sessions) and sessions[-1].get("finished_utc") is not None and not (keys - done)
     return {
+        "running": lock_holder(folder),
         "folder": str(folder),
         "kind": plan.kind,
         "name": plan.name,
@@ -360,8 +380,14 @@ def format_status(st: dict) -> str:
     if st["missing"]:
         shown = ", ".join(st["missing"][:10]) + (" ..." if len(st["missing"]) > 10 else "")
         lines.append(f"  missing: {shown}")
-    for s in st["sessions"]:
-        end = s.get("finished_utc") or f"stopped ({s.get('stopped', 'killed')})"
+    running = st.get("running")
+    for k, s in enumerate(st["sessions"]):
+        live = running is not None and k == len(st["sessions"]) - 1 and not s.get("finished_utc")
+        end = (
+            f"running now (pid {running})"
+            if live
+            else s.get("finished_utc") or f"stopped ({s.get('stopped', 'killed')})"
+        )
         ex = s.get("executor") or {}
         lines.append(
             f"  session: {s.get('started_utc')} -> {end}, {s.get('runs_done', '?')} runs on {ex.get('kind')} "
@@ -369,6 +395,8 @@ def format_status(st: dict) -> str:
         )
     if st["complete"]:
         lines.append("  complete: every run is in and the tables are written")
+    elif running is not None:
+        lines.append(f"  running: process {running} is working in this folder; ask again later")
     else:
         lines.append(f"  incomplete: continue with  qunsim {st['kind']} {st['source']} --out {st['folder']} --resume")
     return "\n".join(lines)
