@@ -58,6 +58,8 @@ def main(argv: list[str] | None = None) -> int:
     sweep = tomllib.loads((args.folder / "sweep.toml").read_text())
     settings = {name: (None if p.get("dummy") else p["setting"]) for name, p in sweep["parameters"].items()}
     outputs, rows = ranking(indices, settings)
+    # the dummy moves nothing; under common random numbers its mu* is 0 by construction
+    rows = [r for r in rows if r["setting"] is not None]
     manifest = json.loads((args.folder / "manifest.json").read_text())
     record = {
         "scenario": Path(str(sweep["scenario"])).stem,

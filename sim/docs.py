@@ -203,18 +203,20 @@ def _ranking_lines(assumptions: list[str]) -> list[str]:
         lines += [
             f"Morris screening of `{ranking['scenario']}` ({ranking['runs']} runs, commit `{ranking['commit']}`;",
             f"`{ranking['command']}`). *Score*: the mean over the outputs of mu* divided by the largest mu*",
-            "of that output, so 1 is the most influential setting of every output; the dummy's score is",
-            "the noise floor. Per output, mu* / max mu*:",
+            "of that output, so 1 is the most influential setting of every output (mu* on the unit scale of",
+            "each setting's range in the sweep file; its bootstrap interval is in the sweep's indices.csv).",
+            "Read it as a screening, not a measurement: with one replicate per point, an output that",
+            "sometimes fails to take off (the guideline stays unadopted in a few runs) gives noisy",
+            "elementary effects, and because the items of a run share one random stream, a setting of",
+            "the rumor (`information.beta`) moves the guideline's run too. Per output, mu* / max mu*:",
             "",
             "| rank | setting | score | " + " | ".join(f"`{o}`" for o in outs) + " |",
             "|---|---|---|" + "---|" * len(outs),
         ]
         for k, row in enumerate(ranking["rows"], 1):
             cells = " | ".join(f"{row['per_output'][o]:.2f}" for o in outs)
-            name = "*dummy (noise floor)*" if row["setting"] is None else f"`{row['setting']}`"
-            lines.append(f"| {k} | {name} | {row['score']:.2f} | {cells} |")
-            if row["setting"] is not None:
-                screened.append(row["setting"])
+            lines.append(f"| {k} | `{row['setting']}` | {row['score']:.2f} | {cells} |")
+            screened.append(row["setting"])
         lines.append("")
     rest = [s for s in assumptions if s not in screened]
     lines += [f"Not screened yet ({len(rest)}): " + ", ".join(f"`{s}`" for s in rest) + ".", ""]
