@@ -46,12 +46,12 @@ class EventLog:
         self.catalog = catalog
         self.rows = Table(EVENT_SPEC)
 
-    def add(self, item, kind: str, sender, receiver, group, t: float) -> None:
-        """One row per element of the array arguments (scalars hold for every row)."""
+    def add(self, item, kind: str | np.ndarray, sender, receiver, group, t: float) -> None:
+        """One row per element of the array arguments (scalars hold for every row); ``kind``
+        is a name of config.EVENT_KINDS or an array of their codes."""
         if self.enabled:
-            self.rows.append(
-                item=item, kind=EVENT_KINDS.index(kind), sender=sender, receiver=receiver, group=group, t=t
-            )
+            code = EVENT_KINDS.index(kind) if isinstance(kind, str) else kind
+            self.rows.append(item=item, kind=code, sender=sender, receiver=receiver, group=group, t=t)
 
     def frame(self) -> pd.DataFrame:
         item, kind = self.rows["item"], self.rows["kind"]
