@@ -320,9 +320,9 @@ class InformationConfig(Section):
     )
     discussion_posts: int = Field(3, ge=1, le=1000, description="Posts that make a group discussion.")
     adopt_prob_per_day: Probability = Field(
-        0.02,
+        0.01,
         description="Under adoption = 'staged': a considering clinician adopts, before barriers, reinforcement "
-        "and literacy (assumption: a median of about 5 weeks without barriers).",
+        "and literacy (assumption: decisions take weeks to months).",
     )
     reject_prob_per_day: Probability = Field(
         0.01, description="Under adoption = 'staged': a considering clinician decides against it (assumption)."
@@ -334,9 +334,14 @@ class InformationConfig(Section):
         "adoption probability, x (1 + reinforcement r / (r + 1)) after r reinforcing copies (assumption).",
     )
     tier_barrier: tuple[Probability, Probability, Probability] = Field(
-        (0.6, 0.35, 0.15),
+        (0.8, 0.5, 0.2),
         description="Under adoption = 'staged': share of considering clinicians held back by training, workload "
         "or time, by tier (primary, secondary, tertiary; assumption after Zeng et al. 2017).",
+    )
+    article_forward_prob: Probability = Field(
+        0.2,
+        description="A sharer without institutional access given a paywalled guideline's full text in a shared "
+        "article forwards the article (else the news), drawn per step of posting (assumption).",
     )
     barrier_factor: Probability = Field(
         0.1,

@@ -8,8 +8,9 @@ unmuted members, who will notice it with the item's ``notice_prob``. Screenshot 
 fidelity. Each sharer stops with ``stop_prob_per_day`` after posting (drawn with the
 posts, :func:`kernels.post_in_groups`). A rumor's sharers post their current stance:
 the rumor, or its correction. A paywalled guideline's sharers who hold its full text
-(own institutional access, or an article read) share the article: their copies carry
-the full text (stance ``ARTICLE``; their group posts are logged as ``article``).
+and can fetch it (institutional access; or seeds) share the article, and those given
+the article forward it with ``article_forward_prob``; their copies carry the full text
+(stance ``ARTICLE``; their group posts are logged as ``article``); the others post the news.
 """
 
 from __future__ import annotations
@@ -124,7 +125,7 @@ def post(p: InformationProcess, model, t: float, dt: float) -> None:
         if k.rumor:
             stance = np.where(p.arrays.state[j, spreaders] == CORRECTED, CORRECTION, CONTENT).astype(np.int8)
         elif k.paywalled:
-            stance = np.where(p.arrays.source[j, spreaders] != Src.NONE, ARTICLE, CONTENT).astype(np.int8)
+            stance = _article_or_news(p, pop, j, spreaders)
         else:
             stance = _ONE_CONTENT
         # group posts: one draw per (spreader, group) membership, then the stops
@@ -146,6 +147,19 @@ def post(p: InformationProcess, model, t: float, dt: float) -> None:
             send = p.rng.random(spreaders.size) < np.clip(k.p_direct * factor, 0, 1)
             if send.any():
                 emit_direct(p, model, j, stance[send] if per_sharer else CONTENT, spreaders[send], t)
+
+
+def _article_or_news(p: InformationProcess, pop, j: int, spreaders: np.ndarray) -> np.ndarray:
+    """The stance of each sharer of paywalled guideline ``j`` this step: the article when they
+    hold the full text and can fetch it (institutional access) or were given it first (seeds,
+    broadcasts); one who got it from a shared article forwards the article with
+    ``article_forward_prob`` (one draw each); the news otherwise."""
+    source = p.arrays.source[j, spreaders]
+    article = ((source != Src.NONE) & pop.paywall[spreaders]) | (source == Src.HOLDER)
+    got = ~article & ((source == Src.ARTICLE) | (source == Src.ARTICLE_LATER))
+    if got.any():
+        article[got] = p.rng.random(int(got.sum())) < p.config.article_forward_prob
+    return np.where(article, ARTICLE, CONTENT).astype(np.int8)
 
 
 def emit_direct(p: InformationProcess, model, j: int, stance, senders: np.ndarray, t: float) -> None:
