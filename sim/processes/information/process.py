@@ -90,6 +90,7 @@ class InformationProcess(Component):
     track: RumorTrack  # believer trajectories of the rumors
     posting_cache: posting.Posting  # posting activity and per-step constants
     considering: list[np.ndarray]  # per item: clinicians considering it (staged adoption)
+    adopt_base: list[adoption.BaseRates]  # per item: their adoption probabilities before reinforcement
 
     def enabled(self) -> bool:
         return bool(self.config.enabled and self.config.items)
@@ -108,6 +109,7 @@ class InformationProcess(Component):
         self.track = RumorTrack.empty(len(self.catalog.rumors))
         self.posting_cache = posting.Posting()
         self.considering = [np.zeros(0, np.int64) for _ in self.catalog.items]
+        self.adopt_base = [adoption.BaseRates() for _ in self.catalog.items]
         self._load_kernels(model)
 
     def _load_kernels(self, model) -> None:
