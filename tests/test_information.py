@@ -181,16 +181,18 @@ def test_event_log_rebuilds_a_cascade():
 
 
 def test_case_report_reaches_administrators():
-    # one seed: about a third of runs die out before the first post is noticed, so check
-    # every run where the report took off (and that some did)
+    # one seed: a third to a half of runs die out before the first post is noticed, so check
+    # every run where the report took off, until two did (at most eight runs)
     took_off = 0
-    for seed in (1, 2, 3, 4):
+    for seed in range(1, 9):
         m = sim.run(load_scenario(GD, ["run.duration_days=30"]), seed=seed).metrics
         if m["info_case_report_p_aware"] < 0.5:
             continue
         took_off += 1
         assert m["info_case_report_p_admins_aware"] > 0
         assert m["info_case_report_t_first_admin"] >= 0
+        if took_off == 2:
+            break
     assert took_off >= 2
 
 

@@ -7,6 +7,7 @@ import pytest
 from scipy import stats
 
 from sim.processes.information import kernels as K
+from sim.processes.information.config import CONTENT
 
 
 def _groups(sizes, n_clinicians, seed=0):
@@ -134,9 +135,11 @@ def _random_inputs(seed):
     return n, net, muted, g_muted, sharers
 
 
+@pytest.mark.parametrize("staged", [False, True])
 @pytest.mark.parametrize("seed", [0, 1])
-def test_compiled_and_interpreted_kernels_agree(seed):
-    """The compiled kernels and the same code run by the interpreter give identical results."""
+def test_compiled_and_interpreted_kernels_agree(seed, staged):
+    """The compiled kernels and the same code run by the interpreter give identical results
+    (staged: a paywalled guideline, some sharers posting the article, staged adoption)."""
     n, net, muted, g_muted, sharers = _random_inputs(seed)
     outs = []
     for run in ("compiled", "interpreted"):
@@ -146,7 +149,8 @@ def test_compiled_and_interpreted_kernels_agree(seed):
         active = np.zeros(n, bool)
         active[sharers] = True
         gp = np.zeros(60, np.int32)
-        sharing = K.Sharers(sharers, rng.random(sharers.size), np.zeros(1, np.int8), np.ones(1, np.float32))
+        stance = (rng.random(sharers.size) < 0.3).astype(np.int8) * K.ARTICLE if staged else np.zeros(1, np.int8)
+        sharing = K.Sharers(sharers, rng.random(sharers.size), stance, np.ones(1, np.float32))
         res = post_fn(rng, sharing, _index(net, muted, g_muted), 0.3, 0.25, active, gp, K.Stamp(0, 1.0, 0))
         who, group, row, _, cols = res
         item = K.GuidelineState(
@@ -159,17 +163,19 @@ def test_compiled_and_interpreted_kernels_agree(seed):
             gp,
         )
         order = rng.permutation(cols.recv.size)
-        aware, adopt = read_fn(
+        uptake = _uptake(n, staged, staged, rng.random(n) < 0.3)
+        aware, adopt, consider = read_fn(
             rng.random(3 * order.size),
             order,
             cols,
             item,
             K.ReadRules(0.6, 0.0, True, 0.5, 2, 3, 0.5),
+            uptake,
             rng.random(n).astype(np.float32),
             1.0,
         )
-        outs.append([who, group, row, *cols, *item, aware, adopt])
-    assert outs[0][3].size > 50 and outs[0][-1].size > 0  # the case exercises every branch
+        outs.append([who, group, row, *cols, *item, *uptake[2:], aware, adopt, consider])
+    assert outs[0][3].size > 50 and outs[0][-3 if not staged else -1].size > 0  # every branch is exercised
     for a, b in zip(*outs, strict=True):
         np.testing.assert_array_equal(a, b)
 
@@ -200,6 +206,17 @@ def _state(n, state=None, active=None, group_posts=None, n_sources=None):
     )
 
 
+def _uptake(n, staged=False, paywalled=False, access=None):
+    return K.Uptake(
+        staged,
+        paywalled,
+        np.zeros(n, bool) if access is None else np.asarray(access, bool),
+        np.zeros(n, np.int8),
+        np.zeros(n, np.int8),
+        np.zeros(n, np.int16),
+    )
+
+
 def _read(
     recv,
     sender,
@@ -217,12 +234,13 @@ def _read(
 ):
     item = _state(n, state, active, group_posts)
     m = len(recv)
-    aware, adopt = K.read_guideline(
+    aware, adopt, _ = K.read_guideline(
         np.random.default_rng(seed).random(3 * m),
         np.arange(m),
         _copies(recv, sender, group),
         item,
         K.ReadRules(1.0, stifle, True, adopt_prob, sources, discussion, 0.5),
+        _uptake(n),
         np.zeros(0, np.float32),
         2.0,
     )
@@ -278,13 +296,81 @@ def test_three_uniforms_per_copy_always_suffice():
     state = np.full(n, K.AWARE, np.int8)
     n_sources = np.full(n, 5, np.int16)
     u = rng.random(3 * m)
-    aware, adopt = K.read_guideline.py_func(
+    aware, adopt, _ = K.read_guideline.py_func(
         u,
         np.arange(m),
         _copies(recv, sender, np.full(m, -1)),
         _state(n, state, np.ones(n, bool), n_sources=n_sources),
         K.ReadRules(0.5, 0.5, True, 1e-9, 2, 3, 0.5),
+        _uptake(n),
         np.zeros(0, np.float32),
         1.0,
     )
     assert aware.size == 0 and adopt.size == 0
+
+
+def _read_staged(recv, sender, group, stance, *, n=8, access=None, sources=2, seed=0):
+    item = _state(n)
+    uptake = _uptake(n, True, True, access)
+    m = len(recv)
+    copies = _copies(recv, sender, group)._replace(stance=np.asarray(stance, np.int8))
+    aware, adopt, consider = K.read_guideline(
+        np.random.default_rng(seed).random(3 * m),
+        np.arange(m),
+        copies,
+        item,
+        K.ReadRules(0.0, 0.0, True, 1.0, sources, 99, 0.5),
+        uptake,
+        np.zeros(0, np.float32),
+        2.0,
+    )
+    return item, uptake, aware, adopt, consider
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_staged_reading_needs_the_full_text_and_never_adopts(seed):
+    """A paywalled guideline under staged adoption: two sources make a reader consider only
+    with the full text (own access or an article copy, before or after the news); nobody
+    adopts while reading; a considering reader counts reinforcing copies."""
+    A, C = K.ARTICLE, CONTENT
+    # reader 0: two news copies, no access -> aware, no full text, not considering
+    # reader 1: two news copies, own access -> considering (own access)
+    # reader 2: first copy an article, second news -> considering (aware through the article)
+    # reader 3: the news then an article from the same sender, then a third sender: considering
+    #           once both hold (full text read after the news)
+    # reader 4: considers at its second copy; its third copy (a new sender) reinforces
+    recv = [0, 0, 1, 1, 2, 2, 3, 3, 3, 4, 4, 4]
+    sender = [5, 6, 5, 6, 5, 6, 5, 5, 6, 5, 6, 7]
+    stance = [C, C, C, C, A, C, C, A, C, A, C, C]
+    access = [False, True, False, False, False, False, False, False]
+    # one copy at a time per reader, in order: read each reader's copies in separate calls
+    item, uptake = _state(8), _uptake(8, True, True, access)
+    considered = []
+    for k in range(3):
+        sel = [i for i in range(len(recv)) if sum(r == recv[i] for r in recv[:i]) == k]
+        copies = _copies([recv[i] for i in sel], [sender[i] for i in sel], [0] * len(sel))._replace(
+            stance=np.asarray([stance[i] for i in sel], np.int8)
+        )
+        _, adopt, consider = K.read_guideline(
+            np.random.default_rng(seed + k).random(3 * len(sel)),
+            np.arange(len(sel)),
+            copies,
+            item,
+            K.ReadRules(0.0, 0.0, True, 1.0, 2, 99, 0.5),
+            uptake,
+            np.zeros(0, np.float32),
+            float(k),
+        )
+        assert adopt.size == 0
+        considered += [recv[sel[c]] for c in consider]
+    assert sorted(considered) == [1, 2, 3, 4]
+    assert list(item.state[:5]) == [K.AWARE] * 5
+    assert list(uptake.stage[:5]) == [0, K.CONSIDERING, K.CONSIDERING, K.CONSIDERING, K.CONSIDERING]
+    S = K.Src
+    assert list(uptake.source[:5]) == [S.NONE, S.OWN, S.ARTICLE, S.ARTICLE_LATER, S.ARTICLE]
+    assert list(uptake.reinforced[:5]) == [0, 0, 0, 0, 1]
+
+
+def test_one_source_considers_on_becoming_aware_when_the_text_comes_with_it():
+    item, uptake, aware, _, consider = _read_staged([0, 1], [5, 5], [0, 0], [K.ARTICLE, CONTENT], sources=1)
+    assert list(consider) == [0] and aware.size == 2 and list(uptake.stage[:2]) == [K.CONSIDERING, 0]

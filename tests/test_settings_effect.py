@@ -63,6 +63,11 @@ CONTEXT = {
     "diagnosis.purged_quality": ["diagnosis.media_purge_days=0.05"],
     "diagnosis.referral_patience_hours": ['diagnosis.escalation="parallel"'],
     "information.reask_prob": ["information.purge_days=0.05"],  # media are read within days otherwise
+    # the per-copy adoption rule of earlier versions; article forwarding acts on a paywalled guideline
+    "information.adopt_prob": ['information.adoption="per_copy"'],
+    "information.article_forward_prob": ["information.items.0.paywalled=true"],
+    # staged adoption does not weigh copies: the fidelity of the screenshot guideline acts per copy
+    "information.screenshot_fidelity": ['information.adoption="per_copy"'],
     # information changes care only for cases an item concerns: all cases are dermatology
     # cases, and the guideline and the rumor concern them
     **{
@@ -99,6 +104,10 @@ CONTEXT["trust.meeting_gain"] = [
     "network.conference_attendance=1",
     "network.conference_join_prob=1",
 ]
+# staged adoption takes weeks: adopters within the twelve days
+CONTEXT["diagnosis.information_effects.adopted_skill_gain"].append("information.adopt_prob_per_day=1.0")
+# a delay acts when a believer treats a case they cannot diagnose: a rumor most believe
+CONTEXT["diagnosis.information_effects.believer_delay_hours"].append("information.items.1.credibility=0.95")
 
 # the formal reporting chain: hours count round the clock, so that the later hops end within the run
 for _level in ("province", "abroad"):

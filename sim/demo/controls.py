@@ -69,7 +69,7 @@ CONTROLS: tuple[Control, ...] = (
     Control("literacy", "population.literacy_mean", "float", 0.05, 0.95, 0.05),
     Control("guideline_seeds", "guideline.n_seeds", "int", 1, 20, 1, needs="guideline"),
     Control("adoption_sources", "information.adoption_sources", "int", 1, 5, 1, needs="guideline"),
-    Control("adopt_prob", "information.adopt_prob", "float", 0.0, 0.5, 0.01, needs="guideline"),
+    Control("adopt_prob", "information.adopt_prob_per_day", "float", 0.0, 0.5, 0.01, needs="guideline"),
     Control("rumor_credibility", "rumor.credibility", "float", -0.9, 0.9, 0.05, needs="rumor"),
     Control("correction_day", "correction.start_day", "int", 0, LIMITS.max_duration_days, 1, needs="correction"),
     Control("correction_uptake", "information.correction_uptake", "float", 0.0, 1.0, 0.05, needs="rumor"),

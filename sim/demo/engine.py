@@ -81,6 +81,9 @@ EVENT_KINDS: tuple[str, ...] = (
     "forget",
     "removed",
     "pinned",
+    "consider",
+    "reject",
+    "article",
 )
 ROUTES = ("local", "group", "contact", "referral")
 #: the information events the feed reports (the others are too many to read)

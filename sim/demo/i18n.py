@@ -179,15 +179,15 @@ TEXT: dict[str, dict[str, str]] = {
         "en": "Clinicians at the tertiary hospital who receive the guideline first.",
         "zh": "最先收到指南的三级医院医务人员人数。",
     },
-    "ctl.adoption_sources": {"en": "Guideline: colleagues needed to adopt", "zh": "指南：采纳前需要的同事人数"},
+    "ctl.adoption_sources": {"en": "Guideline: colleagues needed to consider", "zh": "指南：考虑采纳前需要的同事人数"},
     "help.adoption_sources": {
-        "en": "Different senders needed before a clinician adopts (1 = simple contagion).",
-        "zh": "采纳前需要从几位不同同事处看到（1 = 简单传染）。",
+        "en": "Different senders needed before a clinician considers adopting (1 = simple contagion).",
+        "zh": "开始考虑采纳前需要从几位不同同事处看到（1 = 简单传染）。",
     },
-    "ctl.adopt_prob": {"en": "Guideline: adoption chance per reminder", "zh": "指南：每次提醒后的采纳概率"},
+    "ctl.adopt_prob": {"en": "Guideline: daily chance of adopting", "zh": "指南：每天采纳的概率"},
     "help.adopt_prob": {
-        "en": "Chance of adopting at each further copy once enough colleagues have sent it.",
-        "zh": "在足够多同事转发后，每多看到一次就采纳的概率。",
+        "en": "Each day, the chance that a clinician considering it (enough colleagues have sent it) adopts it.",
+        "zh": "足够多同事转发后开始考虑指南的医务人员，每天采纳它的概率。",
     },
     "ctl.rumor_credibility": {"en": "Rumor: credibility", "zh": "谣言：可信度"},
     "help.rumor_credibility": {

@@ -23,8 +23,12 @@ __all__ = [
     "reed_frost_final_distribution",
     "reed_frost_final_size",
     "reed_frost_mean_share",
+    "staged_adoption_within",
     "tambuscio_equilibrium",
 ]
+
+#: the staged_adoption case: adoptions within this many days of starting to consider count
+ADOPTION_WINDOW_DAYS = 10
 
 
 def _item(scen, kind):
@@ -115,6 +119,33 @@ def first_exposure_belief(scen) -> float:
     rumor, corr = _item(scen, "rumor"), _item(scen, "correction")
     k, m = _n_seeds(rumor), _n_seeds(corr)
     return float(stance_probabilities(scen.information, rumor.credibility, k, m)[0])
+
+
+def staged_adoption_within(a: float, b: float, days: int) -> float:
+    """Probability that a considering clinician adopts within ``days`` daily decisions (the
+    first on the day they start considering): each day adopt with ``a``, else reject with
+    ``b``; the decisions go on with probability s = (1 - a)(1 - b) a day, so the share is
+    a (1 + s + ... + s^(days-1)) = a (1 - s^days) / (1 - s)."""
+    s = (1.0 - a) * (1.0 - b)
+    return float(a * days) if s == 1.0 else float(a * (1.0 - s**days) / (1.0 - s))
+
+
+def _staged_adoption_expected(scen) -> float:
+    """Every reader is at a primary clinic (the case's one town): held back with beta =
+    tier_barrier[primary], adopting with a f instead of a; the two kinds mix."""
+    info = scen.information
+    a, b, f, beta = info.adopt_prob_per_day, info.reject_prob_per_day, info.barrier_factor, info.tier_barrier[0]
+    d = ADOPTION_WINDOW_DAYS
+    return (1.0 - beta) * staged_adoption_within(a, b, d) + beta * staged_adoption_within(a * f, b, d)
+
+
+def _staged_adoption_share(model) -> float:
+    """Of the clinicians who started considering the guideline, the share who adopted
+    within ADOPTION_WINDOW_DAYS days (from the event log)."""
+    ev = model.process("information").log.frame()
+    start = ev[ev["kind"] == "consider"].groupby("receiver")["t"].min()
+    adopt = ev[ev["kind"] == "adopt"].groupby("receiver")["t"].min().reindex(start.index)
+    return float(((adopt - start) < ADOPTION_WINDOW_DAYS - 0.5).mean())
 
 
 def _n_seeds(it) -> int:
@@ -246,5 +277,19 @@ validation_case(
         replicates=20,
         quick_replicates=8,
         description="belief on first exposure with own judgment and a correction: share believing",
+    )
+)
+
+validation_case(
+    Case(
+        name="staged_adoption",
+        scenario="staged_adoption.toml",
+        expected=_staged_adoption_expected,
+        statistic=_staged_adoption_share,
+        # each considering reader is an independent trial with exactly this probability
+        approx=lambda scen: 0.0,
+        replicates=20,
+        quick_replicates=8,
+        description="staged adoption with a tier barrier: share adopting within 10 days of considering",
     )
 )

@@ -22,8 +22,10 @@ from ...schema import ROLES, SETUP_ONLY, TIERS, NonNegative, Probability, Sectio
 
 __all__ = [
     "ADOPTED",
+    "ARTICLE",
     "AWARE",
     "BELIEVES",
+    "CONSIDERING",
     "CONTENT",
     "CORRECTED",
     "CORRECTION",
@@ -33,13 +35,16 @@ __all__ = [
     "ITEM_KINDS",
     "KIND_DEFAULTS",
     "LITERACY_REF",
+    "REJECTED",
     "ROLE_ORDER",
+    "SOURCE_NAMES",
     "SPREAD_FIELDS",
     "STATE_NAMES",
     "UNAWARE",
     "InformationConfig",
     "ItemConfig",
     "ModerationConfig",
+    "Src",
     "item_defaults",
 ]
 
@@ -59,14 +64,42 @@ if get_args(Role) != ROLES or get_args(Tier) != TIERS:  # pragma: no cover - a g
 # state codes, per item and clinician (guidelines and case reports: as the kernels use them)
 UNAWARE, AWARE, ADOPTED = 0, 1, 2
 BELIEVES, CORRECTED, DOUBTS = 1, 2, 3
-CONTENT, CORRECTION = 0, 1  # stance of a message
+CONTENT, CORRECTION, ARTICLE = 0, 1, 2  # stance of a message (ARTICLE: a guideline's full text)
+# stage of an aware clinician in the staged adoption of a guideline (information.adoption)
+CONSIDERING, REJECTED = 1, 2  # 0: not (yet) considering
+
+
+class Src:
+    """How a clinician got a guideline's full text (its source), per guideline and clinician."""
+
+    NONE, OPEN, OWN, HOLDER, ARTICLE, ARTICLE_LATER = range(6)
+
+
+#: names of the Src codes: the copy carried it (not paywalled), own institutional access,
+#: a seed or an official broadcast, a shared article that made them aware, one read after the news
+SOURCE_NAMES = ("none", "open", "own_access", "holder", "article", "article_after_news")
 LITERACY_REF = 0.5  # literacy at which the literacy effects are neutral
 STATE_NAMES = {
     "guideline": ("unaware", "aware", "adopted"),
     "case_report": ("unaware", "aware"),
     "rumor": ("unaware", "believes", "corrected", "doubts"),
 }
-EVENT_KINDS = ("seed", "post", "direct", "aware", "adopt", "believe", "correct", "doubt", "forget", "removed", "pinned")
+EVENT_KINDS = (
+    "seed",
+    "post",
+    "direct",
+    "aware",
+    "adopt",
+    "believe",
+    "correct",
+    "doubt",
+    "forget",
+    "removed",
+    "pinned",
+    "consider",  # a guideline: starts considering it (adoption = "staged")
+    "reject",  # a guideline: decides against it
+    "article",  # a post or message carrying a paywalled guideline's full text
+)
 
 # Spreading defaults by kind (per day). Posting and stopping rates are set so that a
 # clinician who takes up an item shares it in a few of their groups over ~2-3 days;
@@ -103,6 +136,7 @@ SPREAD_FIELDS: tuple[str, ...] = tuple(KIND_DEFAULTS["rumor"])
 # the correction stance, so they are noticed, shared, posted, forwarded and stopped with
 # the rumor's settings (and carry the rumor's media and screenshot flags).
 CORRECTION_UNUSED = ("salience", "credibility", "media", "blocked_link", "condition", "condition_share", *SPREAD_FIELDS)
+GUIDELINE_ONLY = ("paywalled", "needs_equipment")  # item settings that only a guideline reads
 
 
 def _by_role(**values: float) -> dict[Role, float]:
@@ -161,6 +195,18 @@ class ItemConfig(Section):
         description="Share of the cases of `condition` that the item concerns (a test or treatment for part of "
         "them), drawn per case at its arrival.",
     )
+    paywalled: bool = Field(
+        False,
+        description="Guidelines: the full text is behind a paywall. A post tells of it; the full text, needed to "
+        "consider it, comes from institutional access (population paywall_access) or a shared article.",
+    )
+    needs_equipment: int = Field(
+        1,
+        ge=1,
+        le=3,
+        description="Guidelines: equipment level (1 basic - 3 advanced) it needs; at a facility with less, "
+        "adoption is held back (information.barrier_factor).",
+    )
     notice_prob: Probability | None = Field(None, description="A read copy is noticed (default by kind).")
     share_prob: Probability | None = Field(None, description="One who takes it up shares it (default by kind).")
     post_prob_per_day: Probability | None = Field(None, description="A sharer posts it in each of their groups.")
@@ -178,6 +224,10 @@ class ItemConfig(Section):
             raise ValueError("`target` is only for kind = 'correction'")
         if self.kind == "case_report" and self.condition is not None:
             raise ValueError("`condition` is for guidelines and rumors: a case report does not change care")
+        if self.kind != "guideline":
+            for name in GUIDELINE_ONLY:
+                if getattr(self, name) != type(self).model_fields[name].default:
+                    raise ValueError(f"`{name}` is for guidelines only (item kind {self.kind!r})")
         if self.kind == "correction":
             for name in CORRECTION_UNUSED:
                 value, default = getattr(self, name), type(self).model_fields[name].default
@@ -253,9 +303,51 @@ class InformationConfig(Section):
         0.25, description="Believers a correction never turns (continued influence; Chan et al. 2017)."
     )
     # adoption (guidelines)
-    adopt_prob: Probability = Field(0.08, description="Per further exposure once eligible.")
-    adoption_sources: int = Field(2, ge=1, le=50, description="Distinct sources needed (1: simple contagion).")
+    adoption: Literal["staged", "per_copy"] = Field(
+        "staged",
+        description="'staged': an aware clinician with the full text and reinforcement considers the guideline, "
+        "then adopts or rejects it with per-day probabilities over weeks to months; 'per_copy': the rule of "
+        "earlier versions, adoption with adopt_prob per further noticed copy once eligible.",
+    )
+    adopt_prob: Probability = Field(
+        0.08, description="Under adoption = 'per_copy': per further exposure once eligible."
+    )
+    adoption_sources: int = Field(
+        2,
+        ge=1,
+        le=50,
+        description="Distinct sources needed to consider (per_copy: to be eligible; 1: simple contagion).",
+    )
     discussion_posts: int = Field(3, ge=1, le=1000, description="Posts that make a group discussion.")
+    adopt_prob_per_day: Probability = Field(
+        0.01,
+        description="Under adoption = 'staged': a considering clinician adopts, before barriers, reinforcement "
+        "and literacy (assumption: decisions take weeks to months).",
+    )
+    reject_prob_per_day: Probability = Field(
+        0.01, description="Under adoption = 'staged': a considering clinician decides against it (assumption)."
+    )
+    reinforcement: NonNegative = Field(
+        1.0,
+        le=20,
+        description="Under adoption = 'staged': the most that further distinct sources and discussion raise the "
+        "adoption probability, x (1 + reinforcement r / (r + 1)) after r reinforcing copies (assumption).",
+    )
+    tier_barrier: tuple[Probability, Probability, Probability] = Field(
+        (0.8, 0.5, 0.2),
+        description="Under adoption = 'staged': share of considering clinicians held back by training, workload "
+        "or time, by tier (primary, secondary, tertiary; assumption after Zeng et al. 2017).",
+    )
+    article_forward_prob: Probability = Field(
+        0.2,
+        description="A sharer without institutional access given a paywalled guideline's full text in a shared "
+        "article forwards the article (else the news), drawn per step of posting (assumption).",
+    )
+    barrier_factor: Probability = Field(
+        0.1,
+        description="Under adoption = 'staged': each barrier (of the tier; equipment below the guideline's "
+        "needs_equipment) multiplies the adoption probability by this (assumption).",
+    )
     # platform
     purge_days: NonNegative = Field(3.0, description="Media unread after this many days are purged.")
     reask_prob: Probability = Field(0.5, description="A reader who missed purged media asks again.")

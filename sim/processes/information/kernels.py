@@ -10,7 +10,8 @@ The kernels take their arrays grouped in named tuples, so that a call reads as w
 passes: :class:`Groups` (the membership index), :class:`Sharers` (who posts, with what),
 :class:`Stamp` (what every copy of a batch of posts carries), :class:`Copies` (copies of
 messages: the columns of the pending deliveries), :class:`GuidelineState` (one item's
-per-clinician state, updated in place) and :class:`ReadRules` (one item's reading rules).
+per-clinician state, updated in place), :class:`ReadRules` (one item's reading rules) and
+:class:`Uptake` (a guideline's full text and staged adoption).
 
 The kernels draw from the process's ``numpy.random.Generator``: passed in (numba consumes
 the same bit generator as numpy, so a kernel's draws and the process's numpy draws form
@@ -29,7 +30,7 @@ from typing import NamedTuple
 import numpy as np
 from numba import njit
 
-from .config import ADOPTED, AWARE, UNAWARE
+from .config import ADOPTED, ARTICLE, AWARE, CONSIDERING, UNAWARE, Src
 
 __all__ = [
     "Copies",
@@ -38,6 +39,7 @@ __all__ = [
     "ReadRules",
     "Sharers",
     "Stamp",
+    "Uptake",
     "copy_columns",
     "noticed_copies",
     "post_in_groups",
@@ -112,6 +114,22 @@ class ReadRules(NamedTuple):
     adoption_sources: int
     discussion_posts: int
     literacy_ref: float
+
+
+class Uptake(NamedTuple):
+    """One guideline's full text (its source) and staged adoption (see :func:`read_guideline`)."""
+
+    staged: bool  # adoption = "staged": eligible readers with the full text start considering
+    paywalled: bool  # the full text comes from own access or an article copy, not with any copy
+    access: np.ndarray  # bool per clinician: institutional access (fetches the full text itself)
+    source: np.ndarray  # int8 per clinician: how they got the full text (config.Src), updated in place
+    stage: np.ndarray  # int8 per clinician: 0, CONSIDERING or REJECTED, updated in place
+    reinforced: np.ndarray  # int16 per clinician: reinforcing copies read while considering
+
+
+# the Src codes as plain ints (nopython code reads module globals, not class attributes)
+_NONE, _OPEN, _OWN, _ARTICLE, _ARTICLE_LATER = Src.NONE, Src.OPEN, Src.OWN, Src.ARTICLE, Src.ARTICLE_LATER
+_MAX_REINFORCED = 30000  # int16
 
 
 @njit(cache=True)
@@ -239,10 +257,11 @@ def _failures(rng, log_q):
 
 
 @njit(cache=True)
-def read_guideline(u, order, copies, item, rules, literacy, t):
+def read_guideline(u, order, copies, item, rules, uptake, literacy, t):
     """Read ``copies[order]`` of one guideline or case report, one at a time in a random
     order (``order``, indices into the copies, is shuffled in place); ``item`` is the
-    item's :class:`GuidelineState`, ``rules`` its :class:`ReadRules`.
+    item's :class:`GuidelineState`, ``rules`` its :class:`ReadRules`, ``uptake`` its
+    :class:`Uptake`.
 
     * An unaware reader becomes aware (``t_first``), shares with ``share_prob`` and
       counts the sender as its first source.
@@ -250,10 +269,19 @@ def read_guideline(u, order, copies, item, rules, literacy, t):
       sharing with ``stifle_prob`` (Maki-Thompson). When ``adoptable`` (guidelines), an
       aware reader counts the sender if it differs from the previous source, and is
       eligible once ``adoption_sources`` distinct consecutive sources were counted or
-      the copy comes from a group with ``discussion_posts`` posts of the item; an
-      eligible reader adopts with ``adopt_prob``, times ``literacy / literacy_ref``
-      (clipped to [0, 2]) and the copy's weight when ``literacy`` (per clinician) is
-      given (an empty array: no heterogeneity).
+      the copy comes from a group with ``discussion_posts`` posts of the item.
+    * The full text (guidelines): every copy carries it unless ``uptake.paywalled``; then
+      an article copy (stance ``ARTICLE``) carries it, or the reader's own ``access``
+      fetches it on becoming aware. ``uptake.source`` records how (config.Src). Without
+      the full text a reader is never eligible.
+    * ``uptake.staged`` (adoption = "staged"): an eligible aware reader starts considering
+      (``uptake.stage``), at once on becoming aware when one source suffices; no draw. A
+      considering reader counts a reinforcing copy (``uptake.reinforced``) for each copy
+      from a new source or from a group that discussed the item; adoption itself is a
+      per-day decision (:mod:`.adoption`).
+    * Otherwise (adoption = "per_copy"): an eligible reader adopts with ``adopt_prob``,
+      times ``literacy / literacy_ref`` (clipped to [0, 2]) and the copy's weight when
+      ``literacy`` (per clinician) is given (an empty array: no heterogeneity).
 
     The random numbers come from ``u``, uniforms on [0, 1) drawn beforehand: one per copy
     for the shuffle and at most two more per copy (sharing, or stifling and adoption), so
@@ -261,14 +289,16 @@ def read_guideline(u, order, copies, item, rules, literacy, t):
     Generator, whose unboxing dominates a call on a small batch.)
 
     Updates the state arrays in place; returns the positions (into the copies) of the
-    copies that made their reader aware and of those that made them adopt.
+    copies that made their reader aware, adopt, and start considering.
     """
-    recv, sender, group, weight = copies.recv, copies.sender, copies.group, copies.weight
+    recv, sender, group, weight, stance = copies.recv, copies.sender, copies.group, copies.weight, copies.stance
     state, active, t_first, t_taken = item.state, item.active, item.t_first, item.t_taken
     n_sources, last_src, group_posts = item.n_sources, item.last_src, item.group_posts
     share_prob, stifle_prob, adoptable = rules.share_prob, rules.stifle_prob, rules.adoptable
     adopt_prob, adoption_sources, discussion_posts = rules.adopt_prob, rules.adoption_sources, rules.discussion_posts
     literacy_ref = rules.literacy_ref
+    staged, paywalled, access = uptake.staged, uptake.paywalled, uptake.access
+    source, stage, reinforced = uptake.source, uptake.stage, uptake.reinforced
     q = 0  # next unused uniform
     for i in range(order.size - 1, 0, -1):  # Fisher-Yates: a uniformly random reading order
         k = int(u[q] * (i + 1))  # (uniform up to 2^-53 rounding)
@@ -276,12 +306,16 @@ def read_guideline(u, order, copies, item, rules, literacy, t):
         order[i], order[k] = order[k], order[i]
     aware_at = np.empty(order.size, np.int64)
     adopt_at = np.empty(order.size, np.int64)
+    consider_at = np.empty(order.size, np.int64)
     n_aware = 0
     n_adopt = 0
+    n_consider = 0
     hetero = literacy.size > 0
     for c in order:
         r = recv[c]
         st = state[r]
+        g = group[c]
+        article = stance[c] == ARTICLE
         if st == UNAWARE:
             state[r] = AWARE
             if np.isnan(t_first[r]):
@@ -293,25 +327,49 @@ def read_guideline(u, order, copies, item, rules, literacy, t):
             q += 1
             last_src[r] = sender[c]
             n_sources[r] = 1
+            if not adoptable:
+                continue
+            if article:
+                source[r] = _ARTICLE
+            elif not paywalled:
+                source[r] = _OPEN
+            elif access[r]:
+                source[r] = _OWN
+            if not staged:
+                continue
+        else:
+            if stifle_prob > 0.0 and g < 0:
+                if u[q] < stifle_prob:
+                    active[sender[c]] = False
+                q += 1
+            if not adoptable or st != AWARE:
+                continue
+            if article and source[r] == _NONE:
+                source[r] = _ARTICLE_LATER
+            new_source = sender[c] != last_src[r]
+            if new_source:
+                n_sources[r] += 1
+                last_src[r] = sender[c]
+            if staged and stage[r] != 0:
+                if stage[r] == CONSIDERING and reinforced[r] < _MAX_REINFORCED:
+                    if new_source or (g >= 0 and group_posts[g] >= discussion_posts):
+                        reinforced[r] += 1
+                continue
+        eligible = n_sources[r] >= adoption_sources or (g >= 0 and group_posts[g] >= discussion_posts)
+        if not eligible or (paywalled and source[r] == _NONE):
             continue
-        if stifle_prob > 0.0 and group[c] < 0:
-            if u[q] < stifle_prob:
-                active[sender[c]] = False
-            q += 1
-        if not adoptable or st != AWARE:
+        if staged:
+            stage[r] = CONSIDERING
+            consider_at[n_consider] = c
+            n_consider += 1
             continue
-        if sender[c] != last_src[r]:
-            n_sources[r] += 1
-            last_src[r] = sender[c]
-        g = group[c]
-        if n_sources[r] >= adoption_sources or (g >= 0 and group_posts[g] >= discussion_posts):
-            p = adopt_prob
-            if hetero:
-                p *= min(max(literacy[r] / literacy_ref, 0.0), 2.0) * weight[c]
-            q += 1
-            if u[q - 1] < p:
-                state[r] = ADOPTED
-                t_taken[r] = t
-                adopt_at[n_adopt] = c
-                n_adopt += 1
-    return aware_at[:n_aware], adopt_at[:n_adopt]
+        p = adopt_prob
+        if hetero:
+            p *= min(max(literacy[r] / literacy_ref, 0.0), 2.0) * weight[c]
+        q += 1
+        if u[q - 1] < p:
+            state[r] = ADOPTED
+            t_taken[r] = t
+            adopt_at[n_adopt] = c
+            n_adopt += 1
+    return aware_at[:n_aware], adopt_at[:n_adopt], consider_at[:n_consider]

@@ -3,13 +3,18 @@
 
 Time series (per recording time; ``item`` and ``tier`` are dimension columns):
 ``n_<state>`` per item, ``p_<state>`` per item and tier (share of the tier's clinicians;
-awareness is cumulative: adopters count as aware), ``cum_heard`` and ``n_spreaders`` per
+awareness is cumulative: adopters count as aware; guidelines also ``considering`` and
+``rejected``, stages of the aware), ``cum_heard`` and ``n_spreaders`` per
 item, and ``cum_posts``, ``cum_direct_messages``, ``cum_deliveries``,
 ``n_pending_deliveries``.
 
 Metrics (``info_...``): message counts; per item the shares who heard, were aware,
-adopted or believed (by role and by tier), days to 50% and 90% awareness/adoption by
-tier, and for rumors the peak, believer-days and the reach of corrections. Every time of
+adopted or believed (by role and by tier), days to 10%, 50% and 90% awareness/adoption by
+tier, for guidelines the shares considering and rejecting and how the full text came
+(``p_aware_via_article``: of the aware, the share made aware by a shared article;
+``p_source_via_article``, ``p_adopted_via_article``: of those holding the full text, and of
+the adopters, the share who got it from a shared article), and for rumors the peak,
+believer-days and the reach of corrections. Every time of
 an event (``t50_*``, ``t90_*``, ``t_peak``, ``t_first_*``, ``t_below_*``) counts days from
 the item's release (its ``start_day``); the time series' ``t`` counts from the start of
 the run.
@@ -25,7 +30,7 @@ import pandas as pd
 from ...results import metric_name
 from ...schema import ROLES, TIERS
 from ...table import Table
-from .config import BELIEVES, CORRECTED, EVENT_KINDS, STATE_NAMES, UNAWARE
+from .config import ADOPTED, AWARE, BELIEVES, CONSIDERING, CORRECTED, EVENT_KINDS, REJECTED, STATE_NAMES, UNAWARE, Src
 from .state import EVENT_SPEC, Catalog
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -46,12 +51,12 @@ class EventLog:
         self.catalog = catalog
         self.rows = Table(EVENT_SPEC)
 
-    def add(self, item, kind: str, sender, receiver, group, t: float) -> None:
-        """One row per element of the array arguments (scalars hold for every row)."""
+    def add(self, item, kind: str | np.ndarray, sender, receiver, group, t: float) -> None:
+        """One row per element of the array arguments (scalars hold for every row); ``kind``
+        is a name of config.EVENT_KINDS or an array of their codes."""
         if self.enabled:
-            self.rows.append(
-                item=item, kind=EVENT_KINDS.index(kind), sender=sender, receiver=receiver, group=group, t=t
-            )
+            code = EVENT_KINDS.index(kind) if isinstance(kind, str) else kind
+            self.rows.append(item=item, kind=code, sender=sender, receiver=receiver, group=group, t=t)
 
     def frame(self) -> pd.DataFrame:
         item, kind = self.rows["item"], self.rows["kind"]
@@ -88,12 +93,24 @@ def record(p: InformationProcess, model, rec: Recorder) -> None:
             rec.add(f"n_{label}", totals[code], item=it.name)
             for k, tname in enumerate(TIERS):
                 rec.add(f"p_{label}", shares[code][k], item=it.name, tier=tname)
+        if it.kind == "guideline":
+            _stages(rec, arr, j, it.name, tier, per_tier)
         rec.add("cum_heard", arr.t_first[j].size - int(np.isnan(arr.t_first[j]).sum()), item=it.name)
         rec.add("n_spreaders", int(np.count_nonzero(arr.active[j])), item=it.name)
     rec.add("cum_posts", p.counters["posts"])
     rec.add("cum_direct_messages", p.counters["direct"])
     rec.add("cum_deliveries", p.counters["deliveries"])
     rec.add("n_pending_deliveries", len(p.queues.pending))
+
+
+def _stages(rec: Recorder, arr, j: int, name: str, tier: np.ndarray, per_tier: np.ndarray) -> None:
+    """A guideline's aware clinicians considering it and those who rejected it, by tier."""
+    aware = arr.state[j] == AWARE
+    for label, code in (("considering", CONSIDERING), ("rejected", REJECTED)):
+        counts = np.bincount(tier[aware & (arr.stage[j] == code)], minlength=3)
+        rec.add(f"n_{label}", int(counts.sum()), item=name)
+        for k, tname in enumerate(TIERS):
+            rec.add(f"p_{label}", float(counts[k] / per_tier[k]), item=name, tier=tname)
 
 
 # ---------------------------------------------------------------------- end of run
@@ -167,32 +184,79 @@ def _guideline(p: InformationProcess, model, m: Metrics, j: int) -> None:
     m.add(PREFIX, "p_aware", float(heard.mean()), item=name)
     if it.kind == "guideline":
         m.add(PREFIX, "p_adopted", float((~np.isnan(arr.t_taken[j])).mean()), item=name)
+        _uptake(p, model, m, j)
     labels = (
         (("aware", arr.t_first[j]),)
         if it.kind == "case_report"
         else (("aware", arr.t_first[j]), ("adopted", arr.t_taken[j]))
     )
     t50: dict[tuple[str, str], float | None] = {}
+    t10: dict[str, float | None] = {}
     for k, tname in enumerate(TIERS):
         sel = pop.tier == k
         if not sel.any():
             continue
         for label, times in labels:
-            for q in (0.5, 0.9):
+            for q in (0.1, 0.5, 0.9):
                 value = time_to_share(times[sel] - it.start_day, q)  # days from the item's release
                 m.add(PREFIX, f"t{int(q * 100)}_{label}", value, item=name, tier=tname)
                 if q == 0.5:
                     t50[label, tname] = value
+                if q == 0.1 and label == "adopted":
+                    t10[tname] = value
             m.add(PREFIX, f"p_{label}", float((~np.isnan(times[sel])).mean()), item=name, tier=tname)
     for label in ("aware", "adopted"):
         a, b = t50.get((label, "primary")), t50.get((label, "tertiary"))
         if a is not None and b is not None:
             m.add(PREFIX, f"lag50_{label}_primary_vs_tertiary", a - b, item=name)
+    a, b = t10.get("primary"), t10.get("tertiary")
+    if a is not None and b is not None:
+        m.add(PREFIX, "lag10_adopted_primary_vs_tertiary", a - b, item=name)
     if it.kind == "case_report":
         admins = pop.role == ROLES.index("public_health_admin")
         ta = arr.t_first[j][admins] - it.start_day
         m.add(PREFIX, "t_first_admin", float(np.nanmin(ta)) if np.isfinite(ta).any() else None, item=name)
         m.add(PREFIX, "p_admins_aware", float(np.isfinite(ta).mean()) if admins.any() else None, item=name)
+
+
+def _uptake(p: InformationProcess, model, m: Metrics, j: int) -> None:
+    """A guideline's stages (considering, rejected) and how its full text came, overall and by tier.
+
+    ``p_aware_via_article``: of the aware, the share whose first copy was a shared article;
+    ``p_source_via_article``: of those who hold the full text, the share who got it from a
+    shared article (first or later); ``p_adopted_via_article``: of the adopters, likewise.
+    None where nobody is in the denominator."""
+    arr, name = p.arrays, p.catalog.items[j].name
+    state, stage, source = arr.state[j], arr.stage[j], arr.source[j]
+    aware, adopted = state != UNAWARE, state == ADOPTED
+    held = source != Src.NONE
+    by_article = (source == Src.ARTICLE) | (source == Src.ARTICLE_LATER)
+    for tname in (None, *TIERS):
+        sel = np.ones(state.size, bool) if tname is None else model.pop.tier == TIERS.index(tname)
+        if not sel.any():
+            continue
+        m.add(
+            PREFIX,
+            "p_considering",
+            float((sel & (state == AWARE) & (stage == CONSIDERING)).sum() / sel.sum()),
+            item=name,
+            tier=tname,
+        )
+        m.add(
+            PREFIX,
+            "p_rejected",
+            float((sel & (state == AWARE) & (stage == REJECTED)).sum() / sel.sum()),
+            item=name,
+            tier=tname,
+        )
+        m.add(PREFIX, "p_aware_via_article", _share(source == Src.ARTICLE, sel & aware), item=name, tier=tname)
+        m.add(PREFIX, "p_source_via_article", _share(by_article, sel & held), item=name, tier=tname)
+        m.add(PREFIX, "p_adopted_via_article", _share(by_article, sel & adopted), item=name, tier=tname)
+
+
+def _share(event: np.ndarray, among: np.ndarray) -> float | None:
+    n = int(among.sum())
+    return float((event & among).sum() / n) if n else None
 
 
 def _rumor(p: InformationProcess, model, m: Metrics, j: int) -> None:
@@ -239,11 +303,17 @@ def _summary(p: InformationProcess, m: Metrics) -> None:
         name = it.name
         if it.kind == "guideline":
             text = (
-                f"guideline {name}: aware {get(name, 'p_aware'):.0%}, adopted {get(name, 'p_adopted'):.0%}; "
-                f"days from release to 50% aware: tertiary {days(get(name, 't50_aware', 'tertiary'))}, "
-                f"secondary {days(get(name, 't50_aware', 'secondary'))}, "
-                f"primary {days(get(name, 't50_aware', 'primary'))}"
+                f"guideline {name}: aware {get(name, 'p_aware'):.0%}, considering "
+                f"{get(name, 'p_considering'):.0%}, adopted {get(name, 'p_adopted'):.0%}, rejected "
+                f"{get(name, 'p_rejected'):.0%}; days from release to 50% aware / 10% adopted: "
+                + ", ".join(
+                    f"{tier} {days(get(name, 't50_aware', tier))} / {days(get(name, 't10_adopted', tier))}"
+                    for tier in ("tertiary", "secondary", "primary")
+                )
             )
+            if it.paywalled:
+                via = get(name, "p_aware_via_article")
+                text += f"; aware through a shared article {'n/a' if via is None else f'{via:.0%}'}"
         elif it.kind == "case_report":
             t_admin = get(name, "t_first_admin")
             text = (

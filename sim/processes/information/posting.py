@@ -7,7 +7,10 @@ unmuted members, who will notice it with the item's ``notice_prob``. Screenshot 
 (``blocked_link``) are forwarded less often (``screenshot_delay_factor``) at lower
 fidelity. Each sharer stops with ``stop_prob_per_day`` after posting (drawn with the
 posts, :func:`kernels.post_in_groups`). A rumor's sharers post their current stance:
-the rumor, or its correction.
+the rumor, or its correction. A paywalled guideline's sharers who hold its full text
+and can fetch it (institutional access; or seeds) share the article, and those given
+the article forward it with ``article_forward_prob``; their copies carry the full text
+(stance ``ARTICLE``; their group posts are logged as ``article``); the others post the news.
 """
 
 from __future__ import annotations
@@ -20,7 +23,7 @@ from ...activity import awake
 from ...clock import in_hours
 from ...table import Table
 from . import kernels, moderation
-from .config import CONTENT, CORRECTED, CORRECTION, ROLE_ORDER
+from .config import ARTICLE, CONTENT, CORRECTED, CORRECTION, EVENT_KINDS, ROLE_ORDER, Src
 from .state import credibility, per_step
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -30,12 +33,14 @@ __all__ = ["Posting", "emit_direct", "emit_group_posts", "groups_of", "post"]
 
 _ONE_CONTENT = np.full(1, CONTENT, np.int8)  # one stance for all posts
 _NO_P_POST = np.zeros(0)  # pinned posts: no posting draw
+_POST = EVENT_KINDS.index("post")
 
 
 class Constants(NamedTuple):
     """Per-step posting constants of one item (see :meth:`Posting.constants`)."""
 
     rumor: bool
+    paywalled: bool  # a guideline whose sharers with the full text share it as an article
     p_post: float  # per (sharer, group), before activity
     p_post_one: np.ndarray  # the same, clipped, as the kernels take it
     p_stop: float
@@ -76,6 +81,7 @@ class Posting:
             p_post = per_step(s["post_prob_per_day"][j], dt) * scale
             k = self._constants[key] = Constants(
                 rumor=it.kind == "rumor",
+                paywalled=it.kind == "guideline" and it.paywalled,
                 p_post=p_post,
                 p_post_one=np.array([min(p_post, 1.0)]),
                 p_stop=per_step(s["stop_prob_per_day"][j], dt),
@@ -115,11 +121,13 @@ def post(p: InformationProcess, model, t: float, dt: float) -> None:
             weight = (credibility(cfg, pop, spreaders) * k.fidelity).astype(np.float32)
         else:
             factor, p_post, weight = 1.0, k.p_post_one, k.weight_one
-        stance = (
-            np.where(p.arrays.state[j, spreaders] == CORRECTED, CORRECTION, CONTENT).astype(np.int8)
-            if k.rumor
-            else _ONE_CONTENT
-        )
+        per_sharer = k.rumor or k.paywalled  # the stance differs between sharers
+        if k.rumor:
+            stance = np.where(p.arrays.state[j, spreaders] == CORRECTED, CORRECTION, CONTENT).astype(np.int8)
+        elif k.paywalled:
+            stance = _article_or_news(p, pop, j, spreaders)
+        else:
+            stance = _ONE_CONTENT
         # group posts: one draw per (spreader, group) membership, then the stops
         p.arrays.cover_groups(net.n_groups)
         who, groups, _rows, deliveries, copies = kernels.post_in_groups(
@@ -133,12 +141,25 @@ def post(p: InformationProcess, model, t: float, dt: float) -> None:
             kernels.Stamp(j, float(t), p.queues.n_posts),
         )
         if who.size:
-            _posted(p, model, j, stance[who] if k.rumor else stance, spreaders[who], groups, t, deliveries, copies)
+            _posted(p, model, j, stance[who] if per_sharer else stance, spreaders[who], groups, t, deliveries, copies)
         # direct messages
         if k.p_direct > 0:
             send = p.rng.random(spreaders.size) < np.clip(k.p_direct * factor, 0, 1)
             if send.any():
-                emit_direct(p, model, j, stance[send] if k.rumor else CONTENT, spreaders[send], t)
+                emit_direct(p, model, j, stance[send] if per_sharer else CONTENT, spreaders[send], t)
+
+
+def _article_or_news(p: InformationProcess, pop, j: int, spreaders: np.ndarray) -> np.ndarray:
+    """The stance of each sharer of paywalled guideline ``j`` this step: the article when they
+    hold the full text and can fetch it (institutional access) or were given it first (seeds,
+    broadcasts); one who got it from a shared article forwards the article with
+    ``article_forward_prob`` (one draw each); the news otherwise."""
+    source = p.arrays.source[j, spreaders]
+    article = ((source != Src.NONE) & pop.paywall[spreaders]) | (source == Src.HOLDER)
+    got = ~article & ((source == Src.ARTICLE) | (source == Src.ARTICLE_LATER))
+    if got.any():
+        article[got] = p.rng.random(int(got.sum())) < p.config.article_forward_prob
+    return np.where(article, ARTICLE, CONTENT).astype(np.int8)
 
 
 def emit_direct(p: InformationProcess, model, j: int, stance, senders: np.ndarray, t: float) -> None:
@@ -228,7 +249,10 @@ def _posted(
     p.counters["deliveries"] += int(deliveries)
     if p.log.enabled:
         log_item = np.where(stance == CORRECTION, p.catalog.corr_id.get(j, j), j)
-        p.log.add(np.broadcast_to(log_item, (n_new,)), "pinned" if pinned else "post", senders, -1, groups, t)
+        kind: str | np.ndarray = "pinned" if pinned else "post"
+        if not pinned and np.any(stance == ARTICLE):
+            kind = np.where(np.broadcast_to(stance, (n_new,)) == ARTICLE, EVENT_KINDS.index("article"), _POST)
+        p.log.add(np.broadcast_to(log_item, (n_new,)), kind, senders, -1, groups, t)
     if len(p.queues.pending):
         p.queues.pending.append(copies)
     else:  # the kernel's fresh arrays become the pending deliveries (no copy)

@@ -22,9 +22,12 @@ One step (see ``InformationProcess.step``), all from the ``information`` stream:
 4. **exposure**: each read copy is noticed with the item's ``notice_prob`` (only
    noticed copies are ever made: ``kernels.noticed_copies``). Guidelines: a reader
    takes in its noticed copies one at a time in random order (``kernels.read_guideline``);
-   the first makes it aware; adoption needs ``adoption_sources`` distinct (consecutive)
-   senders or a copy from a group that discussed the item (``discussion_posts`` posts),
-   then happens with ``adopt_prob`` per further copy. Rumors (:mod:`.belief`; Tambuscio
+   the first makes it aware; a reader who holds the full text (every copy carries it
+   unless the guideline is ``paywalled``: then own ``paywall`` access or an article copy)
+   and has ``adoption_sources`` distinct (consecutive) senders or a copy from a group that
+   discussed the item (``discussion_posts`` posts) starts considering it
+   (``adoption = "staged"``; ``"per_copy"``: adopts with ``adopt_prob`` per further copy).
+   Rumors (:mod:`.belief`; Tambuscio
    et al. 2015 rule, weighted): a reader in ``unaware``/``doubts`` with rumor weight
    ``W_r`` and correction weight ``W_c`` (sums of source credibility x fidelity) takes a
    stance with probability ``beta``: ``believes`` with probability
@@ -32,12 +35,16 @@ One step (see ``InformationProcess.step``), all from the ``information`` stream:
    credibility lowered by the reader's information literacy. A believer reading
    corrections turns with probability ``1 - (1 - correction_uptake)^W_c`` unless
    persistent (continued influence);
-5. **verification and forgetting** (:mod:`.belief`, from the state at the start of the
+5. **adoption decisions** (:mod:`.adoption`, ``adoption = "staged"``): each clinician
+   considering a guideline adopts with a per-day probability lowered by barriers (their
+   tier's, equipment below the guideline's needs) and raised by reinforcement, else
+   rejects it with ``reject_prob_per_day``;
+   **verification and forgetting** (:mod:`.belief`, from the state at the start of the
    step): believers verify (``verify_prob_per_day`` x literacy) and become correctors;
    doubters check (``check_prob_per_day`` x literacy) likewise; believers and
    correctors forget (``forget_prob_per_day``) back to ``doubts``;
 6. **posting** (:mod:`.posting`): active spreaders (those who took up the item and still
-   share it) post in each of their groups with ``post_prob_per_day`` and message one
+   share it; those who hold a paywalled guideline's full text share it as an article) post in each of their groups with ``post_prob_per_day`` and message one
    contact with ``direct_prob_per_day`` (scaled by activity and the hour when
    ``heterogeneity``); a post reaches the other unmuted members. Screenshot items
    (``blocked_link``) are forwarded less often (``screenshot_delay_factor``) at lower fidelity;
@@ -60,7 +67,7 @@ import numpy as np
 
 from ...components import Component
 from ..trust.process import TrustProcess, running
-from . import belief, kernels, moderation, outputs, posting, reading, seeding
+from . import adoption, belief, kernels, moderation, outputs, posting, reading, seeding
 from .config import BELIEVES, CORRECTED, LITERACY_REF, STATE_NAMES, InformationConfig, ItemConfig
 from .outputs import EventLog
 from .state import COUNTERS, DELIVERY_SPEC, Catalog, ItemArrays, ItemSettings, Queues, RumorTrack
@@ -85,6 +92,8 @@ class InformationProcess(Component):
     posting_cache: posting.Posting  # posting activity and per-step constants
     cache: dict  # other values derived from settings (see belief._verify_check)
     trust: TrustProcess | None  # pairwise trust (None: off)
+    considering: list[np.ndarray]  # per item: clinicians considering it (staged adoption)
+    adopt_base: list[adoption.BaseRates]  # per item: their adoption probabilities before reinforcement
 
     def enabled(self) -> bool:
         return bool(self.config.enabled and self.config.items)
@@ -104,6 +113,8 @@ class InformationProcess(Component):
         self.trust = running(model)  # pairwise trust weighs copies in belief (None: off)
         self.posting_cache = posting.Posting()
         self.cache = {}
+        self.considering = [np.zeros(0, np.int64) for _ in self.catalog.items]
+        self.adopt_base = [adoption.BaseRates() for _ in self.catalog.items]
         self._load_kernels(model)
 
     def _load_kernels(self, model) -> None:
@@ -119,7 +130,8 @@ class InformationProcess(Component):
         kernels.noticed_copies(rng, empty.group, none, groups, 0.5, item.group_posts)
         kernels.copy_columns(none, empty.recv, none, sharers, empty.group, stamp)
         rules = kernels.ReadRules(0.5, 0.0, True, 0.1, 2, 3, LITERACY_REF)
-        kernels.read_guideline(np.zeros(0), none, empty, item, rules, model.pop.literacy, 0.0)
+        uptake = self.arrays.uptake(0, True, False, model.pop.paywall)
+        kernels.read_guideline(np.zeros(0), none, empty, item, rules, uptake, model.pop.literacy, 0.0)
 
     @property
     def items(self) -> list[ItemConfig]:
@@ -133,6 +145,8 @@ class InformationProcess(Component):
         is idle only when no one believes or holds a correction.)"""
         if not self.seeded.all() or self.arrays.active.any() or len(self.queues.pending):
             return False
+        if self.config.adoption == "staged" and any(who.size for who in self.considering):
+            return False  # decisions still to come
         state = self.arrays.state
         return not any((state[j] == BELIEVES).any() or (state[j] == CORRECTED).any() for j in self.catalog.rumors)
 
@@ -152,6 +166,7 @@ class InformationProcess(Component):
         seeding.seed(self, model, t, dt)
         moderation.moderate(self, model, t)
         reading.read(self, model, t, dt)
+        adoption.decide(self, model, t, dt)
         belief.verify_and_forget(self, model, start_state, t, dt)
         posting.post(self, model, t, dt)
         self.track.update(self.arrays.state, self.catalog.rumors, t, dt, self.config.below_peak_share)

@@ -16,7 +16,7 @@ import numpy as np
 
 from ...activity import read_prob
 from ...table import Table
-from . import belief, kernels
+from . import adoption, belief, kernels
 from .config import LITERACY_REF
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -101,8 +101,10 @@ def _purge(p: InformationProcess, batch: Table, t: float) -> Table:
 
 def expose_guideline(p: InformationProcess, model, j: int, batch: Table, order: np.ndarray, t: float) -> None:
     """Readers take in the copies ``order`` of ``batch`` one by one, in random order
-    (:func:`kernels.read_guideline`, which shuffles ``order``)."""
+    (:func:`kernels.read_guideline`, which shuffles ``order``); those who start considering
+    a guideline enter the staged adoption (:func:`adoption.enter`)."""
     cfg, s = p.config, p.settings
+    it = p.catalog.items[j]
     rules = kernels.ReadRules(
         share_prob=float(s["share_prob"][j]),
         stifle_prob=float(s["stifle_prob"][j]),
@@ -112,19 +114,22 @@ def expose_guideline(p: InformationProcess, model, j: int, batch: Table, order: 
         discussion_posts=int(cfg.discussion_posts),
         literacy_ref=LITERACY_REF,
     )
-    aware_at, adopt_at = kernels.read_guideline(
+    aware_at, adopt_at, consider_at = kernels.read_guideline(
         p.rng.random(3 * order.size),
         order,
         kernels.Copies(*batch.columns()),
         p.arrays.guideline(j),
         rules,
+        p.arrays.uptake(j, cfg.adoption == "staged", it.paywalled, model.pop.paywall),
         model.pop.literacy if cfg.heterogeneity else _NO_LITERACY,
         float(t),
     )
+    sender, recv, group = batch["sender"], batch["recv"], batch["group"]
     if p.log.enabled:
-        sender, recv, group = batch["sender"], batch["recv"], batch["group"]
         for at, kind in ((aware_at, "aware"), (adopt_at, "adopt")):
             p.log.add(j, kind, sender[at], recv[at], group[at], t)
+    if consider_at.size:
+        adoption.enter(p, model, j, recv[consider_at], sender[consider_at], group[consider_at], t)
 
 
 def _distinct(values: np.ndarray) -> list[int]:

@@ -9,7 +9,7 @@ import numpy as np
 
 from ...population import REGION_KINDS
 from ...schema import ROLES, TIERS
-from .config import AWARE, BELIEVES, CORRECTED, ItemConfig
+from .config import AWARE, BELIEVES, CORRECTED, UNAWARE, ItemConfig, Src
 from .transitions import set_state
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -44,6 +44,8 @@ def seed(p: InformationProcess, model, t: float, dt: float) -> None:
             j = cat.index[it.name]
             set_state(p, j, seeds, AWARE if it.kind != "rumor" else BELIEVES, t, sender=seeds)
             p.log.add(j, "seed", seeds, seeds, -1, t)
+            if it.kind == "guideline":
+                p.arrays.source[j, seeds] = Src.HOLDER  # the seeds hold the full text
         p.arrays.active[j, seeds] = it.seed_channel == "groups"
 
 
@@ -104,13 +106,21 @@ def eligible_seeds(model, it: ItemConfig) -> np.ndarray:
 
 
 def broadcast(p: InformationProcess, model, name: str, who: np.ndarray) -> None:
-    """``who`` take up item ``name`` (a rumor's name means its correction) and share it."""
+    """``who`` take up item ``name`` (a rumor's name means its correction) and share it.
+
+    A guideline's or case report's broadcast makes the unaware aware (those further along
+    stay where they are) and gives everyone reached the guideline's full text."""
     t, cat = model.t, p.catalog
     if name not in cat.index:
         raise KeyError(f"broadcast: no item {name!r}; items: {sorted(cat.index)}")
     j = cat.index[name]
-    new = CORRECTED if cat.kinds[j] == "rumor" else AWARE
-    fresh = who[p.arrays.state[j, who] != new]
+    if cat.kinds[j] == "rumor":
+        new, fresh = CORRECTED, who[p.arrays.state[j, who] != CORRECTED]
+    else:
+        new, fresh = AWARE, who[p.arrays.state[j, who] == UNAWARE]
     set_state(p, j, fresh, new, t, sender=fresh)
+    if cat.kinds[j] == "guideline":
+        without = who[p.arrays.source[j, who] == Src.NONE]
+        p.arrays.source[j, without] = Src.HOLDER
     p.log.add(cat.corr_id.get(j, j), "seed", who, who, -1, t)
     p.arrays.active[j, who] = True

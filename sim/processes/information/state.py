@@ -145,6 +145,10 @@ class ItemArrays:
     n_sources: np.ndarray  # int16: distinct consecutive sources (guideline adoption)
     last_src: np.ndarray  # int32: the previous source
     group_posts: np.ndarray  # int32, (items, groups): posts of the item in each group
+    source: np.ndarray  # int8: how a guideline's full text was got (config.Src)
+    stage: np.ndarray  # int8: 0, config.CONSIDERING or config.REJECTED (staged adoption)
+    reinforced: np.ndarray  # int16: reinforcing copies read while considering
+    held_back: np.ndarray  # bool: a barrier of the tier holds back the considering clinician
     _views: dict[int, kernels.GuidelineState] = field(default_factory=dict, repr=False)
 
     @classmethod
@@ -160,6 +164,10 @@ class ItemArrays:
             n_sources=np.zeros((k, n), np.int16),
             last_src=np.full((k, n), -1, np.int32),
             group_posts=np.zeros((k, n_groups), np.int32),
+            source=np.zeros((k, n), np.int8),
+            stage=np.zeros((k, n), np.int8),
+            reinforced=np.zeros((k, n), np.int16),
+            held_back=np.zeros((k, n), bool),
         )
 
     def guideline(self, j: int) -> kernels.GuidelineState:
@@ -177,6 +185,10 @@ class ItemArrays:
                 self.group_posts[j],
             )
         return views
+
+    def uptake(self, j: int, staged: bool, paywalled: bool, access: np.ndarray) -> kernels.Uptake:
+        """Item ``j``'s full text and staged adoption as :func:`kernels.read_guideline` takes them."""
+        return kernels.Uptake(staged, paywalled, access, self.source[j], self.stage[j], self.reinforced[j])
 
     def cover_groups(self, n_groups: int) -> None:
         """Make room in ``group_posts`` for groups created since set-up."""
