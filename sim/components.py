@@ -35,6 +35,7 @@ if TYPE_CHECKING:  # pragma: no cover
 
     from .model import QunModel
     from .results import Metrics, Recorder
+    from .streaming import StreamedTable
 
 __all__ = ["REGISTRY", "Component", "Entry", "Outputs", "load", "names", "register"]
 
@@ -43,10 +44,18 @@ Kind = Literal["process", "intervention"]
 
 @dataclass
 class Outputs:
-    """What the components hand over at the end of a run."""
+    """What the components hand over at the end of a run (a streamed table is a
+    :class:`~sim.streaming.StreamedTable`, its file)."""
 
     metrics: Metrics
-    tables: dict[str, pd.DataFrame] = field(default_factory=dict)
+    tables: dict[str, pd.DataFrame | StreamedTable] = field(default_factory=dict)
+
+    def frame(self, name: str) -> pd.DataFrame | None:
+        """The table ``name`` as a DataFrame (a streamed one read from its file), None when absent."""
+        from .streaming import StreamedTable
+
+        table = self.tables.get(name)
+        return table.frame() if isinstance(table, StreamedTable) else table
 
 
 class Component:

@@ -1,0 +1,106 @@
+"""Streamed tables (the event log written in chunks during the run) equal the in-memory ones."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pyarrow.parquet as pq
+import pytest
+
+import sim
+from sim import Results, load_scenario, streaming
+from sim.streaming import StreamedTable, part_name
+
+from .conftest import SCENARIOS
+
+CASES = {"classroom": ["run.duration_days=10"], "guangdong_study": ["run.duration_days=10"]}
+CHUNK = 50  # rows: several chunks even in a short run
+
+
+@pytest.fixture(params=sorted(CASES))
+def pair(request, tmp_path, monkeypatch):
+    """(in-memory results, streamed results, the folder streamed to) of one scenario."""
+    scen = load_scenario(SCENARIOS / f"{request.param}.toml", CASES[request.param])
+    memory = sim.run(scen, seed=3)
+    monkeypatch.setattr(streaming, "CHUNK_ROWS", CHUNK)
+    out = tmp_path / "out"
+    streamed = sim.run(scen, seed=3, stream_to=out)
+    return memory, streamed, out
+
+
+def test_streamed_tables_equal_the_in_memory_ones(pair):
+    memory, streamed, out = pair
+    held = streamed.tables.raw("events")
+    assert isinstance(held, StreamedTable) and held.path == out / part_name("events")
+    assert held.path.exists() and not (out / "events.parquet").exists()  # not complete until saved
+    n = len(memory.tables["events"])
+    assert n > 3 * CHUNK  # several chunks were written
+    assert len(held) == n and pq.ParquetFile(held.path).metadata.num_row_groups >= 3
+    assert list(streamed.tables) == list(memory.tables)
+    for name in memory.tables:
+        pd.testing.assert_frame_equal(streamed.tables[name], memory.tables[name], check_exact=True)
+    assert streamed.table("events").equals(memory.events)
+    pd.testing.assert_frame_equal(streamed.timeseries, memory.timeseries, check_exact=True)
+    pd.testing.assert_frame_equal(streamed.metrics_table, memory.metrics_table, check_exact=True)
+    assert streamed.metrics == memory.metrics
+
+
+def test_a_streamed_folder_has_the_same_files_and_loads_back(pair, tmp_path):
+    memory, streamed, out = pair
+    streamed.save(out)
+    memory.save(tmp_path / "memory")
+    names = sorted(p.name for p in out.iterdir())
+    assert names == sorted(p.name for p in (tmp_path / "memory").iterdir())
+    assert streamed.tables.raw("events").path == out / "events.parquet"  # the file moved, and its reference
+    schema = pq.read_schema(out / "events.parquet")
+    assert schema.equals(pq.read_schema(tmp_path / "memory" / "events.parquet"), check_metadata=True)
+    for lazy in (False, True):
+        back = Results.load(out, lazy=lazy)
+        pd.testing.assert_frame_equal(back.tables["events"], memory.tables["events"], check_exact=True)
+        pd.testing.assert_frame_equal(back.tables["cases"], memory.tables["cases"], check_exact=True)
+        assert len(back.tables.raw("events")) == len(memory.tables["events"])
+    again = tmp_path / "copy"
+    streamed.save(again)  # a second save copies the file
+    pd.testing.assert_frame_equal(Results.load(again).events, memory.events, check_exact=True)
+
+
+def test_a_failed_streamed_run_leaves_no_file(tmp_path, monkeypatch):
+    from sim.model import QunModel
+
+    monkeypatch.setattr(streaming, "CHUNK_ROWS", CHUNK)
+    calls = {"n": 0}
+    real = QunModel.step
+
+    def failing(self):
+        calls["n"] += 1
+        if calls["n"] == 200:
+            raise RuntimeError("boom")
+        real(self)
+
+    monkeypatch.setattr(QunModel, "step", failing)
+    out = tmp_path / "out"
+    scen = load_scenario(SCENARIOS / "classroom.toml", ["run.duration_days=10"])
+    with pytest.raises(RuntimeError, match="boom"):
+        sim.run(scen, seed=3, stream_to=out)
+    assert not out.exists()  # the folder it made, and the part file in it, are gone
+    out.mkdir()
+    (out / "keep.txt").write_text("mine")
+    with pytest.raises(RuntimeError, match="boom"):
+        calls["n"] = 0
+        sim.run(scen, seed=3, stream_to=out)
+    assert [p.name for p in out.iterdir()] == ["keep.txt"]
+
+
+def test_rows_out_of_time_order_are_refused(tmp_path):
+    from sim.processes.information.outputs import EventLog
+    from sim.processes.information.state import Catalog
+    from sim.streaming import TableStream
+
+    scen = load_scenario(SCENARIOS / "classroom.toml")
+    log = EventLog(True, Catalog(scen.information.items))
+    log.stream(TableStream(tmp_path, "events"))
+    log.add(0, "post", np.arange(3), -1, 0, 2.0)
+    log.flush()
+    log.add(0, "post", np.arange(3), -1, 0, 1.0)  # earlier than a row already written
+    with pytest.raises(RuntimeError, match="out of time order"):
+        log.flush()
