@@ -104,3 +104,16 @@ def test_rows_out_of_time_order_are_refused(tmp_path):
     log.add(0, "post", np.arange(3), -1, 0, 1.0)  # earlier than a row already written
     with pytest.raises(RuntimeError, match="out of time order"):
         log.flush()
+
+
+def test_qunsim_run_stream_writes_the_same_folder(tmp_path, capsys):
+    from sim.cli import main
+
+    base = ["run", "classroom", "--set", "run.duration_days=3", "--seed", "5", "--quiet", "--no-plot"]
+    assert main([*base, "--out", str(tmp_path / "mem")]) == 0
+    assert main([*base, "--out", str(tmp_path / "str"), "--stream"]) == 0
+    capsys.readouterr()
+    names = sorted(p.name for p in (tmp_path / "str").iterdir())
+    assert "events.parquet" in names and names == sorted(p.name for p in (tmp_path / "mem").iterdir())
+    mem, streamed = Results.load(tmp_path / "mem"), Results.load(tmp_path / "str")
+    pd.testing.assert_frame_equal(streamed.events, mem.events, check_exact=True)
