@@ -10,8 +10,9 @@ model is built: the model's own memory is the difference), sim_s_per_day, proces
 (seconds of the simulation spent in each process's step, and in recording).
 
 ``--tables`` also builds the end-of-run tables as ``qunsim run`` does (``finish_s``,
-``rows``: rows of each table); ``--stream DIR`` does the same with the event log written
-to ``DIR`` in chunks during the run (:mod:`sim.streaming`; DIR is left holding the part file).
+``rows``: rows of each table); ``--stream DIR`` does the same with the events and the
+answers written to ``DIR`` in chunks during the run (:mod:`sim.streaming`; DIR is left
+holding the part files).
 """
 
 from __future__ import annotations
@@ -47,7 +48,7 @@ def main() -> None:
     ap.add_argument("--days", type=float, default=365.0)
     ap.add_argument("--seed", type=int, default=11)
     ap.add_argument("--tables", action="store_true", help="build the end-of-run tables (in memory)")
-    ap.add_argument("--stream", metavar="DIR", help="build them with the event log streamed to DIR")
+    ap.add_argument("--stream", metavar="DIR", help="build them with events and answers streamed to DIR")
     a = ap.parse_args()
     from sim import load_scenario
     from sim.components import Outputs

@@ -60,10 +60,10 @@ def run(
     ``warn(line)`` is called, before the first step, for each of :func:`model_warnings`; the
     manifest's ``warnings`` hold the scenario's warnings and these.
 
-    ``stream_to``: a folder (usually the one the results will be saved in) where the event
-    log is written in chunks during the run (:mod:`sim.streaming`); the results then hold
-    the file, read when asked for, and :meth:`Results.save` moves it into place. A run that
-    fails removes it.
+    ``stream_to``: a folder (usually the one the results will be saved in) where the events
+    and the answers are written in chunks during the run (:mod:`sim.streaming`); the results
+    then hold the files, read when asked for, and :meth:`Results.save` moves them into place.
+    A run that fails removes them.
     """
     if not isinstance(scenario, Scenario):
         scenario = load_scenario(scenario)

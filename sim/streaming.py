@@ -1,12 +1,14 @@
 """Tables written to Parquet in chunks while a run goes on, so that memory stays flat.
 
 A run given a results folder (``run(..., stream_to=folder)``, ``qunsim run --stream``)
-streams its event log: the rows go to ``<folder>/.events.parquet.part.tmp`` every
-:data:`CHUNK_ROWS` rows (one Parquet file written incrementally with pyarrow's
-``ParquetWriter``, one row group per chunk, the schema of the in-memory table written by
-``DataFrame.to_parquet``). Hidden and ending in ``.tmp``, the part file never looks like a
-result: :meth:`sim.results.Results.save` renames it to ``events.parquet`` together with
-the other files, and a run that fails removes it.
+streams its event log and its answers: the rows go to ``<folder>/.events.parquet.part.tmp``
+(``.answers.parquet.part.tmp``) every :data:`CHUNK_ROWS` rows (one Parquet file written
+incrementally with pyarrow's ``ParquetWriter``, one row group per chunk, the schema of the
+in-memory table written by ``DataFrame.to_parquet``). Events come in order of time; answers
+are written once no answer still to come can start before them
+(:func:`sim.processes.diagnosis.outputs.stream_answers`). Hidden and ending in ``.tmp``, a
+part file never looks like a result: :meth:`sim.results.Results.save` renames it to
+``events.parquet`` together with the other files, and a run that fails removes it.
 
 In the results, a streamed table is a :class:`StreamedTable` (a path); ``res.tables[name]``
 reads it from disk when asked, and gives the same DataFrame as the in-memory run.
@@ -125,4 +127,7 @@ def stream_tables(model: QunModel, folder: str | Path) -> Sink:
         log = getattr(comp, "log", None)
         if comp.name == "information" and log is not None and log.enabled:
             log.stream(sink.open("events"))
+        state = getattr(comp, "state", None) if comp.name == "diagnosis" else None
+        if state is not None:
+            state.answer_sink = sink.open("answers")
     return sink

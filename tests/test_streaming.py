@@ -14,7 +14,8 @@ from sim.streaming import StreamedTable, part_name
 from .conftest import SCENARIOS
 
 CASES = {"classroom": ["run.duration_days=10"], "guangdong_study": ["run.duration_days=10"]}
-CHUNK = 50  # rows: several chunks even in a short run
+CHUNKS = {"classroom": 4, "guangdong_study": 50}  # rows: several chunks of events and answers
+CHUNK = 50
 
 
 @pytest.fixture(params=sorted(CASES))
@@ -22,20 +23,23 @@ def pair(request, tmp_path, monkeypatch):
     """(in-memory results, streamed results, the folder streamed to) of one scenario."""
     scen = load_scenario(SCENARIOS / f"{request.param}.toml", CASES[request.param])
     memory = sim.run(scen, seed=3)
-    monkeypatch.setattr(streaming, "CHUNK_ROWS", CHUNK)
+    monkeypatch.setattr(streaming, "CHUNK_ROWS", CHUNKS[request.param])
     out = tmp_path / "out"
     streamed = sim.run(scen, seed=3, stream_to=out)
-    return memory, streamed, out
+    return memory, streamed, out, CHUNKS[request.param]
 
 
 def test_streamed_tables_equal_the_in_memory_ones(pair):
-    memory, streamed, out = pair
+    memory, streamed, out, chunk = pair
     held = streamed.tables.raw("events")
     assert isinstance(held, StreamedTable) and held.path == out / part_name("events")
     assert held.path.exists() and not (out / "events.parquet").exists()  # not complete until saved
     n = len(memory.tables["events"])
-    assert n > 3 * CHUNK  # several chunks were written
+    assert n > 3 * chunk  # several chunks were written
     assert len(held) == n and pq.ParquetFile(held.path).metadata.num_row_groups >= 3
+    answers = streamed.tables.raw("answers")
+    assert isinstance(answers, StreamedTable) and len(answers) == len(memory.tables["answers"]) > 3 * chunk
+    assert pq.ParquetFile(answers.path).metadata.num_row_groups >= 3
     assert list(streamed.tables) == list(memory.tables)
     for name in memory.tables:
         pd.testing.assert_frame_equal(streamed.tables[name], memory.tables[name], check_exact=True)
@@ -46,7 +50,7 @@ def test_streamed_tables_equal_the_in_memory_ones(pair):
 
 
 def test_a_streamed_folder_has_the_same_files_and_loads_back(pair, tmp_path):
-    memory, streamed, out = pair
+    memory, streamed, out, _ = pair
     streamed.save(out)
     memory.save(tmp_path / "memory")
     names = sorted(p.name for p in out.iterdir())
@@ -117,3 +121,29 @@ def test_qunsim_run_stream_writes_the_same_folder(tmp_path, capsys):
     assert "events.parquet" in names and names == sorted(p.name for p in (tmp_path / "mem").iterdir())
     mem, streamed = Results.load(tmp_path / "mem"), Results.load(tmp_path / "str")
     pd.testing.assert_frame_equal(streamed.events, mem.events, check_exact=True)
+
+
+def test_an_answer_starting_before_those_written_is_refused(tmp_path, monkeypatch):
+    from sim.processes.diagnosis import outputs
+    from sim.processes.diagnosis.state import ANSWER_SPEC, DxState
+    from sim.streaming import TableStream
+    from sim.table import Table
+
+    monkeypatch.setattr(streaming, "CHUNK_ROWS", 2)
+    st = DxState(5, 3, np.random.default_rng(0))
+    st.answer_sink = TableStream(tmp_path, "answers")
+
+    def finished(start):
+        A = Table(ANSWER_SPEC)
+        flags = dict.fromkeys(("correct", "offhours", "counted", "after_diagnosis"), False)
+        A.append(
+            case=0, req=0, exp=1, route=0, group=-1, start=np.asarray(start), end=5.0, label=0, confidence=0.9, **flags
+        )
+        return A
+
+    st.answer_log.append(finished([1.0, 2.0, 3.0]))
+    outputs.stream_answers(st, 2.5)  # before the step at 2.5: the first two are written
+    assert st.answer_sink.rows == 2 and len(st.answer_log[0]) == 1
+    st.answer_log.append(finished([1.5, 4.0]))
+    with pytest.raises(RuntimeError, match="started before answers already written"):
+        outputs.stream_answers(st, 5.0)
