@@ -48,7 +48,12 @@ class StreamedTable:
     rows: int | None = None  # None: read from the file's footer when asked
 
     def frame(self) -> pd.DataFrame:
-        return pd.read_parquet(self.path)
+        import pyarrow as pa
+
+        try:
+            return pd.read_parquet(self.path)
+        finally:
+            pa.default_memory_pool().release_unused()  # arrow's buffers are gone: give their pages back
 
     def __len__(self) -> int:
         if self.rows is None:
@@ -81,6 +86,7 @@ class TableStream:
         if len(frame):
             self._writer.write_table(pa.Table.from_pandas(frame, schema=self._schema, preserve_index=False))
             self.rows += len(frame)
+            pa.default_memory_pool().release_unused()  # the chunk's arrow copy is gone: give its pages back
 
     def close(self, last: pd.DataFrame) -> StreamedTable:
         """Write ``last`` (possibly empty: it gives the schema of a table never written) and close."""
