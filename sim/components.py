@@ -50,12 +50,13 @@ class Outputs:
     metrics: Metrics
     tables: dict[str, pd.DataFrame | StreamedTable] = field(default_factory=dict)
 
-    def frame(self, name: str) -> pd.DataFrame | None:
-        """The table ``name`` as a DataFrame (a streamed one read from its file), None when absent."""
+    def frame(self, name: str, columns: list[str] | None = None) -> pd.DataFrame | None:
+        """The table ``name`` as a DataFrame, None when absent; a streamed one is read from its
+        file (only ``columns`` when given: an in-memory table is returned whole)."""
         from .streaming import StreamedTable
 
         table = self.tables.get(name)
-        return table.frame() if isinstance(table, StreamedTable) else table
+        return table.frame(columns) if isinstance(table, StreamedTable) else table
 
 
 class Component:

@@ -47,11 +47,12 @@ class StreamedTable:
     path: Path
     rows: int | None = None  # None: read from the file's footer when asked
 
-    def frame(self) -> pd.DataFrame:
+    def frame(self, columns: list[str] | None = None) -> pd.DataFrame:
+        """The table (or only ``columns`` of it, for a figure that needs a few)."""
         import pyarrow as pa
 
         try:
-            return pd.read_parquet(self.path)
+            return pd.read_parquet(self.path, columns=columns)
         finally:
             pa.default_memory_pool().release_unused()  # arrow's buffers are gone: give their pages back
 

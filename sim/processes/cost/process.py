@@ -100,7 +100,8 @@ class CostProcess(Component):
         if "diagnosis" in running:
             counts["requests"] = int(running["diagnosis"].counters["requests"])
         cases = out.frame("cases")
-        table = cost_rows(self.config, model.pop, out.frame("answers"), cases, counts)
+        answers = out.frame("answers", ["expert", "minutes", "offhours"])
+        table = cost_rows(self.config, model.pop, answers, cases, counts)
         out.tables["cost"] = table
         m = out.metrics
         total = float(table["cost_cny"].sum())

@@ -28,9 +28,20 @@ if TYPE_CHECKING:  # pragma: no cover
     from ...streaming import StreamedTable
 from .survival import km_quantile, km_share_by
 
-__all__ = ["add_metrics", "answers_frame", "cases_frame", "record", "summary_lines"]
+__all__ = [
+    "ANSWER_COLUMNS_READ",
+    "add_metrics",
+    "answers_frame",
+    "cases_frame",
+    "close_answers",
+    "record",
+    "stream_answers",
+    "summary_lines",
+]
 
 PREFIX = "dx"
+#: the columns of the answers that :func:`cases_frame` and :func:`add_metrics` read
+ANSWER_COLUMNS_READ = ["case", "request", "t_end", "counted", "after_diagnosis"]
 
 
 def record(st: DxState, rec: Recorder, t: float) -> None:

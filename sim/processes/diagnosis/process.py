@@ -188,7 +188,7 @@ class DiagnosisProcess(Component):
         held: pd.DataFrame | StreamedTable
         if self.state.answer_sink is not None:  # streamed: the metrics read the file back
             streamed = outputs.close_answers(self.state)
-            held, answers = streamed, streamed.frame()
+            held, answers = streamed, streamed.frame(outputs.ANSWER_COLUMNS_READ)
         else:
             held = answers = outputs.answers_frame(self.state)
         cases = outputs.cases_frame(self.state, model.pop, model.t, answers)
