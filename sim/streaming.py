@@ -3,7 +3,7 @@
 A run given a results folder (``run(..., stream_to=folder)``, ``qunsim run --stream``)
 streams its event log and its answers: the rows go to ``<folder>/.events.parquet.part.tmp``
 (``.answers.parquet.part.tmp``) every :data:`CHUNK_ROWS` rows (one Parquet file written
-incrementally with pyarrow's ``ParquetWriter``, one row group per chunk, the schema of the
+incrementally with pyarrow's ``ParquetWriter``, a row group per chunk, the schema of the
 in-memory table written by ``DataFrame.to_parquet``). Events come in order of time; answers
 are written once no answer still to come can start before them
 (:func:`sim.processes.diagnosis.outputs.stream_answers`). Hidden and ending in ``.tmp``, a
@@ -32,7 +32,7 @@ if TYPE_CHECKING:  # pragma: no cover
 __all__ = ["CHUNK_ROWS", "Sink", "StreamedTable", "TableStream", "part_name", "stream_tables"]
 
 #: rows a streamed log holds in memory before it writes them out (about 17 bytes a row for events)
-CHUNK_ROWS = 2_000_000
+CHUNK_ROWS = 1_000_000
 
 
 def part_name(name: str) -> str:
