@@ -1,6 +1,6 @@
 """The ``qunsim`` command.
 
-    qunsim run SCENARIO [--seed N] [--out DIR] [--overwrite] [--set key=value ...]
+    qunsim run SCENARIO [--seed N] [--out DIR] [--overwrite] [--stream] [--set key=value ...]
     qunsim show SCENARIO [--set key=value ...]      print the resolved scenario
     qunsim validate [--case NAME] [--set ...]        classical special cases vs closed form
     qunsim experiment FILE [--jobs N] [--out DIR]    intervention arms x paired replicates
@@ -190,6 +190,7 @@ def _cmd_run(args) -> int:
         seed=args.seed,
         progress=None if args.quiet else _progress(),
         warn=lambda line: print(f"qunsim: warning: {args.scenario}: {line}", file=sys.stderr, flush=True),
+        stream_to=out if args.stream else None,
     )
     try:
         res.save(out, overwrite=args.overwrite)
@@ -295,6 +296,7 @@ _EPILOG = {
   qunsim run scenarios/guangdong_study.toml --seed 7 --out results/gd
   qunsim run scenarios/classroom.toml --set run.duration_days=10 --set population.literacy_mean=0.8
   qunsim run results/gd/scenario.toml --seed 8          rerun a results folder's resolved scenario
+  qunsim run big.toml --allow-large --stream            events and answers written to --out as the run goes
   qunsim run big.toml --allow-large                     above {MAX_STEPS:,} steps or {MAX_CLINICIAN_STEPS:.0e} clinicians x steps
 
 exit codes:
@@ -357,6 +359,11 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--set", action="append", metavar="KEY=VALUE", help="override a setting (repeatable)")
     r.add_argument("--quiet", action="store_true", help="no progress lines")
     r.add_argument("--no-plot", action="store_true", help="do not draw summary.png")
+    r.add_argument(
+        "--stream",
+        action="store_true",
+        help="write events and answers to --out in chunks as the run goes (same files; less memory)",
+    )
     r.add_argument(
         "--allow-large",
         action="store_true",

@@ -35,6 +35,7 @@ if TYPE_CHECKING:  # pragma: no cover
 
     from .model import QunModel
     from .results import Metrics, Recorder
+    from .streaming import StreamedTable
 
 __all__ = ["REGISTRY", "Component", "Entry", "Outputs", "load", "names", "register"]
 
@@ -43,10 +44,19 @@ Kind = Literal["process", "intervention"]
 
 @dataclass
 class Outputs:
-    """What the components hand over at the end of a run."""
+    """What the components hand over at the end of a run (a streamed table is a
+    :class:`~sim.streaming.StreamedTable`, its file)."""
 
     metrics: Metrics
-    tables: dict[str, pd.DataFrame] = field(default_factory=dict)
+    tables: dict[str, pd.DataFrame | StreamedTable] = field(default_factory=dict)
+
+    def frame(self, name: str, columns: list[str] | None = None) -> pd.DataFrame | None:
+        """The table ``name`` as a DataFrame, None when absent; a streamed one is read from its
+        file (only ``columns`` when given: an in-memory table is returned whole)."""
+        from .streaming import StreamedTable
+
+        table = self.tables.get(name)
+        return table.frame(columns) if isinstance(table, StreamedTable) else table
 
 
 class Component:

@@ -13,12 +13,18 @@ A results folder holds::
     memberships.parquet  one row per (clinician, group)
     facilities.parquet   one row per facility
     <process tables>     e.g. events.parquet, cases.parquet
+
+A streamed run (:mod:`sim.streaming`) holds its event log on disk: ``res.tables["events"]``
+reads the Parquet file when asked; saving moves the file into place with the others.
 """
 
 from __future__ import annotations
 
 import json
+import os
+import shutil
 import tomllib
+from collections.abc import Iterator, Mapping, MutableMapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -27,8 +33,19 @@ import pandas as pd
 
 from .errors import OutputExistsError
 from .paths import folder_is_empty
+from .streaming import StreamedTable
 
-__all__ = ["DIMS", "Metrics", "OutputExistsError", "Recorder", "Results", "folder_is_empty", "metric_name", "select"]
+__all__ = [
+    "DIMS",
+    "Metrics",
+    "OutputExistsError",
+    "Recorder",
+    "Results",
+    "Tables",
+    "folder_is_empty",
+    "metric_name",
+    "select",
+]
 
 SCENARIO_FILE = "scenario.toml"
 MANIFEST_FILE = "manifest.json"
@@ -212,16 +229,54 @@ def _jsonable(value):
     return value
 
 
+class Tables(MutableMapping):
+    """The tables of a run by name: DataFrames, and tables on disk (:class:`StreamedTable`)
+    that are read each time they are asked for (``tables[name]``); :meth:`raw` gives either
+    as it is held."""
+
+    def __init__(self, tables: Mapping[str, pd.DataFrame | StreamedTable] | None = None):
+        self._tables: dict[str, pd.DataFrame | StreamedTable] = {}
+        if tables is not None:
+            for name in tables:  # as held, not read
+                self._tables[name] = tables.raw(name) if isinstance(tables, Tables) else tables[name]
+
+    def raw(self, name: str) -> pd.DataFrame | StreamedTable:
+        return self._tables[name]
+
+    def __getitem__(self, name: str) -> pd.DataFrame:
+        table = self._tables[name]
+        return table.frame() if isinstance(table, StreamedTable) else table
+
+    def __setitem__(self, name: str, table: pd.DataFrame | StreamedTable) -> None:
+        self._tables[name] = table
+
+    def __delitem__(self, name: str) -> None:
+        del self._tables[name]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._tables)
+
+    def __len__(self) -> int:
+        return len(self._tables)
+
+    def __repr__(self) -> str:
+        return f"Tables({list(self._tables)})"
+
+
 @dataclass
 class Results:
     """What a run produced. ``save(dir)`` writes it; ``Results.load(dir)`` reads it back."""
 
     metrics: dict
     timeseries: pd.DataFrame
-    tables: dict[str, pd.DataFrame] = field(default_factory=dict)
+    tables: Tables = field(default_factory=Tables)
     scenario_toml: str = ""
     manifest: dict = field(default_factory=dict)
     metrics_table: pd.DataFrame | None = None
+
+    def __post_init__(self):
+        if not isinstance(self.tables, Tables):
+            self.tables = Tables(self.tables)
 
     @property
     def scenario(self) -> dict:
@@ -233,6 +288,10 @@ class Results:
         if name in tables:
             return tables[name]
         raise AttributeError(name)
+
+    def table(self, name: str) -> pd.DataFrame:
+        """The table ``name`` (a streamed one is read from its file)."""
+        return self.tables[name]
 
     def select(self, metric: str, **dims: str | None) -> pd.DataFrame:
         """Rows of the time series for ``metric`` whose dimensions equal ``dims``
@@ -266,8 +325,14 @@ class Results:
         if self.metrics_table is not None:
             stage(METRICS_TABLE, lambda p: self.metrics_table.to_parquet(p, index=False))
         stage("timeseries.parquet", lambda p: self.timeseries.to_parquet(p, index=False))
-        for name, df in self.tables.items():
-            stage(f"{name}.parquet", lambda p, df=df: df.to_parquet(p, index=False))
+        moved: list[tuple[StreamedTable, Path]] = []
+        for name in self.tables:
+            table = self.tables.raw(name)
+            if isinstance(table, StreamedTable):
+                stage(f"{name}.parquet", lambda p, table=table: _place(table, p))
+                moved.append((table, out / f"{name}.parquet"))
+            else:
+                stage(f"{name}.parquet", lambda p, df=table: df.to_parquet(p, index=False))
         stage(MANIFEST_FILE, lambda p: p.write_text(json.dumps(_jsonable(self.manifest), indent=2)))
         keep = {p.name for pair in staged for p in pair}
         for old in out.iterdir():  # --overwrite: nothing of an earlier run stays behind
@@ -275,18 +340,23 @@ class Results:
                 old.unlink()
         for tmp, final in staged:
             tmp.replace(final)
+        for table, final in moved:
+            table.path = final
         return out
 
     @classmethod
-    def load(cls, folder: str | Path) -> Results:
+    def load(cls, folder: str | Path, lazy: bool = False) -> Results:
+        """The results in ``folder``; ``lazy``: its tables are read when asked for."""
         folder = Path(folder)
         if not (folder / MANIFEST_FILE).exists():
             raise FileNotFoundError(f"{folder} is not a qunsim results folder (no {MANIFEST_FILE})")
-        tables = {
-            p.stem: pd.read_parquet(p)
-            for p in sorted(folder.glob("*.parquet"))
-            if p.name not in ("timeseries.parquet", METRICS_TABLE)
-        }
+        tables = Tables(
+            {
+                p.stem: StreamedTable(p) if lazy else pd.read_parquet(p)
+                for p in sorted(folder.glob("*.parquet"))
+                if p.name not in ("timeseries.parquet", METRICS_TABLE)
+            }
+        )
         table = folder / METRICS_TABLE
         return cls(
             metrics=json.loads((folder / METRICS_FILE).read_text()),
@@ -296,3 +366,13 @@ class Results:
             manifest=json.loads((folder / MANIFEST_FILE).read_text()),
             metrics_table=pd.read_parquet(table) if table.exists() else None,
         )
+
+
+def _place(table: StreamedTable, tmp: Path) -> None:
+    """Put a streamed table's file at ``tmp``: moved when on the same file system, else copied."""
+    src = table.path
+    if src.parent.resolve() == tmp.parent.resolve() and src.name.endswith(".tmp"):
+        os.replace(src, tmp)  # its own part file: no copy of a large file
+        table.path = tmp
+    else:
+        shutil.copyfile(src, tmp)

@@ -15,7 +15,8 @@ from . import __version__
 from .components import Outputs
 from .config import Scenario, load_scenario, scenario_to_toml, scenario_warnings
 from .model import QunModel
-from .results import Metrics, Results
+from .results import Metrics, Results, Tables
+from .streaming import stream_tables
 
 __all__ = ["build_model", "run"]
 
@@ -52,11 +53,17 @@ def run(
     seed: int | None = None,
     progress=None,
     warn: Callable[[str], None] | None = None,
+    stream_to: str | Path | None = None,
 ) -> Results:
     """Run a scenario (a :class:`Scenario` or a path) with ``seed`` (default: the scenario's).
 
     ``warn(line)`` is called, before the first step, for each of :func:`model_warnings`; the
     manifest's ``warnings`` hold the scenario's warnings and these.
+
+    ``stream_to``: a folder (usually the one the results will be saved in) where the events
+    and the answers are written in chunks during the run (:mod:`sim.streaming`); the results
+    then hold the files, read when asked for, and :meth:`Results.save` moves them into place.
+    A run that fails removes them.
     """
     if not isinstance(scenario, Scenario):
         scenario = load_scenario(scenario)
@@ -68,7 +75,20 @@ def run(
     if warn is not None:
         for line in built_warnings:
             warn(line)
-    model.run_model(progress=progress)
+    sink = None if stream_to is None else stream_tables(model, stream_to)
+    try:
+        model.run_model(progress=progress)
+        results = _gather(model, scenario, started, t0, build_s, built_warnings)
+    except BaseException:
+        if sink is not None:
+            sink.abort()
+        raise
+    return results
+
+
+def _gather(
+    model: QunModel, scenario: Scenario, started: _dt.datetime, t0: float, build_s: float, built_warnings: list[str]
+) -> Results:
     wall = time.perf_counter() - t0
     seed = model.seed
     m = Metrics()
@@ -107,7 +127,7 @@ def run(
     return Results(
         metrics=m.flat(),
         timeseries=ts,
-        tables=tables,
+        tables=Tables(tables),
         scenario_toml=scenario_to_toml(scenario),
         manifest=manifest,
         metrics_table=m.frame(scenario=scenario.run.name, seed=seed),

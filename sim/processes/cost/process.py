@@ -99,15 +99,16 @@ class CostProcess(Component):
             counts.update(read=int(info["read"]), posts=int(info["posts"]), direct=int(info["direct"]))
         if "diagnosis" in running:
             counts["requests"] = int(running["diagnosis"].counters["requests"])
-        table = cost_rows(self.config, model.pop, out.tables.get("answers"), out.tables.get("cases"), counts)
+        cases = out.frame("cases")
+        answers = out.frame("answers", ["expert", "minutes", "offhours"])
+        table = cost_rows(self.config, model.pop, answers, cases, counts)
         out.tables["cost"] = table
         m = out.metrics
         total = float(table["cost_cny"].sum())
         m.add("cost", "total_cny", total)
         for row in table[table["unit_cost_cny"] > 0].itertuples(index=False):
             m.add("cost", f"{row.component}_cny", float(row.cost_cny), tier=None if row.tier == "all" else row.tier)
-        if "cases" in out.tables:
-            cases = out.tables["cases"]
+        if cases is not None:
             n, done = len(cases), int(cases["resolved"].sum())
             m.add("cost", "per_case_cny", total / n if n else None)
             m.add("cost", "per_diagnosis_cny", total / done if done else None)

@@ -11,20 +11,37 @@ dimension differently and are plain metrics without dimension: accuracy by route
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 import pandas as pd
 
+from ... import streaming
 from ...results import Metrics, Recorder
 from ...schema import TIERS
 from ...table import Table
 from .care import HANDLER_STATES
 from .config import CASE_SPECIALTIES, CONTACT, GROUP, LOCAL, ROUTES
 from .state import DxState
+
+if TYPE_CHECKING:  # pragma: no cover
+    from ...streaming import StreamedTable
 from .survival import km_quantile, km_share_by
 
-__all__ = ["add_metrics", "answers_frame", "cases_frame", "record", "summary_lines"]
+__all__ = [
+    "ANSWER_COLUMNS_READ",
+    "add_metrics",
+    "answers_frame",
+    "cases_frame",
+    "close_answers",
+    "record",
+    "stream_answers",
+    "summary_lines",
+]
 
 PREFIX = "dx"
+#: the columns of the answers that :func:`cases_frame` and :func:`add_metrics` read
+ANSWER_COLUMNS_READ = ["case", "request", "t_end", "counted", "after_diagnosis"]
 
 
 def record(st: DxState, rec: Recorder, t: float) -> None:
@@ -45,7 +62,13 @@ def record(st: DxState, rec: Recorder, t: float) -> None:
 
 def answers_frame(st: DxState) -> pd.DataFrame:
     """One row per answer started (finished or not), in order of start."""
+    if st.answer_sink is not None:
+        raise RuntimeError("the answers are streamed to a file: read it once the run is finished")
     A = Table.concat([*st.answer_log, st.inflight])
+    return _by_start(A)
+
+
+def _by_start(A: Table) -> pd.DataFrame:
     return (
         pd.DataFrame(
             {
@@ -68,6 +91,39 @@ def answers_frame(st: DxState) -> pd.DataFrame:
         .sort_values("t_start", kind="stable")
         .reset_index(drop=True)
     )
+
+
+def stream_answers(st: DxState, t: float) -> None:
+    """Streamed (``st.answer_sink``): once :data:`sim.streaming.CHUNK_ROWS` finished answers
+    are held, write those that started before every answer still to come (before ``t``, the
+    start of this step, and before every answer in flight), in order of start.
+
+    The rows written start before the rows held back, so the file is in the order of the
+    in-memory table (a stable sort by start of finished answers, then those in flight); an
+    answer starting before what was written already stops the run with an error."""
+    if sum(len(a) for a in st.answer_log) < streaming.CHUNK_ROWS:
+        return
+    assert st.answer_sink is not None
+    L = Table.concat(st.answer_log)
+    start = L["start"]
+    if start.min() < st.answers_written_before:
+        raise RuntimeError("an answer started before answers already written: they cannot be streamed")
+    cutoff = min(float(t), float(st.inflight["start"].min()) if len(st.inflight) else np.inf)
+    ready = start < cutoff
+    if ready.any():
+        st.answer_sink.write(_by_start(L.take(ready)))
+        L = L.take(~ready)
+        st.answers_written_before = cutoff
+    st.answer_log = [L] if len(L) else []
+
+
+def close_answers(st: DxState) -> StreamedTable:
+    """Streamed: write the answers held (finished and in flight) and close the file."""
+    assert st.answer_sink is not None
+    A = Table.concat([*st.answer_log, st.inflight])
+    if len(A) and A["start"].min() < st.answers_written_before:
+        raise RuntimeError("an answer started before answers already written: they cannot be streamed")
+    return st.answer_sink.close(_by_start(A))
 
 
 def cases_frame(st: DxState, pop, T: float, answers: pd.DataFrame | None = None) -> pd.DataFrame:

@@ -75,6 +75,7 @@ from .state import DxState, Experts
 if TYPE_CHECKING:  # pragma: no cover
     from ...model import QunModel
     from ...results import Recorder
+    from ...streaming import StreamedTable
 
 __all__ = ["DiagnosisProcess"]
 
@@ -170,6 +171,8 @@ class DiagnosisProcess(Component):
             self.referrals.book(st, cfg, staff, pop, cases)
 
         combining.resolve(st, cfg, t1, entered_referral, book)
+        if st.answer_sink is not None:
+            outputs.stream_answers(st, t0)
 
     # ------------------------------------------------------------------ outputs
     def record(self, model: QunModel, rec: Recorder) -> None:
@@ -184,7 +187,12 @@ class DiagnosisProcess(Component):
         return outputs.cases_frame(self.state, model.pop, model.t)
 
     def finish(self, model: QunModel, out: Outputs) -> None:
-        answers = outputs.answers_frame(self.state)
+        held: pd.DataFrame | StreamedTable
+        if self.state.answer_sink is not None:  # streamed: the metrics read the file back
+            streamed = outputs.close_answers(self.state)
+            held, answers = streamed, streamed.frame(outputs.ANSWER_COLUMNS_READ)
+        else:
+            held = answers = outputs.answers_frame(self.state)
         cases = outputs.cases_frame(self.state, model.pop, model.t, answers)
         parallel = self.config.escalation == "parallel"
         outputs.add_metrics(self.state, out.metrics, cases, answers, model.t, parallel)
@@ -193,4 +201,4 @@ class DiagnosisProcess(Component):
         for name, text in outputs.summary_lines(out.metrics, self.config.groups).items():
             out.metrics.note(name, text)
         out.tables["cases"] = cases
-        out.tables["answers"] = answers
+        out.tables["answers"] = held

@@ -21,6 +21,7 @@ from ...table import Table
 from .config import NONE, PENDING
 
 if TYPE_CHECKING:  # pragma: no cover
+    from ...streaming import TableStream
     from ..trust.process import TrustProcess
     from .care import CareLink
 
@@ -137,6 +138,8 @@ class DxState:
         self.pairs = Table(PAIR_SPEC)
         self.inflight = Table(ANSWER_SPEC)
         self.answer_log: list[Table] = []
+        self.answer_sink: TableStream | None = None  # streamed: finished answers go there (outputs.stream_answers)
+        self.answers_written_before = -np.inf  # every answer written started before this time
         self.counters = dict.fromkeys(
             ("cases", "resolved", "referrals", "answers", "offhours", "declined", "after_diagnosis", "requests"), 0
         )

@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
+from ... import streaming
 from ...results import metric_name
 from ...schema import ROLES, TIERS
 from ...table import Table
@@ -36,6 +37,7 @@ from .state import EVENT_SPEC, Catalog
 if TYPE_CHECKING:  # pragma: no cover
     from ...components import Outputs
     from ...results import Metrics, Recorder
+    from ...streaming import StreamedTable, TableStream
     from .process import InformationProcess
 
 __all__ = ["EventLog", "finish", "record", "time_to_share"]
@@ -44,12 +46,24 @@ PREFIX = "info"
 
 
 class EventLog:
-    """Every seed, post, message and change of state (``events.parquet``), when enabled."""
+    """Every seed, post, message and change of state (``events.parquet``), when enabled.
+
+    Rows are appended at the time of the step that makes them, so they come in
+    non-decreasing ``t``: the table's stable sort by ``t`` keeps their order. Streamed
+    (:meth:`stream`), the log writes its rows out every :data:`sim.streaming.CHUNK_ROWS`
+    and checks that order at each chunk.
+    """
 
     def __init__(self, enabled: bool, catalog: Catalog):
         self.enabled = enabled
         self.catalog = catalog
         self.rows = Table(EVENT_SPEC)
+        self.sink: TableStream | None = None
+        self._t_written = -np.inf  # the last time written out
+
+    def stream(self, sink: TableStream) -> None:
+        """Write the rows to ``sink`` in chunks from now on (before the run starts)."""
+        self.sink = sink
 
     def add(self, item, kind: str | np.ndarray, sender, receiver, group, t: float) -> None:
         """One row per element of the array arguments (scalars hold for every row); ``kind``
@@ -57,10 +71,32 @@ class EventLog:
         if self.enabled:
             code = EVENT_KINDS.index(kind) if isinstance(kind, str) else kind
             self.rows.append(item=item, kind=code, sender=sender, receiver=receiver, group=group, t=t)
+            if self.sink is not None and len(self.rows) >= streaming.CHUNK_ROWS:
+                self.flush()
 
-    def frame(self) -> pd.DataFrame:
+    def flush(self) -> None:
+        """Write the rows held to the stream and drop them."""
+        assert self.sink is not None
+        self.sink.write(self._chunk())
+        self.rows.clear()
+
+    def _chunk(self) -> pd.DataFrame:
+        t = self.rows["t"]
+        if t.size and (t[0] < self._t_written or (t[1:] < t[:-1]).any()):
+            raise RuntimeError("event log rows out of time order: they cannot be streamed in chunks")
+        if t.size:
+            self._t_written = float(t[-1])
+        return self._frame()
+
+    def frame(self) -> pd.DataFrame | StreamedTable:
+        """The table, sorted by ``t`` (stable); streamed, the rest is written out and the file returned."""
+        if self.sink is not None:
+            return self.sink.close(self._chunk())
+        return self._frame().sort_values("t", kind="stable").reset_index(drop=True)
+
+    def _frame(self) -> pd.DataFrame:
         item, kind = self.rows["item"], self.rows["kind"]
-        df = pd.DataFrame(
+        return pd.DataFrame(
             {
                 "item": item.copy(),
                 "item_name": pd.Categorical.from_codes(item, self.catalog.names),
@@ -72,7 +108,6 @@ class EventLog:
                 "t": self.rows["t"].copy(),
             }
         )
-        return df.sort_values("t", kind="stable").reset_index(drop=True)
 
 
 # ---------------------------------------------------------------------- time series

@@ -1,0 +1,140 @@
+"""Tables written to Parquet in chunks while a run goes on, so that memory stays flat.
+
+A run given a results folder (``run(..., stream_to=folder)``, ``qunsim run --stream``)
+streams its event log and its answers: the rows go to ``<folder>/.events.parquet.part.tmp``
+(``.answers.parquet.part.tmp``) every :data:`CHUNK_ROWS` rows (one Parquet file written
+incrementally with pyarrow's ``ParquetWriter``, a row group per chunk, the schema of the
+in-memory table written by ``DataFrame.to_parquet``). Events come in order of time; answers
+are written once no answer still to come can start before them
+(:func:`sim.processes.diagnosis.outputs.stream_answers`). Hidden and ending in ``.tmp``, a
+part file never looks like a result: :meth:`sim.results.Results.save` renames it to
+``events.parquet`` together with the other files, and a run that fails removes it.
+
+In the results, a streamed table is a :class:`StreamedTable` (a path); ``res.tables[name]``
+reads it from disk when asked, and gives the same DataFrame as the in-memory run.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import pandas as pd
+
+if TYPE_CHECKING:  # pragma: no cover
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from .model import QunModel
+
+__all__ = ["CHUNK_ROWS", "Sink", "StreamedTable", "TableStream", "part_name", "stream_tables"]
+
+#: rows a streamed log holds in memory before it writes them out (about 17 bytes a row for events)
+CHUNK_ROWS = 1_000_000
+
+
+def part_name(name: str) -> str:
+    """The file a streamed table is written to until the results are saved."""
+    return f".{name}.parquet.part.tmp"
+
+
+@dataclass
+class StreamedTable:
+    """A table on disk (a Parquet file), read when asked."""
+
+    path: Path
+    rows: int | None = None  # None: read from the file's footer when asked
+
+    def frame(self, columns: list[str] | None = None) -> pd.DataFrame:
+        """The table (or only ``columns`` of it, for a figure that needs a few)."""
+        import pyarrow as pa
+
+        try:
+            return pd.read_parquet(self.path, columns=columns)
+        finally:
+            pa.default_memory_pool().release_unused()  # arrow's buffers are gone: give their pages back
+
+    def __len__(self) -> int:
+        if self.rows is None:
+            import pyarrow.parquet as pq
+
+            self.rows = int(pq.ParquetFile(self.path).metadata.num_rows)
+        return self.rows
+
+
+class TableStream:
+    """One Parquet file written a chunk (a DataFrame) at a time; the schema is the first chunk's."""
+
+    def __init__(self, folder: Path, name: str):
+        self.name = name
+        self.path = Path(folder) / part_name(name)
+        self.rows = 0
+        self._writer: pq.ParquetWriter | None = None
+        self._schema: pa.Schema | None = None
+
+    def write(self, frame: pd.DataFrame) -> None:
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        if self._writer is None:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            # the schema of an empty frame of the same columns: its pandas metadata is that of
+            # DataFrame.to_parquet(index=False) on the whole table
+            self._schema = pa.Schema.from_pandas(frame.iloc[:0], preserve_index=False)
+            self._writer = pq.ParquetWriter(self.path, self._schema)
+        if len(frame):
+            self._writer.write_table(pa.Table.from_pandas(frame, schema=self._schema, preserve_index=False))
+            self.rows += len(frame)
+            pa.default_memory_pool().release_unused()  # the chunk's arrow copy is gone: give its pages back
+
+    def close(self, last: pd.DataFrame) -> StreamedTable:
+        """Write ``last`` (possibly empty: it gives the schema of a table never written) and close."""
+        self.write(last)
+        assert self._writer is not None
+        self._writer.close()
+        return StreamedTable(self.path, self.rows)
+
+    def abort(self) -> None:
+        """Close and remove the part file (a failed run)."""
+        if self._writer is not None:
+            with contextlib.suppress(Exception):
+                self._writer.close()
+        self.path.unlink(missing_ok=True)
+
+
+@dataclass
+class Sink:
+    """Where a run streams its tables: a folder, and the streams opened in it."""
+
+    folder: Path
+    streams: list[TableStream] = field(default_factory=list)
+
+    def __post_init__(self):
+        self._made = not self.folder.exists()  # a failed run leaves no folder it made
+
+    def open(self, name: str) -> TableStream:
+        s = TableStream(self.folder, name)
+        self.streams.append(s)
+        return s
+
+    def abort(self) -> None:
+        for s in self.streams:
+            s.abort()
+        if self._made:
+            with contextlib.suppress(OSError):
+                self.folder.rmdir()  # only when empty
+
+
+def stream_tables(model: QunModel, folder: str | Path) -> Sink:
+    """Make the model's large logs stream to ``folder`` (call after building, before running)."""
+    sink = Sink(Path(folder))
+    for comp in model.components:
+        log = getattr(comp, "log", None)
+        if comp.name == "information" and log is not None and log.enabled:
+            log.stream(sink.open("events"))
+        state = getattr(comp, "state", None) if comp.name == "diagnosis" else None
+        if state is not None:
+            state.answer_sink = sink.open("answers")
+    return sink

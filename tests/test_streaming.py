@@ -1,0 +1,149 @@
+"""Streamed tables (the event log written in chunks during the run) equal the in-memory ones."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pyarrow.parquet as pq
+import pytest
+
+import sim
+from sim import Results, load_scenario, streaming
+from sim.streaming import StreamedTable, part_name
+
+from .conftest import SCENARIOS
+
+CASES = {"classroom": ["run.duration_days=10"], "guangdong_study": ["run.duration_days=10"]}
+CHUNKS = {"classroom": 4, "guangdong_study": 50}  # rows: several chunks of events and answers
+CHUNK = 50
+
+
+@pytest.fixture(params=sorted(CASES))
+def pair(request, tmp_path, monkeypatch):
+    """(in-memory results, streamed results, the folder streamed to) of one scenario."""
+    scen = load_scenario(SCENARIOS / f"{request.param}.toml", CASES[request.param])
+    memory = sim.run(scen, seed=3)
+    monkeypatch.setattr(streaming, "CHUNK_ROWS", CHUNKS[request.param])
+    out = tmp_path / "out"
+    streamed = sim.run(scen, seed=3, stream_to=out)
+    return memory, streamed, out, CHUNKS[request.param]
+
+
+def test_streamed_tables_equal_the_in_memory_ones(pair):
+    memory, streamed, out, chunk = pair
+    held = streamed.tables.raw("events")
+    assert isinstance(held, StreamedTable) and held.path == out / part_name("events")
+    assert held.path.exists() and not (out / "events.parquet").exists()  # not complete until saved
+    n = len(memory.tables["events"])
+    assert n > 3 * chunk  # several chunks were written
+    assert len(held) == n and pq.ParquetFile(held.path).metadata.num_row_groups >= 3
+    answers = streamed.tables.raw("answers")
+    assert isinstance(answers, StreamedTable) and len(answers) == len(memory.tables["answers"]) > 3 * chunk
+    assert pq.ParquetFile(answers.path).metadata.num_row_groups >= 3
+    assert list(streamed.tables) == list(memory.tables)
+    for name in memory.tables:
+        pd.testing.assert_frame_equal(streamed.tables[name], memory.tables[name], check_exact=True)
+    assert streamed.table("events").equals(memory.events)
+    pd.testing.assert_frame_equal(streamed.timeseries, memory.timeseries, check_exact=True)
+    pd.testing.assert_frame_equal(streamed.metrics_table, memory.metrics_table, check_exact=True)
+    assert streamed.metrics == memory.metrics
+
+
+def test_a_streamed_folder_has_the_same_files_and_loads_back(pair, tmp_path):
+    memory, streamed, out, _ = pair
+    streamed.save(out)
+    memory.save(tmp_path / "memory")
+    names = sorted(p.name for p in out.iterdir())
+    assert names == sorted(p.name for p in (tmp_path / "memory").iterdir())
+    assert streamed.tables.raw("events").path == out / "events.parquet"  # the file moved, and its reference
+    schema = pq.read_schema(out / "events.parquet")
+    assert schema.equals(pq.read_schema(tmp_path / "memory" / "events.parquet"), check_metadata=True)
+    for lazy in (False, True):
+        back = Results.load(out, lazy=lazy)
+        pd.testing.assert_frame_equal(back.tables["events"], memory.tables["events"], check_exact=True)
+        pd.testing.assert_frame_equal(back.tables["cases"], memory.tables["cases"], check_exact=True)
+        assert len(back.tables.raw("events")) == len(memory.tables["events"])
+    again = tmp_path / "copy"
+    streamed.save(again)  # a second save copies the file
+    pd.testing.assert_frame_equal(Results.load(again).events, memory.events, check_exact=True)
+
+
+def test_a_failed_streamed_run_leaves_no_file(tmp_path, monkeypatch):
+    from sim.model import QunModel
+
+    monkeypatch.setattr(streaming, "CHUNK_ROWS", CHUNK)
+    calls = {"n": 0}
+    real = QunModel.step
+
+    def failing(self):
+        calls["n"] += 1
+        if calls["n"] == 200:
+            raise RuntimeError("boom")
+        real(self)
+
+    monkeypatch.setattr(QunModel, "step", failing)
+    out = tmp_path / "out"
+    scen = load_scenario(SCENARIOS / "classroom.toml", ["run.duration_days=10"])
+    with pytest.raises(RuntimeError, match="boom"):
+        sim.run(scen, seed=3, stream_to=out)
+    assert not out.exists()  # the folder it made, and the part file in it, are gone
+    out.mkdir()
+    (out / "keep.txt").write_text("mine")
+    with pytest.raises(RuntimeError, match="boom"):
+        calls["n"] = 0
+        sim.run(scen, seed=3, stream_to=out)
+    assert [p.name for p in out.iterdir()] == ["keep.txt"]
+
+
+def test_rows_out_of_time_order_are_refused(tmp_path):
+    from sim.processes.information.outputs import EventLog
+    from sim.processes.information.state import Catalog
+    from sim.streaming import TableStream
+
+    scen = load_scenario(SCENARIOS / "classroom.toml")
+    log = EventLog(True, Catalog(scen.information.items))
+    log.stream(TableStream(tmp_path, "events"))
+    log.add(0, "post", np.arange(3), -1, 0, 2.0)
+    log.flush()
+    log.add(0, "post", np.arange(3), -1, 0, 1.0)  # earlier than a row already written
+    with pytest.raises(RuntimeError, match="out of time order"):
+        log.flush()
+
+
+def test_qunsim_run_stream_writes_the_same_folder(tmp_path, capsys):
+    from sim.cli import main
+
+    base = ["run", "classroom", "--set", "run.duration_days=3", "--seed", "5", "--quiet", "--no-plot"]
+    assert main([*base, "--out", str(tmp_path / "mem")]) == 0
+    assert main([*base, "--out", str(tmp_path / "str"), "--stream"]) == 0
+    capsys.readouterr()
+    names = sorted(p.name for p in (tmp_path / "str").iterdir())
+    assert "events.parquet" in names and names == sorted(p.name for p in (tmp_path / "mem").iterdir())
+    mem, streamed = Results.load(tmp_path / "mem"), Results.load(tmp_path / "str")
+    pd.testing.assert_frame_equal(streamed.events, mem.events, check_exact=True)
+
+
+def test_an_answer_starting_before_those_written_is_refused(tmp_path, monkeypatch):
+    from sim.processes.diagnosis import outputs
+    from sim.processes.diagnosis.state import ANSWER_SPEC, DxState
+    from sim.streaming import TableStream
+    from sim.table import Table
+
+    monkeypatch.setattr(streaming, "CHUNK_ROWS", 2)
+    st = DxState(5, 3, np.random.default_rng(0))
+    st.answer_sink = TableStream(tmp_path, "answers")
+
+    def finished(start):
+        A = Table(ANSWER_SPEC)
+        flags = dict.fromkeys(("correct", "offhours", "counted", "after_diagnosis"), False)
+        A.append(
+            case=0, req=0, exp=1, route=0, group=-1, start=np.asarray(start), end=5.0, label=0, confidence=0.9, **flags
+        )
+        return A
+
+    st.answer_log.append(finished([1.0, 2.0, 3.0]))
+    outputs.stream_answers(st, 2.5)  # before the step at 2.5: the first two are written
+    assert st.answer_sink.rows == 2 and len(st.answer_log[0]) == 1
+    st.answer_log.append(finished([1.5, 4.0]))
+    with pytest.raises(RuntimeError, match="started before answers already written"):
+        outputs.stream_answers(st, 5.0)
