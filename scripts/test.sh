@@ -3,4 +3,5 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh test
-exec .venv/bin/python -m pytest "$@"
+# one test process per core (at most 4); a module's tests stay together (its fixtures run once)
+exec .venv/bin/python -m pytest -n auto --maxprocesses 4 --dist loadscope "$@"
