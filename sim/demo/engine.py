@@ -572,6 +572,8 @@ def outcome_run(scenario: Scenario, seed: int, item: str) -> dict[str, np.ndarra
     from ..runner import build_model
 
     model = build_model(scenario, seed=int(seed))
+    info = model.process("information")
+    info.record_totals_only = True  # type: ignore[attr-defined]  # the counts below, nothing else
     model.run_model()
     c = tidy_columns(model.recorder.frame())
     kind = next(it.kind for it in scenario_items(scenario) if it.name == item)

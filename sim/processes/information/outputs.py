@@ -112,6 +112,9 @@ class EventLog:
 
 # ---------------------------------------------------------------------- time series
 def record(p: InformationProcess, model, rec: Recorder) -> None:
+    if p.record_totals_only:
+        _record_totals(p, rec)
+        return
     tier = model.pop.tier.astype(np.int8)
     per_tier = np.maximum(np.bincount(tier, minlength=3), 1)
     arr = p.arrays
@@ -136,6 +139,20 @@ def record(p: InformationProcess, model, rec: Recorder) -> None:
     rec.add("cum_direct_messages", p.counters["direct"])
     rec.add("cum_deliveries", p.counters["deliveries"])
     rec.add("n_pending_deliveries", len(p.queues.pending))
+
+
+def _record_totals(p: InformationProcess, rec: Recorder) -> None:
+    """Only ``n_<state>`` of each item (the same numbers as :func:`record`'s): the teaching
+    page's many-seed runs read nothing else."""
+    for j, it in enumerate(p.catalog.items):
+        names = STATE_NAMES[it.kind]
+        counts = np.bincount(p.arrays.state[j], minlength=len(names))
+        if it.kind != "rumor":
+            counts = np.cumsum(counts[::-1])[::-1]  # awareness is cumulative
+        totals = counts.tolist()
+        for code, label in enumerate(names):
+            if code != UNAWARE:
+                rec.add(f"n_{label}", totals[code], item=it.name)
 
 
 def _stages(rec: Recorder, arr, j: int, name: str, tier: np.ndarray, per_tier: np.ndarray) -> None:

@@ -14,6 +14,7 @@
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -71,9 +72,19 @@ def credibility(cfg: InformationConfig, pop, sender: np.ndarray) -> np.ndarray:
     """Weight of each sender as a source: role x tier x (0.5 + expertise) (1 without heterogeneity)."""
     if not cfg.heterogeneity:
         return np.ones(sender.size, np.float32)
-    role_c = np.array([cfg.role_credibility.get(r, 1.0) for r in ROLE_ORDER], np.float32)
-    tier_c = np.asarray(cfg.tier_credibility, np.float32)
+    role_c, tier_c = _source_weights(tuple(cfg.role_credibility.items()), tuple(cfg.tier_credibility))
     return role_c[pop.role[sender]] * tier_c[pop.tier[sender]] * (0.5 + pop.expertise[sender])
+
+
+@functools.lru_cache(maxsize=64)
+def _source_weights(role_credibility: tuple, tier_credibility: tuple) -> tuple[np.ndarray, np.ndarray]:
+    """Weight of a source by role (in ROLE_ORDER) and by tier, per settings (a settings
+    intervention may change them); read-only arrays."""
+    given = dict(role_credibility)
+    role_c = np.array([given.get(r, 1.0) for r in ROLE_ORDER], np.float32)
+    tier_c = np.asarray(tier_credibility, np.float32)
+    role_c.flags.writeable = tier_c.flags.writeable = False
+    return role_c, tier_c
 
 
 class Catalog:
