@@ -100,7 +100,8 @@ def decide(p: InformationProcess, model, t: float, dt: float) -> None:
         if who.size == 0:
             continue
         a = adopt_probability(p, model, j)
-        p_adopt = a if dt == 1.0 else -np.expm1(dt * np.log1p(-a))
+        with np.errstate(divide="ignore"):  # a = 1: log1p(-1) = -inf, and the chance is 1
+            p_adopt = a if dt == 1.0 else -np.expm1(dt * np.log1p(-a))
         u = p.rng.random(who.size)
         adopt = u < p_adopt
         decided = u < p_adopt + (1.0 - p_adopt) * p_reject
