@@ -207,3 +207,42 @@ def test_every_shipped_scenario_runs_a_few_steps(path):
     for _ in range(3):
         model.step()
     assert model.clock.step == 3
+
+
+IDLE_SCENARIO = """
+[run]
+name = "idle"
+duration_days = 200
+stop_when_idle = true
+[population]
+n_clinicians = 150
+[[population.regions]]
+name = "City"
+kind = "city"
+secondary = 1
+tertiary = 1
+[network]
+enabled = false
+[diagnosis]
+enabled = false
+[information]
+adoption = "per_copy"
+[[information.items]]
+name = "guideline"
+kind = "guideline"
+n_seeds = 2
+"""
+
+
+@pytest.mark.parametrize("trust", [False, True], ids=["trust-off", "trust-on"])
+def test_stop_when_idle_ends_a_run_once_the_spread_is_over(tmp_path, trust):
+    """Processes that only react or report (cost, trust) never keep an idle run going."""
+    from sim import build_model
+
+    path = tmp_path / "idle.toml"
+    path.write_text(IDLE_SCENARIO + f"[trust]\nenabled = {'true' if trust else 'false'}\n")
+    model = build_model(load_scenario(path), seed=3)
+    assert {p.name for p in model.processes} >= {"information", "cost"} | ({"trust"} if trust else set())
+    model.run_model()
+    assert model.idle()
+    assert model.clock.step < model.n_steps  # stopped early: nothing was left to happen

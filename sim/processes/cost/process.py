@@ -90,6 +90,9 @@ class CostProcess(Component):
     affects = ()  # changes nothing
     reads = ("information", "diagnosis")  # reports on their outputs at the end
 
+    def idle(self) -> bool:
+        return True  # it does nothing during the run (run.stop_when_idle must not wait for it)
+
     def finish(self, model: QunModel, out: Outputs) -> None:
         counts: dict[str, int] = {}
         # both processes keep their counts in a public ``counters`` dict

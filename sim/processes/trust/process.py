@@ -286,6 +286,9 @@ class TrustProcess(Component):
         self.alpha[both] += gain
         self.met[both] += 1
 
+    def idle(self) -> bool:
+        return True  # trust moves only when another process acts (answers, conferences)
+
     def step(self, model: QunModel) -> None:
         try:
             network = model.process("network")
