@@ -29,6 +29,10 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from .. import population, schema
+from ..groups import BASIS_NAMES
+from ..processes.information import config as info_config
+
 if TYPE_CHECKING:  # pragma: no cover
     from ..config import Scenario
 
@@ -45,76 +49,18 @@ __all__ = [
     "tidy_series",
 ]
 
-TIERS: tuple[str, ...] = ("primary", "secondary", "tertiary")
-ROLES: tuple[str, ...] = ("doctor", "nurse", "lab_technician", "pharmacist", "public_health_admin")
-SPECIALTIES: tuple[str, ...] = (
-    "general_medicine",
-    "dermatology",
-    "surgery",
-    "chronic_illness",
-    "sti",
-    "oncology",
-    "infectious_disease",
-    "pediatrics",
-    "radiology",
-    "laboratory",
-    "pharmacy",
-    "public_health",
-)
-REGION_KINDS: tuple[str, ...] = ("city", "rural", "abroad")
-BASES = ("alumni", "cohort", "specialty", "affiliate", "surveillance", "conference", "reading", "abroad", "file")
+# the model's own names (one definition each; the page reads them from here)
+TIERS: tuple[str, ...] = tuple(schema.TIERS)
+ROLES: tuple[str, ...] = tuple(schema.ROLES)
+SPECIALTIES: tuple[str, ...] = tuple(population.SPECIALTIES)
+REGION_KINDS: tuple[str, ...] = tuple(population.REGION_KINDS)
+BASES: tuple[str, ...] = tuple(BASIS_NAMES)
 #: state codes of the information process, by kind of item (docs/model.md)
-STATE_NAMES: dict[str, tuple[str, ...]] = {
-    "guideline": ("unaware", "aware", "adopted"),
-    "case_report": ("unaware", "aware"),
-    "rumor": ("unaware", "believes", "corrected", "doubts"),
-}
-EVENT_KINDS: tuple[str, ...] = (
-    "seed",
-    "post",
-    "direct",
-    "aware",
-    "adopt",
-    "believe",
-    "correct",
-    "doubt",
-    "forget",
-    "removed",
-    "pinned",
-    "consider",
-    "reject",
-    "article",
-)
+STATE_NAMES: dict[str, tuple[str, ...]] = {k: tuple(v) for k, v in info_config.STATE_NAMES.items()}
+EVENT_KINDS: tuple[str, ...] = tuple(info_config.EVENT_KINDS)
 ROUTES = ("local", "group", "contact", "referral")
 #: the information events the feed reports (the others are too many to read)
 FEED_INFO_KINDS = ("seed", "post", "direct", "adopt", "believe", "correct", "removed", "pinned")
-
-
-def _schema_names() -> None:
-    """Take the names from the model's own modules when they are importable (they are the truth)."""
-    global TIERS, ROLES, SPECIALTIES, REGION_KINDS, STATE_NAMES, EVENT_KINDS
-    try:
-        from ..processes.information import config as info
-
-        STATE_NAMES = {k: tuple(v) for k, v in info.STATE_NAMES.items()}
-        EVENT_KINDS = tuple(info.EVENT_KINDS)
-    except (ImportError, AttributeError):  # pragma: no cover
-        pass
-    try:
-        from .. import schema
-
-        TIERS, ROLES = tuple(schema.TIERS), tuple(schema.ROLES)
-    except (ImportError, AttributeError):  # pragma: no cover - a tree being reorganised
-        pass
-    try:
-        from .. import population
-
-        SPECIALTIES, REGION_KINDS = tuple(population.SPECIALTIES), tuple(population.REGION_KINDS)
-    except (ImportError, AttributeError):  # pragma: no cover
-        pass
-
-
-_schema_names()
 
 
 # ------------------------------------------------------------------ the internals used
