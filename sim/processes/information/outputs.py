@@ -174,6 +174,8 @@ def finish(p: InformationProcess, model, out: Outputs) -> None:
         heard = ~np.isnan(p.arrays.t_first[j])
         m.add(PREFIX, "p_heard", float(heard.mean()), item=it.name)
         m.add(PREFIX, "p_never_heard", float(1 - heard.mean()), item=it.name)
+        shared = p.arrays.ever_shared[j]
+        m.add(PREFIX, "p_shared_of_heard", _share(shared, heard), item=it.name)
         if it.kind == "rumor":
             _rumor(p, model, m, j)
         else:
@@ -335,6 +337,10 @@ def _rumor(p: InformationProcess, model, m: Metrics, j: int) -> None:
         item=name,
     )
     m.add(PREFIX, "p_final_believers", float((arr.state[j] == BELIEVES).mean()), item=name)
+    # of those who ever believed: still believing at the end, reached by a correction or not
+    still, reached = arr.state[j] == BELIEVES, arr.reached_corr[j]
+    m.add(PREFIX, "p_still_believing_reached", _share(still, ever & reached), item=name)
+    m.add(PREFIX, "p_still_believing_unreached", _share(still, ever & ~reached), item=name)
     m.add(PREFIX, "p_final_corrected", float((arr.state[j] == CORRECTED).mean()), item=name)
     for k, tname in enumerate(TIERS):
         sel = model.pop.tier == k

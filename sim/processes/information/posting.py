@@ -180,6 +180,7 @@ def emit_direct(p: InformationProcess, model, j: int, stance, senders: np.ndarra
         return
     p.counters["direct"] += int(senders.size)
     p.counters["deliveries"] += int(senders.size)
+    p.arrays.ever_shared[j, senders[stance != CORRECTION]] = True
     p.log.add(np.where(stance == CORRECTION, p.catalog.corr_id.get(j, j), j), "direct", senders, recv, -1, t)
     noticed = p.rng.random(senders.size) < p.settings["notice_prob"][j]
     senders, recv, stance = senders[noticed], recv[noticed], stance[noticed]
@@ -247,6 +248,7 @@ def _posted(
     first_id = p.queues.new_posts(n_new)
     p.counters["posts"] += n_new
     p.counters["deliveries"] += int(deliveries)
+    p.arrays.ever_shared[j, senders[np.broadcast_to(stance != CORRECTION, senders.shape)]] = True
     if p.log.enabled:
         log_item = np.where(stance == CORRECTION, p.catalog.corr_id.get(j, j), j)
         kind: str | np.ndarray = "pinned" if pinned else "post"

@@ -160,6 +160,7 @@ class ItemArrays:
     stage: np.ndarray  # int8: 0, config.CONSIDERING or config.REJECTED (staged adoption)
     reinforced: np.ndarray  # int16: reinforcing copies read while considering
     held_back: np.ndarray  # bool: a barrier of the tier holds back the considering clinician
+    ever_shared: np.ndarray  # bool: posted or sent the item (its own stance) at least once
     _views: dict[int, kernels.GuidelineState] = field(default_factory=dict, repr=False)
 
     @classmethod
@@ -179,6 +180,7 @@ class ItemArrays:
             stage=np.zeros((k, n), np.int8),
             reinforced=np.zeros((k, n), np.int16),
             held_back=np.zeros((k, n), bool),
+            ever_shared=np.zeros((k, n), bool),
         )
 
     def guideline(self, j: int) -> kernels.GuidelineState:
