@@ -86,21 +86,32 @@ class SimulationBank:
             if self.lookup(k) is None:
                 todo[k] = point
 
+        arms = self.spec.arms()  # () for the target's arm, then each comparison arm's settings
+
         def tasks():
             for k, (values, seed) in todo.items():
                 label = ", ".join(f"{n}={v:.4g}" for n, v in values.items())
-                yield Task(k, label, self.spec.scenario_for(values), seed, self.spec.needs_timeseries())
+                for a, extra in enumerate(arms):
+                    scen = self.spec.scenario_for(values, extra)
+                    yield Task(f"{k}:{a}", label, scen, seed, self.spec.needs_timeseries())
 
-        for key, ok, payload in self.executor.imap_unordered(tasks()):
+        got: dict[str, dict[int, RunView]] = {}
+        for task_key, ok, payload in self.executor.imap_unordered(tasks()):
             if not ok:
                 raise RuntimeError(f"a simulation of the calibration raised:\n{payload}")
+            key, arm = task_key.rsplit(":", 1)
             metrics, ts = payload
-            stats = self.spec.statistics(RunView(metrics, ts))
+            runs = got.setdefault(key, {})
+            runs[int(arm)] = RunView(metrics, ts)
+            if len(runs) < len(arms):
+                continue  # the point's other arms are still running
+            stats = self.spec.statistics(runs[0], {arms[a]: runs[a] for a in range(1, len(arms))})
             values, seed = todo[key]
             record = {"params": values, "seed": seed, "stats": {k: _jsonable(v) for k, v in stats.items()}}
             atomic_write(self.folder / f"{key}.json", functools.partial(_write_json, record=record))
             self.memory[key] = stats
             self.runs += 1
+            del got[key]
         out = []
         for k in keys:
             found = self.lookup(k)

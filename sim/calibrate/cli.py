@@ -12,10 +12,11 @@ __all__ = ["EPILOG", "add_arguments", "cmd_calibrate"]
 EXIT_OK, EXIT_MISS, EXIT_USAGE = 0, 1, 2
 
 EPILOG = """examples:
-  qunsim calibrate calibration/guangdong_group_answers.toml --jobs 2 --out results/cal
-  qunsim calibrate calibration/guangdong_group_answers.toml --out results/cal --resume
+  qunsim calibrate calibration/consult_group_answers.toml --jobs 2 --out results/cal
+  qunsim calibrate calibration/consult_group_answers.toml --out results/cal --resume
   qunsim calibrate --check                       the target table for the shipped scenarios
   qunsim calibrate --check --target carmona_median_first_answer --replicates 2
+  qunsim calibrate --check --scenario guangdong_study    only the targets on one scenario
 
 A calibration (ABC-SMC with pyabc: pip install 'qunsim[calibrate]') writes DIR/posterior.csv,
 DIR/calibrated.toml (the scenario at the posterior medians), DIR/report.md with its figures,
@@ -34,6 +35,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--check", action="store_true", help="print the target table for the shipped scenarios")
     p.add_argument("--targets-file", metavar="FILE", help="targets file for --check (default: the shipped targets)")
     p.add_argument("--target", action="append", metavar="ID", help="--check only this target (repeatable)")
+    p.add_argument(
+        "--scenario", action="append", metavar="NAME", help="--check only the targets on this scenario (repeatable)"
+    )
     p.add_argument("--replicates", type=int, default=None, help="runs per scenario for --check (default 4)")
     p.add_argument("--out", help="output folder (default: results/calibration-<file name>)")
     where = p.add_mutually_exclusive_group()
@@ -74,6 +78,19 @@ def _check(args) -> int:
         if unknown:
             raise ScenarioError(f"--target: unknown {', '.join(unknown)}; known: {', '.join(targets)}")
         targets = {t: targets[t] for t in args.target}
+    if args.scenario:
+        from dataclasses import replace
+
+        known = sorted({s for t in targets.values() for s in t.scenarios})
+        unknown = [s for s in args.scenario if s not in known]
+        if unknown:
+            raise ScenarioError(f"--scenario: no target is checked on {', '.join(unknown)}; known: {', '.join(known)}")
+        keep = {}
+        for tid, t in targets.items():
+            on = tuple(s for s in t.scenarios if s in args.scenario)
+            if on:
+                keep[tid] = replace(t, scenario=on[0], scenarios=on)
+        targets = keep
     replicates = 4 if args.replicates is None else args.replicates
     if replicates < 2:
         raise ScenarioError(f"--replicates {replicates}: at least 2 (an interval needs two runs)")
@@ -123,7 +140,8 @@ def _calibrate(args) -> int:
         from dataclasses import replace
 
         sets = tuple(spec.set) + tuple(f"{p.setting}={float(medians[p.name])!r}" for p in spec.parameters)
-        here = {tid: replace(t, scenario=str(spec.scenario_path), set=sets) for tid, t in spec.targets.items()}
+        where = str(spec.scenario_path)
+        here = {tid: replace(t, scenario=where, scenarios=(where,), set=sets) for tid, t in spec.targets.items()}
         rows = check_targets(here, ex, replicates=spec.replicates, seed=spec.seed, log=log)
     info = {
         "generations": result.generations,

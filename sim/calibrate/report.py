@@ -85,7 +85,8 @@ def plot_posterior(spec: CalibrationSpec, posterior: pd.DataFrame):
 
 
 def plot_targets(rows: list[Judgement]):
-    """One panel per target: the observed value (±1.96 sd, or its bounds) and the simulated mean with its 95% interval."""
+    """One panel per target: the observed value (±1.96 sd, or its bounds), each replicate's value
+    (dots) and the simulated mean with its 95% interval."""
     from matplotlib.figure import Figure
 
     n = len(rows)
@@ -104,6 +105,10 @@ def plot_targets(rows: list[Judgement]):
             ax.errorbar(
                 [t.observed], [1], xerr=[[1.96 * t.sd], [1.96 * t.sd]], fmt="s", color="black", label="observed"
             )
+        reps = np.array([v for v in j.values if math.isfinite(v)], float)
+        if reps.size:
+            jitter = np.linspace(-0.25, 0.25, reps.size) if reps.size > 1 else np.zeros(1)
+            ax.scatter(reps, -0.45 + 0.3 * jitter, s=12, color="#777777", label="replicates", zorder=1)
         if math.isfinite(j.mean):
             err = [[j.mean - j.low], [j.high - j.mean]] if math.isfinite(j.low) else None
             ax.errorbar([j.mean], [0], xerr=err, fmt="o", color="#228833" if j.passed else "#cc3311", label="simulated")

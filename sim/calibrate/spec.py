@@ -86,21 +86,36 @@ class CalibrationSpec:
     replicates: int = 4
     _fp: str = field(default="", repr=False)
 
-    def scenario_for(self, values: dict[str, float]):
+    def scenario_for(self, values: dict[str, float], versus: tuple[str, ...] = ()):
+        """The scenario at these parameter values (with a comparison arm's settings on top)."""
         from ..config import load_scenario
 
         sets = list(self.set) + [f"{p.setting}={float(values[p.name])!r}" for p in self.parameters]
-        return load_scenario(self.scenario_path, sets)
+        return load_scenario(self.scenario_path, sets + list(versus))
+
+    def arms(self) -> list[tuple[str, ...]]:
+        """The runs each particle needs: the targets' arm (no extra settings), then each distinct
+        comparison arm of the two-arm targets (their ``versus`` settings), run with the same seed."""
+        out: list[tuple[str, ...]] = [()]
+        for t in self.targets.values():
+            if t.versus is not None and t.versus not in out:
+                out.append(t.versus)
+        return out
 
     def needs_timeseries(self) -> bool:
         from .statistics import STATISTICS
 
         return any(STATISTICS[t.statistic].needs == "timeseries" for t in self.targets.values())
 
-    def statistics(self, run) -> dict[str, float]:
+    def statistics(self, run, versus: dict[tuple[str, ...], Any] | None = None) -> dict[str, float]:
+        """Each target's statistic of a particle's run (and its comparison arms' runs, by settings)."""
         from .statistics import compute
 
-        return {tid: compute(t.statistic, run, t.args) for tid, t in self.targets.items()}
+        versus = versus or {}
+        return {
+            tid: compute(t.statistic, run, t.args, None if t.versus is None else versus[t.versus])
+            for tid, t in self.targets.items()
+        }
 
     def fingerprint(self) -> str:
         """What the simulations depend on: the resolved base scenario, the settings varied and the statistics."""
@@ -111,7 +126,7 @@ class CalibrationSpec:
             parts = [
                 base,
                 [p.setting for p in self.parameters],
-                {k: [t.statistic, t.args] for k, t in self.targets.items()},
+                {k: [t.statistic, t.args, list(t.versus or ())] for k, t in self.targets.items()},
             ]
             self._fp = hashlib.blake2b(json.dumps(parts, sort_keys=True).encode(), digest_size=16).hexdigest()
         return self._fp

@@ -34,14 +34,15 @@ class Statistic:
     func: Callable[..., float]
     needs: str  # "metrics" or "timeseries"
     description: str
+    arms: int = 1  # 2: the function takes (run, versus_run, **args): the target's arm and its comparison
 
 
 STATISTICS: dict[str, Statistic] = {}
 
 
-def _register(name: str, needs: str = "metrics"):
+def _register(name: str, needs: str = "metrics", arms: int = 1):
     def deco(func: Callable[..., float]) -> Callable[..., float]:
-        STATISTICS[name] = Statistic(name, func, needs, (func.__doc__ or "").strip().splitlines()[0])
+        STATISTICS[name] = Statistic(name, func, needs, (func.__doc__ or "").strip().splitlines()[0], arms)
         return func
 
     return deco
@@ -149,31 +150,56 @@ def tier_order_aware(run, item: str) -> float:
     return 1.0 if times[0] <= times[1] <= times[2] else 0.0
 
 
-@_register("reshare_ratio", needs="timeseries")
+@_register("reshare_ratio")
 def reshare_ratio(run, false_item: str, true_item: str) -> float:
     """How much likelier a false item is reshared than a true one, per clinician who heard it.
 
-    For each item: the peak number of clinicians spreading it over the number who ever heard
-    it (``n_spreaders`` and ``cum_heard`` in the time series); the ratio false / true.
+    For each item: the share of the clinicians who heard it who posted or sent it at least
+    once (``p_shared_of_heard``); the ratio false / true. NaN when the true item was shared
+    by nobody.
     """
-    ts = run.timeseries
-    if ts is None or len(ts) == 0:
-        return math.nan
-
-    def share(item: str) -> float:
-        rows = ts[ts["item"] == item]
-        spread = rows.loc[rows["metric"] == "n_spreaders", "value"]
-        heard = rows.loc[rows["metric"] == "cum_heard", "value"]
-        if spread.empty or heard.empty or not heard.max() > 0:
-            return math.nan
-        return float(spread.max()) / float(heard.max())
-
-    false_share, true_share = share(false_item), share(true_item)
+    false_share = _num(run.metrics, _flat("info", "p_shared_of_heard", item=false_item))
+    true_share = _num(run.metrics, _flat("info", "p_shared_of_heard", item=true_item))
     if math.isnan(false_share) or not true_share > 0:
         return math.nan
     return false_share / true_share
 
 
-def compute(name: str, run, args: dict[str, Any] | None = None) -> float:
-    """The statistic ``name`` of ``run`` with the target's arguments."""
-    return float(STATISTICS[name].func(run, **(args or {})))
+@_register("ratio_vs", arms=2)
+def ratio_vs(run, versus, metric: str) -> float:
+    """A metric of the target's arm over the same metric of the comparison arm (paired seed).
+
+    NaN when either is missing or the comparison arm's value is not above 0.
+    """
+    a, b = _num(run.metrics, metric), _num(versus.metrics, metric)
+    if math.isnan(a) or not b > 0:
+        return math.nan
+    return a / b
+
+
+@_register("probit_shift_vs", arms=2)
+def probit_shift_vs(run, versus, metric: str) -> float:
+    """Probit shift of a share from the comparison arm to the target's arm: Phi^-1(versus) - Phi^-1(arm).
+
+    The latent-threshold reading of a standardized effect d (Cohen's d): a share p0 of a
+    normal latent variable above a threshold becomes ``Phi(Phi^-1(p0) - d)`` when the
+    intervention lowers the variable by d standard deviations. NaN when either share is
+    missing or the comparison arm's is 0 or 1; +inf when the arm's share is 0.
+    """
+    p1, p0 = _num(run.metrics, metric), _num(versus.metrics, metric)
+    if math.isnan(p1) or math.isnan(p0) or not 0 < p0 < 1:
+        return math.nan
+    if p1 <= 0:
+        return math.inf
+    return _probit(p0) - _probit(min(p1, 1.0))
+
+
+def compute(name: str, run, args: dict[str, Any] | None = None, versus=None) -> float:
+    """The statistic ``name`` of ``run`` with the target's arguments (and, for a two-arm
+    statistic, the comparison arm's run ``versus``)."""
+    stat = STATISTICS[name]
+    if stat.arms == 2:
+        if versus is None:
+            raise ValueError(f"statistic {name!r} compares two runs: give the comparison arm's run")
+        return float(stat.func(run, versus, **(args or {})))
+    return float(stat.func(run, **(args or {})))

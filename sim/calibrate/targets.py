@@ -9,8 +9,9 @@ A targets file (the shipped one is ``sim/calibration/targets.toml``, linked as
     observed = 52.0                                    # the field's value ...
     sd = 5.0                                           # ... and its standard uncertainty
     # or, for a pattern: lower = 0.5 and/or upper = 24.0 (no observed/sd)
-    scenario = "guangdong_study"                       # where it applies (shipped name or path)
+    scenario = "guangdong_study"                       # where it applies (shipped name or path; or a list)
     set = []                                           # settings for that scenario
+    versus = ["diagnosis.groups=false"]                # a two-arm statistic: settings of the comparison arm
     unit = "min"
     source = "Carmona et al. 2018, Obstetric Medicine"
     quote = "..."                                      # the source's sentence
@@ -19,6 +20,11 @@ A targets file (the shipped one is ``sim/calibration/targets.toml``, linked as
 A value target passes when the simulated mean is within 1.96 combined standard errors of the
 observed value (observation sd and Monte Carlo error of the mean together); a bound target
 passes when the simulated mean lies within its bounds.
+
+A *two-arm* statistic (``arms = 2`` in :mod:`sim.calibrate.statistics`: a ratio or a probit
+shift between two runs) compares the target's scenario with the same scenario under the
+``versus`` settings, run with the same seed (a paired replicate); ``versus`` is required for
+such a statistic and refused for any other.
 """
 
 from __future__ import annotations
@@ -45,6 +51,7 @@ _KEYS = {
     "upper",
     "scenario",
     "set",
+    "versus",
     "unit",
     "source",
     "quote",
@@ -61,8 +68,10 @@ class Target:
     sd: float | None = None
     lower: float | None = None
     upper: float | None = None
-    scenario: str | None = None
+    scenario: str | None = None  # the (first) scenario it applies to
+    scenarios: tuple[str, ...] = ()  # every scenario it applies to (--check judges it on each)
     set: tuple[str, ...] = ()
+    versus: tuple[str, ...] | None = None  # the comparison arm's settings (two-arm statistics)
     unit: str = ""
     source: str = ""
     quote: str = ""
@@ -142,8 +151,27 @@ def parse_target(tid: str, raw: Any, where: str) -> Target:
     sets = raw.get("set", [])
     if not isinstance(sets, list) or not all(isinstance(s, str) for s in sets):
         raise ScenarioError(f"{where}.set: expected a list of KEY=VALUE strings, got {sets!r}")
+    versus = raw.get("versus")
+    if STATISTICS[stat].arms == 2:
+        if not isinstance(versus, list) or not versus or not all(isinstance(v, str) for v in versus):
+            raise ScenarioError(
+                f"{where}.versus: statistic {stat!r} compares two runs; give the comparison arm's settings "
+                f"as a non-empty list of KEY=VALUE strings"
+            )
+        kw["versus"] = tuple(versus)
+    elif versus is not None:
+        raise ScenarioError(f"{where}.versus: statistic {stat!r} reads one run; versus is for two-arm statistics")
+    scen = raw.get("scenario")
+    if isinstance(scen, list):
+        if not scen or not all(isinstance(x, str) and x for x in scen) or len(set(scen)) < len(scen):
+            raise ScenarioError(f"{where}.scenario: expected a scenario or a list of distinct scenarios, got {scen!r}")
+        kw["scenario"], kw["scenarios"] = scen[0], tuple(scen)
+    elif isinstance(scen, str):
+        kw["scenario"], kw["scenarios"] = scen, (scen,)
+    elif scen is not None:
+        raise ScenarioError(f"{where}.scenario: expected a scenario or a list of scenarios, got {scen!r}")
     text = {}
-    for key in ("scenario", "unit", "source", "quote", "mapping"):
+    for key in ("unit", "source", "quote", "mapping"):
         if key in raw:
             if not isinstance(raw[key], str):
                 raise ScenarioError(f"{where}.{key}: expected text, got {raw[key]!r}")
@@ -174,10 +202,12 @@ class Judgement:
     low: float  # 95% interval of the simulated mean
     high: float
     passed: bool
+    scenario: str | None = None  # where it was judged (default: the target's first scenario)
+    values: tuple[float, ...] = ()  # the statistic in each replicate (NaN where undefined)
 
 
-def judge(target: Target, values: list[float]) -> Judgement:
-    """Compare simulated values (one per replicate) with a target."""
+def judge(target: Target, values: list[float], scenario: str | None = None) -> Judgement:
+    """Compare simulated values (one per replicate) with a target (judged on ``scenario``)."""
     from scipy.stats import t as student_t
 
     finite = [v for v in values if math.isfinite(v)]
@@ -185,7 +215,7 @@ def judge(target: Target, values: list[float]) -> Judgement:
     if n == 0:
         # every replicate undefined (NaN) or unbounded (inf): report the common value if there is one
         mean = values[0] if values and all(v == values[0] for v in values) else math.nan
-        return Judgement(target, 0, mean, math.nan, math.nan, False)
+        return Judgement(target, 0, mean, math.nan, math.nan, False, scenario or target.scenario, tuple(values))
     mean = sum(finite) / n  # with some replicates undefined: the mean of the others (n says how many)
     if n > 1:
         var = sum((v - mean) ** 2 for v in finite) / (n - 1)
@@ -200,4 +230,4 @@ def judge(target: Target, values: list[float]) -> Judgement:
         combined = math.sqrt(target.sd**2 + (se if math.isfinite(se) else 0.0) ** 2)
         passed = abs(mean - target.observed) <= Z95 * combined
     passed = passed and n == len(values)
-    return Judgement(target, n, mean, mean - half, mean + half, passed)
+    return Judgement(target, n, mean, mean - half, mean + half, passed, scenario or target.scenario, tuple(values))
