@@ -231,6 +231,32 @@ def test_calibration_file_errors_name_the_field(tmp_path):
         load_calibration(path)
 
 
+@pytest.mark.slow
+def test_calibrate_command_writes_the_report_at_the_chosen_point(tmp_path):
+    """`qunsim calibrate FILE`: the posterior, the report with its figures, and calibrated.toml
+    at the point [abc] point names (here the last generation's particle nearest the targets)."""
+    import tomllib
+
+    import pandas as pd
+
+    from sim.cli import main
+
+    path = _calibration_file(tmp_path, 0.7, 0.05, generations=2, pop=8)
+    path.write_text(path.read_text().replace("generations = 2", 'generations = 2\npoint = "closest"'))
+    out = tmp_path / "cal"
+    assert main(["calibrate", str(path), "--out", str(out), "--quiet"]) == 0
+    for name in ("posterior.csv", "report.md", "targets.csv", "targets.png", "posterior.png", "calibrated.toml"):
+        assert (out / name).is_file(), name
+    report = (out / "report.md").read_text()
+    assert "the last generation's particle nearest the targets" in report
+    p = tomllib.loads((out / "calibrated.toml").read_text())["information"]["items"][0]["notice_prob"]
+    assert f"p = {p:.4g}" in report
+    posterior = pd.read_csv(out / "posterior.csv")
+    assert np.isclose(posterior["p"], p).any()  # a particle of the final generation, not a summary
+    rows = pd.read_csv(out / "targets.csv")
+    assert list(rows["target"]) == ["final_size"] and rows["runs"].iloc[0] == 2
+
+
 # ------------------------------------------------------------------ recovery
 @pytest.mark.slow
 def test_abc_recovers_a_known_parameter_from_model_generated_data(tmp_path):

@@ -252,6 +252,7 @@ class CalibrationRun:
     generations: int
     simulations: int
     epsilons: list[float] = field(default_factory=list)
+    closest: dict[str, float] = field(default_factory=dict)  # the last generation's particle nearest the targets
 
 
 def calibrate(
@@ -310,6 +311,9 @@ def calibrate(
     post.to_csv(folder / "posterior.csv", index=False)
     pops = history.get_all_populations()
     eps = [float(e) for e in pops.loc[pops.t >= 0, "epsilon"]]
+    particles = history.get_population(history.max_t).particles
+    nearest = min(particles, key=lambda q: q.distance)
+    closest = {p.name: float(nearest.parameter[p.name]) for p in spec.parameters}
     return CalibrationRun(
-        folder, post.reset_index(drop=True), history.max_t + 1, int(history.total_nr_simulations), eps
+        folder, post.reset_index(drop=True), history.max_t + 1, int(history.total_nr_simulations), eps, closest
     )

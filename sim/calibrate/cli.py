@@ -134,12 +134,13 @@ def _calibrate(args) -> int:
         result = calibrate(spec, out, ex, resume=args.resume, log=log)
         ident = identification(spec, result.posterior)
         medians = dict(zip(ident["parameter"], ident["median"], strict=True))
-        calibrated = spec.scenario_for(medians)
+        point = medians if spec.point == "median" else result.closest
+        calibrated = spec.scenario_for(point)
         (out / "calibrated.toml").write_text(scenario_to_toml(calibrated), encoding="utf-8")
         # the targets at the calibrated scenario, on the calibration's own scenario and settings
         from dataclasses import replace
 
-        sets = tuple(spec.set) + tuple(f"{p.setting}={float(medians[p.name])!r}" for p in spec.parameters)
+        sets = tuple(spec.set) + tuple(f"{p.setting}={float(point[p.name])!r}" for p in spec.parameters)
         where = str(spec.scenario_path)
         here = {tid: replace(t, scenario=where, scenarios=(where,), set=sets) for tid, t in spec.targets.items()}
         rows = check_targets(here, ex, replicates=spec.replicates, seed=spec.seed, log=log)
@@ -149,6 +150,8 @@ def _calibrate(args) -> int:
         "epsilons": result.epsilons,
         "wall_seconds": time.monotonic() - t0,
         "executor": ex.describe(),
+        "point": spec.point,
+        "point_values": point,
     }
     report = write_report(out, spec, result.posterior, rows, info)
     print(ident.to_string(index=False))

@@ -150,6 +150,11 @@ def write_report(
     plot_posterior(spec, posterior).savefig(folder / "posterior.png", dpi=110)
     plot_targets(rows).savefig(folder / "targets.png", dpi=110)
     not_id = [r["parameter"] for _, r in ident.iterrows() if not r["identified"]]
+    if run_info.get("point") == "closest":
+        what = "the last generation's particle nearest the targets"
+    else:
+        what = "posterior medians"
+    point = run_info.get("point_values") or dict(zip(ident["parameter"], ident["median"], strict=True))
     lines = [
         f"# Calibration report: {spec.path.name}",
         "",
@@ -176,7 +181,11 @@ def write_report(
         "",
         "![posterior](posterior.png)",
         "",
-        f"## Targets at the calibrated scenario (posterior medians, {spec.replicates} replicates)",
+        f"## Targets at the calibrated scenario ({what}, {spec.replicates} replicates)",
+        "",
+        "The calibrated point (`calibrated.toml`): "
+        + ", ".join(f"{name} = {value:.4g}" for name, value in point.items())
+        + ".",
         "",
         format_table(rows),
         "",

@@ -15,6 +15,9 @@
     generations = 4                     # ABC-SMC generations (at most)
     min_epsilon = 0.0                   # stop earlier once the tolerance is below this
     max_simulations = 2000              # stop earlier after this many simulations
+    point = "median"                    # calibrated.toml at the posterior medians, or "closest":
+                                        # the last generation's particle nearest the targets (when
+                                        # the targets leave a ridge, the medians may lie off it)
 
     [parameters.group_answer_prob]
     setting = "diagnosis.group_answer_prob"
@@ -83,6 +86,7 @@ class CalibrationSpec:
     generations: int = 4
     min_epsilon: float = 0.0
     max_simulations: int = 2000
+    point: str = "median"  # the calibrated point: posterior medians, or the closest particle
     replicates: int = 4
     _fp: str = field(default="", repr=False)
 
@@ -200,8 +204,16 @@ def load_calibration(path: str | Path) -> CalibrationSpec:
             raise ScenarioError(f"{where}.{kinds[0]}: {a!r} is not a valid prior")
         params.append(Parameter(name, p["setting"], kinds[0], (lo, hi)))
     abc = raw.get("abc", {})
-    if not isinstance(abc, dict) or set(abc) - {"population_size", "generations", "min_epsilon", "max_simulations"}:
-        raise ScenarioError(f"{path}: abc: population_size, generations, min_epsilon, max_simulations")
+    if not isinstance(abc, dict) or set(abc) - {
+        "population_size",
+        "generations",
+        "min_epsilon",
+        "max_simulations",
+        "point",
+    }:
+        raise ScenarioError(f"{path}: abc: population_size, generations, min_epsilon, max_simulations, point")
+    if abc.get("point", "median") not in ("median", "closest"):
+        raise ScenarioError(f"{path}: abc.point: {abc['point']!r}; 'median' or 'closest'")
     spec = CalibrationSpec(
         path=path,
         scenario_path=scenario,
@@ -213,6 +225,7 @@ def load_calibration(path: str | Path) -> CalibrationSpec:
         generations=_int(f"{path}: abc.generations", abc.get("generations", 4), 1),
         min_epsilon=float(abc.get("min_epsilon", 0.0)),
         max_simulations=_int(f"{path}: abc.max_simulations", abc.get("max_simulations", 2000), 1),
+        point=str(abc.get("point", "median")),
         replicates=_int(f"{path}: replicates", raw.get("replicates", 4), 2),
     )
     # every parameter must load at its prior's bounds (a wrong setting name fails here, before any run)

@@ -197,8 +197,9 @@ class DiagnosisConfig(Section):
     )
     group_answer_prob: Probability = Field(
         0.17,
-        description="A reader who may answer a group post does (calibrated: a group of 41 specialists "
-        "then answers in a median 54 min, 52% within an hour; Carmona et al. 2018: 52 min, 53%).",
+        description="A reader who may answer a group post does (calibrated on the consult_group scenario, "
+        "41 specialists: median first answer 54 min, 53% within an hour over seeds 0-3; Carmona et al. "
+        "2018: 52 min, 53%).",
     )
     contact_answer_prob: Probability = Field(0.8, description="A contact answers a 1-on-1 request.")
     max_answers_per_request: int = Field(5, ge=1, le=500, description="Answers a request takes at most.")
