@@ -17,6 +17,7 @@ EPILOG = """examples:
   qunsim calibrate --check                       the target table for the shipped scenarios
   qunsim calibrate --check --target carmona_median_first_answer --replicates 2
   qunsim calibrate --check --scenario guangdong_study    only the targets on one scenario
+  qunsim calibrate --check --jobs 2 --figure check.png   the table and a figure of it
 
 A calibration (ABC-SMC with pyabc: pip install 'qunsim[calibrate]') writes DIR/posterior.csv,
 DIR/calibrated.toml (the scenario at the posterior medians), DIR/report.md with its figures,
@@ -39,6 +40,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         "--scenario", action="append", metavar="NAME", help="--check only the targets on this scenario (repeatable)"
     )
     p.add_argument("--replicates", type=int, default=None, help="runs per scenario for --check (default 4)")
+    p.add_argument("--figure", metavar="PNG", help="--check: also draw the table, one panel per target")
     p.add_argument("--out", help="output folder (default: results/calibration-<file name>)")
     where = p.add_mutually_exclusive_group()
     where.add_argument("--jobs", type=int, default=1, help="local worker processes (results do not depend on it)")
@@ -72,6 +74,8 @@ def _check(args) -> int:
     from .check import check_targets, format_table
     from .targets import load_targets
 
+    if args.figure and not Path(args.figure).resolve().parent.is_dir():
+        raise ScenarioError(f"--figure {args.figure}: its folder does not exist")
     targets = load_targets(args.targets_file)
     if args.target:
         unknown = [t for t in args.target if t not in targets]
@@ -97,6 +101,10 @@ def _check(args) -> int:
     with _executor(args) as ex:
         rows = check_targets(targets, ex, replicates=replicates, log=_log(args.quiet))
     print(format_table(rows))
+    if args.figure:
+        from .report import plot_targets
+
+        plot_targets(rows).savefig(args.figure, dpi=110)
     return EXIT_OK if all(j.passed for j in rows) else EXIT_MISS
 
 

@@ -114,7 +114,8 @@ def plot_targets(rows: list[Judgement]):
             ax.errorbar([j.mean], [0], xerr=err, fmt="o", color="#228833" if j.passed else "#cc3311", label="simulated")
         ax.set_yticks([0, 1], ["sim", "obs"])
         ax.set_ylim(-0.8, 1.8)
-        ax.set_title(t.id, fontsize=9)
+        where = Path(j.scenario).stem if j.scenario else ""
+        ax.set_title(f"{t.id}\n({where})" if where else t.id, fontsize=9)
         if t.unit:
             ax.set_xlabel(t.unit)
     for ax in axes[n:]:
