@@ -45,6 +45,22 @@ def _fingerprint(res) -> str:
     return h.hexdigest()
 
 
+# The Guangdong study as it was before its calibration (issue #14): the settings it now sets
+UNCALIBRATED_GD = (
+    "information.forget_prob_per_day=0.02",
+    "information.verify_prob_per_day=0.05",
+    "information.check_prob_per_day=0.05",
+    "information.correction_effect_d=0.4",
+    "information.persistent_share=0.25",
+    "information.adopt_prob_per_day=0.01",
+    "information.items.0.share_prob=0.3",
+    "information.items.0.post_prob_per_day=0.3",
+    "information.items.0.stop_prob_per_day=0.35",
+    "information.items.1.n_seeds=3",
+    "information.items.1.credibility=0.4",
+    'diagnosis.escalation="serial"',
+)
+
 # recorded with the code before staged adoption (commit 91045cb), seed 3
 EARLIER = {
     ("classroom.toml",): "acd59e9ec9613041380bcba4beefc6f30c201ff69feadfb0f4396794440aa71b",
@@ -52,6 +68,7 @@ EARLIER = {
         "guangdong_study.toml",
         "run.duration_days=25",
         "information.items.0.paywalled=false",
+        *UNCALIBRATED_GD,
     ): "9c0cf1ff9c4a6756fb8d48a3c61d23412d507e6ec225715e2c1820b457a4e3bc",
 }
 

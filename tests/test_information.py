@@ -37,12 +37,23 @@ from sim.validation import CASES, evaluate
 from .conftest import SCENARIOS
 
 GD = SCENARIOS / "guangdong_study.toml"
+# The Guangdong study's calibrated information settings back to the defaults: these checks are
+# about the mechanisms under their default settings, on the study's population and groups.
+_CALIBRATED = (
+    "forget_prob_per_day",
+    "verify_prob_per_day",
+    "check_prob_per_day",
+    "correction_effect_d",
+    "persistent_share",
+    "adopt_prob_per_day",
+)
 RUMOR_ONLY = [
     "run.duration_days=20",
     "run.step_minutes=120",
     "network.enabled=false",
     "diagnosis.enabled=false",
     'information.items=[{name="rumor", kind="rumor", start_day=1, n_seeds=4, credibility=0.4}]',
+    *(f"information.{k}={InformationConfig.model_fields[k].default!r}" for k in _CALIBRATED),
 ]
 
 
