@@ -374,3 +374,20 @@ def test_staged_reading_needs_the_full_text_and_never_adopts(seed):
 def test_one_source_considers_on_becoming_aware_when_the_text_comes_with_it():
     item, uptake, aware, _, consider = _read_staged([0, 1], [5, 5], [0, 0], [K.ARTICLE, CONTENT], sources=1)
     assert list(consider) == [0] and aware.size == 2 and list(uptake.stage[:2]) == [K.CONSIDERING, 0]
+
+
+@pytest.mark.parametrize("compiled", [True, False])
+def test_split_column_is_take_then_keep(compiled):
+    from sim.table import Table
+
+    split = K.split_column if compiled else K.split_column.py_func
+    rng = np.random.default_rng(21)
+    for n in (0, 1, 50):
+        tab = Table({"recv": np.int32, "t": np.float64})
+        tab.append(recv=rng.integers(0, 99, n).astype(np.int32), t=rng.random(n))
+        read, gone = rng.random(n) < 0.4, rng.random(n) < 0.2
+        want_read, want_left = tab.take(read & ~gone), tab.take(~read & ~gone)
+        for name in tab.names:
+            out, left = split(tab[name], read, gone)
+            assert np.array_equal(out, want_read[name]) and out.dtype == want_read[name].dtype
+            assert left == len(want_left) and np.array_equal(tab[name][:left], want_left[name])

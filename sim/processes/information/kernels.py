@@ -44,6 +44,7 @@ __all__ = [
     "noticed_copies",
     "post_in_groups",
     "read_guideline",
+    "split_column",
 ]
 
 
@@ -373,3 +374,27 @@ def read_guideline(u, order, copies, item, rules, uptake, literacy, t):
             adopt_at[n_adopt] = c
             n_adopt += 1
     return aware_at[:n_aware], adopt_at[:n_adopt], consider_at[:n_consider]
+
+
+@njit(cache=True)
+def split_column(col, read, gone):
+    """One pass over a column of the pending deliveries: the rows ``read & ~gone``, in
+    order, as a new array, and the rows ``~read & ~gone`` moved in order to the front of
+    ``col`` (in place); returns (the rows read, how many rows are left)."""
+    n_read = 0
+    for i in range(col.size):
+        if read[i] and not gone[i]:
+            n_read += 1
+    out = np.empty(n_read, col.dtype)
+    j = 0
+    m = 0
+    for i in range(col.size):
+        if gone[i]:
+            continue
+        if read[i]:
+            out[j] = col[i]
+            j += 1
+        else:
+            col[m] = col[i]
+            m += 1
+    return out, m

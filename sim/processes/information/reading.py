@@ -75,9 +75,13 @@ def _opened(p: InformationProcess, model) -> Table | None:
     if gone is None:
         gone = np.zeros(recv.size, bool)
     p.counters["removed_copies"] += int((gone & now).sum())
-    batch = pending.take(now & ~gone)
-    pending.keep(~now & ~gone)
-    return batch
+    # one pass per column: the copies read out, the rest kept in order (as ``take`` then ``keep``)
+    cols, left = [], 0
+    for name in pending.names:
+        col, left = kernels.split_column(pending[name], now, gone)
+        cols.append(col)
+    pending.truncate(left)
+    return Table.wrap(pending.spec, cols)
 
 
 def _purge(p: InformationProcess, batch: Table, t: float) -> Table:
