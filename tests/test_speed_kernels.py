@@ -11,7 +11,7 @@ import pytest
 
 from sim.arrays import csr_rows, first_at_or_after, lookup, segment_first, segment_rank
 from sim.groups import _merge_order
-from sim.kernels import counting_order
+from sim.kernels import counting_order, membership_index
 from sim.processes.diagnosis import kernels as DK
 
 
@@ -187,3 +187,30 @@ def test_unique_kernels_equal_np_unique(compiled):
             assert np.array_equal(inv, inv_ref) and inv.dtype == inv_ref.dtype
             d = distinct(v)
             assert np.array_equal(d, u_ref) and d.dtype == u_ref.dtype
+
+
+@pytest.mark.parametrize("kernel", _both(membership_index))
+def test_membership_index_equals_the_bincounts_and_the_counting_order(kernel):
+    rng = np.random.default_rng(14)
+    for n_clin, n_groups, rows in ((5, 3, 0), (40, 12, 300), (300, 50, 2000)):
+        group = np.sort(rng.integers(0, n_groups, rows)).astype(np.int32)
+        clin = rng.integers(0, n_clin, rows).astype(np.int32)
+        muted = rng.random(rows) < 0.3
+        g_indptr, c_indptr, c_rows, c_groups, g_muted = kernel(clin, group, muted, n_clin, n_groups)
+        want_g = np.zeros(n_groups + 1, np.int64)
+        np.cumsum(np.bincount(group, minlength=n_groups), out=want_g[1:])
+        want_c, order = counting_order(clin, n_clin)
+        for got, want in (
+            (g_indptr, want_g),
+            (c_indptr, want_c),
+            (c_rows, order.astype(np.int32)),
+            (c_groups, group[order.astype(np.int32)]),
+            (g_muted, np.bincount(group[muted], minlength=n_groups)),
+        ):
+            assert np.array_equal(got, want) and got.dtype == want.dtype
+
+
+@pytest.mark.parametrize("kernel", _both(membership_index))
+def test_membership_index_refuses_rows_out_of_range(kernel):
+    with pytest.raises(ValueError):
+        kernel(np.array([0, 1], np.int32), np.array([0, 3], np.int32), np.zeros(2, bool), 2, 3)
