@@ -180,9 +180,16 @@ def keys_of_open(keys: np.ndarray, t_dx: np.ndarray, n: int) -> np.ndarray:
     """The ``case * n + member`` keys whose case is not diagnosed (``t_dx`` NaN), in order."""
     out = np.empty(keys.size, keys.dtype)
     j = 0
+    lo = hi = 0  # keys of the last case looked up: [lo, hi), kept or not
+    keep = False
     for i in range(keys.size):
-        if np.isnan(t_dx[keys[i] // n]):
-            out[j] = keys[i]
+        k = keys[i]
+        if k < lo or k >= hi:  # the keys of a case mostly lie together: one division per case
+            c = k // n
+            lo, hi = c * n, c * n + n
+            keep = np.isnan(t_dx[c])
+        if keep:
+            out[j] = k
             j += 1
     return out[:j].copy()
 
@@ -206,7 +213,7 @@ def unique_inverse(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     inv = np.empty(values.size, np.int64)
     if values.size == 0:
         return values.copy(), inv
-    order = np.argsort(values, kind="mergesort")
+    order = np.argsort(values)  # equal values get the same position: the sort need not be stable
     uniq = np.empty(values.size, values.dtype)
     k = -1
     for i in range(order.size):
