@@ -214,3 +214,27 @@ def test_membership_index_equals_the_bincounts_and_the_counting_order(kernel):
 def test_membership_index_refuses_rows_out_of_range(kernel):
     with pytest.raises(ValueError):
         kernel(np.array([0, 1], np.int32), np.array([0, 3], np.int32), np.zeros(2, bool), 2, 3)
+
+
+@pytest.mark.parametrize("kernel", _both(DK.item_states))
+def test_item_states_equals_the_loop_over_items(kernel):
+    rng = np.random.default_rng(15)
+    n_items, n = 4, 60
+    state = rng.integers(0, 4, (n_items, n)).astype(np.int8)
+    item = np.array([2, 0, 3], np.int64)  # bit k: item[k]
+    rumor = np.array([True, False, True])
+    for size in (0, 1, 200):
+        bits = rng.integers(0, 8, size).astype(np.int32)
+        who = rng.integers(0, n, size).astype(np.int32)
+        ad, bel, cor = (np.zeros(size, bool) for _ in range(3))
+        for k in range(item.size):  # the numpy it replaced (CareLink._states)
+            on = ((bits >> k) & 1).astype(bool)
+            s = state[item[k], who]
+            if rumor[k]:
+                bel |= on & (s == 1)
+                cor |= on & (s == 2)
+            else:
+                ad |= on & (s == 2)
+        got = kernel(bits, who, state, item, rumor, 2, 1, 2)
+        for g, w in zip(got, (ad, bel, cor), strict=True):
+            assert np.array_equal(g, w) and g.dtype == w.dtype

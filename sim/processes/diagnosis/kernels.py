@@ -16,6 +16,7 @@ __all__ = [
     "csr_expand",
     "first_opening",
     "group_stock",
+    "item_states",
     "keys_of_open",
     "lookup_sorted",
     "pick_in_lists",
@@ -223,3 +224,24 @@ def unique_inverse(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
             uniq[k] = v
         inv[order[i]] = k
     return uniq[: k + 1].copy(), inv
+
+
+@njit(cache=True)
+def item_states(bits, who, state, item, rumor, adopted, believes, corrected):
+    """Per (case bits, clinician ``who``): adopted a guideline / believes a rumor / holds a
+    correction, among the items that concern the case (bit k of ``bits``: item ``item[k]``
+    of the information state ``state``, a rumor when ``rumor[k]``), in one pass."""
+    ad = np.zeros(who.size, np.bool_)
+    bel = np.zeros(who.size, np.bool_)
+    cor = np.zeros(who.size, np.bool_)
+    for i in range(who.size):
+        b = bits[i]
+        for k in range(item.size):
+            if (b >> k) & 1:
+                s = state[item[k], who[i]]
+                if rumor[k]:
+                    bel[i] |= s == believes
+                    cor[i] |= s == corrected
+                else:
+                    ad[i] |= s == adopted
+    return ad, bel, cor
