@@ -391,3 +391,25 @@ def test_split_column_is_take_then_keep(compiled):
             out, left = split(tab[name], read, gone)
             assert np.array_equal(out, want_read[name]) and out.dtype == want_read[name].dtype
             assert left == len(want_left) and np.array_equal(tab[name][:left], want_left[name])
+
+
+@pytest.mark.parametrize("compiled", [True, False])
+def test_rumor_transitions_equal_the_masks(compiled):
+    kernel = K.rumor_transitions if compiled else K.rumor_transitions.py_func
+    rng = np.random.default_rng(22)
+    believes, corrected, doubts = 1, 2, 3
+    for n in (0, 1, 500):
+        start = rng.integers(0, 4, n).astype(np.int8)
+        state = np.where(rng.random(n) < 0.1, rng.integers(0, 4, n), start).astype(np.int8)
+        u = rng.random(n)
+        p_forget = 0.2
+        verify_below = (p_forget + rng.random(n).astype(np.float32) * (1 - p_forget)).astype(np.float32)
+        check_below = rng.random(n).astype(np.float32)
+        same = state == start  # the numpy it replaced (belief.verify_and_forget)
+        bel, cor = same & (start == believes), same & (start == corrected)
+        forget = (bel | cor) & (u < p_forget)
+        verify = bel & ~forget & (u < verify_below)
+        check = same & (start == doubts) & (u < check_below)
+        got = kernel(state, start, u, p_forget, verify_below, check_below, believes, corrected, doubts)
+        for g, w in zip(got, (forget, verify, check), strict=True):
+            assert np.array_equal(g, np.flatnonzero(w)) and g.dtype == np.flatnonzero(w).dtype

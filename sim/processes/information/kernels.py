@@ -44,6 +44,7 @@ __all__ = [
     "noticed_copies",
     "post_in_groups",
     "read_guideline",
+    "rumor_transitions",
     "split_column",
 ]
 
@@ -398,3 +399,31 @@ def split_column(col, read, gone):
             col[m] = col[i]
             m += 1
     return out, m
+
+
+@njit(cache=True)
+def rumor_transitions(state, start, u, p_forget, verify_below, check_below, believes, corrected, doubts):
+    """One rumor's draws ``u`` (one per clinician), for those still in their start-of-step
+    state: who forgets (believers and holders of the correction, ``u < p_forget``), who
+    verifies (believers not forgetting, ``u < verify_below``) and who checks (doubters,
+    ``u < check_below``); each as increasing clinician ids."""
+    n = start.size
+    forget = np.empty(n, np.int64)
+    verify = np.empty(n, np.int64)
+    check = np.empty(n, np.int64)
+    n_f = n_v = n_c = 0
+    for i in range(n):
+        s = start[i]
+        if state[i] != s:
+            continue
+        if s == believes or s == corrected:
+            if u[i] < p_forget:
+                forget[n_f] = i
+                n_f += 1
+            elif s == believes and u[i] < verify_below[i]:
+                verify[n_v] = i
+                n_v += 1
+        elif s == doubts and u[i] < check_below[i]:
+            check[n_c] = i
+            n_c += 1
+    return forget[:n_f].copy(), verify[:n_v].copy(), check[:n_c].copy()
