@@ -377,20 +377,24 @@ def test_one_source_considers_on_becoming_aware_when_the_text_comes_with_it():
 
 
 @pytest.mark.parametrize("compiled", [True, False])
-def test_split_column_is_take_then_keep(compiled):
+def test_split_copies_is_take_then_keep(compiled):
+    from sim.processes.information.state import DELIVERY_SPEC
     from sim.table import Table
 
-    split = K.split_column if compiled else K.split_column.py_func
+    split = K.split_copies if compiled else K.split_copies.py_func
     rng = np.random.default_rng(21)
-    for n in (0, 1, 50):
-        tab = Table({"recv": np.int32, "t": np.float64})
-        tab.append(recv=rng.integers(0, 99, n).astype(np.int32), t=rng.random(n))
+    for n in (0, 1, 50, 400):
+        tab = Table(DELIVERY_SPEC)
+        tab.append({name: rng.integers(0, 99, n) for name in DELIVERY_SPEC})
         read, gone = rng.random(n) < 0.4, rng.random(n) < 0.2
+        if n == 400:
+            read[:30] = gone[:30] = False  # rows that stay where they are
         want_read, want_left = tab.take(read & ~gone), tab.take(~read & ~gone)
-        for name in tab.names:
-            out, left = split(tab[name], read, gone)
-            assert np.array_equal(out, want_read[name]) and out.dtype == want_read[name].dtype
-            assert left == len(want_left) and np.array_equal(tab[name][:left], want_left[name])
+        out, left = split(K.Copies(*tab.columns()), read, gone)
+        assert left == len(want_left)
+        for name, col in zip(tab.names, out, strict=True):
+            assert np.array_equal(col, want_read[name]) and col.dtype == want_read[name].dtype
+            assert np.array_equal(tab[name][:left], want_left[name])
 
 
 @pytest.mark.parametrize("compiled", [True, False])

@@ -45,7 +45,7 @@ __all__ = [
     "post_in_groups",
     "read_guideline",
     "rumor_transitions",
-    "split_column",
+    "split_copies",
 ]
 
 
@@ -378,25 +378,40 @@ def read_guideline(u, order, copies, item, rules, uptake, literacy, t):
 
 
 @njit(cache=True)
-def split_column(col, read, gone):
-    """One pass over a column of the pending deliveries: the rows ``read & ~gone``, in
-    order, as a new array, and the rows ``~read & ~gone`` moved in order to the front of
-    ``col`` (in place); returns (the rows read, how many rows are left)."""
+def split_copies(copies, read, gone):
+    """One pass over the pending deliveries ``copies`` (views of the queue's columns): the
+    rows ``read & ~gone``, in order, as new :class:`Copies`, and the rows ``~read & ~gone``
+    moved in order to the front of the columns (in place); returns (the copies read, how
+    many rows are left)."""
+    n = read.size
     n_read = 0
-    for i in range(col.size):
+    for i in range(n):
         if read[i] and not gone[i]:
             n_read += 1
-    out = np.empty(n_read, col.dtype)
+    recv, item, stance, sender, group, post, t, weight = copies
+    out = Copies(
+        np.empty(n_read, recv.dtype),
+        np.empty(n_read, item.dtype),
+        np.empty(n_read, stance.dtype),
+        np.empty(n_read, sender.dtype),
+        np.empty(n_read, group.dtype),
+        np.empty(n_read, post.dtype),
+        np.empty(n_read, t.dtype),
+        np.empty(n_read, weight.dtype),
+    )
     j = 0
     m = 0
-    for i in range(col.size):
+    for i in range(n):
         if gone[i]:
             continue
         if read[i]:
-            out[j] = col[i]
+            out.recv[j], out.item[j], out.stance[j], out.sender[j] = recv[i], item[i], stance[i], sender[i]
+            out.group[j], out.post[j], out.t[j], out.weight[j] = group[i], post[i], t[i], weight[i]
             j += 1
         else:
-            col[m] = col[i]
+            if m != i:  # rows before the first read or gone one stay where they are
+                recv[m], item[m], stance[m], sender[m] = recv[i], item[i], stance[i], sender[i]
+                group[m], post[m], t[m], weight[m] = group[i], post[i], t[i], weight[i]
             m += 1
     return out, m
 
