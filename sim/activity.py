@@ -13,7 +13,7 @@ import numpy as np
 
 from .clock import in_hours
 
-__all__ = ["WAKING_HOURS", "at_work", "awake", "read_prob", "read_rate"]
+__all__ = ["WAKING_HOURS", "at_work", "awake", "rate_and_duty", "read_prob", "read_rate"]
 
 WAKING_HOURS = 16.0
 WAKE_HOUR, SLEEP_HOUR = 7.0, 23.0
@@ -52,6 +52,16 @@ def read_rate(model, who: np.ndarray | None = None) -> np.ndarray:
     day_rate = reads * (24.0 / WAKING_HOURS)
     factor = np.where(at_work(model, who) | awake(model, who), 1.0, cfg.night_activity).astype(np.float32)
     return day_rate * factor
+
+
+def rate_and_duty(model, who: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``(read_rate(model, who), at_work(model, who))``: taken from the whole population's
+    values at this hour of the day, kept per hour (:func:`_hourly`), when the population
+    is small enough for them to be kept; else computed for ``who`` only."""
+    if model.pop.n * 5 > HOURLY_CACHE_BYTES // 24:
+        return read_rate(model, who), at_work(model, who)
+    key = ("read_rate", model.config.population.night_activity)
+    return _hourly(model, key, 4, lambda: read_rate(model))[who], at_work(model)[who]
 
 
 #: memory the whole-population values of the hours of the day may take (per run)

@@ -94,7 +94,7 @@ class GroupNetwork:
         """Rebuild both CSR indexes after rows were added or removed."""
         # rows stay sorted by (group, clinician): rows removed keep the order, rows appended
         # are sorted apart and merged in (see ``_merge_order``); no sort of every row
-        from .kernels import counting_order
+        from .kernels import membership_index
 
         key = self.m_group.astype(np.int64) * self.n_clinicians + self.m_clinician
         order = _merge_order(key)
@@ -102,16 +102,13 @@ class GroupNetwork:
             for name in _COLUMNS:
                 setattr(self, name, getattr(self, name)[order])
             key = key[order]
-        g_counts = np.bincount(self.m_group, minlength=self.n_groups)
-        self.g_indptr = np.zeros(self.n_groups + 1, dtype=np.int64)
-        np.cumsum(g_counts, out=self.g_indptr[1:])
+        # group sizes and muted members, clinician -> rows and their groups: one compiled pass
+        self.g_indptr, self.c_indptr, self.c_rows, self.c_groups, self.g_muted = membership_index(
+            self.m_clinician, self.m_group, self.m_muted, self.n_clinicians, self.n_groups
+        )
         # rows are sorted by group, so group -> members is the clinician column itself
         self.g_members = self.m_clinician
-        self.c_indptr, c_order = counting_order(self.m_clinician, self.n_clinicians)
-        self.c_rows = c_order.astype(np.int32)
-        self.c_groups = self.m_group[self.c_rows]
         self.m_key = key  # sorted
-        self.g_muted = np.bincount(self.m_group[self.m_muted], minlength=self.n_groups)
         self.version += 1  # caches of the index compare this
 
     def is_member(self, clinician: np.ndarray, group: np.ndarray) -> np.ndarray:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-__all__ = ["counting_order"]
+__all__ = ["counting_order", "membership_index"]
 
 
 @njit(cache=True)
@@ -30,3 +30,37 @@ def counting_order(keys: np.ndarray, n_keys: int) -> tuple[np.ndarray, np.ndarra
         order[fill[k]] = i
         fill[k] += 1
     return indptr, order
+
+
+@njit(cache=True)
+def membership_index(
+    m_clinician: np.ndarray, m_group: np.ndarray, m_muted: np.ndarray, n_clinicians: int, n_groups: int
+):
+    """The derived indexes of membership rows sorted by group: ``g_indptr`` (as the cumsum of
+    ``np.bincount(m_group)``), ``c_indptr`` and ``c_rows`` (:func:`counting_order` of the
+    clinicians, rows as int32), ``c_groups`` (``m_group[c_rows]``) and ``g_muted``
+    (``np.bincount(m_group[m_muted])``), in two passes over the rows."""
+    g_indptr = np.zeros(n_groups + 1, np.int64)
+    g_muted = np.zeros(n_groups, np.int64)
+    c_indptr = np.zeros(n_clinicians + 1, np.int64)
+    for r in range(m_group.size):
+        g, c = m_group[r], m_clinician[r]
+        if g < 0 or g >= n_groups or c < 0 or c >= n_clinicians:
+            raise ValueError("membership_index: a row's group or clinician is out of range")
+        g_indptr[g + 1] += 1
+        if m_muted[r]:
+            g_muted[g] += 1
+        c_indptr[c + 1] += 1
+    for i in range(n_groups):
+        g_indptr[i + 1] += g_indptr[i]
+    for i in range(n_clinicians):
+        c_indptr[i + 1] += c_indptr[i]
+    fill = c_indptr[:-1].copy()
+    c_rows = np.empty(m_group.size, np.int32)
+    c_groups = np.empty(m_group.size, m_group.dtype)
+    for r in range(m_group.size):
+        c = m_clinician[r]
+        c_rows[fill[c]] = r
+        c_groups[fill[c]] = m_group[r]
+        fill[c] += 1
+    return g_indptr, c_indptr, c_rows, c_groups, g_muted

@@ -129,6 +129,13 @@ class Table:
             col[:m] = kept
         self._n = m
 
+    def truncate(self, n: int) -> None:
+        """Keep the first ``n`` rows (the rows were compacted in place, e.g. by a compiled
+        pass over the views ``table[name]``)."""
+        if not 0 <= n <= self._n:
+            raise ValueError(f"truncate: {n} rows asked of a table of {self._n}")
+        self._n = int(n)
+
     def clear(self) -> None:
         """Remove every row (the buffers stay allocated)."""
         self._n = 0

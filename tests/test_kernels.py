@@ -374,3 +374,46 @@ def test_staged_reading_needs_the_full_text_and_never_adopts(seed):
 def test_one_source_considers_on_becoming_aware_when_the_text_comes_with_it():
     item, uptake, aware, _, consider = _read_staged([0, 1], [5, 5], [0, 0], [K.ARTICLE, CONTENT], sources=1)
     assert list(consider) == [0] and aware.size == 2 and list(uptake.stage[:2]) == [K.CONSIDERING, 0]
+
+
+@pytest.mark.parametrize("compiled", [True, False])
+def test_split_copies_is_take_then_keep(compiled):
+    from sim.processes.information.state import DELIVERY_SPEC
+    from sim.table import Table
+
+    split = K.split_copies if compiled else K.split_copies.py_func
+    rng = np.random.default_rng(21)
+    for n in (0, 1, 50, 400):
+        tab = Table(DELIVERY_SPEC)
+        tab.append({name: rng.integers(0, 99, n) for name in DELIVERY_SPEC})
+        read, gone = rng.random(n) < 0.4, rng.random(n) < 0.2
+        if n == 400:
+            read[:30] = gone[:30] = False  # rows that stay where they are
+        want_read, want_left = tab.take(read & ~gone), tab.take(~read & ~gone)
+        out, left = split(K.Copies(*tab.columns()), read, gone)
+        assert left == len(want_left)
+        for name, col in zip(tab.names, out, strict=True):
+            assert np.array_equal(col, want_read[name]) and col.dtype == want_read[name].dtype
+            assert np.array_equal(tab[name][:left], want_left[name])
+
+
+@pytest.mark.parametrize("compiled", [True, False])
+def test_rumor_transitions_equal_the_masks(compiled):
+    kernel = K.rumor_transitions if compiled else K.rumor_transitions.py_func
+    rng = np.random.default_rng(22)
+    believes, corrected, doubts = 1, 2, 3
+    for n in (0, 1, 500):
+        start = rng.integers(0, 4, n).astype(np.int8)
+        state = np.where(rng.random(n) < 0.1, rng.integers(0, 4, n), start).astype(np.int8)
+        u = rng.random(n)
+        p_forget = 0.2
+        verify_below = (p_forget + rng.random(n).astype(np.float32) * (1 - p_forget)).astype(np.float32)
+        check_below = rng.random(n).astype(np.float32)
+        same = state == start  # the numpy it replaced (belief.verify_and_forget)
+        bel, cor = same & (start == believes), same & (start == corrected)
+        forget = (bel | cor) & (u < p_forget)
+        verify = bel & ~forget & (u < verify_below)
+        check = same & (start == doubts) & (u < check_below)
+        got = kernel(state, start, u, p_forget, verify_below, check_below, believes, corrected, doubts)
+        for g, w in zip(got, (forget, verify, check), strict=True):
+            assert np.array_equal(g, np.flatnonzero(w)) and g.dtype == np.flatnonzero(w).dtype

@@ -9,9 +9,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from sim.arrays import first_at_or_after
+from sim.arrays import csr_rows, first_at_or_after, lookup, segment_first, segment_rank
 from sim.groups import _merge_order
-from sim.kernels import counting_order
+from sim.kernels import counting_order, membership_index
 from sim.processes.diagnosis import kernels as DK
 
 
@@ -126,3 +126,115 @@ def test_pick_in_lists_equals_the_loop_over_lists(kernel):
         lo, hi = indptr[k, row[sel]], indptr[k, row[sel] + 1]
         want[sel] = lists[k][lo + (u[sel] * (hi - lo)).astype(np.int64)]
     assert np.array_equal(kernel(indptr, flat, offset, key, row, u), want)
+
+
+@pytest.mark.parametrize("kernel", _both(DK.csr_expand))
+def test_csr_expand_equals_csr_rows(kernel):
+    rng = np.random.default_rng(9)
+    indptr = np.zeros(31, np.int64)
+    np.cumsum(rng.integers(0, 5, 30), out=indptr[1:])
+    for n in (0, 1, 7, 60):
+        keys = rng.integers(0, 30, n).astype(np.int32)
+        want, got = csr_rows(indptr, keys), kernel(indptr, keys)
+        for w, g in zip(want, got, strict=True):
+            assert np.array_equal(g, w) and g.dtype == w.dtype
+
+
+@pytest.mark.parametrize("pair", [(DK.run_first, segment_first), (DK.run_rank, segment_rank)], ids=["first", "rank"])
+@pytest.mark.parametrize("compiled", [True, False])
+def test_run_kernels_equal_the_segment_helpers(pair, compiled):
+    kernel, ref = pair
+    kernel = kernel if compiled else kernel.py_func
+    rng = np.random.default_rng(10)
+    for n in (0, 1, 5, 200):
+        for dtype in (np.int32, np.int64):
+            keys = np.sort(rng.integers(0, 12, n)).astype(dtype)
+            got, want = kernel(keys), ref(keys)
+            assert np.array_equal(got, want) and got.dtype == want.dtype
+
+
+@pytest.mark.parametrize("kernel", _both(DK.lookup_sorted))
+def test_lookup_sorted_equals_lookup(kernel):
+    rng = np.random.default_rng(11)
+    for n_keys, n_query in ((0, 5), (3, 0), (10, 40), (50, 200)):
+        keys = np.unique(rng.integers(0, 80, n_keys)).astype(np.int64)
+        values = rng.random(keys.size)
+        query = rng.integers(-3, 90, n_query).astype(np.int64)
+        assert np.array_equal(kernel(keys, values, query, np.inf), lookup(keys, values, query, np.inf))
+
+
+@pytest.mark.parametrize("kernel", _both(DK.keys_of_open))
+def test_keys_of_open_equals_the_mask(kernel):
+    rng = np.random.default_rng(12)
+    n = 7
+    for size in (0, 1, 100):
+        keys = rng.integers(0, 20 * n, size).astype(np.int64)
+        t_dx = np.where(rng.random(20) < 0.5, np.nan, 1.0)
+        assert np.array_equal(kernel(keys, t_dx, n), keys[np.isnan(t_dx[keys // n])])
+
+
+@pytest.mark.parametrize("compiled", [True, False])
+def test_unique_kernels_equal_np_unique(compiled):
+    rng = np.random.default_rng(13)
+    inverse = DK.unique_inverse if compiled else DK.unique_inverse.py_func
+    distinct = DK.unique_sorted if compiled else DK.unique_sorted.py_func
+    for n in (0, 1, 9, 300):
+        for dtype in (np.int32, np.int64):
+            v = rng.integers(0, 40, n).astype(dtype)
+            u, inv = inverse(v)
+            u_ref, inv_ref = np.unique(v, return_inverse=True)
+            assert np.array_equal(u, u_ref) and u.dtype == u_ref.dtype
+            assert np.array_equal(inv, inv_ref) and inv.dtype == inv_ref.dtype
+            d = distinct(v)
+            assert np.array_equal(d, u_ref) and d.dtype == u_ref.dtype
+
+
+@pytest.mark.parametrize("kernel", _both(membership_index))
+def test_membership_index_equals_the_bincounts_and_the_counting_order(kernel):
+    rng = np.random.default_rng(14)
+    for n_clin, n_groups, rows in ((5, 3, 0), (40, 12, 300), (300, 50, 2000)):
+        group = np.sort(rng.integers(0, n_groups, rows)).astype(np.int32)
+        clin = rng.integers(0, n_clin, rows).astype(np.int32)
+        muted = rng.random(rows) < 0.3
+        g_indptr, c_indptr, c_rows, c_groups, g_muted = kernel(clin, group, muted, n_clin, n_groups)
+        want_g = np.zeros(n_groups + 1, np.int64)
+        np.cumsum(np.bincount(group, minlength=n_groups), out=want_g[1:])
+        want_c, order = counting_order(clin, n_clin)
+        for got, want in (
+            (g_indptr, want_g),
+            (c_indptr, want_c),
+            (c_rows, order.astype(np.int32)),
+            (c_groups, group[order.astype(np.int32)]),
+            (g_muted, np.bincount(group[muted], minlength=n_groups)),
+        ):
+            assert np.array_equal(got, want) and got.dtype == want.dtype
+
+
+@pytest.mark.parametrize("kernel", _both(membership_index))
+def test_membership_index_refuses_rows_out_of_range(kernel):
+    with pytest.raises(ValueError):
+        kernel(np.array([0, 1], np.int32), np.array([0, 3], np.int32), np.zeros(2, bool), 2, 3)
+
+
+@pytest.mark.parametrize("kernel", _both(DK.item_states))
+def test_item_states_equals_the_loop_over_items(kernel):
+    rng = np.random.default_rng(15)
+    n_items, n = 4, 60
+    state = rng.integers(0, 4, (n_items, n)).astype(np.int8)
+    item = np.array([2, 0, 3], np.int64)  # bit k: item[k]
+    rumor = np.array([True, False, True])
+    for size in (0, 1, 200):
+        bits = rng.integers(0, 8, size).astype(np.int32)
+        who = rng.integers(0, n, size).astype(np.int32)
+        ad, bel, cor = (np.zeros(size, bool) for _ in range(3))
+        for k in range(item.size):  # the numpy it replaced (CareLink._states)
+            on = ((bits >> k) & 1).astype(bool)
+            s = state[item[k], who]
+            if rumor[k]:
+                bel |= on & (s == 1)
+                cor |= on & (s == 2)
+            else:
+                ad |= on & (s == 2)
+        got = kernel(bits, who, state, item, rumor, 2, 1, 2)
+        for g, w in zip(got, (ad, bel, cor), strict=True):
+            assert np.array_equal(g, w) and g.dtype == w.dtype

@@ -158,3 +158,14 @@ def test_wrap_adopts_fresh_arrays_without_copying():
         Table.wrap(SPEC, Row(who.astype(np.int64), kind, t))  # a dtype other than the spec's
     with pytest.raises(ValueError):
         Table.wrap(SPEC, Row(who, kind, t[:2]))  # lengths differ
+
+
+def test_truncate_keeps_the_first_rows():
+    tab = Table({"who": np.int32, "t": np.float64})
+    tab.append(who=[1, 2, 3], t=[0.5, 1.5, 2.5])
+    tab.truncate(2)
+    assert tab["who"].tolist() == [1, 2] and len(tab) == 2
+    tab.append(who=[9], t=[9.0])
+    assert tab["who"].tolist() == [1, 2, 9]
+    with pytest.raises(ValueError):
+        tab.truncate(4)

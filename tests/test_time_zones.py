@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 import sim
-from sim.activity import awake, read_rate
+from sim.activity import at_work, awake, rate_and_duty, read_rate
 from sim.clock import in_hours
 from sim.config import scenario_warnings
 
@@ -66,6 +66,16 @@ def test_at_china_midnight_members_abroad_are_awake_and_at_home_asleep(model):
     np.testing.assert_allclose(rate[away], day[away], rtol=1e-6)
     on_shift = in_hours(hour, model.pop.work_start, model.pop.work_end)
     np.testing.assert_allclose(rate[~away & ~on_shift], day[~away & ~on_shift] * 0.2, rtol=1e-6)
+
+
+def test_rate_and_duty_of_some_are_their_values_computed_alone(model):
+    who = np.array([0, 5, 5, 17, model.pop.n - 1])
+    for step in range(13):  # every hour of a 2-hour step, twice, through the hourly caches
+        model.clock.step = step
+        rate, duty = rate_and_duty(model, who)
+        assert np.array_equal(rate, read_rate(model, who)) and rate.dtype == read_rate(model, who).dtype
+        assert np.array_equal(duty, at_work(model, who))
+    model.clock.step = 0
 
 
 def test_answers_abroad_are_off_hours_by_local_time(scenario):

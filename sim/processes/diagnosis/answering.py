@@ -10,12 +10,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from ...activity import at_work, read_rate
-from ...arrays import segment_first, segment_rank
+from ...activity import at_work, rate_and_duty, read_rate
 from ...clock import in_hours
 from .combining import p_correct
 from .config import CONTACT, PENDING, QUEUED, DiagnosisConfig
-from .kernels import first_opening
+from .kernels import first_opening, run_first, run_rank, unique_inverse
 from .state import DxState
 
 __all__ = ["commit", "engaged_rate", "match", "read"]
@@ -24,11 +23,14 @@ __all__ = ["commit", "engaged_rate", "match", "read"]
 def engaged_rate(st: DxState, cfg: DiagnosisConfig, model, who: np.ndarray | None = None) -> np.ndarray:
     """Chat openings per day at which each clinician (or each in ``who``) acts on requests, this step."""
     E = st.experts
-    rr = read_rate(model, who).astype(float)
     oncall, reads_oncall, today = E.oncall, E.oncall_reads_per_hour, E.answers_today
-    if who is not None:
+    if who is None:
+        rr, duty = read_rate(model), at_work(model)
+    else:
+        rr, duty = rate_and_duty(model, who)
         oncall, reads_oncall, today = oncall[who], reads_oncall[who], today[who]
-    rho = rr * np.where(at_work(model, who), 1.0, cfg.offhours_engagement)
+    rr = rr.astype(float)
+    rho = rr * np.where(duty, 1.0, cfg.offhours_engagement)
     rho = np.where(oncall, np.maximum(rr, reads_oncall * 24.0), rho)
     if cfg.answer_cap_per_day > 0:
         rho = np.where(today >= cfg.answer_cap_per_day, 0.0, rho)
@@ -58,7 +60,7 @@ def read(st: DxState, cfg: DiagnosisConfig, model, t0: float, t1: float) -> None
     e = P["exp"][pend]
     post = R["t_post"][P["req"][pend]]
     since = np.maximum(post, t0)
-    uniq, inv = np.unique(e, return_inverse=True)
+    uniq, inv = unique_inverse(e)  # as np.unique(e, return_inverse=True)
     rho = engaged_rate(st, cfg, model, uniq)  # the members waiting only, not every clinician
     if cfg.read_delay == "none":
         when = np.where(rho[inv] > 0, since, np.inf)
@@ -122,10 +124,10 @@ def match(st: DxState, cfg: DiagnosisConfig, model, t0: float, t1: float) -> Non
         if idx.size == 0:
             break
         o = np.lexsort((req[idx], post[idx], start[idx], e[idx]))
-        proposal = idx[o][segment_first(e[idx][o])]
+        proposal = idx[o][run_first(e[idx][o])]
         o2 = np.lexsort((e[idx], start[idx], req[idx]))
         rank = np.empty(q.size, np.int64)
-        rank[idx[o2]] = segment_rank(req[idx][o2])
+        rank[idx[o2]] = run_rank(req[idx][o2])
         m = proposal[rank[proposal] < slots[req[proposal]]]
         # what the next round needs: the members' next free time, slots, daily counts
         if cfg.answer_time == "exponential":

@@ -31,6 +31,7 @@ from ...schema import TIERS
 from ..information.config import ADOPTED, BELIEVES, CORRECTED
 from .combining import p_correct
 from .config import CASE_SPECIALTIES, LOCAL, DiagnosisConfig
+from .kernels import item_states
 from .state import DxState
 from .survival import km_quantile
 
@@ -61,6 +62,8 @@ class CareLink:
                 if it.condition is not None and it.kind in ("guideline", "rumor") and len(self.items) < MAX_ITEMS:
                     self.items.append((j, it.kind, CASE_SPECIALTIES.index(it.condition), it.condition_share))
             self.info = info
+        self._item = np.array([j for j, _, _, _ in self.items], np.int64)  # for item_states
+        self._rumor = np.array([kind == "rumor" for _, kind, _, _ in self.items], bool)
         n_t = 3
         self.harm_wrong = np.zeros((len(JUDGES), n_t), np.int64)  # wrong because of a belief, by judge x tier
         self.benefit_right = np.zeros((len(JUDGES), n_t), np.int64)  # right because of a guideline
@@ -93,22 +96,8 @@ class CareLink:
     def _states(self, bits: np.ndarray, who: np.ndarray):
         """Per (case bits, clinician): adopted a guideline / believes a rumor / holds a correction
         of a rumor, among the items that concern the case."""
-        ad = np.zeros(who.size, bool)
-        bel = np.zeros(who.size, bool)
-        cor = np.zeros(who.size, bool)
         assert self.info is not None
-        state = self.info.arrays.state
-        for k, (j, kind, _, _) in enumerate(self.items):
-            on = ((bits >> k) & 1).astype(bool)
-            if not on.any():
-                continue
-            s = state[j, who]
-            if kind == "guideline":
-                ad |= on & (s == ADOPTED)
-            else:
-                bel |= on & (s == BELIEVES)
-                cor |= on & (s == CORRECTED)
-        return ad, bel, cor
+        return item_states(bits, who, self.info.arrays.state, self._item, self._rumor, ADOPTED, BELIEVES, CORRECTED)
 
     def shift(self, st: DxState, cfg: DiagnosisConfig, cases: np.ndarray, who: np.ndarray):
         """(gain, loss, believes) per (case, judge): skill added by adopted guidelines, lost by

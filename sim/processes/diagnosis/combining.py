@@ -13,9 +13,9 @@ from collections.abc import Callable
 
 import numpy as np
 
-from ...arrays import lookup, segment_first, segment_rank
 from ...table import Table
 from .config import REFERRAL, DiagnosisConfig
+from .kernels import lookup_sorted, run_first, run_rank
 from .state import DxState
 
 __all__ = ["combine_posterior", "p_correct", "resolve", "weights"]
@@ -65,13 +65,13 @@ def _combine(st: DxState, cfg: DiagnosisConfig, A: Table):
     cs, lab = A["case"][idx], A["label"][idx].astype(np.int64)
     w = np.zeros((m, L))
     w[np.arange(m), lab] = weights(cfg, L, A["confidence"][idx])
-    first = segment_first(cs)
+    first = run_first(cs)
     seg = np.cumsum(first) - 1
     starts = np.flatnonzero(first)
     cum = np.cumsum(w, axis=0)
     before = np.vstack([np.zeros((1, L)), cum])[starts]  # cum. weight before each case's run
     scores = st.scores[cs] + cum - before[seg]
-    n_cum = C["n_answers"][cs] + segment_rank(cs) + 1
+    n_cum = C["n_answers"][cs] + run_rank(cs) + 1
     bump = np.zeros_like(scores)
     bump[np.arange(m), lab] = 1e-9  # ties: the answer just received
     lead, conf = combine_posterior(scores + bump)
@@ -113,10 +113,10 @@ def resolve(
     # referrals made in this step, unless the case was diagnosed before they were made
     if entered_referral.size:
         k = entered_referral
-        book(k[lookup(acc_case, acc_t, k, np.inf) > C["t_ref_entry"][k]])
+        book(k[lookup_sorted(acc_case, acc_t, k, np.inf) > C["t_ref_entry"][k]])
     # diagnosis: the earlier of an accepted answer and the referral visit
     ids = st.open_ids
-    t_acc = lookup(acc_case, acc_t, ids, np.inf)
+    t_acc = lookup_sorted(acc_case, acc_t, ids, np.inf)
     t_ref = C["t_ref_dx"][ids]
     ref_first = (t_ref < t1) & (t_ref <= t_acc)
     by_ref = ids[ref_first]

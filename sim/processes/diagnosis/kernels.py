@@ -11,7 +11,20 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-__all__ = ["book_slots", "first_opening", "group_stock", "pick_in_lists"]
+__all__ = [
+    "book_slots",
+    "csr_expand",
+    "first_opening",
+    "group_stock",
+    "item_states",
+    "keys_of_open",
+    "lookup_sorted",
+    "pick_in_lists",
+    "run_first",
+    "run_rank",
+    "unique_inverse",
+    "unique_sorted",
+]
 
 
 @njit(cache=True)
@@ -109,3 +122,126 @@ def pick_in_lists(
         lo, hi = indptr[k, r], indptr[k, r + 1]
         out[i] = ids[offset[k] + lo + np.int64(u[i] * (hi - lo))]
     return out
+
+
+@njit(cache=True)
+def csr_expand(indptr: np.ndarray, keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`sim.arrays.csr_rows` in one pass: the rows of the CSR slices ``keys`` laid
+    end to end, and for each row the position in ``keys`` of its slice."""
+    total = 0
+    for i in range(keys.size):
+        total += indptr[keys[i] + 1] - indptr[keys[i]]
+    rows = np.empty(total, np.int64)
+    owner = np.empty(total, np.int64)
+    j = 0
+    for i in range(keys.size):
+        for r in range(indptr[keys[i]], indptr[keys[i] + 1]):
+            rows[j] = r
+            owner[j] = i
+            j += 1
+    return rows, owner
+
+
+@njit(cache=True)
+def run_first(keys: np.ndarray) -> np.ndarray:
+    """:func:`sim.arrays.segment_first`: True at the first element of each run of equal values."""
+    out = np.ones(keys.size, np.bool_)
+    for i in range(1, keys.size):
+        out[i] = keys[i] != keys[i - 1]
+    return out
+
+
+@njit(cache=True)
+def run_rank(keys: np.ndarray) -> np.ndarray:
+    """:func:`sim.arrays.segment_rank`: the position of each element within its run of equal values."""
+    out = np.zeros(keys.size, np.int64)
+    for i in range(1, keys.size):
+        if keys[i] == keys[i - 1]:
+            out[i] = out[i - 1] + 1
+    return out
+
+
+@njit(cache=True)
+def lookup_sorted(keys: np.ndarray, values: np.ndarray, query: np.ndarray, default: float) -> np.ndarray:
+    """:func:`sim.arrays.lookup` for float values: ``values[keys == q]`` for each query
+    (``keys`` sorted and unique), else ``default``."""
+    out = np.full(query.size, default)
+    if keys.size == 0:
+        return out
+    pos = np.searchsorted(keys, query)
+    for i in range(query.size):
+        p = min(pos[i], keys.size - 1)
+        if keys[p] == query[i]:
+            out[i] = values[p]
+    return out
+
+
+@njit(cache=True)
+def keys_of_open(keys: np.ndarray, t_dx: np.ndarray, n: int) -> np.ndarray:
+    """The ``case * n + member`` keys whose case is not diagnosed (``t_dx`` NaN), in order."""
+    out = np.empty(keys.size, keys.dtype)
+    j = 0
+    lo = hi = 0  # keys of the last case looked up: [lo, hi), kept or not
+    keep = False
+    for i in range(keys.size):
+        k = keys[i]
+        if k < lo or k >= hi:  # the keys of a case mostly lie together: one division per case
+            c = k // n
+            lo, hi = c * n, c * n + n
+            keep = np.isnan(t_dx[c])
+        if keep:
+            out[j] = k
+            j += 1
+    return out[:j].copy()
+
+
+@njit(cache=True)
+def unique_sorted(values: np.ndarray) -> np.ndarray:
+    """``np.unique(values)``: the distinct values, sorted."""
+    if values.size == 0:
+        return values.copy()
+    v = np.sort(values)
+    keep = np.ones(v.size, np.bool_)
+    for i in range(1, v.size):
+        keep[i] = v[i] != v[i - 1]
+    return v[keep]
+
+
+@njit(cache=True)
+def unique_inverse(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``np.unique(values, return_inverse=True)``: the distinct values, sorted, and the
+    position of each value among them."""
+    inv = np.empty(values.size, np.int64)
+    if values.size == 0:
+        return values.copy(), inv
+    order = np.argsort(values)  # equal values get the same position: the sort need not be stable
+    uniq = np.empty(values.size, values.dtype)
+    k = -1
+    for i in range(order.size):
+        v = values[order[i]]
+        if k < 0 or v != uniq[k]:
+            k += 1
+            uniq[k] = v
+        inv[order[i]] = k
+    return uniq[: k + 1].copy(), inv
+
+
+@njit(cache=True)
+def item_states(bits, who, state, item, rumor, adopted, believes, corrected):
+    """Per (case bits, clinician ``who``): adopted a guideline / believes a rumor / holds a
+    correction, among the items that concern the case (bit k of ``bits``: item ``item[k]``
+    of the information state ``state``, a rumor when ``rumor[k]``), in one pass."""
+    ad = np.zeros(who.size, np.bool_)
+    bel = np.zeros(who.size, np.bool_)
+    cor = np.zeros(who.size, np.bool_)
+    for i in range(who.size):
+        b = bits[i]
+        for k in range(item.size):
+            if (b >> k) & 1:
+                s = state[item[k], who[i]]
+                if rumor[k]:
+                    bel[i] |= s == believes
+                    cor[i] |= s == corrected
+                else:
+                    ad[i] |= s == adopted
+    return ad, bel, cor

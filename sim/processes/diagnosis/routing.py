@@ -16,9 +16,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from ...arrays import csr_rows, segment_first, segment_rank, unique_first
+from ...arrays import unique_first
 from ...population import SPECIALTIES
 from .config import CONTACT, GROUP, N_CASE_SPEC, NONE, REFERRAL, ROUTES, DiagnosisConfig
+from .kernels import csr_expand, run_first, run_rank
 from .staff import Staff
 from .state import DxState
 
@@ -158,7 +159,7 @@ class Router:
         G = self.stock
         G.update(net, pop, staff, day)
         asker, spec = C["asker"][cases], C["spec"][cases].astype(np.int64)
-        rows_c, k = csr_rows(net.c_indptr, asker)  # the askers' memberships
+        rows_c, k = csr_expand(net.c_indptr, asker)  # the askers' memberships
         if rows_c.size == 0:
             return posted
         g = net.c_groups[rows_c].astype(np.int64)
@@ -176,13 +177,13 @@ class Router:
             stock = G.skill[g, spec[k]] - (asker_in & same) * xa
         order = np.lexsort((rng.random(k.size), -np.round(stock, 9), k))
         k, g, n_ok = k[order], g[order], n_ok[order]
-        rank = segment_rank(k)
+        rank = run_rank(k)
         keep = (rank < cfg.groups_per_request) & (n_ok > 0)
         k, g = k[keep], g[keep]
         if k.size == 0:
             return posted
         # members of the chosen groups who may answer
-        rows, kk = csr_rows(net.g_indptr, g)  # kk: index into the chosen (case, group)
+        rows, kk = csr_expand(net.g_indptr, g)  # kk: index into the chosen (case, group)
         member = net.g_members[rows]
         ok = staff.answering[member] & ~net.m_muted[rows] & (member != asker[k[kk]])
         if cfg.group_answerers != "any":
@@ -214,7 +215,7 @@ class Router:
         pop, contacts, C = model.pop, model.contacts, st.cases
         posted = np.zeros(cases.size, bool)
         asker, spec = C["asker"][cases], C["spec"][cases]
-        rows, k = csr_rows(contacts.indptr, asker)
+        rows, k = csr_expand(contacts.indptr, asker)
         if rows.size == 0:
             return posted
         nb = contacts.neighbors[rows]
@@ -228,7 +229,7 @@ class Router:
             score = score * st.trust.factor(asker[k], nb, -1)
         order = np.lexsort((st.rng.random(k.size), -score, k))
         k, nb = k[order], nb[order]
-        first = segment_first(k)
+        first = run_first(k)
         k, nb = k[first], nb[first]
         R = st.requests
         req = len(R) + np.arange(k.size)

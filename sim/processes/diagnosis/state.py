@@ -19,6 +19,7 @@ import numpy as np
 from ...arrays import expand_ranges, sorted_member
 from ...table import Table
 from .config import NONE, PENDING
+from .kernels import keys_of_open, unique_sorted
 
 if TYPE_CHECKING:  # pragma: no cover
     from ...streaming import TableStream
@@ -167,7 +168,7 @@ class DxState:
 
     def add_pairs(self, req: np.ndarray, exp: np.ndarray, case: np.ndarray) -> None:
         """New (request, member) pairs, pending until the member reads the request."""
-        self.open_reqs = np.concatenate([self.open_reqs, np.unique(req)])
+        self.open_reqs = np.concatenate([self.open_reqs, unique_sorted(req)])
         self.asked = np.concatenate([self.asked, case.astype(np.int64) * self.n + exp])
         self._asked_sorted = False
         self.pairs.append(req=req, exp=exp, state=PENDING, ready=np.nan, quality=0.0, willing=False)
@@ -202,4 +203,4 @@ class DxState:
         closing = ~np.isnan(t_dx[R["case"][self.open_reqs]])
         R["slots"][self.open_reqs[closing]] = 0
         self.open_reqs = self.open_reqs[~closing]
-        self.asked = self.asked[np.isnan(t_dx[self.asked // self.n])]
+        self.asked = keys_of_open(self.asked, t_dx, self.n)

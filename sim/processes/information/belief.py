@@ -37,6 +37,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from ...table import Table
+from . import kernels
 from .config import BELIEVES, CONTENT, CORRECTED, CORRECTION, DOUBTS, LITERACY_REF, UNAWARE
 from .state import per_step
 from .transitions import set_state
@@ -118,31 +119,43 @@ def verify_and_forget(p: InformationProcess, model, start: dict[int, np.ndarray]
     for those still in their start-of-step state (one transition per step)."""
     if not p.catalog.rumors:
         return
-    cfg, arr = p.config, p.arrays
-    p_verify, p_check = _verify_check(p, model, dt)
-    p_forget = float(per_step(cfg.forget_prob_per_day, dt))
+    arr = p.arrays
+    p_forget, verify_below, check_below = _thresholds(p, model, dt)
     for j in p.catalog.rumors:
         st0 = start[j]
-        same = arr.state[j] == st0
         u = p.rng.random(st0.size)
-        bel = same & (st0 == BELIEVES)
-        cor = same & (st0 == CORRECTED)
-        forget = (bel | cor) & (u < p_forget)
-        if cfg.belief_rule == "forget_first":
-            verify = bel & ~forget & (u < p_forget + p_verify * (1 - p_forget))
-        else:  # exclusive: forget with p_f, verify with p_v (all of 1 - p_f when p_f + p_v > 1)
-            verify = bel & ~forget & (u < p_forget + p_verify)
-        check = same & (st0 == DOUBTS) & (u < p_check)
-        who = np.flatnonzero(forget)
-        if who.size:
-            arr.state[j, who] = DOUBTS
-            arr.active[j, who] = False
-            p.log.add(j, "forget", who, who, -1, t)
-        for mask in (verify, check):
-            who = np.flatnonzero(mask)
+        # one compiled pass: those still in their start-of-step state that forget, verify, check
+        forget, verify, check = kernels.rumor_transitions(
+            arr.state[j], st0, u, p_forget, verify_below, check_below, BELIEVES, CORRECTED, DOUBTS
+        )
+        if forget.size:
+            arr.state[j, forget] = DOUBTS
+            arr.active[j, forget] = False
+            p.log.add(j, "forget", forget, forget, -1, t)
+        for who in (verify, check):
             if who.size:
                 set_state(p, j, who, CORRECTED, t, sender=who)
                 arr.active[j, who] = p.rng.random(who.size) < p.settings["share_prob"][j]
+
+
+def _thresholds(p: InformationProcess, model, dt: float) -> tuple[float, np.ndarray, np.ndarray]:
+    """``p_forget`` and, per clinician, the uniform draw below which a believer verifies
+    (when not forgetting) and a doubter checks, kept while the settings stay the same."""
+    cfg = p.config
+    p_verify, p_check = _verify_check(p, model, dt)
+    p_forget = float(per_step(cfg.forget_prob_per_day, dt))
+    key = (p_forget, cfg.belief_rule, id(p_verify), id(p_check), model.pop.n)
+    cached = p.cache.get("rumor_thresholds")
+    if cached is None or cached[0] != key:
+        if cfg.belief_rule == "forget_first":
+            verify = p_forget + p_verify * (1 - p_forget)
+        else:  # exclusive: forget with p_f, verify with p_v (all of 1 - p_f when p_f + p_v > 1)
+            verify = p_forget + p_verify
+        n = model.pop.n
+        verify = np.broadcast_to(verify, n).copy() if np.ndim(verify) == 0 else verify
+        check = np.broadcast_to(p_check, n).copy() if np.ndim(p_check) == 0 else p_check
+        cached = p.cache["rumor_thresholds"] = (key, p_forget, verify, check, p_verify, p_check)
+    return cached[1], cached[2], cached[3]
 
 
 def _verify_check(p: InformationProcess, model, dt: float):

@@ -44,6 +44,8 @@ __all__ = [
     "noticed_copies",
     "post_in_groups",
     "read_guideline",
+    "rumor_transitions",
+    "split_copies",
 ]
 
 
@@ -373,3 +375,70 @@ def read_guideline(u, order, copies, item, rules, uptake, literacy, t):
             adopt_at[n_adopt] = c
             n_adopt += 1
     return aware_at[:n_aware], adopt_at[:n_adopt], consider_at[:n_consider]
+
+
+@njit(cache=True)
+def split_copies(copies, read, gone):
+    """One pass over the pending deliveries ``copies`` (views of the queue's columns): the
+    rows ``read & ~gone``, in order, as new :class:`Copies`, and the rows ``~read & ~gone``
+    moved in order to the front of the columns (in place); returns (the copies read, how
+    many rows are left)."""
+    n = read.size
+    n_read = 0
+    for i in range(n):
+        if read[i] and not gone[i]:
+            n_read += 1
+    recv, item, stance, sender, group, post, t, weight = copies
+    out = Copies(
+        np.empty(n_read, recv.dtype),
+        np.empty(n_read, item.dtype),
+        np.empty(n_read, stance.dtype),
+        np.empty(n_read, sender.dtype),
+        np.empty(n_read, group.dtype),
+        np.empty(n_read, post.dtype),
+        np.empty(n_read, t.dtype),
+        np.empty(n_read, weight.dtype),
+    )
+    j = 0
+    m = 0
+    for i in range(n):
+        if gone[i]:
+            continue
+        if read[i]:
+            out.recv[j], out.item[j], out.stance[j], out.sender[j] = recv[i], item[i], stance[i], sender[i]
+            out.group[j], out.post[j], out.t[j], out.weight[j] = group[i], post[i], t[i], weight[i]
+            j += 1
+        else:
+            if m != i:  # rows before the first read or gone one stay where they are
+                recv[m], item[m], stance[m], sender[m] = recv[i], item[i], stance[i], sender[i]
+                group[m], post[m], t[m], weight[m] = group[i], post[i], t[i], weight[i]
+            m += 1
+    return out, m
+
+
+@njit(cache=True)
+def rumor_transitions(state, start, u, p_forget, verify_below, check_below, believes, corrected, doubts):
+    """One rumor's draws ``u`` (one per clinician), for those still in their start-of-step
+    state: who forgets (believers and holders of the correction, ``u < p_forget``), who
+    verifies (believers not forgetting, ``u < verify_below``) and who checks (doubters,
+    ``u < check_below``); each as increasing clinician ids."""
+    n = start.size
+    forget = np.empty(n, np.int64)
+    verify = np.empty(n, np.int64)
+    check = np.empty(n, np.int64)
+    n_f = n_v = n_c = 0
+    for i in range(n):
+        s = start[i]
+        if state[i] != s:
+            continue
+        if s == believes or s == corrected:
+            if u[i] < p_forget:
+                forget[n_f] = i
+                n_f += 1
+            elif s == believes and u[i] < verify_below[i]:
+                verify[n_v] = i
+                n_v += 1
+        elif s == doubts and u[i] < check_below[i]:
+            check[n_c] = i
+            n_c += 1
+    return forget[:n_f].copy(), verify[:n_v].copy(), check[:n_c].copy()

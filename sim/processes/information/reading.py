@@ -75,9 +75,10 @@ def _opened(p: InformationProcess, model) -> Table | None:
     if gone is None:
         gone = np.zeros(recv.size, bool)
     p.counters["removed_copies"] += int((gone & now).sum())
-    batch = pending.take(now & ~gone)
-    pending.keep(~now & ~gone)
-    return batch
+    # one compiled pass: the copies read out, the rest kept in order (as ``take`` then ``keep``)
+    read, left = kernels.split_copies(kernels.Copies(*pending.columns()), now, gone)
+    pending.truncate(left)
+    return Table.wrap(pending.spec, read)
 
 
 def _purge(p: InformationProcess, batch: Table, t: float) -> Table:
