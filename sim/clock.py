@@ -28,8 +28,14 @@ class Clock:
 
     @property
     def hour(self) -> float:
-        """Clock hour (0-24) at the middle of the current step."""
-        return (self.start_hour + (self.t + 0.5 * self.step_days) * 24.0) % 24.0
+        """Clock hour (0-24) at the middle of the current step.
+
+        Counted in whole steps of ``step_hours`` (rounded to 1e-9 h), not from ``t``: days in
+        floating point (2 h = 0.08333... days) put the middle of a 2-hour step at 16.999... h on
+        some days and 17.0 on others, so a clinician whose shift ends at 17:00 was on duty at
+        that step on some days only (and the per-hour caches held dozens of hours, not 12)."""
+        step_hours = round(self.step_days * 24.0, 9)
+        return (self.start_hour + (self.step + 0.5) * step_hours) % 24.0
 
     def is_night(self, night_start: float = 23.0, night_end: float = 7.0) -> bool:
         h = self.hour

@@ -103,3 +103,20 @@ def test_a_region_abroad_without_a_time_zone_is_warned_about(scenario):
     assert "Boston" in line and "UTC+8" in line
     assert not [w for w in scenario_warnings(scenario) if "utc_offset_hours" in w]
     assert sim.build_model(plain, seed=3).pop.local_offset is None
+
+
+@pytest.mark.parametrize(
+    ("step_minutes", "hours"), [(120, [h + 1.0 for h in range(0, 24, 2)]), (60, [h + 0.5 for h in range(24)])]
+)
+def test_the_clock_hour_is_exact_all_year(step_minutes, hours):
+    """The middle of a step falls on the same hour every day: a year of 2-hour steps has the 12
+    odd hours exactly (days in floating point gave 16.999... on some days, so a shift ending at
+    17:00 was on duty at that step on some days only)."""
+    from sim.clock import Clock
+
+    clock = Clock(step_days=step_minutes / 1440)
+    seen = set()
+    for _ in range(365 * 24 * 60 // step_minutes):
+        seen.add(clock.hour)
+        clock.advance()
+    assert sorted(seen) == hours
