@@ -20,7 +20,7 @@ EPILOG = """examples:
   qunsim calibrate --check --jobs 2 --figure check.png   the table and a figure of it
 
 A calibration (ABC-SMC with pyabc: pip install 'qunsim[calibrate]') writes DIR/posterior.csv,
-DIR/calibrated.toml (the scenario at the posterior medians), DIR/report.md with its figures,
+DIR/calibrated.toml (the scenario at the posterior medians, or [abc] point), DIR/report.md with its figures,
 and keeps DIR/abc.db and DIR/sims/ so that --resume continues after an interruption.
 Targets and their sources: calibration/targets.toml, docs/calibration.md.
 
