@@ -22,7 +22,6 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
-from sim.arrays import first_at_or_after, lookup
 from sim.cli import main as cli_main
 from sim.components import Outputs
 from sim.config import ScenarioError, load_scenario
@@ -43,6 +42,8 @@ from sim.results import Metrics
 from sim.rng import replicate_seeds
 from sim.schema import ROLES
 from sim.validation import CASES, evaluate, scenario_dir
+
+from .reference_arrays import first_at_or_after, lookup
 
 ROOT = Path(__file__).resolve().parent.parent
 Z999 = 3.29

@@ -9,10 +9,12 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from sim.arrays import csr_rows, first_at_or_after, lookup, segment_first, segment_rank
+from sim.arrays import segment_first, segment_rank
 from sim.groups import _merge_order
 from sim.kernels import counting_order, membership_index
 from sim.processes.diagnosis import kernels as DK
+
+from .reference_arrays import csr_rows, first_at_or_after, lookup
 
 
 def _both(kernel):

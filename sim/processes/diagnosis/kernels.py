@@ -126,8 +126,7 @@ def pick_in_lists(
 
 @njit(cache=True)
 def csr_expand(indptr: np.ndarray, keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """:func:`sim.arrays.csr_rows` in one pass: the rows of the CSR slices ``keys`` laid
-    end to end, and for each row the position in ``keys`` of its slice."""
+    """The rows of the CSR slices ``keys`` laid end to end, and for each row the position in ``keys`` of its slice."""
     total = 0
     for i in range(keys.size):
         total += indptr[keys[i] + 1] - indptr[keys[i]]
@@ -163,7 +162,7 @@ def run_rank(keys: np.ndarray) -> np.ndarray:
 
 @njit(cache=True)
 def lookup_sorted(keys: np.ndarray, values: np.ndarray, query: np.ndarray, default: float) -> np.ndarray:
-    """:func:`sim.arrays.lookup` for float values: ``values[keys == q]`` for each query
+    """For float values: ``values[keys == q]`` for each query
     (``keys`` sorted and unique), else ``default``."""
     out = np.full(query.size, default)
     if keys.size == 0:
