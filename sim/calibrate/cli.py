@@ -93,7 +93,7 @@ def _check(args) -> int:
         for tid, t in targets.items():
             on = tuple(s for s in t.scenarios if s in args.scenario)
             if on:
-                keep[tid] = replace(t, scenario=on[0], scenarios=on)
+                keep[tid] = replace(t, scenarios=on)
         targets = keep
     replicates = 4 if args.replicates is None else args.replicates
     if replicates < 2:
@@ -150,7 +150,7 @@ def _calibrate(args) -> int:
 
         sets = tuple(spec.set) + tuple(f"{p.setting}={float(point[p.name])!r}" for p in spec.parameters)
         where = str(spec.scenario_path)
-        here = {tid: replace(t, scenario=where, scenarios=(where,), set=sets) for tid, t in spec.targets.items()}
+        here = {tid: replace(t, scenarios=(where,), set=sets) for tid, t in spec.targets.items()}
         rows = check_targets(here, ex, replicates=spec.replicates, seed=spec.seed, log=log)
     info = {
         "generations": result.generations,

@@ -68,7 +68,6 @@ class Target:
     sd: float | None = None
     lower: float | None = None
     upper: float | None = None
-    scenario: str | None = None  # the (first) scenario it applies to
     scenarios: tuple[str, ...] = ()  # every scenario it applies to (--check judges it on each)
     set: tuple[str, ...] = ()
     versus: tuple[str, ...] | None = None  # the comparison arm's settings (two-arm statistics)
@@ -76,6 +75,11 @@ class Target:
     source: str = ""
     quote: str = ""
     mapping: str = ""
+
+    @property
+    def scenario(self) -> str | None:
+        """The (first) scenario it applies to."""
+        return self.scenarios[0] if self.scenarios else None
 
     @property
     def is_bound(self) -> bool:
@@ -165,9 +169,9 @@ def parse_target(tid: str, raw: Any, where: str) -> Target:
     if isinstance(scen, list):
         if not scen or not all(isinstance(x, str) and x for x in scen) or len(set(scen)) < len(scen):
             raise ScenarioError(f"{where}.scenario: expected a scenario or a list of distinct scenarios, got {scen!r}")
-        kw["scenario"], kw["scenarios"] = scen[0], tuple(scen)
+        kw["scenarios"] = tuple(scen)
     elif isinstance(scen, str):
-        kw["scenario"], kw["scenarios"] = scen, (scen,)
+        kw["scenarios"] = (scen,)
     elif scen is not None:
         raise ScenarioError(f"{where}.scenario: expected a scenario or a list of scenarios, got {scen!r}")
     text = {}
