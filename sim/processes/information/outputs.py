@@ -337,10 +337,6 @@ def _rumor(p: InformationProcess, model, m: Metrics, j: int) -> None:
         item=name,
     )
     m.add(PREFIX, "p_final_believers", float((arr.state[j] == BELIEVES).mean()), item=name)
-    # of those who ever believed: still believing at the end, reached by a correction or not
-    still, reached = arr.state[j] == BELIEVES, arr.reached_corr[j]
-    m.add(PREFIX, "p_still_believing_reached", _share(still, ever & reached), item=name)
-    m.add(PREFIX, "p_still_believing_unreached", _share(still, ever & ~reached), item=name)
     m.add(PREFIX, "p_final_corrected", float((arr.state[j] == CORRECTED).mean()), item=name)
     for k, tname in enumerate(TIERS):
         sel = model.pop.tier == k
