@@ -41,7 +41,7 @@ __all__ = [
 
 PREFIX = "dx"
 #: the columns of the answers that :func:`cases_frame` and :func:`add_metrics` read
-ANSWER_COLUMNS_READ = ["case", "request", "t_end", "counted", "after_diagnosis"]
+ANSWER_COLUMNS_READ = ["case", "expert", "request", "t_end", "counted", "after_diagnosis"]
 
 
 def record(st: DxState, rec: Recorder, t: float) -> None:
@@ -187,10 +187,17 @@ def _share(x: np.ndarray) -> float | None:
 
 
 def add_metrics(
-    st: DxState, out: Metrics, cases: pd.DataFrame, answers: pd.DataFrame, t_end: float, parallel: bool = False
+    st: DxState,
+    out: Metrics,
+    cases: pd.DataFrame,
+    answers: pd.DataFrame,
+    t_end: float,
+    abroad: np.ndarray,
+    parallel: bool = False,
 ) -> None:
-    """The outcome figures of the run (prefix ``dx``); ``parallel`` (escalation = "parallel")
-    adds the referral visits cancelled because an accepted answer came first."""
+    """The outcome figures of the run (prefix ``dx``); ``abroad``: per clinician, works abroad;
+    ``parallel`` (escalation = "parallel") adds the referral visits cancelled because an accepted
+    answer came first."""
 
     def add(metric: str, value, **dims) -> None:
         out.add(PREFIX, metric, value, **dims)
@@ -249,6 +256,14 @@ def add_metrics(
         add(f"{name}_p_answered", _share(got))
         add(f"{name}_first_answer_median_minutes", float(np.median(wait[got])) if got.any() else None)
         add(f"{name}_p_first_answer_within_hour", _share(wait[got] <= 60))
+    # requests reaching members abroad (Tso 2022): answers given from abroad, and the answered
+    # group requests that had one
+    by_abroad = abroad[answers["expert"].to_numpy()] if len(answers) else np.zeros(0, bool)
+    add("p_answers_abroad", _share(by_abroad))
+    group_answers = np.isin(answers["request"].to_numpy(), np.flatnonzero(R["route"] == GROUP))
+    answered = np.unique(answers["request"].to_numpy()[group_answers])
+    from_abroad = np.unique(answers["request"].to_numpy()[group_answers & by_abroad])
+    add("group_p_answered_abroad", float(from_abroad.size / answered.size) if answered.size else None)
     # the experts' burden
     E, counters = st.experts, st.counters
     answered = E.n_answers > 0

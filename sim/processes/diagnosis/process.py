@@ -195,7 +195,8 @@ class DiagnosisProcess(Component):
             held = answers = outputs.answers_frame(self.state)
         cases = outputs.cases_frame(self.state, model.pop, model.t, answers)
         parallel = self.config.escalation == "parallel"
-        outputs.add_metrics(self.state, out.metrics, cases, answers, model.t, parallel)
+        abroad = model.pop.fac_abroad[model.pop.facility]
+        outputs.add_metrics(self.state, out.metrics, cases, answers, model.t, abroad, parallel)
         if self.state.care is not None:
             add_care_metrics(self.state.care, out.metrics, cases)
         for name, text in outputs.summary_lines(out.metrics, self.config.groups).items():

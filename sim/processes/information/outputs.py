@@ -318,6 +318,7 @@ def _rumor(p: InformationProcess, model, m: Metrics, j: int) -> None:
     it, arr, tr = p.catalog.items[j], p.arrays, p.track
     name, n, r = it.name, model.pop.n, p.catalog.rumors.index(j)
     ever = arr.ever_believed[j]
+    m.add(PREFIX, "start_day", float(it.start_day), item=name)  # the release; the t_* below count from it
     m.add(PREFIX, "peak_believers", int(tr.peak[r]), item=name)
     m.add(PREFIX, "p_peak_believers", float(tr.peak[r] / n), item=name)
     m.add(PREFIX, "t_peak", _nan_none(tr.t_peak[r] - it.start_day), item=name)  # from the release
