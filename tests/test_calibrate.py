@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from sim.calibrate.statistics import STATISTICS, RunView, compute
@@ -93,6 +94,56 @@ def test_two_arm_statistics_compare_a_run_with_its_comparison_arm():
         compute("ratio_vs", arm, {"metric": "ttd"})
 
 
+def _series(rows: list[tuple[float, float]]) -> pd.DataFrame:
+    """A tidy time series of the rumor's believers (all tiers) and, as a decoy, of one tier."""
+    out = []
+    for t, n in rows:
+        out.append({"t": t, "metric": "n_believes", "item": "rumor", "tier": None, "role": None, "value": n})
+        out.append({"t": t, "metric": "n_believes", "item": "rumor", "tier": "primary", "role": None, "value": 1.0})
+    return pd.DataFrame(out)
+
+
+def test_believers_shift_reads_both_arms_a_fixed_time_after_the_first_correction():
+    from scipy.stats import norm
+
+    # the rumor starts on day 10, its first correction comes 2 days later: read at day 12 + 5 = 17
+    metrics = {"n_clinicians": 100, "info_rumor_start_day": 10.0, "info_rumor_t_first_correction": 2.0}
+    arm = RunView(metrics, _series([(15.0, 50.0), (17.0, 20.0), (20.0, 5.0)]))
+    versus = RunView({"n_clinicians": 100}, _series([(15.0, 60.0), (16.5, 40.0), (18.0, 30.0), (20.0, 25.0)]))
+    args = {"item": "rumor", "days": 5}
+    assert compute("believers_shift_vs", arm, args, versus) == pytest.approx(norm.ppf(0.4) - norm.ppf(0.2))
+    # past the end of either run, or with no correction: undefined
+    assert math.isnan(compute("believers_shift_vs", arm, {"item": "rumor", "days": 9}, versus))
+    no_correction = RunView({**metrics, "info_rumor_t_first_correction": None}, arm.timeseries)
+    assert math.isnan(compute("believers_shift_vs", no_correction, args, versus))
+    gone = RunView(metrics, _series([(15.0, 50.0), (17.0, 0.0), (20.0, 0.0)]))
+    assert compute("believers_shift_vs", gone, args, versus) == math.inf
+    assert STATISTICS["believers_shift_vs"].needs == "timeseries"
+
+
+def test_occurs_marks_a_pattern_that_happened():
+    assert compute("occurs", RunView({"m": 0.013}), {"name": "m"}) == 1.0
+    assert compute("occurs", RunView({"m": 0.0}), {"name": "m"}) == 0.0
+    assert math.isnan(compute("occurs", RunView({"m": None}), {"name": "m"}))
+
+
+def test_answers_from_abroad_are_counted_per_answered_group_request():
+    """dx_group_p_answered_abroad from the answers table: requests with an answer by a clinician
+    at a facility abroad, of the answered group requests."""
+    import sim
+
+    res = sim.run(sim.load_scenario("guangdong_study", ["run.duration_days=20"]), seed=1)
+    agents, facilities, answers = res.tables["agents"], res.tables["facilities"], res.tables["answers"]
+    abroad_facilities = set(facilities.loc[facilities["abroad"].astype(bool), "facility"])
+    abroad_ids = set(agents.loc[agents["facility"].isin(abroad_facilities), "clinician"])
+    group = answers[answers["route"] == "group"]
+    answered = group["request"].nunique()
+    from_abroad = group.loc[group["expert"].isin(abroad_ids), "request"].nunique()
+    assert answered > 100 and from_abroad > 0
+    assert res.metrics["dx_group_p_answered_abroad"] == pytest.approx(from_abroad / answered)
+    assert res.metrics["dx_p_answers_abroad"] == pytest.approx(answers["expert"].isin(abroad_ids).mean())
+
+
 def test_versus_goes_with_two_arm_statistics_only():
     raw = {"statistic": "ratio_vs", "args": {"metric": "m"}, "observed": 1, "sd": 0.1}
     with pytest.raises(ScenarioError, match=r"targets.x.versus: statistic 'ratio_vs' compares two runs"):
@@ -155,6 +206,10 @@ def test_information_outcomes_do_not_depend_on_diagnosis_being_on():
     info = sorted(k for k in on.metrics if k.startswith("info_"))
     assert len(info) > 50 and on.metrics["dx_cases"] > 0 and "dx_cases" not in off.metrics
     assert {k: on.metrics[k] for k in info} == {k: off.metrics.get(k) for k in info}
+    # and so is the time series of every item's states (believers are read from it by believers_shift_vs)
+    items = [ts[ts["item"].notna()].reset_index(drop=True) for ts in (on.timeseries, off.timeseries)]
+    assert len(items[0]) > 400 and set(items[0]["metric"]) >= {"n_believes", "n_aware", "n_adopted"}
+    pd.testing.assert_frame_equal(items[0], items[1])
 
 
 # ------------------------------------------------------------------ targets
@@ -313,6 +368,7 @@ def test_an_interrupted_calibration_resumes_to_the_uninterrupted_posterior(tmp_p
 def test_check_prints_a_well_formed_table_and_exits_by_its_pass_column():
     ids = ["carmona_p_within_hour", "tso_specimens_within_hours"]
     cmd = [sys.executable, "-m", "sim.cli", "calibrate", "--check", "--replicates", "2", "--quiet"]
+    cmd += ["--scenario", "consult_group", "--scenario", "guangdong_study"]  # not the province's year-long runs
     for t in ids:
         cmd += ["--target", t]
     proc = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT, timeout=1200)
@@ -334,15 +390,34 @@ def test_check_prints_a_well_formed_table_and_exits_by_its_pass_column():
     assert proc.returncode == (0 if all(passes) else 1)
 
 
+def _check_passes(scenarios: list[str], replicates: int) -> None:
+    cmd = [sys.executable, "-m", "sim.cli", "calibrate", "--check", "--jobs", "2", "--quiet"]
+    cmd += ["--replicates", str(replicates)] + [a for s in scenarios for a in ("--scenario", s)]
+    proc = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT, timeout=1800)
+    n = len([1 for t in load_targets().values() for s in t.scenarios if s in scenarios])
+    assert n >= 8, n
+    assert f"{n} of {n} targets pass" in proc.stdout, proc.stdout + proc.stderr
+    assert proc.returncode == 0
+
+
 @pytest.mark.slow
 def test_the_shipped_scenarios_pass_every_target():
     """Issue #14's floor: `qunsim calibrate --check` passes every target on the shipped scenarios
     (seeds 0-3, the default). A miss prints the table: the test shows it."""
-    cmd = [sys.executable, "-m", "sim.cli", "calibrate", "--check", "--jobs", "2", "--quiet"]
-    proc = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT, timeout=1800)
-    n = len([1 for t in load_targets().values() for _ in t.scenarios])
-    assert f"{n} of {n} targets pass" in proc.stdout, proc.stdout + proc.stderr
-    assert proc.returncode == 0
+    _check_passes(["consult_group", "guangdong_study"], replicates=4)
+
+
+@pytest.mark.slow
+def test_the_province_passes_every_target():
+    """The same on the province, with two replicates (seeds 0-1): one is three year-long runs of
+    60,000 clinicians, and four would take the suite past its time (docs/calibration.md has the
+    four-replicate table). Fewer replicates widen the Monte Carlo term of the pass rule."""
+    _check_passes(["province"], replicates=2)
+
+
+def test_every_target_applies_to_a_checked_scenario():
+    """The two tests above cover every target on every scenario it names."""
+    assert {s for t in load_targets().values() for s in t.scenarios} == {"consult_group", "guangdong_study", "province"}
 
 
 def test_calibrate_command_refuses_bad_input_with_exit_2(tmp_path):

@@ -76,6 +76,14 @@ def metric(run, name: str) -> float:
     return _num(run.metrics, name)
 
 
+@_register("occurs")
+def occurs(run, name: str) -> float:
+    """1 when a metric (by its flat name) is above 0 in the run, 0 when it is 0; for patterns that
+    either happen in a run or not."""
+    value = _num(run.metrics, name)
+    return value if math.isnan(value) else float(value > 0)
+
+
 @_register("group_first_answer_median_minutes")
 def group_first_answer_median_minutes(run) -> float:
     """Median minutes from a request posted to a group to its first answer."""
@@ -186,12 +194,50 @@ def probit_shift_vs(run, versus, metric: str) -> float:
     intervention lowers the variable by d standard deviations. NaN when either share is
     missing or the comparison arm's is 0 or 1; +inf when the arm's share is 0.
     """
-    p1, p0 = _num(run.metrics, metric), _num(versus.metrics, metric)
+    return _probit_shift(_num(run.metrics, metric), _num(versus.metrics, metric))
+
+
+def _probit_shift(p1: float, p0: float) -> float:
+    """``Phi^-1(p0) - Phi^-1(p1)``; NaN when either is missing or p0 is 0 or 1, +inf when p1 is 0."""
     if math.isnan(p1) or math.isnan(p0) or not 0 < p0 < 1:
         return math.nan
     if p1 <= 0:
         return math.inf
     return _probit(p0) - _probit(min(p1, 1.0))
+
+
+def _share_at(run, metric: str, item: str, t: float) -> float:
+    """The clinicians counted by the time series' ``metric`` (all tiers) for ``item`` at the
+    last record at or before day ``t``, as a share of all clinicians; NaN past the last record."""
+    ts = run.timeseries
+    n = _num(run.metrics, "n_clinicians")
+    if ts is None or not n > 0:
+        return math.nan
+    rows = ts[(ts["metric"] == metric) & (ts["item"] == item) & ts["tier"].isna() & ts["role"].isna()]
+    if rows.empty or t > float(rows["t"].max()) + 1e-9:
+        return math.nan
+    before = rows[rows["t"] <= t + 1e-9]
+    if before.empty:
+        return math.nan
+    return float(before.sort_values("t")["value"].iloc[-1]) / n
+
+
+@_register("believers_shift_vs", needs="timeseries", arms=2)
+def believers_shift_vs(run, versus, item: str, days: float) -> float:
+    """Probit shift of the share believing a rumor, ``days`` after its first correction, from the comparison arm.
+
+    The time is counted from the first correction of ``item`` in the target's arm (a checker's
+    or the official one: ``info_<item>_start_day + info_<item>_t_first_correction``) and read from both
+    arms' time series (the last record at or before it), so scenarios of any length compare
+    belief at the same distance from the correction. Then as :func:`probit_shift_vs`:
+    ``Phi^-1(versus) - Phi^-1(arm)``. NaN when no correction came, when the run ends before
+    that time, or the comparison arm's share is 0 or 1; +inf when the arm's share is 0.
+    """
+    since = _num(run.metrics, _flat("info", "t_first_correction", item=item))  # days after its release
+    if math.isnan(since):
+        return math.nan
+    t = _num(run.metrics, _flat("info", "start_day", item=item)) + since + days
+    return _probit_shift(_share_at(run, "n_believes", item, t), _share_at(versus, "n_believes", item, t))
 
 
 def compute(name: str, run, args: dict[str, Any] | None = None, versus=None) -> float:
