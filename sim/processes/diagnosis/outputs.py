@@ -261,9 +261,10 @@ def add_metrics(
     by_abroad = abroad[answers["expert"].to_numpy()] if len(answers) else np.zeros(0, bool)
     add("p_answers_abroad", _share(by_abroad))
     group_answers = np.isin(answers["request"].to_numpy(), np.flatnonzero(R["route"] == GROUP))
-    answered = np.unique(answers["request"].to_numpy()[group_answers])
+    answered_requests = np.unique(answers["request"].to_numpy()[group_answers])
     from_abroad = np.unique(answers["request"].to_numpy()[group_answers & by_abroad])
-    add("group_p_answered_abroad", float(from_abroad.size / answered.size) if answered.size else None)
+    share = from_abroad.size / answered_requests.size if answered_requests.size else None
+    add("group_p_answered_abroad", share)
     # the experts' burden
     E, counters = st.experts, st.counters
     answered = E.n_answers > 0
