@@ -402,8 +402,8 @@ def _check_passes(scenarios: list[str], replicates: int) -> None:
 
 @pytest.mark.slow
 def test_the_shipped_scenarios_pass_every_target():
-    """Issue #14's floor: `qunsim calibrate --check` passes every target on the shipped scenarios
-    (seeds 0-3, the default). A miss prints the table: the test shows it."""
+    """Issue #14's floor: `qunsim calibrate --check` passes every target on the consult group and
+    the Guangdong study (seeds 0-3, the default). A miss prints the table: the test shows it."""
     _check_passes(["consult_group", "guangdong_study"], replicates=4)
 
 
