@@ -6,8 +6,6 @@ import numpy as np
 
 __all__ = [
     "expand_ranges",
-    "segment_first",
-    "segment_rank",
     "sorted_member",
     "unique_first",
 ]
@@ -43,17 +41,3 @@ def sorted_member(keys: np.ndarray, sorted_pool: np.ndarray) -> np.ndarray:
         return np.zeros(np.size(keys), bool)
     at = np.minimum(np.searchsorted(sorted_pool, keys), sorted_pool.size - 1)
     return sorted_pool[at] == keys
-
-
-def segment_first(keys: np.ndarray) -> np.ndarray:
-    """Bool: first element of each run of equal values in a sorted array."""
-    out = np.ones(keys.size, bool)
-    out[1:] = keys[1:] != keys[:-1]
-    return out
-
-
-def segment_rank(keys: np.ndarray) -> np.ndarray:
-    """Position within each run of equal values of a sorted array."""
-    first = segment_first(keys)
-    start = np.maximum.accumulate(np.where(first, np.arange(keys.size), 0))
-    return np.arange(keys.size) - start

@@ -306,8 +306,8 @@ class OncallRoster(Intervention):
         answer_prob: float = Field(1.0, ge=0.0, le=1.0, description="Probability of answering a request, at least.")
 
     def start(self, model) -> None:
-        from .arrays import segment_rank
         from .processes.diagnosis.config import N_CASE_SPEC
+        from .processes.diagnosis.kernels import run_rank
 
         self.members = np.zeros(0, np.int64)
         try:
@@ -320,7 +320,7 @@ class OncallRoster(Intervention):
         )
         ids = np.flatnonzero(ok)
         ids = ids[np.lexsort((ids, -pop.expertise[ids], pop.specialty[ids]))]
-        self.members = ids[segment_rank(pop.specialty[ids]) < self.params.per_specialty]
+        self.members = ids[run_rank(pop.specialty[ids]) < self.params.per_specialty]
         proc.set_oncall(self.members, self.params.reads_per_hour, self.params.answer_prob)
 
     def stop(self, model) -> None:

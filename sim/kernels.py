@@ -1,7 +1,7 @@
 """Compiled helpers shared by the model's data structures (numba, ``nopython``).
 
-Imported when a model is built (never by ``import sim``): the membership index uses
-:func:`counting_order` at every rebuild. ``kernel.py_func`` is the same code run by the
+Imported when a model is built (never by ``import sim``): the membership index is rebuilt
+with :func:`membership_index`. ``kernel.py_func`` is the same code run by the
 interpreter; the tests check that both give the same results as the numpy they replace.
 Compiled code is cached next to this file (``cache=True``).
 """
@@ -11,25 +11,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-__all__ = ["counting_order", "membership_index"]
-
-
-@njit(cache=True)
-def counting_order(keys: np.ndarray, n_keys: int) -> tuple[np.ndarray, np.ndarray]:
-    """``indptr`` (n_keys + 1) and the stable order of ``keys`` (ints in [0, n_keys)):
-    the same as ``np.argsort(keys, kind="stable")``, in two passes (a counting sort)."""
-    indptr = np.zeros(n_keys + 1, np.int64)
-    for k in keys:
-        indptr[k + 1] += 1
-    for i in range(n_keys):
-        indptr[i + 1] += indptr[i]
-    fill = indptr[:-1].copy()
-    order = np.empty(keys.size, np.int64)
-    for i in range(keys.size):
-        k = keys[i]
-        order[fill[k]] = i
-        fill[k] += 1
-    return indptr, order
+__all__ = ["membership_index"]
 
 
 @njit(cache=True)
@@ -37,8 +19,8 @@ def membership_index(
     m_clinician: np.ndarray, m_group: np.ndarray, m_muted: np.ndarray, n_clinicians: int, n_groups: int
 ):
     """The derived indexes of membership rows sorted by group: ``g_indptr`` (as the cumsum of
-    ``np.bincount(m_group)``), ``c_indptr`` and ``c_rows`` (:func:`counting_order` of the
-    clinicians, rows as int32), ``c_groups`` (``m_group[c_rows]``) and ``g_muted``
+    ``np.bincount(m_group)``), ``c_indptr`` and ``c_rows`` (the CSR of the clinicians and
+    ``np.argsort(m_clinician, kind="stable")`` as int32), ``c_groups`` (``m_group[c_rows]``) and ``g_muted``
     (``np.bincount(m_group[m_muted])``), in two passes over the rows."""
     g_indptr = np.zeros(n_groups + 1, np.int64)
     g_muted = np.zeros(n_groups, np.int64)

@@ -53,3 +53,17 @@ def first_at_or_after(owner: np.ndarray, when: np.ndarray, q_owner: np.ndarray, 
     ok[ok] = own[order[q[ok]]] == q_owner[ok]
     out[ok] = tim[order[q[ok]]]
     return out
+
+
+def segment_first(keys: np.ndarray) -> np.ndarray:
+    """Bool: first element of each run of equal values in a sorted array."""
+    out = np.ones(keys.size, bool)
+    out[1:] = keys[1:] != keys[:-1]
+    return out
+
+
+def segment_rank(keys: np.ndarray) -> np.ndarray:
+    """Position within each run of equal values of a sorted array."""
+    first = segment_first(keys)
+    start = np.maximum.accumulate(np.where(first, np.arange(keys.size), 0))
+    return np.arange(keys.size) - start

@@ -9,12 +9,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from sim.arrays import segment_first, segment_rank
 from sim.groups import _merge_order
-from sim.kernels import counting_order, membership_index
+from sim.kernels import membership_index
 from sim.processes.diagnosis import kernels as DK
 
-from .reference_arrays import csr_rows, first_at_or_after, lookup
+from .reference_arrays import csr_rows, first_at_or_after, lookup, segment_first, segment_rank
 
 
 def _both(kernel):
@@ -34,16 +33,6 @@ def test_merge_order_is_the_stable_argsort(seed):
             assert (ref == np.arange(key.size)).all()
         else:
             assert (order == ref).all()
-
-
-@pytest.mark.parametrize("kernel", _both(counting_order))
-def test_counting_order_is_the_stable_argsort_and_the_csr(kernel):
-    rng = np.random.default_rng(3)
-    for n_keys, size in ((1, 0), (1, 5), (7, 100), (50, 30)):
-        keys = rng.integers(0, n_keys, size).astype(np.int32)
-        indptr, order = kernel(keys, n_keys)
-        assert (order == np.argsort(keys, kind="stable")).all()
-        assert (indptr == np.r_[0, np.cumsum(np.bincount(keys, minlength=n_keys))]).all()
 
 
 def _book_reference(dest, arrive, gap, next_slot):
@@ -192,7 +181,7 @@ def test_unique_kernels_equal_np_unique(compiled):
 
 
 @pytest.mark.parametrize("kernel", _both(membership_index))
-def test_membership_index_equals_the_bincounts_and_the_counting_order(kernel):
+def test_membership_index_equals_the_bincounts_and_the_stable_argsort(kernel):
     rng = np.random.default_rng(14)
     for n_clin, n_groups, rows in ((5, 3, 0), (40, 12, 300), (300, 50, 2000)):
         group = np.sort(rng.integers(0, n_groups, rows)).astype(np.int32)
@@ -201,7 +190,8 @@ def test_membership_index_equals_the_bincounts_and_the_counting_order(kernel):
         g_indptr, c_indptr, c_rows, c_groups, g_muted = kernel(clin, group, muted, n_clin, n_groups)
         want_g = np.zeros(n_groups + 1, np.int64)
         np.cumsum(np.bincount(group, minlength=n_groups), out=want_g[1:])
-        want_c, order = counting_order(clin, n_clin)
+        want_c = np.r_[0, np.cumsum(np.bincount(clin, minlength=n_clin))]
+        order = np.argsort(clin, kind="stable")
         for got, want in (
             (g_indptr, want_g),
             (c_indptr, want_c),

@@ -143,7 +143,7 @@ def csr_expand(indptr: np.ndarray, keys: np.ndarray) -> tuple[np.ndarray, np.nda
 
 @njit(cache=True)
 def run_first(keys: np.ndarray) -> np.ndarray:
-    """:func:`sim.arrays.segment_first`: True at the first element of each run of equal values."""
+    """True at the first element of each run of equal values (of a sorted array)."""
     out = np.ones(keys.size, np.bool_)
     for i in range(1, keys.size):
         out[i] = keys[i] != keys[i - 1]
@@ -152,7 +152,7 @@ def run_first(keys: np.ndarray) -> np.ndarray:
 
 @njit(cache=True)
 def run_rank(keys: np.ndarray) -> np.ndarray:
-    """:func:`sim.arrays.segment_rank`: the position of each element within its run of equal values."""
+    """The position of each element within its run of equal values (of a sorted array)."""
     out = np.zeros(keys.size, np.int64)
     for i in range(1, keys.size):
         if keys[i] == keys[i - 1]:

@@ -154,6 +154,7 @@ def _thresholds(p: InformationProcess, model, dt: float) -> tuple[float, np.ndar
         n = model.pop.n
         verify = np.broadcast_to(verify, n).copy() if np.ndim(verify) == 0 else verify
         check = np.broadcast_to(p_check, n).copy() if np.ndim(p_check) == 0 else p_check
+        # p_verify and p_check are held with the entry, so the ids in its key stay theirs
         cached = p.cache["rumor_thresholds"] = (key, p_forget, verify, check, p_verify, p_check)
     return cached[1], cached[2], cached[3]
 
