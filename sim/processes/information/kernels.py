@@ -152,8 +152,7 @@ def post_in_groups(rng, sharers, net, p_notice, p_stop, active, group_posts, sta
         s = ids[i]
         cap += c_indptr[s + 1] - c_indptr[s]
     who = np.empty(cap, np.int64)
-    group = np.empty(cap, np.int32)
-    row = np.empty(cap, np.int64)
+    ent = np.empty(cap, np.int64)  # the membership of each post (group and row are read after the draws)
     n = 0
     same = p_post.size == 1
     for i in range(ids.size):
@@ -163,12 +162,16 @@ def post_in_groups(rng, sharers, net, p_notice, p_stop, active, group_posts, sta
             for e in range(c_indptr[s], c_indptr[s + 1]):
                 if rng.random() < p:
                     who[n] = i
-                    group[n] = c_groups[e]
-                    row[n] = c_rows[e]
+                    ent[n] = e
                     n += 1
         if rng.random() < p_stop:
             active[s] = False
-    who, group, row = who[:n].copy(), group[:n].copy(), row[:n].copy()  # compact: callers keep them
+    who = who[:n].copy()  # compact: callers keep it
+    group = np.empty(n, np.int32)
+    row = np.empty(n, np.int64)
+    for k in range(n):
+        group[k] = c_groups[ent[k]]
+        row[k] = c_rows[ent[k]]
     post, recv, deliveries = noticed_copies(rng, group, row, net, p_notice, group_posts)
     copies = copy_columns(post, recv, who, sharers, group, stamp)
     return who, group, row, deliveries, copies
