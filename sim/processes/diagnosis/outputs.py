@@ -182,6 +182,16 @@ def cases_frame(st: DxState, pop, T: float, answers: pd.DataFrame | None = None)
     )
 
 
+def _masks(column: pd.Series, labels) -> dict[str, np.ndarray]:
+    """Bool per row, for each label: the row's value is the label (by category code when the
+    column is categorical, as the cases table's are)."""
+    if isinstance(column.dtype, pd.CategoricalDtype):
+        codes, cats = column.cat.codes.to_numpy(), column.cat.categories
+        return {x: codes == cats.get_loc(x) if x in cats else np.zeros(codes.size, bool) for x in labels}
+    values = column.astype(str).to_numpy()
+    return {x: values == x for x in labels}
+
+
 def _share(x: np.ndarray) -> float | None:
     return float(x.mean()) if x.size else None
 
@@ -207,26 +217,26 @@ def add_metrics(
     add("cases", n)
     add("diagnosed", int(done.sum()))
     add("p_diagnosed", float(done.mean()) if n else None)
-    route = cases["route"].astype(str).to_numpy()
+    route = _masks(cases["route"], ROUTES)  # bool per case, by route (codes, not strings: a million cases)
     for r in ROUTES:
-        add("p", _share(route[done] == r), route=r)  # dx_p_route_<r>: share of diagnosed cases
-    add("p_without_referral", _share(route[done] != "referral"))
-    consulted_done = done & (route != "local")
-    add("p_consulted_without_referral", _share(route[consulted_done] != "referral"))
+        add("p", _share(route[r][done]), route=r)  # dx_p_route_<r>: share of diagnosed cases
+    add("p_without_referral", _share(~route["referral"][done]))
+    consulted_done = done & ~route["local"]
+    add("p_consulted_without_referral", _share(~route["referral"][consulted_done]))
     correct = cases["correct"].to_numpy(dtype=float, na_value=np.nan)
     add("accuracy", float(np.nanmean(correct[done])) if done.any() else None)
     for r in ROUTES:
-        sel = done & (route == r)
+        sel = done & route[r]
         add(f"accuracy_{r}", float(np.nanmean(correct[sel])) if sel.any() else None)  # no route_ marker
-    tier = cases["tier"].astype(str).to_numpy()
+    tier = _masks(cases["tier"], TIERS)
     for t in TIERS:
-        sel = done & (tier == t)
+        sel = done & tier[t]
         add("accuracy", float(np.nanmean(correct[sel])) if sel.any() else None, tier=t)
     # time to diagnosis: Kaplan-Meier, unresolved cases censored at the end
     time = np.where(done, cases["time_to_diagnosis_hours"], cases["censor_hours"]).astype(float)
     consulted = cases["consulted"].to_numpy()
-    route_end = cases["route_at_end"].astype(str).to_numpy()
-    spec = cases["specialty"].astype(str).to_numpy()
+    route_end = _masks(cases["route_at_end"], ROUTES)
+    spec = _masks(cases["specialty"], CASE_SPECIALTIES)
 
     def km(sel: np.ndarray, suffix: str = "", **dims) -> None:
         any_ = sel.any()
@@ -237,13 +247,13 @@ def add_metrics(
     km(np.ones(n, bool))
     km(consulted, "_consulted")
     for t in TIERS:
-        km(tier == t, tier=t)
-        km((tier == t) & consulted, "_consulted", tier=t)
+        km(tier[t], tier=t)
+        km(tier[t] & consulted, "_consulted", tier=t)
     for r in ROUTES:
-        km(route_end == r, route=r)
+        km(route_end[r], route=r)
     for s in CASE_SPECIALTIES:
-        if (spec == s).any():
-            km(spec == s, specialty=s)
+        if spec[s].any():
+            km(spec[s], specialty=s)
     # first answer to a request: group posts (Carmona et al. 2018: median 52 min, 53% within
     # an hour) and 1-on-1 requests (Gulacti & Lok 2017: median 158 min to a consult)
     R = st.requests
@@ -275,7 +285,7 @@ def add_metrics(
     if parallel:
         # a visit booked but not needed: an accepted answer came before it (the slot stays unused)
         booked = cases["t_referral_visit"].notna().to_numpy()
-        cancelled = booked & done & (route != "referral")
+        cancelled = booked & done & ~route["referral"]
         add("referrals_cancelled", int(cancelled.sum()))
         add("p_referrals_cancelled", float(cancelled.sum() / booked.sum()) if booked.any() else None)
     add("answers", counters["answers"])
