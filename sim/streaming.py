@@ -1,12 +1,14 @@
 """Tables written to Parquet in chunks while a run goes on, so that memory stays flat.
 
 A run given a results folder (``run(..., stream_to=folder)``, ``qunsim run --stream``)
-streams its event log and its answers: the rows go to ``<folder>/.events.parquet.part.tmp``
-(``.answers.parquet.part.tmp``) every :data:`CHUNK_ROWS` rows (one Parquet file written
+streams its event log, its answers and its cases: the rows go to
+``<folder>/.events.parquet.part.tmp`` (``.answers.parquet.part.tmp``,
+``.cases.parquet.part.tmp``) every :data:`CHUNK_ROWS` rows (one Parquet file written
 incrementally with pyarrow's ``ParquetWriter``, a row group per chunk, the schema of the
 in-memory table written by ``DataFrame.to_parquet``). Events come in order of time; answers
 are written once no answer still to come can start before them
-(:func:`sim.processes.diagnosis.outputs.stream_answers`). Hidden and ending in ``.tmp``, a
+(:func:`sim.processes.diagnosis.outputs.stream_answers`); cases in order of arrival, once
+finished, and dropped from memory (:func:`sim.processes.diagnosis.outputs.stream_cases`). Hidden and ending in ``.tmp``, a
 part file never looks like a result: :meth:`sim.results.Results.save` renames it to
 ``events.parquet`` together with the other files, and a run that fails removes it.
 
@@ -137,4 +139,5 @@ def stream_tables(model: QunModel, folder: str | Path) -> Sink:
         state = getattr(comp, "state", None) if comp.name == "diagnosis" else None
         if state is not None:
             state.answer_sink = sink.open("answers")
+            state.case_sink = sink.open("cases")
     return sink

@@ -161,7 +161,10 @@ def test_keys_of_open_equals_the_mask(kernel):
     for size in (0, 1, 100):
         keys = rng.integers(0, 20 * n, size).astype(np.int64)
         t_dx = np.where(rng.random(20) < 0.5, np.nan, 1.0)
-        assert np.array_equal(kernel(keys, t_dx, n), keys[np.isnan(t_dx[keys // n])])
+        assert np.array_equal(kernel(keys, t_dx, n, 0), keys[np.isnan(t_dx[keys // n])])
+        # cases held from id 5 on (``base``): keys of cases 5.. look up row case - 5
+        later = keys[keys >= 5 * n]
+        assert np.array_equal(kernel(later, t_dx, n, 5), later[np.isnan(t_dx[later // n - 5])])
 
 
 @pytest.mark.parametrize("compiled", [True, False])

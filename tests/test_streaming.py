@@ -1,4 +1,4 @@
-"""Streamed tables (the event log written in chunks during the run) equal the in-memory ones."""
+"""Streamed tables (the event log, answers and cases written in chunks during the run) equal the in-memory ones."""
 
 from __future__ import annotations
 
@@ -40,6 +40,10 @@ def test_streamed_tables_equal_the_in_memory_ones(pair):
     answers = streamed.tables.raw("answers")
     assert isinstance(answers, StreamedTable) and len(answers) == len(memory.tables["answers"]) > 3 * chunk
     assert pq.ParquetFile(answers.path).metadata.num_row_groups >= 3
+    # cases: written during the run (a row group each time the finished ones were dropped)
+    cases = streamed.tables.raw("cases")
+    assert isinstance(cases, StreamedTable) and len(cases) == len(memory.tables["cases"]) > 3 * chunk
+    assert pq.ParquetFile(cases.path).metadata.num_row_groups >= 3
     assert list(streamed.tables) == list(memory.tables)
     for name in memory.tables:
         pd.testing.assert_frame_equal(streamed.tables[name], memory.tables[name], check_exact=True)

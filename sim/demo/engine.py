@@ -104,7 +104,7 @@ def _dx_tables(proc, model) -> dict[str, pd.DataFrame]:
     from ..processes.diagnosis import outputs
 
     answers = outputs.answers_frame(proc.state)
-    return {"cases": outputs.cases_frame(proc.state, model.pop, model.t, answers), "answers": answers}
+    return {"cases": outputs.cases_frame(proc.state, model.pop, model.t), "answers": answers}
 
 
 # ---------------------------------------------------------------------- time series

@@ -102,7 +102,7 @@ class CostProcess(Component):
             counts.update(read=int(info["read"]), posts=int(info["posts"]), direct=int(info["direct"]))
         if "diagnosis" in running:
             counts["requests"] = int(running["diagnosis"].counters["requests"])
-        cases = out.frame("cases")
+        cases = out.frame("cases", ["tier", "referral_hops", "t_referral_visit", "resolved"])
         answers = out.frame("answers", ["expert", "minutes", "offhours"])
         table = cost_rows(self.config, model.pop, answers, cases, counts)
         out.tables["cost"] = table

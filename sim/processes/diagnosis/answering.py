@@ -108,7 +108,7 @@ def match(st: DxState, cfg: DiagnosisConfig, model, t0: float, t1: float) -> Non
     req, e, ready = P["req"][q], P["exp"][q], P["ready"][q]
     post = R["t_post"][req]
     case = R["case"][req]
-    alive = (R["slots"][req] > 0) & np.isnan(C["t_dx"][case]) & (ready < t1)
+    alive = (R["slots"][req] > 0) & np.isnan(C["t_dx"][case - st.base]) & (ready < t1)
     cap = cfg.answer_cap_per_day
     mean_days = cfg.answer_mean_minutes / (24 * 60)
     slots = R["slots"]
@@ -159,17 +159,18 @@ def commit(st: DxState, cfg: DiagnosisConfig, model, rows: np.ndarray, start: np
     P, R, C, E, pop = st.pairs, st.requests, st.cases, st.experts, model.pop
     req, e = P["req"][rows], P["exp"][rows]
     case = R["case"][req]
+    row = case - st.base  # the cases' rows in the case table
     m = rows.size
     end = start + service
-    spec = C["spec"][case]
+    spec = C["spec"][row]
     skill = pop.expertise[e] * np.where(pop.specialty[e] == spec, 1.0, cfg.off_specialty_factor)
-    lacks = pop.fac_equipment[pop.facility[e]] < C["need"][case]
+    lacks = pop.fac_equipment[pop.facility[e]] < C["need"][row]
     u = st.rng.random(m)
     if st.care is None:
-        p = p_correct(cfg, st.n_labels, skill, C["difficulty"][case], lacks, P["quality"][rows])
+        p = p_correct(cfg, st.n_labels, skill, C["difficulty"][row], lacks, P["quality"][rows])
         correct = u < p
     else:  # the answer carries its author's information state (.care)
-        tier = pop.fac_tier[C["facility"][case]]
+        tier = pop.fac_tier[C["facility"][row]]
         p, correct = st.care.judge(st, cfg, 1, case, e, skill, lacks, P["quality"][rows], u, tier)
     wrong = 1 + (st.rng.random(m) * (st.n_labels - 1)).astype(np.int16)
     label = np.where(correct, 0, wrong).astype(np.int16)
@@ -181,7 +182,7 @@ def commit(st: DxState, cfg: DiagnosisConfig, model, rows: np.ndarray, start: np
     np.add.at(E.answer_minutes, e, service * 24 * 60)
     st.counters["answers"] += m
     st.counters["offhours"] += int(off.sum())
-    np.fmin.at(C["t_first_start"], case, start)
+    np.fmin.at(C["t_first_start"], row, start)
     st.inflight.append(
         case=case,
         req=req,

@@ -111,7 +111,7 @@ class Arrivals:
             quality=new["quality"],
             asker_skill=skill,
         )
-        C = st.cases
+        C, row = st.cases, ids - st.base
         st.counters["cases"] += k
         st.new_cases_since_record += k
         workup = cfg.local_workup_hours / 24.0
@@ -123,26 +123,26 @@ class Arrivals:
             gain = shifts[0] if shifts is not None else 0.0  # a believer decides on the skill they think they have
             can = (skill + gain >= diff) & (pop.fac_equipment[fac] >= need)
             loc = ids[can]
-            C["now"][ids] = LOCAL
-            C["t_dx"][loc] = times[can] + workup
-            C["route"][loc] = LOCAL
+            C["now"][row] = LOCAL
+            C["t_dx"][row[can]] = times[can] + workup
+            C["route"][row[can]] = LOCAL
             no_lack, sharp = np.zeros(can.sum(), bool), np.ones(can.sum())
             if care is None or shifts is None:
                 p = p_correct(cfg, st.n_labels, skill[can], diff[can], no_lack, sharp)
-                C["correct"][loc] = (new["u_local"][can] < p).astype(np.int8)
+                C["correct"][row[can]] = (new["u_local"][can] < p).astype(np.int8)
             else:
                 mine = tuple(x[can] for x in shifts)
                 tier = pop.fac_tier[fac[can]]
                 _, ok = care.judge(
                     st, cfg, 0, loc, asker[can], skill[can], no_lack, sharp, new["u_local"][can], tier, mine
                 )
-                C["correct"][loc] = ok.astype(np.int8)
+                C["correct"][row[can]] = ok.astype(np.int8)
             st.counters["resolved"] += int(loc.size)
             held = care.delay(st, cfg, ids[~can]) if care is not None else 0.0
-            C["belief_delay"][ids[~can]] = held
-            C["t_esc"][ids[~can]] = times[~can] + workup + held
+            C["belief_delay"][row[~can]] = held
+            C["t_esc"][row[~can]] = times[~can] + workup + held
             consult = ids[~can]
         else:
-            C["t_esc"][ids] = times
+            C["t_esc"][row] = times
             consult = ids
         st.open_ids = np.concatenate([st.open_ids, consult])

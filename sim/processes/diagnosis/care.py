@@ -78,20 +78,20 @@ class CareLink:
         condition), drawn whatever the effects' setting so that switching them keeps the cases."""
         if not self.items or ids.size == 0:
             return
-        C = st.cases
-        spec = C["spec"][ids]
+        C, row = st.cases, ids - st.base
+        spec = C["spec"][row]
         bits = np.zeros(ids.size, np.int32)
         for k, (_, _, s, share) in enumerate(self.items):
             hit = (spec == s) & (self.rng.random(ids.size) < share)
             bits |= hit.astype(np.int32) << k
-        C["concerns"][ids] = bits
+        C["concerns"][row] = bits
         h = np.where(bits != 0, NEUTRAL, UNCONCERNED).astype(np.int8)
         if cfg.information_effects.enabled:
-            ad, bel, cor = self._states(C["concerns"][ids], C["asker"][ids])
+            ad, bel, cor = self._states(C["concerns"][row], C["asker"][row])
             h = np.where(ad, H_ADOPTED, h)
             h = np.where(cor, H_CORRECTED, h)
             h = np.where(bel, H_BELIEVES, h).astype(np.int8)
-        C["h_info"][ids] = h
+        C["h_info"][row] = h
 
     def _states(self, bits: np.ndarray, who: np.ndarray):
         """Per (case bits, clinician): adopted a guideline / believes a rumor / holds a correction
@@ -106,7 +106,7 @@ class CareLink:
         if not self.active(cfg) or cases.size == 0:
             return z, z, np.zeros(cases.size, bool)
         fx = cfg.information_effects
-        ad, bel, _ = self._states(st.cases["concerns"][cases], who)
+        ad, bel, _ = self._states(st.cases["concerns"][cases - st.base], who)
         return fx.adopted_skill_gain * ad, fx.believer_skill_loss * bel, bel
 
     def judge(
@@ -126,7 +126,7 @@ class CareLink:
         """(accuracy, correct) of judgments of ``cases`` by ``who`` with base ``skill`` and
         uniform draws ``u``, shifted by the judges' information state; counts harm and benefit
         per ``tier`` (of the case's facility). ``shifts``: from :meth:`shift` when known."""
-        diff = st.cases["difficulty"][cases]
+        diff = st.cases["difficulty"][cases - st.base]
         gain, loss, bel = self.shift(st, cfg, cases, who) if shifts is None else shifts
         p = p_correct(cfg, st.n_labels, skill + gain - loss, diff, lacks, quality)
         correct = u < p
@@ -145,22 +145,25 @@ class CareLink:
         out = np.zeros(ids.size)
         if not self.active(cfg) or ids.size == 0:
             return out
-        return np.where(st.cases["h_info"][ids] == H_BELIEVES, cfg.information_effects.believer_delay_hours / 24.0, 0.0)
+        return np.where(
+            st.cases["h_info"][ids - st.base] == H_BELIEVES, cfg.information_effects.believer_delay_hours / 24.0, 0.0
+        )
 
     def release(self, st: DxState, cfg: DiagnosisConfig, t0: float) -> None:
         """Cases held back by a treating clinician who no longer believes escalate now."""
         if not self.active(cfg):
             return
-        C = st.cases
+        C, b = st.cases, st.base
         ids = st.open_ids
-        held = ids[(C["belief_delay"][ids] > 0) & (C["now"][ids] == LOCAL) & (C["t_esc"][ids] > t0)]
+        row = ids - b
+        held = ids[(C["belief_delay"][row] > 0) & (C["now"][row] == LOCAL) & (C["t_esc"][row] > t0)]
         if held.size == 0:
             return
-        _, bel, _ = self._states(C["concerns"][held], C["asker"][held])
+        _, bel, _ = self._states(C["concerns"][held - b], C["asker"][held - b])
         free = held[~bel]
-        due = C["t_arrival"][free] + cfg.local_workup_hours / 24.0
-        C["belief_delay"][free] = np.maximum(t0 - due, 0.0)
-        C["t_esc"][free] = np.maximum(due, t0)
+        due = C["t_arrival"][free - b] + cfg.local_workup_hours / 24.0
+        C["belief_delay"][free - b] = np.maximum(t0 - due, 0.0)
+        C["t_esc"][free - b] = np.maximum(due, t0)
 
 
 def add_metrics(care: CareLink, out, cases: pd.DataFrame) -> None:

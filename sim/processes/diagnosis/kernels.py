@@ -176,8 +176,8 @@ def lookup_sorted(keys: np.ndarray, values: np.ndarray, query: np.ndarray, defau
 
 
 @njit(cache=True)
-def keys_of_open(keys: np.ndarray, t_dx: np.ndarray, n: int) -> np.ndarray:
-    """The ``case * n + member`` keys whose case is not diagnosed (``t_dx`` NaN), in order."""
+def keys_of_open(keys: np.ndarray, t_dx: np.ndarray, n: int, base: int = 0) -> np.ndarray:
+    """The ``case * n + member`` keys whose case is not diagnosed (``t_dx[case - base]`` NaN), in order."""
     out = np.empty(keys.size, keys.dtype)
     j = 0
     lo = hi = 0  # keys of the last case looked up: [lo, hi), kept or not
@@ -187,7 +187,7 @@ def keys_of_open(keys: np.ndarray, t_dx: np.ndarray, n: int) -> np.ndarray:
         if k < lo or k >= hi:  # the keys of a case mostly lie together: one division per case
             c = k // n
             lo, hi = c * n, c * n + n
-            keep = np.isnan(t_dx[c])
+            keep = np.isnan(t_dx[c - base])
         if keep:
             out[j] = k
             j += 1

@@ -30,28 +30,36 @@ from .survival import km_quantile, km_share_by
 
 __all__ = [
     "ANSWER_COLUMNS_READ",
+    "CASE_COLUMNS_READ",
     "add_metrics",
     "answers_frame",
     "cases_frame",
     "close_answers",
+    "close_cases",
     "record",
     "stream_answers",
+    "stream_cases",
     "summary_lines",
 ]
 
 PREFIX = "dx"
-#: the columns of the answers that :func:`cases_frame` and :func:`add_metrics` read
+#: the columns of the answers that :func:`add_metrics` reads
 ANSWER_COLUMNS_READ = ["case", "expert", "request", "t_end", "counted", "after_diagnosis"]
+#: the columns of the cases that the metrics read (:func:`add_metrics`, the care and cost metrics)
+CASE_COLUMNS_READ = [
+    "tier", "specialty", "resolved", "route", "route_at_end", "consulted", "correct", "time_to_diagnosis_hours",
+    "censor_hours", "t_referral_visit", "referral_hops", "concerned", "handler_info", "belief_delay_hours",
+]  # fmt: skip
 
 
 def record(st: DxState, rec: Recorder, t: float) -> None:
     """The time-series rows at time ``t`` (counts; no dimensions)."""
-    C, counters = st.cases, st.counters
+    C, counters = st.cases, st.counters  # the cases written out were diagnosed before now
     rec.add("n_dx_open_cases", int((~(C["t_dx"] <= t)).sum()))
     rec.add("new_dx_cases", st.new_cases_since_record)
     st.new_cases_since_record = 0
     rec.add("cum_dx_cases", counters["cases"])
-    rec.add("cum_dx_diagnosed", int((C["t_dx"] <= t).sum()))
+    rec.add("cum_dx_diagnosed", st.base + int((C["t_dx"] <= t).sum()))
     rec.add("cum_dx_referrals", counters["referrals"])
     rec.add("cum_dx_requests", counters["requests"])
     rec.add("cum_dx_answers", counters["answers"])
@@ -126,37 +134,81 @@ def close_answers(st: DxState) -> StreamedTable:
     return st.answer_sink.close(_by_start(A))
 
 
-def cases_frame(st: DxState, pop, T: float, answers: pd.DataFrame | None = None) -> pd.DataFrame:
+def stream_cases(st: DxState, pop, t: float) -> None:
+    """Streamed (``st.case_sink``): once :data:`sim.streaming.CHUNK_ROWS` cases are held, write
+    and drop the finished cases that arrived before the oldest case still in play.
+
+    Finished: diagnosed before ``t`` (the end of this step) with no answer in flight. Nothing
+    changes such a case again (its requests are closed, its pairs dropped), and its row of
+    :func:`cases_frame` is the same at any end of the run after ``t``. The rows are written
+    in order of id, so the file holds the in-memory table's rows in its order. When fewer
+    than half a chunk are finished (an old case still waits for a referral visit, say), the
+    next look is after another quarter chunk has arrived."""
+    C = st.cases
+    n, chunk = len(C), streaming.CHUNK_ROWS
+    if n < max(chunk, st.stream_check_at):
+        return
+    assert st.case_sink is not None
+    done = C["t_dx"] <= t  # NaN (open): False
+    if len(st.inflight):
+        done &= np.arange(st.base, st.base + n) < st.inflight["case"].min()
+    k = n if done.all() else int(np.argmin(done))  # the finished rows before the first in play
+    if k < chunk // 2:
+        st.stream_check_at = n + chunk // 4
+        return
+    st.case_sink.write(_cases_rows(st, pop, t, k))
+    st.drop_first_cases(k)
+    st.stream_check_at = 0
+
+
+def close_cases(st: DxState, pop, T: float) -> StreamedTable:
+    """Streamed: write the cases held and close the file."""
+    assert st.case_sink is not None
+    return st.case_sink.close(_cases_rows(st, pop, T, len(st.cases)))
+
+
+def cases_frame(st: DxState, pop, T: float) -> pd.DataFrame:
     """One row per case; unresolved cases (also those whose diagnosis falls after the end
     ``T``) have NaN ``t_diagnosis`` and are censored at the end (``censor_hours``)."""
-    C, R = st.cases, st.requests
-    n = len(C)
-    t_arr, t_dx = C["t_arrival"], C["t_dx"]
+    if st.base:
+        raise RuntimeError("the cases are streamed to a file: read it once the run is finished")
+    return _cases_rows(st, pop, T, len(st.cases))
+
+
+def _cases_rows(st: DxState, pop, T: float, stop: int) -> pd.DataFrame:
+    """The rows of :func:`cases_frame` of the cases held in rows ``[0, stop)``."""
+    C, R, b = st.cases, st.requests, st.base
+    n = int(stop)
+    t_arr, t_dx = C["t_arrival"][:n], C["t_dx"][:n]
     done = t_dx <= T
-    route_end = np.where(done, C["route"], C["now"]).astype(np.int64)
-    if answers is None:
-        answers = answers_frame(st)
-    counted = np.bincount(answers["case"][answers["counted"]], minlength=n)[:n]
-    made = R["t_post"] < np.where(np.isnan(t_dx[R["case"]]), np.inf, t_dx[R["case"]])
-    n_req = np.bincount(R["case"][made], minlength=n)[:n]
+    route_end = np.where(done, C["route"][:n], C["now"][:n]).astype(np.int64)
+    mine = R["case"] - b  # the requests of these cases (those of cases written out are below 0)
+    mine_sel = (mine >= 0) & (mine < n)
+    case_req, t_post = mine[mine_sel], R["t_post"][mine_sel]
+    made = t_post < np.where(np.isnan(t_dx[case_req]), np.inf, t_dx[case_req])
+    n_req = np.bincount(case_req[made], minlength=n)[:n]
     labels = np.array([*ROUTES, "none"])
-    fac = C["facility"]
+    fac = C["facility"][:n]
+
+    def col(name: str) -> np.ndarray:
+        return C[name][:n]
+
     return pd.DataFrame(
         {
-            "case": np.arange(n),
+            "case": np.arange(b, b + n),
             "facility": fac,
             "region": pd.Categorical.from_codes(pop.fac_region[fac], pop.region_names),
             "tier": pd.Categorical.from_codes(pop.fac_tier[fac], TIERS),
-            "specialty": pd.Categorical.from_codes(C["spec"], CASE_SPECIALTIES),
-            "difficulty": C["difficulty"],
-            "needs_equipment": C["need"],
-            "lacks_equipment": pop.fac_equipment[fac] < C["need"],
-            "image_quality": C["quality"],
-            "asker": C["asker"],
-            "asker_skill": C["asker_skill"],
+            "specialty": pd.Categorical.from_codes(col("spec"), CASE_SPECIALTIES),
+            "difficulty": col("difficulty"),
+            "needs_equipment": col("need"),
+            "lacks_equipment": pop.fac_equipment[fac] < col("need"),
+            "image_quality": col("quality"),
+            "asker": col("asker"),
+            "asker_skill": col("asker_skill"),
             "t_arrival": t_arr,
-            "t_first_request": C["t_first_request"],
-            "t_first_answer": C["t_first_answer"],
+            "t_first_request": col("t_first_request"),
+            "t_first_answer": col("t_first_answer"),
             "t_diagnosis": np.where(done, t_dx, np.nan),
             "time_to_diagnosis_hours": np.where(done, (t_dx - t_arr) * 24.0, np.nan),
             "censor_hours": np.where(done, np.nan, (T - t_arr) * 24.0),
@@ -165,19 +217,19 @@ def cases_frame(st: DxState, pop, T: float, answers: pd.DataFrame | None = None)
                 np.where(done, labels[route_end], "unresolved"), categories=[*ROUTES, "unresolved"]
             ),
             "route_at_end": pd.Categorical(labels[route_end], categories=[*ROUTES, "none"]),
-            "consulted": ~(done & (C["route"] == LOCAL)),
-            "correct": pd.array(np.where(done, C["correct"] == 1, None), dtype="boolean"),
-            "n_answers": counted,
+            "consulted": ~(done & (col("route") == LOCAL)),
+            "correct": pd.array(np.where(done, col("correct") == 1, None), dtype="boolean"),
+            "n_answers": col("n_counted").astype(np.int64),
             "n_requests": n_req,
-            "t_referral": C["t_ref_entry"],
-            "t_referral_visit": np.where(np.isfinite(C["t_ref_dx"]), C["t_ref_dx"], np.nan),
-            "referral_facility": C["ref_facility"],
-            "referral_hops": C["ref_hops"],
+            "t_referral": col("t_ref_entry"),
+            "t_referral_visit": np.where(np.isfinite(col("t_ref_dx")), col("t_ref_dx"), np.nan),
+            "referral_facility": col("ref_facility"),
+            "referral_hops": col("ref_hops"),
             # information and care (.care): items about the case's condition, the treating
             # clinician's state for them at arrival, hours its escalation was held back by a belief
-            "concerned": C["concerns"] != 0,
-            "handler_info": pd.Categorical.from_codes(C["h_info"], HANDLER_STATES),
-            "belief_delay_hours": C["belief_delay"] * 24.0,
+            "concerned": col("concerns") != 0,
+            "handler_info": pd.Categorical.from_codes(col("h_info"), HANDLER_STATES),
+            "belief_delay_hours": col("belief_delay") * 24.0,
         }
     )
 

@@ -104,6 +104,8 @@ class DiagnosisProcess(Component):
     @property
     def cases(self) -> Table:
         """The case table (columns by name, one row per case arrived)."""
+        if self.state.base:
+            raise RuntimeError("the cases are streamed to a file: read the cases table of the results")
         return self.state.cases
 
     @property
@@ -173,6 +175,8 @@ class DiagnosisProcess(Component):
         combining.resolve(st, cfg, t1, entered_referral, book)
         if st.answer_sink is not None:
             outputs.stream_answers(st, t0)
+        if st.case_sink is not None:
+            outputs.stream_cases(st, pop, t1)
 
     # ------------------------------------------------------------------ outputs
     def record(self, model: QunModel, rec: Recorder) -> None:
@@ -193,7 +197,12 @@ class DiagnosisProcess(Component):
             held, answers = streamed, streamed.frame(outputs.ANSWER_COLUMNS_READ)
         else:
             held = answers = outputs.answers_frame(self.state)
-        cases = outputs.cases_frame(self.state, model.pop, model.t, answers)
+        held_cases: pd.DataFrame | StreamedTable
+        if self.state.case_sink is not None:
+            streamed = outputs.close_cases(self.state, model.pop, model.t)
+            held_cases, cases = streamed, streamed.frame(outputs.CASE_COLUMNS_READ)
+        else:
+            held_cases = cases = outputs.cases_frame(self.state, model.pop, model.t)
         parallel = self.config.escalation == "parallel"
         abroad = model.pop.fac_abroad[model.pop.facility]
         outputs.add_metrics(self.state, out.metrics, cases, answers, model.t, abroad, parallel)
@@ -201,5 +210,5 @@ class DiagnosisProcess(Component):
             add_care_metrics(self.state.care, out.metrics, cases)
         for name, text in outputs.summary_lines(out.metrics, self.config.groups).items():
             out.metrics.note(name, text)
-        out.tables["cases"] = cases
+        out.tables["cases"] = held_cases
         out.tables["answers"] = held

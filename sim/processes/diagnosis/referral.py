@@ -78,23 +78,24 @@ class Referrals:
         if cases.size == 0:
             return
         C = st.cases
-        cases = cases[np.argsort(C["t_ref_entry"][cases], kind="stable")]
-        fac, spec, need = C["facility"][cases], C["spec"][cases].astype(np.int64), C["need"][cases] - 1
+        cases = cases[np.argsort(C["t_ref_entry"][cases - st.base], kind="stable")]
+        row = cases - st.base  # the cases' rows in the case table
+        fac, spec, need = C["facility"][row], C["spec"][row].astype(np.int64), C["need"][row] - 1
         dest = self.dest[fac, spec, need]
         hops = self.hops[fac, spec, need]
-        arrive = C["t_ref_entry"][cases] + hops * cfg.referral_hop_travel_days + cfg.referral_lead_days
+        arrive = C["t_ref_entry"][row] + hops * cfg.referral_hop_travel_days + cfg.referral_lead_days
         gap = 1.0 / (cfg.referral_slots_per_100_beds_per_day * pop.fac_beds[dest] / 100.0)
         slot = book_slots(dest, arrive, gap, self.next_slot)  # moves next_slot on
         doctor = staff.pick_treating(dest, spec.astype(np.int8), st.rng.random(cases.size))
         skill = pop.expertise[doctor] * np.where(pop.specialty[doctor] == spec, 1.0, cfg.off_specialty_factor)
-        lacks = pop.fac_equipment[dest] < C["need"][cases]
-        C["ref_facility"][cases], C["ref_hops"][cases] = dest, hops
-        C["t_ref_dx"][cases] = slot + cfg.local_workup_hours / 24.0
+        lacks = pop.fac_equipment[dest] < C["need"][row]
+        C["ref_facility"][row], C["ref_hops"][row] = dest, hops
+        C["t_ref_dx"][row] = slot + cfg.local_workup_hours / 24.0
         u = st.rng.random(cases.size)
         if st.care is None:
-            ok = u < p_correct(cfg, st.n_labels, skill, C["difficulty"][cases], lacks, np.ones(cases.size))
+            ok = u < p_correct(cfg, st.n_labels, skill, C["difficulty"][row], lacks, np.ones(cases.size))
         else:  # the referral doctor's information state (.care)
-            tier = pop.fac_tier[C["facility"][cases]]
+            tier = pop.fac_tier[C["facility"][row]]
             _, ok = st.care.judge(st, cfg, 2, cases, doctor, skill, lacks, np.ones(cases.size), u, tier)
-        C["ref_correct"][cases] = ok.astype(np.int8)
+        C["ref_correct"][row] = ok.astype(np.int8)
         st.counters["referrals"] += int(cases.size)

@@ -1,7 +1,10 @@
 """The state of a run of the diagnosis process, shared by its mechanisms.
 
 * ``cases``: one row per case that has arrived (a growable :class:`~sim.table.Table`), and
-  ``scores``, its answers' log-likelihood per diagnosis;
+  ``scores``, its answers' log-likelihood per diagnosis. A case's id is its order of arrival
+  and its row is ``id - base``: ``base`` is 0 unless the run streams its cases, when the
+  finished cases before the oldest one still in play are written out and dropped
+  (:func:`.outputs.stream_cases`);
 * ``requests``: one row per group post or 1-on-1 message;
 * ``pairs``: (request, member) pairs not yet answered or declined;
 * ``inflight``: answers started and not yet finished; ``answer_log``: finished answers;
@@ -75,6 +78,7 @@ CASE_COLUMNS: dict[str, tuple] = {
     "t_ref_dx": (np.float64, np.inf),
     "ref_correct": (np.int8, -1),
     "n_answers": (np.int16, 0),
+    "n_counted": (np.int32, 0),  # answers that count towards its diagnosis (combined before it)
     "t_first_request": (np.float64, np.nan),
     "t_first_start": (np.float64, np.nan),
     "t_first_answer": (np.float64, np.nan),
@@ -141,6 +145,9 @@ class DxState:
         self.answer_log: list[Table] = []
         self.answer_sink: TableStream | None = None  # streamed: finished answers go there (outputs.stream_answers)
         self.answers_written_before = -np.inf  # every answer written started before this time
+        self.case_sink: TableStream | None = None  # streamed: finished cases go there (outputs.stream_cases)
+        self.base = 0  # id of the case in row 0 of ``cases`` (the cases before it were written out)
+        self.stream_check_at = 0  # streamed: rows held from which to look for finished cases again
         self.counters = dict.fromkeys(
             ("cases", "resolved", "referrals", "answers", "offhours", "declined", "after_diagnosis", "requests"), 0
         )
@@ -152,7 +159,7 @@ class DxState:
 
     @property
     def scores(self) -> np.ndarray:
-        """Per case (rows) and diagnosis (columns): summed log-likelihood weight of its answers."""
+        """Per case (rows, as ``cases``) and diagnosis (columns): summed log-likelihood weight of its answers."""
         return self._scores[: len(self.cases)]
 
     def add_cases(self, **columns: np.ndarray) -> np.ndarray:
@@ -164,7 +171,7 @@ class DxState:
             grown = np.zeros((max(2 * self._scores.shape[0], m, 256), self.n_labels))
             grown[:n] = self._scores[:n]
             self._scores = grown
-        return np.arange(n, m)
+        return np.arange(self.base + n, self.base + m)
 
     def add_pairs(self, req: np.ndarray, exp: np.ndarray, case: np.ndarray) -> None:
         """New (request, member) pairs, pending until the member reads the request."""
@@ -195,12 +202,20 @@ class DxState:
     def forget_diagnosed(self) -> None:
         """Drop what belongs to diagnosed cases: open ids, pairs, open requests (which take
         no more answers), the asked keys."""
-        C, R, P = self.cases, self.requests, self.pairs
+        C, R, P, b = self.cases, self.requests, self.pairs, self.base
         t_dx = C["t_dx"]
-        self.open_ids = self.open_ids[np.isnan(t_dx[self.open_ids])]
+        self.open_ids = self.open_ids[np.isnan(t_dx[self.open_ids - b])]
         if len(P):
-            self.pairs = P.take(np.isnan(t_dx[R["case"][P["req"]]]))
-        closing = ~np.isnan(t_dx[R["case"][self.open_reqs]])
+            self.pairs = P.take(np.isnan(t_dx[R["case"][P["req"]] - b]))
+        closing = ~np.isnan(t_dx[R["case"][self.open_reqs] - b])
         R["slots"][self.open_reqs[closing]] = 0
         self.open_reqs = self.open_reqs[~closing]
-        self.asked = keys_of_open(self.asked, t_dx, self.n)
+        self.asked = keys_of_open(self.asked, t_dx, self.n, b)
+
+    def drop_first_cases(self, k: int) -> None:
+        """Drop the first ``k`` rows of ``cases`` and ``scores`` (written out): ``base`` moves on."""
+        n = len(self.cases)
+        self.cases.keep(np.arange(n) >= k)
+        self._scores[: n - k] = self._scores[k:n]
+        self._scores[n - k : n] = 0.0
+        self.base += k
