@@ -296,7 +296,7 @@ _EPILOG = {
   qunsim run scenarios/guangdong_study.toml --seed 7 --out results/gd
   qunsim run scenarios/classroom.toml --set run.duration_days=10 --set population.literacy_mean=0.8
   qunsim run results/gd/scenario.toml --seed 8          rerun a results folder's resolved scenario
-  qunsim run big.toml --allow-large --stream            events and answers written to --out as the run goes
+  qunsim run big.toml --allow-large --stream            events, answers and cases written to --out as the run goes
   qunsim run big.toml --allow-large                     above {MAX_STEPS:,} steps or {MAX_CLINICIAN_STEPS:.0e} clinicians x steps
 
 exit codes:
@@ -362,7 +362,7 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument(
         "--stream",
         action="store_true",
-        help="write events and answers to --out in chunks as the run goes (same files; less memory)",
+        help="write events, answers and cases to --out in chunks as the run goes (same files; less memory)",
     )
     r.add_argument(
         "--allow-large",

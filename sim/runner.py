@@ -60,8 +60,8 @@ def run(
     ``warn(line)`` is called, before the first step, for each of :func:`model_warnings`; the
     manifest's ``warnings`` hold the scenario's warnings and these.
 
-    ``stream_to``: a folder (usually the one the results will be saved in) where the events
-    and the answers are written in chunks during the run (:mod:`sim.streaming`); the results
+    ``stream_to``: a folder (usually the one the results will be saved in) where the events,
+    the answers and the cases are written in chunks during the run (:mod:`sim.streaming`); the results
     then hold the files, read when asked for, and :meth:`Results.save` moves them into place.
     A run that fails removes them.
     """
