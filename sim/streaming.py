@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import numpy as np
 import pandas as pd
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -31,7 +32,7 @@ if TYPE_CHECKING:  # pragma: no cover
 
     from .model import QunModel
 
-__all__ = ["CHUNK_ROWS", "Sink", "StreamedTable", "TableStream", "part_name", "stream_tables"]
+__all__ = ["CHUNK_ROWS", "Sink", "StreamedTable", "TableStream", "merge_sorted", "part_name", "stream_tables"]
 
 #: rows a streamed log holds in memory before it writes them out (about 17 bytes a row for events)
 CHUNK_ROWS = 1_000_000
@@ -104,6 +105,36 @@ class TableStream:
             with contextlib.suppress(Exception):
                 self._writer.close()
         self.path.unlink(missing_ok=True)
+
+
+def merge_sorted(table: StreamedTable, rows: pd.DataFrame, key: str) -> StreamedTable:
+    """Merge ``rows`` into the file ``table``, both sorted by the distinct values of column
+    ``key``: one row group of the file at a time (and its rows due before it), into a new
+    file that then replaces it. The merged file has the schema of the first."""
+    import pyarrow.parquet as pq
+
+    src = Path(table.path)
+    tmp = src.with_name(src.name + ".merge.tmp")
+    out = TableStream(src.parent, "")
+    out.path = tmp
+    keys = rows[key].to_numpy()
+    taken = 0
+    try:
+        f = pq.ParquetFile(src)
+        for g in range(f.num_row_groups):
+            part = f.read_row_group(g).to_pandas()
+            if not len(part):
+                continue
+            upto = int(np.searchsorted(keys, part[key].to_numpy()[-1], side="right"))
+            both = pd.concat([part, rows.iloc[taken:upto]], ignore_index=True)
+            out.write(both.sort_values(key, kind="stable", ignore_index=True))
+            taken = upto
+        merged = out.close(rows.iloc[taken:].reset_index(drop=True))
+    except BaseException:
+        out.abort()
+        raise
+    tmp.replace(src)
+    return StreamedTable(src, merged.rows)
 
 
 @dataclass

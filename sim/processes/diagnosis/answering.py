@@ -108,7 +108,7 @@ def match(st: DxState, cfg: DiagnosisConfig, model, t0: float, t1: float) -> Non
     req, e, ready = P["req"][q], P["exp"][q], P["ready"][q]
     post = R["t_post"][req]
     case = R["case"][req]
-    alive = (R["slots"][req] > 0) & np.isnan(C["t_dx"][case - st.base]) & (ready < t1)
+    alive = (R["slots"][req] > 0) & np.isnan(C["t_dx"][st.rows(case)]) & (ready < t1)
     cap = cfg.answer_cap_per_day
     mean_days = cfg.answer_mean_minutes / (24 * 60)
     slots = R["slots"]
@@ -159,7 +159,7 @@ def commit(st: DxState, cfg: DiagnosisConfig, model, rows: np.ndarray, start: np
     P, R, C, E, pop = st.pairs, st.requests, st.cases, st.experts, model.pop
     req, e = P["req"][rows], P["exp"][rows]
     case = R["case"][req]
-    row = case - st.base  # the cases' rows in the case table
+    row = st.rows(case)  # the cases' rows in the case table
     m = rows.size
     end = start + service
     spec = C["spec"][row]

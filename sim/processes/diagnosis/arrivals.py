@@ -111,7 +111,7 @@ class Arrivals:
             quality=new["quality"],
             asker_skill=skill,
         )
-        C, row = st.cases, ids - st.base
+        C, row = st.cases, st.rows(ids)
         st.counters["cases"] += k
         st.new_cases_since_record += k
         workup = cfg.local_workup_hours / 24.0

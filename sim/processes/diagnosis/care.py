@@ -78,7 +78,7 @@ class CareLink:
         condition), drawn whatever the effects' setting so that switching them keeps the cases."""
         if not self.items or ids.size == 0:
             return
-        C, row = st.cases, ids - st.base
+        C, row = st.cases, st.rows(ids)
         spec = C["spec"][row]
         bits = np.zeros(ids.size, np.int32)
         for k, (_, _, s, share) in enumerate(self.items):
@@ -106,7 +106,7 @@ class CareLink:
         if not self.active(cfg) or cases.size == 0:
             return z, z, np.zeros(cases.size, bool)
         fx = cfg.information_effects
-        ad, bel, _ = self._states(st.cases["concerns"][cases - st.base], who)
+        ad, bel, _ = self._states(st.cases["concerns"][st.rows(cases)], who)
         return fx.adopted_skill_gain * ad, fx.believer_skill_loss * bel, bel
 
     def judge(
@@ -126,7 +126,7 @@ class CareLink:
         """(accuracy, correct) of judgments of ``cases`` by ``who`` with base ``skill`` and
         uniform draws ``u``, shifted by the judges' information state; counts harm and benefit
         per ``tier`` (of the case's facility). ``shifts``: from :meth:`shift` when known."""
-        diff = st.cases["difficulty"][cases - st.base]
+        diff = st.cases["difficulty"][st.rows(cases)]
         gain, loss, bel = self.shift(st, cfg, cases, who) if shifts is None else shifts
         p = p_correct(cfg, st.n_labels, skill + gain - loss, diff, lacks, quality)
         correct = u < p
@@ -146,24 +146,24 @@ class CareLink:
         if not self.active(cfg) or ids.size == 0:
             return out
         return np.where(
-            st.cases["h_info"][ids - st.base] == H_BELIEVES, cfg.information_effects.believer_delay_hours / 24.0, 0.0
+            st.cases["h_info"][st.rows(ids)] == H_BELIEVES, cfg.information_effects.believer_delay_hours / 24.0, 0.0
         )
 
     def release(self, st: DxState, cfg: DiagnosisConfig, t0: float) -> None:
         """Cases held back by a treating clinician who no longer believes escalate now."""
         if not self.active(cfg):
             return
-        C, b = st.cases, st.base
+        C, row = st.cases, st.rows
         ids = st.open_ids
-        row = ids - b
-        held = ids[(C["belief_delay"][row] > 0) & (C["now"][row] == LOCAL) & (C["t_esc"][row] > t0)]
+        r = row(ids)
+        held = ids[(C["belief_delay"][r] > 0) & (C["now"][r] == LOCAL) & (C["t_esc"][r] > t0)]
         if held.size == 0:
             return
-        _, bel, _ = self._states(C["concerns"][held - b], C["asker"][held - b])
+        _, bel, _ = self._states(C["concerns"][row(held)], C["asker"][row(held)])
         free = held[~bel]
-        due = C["t_arrival"][free - b] + cfg.local_workup_hours / 24.0
-        C["belief_delay"][free - b] = np.maximum(t0 - due, 0.0)
-        C["t_esc"][free - b] = np.maximum(due, t0)
+        due = C["t_arrival"][row(free)] + cfg.local_workup_hours / 24.0
+        C["belief_delay"][row(free)] = np.maximum(t0 - due, 0.0)
+        C["t_esc"][row(free)] = np.maximum(due, t0)
 
 
 def add_metrics(care: CareLink, out, cases: pd.DataFrame) -> None:

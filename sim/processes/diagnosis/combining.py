@@ -56,9 +56,9 @@ def _combine(st: DxState, cfg: DiagnosisConfig, A: Table):
     Returns the cases whose combination was accepted in this batch, with the time,
     route and correctness of the accepting answer; marks the counted answers in ``A``.
     """
-    C, b = st.cases, st.base
+    C, row = st.cases, st.rows
     none = (np.zeros(0, np.int64), np.zeros(0), np.zeros(0, np.int8), np.zeros(0, bool))
-    idx = np.flatnonzero(np.isnan(C["t_dx"][A["case"] - b]))
+    idx = np.flatnonzero(np.isnan(C["t_dx"][row(A["case"])]))
     if idx.size == 0:
         return none
     m, L = idx.size, st.n_labels
@@ -70,8 +70,8 @@ def _combine(st: DxState, cfg: DiagnosisConfig, A: Table):
     starts = np.flatnonzero(first)
     cum = np.cumsum(w, axis=0)
     before = np.vstack([np.zeros((1, L)), cum])[starts]  # cum. weight before each case's run
-    scores = st.scores[cs - b] + cum - before[seg]
-    n_cum = C["n_answers"][cs - b] + run_rank(cs) + 1
+    scores = st.scores[row(cs)] + cum - before[seg]
+    n_cum = C["n_answers"][row(cs)] + run_rank(cs) + 1
     bump = np.zeros_like(scores)
     bump[np.arange(m), lab] = 1e-9  # ties: the answer just received
     lead, conf = combine_posterior(scores + bump)
@@ -82,11 +82,11 @@ def _combine(st: DxState, cfg: DiagnosisConfig, A: Table):
     last = np.r_[starts[1:] - 1, m - 1]
     fin = np.where(has, first_ok, last)
     seg_cases = cs[starts]
-    st.scores[seg_cases - b] = scores[fin]
-    C["n_answers"][seg_cases - b] = n_cum[fin]
-    C["lead"][seg_cases - b] = lead[fin]
+    st.scores[row(seg_cases)] = scores[fin]
+    C["n_answers"][row(seg_cases)] = n_cum[fin]
+    C["lead"][row(seg_cases)] = lead[fin]
     A["counted"][idx] = np.arange(m) <= first_ok[seg]
-    np.fmin.at(C["t_first_answer"], cs - b, A["end"][idx])
+    np.fmin.at(C["t_first_answer"], row(cs), A["end"][idx])
     pos = first_ok[has]
     return seg_cases[has], A["end"][idx[pos]], A["route"][idx[pos]], lead[pos] == 0
 
@@ -96,10 +96,10 @@ def resolve(
 ) -> None:
     """Combine the answers finished before ``t1``, book this step's referrals (``book``),
     diagnose cases at the earlier of an accepted answer and the referral visit."""
-    C, b = st.cases, st.base
+    C, row = st.cases, st.rows
     F = st.inflight
     due = F["end"] < t1
-    if not due.any() and not entered_referral.size and not (C["t_ref_dx"][st.open_ids - b] < t1).any():
+    if not due.any() and not entered_referral.size and not (C["t_ref_dx"][row(st.open_ids)] < t1).any():
         return
     A = F.take(due)
     st.inflight = F.take(~due)
@@ -108,36 +108,36 @@ def resolve(
     if len(A):
         A = A.take(np.lexsort((A["end"], A["case"])))
         if st.trust is not None:  # each asker learns whether each answer received was right
-            st.trust.observe_answers(C["asker"][A["case"] - b], A["exp"], A["group"], A["correct"])
+            st.trust.observe_answers(C["asker"][row(A["case"])], A["exp"], A["group"], A["correct"])
         acc_case, acc_t, acc_route, acc_correct = _combine(st, cfg, A)
     # referrals made in this step, unless the case was diagnosed before they were made
     if entered_referral.size:
         k = entered_referral
-        book(k[lookup_sorted(acc_case, acc_t, k, np.inf) > C["t_ref_entry"][k - b]])
+        book(k[lookup_sorted(acc_case, acc_t, k, np.inf) > C["t_ref_entry"][row(k)]])
     # diagnosis: the earlier of an accepted answer and the referral visit
     ids = st.open_ids
     t_acc = lookup_sorted(acc_case, acc_t, ids, np.inf)
-    t_ref = C["t_ref_dx"][ids - b]
+    t_ref = C["t_ref_dx"][row(ids)]
     ref_first = (t_ref < t1) & (t_ref <= t_acc)
     by_ref = ids[ref_first]
-    C["t_dx"][by_ref - b] = t_ref[ref_first]
-    C["route"][by_ref - b] = REFERRAL
-    C["correct"][by_ref - b] = C["ref_correct"][by_ref - b]
-    sel = np.isnan(C["t_dx"][acc_case - b])
+    C["t_dx"][row(by_ref)] = t_ref[ref_first]
+    C["route"][row(by_ref)] = REFERRAL
+    C["correct"][row(by_ref)] = C["ref_correct"][row(by_ref)]
+    sel = np.isnan(C["t_dx"][row(acc_case)])
     a = acc_case[sel]
-    C["t_dx"][a - b] = acc_t[sel]
-    C["route"][a - b] = acc_route[sel]
-    C["correct"][a - b] = acc_correct[sel].astype(np.int8)
+    C["t_dx"][row(a)] = acc_t[sel]
+    C["route"][row(a)] = acc_route[sel]
+    C["correct"][row(a)] = acc_correct[sel].astype(np.int8)
     newly = np.concatenate([by_ref, a])
     if newly.size:
         st.counters["resolved"] += int(newly.size)
-        C["t_esc"][newly - b] = np.inf
+        C["t_esc"][row(newly)] = np.inf
         st.forget_diagnosed()
     if len(A):
-        t_dx = C["t_dx"][A["case"] - b]
+        t_dx = C["t_dx"][row(A["case"])]
         A["after_diagnosis"][:] = A["start"] > t_dx  # NaN (open): False
         counted = A["counted"]
         counted &= ~(A["end"] > t_dx)
-        np.add.at(C["n_counted"], A["case"][counted] - b, 1)  # final: the cases table's n_answers
+        np.add.at(C["n_counted"], row(A["case"][counted]), 1)  # final: the cases table's n_answers
         st.counters["after_diagnosis"] += int(A["after_diagnosis"].sum())
         st.answer_log.append(A)

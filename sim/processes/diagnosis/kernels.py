@@ -176,8 +176,9 @@ def lookup_sorted(keys: np.ndarray, values: np.ndarray, query: np.ndarray, defau
 
 
 @njit(cache=True)
-def keys_of_open(keys: np.ndarray, t_dx: np.ndarray, n: int, base: int = 0) -> np.ndarray:
-    """The ``case * n + member`` keys whose case is not diagnosed (``t_dx[case - base]`` NaN), in order."""
+def keys_of_open(keys: np.ndarray, t_dx: np.ndarray, n: int, held: np.ndarray) -> np.ndarray:
+    """The ``case * n + member`` keys whose case is not diagnosed (``t_dx`` NaN), in order.
+    ``t_dx`` has a row per case, or per id in ``held`` (sorted) when that is not empty."""
     out = np.empty(keys.size, keys.dtype)
     j = 0
     lo = hi = 0  # keys of the last case looked up: [lo, hi), kept or not
@@ -187,7 +188,7 @@ def keys_of_open(keys: np.ndarray, t_dx: np.ndarray, n: int, base: int = 0) -> n
         if k < lo or k >= hi:  # the keys of a case mostly lie together: one division per case
             c = k // n
             lo, hi = c * n, c * n + n
-            keep = np.isnan(t_dx[c - base])
+            keep = np.isnan(t_dx[c if held.size == 0 else np.searchsorted(held, c)])
         if keep:
             out[j] = k
             j += 1

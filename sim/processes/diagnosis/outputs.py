@@ -59,7 +59,7 @@ def record(st: DxState, rec: Recorder, t: float) -> None:
     rec.add("new_dx_cases", st.new_cases_since_record)
     st.new_cases_since_record = 0
     rec.add("cum_dx_cases", counters["cases"])
-    rec.add("cum_dx_diagnosed", st.base + int((C["t_dx"] <= t).sum()))
+    rec.add("cum_dx_diagnosed", st.n_written + int((C["t_dx"] <= t).sum()))
     rec.add("cum_dx_referrals", counters["referrals"])
     rec.add("cum_dx_requests", counters["requests"])
     rec.add("cum_dx_answers", counters["answers"])
@@ -136,66 +136,91 @@ def close_answers(st: DxState) -> StreamedTable:
 
 def stream_cases(st: DxState, pop, t: float) -> None:
     """Streamed (``st.case_sink``): once :data:`sim.streaming.CHUNK_ROWS` cases are held, write
-    and drop the finished cases that arrived before the oldest case still in play.
+    the finished ones and drop them.
 
     Finished: diagnosed before ``t`` (the end of this step) with no answer in flight. Nothing
     changes such a case again (its requests are closed, its pairs dropped), and its row of
-    :func:`cases_frame` is the same at any end of the run after ``t``. The rows are written
-    in order of id, so the file holds the in-memory table's rows in its order. When fewer
-    than half a chunk are finished (an old case still waits for a referral visit, say), the
-    next look is after another quarter chunk has arrived."""
+    :func:`cases_frame` is the same at any end of the run after ``t``. When fewer than half a
+    chunk are finished, the next look is after another quarter chunk has arrived. Rows go to
+    the file in order of id; a case finished after later ones were written (one waiting
+    for a referral visit, say) is held back and merged in at the end (:func:`close_cases`)."""
     C = st.cases
     n, chunk = len(C), streaming.CHUNK_ROWS
     if n < max(chunk, st.stream_check_at):
         return
-    assert st.case_sink is not None
     done = C["t_dx"] <= t  # NaN (open): False
     if len(st.inflight):
-        done &= np.arange(st.base, st.base + n) < st.inflight["case"].min()
-    k = n if done.all() else int(np.argmin(done))  # the finished rows before the first in play
-    if k < chunk // 2:
+        done[st.rows(st.inflight["case"])] = False
+    if int(done.sum()) < chunk // 2:
         st.stream_check_at = n + chunk // 4
         return
-    st.case_sink.write(_cases_rows(st, pop, t, k))
-    st.drop_first_cases(k)
+    _write_cases(st, _cases_rows(st, pop, t, done))
+    st.drop_cases(done)
     st.stream_check_at = 0
 
 
-def close_cases(st: DxState, pop, T: float) -> StreamedTable:
-    """Streamed: write the cases held and close the file."""
+def _write_cases(st: DxState, frame: pd.DataFrame) -> None:
+    """Write cases (in order of id) after those written; hold back those of earlier ids."""
     assert st.case_sink is not None
-    return st.case_sink.close(_cases_rows(st, pop, T, len(st.cases)))
+    ids = frame["case"].to_numpy()
+    late = ids <= st.last_written
+    if late.any():
+        st.late_cases.append(frame[late])
+        frame = frame[~late]
+    st.case_sink.write(frame.reset_index(drop=True))
+    if len(frame):
+        st.last_written = int(ids[~late][-1])
+
+
+def close_cases(st: DxState, pop, T: float) -> StreamedTable:
+    """Streamed: write the cases held, close the file, and merge in the cases held back."""
+    assert st.case_sink is not None
+    frame = _cases_rows(st, pop, T, None)
+    _write_cases(st, frame)
+    out = st.case_sink.close(frame.iloc[:0])
+    if st.late_cases:
+        late = pd.concat(st.late_cases).sort_values("case", kind="stable")
+        st.late_cases = []
+        out = streaming.merge_sorted(out, late, "case")
+    return out
 
 
 def cases_frame(st: DxState, pop, T: float) -> pd.DataFrame:
     """One row per case; unresolved cases (also those whose diagnosis falls after the end
     ``T``) have NaN ``t_diagnosis`` and are censored at the end (``censor_hours``)."""
-    if st.base:
+    if st.held is not None:
         raise RuntimeError("the cases are streamed to a file: read it once the run is finished")
-    return _cases_rows(st, pop, T, len(st.cases))
+    return _cases_rows(st, pop, T, None)
 
 
-def _cases_rows(st: DxState, pop, T: float, stop: int) -> pd.DataFrame:
-    """The rows of :func:`cases_frame` of the cases held in rows ``[0, stop)``."""
-    C, R, b = st.cases, st.requests, st.base
-    n = int(stop)
-    t_arr, t_dx = C["t_arrival"][:n], C["t_dx"][:n]
-    done = t_dx <= T
-    route_end = np.where(done, C["route"][:n], C["now"][:n]).astype(np.int64)
-    mine = R["case"] - b  # the requests of these cases (those of cases written out are below 0)
-    mine_sel = (mine >= 0) & (mine < n)
-    case_req, t_post = mine[mine_sel], R["t_post"][mine_sel]
-    made = t_post < np.where(np.isnan(t_dx[case_req]), np.inf, t_dx[case_req])
-    n_req = np.bincount(case_req[made], minlength=n)[:n]
-    labels = np.array([*ROUTES, "none"])
-    fac = C["facility"][:n]
+def _cases_rows(st: DxState, pop, T: float, sel: np.ndarray | None) -> pd.DataFrame:
+    """The rows of :func:`cases_frame` of the cases held in the rows ``sel`` (bool; None: all)."""
+    C, R = st.cases, st.requests
+    ids = st.held_ids()
+    t_dx_all = C["t_dx"]
+    # requests made before the diagnosis, per case held
+    if st.held is None:
+        case_req, t_post = R["case"], R["t_post"]
+    else:
+        pos = np.minimum(np.searchsorted(ids, R["case"]), max(ids.size - 1, 0))
+        mine = ids[pos] == R["case"] if ids.size else np.zeros(len(R), bool)
+        case_req, t_post = pos[mine], R["t_post"][mine]
+    made = t_post < np.where(np.isnan(t_dx_all[case_req]), np.inf, t_dx_all[case_req])
+    n_req = np.bincount(case_req[made], minlength=ids.size)[: ids.size]
 
     def col(name: str) -> np.ndarray:
-        return C[name][:n]
+        return C[name] if sel is None else C[name][sel]
 
+    if sel is not None:
+        ids, n_req = ids[sel], n_req[sel]
+    t_arr, t_dx = col("t_arrival"), col("t_dx")
+    done = t_dx <= T
+    route_end = np.where(done, col("route"), col("now")).astype(np.int64)
+    labels = np.array([*ROUTES, "none"])
+    fac = col("facility")
     return pd.DataFrame(
         {
-            "case": np.arange(b, b + n),
+            "case": ids,
             "facility": fac,
             "region": pd.Categorical.from_codes(pop.fac_region[fac], pop.region_names),
             "tier": pd.Categorical.from_codes(pop.fac_tier[fac], TIERS),

@@ -104,7 +104,7 @@ class DiagnosisProcess(Component):
     @property
     def cases(self) -> Table:
         """The case table (columns by name, one row per case arrived)."""
-        if self.state.base:
+        if self.state.held is not None:
             raise RuntimeError("the cases are streamed to a file: read the cases table of the results")
         return self.state.cases
 

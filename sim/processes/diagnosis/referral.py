@@ -78,8 +78,8 @@ class Referrals:
         if cases.size == 0:
             return
         C = st.cases
-        cases = cases[np.argsort(C["t_ref_entry"][cases - st.base], kind="stable")]
-        row = cases - st.base  # the cases' rows in the case table
+        cases = cases[np.argsort(C["t_ref_entry"][st.rows(cases)], kind="stable")]
+        row = st.rows(cases)  # the cases' rows in the case table
         fac, spec, need = C["facility"][row], C["spec"][row].astype(np.int64), C["need"][row] - 1
         dest = self.dest[fac, spec, need]
         hops = self.hops[fac, spec, need]

@@ -86,20 +86,20 @@ class Router:
         self, st: DxState, cfg: DiagnosisConfig, model, staff: Staff, day: int | None, t1: float
     ) -> np.ndarray:
         """Move due cases to their next route; returns the cases that entered referral."""
-        C, b = st.cases, st.base  # a case's row in the case table: its id - b
+        C, row = st.cases, st.rows  # a case's row in the case table
         referred = []
-        if not (C["t_esc"][st.open_ids - b] < t1).any():
+        if not (C["t_esc"][row(st.open_ids)] < t1).any():
             return np.zeros(0, np.int64)
         nxt_of = chain_next(cfg)
         parallel = cfg.escalation == "parallel"
         tier = model.pop.fac_tier
         for _ in range(len(ROUTES) + 2):
-            due = st.open_ids[C["t_esc"][st.open_ids - b] < t1]
+            due = st.open_ids[C["t_esc"][row(st.open_ids)] < t1]
             if due.size == 0:
                 break
-            tau = C["t_esc"][due - b]
-            nxt = nxt_of[C["now"][due - b].astype(np.int64) + 1]
-            C["t_esc"][due[nxt == NONE] - b] = np.inf
+            tau = C["t_esc"][row(due)]
+            nxt = nxt_of[C["now"][row(due)].astype(np.int64) + 1]
+            C["t_esc"][row(due[nxt == NONE])] = np.inf
             cur = nxt.copy()  # parallel: the route each case asks next in this pass
             posted_any = np.zeros(due.size, bool)
             for code in (GROUP, CONTACT):  # a group always comes before a contact in a chain
@@ -111,30 +111,30 @@ class Router:
                     posted = self.post_groups(st, cfg, model, staff, day, k, kt)
                 else:
                     posted = self.ask_contacts(st, model, staff, k, kt)
-                C["now"][k - b] = code
-                first = posted & np.isnan(C["t_first_request"][k - b])
-                C["t_first_request"][k[first] - b] = kt[first]
+                C["now"][row(k)] = code
+                first = posted & np.isnan(C["t_first_request"][row(k)])
+                C["t_first_request"][row(k[first])] = kt[first]
                 if parallel:
                     posted_any[sel] |= posted
                     cur[sel] = nxt_of[code + 1]
                     continue
                 follow = nxt_of[code + 1] != NONE
                 hours = cfg.group_patience_hours if code == GROUP else cfg.contact_patience_hours
-                patience = draw_patience(st.rng, cfg, hours, tier[C["facility"][k - b]])
-                C["t_esc"][k - b] = np.where(posted, kt + patience if follow else np.inf, kt)
+                patience = draw_patience(st.rng, cfg, hours, tier[C["facility"][row(k)]])
+                C["t_esc"][row(k)] = np.where(posted, kt + patience if follow else np.inf, kt)
             if parallel:
                 asked = cur != nxt  # went through the consultative routes in this pass
                 k, kt = due[asked], tau[asked]
-                wait = draw_patience(st.rng, cfg, cfg.referral_patience_hours, tier[C["facility"][k - b]])
-                C["t_esc"][k - b] = np.where(cur[asked] == NONE, np.inf, np.where(posted_any[asked], kt + wait, kt))
+                wait = draw_patience(st.rng, cfg, cfg.referral_patience_hours, tier[C["facility"][row(k)]])
+                C["t_esc"][row(k)] = np.where(cur[asked] == NONE, np.inf, np.where(posted_any[asked], kt + wait, kt))
                 sel = (nxt == REFERRAL) & ~asked
             else:
                 sel = nxt == REFERRAL
             if sel.any():
                 k = due[sel]
-                C["now"][k - b] = REFERRAL
-                C["t_ref_entry"][k - b] = tau[sel]
-                C["t_esc"][k - b] = np.inf
+                C["now"][row(k)] = REFERRAL
+                C["t_ref_entry"][row(k)] = tau[sel]
+                C["t_esc"][row(k)] = np.inf
                 referred.append(k)
         return np.concatenate(referred) if referred else np.zeros(0, np.int64)
 
@@ -158,7 +158,7 @@ class Router:
         posted = np.zeros(cases.size, bool)
         G = self.stock
         G.update(net, pop, staff, day)
-        asker, spec = C["asker"][cases - st.base], C["spec"][cases - st.base].astype(np.int64)
+        asker, spec = C["asker"][st.rows(cases)], C["spec"][st.rows(cases)].astype(np.int64)
         rows_c, k = csr_expand(net.c_indptr, asker)  # the askers' memberships
         if rows_c.size == 0:
             return posted
@@ -202,7 +202,7 @@ class Router:
             t_post=tau[k],
             slots=cfg.max_answers_per_request,
             n_asked=np.bincount(kk, minlength=k.size),
-            quality=C["quality"][cases[k] - st.base],
+            quality=C["quality"][st.rows(cases[k])],
         )
         st.add_pairs(req[kk], member, case_of[first])
         posted[np.unique(k)] = True
@@ -214,7 +214,7 @@ class Router:
         has not been asked about the case already (in a group): each opinion counts once."""
         pop, contacts, C = model.pop, model.contacts, st.cases
         posted = np.zeros(cases.size, bool)
-        asker, spec = C["asker"][cases - st.base], C["spec"][cases - st.base]
+        asker, spec = C["asker"][st.rows(cases)], C["spec"][st.rows(cases)]
         rows, k = csr_expand(contacts.indptr, asker)
         if rows.size == 0:
             return posted
@@ -240,7 +240,7 @@ class Router:
             t_post=tau[k],
             slots=1,
             n_asked=1,
-            quality=C["quality"][cases[k] - st.base],
+            quality=C["quality"][st.rows(cases[k])],
         )
         st.add_pairs(req, nb, cases[k])
         posted[k] = True

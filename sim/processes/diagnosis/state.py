@@ -2,9 +2,9 @@
 
 * ``cases``: one row per case that has arrived (a growable :class:`~sim.table.Table`), and
   ``scores``, its answers' log-likelihood per diagnosis. A case's id is its order of arrival
-  and its row is ``id - base``: ``base`` is 0 unless the run streams its cases, when the
-  finished cases before the oldest one still in play are written out and dropped
-  (:func:`.outputs.stream_cases`);
+  and its row is :meth:`DxState.rows`: the id itself unless the run streams its cases, when
+  finished cases are written out and dropped (:func:`.outputs.stream_cases`) and the rows
+  hold the cases still in play and those that arrived since;
 * ``requests``: one row per group post or 1-on-1 message;
 * ``pairs``: (request, member) pairs not yet answered or declined;
 * ``inflight``: answers started and not yet finished; ``answer_log``: finished answers;
@@ -146,7 +146,10 @@ class DxState:
         self.answer_sink: TableStream | None = None  # streamed: finished answers go there (outputs.stream_answers)
         self.answers_written_before = -np.inf  # every answer written started before this time
         self.case_sink: TableStream | None = None  # streamed: finished cases go there (outputs.stream_cases)
-        self.base = 0  # id of the case in row 0 of ``cases`` (the cases before it were written out)
+        self.held: np.ndarray | None = None  # ids of the rows of ``cases`` once some were written out (sorted)
+        self.n_written = 0  # cases written out (streamed)
+        self.last_written = -1  # the largest id written to the file
+        self.late_cases: list = []  # rows of cases finished after later ones were written (DataFrames)
         self.stream_check_at = 0  # streamed: rows held from which to look for finished cases again
         self.counters = dict.fromkeys(
             ("cases", "resolved", "referrals", "answers", "offhours", "declined", "after_diagnosis", "requests"), 0
@@ -171,7 +174,18 @@ class DxState:
             grown = np.zeros((max(2 * self._scores.shape[0], m, 256), self.n_labels))
             grown[:n] = self._scores[:n]
             self._scores = grown
-        return np.arange(self.base + n, self.base + m)
+        ids = np.arange(self.n_written + n, self.n_written + m)
+        if self.held is not None:
+            self.held = np.concatenate([self.held, ids])
+        return ids
+
+    def rows(self, ids: np.ndarray) -> np.ndarray:
+        """The rows of ``cases`` (and ``scores``) of the case ids ``ids`` (cases held)."""
+        return ids if self.held is None else np.searchsorted(self.held, ids)
+
+    def held_ids(self) -> np.ndarray:
+        """The id of each row of ``cases``."""
+        return np.arange(len(self.cases)) if self.held is None else self.held
 
     def add_pairs(self, req: np.ndarray, exp: np.ndarray, case: np.ndarray) -> None:
         """New (request, member) pairs, pending until the member reads the request."""
@@ -202,20 +216,24 @@ class DxState:
     def forget_diagnosed(self) -> None:
         """Drop what belongs to diagnosed cases: open ids, pairs, open requests (which take
         no more answers), the asked keys."""
-        C, R, P, b = self.cases, self.requests, self.pairs, self.base
+        C, R, P, row = self.cases, self.requests, self.pairs, self.rows
         t_dx = C["t_dx"]
-        self.open_ids = self.open_ids[np.isnan(t_dx[self.open_ids - b])]
+        self.open_ids = self.open_ids[np.isnan(t_dx[row(self.open_ids)])]
         if len(P):
-            self.pairs = P.take(np.isnan(t_dx[R["case"][P["req"]] - b]))
-        closing = ~np.isnan(t_dx[R["case"][self.open_reqs] - b])
+            self.pairs = P.take(np.isnan(t_dx[row(R["case"][P["req"]])]))
+        closing = ~np.isnan(t_dx[row(R["case"][self.open_reqs])])
         R["slots"][self.open_reqs[closing]] = 0
         self.open_reqs = self.open_reqs[~closing]
-        self.asked = keys_of_open(self.asked, t_dx, self.n, b)
+        held = np.zeros(0, np.int64) if self.held is None else self.held
+        self.asked = keys_of_open(self.asked, t_dx, self.n, held)
 
-    def drop_first_cases(self, k: int) -> None:
-        """Drop the first ``k`` rows of ``cases`` and ``scores`` (written out): ``base`` moves on."""
-        n = len(self.cases)
-        self.cases.keep(np.arange(n) >= k)
-        self._scores[: n - k] = self._scores[k:n]
-        self._scores[n - k : n] = 0.0
-        self.base += k
+    def drop_cases(self, written: np.ndarray) -> None:
+        """Drop the rows ``written`` (bool per row of ``cases``: written out) and their scores."""
+        n, ids = len(self.cases), self.held_ids()
+        keep = ~written
+        k = int(keep.sum())
+        self.cases.keep(keep)
+        self._scores[:k] = self._scores[:n][keep]
+        self._scores[k:n] = 0.0
+        self.held = ids[keep]
+        self.n_written += n - k
