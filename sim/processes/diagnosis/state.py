@@ -59,6 +59,7 @@ ANSWER_SPEC = {
 
 # name: (dtype, value of a new case)
 CASE_COLUMNS: dict[str, tuple] = {
+    "id": (np.int64, -1),  # order of arrival (a row's case once cases were written out, see DxState.rows)
     "facility": (np.int32, -1),
     "spec": (np.int8, -1),
     "difficulty": (np.float32, 0),
@@ -146,7 +147,6 @@ class DxState:
         self.answer_sink: TableStream | None = None  # streamed: finished answers go there (outputs.stream_answers)
         self.answers_written_before = -np.inf  # every answer written started before this time
         self.case_sink: TableStream | None = None  # streamed: finished cases go there (outputs.stream_cases)
-        self.held: np.ndarray | None = None  # ids of the rows of ``cases`` once some were written out (sorted)
         self.n_written = 0  # cases written out (streamed)
         self.last_written = -1  # the largest id written to the file
         self.late_cases: list = []  # rows of cases finished after later ones were written (DataFrames)
@@ -175,9 +175,14 @@ class DxState:
             grown[:n] = self._scores[:n]
             self._scores = grown
         ids = np.arange(self.n_written + n, self.n_written + m)
-        if self.held is not None:
-            self.held = np.concatenate([self.held, ids])
+        self.cases["id"][n:m] = ids
         return ids
+
+    @property
+    def held(self) -> np.ndarray | None:
+        """The id of each row of ``cases`` (sorted) once some cases were written out, else None
+        (row = id)."""
+        return self.cases["id"] if self.n_written else None
 
     def rows(self, ids: np.ndarray) -> np.ndarray:
         """The rows of ``cases`` (and ``scores``) of the case ids ``ids`` (cases held)."""
@@ -229,11 +234,10 @@ class DxState:
 
     def drop_cases(self, written: np.ndarray) -> None:
         """Drop the rows ``written`` (bool per row of ``cases``: written out) and their scores."""
-        n, ids = len(self.cases), self.held_ids()
+        n = len(self.cases)
         keep = ~written
         k = int(keep.sum())
         self.cases.keep(keep)
         self._scores[:k] = self._scores[:n][keep]
         self._scores[k:n] = 0.0
-        self.held = ids[keep]
         self.n_written += n - k
