@@ -148,6 +148,8 @@ class DxState:
         self.answers_written_before = -np.inf  # every answer written started before this time
         self.case_sink: TableStream | None = None  # streamed: finished cases go there (outputs.stream_cases)
         self.n_written = 0  # cases written out (streamed)
+        self._row_of = np.zeros(0, np.int64)  # then: the row of case id first_held + i (-1: written out)
+        self._first_held = 0
         self.last_written = -1  # the largest id written to the file
         self.late_cases: list = []  # rows of cases finished after later ones were written (DataFrames)
         self.stream_check_at = 0  # streamed: rows held from which to look for finished cases again
@@ -176,6 +178,13 @@ class DxState:
             self._scores = grown
         ids = np.arange(self.n_written + n, self.n_written + m)
         self.cases["id"][n:m] = ids
+        if self.n_written:  # ids run on from the last held one: extend the row map (doubling)
+            need = int(ids[-1]) - self._first_held + 1
+            if need > self._row_of.size:
+                grown = np.full(max(2 * self._row_of.size, need), -1, np.int64)
+                grown[: self._row_of.size] = self._row_of
+                self._row_of = grown
+            self._row_of[ids - self._first_held] = np.arange(n, m)
         return ids
 
     @property
@@ -186,7 +195,7 @@ class DxState:
 
     def rows(self, ids: np.ndarray) -> np.ndarray:
         """The rows of ``cases`` (and ``scores``) of the case ids ``ids`` (cases held)."""
-        return ids if self.held is None else np.searchsorted(self.held, ids)
+        return ids if not self.n_written else self._row_of[ids - self._first_held]
 
     def held_ids(self) -> np.ndarray:
         """The id of each row of ``cases``."""
@@ -241,3 +250,7 @@ class DxState:
         self._scores[:k] = self._scores[:n][keep]
         self._scores[k:n] = 0.0
         self.n_written += n - k
+        ids = self.cases["id"]  # the row map, from the oldest case held
+        self._first_held = int(ids[0]) if k else self.n_written
+        self._row_of = np.full(max(2 * (int(ids[-1]) - self._first_held + 1), 1024) if k else 1024, -1, np.int64)
+        self._row_of[ids - self._first_held] = np.arange(k)
