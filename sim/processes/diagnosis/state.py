@@ -181,9 +181,9 @@ class DxState:
         if self.n_written:  # ids run on from the last held one: extend the row map (doubling)
             need = int(ids[-1]) - self._first_held + 1
             if need > self._row_of.size:
-                grown = np.full(max(2 * self._row_of.size, need), -1, np.int64)
-                grown[: self._row_of.size] = self._row_of
-                self._row_of = grown
+                longer = np.full(max(2 * self._row_of.size, need), -1, np.int64)
+                longer[: self._row_of.size] = self._row_of
+                self._row_of = longer
             self._row_of[ids - self._first_held] = np.arange(n, m)
         return ids
 
