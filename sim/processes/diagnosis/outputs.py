@@ -44,7 +44,7 @@ __all__ = [
 
 PREFIX = "dx"
 #: the columns of the answers that :func:`add_metrics` reads
-ANSWER_COLUMNS_READ = ["case", "expert", "request", "t_end", "counted", "after_diagnosis"]
+ANSWER_COLUMNS_READ = ["expert", "request", "t_end", "counted", "after_diagnosis"]
 #: the columns of the cases that the metrics read (:func:`add_metrics`, the care and cost metrics)
 CASE_COLUMNS_READ = [
     "tier", "specialty", "resolved", "route", "route_at_end", "consulted", "correct", "time_to_diagnosis_hours",
