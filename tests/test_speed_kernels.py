@@ -154,21 +154,6 @@ def test_lookup_sorted_equals_lookup(kernel):
         assert np.array_equal(kernel(keys, values, query, np.inf), lookup(keys, values, query, np.inf))
 
 
-@pytest.mark.parametrize("kernel", _both(DK.keys_of_open))
-def test_keys_of_open_equals_the_mask(kernel):
-    rng = np.random.default_rng(12)
-    n = 7
-    for size in (0, 1, 100):
-        keys = rng.integers(0, 20 * n, size).astype(np.int64)
-        t_dx = np.where(rng.random(20) < 0.5, np.nan, 1.0)
-        assert np.array_equal(kernel(keys, t_dx, n, np.zeros(0, np.int64)), keys[np.isnan(t_dx[keys // n])])
-        # only some cases held (the others written out): a case's row is its place among them
-        held = np.sort(rng.choice(40, 20, replace=False)).astype(np.int64)
-        mine = keys[np.isin(keys // n, held)]
-        want = mine[np.isnan(t_dx[np.searchsorted(held, mine // n)])]
-        assert np.array_equal(kernel(mine, t_dx, n, held), want)
-
-
 @pytest.mark.parametrize("compiled", [True, False])
 def test_unique_kernels_equal_np_unique(compiled):
     rng = np.random.default_rng(13)

@@ -132,7 +132,7 @@ def resolve(
     if newly.size:
         st.counters["resolved"] += int(newly.size)
         C["t_esc"][row(newly)] = np.inf
-        st.forget_diagnosed()
+        st.forget_diagnosed(newly)
     if len(A):
         t_dx = C["t_dx"][row(A["case"])]
         A["after_diagnosis"][:] = A["start"] > t_dx  # NaN (open): False

@@ -17,7 +17,6 @@ __all__ = [
     "first_opening",
     "group_stock",
     "item_states",
-    "keys_of_open",
     "lookup_sorted",
     "pick_in_lists",
     "run_first",
@@ -173,26 +172,6 @@ def lookup_sorted(keys: np.ndarray, values: np.ndarray, query: np.ndarray, defau
         if keys[p] == query[i]:
             out[i] = values[p]
     return out
-
-
-@njit(cache=True)
-def keys_of_open(keys: np.ndarray, t_dx: np.ndarray, n: int, held: np.ndarray) -> np.ndarray:
-    """The ``case * n + member`` keys whose case is not diagnosed (``t_dx`` NaN), in order.
-    ``t_dx`` has a row per case, or per id in ``held`` (sorted) when that is not empty."""
-    out = np.empty(keys.size, keys.dtype)
-    j = 0
-    lo = hi = 0  # keys of the last case looked up: [lo, hi), kept or not
-    keep = False
-    for i in range(keys.size):
-        k = keys[i]
-        if k < lo or k >= hi:  # the keys of a case mostly lie together: one division per case
-            c = k // n
-            lo, hi = c * n, c * n + n
-            keep = np.isnan(t_dx[c if held.size == 0 else np.searchsorted(held, c)])
-        if keep:
-            out[j] = k
-            j += 1
-    return out[:j].copy()
 
 
 @njit(cache=True)

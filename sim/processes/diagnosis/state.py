@@ -19,15 +19,18 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from ...arrays import expand_ranges, sorted_member
+from ...arrays import sorted_member
 from ...table import Table
 from .config import NONE, PENDING
-from .kernels import keys_of_open, unique_sorted
+from .kernels import unique_sorted
 
 if TYPE_CHECKING:  # pragma: no cover
     from ...streaming import TableStream
     from ..trust.process import TrustProcess
     from .care import CareLink
+
+#: keys added to the asked set before it is merged and its keys of diagnosed cases dropped, at least
+ASKED_MERGE_MIN = 1 << 16
 
 __all__ = ["ANSWER_SPEC", "CASE_COLUMNS", "PAIR_SPEC", "REQUEST_SPEC", "DxState", "Experts"]
 
@@ -158,9 +161,13 @@ class DxState:
         )
         self.new_cases_since_record = 0
         self.open_ids = np.zeros(0, np.int64)  # consulting cases not yet diagnosed (sorted)
-        self.open_reqs = np.zeros(0, np.int64)  # requests of those cases
-        self.asked = np.zeros(0, np.int64)  # case * n + member, everyone asked about an open case
-        self._asked_sorted = True  # (sorted when looked up; forgetting keeps the order)
+        self.open_reqs = np.zeros(0, np.int64)  # requests of those cases (sorted)
+        self._open_req_case = np.zeros(0, np.int64)  # the case of each
+        # everyone asked about an open case, as case * n + member keys: sorted, and those added
+        # since (unsorted); keys of cases diagnosed since are dropped when the two are merged
+        self._asked = np.zeros(0, np.int64)
+        self._asked_new: list[np.ndarray] = []
+        self._n_asked_new = 0
 
     @property
     def scores(self) -> np.ndarray:
@@ -202,44 +209,58 @@ class DxState:
         return np.arange(len(self.cases)) if self.held is None else self.held
 
     def add_pairs(self, req: np.ndarray, exp: np.ndarray, case: np.ndarray) -> None:
-        """New (request, member) pairs, pending until the member reads the request."""
-        self.open_reqs = np.concatenate([self.open_reqs, unique_sorted(req)])
-        self.asked = np.concatenate([self.asked, case.astype(np.int64) * self.n + exp])
-        self._asked_sorted = False
+        """New (request, member) pairs, pending until the member reads the request (``req``:
+        requests just made, about open cases ``case``)."""
+        new = unique_sorted(req)
+        self.open_reqs = np.concatenate([self.open_reqs, new])
+        self._open_req_case = np.concatenate([self._open_req_case, self.requests["case"][new]])
+        keys = case.astype(np.int64) * self.n + exp
+        self._asked_new.append(keys)
+        self._n_asked_new += keys.size
         self.pairs.append(req=req, exp=exp, state=PENDING, ready=np.nan, quality=0.0, willing=False)
 
-    def _sorted_asked(self) -> np.ndarray:
-        """``asked``, sorted (when asked about; appended keys make a sorted run and a short
-        tail, which the stable sort merges in about linear time)."""
-        if not self._asked_sorted:
-            self.asked.sort(kind="stable")
-            self._asked_sorted = True
-        return self.asked
-
-    def asked_about(self, cases: np.ndarray) -> np.ndarray:
-        """Sorted (case * n + member) keys of everyone already asked about ``cases``."""
-        self._sorted_asked()
-        c = np.unique(cases).astype(np.int64)
-        lo, hi = np.searchsorted(self.asked, c * self.n), np.searchsorted(self.asked, (c + 1) * self.n)
-        return self.asked[expand_ranges(lo, hi - lo)]
-
     def not_asked(self, cases: np.ndarray, members: np.ndarray) -> np.ndarray:
-        """Bool per (case, member): not asked about the case yet."""
-        return ~sorted_member(cases.astype(np.int64) * self.n + members, self._sorted_asked())
+        """Bool per (case, member), the cases open: not asked about the case yet."""
+        keys = cases.astype(np.int64) * self.n + members
+        asked = sorted_member(keys, self._asked)
+        if self._asked_new:  # sorted once, then kept as one run until the next merge
+            recent = np.sort(np.concatenate(self._asked_new), kind="stable")  # sorted runs: merged in linear time
+            self._asked_new = [recent]
+            asked |= sorted_member(keys, recent)
+        return ~asked
 
-    def forget_diagnosed(self) -> None:
-        """Drop what belongs to diagnosed cases: open ids, pairs, open requests (which take
-        no more answers), the asked keys."""
-        C, R, P, row = self.cases, self.requests, self.pairs, self.rows
-        t_dx = C["t_dx"]
-        self.open_ids = self.open_ids[np.isnan(t_dx[row(self.open_ids)])]
+    def _undiagnosed(self, ids: np.ndarray) -> np.ndarray:
+        """Bool per case id: held and not diagnosed."""
+        t_dx = self.cases["t_dx"]
+        if not self.n_written:
+            return np.isnan(t_dx[ids])
+        if t_dx.size == 0:
+            return np.zeros(ids.size, bool)
+        off = ids - self._first_held
+        r = np.where(off >= 0, self._row_of[np.clip(off, 0, self._row_of.size - 1)], -1)
+        return (r >= 0) & np.isnan(t_dx[np.maximum(r, 0)])
+
+    def forget_diagnosed(self, newly: np.ndarray) -> None:
+        """Drop what belongs to the cases ``newly`` diagnosed: their open ids, pairs and open
+        requests (which take no more answers); their asked keys go at the next merge (nobody
+        asks about a diagnosed case), once a quarter as many keys were added as are kept.
+
+        The work is on the open sets, not on every case: the cases diagnosed in earlier
+        steps were dropped then."""
+        newly = np.unique(newly)
+        R, P = self.requests, self.pairs
+        self.open_ids = self.open_ids[~sorted_member(self.open_ids, newly)]
         if len(P):
-            self.pairs = P.take(np.isnan(t_dx[row(R["case"][P["req"]])]))
-        closing = ~np.isnan(t_dx[row(R["case"][self.open_reqs])])
+            self.pairs = P.take(~sorted_member(R["case"][P["req"]], newly))
+        closing = sorted_member(self._open_req_case, newly)
         R["slots"][self.open_reqs[closing]] = 0
         self.open_reqs = self.open_reqs[~closing]
-        held = np.zeros(0, np.int64) if self.held is None else self.held
-        self.asked = keys_of_open(self.asked, t_dx, self.n, held)
+        self._open_req_case = self._open_req_case[~closing]
+        if self._n_asked_new > max(self._asked.size // 4, ASKED_MERGE_MIN):
+            keys = np.concatenate([self._asked, *self._asked_new])
+            keys = keys[self._undiagnosed(keys // self.n)]
+            keys.sort(kind="stable")
+            self._asked, self._asked_new, self._n_asked_new = keys, [], 0
 
     def drop_cases(self, written: np.ndarray) -> None:
         """Drop the rows ``written`` (bool per row of ``cases``: written out) and their scores."""

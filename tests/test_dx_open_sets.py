@@ -1,0 +1,62 @@
+"""The diagnosis state's open sets follow the cases diagnosed, step by step, as a full
+recomputation from every case's diagnosis time would (the reference here)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from sim.processes.diagnosis import state as S
+from sim.processes.diagnosis.config import CONTACT
+
+
+@pytest.mark.parametrize("streamed", [False, True])
+def test_open_sets_and_asked_keys_follow_the_diagnoses(monkeypatch, streamed):
+    monkeypatch.setattr(S, "ASKED_MERGE_MIN", 8)  # merge (and drop keys) often
+    rng = np.random.default_rng(21)
+    n = 30  # clinicians
+    st = S.DxState(n, 3, rng)
+    asked_ref: list[tuple[int, int]] = []
+    req_case: list[int] = []
+    merges = 0
+    for step in range(60):
+        ids = st.add_cases(t_arrival=np.full(4, float(step)))
+        st.open_ids = np.concatenate([st.open_ids, ids])
+        # requests about open cases, to a few members each
+        open_now = st.open_ids
+        about = rng.choice(open_now, min(5, open_now.size), replace=False)
+        reqs = len(st.requests) + np.arange(about.size)
+        st.requests.append(case=about, route=CONTACT, group=-1, t_post=float(step), slots=1, n_asked=2, quality=1.0)
+        req_case += about.tolist()
+        members = rng.integers(0, n, (about.size, 2))
+        st.add_pairs(np.repeat(reqs, 2), members.ravel().astype(np.int32), np.repeat(about, 2))
+        asked_ref += list(zip(np.repeat(about, 2).tolist(), members.ravel().tolist(), strict=True))
+        # who of the open cases is asked about, against the keys of every (case, member) asked
+        q_case = rng.choice(open_now, 40)
+        q_member = rng.integers(0, n, 40)
+        ref = np.array([(c, m) not in set(asked_ref) for c, m in zip(q_case, q_member, strict=True)])
+        assert np.array_equal(st.not_asked(q_case, q_member), ref)
+        # some open cases are diagnosed; every seventh stays open (as cases waiting weeks for a
+        # referral visit do), so that an early row held is open when later cases are written out
+        newly = open_now[(rng.random(open_now.size) < 0.3) & (open_now % 7 != 0)]
+        st.cases["t_dx"][st.rows(newly)] = float(step) + 0.5
+        before = st._asked.size
+        st.forget_diagnosed(newly)
+        merges += st._asked.size != before
+        t_dx = st.cases["t_dx"]
+        held = st.held_ids()
+        undiagnosed = held[np.isnan(t_dx)]
+        assert np.array_equal(st.open_ids, np.intersect1d(st.open_ids, undiagnosed))
+        assert not np.isin(newly, st.open_ids).any()
+        rc = np.array(req_case)
+        assert np.array_equal(st.open_reqs, np.flatnonzero(np.isin(rc, st.open_ids)))
+        assert (st.requests["slots"][np.isin(rc, newly)] == 0).all()
+        assert np.isin(st.requests["case"][st.pairs["req"]], st.open_ids).all()
+        if st._asked.size != before and not st._asked_new:  # just merged: only keys of open cases
+            assert np.isin(st._asked // n, st.open_ids).all()
+        if streamed and step % 10 == 9:  # write out the diagnosed cases, as streaming does
+            done = ~np.isnan(t_dx)
+            st.drop_cases(done)
+    assert merges >= 3
+    if streamed:
+        assert st.n_written > 0
