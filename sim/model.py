@@ -52,6 +52,9 @@ class QunModel(mesa.Model):
         self.contacts = build_contacts(self.pop, scenario.contacts, self.streams("contacts"))
         self.recorder = Recorder()
         self.timings: dict[str, float] = {}  # seconds spent stepping each component (and recording)
+        # set by streaming.stream_tables: the run's tables go to files, and ``finish`` frees the
+        # run state its tables and metrics no longer need (a streamed model is not run on after it)
+        self.streamed = False
         self.interventions: list[Intervention] = [make_intervention(c) for c in scenario.interventions]
         self.processes: list[Component] = []
         for phase in STEP_ORDER:

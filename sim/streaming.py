@@ -14,11 +14,17 @@ part file never looks like a result: :meth:`sim.results.Results.save` renames it
 
 In the results, a streamed table is a :class:`StreamedTable` (a path); ``res.tables[name]``
 reads it from disk when asked, and gives the same DataFrame as the in-memory run.
+
+At the end of a streamed run, ``finish`` frees the run state its tables and metrics no
+longer need and hands the freed memory back to the system (:func:`trim_heap`) before it
+reads the tables back.
 """
 
 from __future__ import annotations
 
 import contextlib
+import ctypes
+import ctypes.util
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -32,7 +38,16 @@ if TYPE_CHECKING:  # pragma: no cover
 
     from .model import QunModel
 
-__all__ = ["CHUNK_ROWS", "Sink", "StreamedTable", "TableStream", "merge_sorted", "part_name", "stream_tables"]
+__all__ = [
+    "CHUNK_ROWS",
+    "Sink",
+    "StreamedTable",
+    "TableStream",
+    "merge_sorted",
+    "part_name",
+    "stream_tables",
+    "trim_heap",
+]
 
 #: rows a streamed log holds in memory before it writes them out (about 17 bytes a row for events)
 CHUNK_ROWS = 1_000_000
@@ -109,8 +124,8 @@ class TableStream:
 
 def merge_sorted(table: StreamedTable, rows: pd.DataFrame, key: str) -> StreamedTable:
     """Merge ``rows`` into the file ``table``, both sorted by the distinct values of column
-    ``key``: one row group of the file at a time (and its rows due before it), into a new
-    file that then replaces it. The merged file has the schema of the first."""
+    ``key``: a quarter chunk of the file's rows at a time (and its rows due before them),
+    into a new file that then replaces it. The merged file has the schema of the first."""
     import pyarrow.parquet as pq
 
     src = Path(table.path)
@@ -121,8 +136,8 @@ def merge_sorted(table: StreamedTable, rows: pd.DataFrame, key: str) -> Streamed
     taken = 0
     try:
         f = pq.ParquetFile(src)
-        for g in range(f.num_row_groups):
-            part = f.read_row_group(g).to_pandas()
+        for batch in f.iter_batches(batch_size=max(CHUNK_ROWS // 4, 1)):
+            part = batch.to_pandas()
             if not len(part):
                 continue
             upto = int(np.searchsorted(keys, part[key].to_numpy()[-1], side="right"))
@@ -161,8 +176,13 @@ class Sink:
 
 
 def stream_tables(model: QunModel, folder: str | Path) -> Sink:
-    """Make the model's large logs stream to ``folder`` (call after building, before running)."""
+    """Make the model's large logs stream to ``folder`` (call after building, before running).
+
+    The model's ``finish`` then also frees the run state that its tables and metrics no
+    longer need, before it reads the streamed tables back: the end of a large run does not
+    hold both."""
     sink = Sink(Path(folder))
+    model.streamed = True
     for comp in model.components:
         log = getattr(comp, "log", None)
         if comp.name == "information" and log is not None and log.enabled:
@@ -172,3 +192,16 @@ def stream_tables(model: QunModel, folder: str | Path) -> Sink:
             state.answer_sink = sink.open("answers")
             state.case_sink = sink.open("cases")
     return sink
+
+
+def trim_heap() -> bool:
+    """Hand the C heap's free pages back to the system (glibc's ``malloc_trim``), so that
+    memory freed by the run can serve the reading back of its tables (pyarrow allocates
+    from its own pool). Whether it could: False where the C library has no such call."""
+    try:
+        trim = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6").malloc_trim
+    except (OSError, AttributeError):
+        return False
+    trim.argtypes, trim.restype = [ctypes.c_size_t], ctypes.c_int
+    trim(0)
+    return True

@@ -151,3 +151,24 @@ def test_an_answer_starting_before_those_written_is_refused(tmp_path, monkeypatc
     st.answer_log.append(finished([1.5, 4.0]))
     with pytest.raises(RuntimeError, match="started before answers already written"):
         outputs.stream_answers(st, 5.0)
+
+
+def test_a_streamed_finish_frees_the_run_state_before_reading_back(tmp_path, monkeypatch):
+    from sim.components import Outputs
+    from sim.model import QunModel
+    from sim.processes.diagnosis.outputs import REQUEST_COLUMNS_READ
+    from sim.results import Metrics
+
+    monkeypatch.setattr(streaming, "CHUNK_ROWS", CHUNK)
+    scen = load_scenario(SCENARIOS / "guangdong_study.toml", CASES["guangdong_study"])
+    model = QunModel(scen, seed=3)
+    streaming.stream_tables(model, tmp_path / "out")
+    model.run_model()
+    st, info = model.process("diagnosis").state, model.process("information")
+    held = (len(st.cases), len(st.requests), len(info.queues.pending))
+    assert min(held) > 0  # there is state to free
+    out = model.finish(Outputs(metrics=Metrics()))
+    assert len(st.cases) == len(st.pairs) == len(st.inflight) == st.scores.shape[0] == 0
+    assert st.requests.names == REQUEST_COLUMNS_READ and len(st.requests) == held[1]
+    assert len(info.queues.pending) == 0
+    assert len(out.tables["cases"]) >= held[0] and out.metrics["dx_requests"] == held[1]

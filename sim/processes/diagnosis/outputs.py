@@ -45,6 +45,8 @@ __all__ = [
 PREFIX = "dx"
 #: the columns of the answers that :func:`add_metrics` reads
 ANSWER_COLUMNS_READ = ["expert", "request", "t_end", "counted", "after_diagnosis"]
+#: the columns of the requests that :func:`add_metrics` reads
+REQUEST_COLUMNS_READ = ("route", "t_post")
 #: the columns of the cases that the metrics read (:func:`add_metrics`, the care and cost metrics)
 CASE_COLUMNS_READ = [
     "tier", "specialty", "resolved", "route", "route_at_end", "consulted", "correct", "time_to_diagnosis_hours",
@@ -173,16 +175,30 @@ def _write_cases(st: DxState, frame: pd.DataFrame) -> None:
 
 
 def close_cases(st: DxState, pop, T: float) -> StreamedTable:
-    """Streamed: write the cases held, close the file, and merge in the cases held back."""
+    """Streamed: write the cases held and close the file (then :func:`merge_late_cases`).
+
+    The cases held go in slices of a quarter chunk: the end of a large run builds no
+    table of them all at once."""
     assert st.case_sink is not None
-    frame = _cases_rows(st, pop, T, None)
-    _write_cases(st, frame)
-    out = st.case_sink.close(frame.iloc[:0])
-    if st.late_cases:
-        late = pd.concat(st.late_cases).sort_values("case", kind="stable")
-        st.late_cases = []
-        out = streaming.merge_sorted(out, late, "case")
-    return out
+    n, step = len(st.cases), max(streaming.CHUNK_ROWS // 4, 1)
+    n_req = _requests_before_diagnosis(st)
+    frame = None
+    for a in range(0, max(n, 1), step):
+        sel = np.zeros(n, bool)
+        sel[a : a + step] = True
+        frame = _cases_rows(st, pop, T, sel, n_req)
+        _write_cases(st, frame)
+    assert frame is not None
+    return st.case_sink.close(frame.iloc[:0])
+
+
+def merge_late_cases(st: DxState, table: StreamedTable) -> StreamedTable:
+    """Merge the cases held back (finished after later ones were written) into the file."""
+    if not st.late_cases:
+        return table
+    late = pd.concat(st.late_cases).sort_values("case", kind="stable")
+    st.late_cases = []
+    return streaming.merge_sorted(table, late, "case")
 
 
 def cases_frame(st: DxState, pop, T: float) -> pd.DataFrame:
@@ -193,12 +209,11 @@ def cases_frame(st: DxState, pop, T: float) -> pd.DataFrame:
     return _cases_rows(st, pop, T, None)
 
 
-def _cases_rows(st: DxState, pop, T: float, sel: np.ndarray | None) -> pd.DataFrame:
-    """The rows of :func:`cases_frame` of the cases held in the rows ``sel`` (bool; None: all)."""
+def _requests_before_diagnosis(st: DxState) -> np.ndarray:
+    """Per case held (row of ``st.cases``): the requests made before its diagnosis."""
     C, R = st.cases, st.requests
     ids = st.held_ids()
     t_dx_all = C["t_dx"]
-    # requests made before the diagnosis, per case held
     if st.held is None:
         case_req, t_post = R["case"], R["t_post"]
     else:
@@ -206,7 +221,16 @@ def _cases_rows(st: DxState, pop, T: float, sel: np.ndarray | None) -> pd.DataFr
         mine = ids[pos] == R["case"] if ids.size else np.zeros(len(R), bool)
         case_req, t_post = pos[mine], R["t_post"][mine]
     made = t_post < np.where(np.isnan(t_dx_all[case_req]), np.inf, t_dx_all[case_req])
-    n_req = np.bincount(case_req[made], minlength=ids.size)[: ids.size]
+    return np.bincount(case_req[made], minlength=ids.size)[: ids.size]
+
+
+def _cases_rows(st: DxState, pop, T: float, sel: np.ndarray | None, n_req: np.ndarray | None = None) -> pd.DataFrame:
+    """The rows of :func:`cases_frame` of the cases held in the rows ``sel`` (bool; None: all);
+    ``n_req``: :func:`_requests_before_diagnosis`, when already counted."""
+    C = st.cases
+    ids = st.held_ids()
+    if n_req is None:
+        n_req = _requests_before_diagnosis(st)
 
     def col(name: str) -> np.ndarray:
         return C[name] if sel is None else C[name][sel]

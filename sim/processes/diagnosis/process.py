@@ -59,6 +59,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
+from ... import streaming
 from ...components import Component, Outputs
 from ...table import Table
 from ..trust.process import running
@@ -200,6 +201,10 @@ class DiagnosisProcess(Component):
         held_cases: pd.DataFrame | StreamedTable
         if self.state.case_sink is not None:
             streamed = outputs.close_cases(self.state, model.pop, model.t)
+            if model.streamed:  # before the merge and the read-back: the end of the run does not hold both
+                self.state.release(keep_requests=outputs.REQUEST_COLUMNS_READ)
+                streaming.trim_heap()
+            streamed = outputs.merge_late_cases(self.state, streamed)
             held_cases, cases = streamed, streamed.frame(outputs.CASE_COLUMNS_READ)
         else:
             held_cases = cases = outputs.cases_frame(self.state, model.pop, model.t)

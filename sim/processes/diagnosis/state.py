@@ -262,6 +262,23 @@ class DxState:
             keys.sort(kind="stable")
             self._asked, self._asked_new, self._n_asked_new = keys, [], 0
 
+    def release(self, keep_requests: tuple[str, ...]) -> None:
+        """Free the run state once the cases and answers are written out (a streamed run's
+        end): the cases held and their scores, the pairs, the answers in flight, the open
+        sets, and every column of the requests but ``keep_requests``. The experts and the
+        counters stay. Nothing can step the state after this."""
+        self.cases = Table({name: dtype for name, (dtype, _) in CASE_COLUMNS.items()})
+        self._scores = np.zeros((0, self.n_labels))
+        self._row_of = np.zeros(0, np.int64)
+        self.pairs = Table(PAIR_SPEC)
+        self.inflight = Table(ANSWER_SPEC)
+        self.open_ids = self.open_reqs = self._open_req_case = self._asked = np.zeros(0, np.int64)
+        self._asked_new, self._n_asked_new = [], 0
+        R = self.requests  # copies of the filled part: the grown buffers go
+        self.requests = Table({name: REQUEST_SPEC[name] for name in keep_requests}, capacity=len(R))
+        if len(R):
+            self.requests.append({name: R[name] for name in keep_requests})
+
     def drop_cases(self, written: np.ndarray) -> None:
         """Drop the rows ``written`` (bool per row of ``cases``: written out) and their scores."""
         n = len(self.cases)

@@ -32,7 +32,7 @@ from ...results import metric_name
 from ...schema import ROLES, TIERS
 from ...table import Table
 from .config import ADOPTED, AWARE, BELIEVES, CONSIDERING, CORRECTED, EVENT_KINDS, REJECTED, STATE_NAMES, UNAWARE, Src
-from .state import EVENT_SPEC, Catalog
+from .state import EVENT_SPEC, Catalog, Queues
 
 if TYPE_CHECKING:  # pragma: no cover
     from ...components import Outputs
@@ -167,6 +167,8 @@ def _stages(rec: Recorder, arr, j: int, name: str, tier: np.ndarray, per_tier: n
 
 # ---------------------------------------------------------------------- end of run
 def finish(p: InformationProcess, model, out: Outputs) -> None:
+    if model.streamed:  # the messages still in flight count for nothing at the end
+        p.queues = Queues()
     m = out.metrics
     _counts(p, model, m)
     for j, it in enumerate(p.catalog.items):
