@@ -27,6 +27,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from ...arrays import sorted_member
 from ...schema import TIERS
 from ..information.config import ADOPTED, BELIEVES, CORRECTED
 from .combining import p_correct
@@ -67,6 +68,7 @@ class CareLink:
         n_t = 3
         self.harm_wrong = np.zeros((len(JUDGES), n_t), np.int64)  # wrong because of a belief, by judge x tier
         self.benefit_right = np.zeros((len(JUDGES), n_t), np.int64)  # right because of a guideline
+        self.held_back = np.zeros(0, np.int64)  # cases whose escalation a belief may still hold back (sorted)
         self.judged_believing = np.zeros((len(JUDGES), n_t), np.int64)
 
     def active(self, cfg: DiagnosisConfig) -> bool:
@@ -141,22 +143,27 @@ class CareLink:
         return p, correct
 
     def delay(self, st: DxState, cfg: DiagnosisConfig, ids: np.ndarray) -> np.ndarray:
-        """Days the escalation of the new cases ``ids`` is held back (believing treating clinicians)."""
+        """Days the escalation of the new cases ``ids`` is held back (believing treating
+        clinicians); those held back are kept for :meth:`release`."""
         out = np.zeros(ids.size)
         if not self.active(cfg) or ids.size == 0:
             return out
-        return np.where(
+        out = np.where(
             st.cases["h_info"][st.rows(ids)] == H_BELIEVES, cfg.information_effects.believer_delay_hours / 24.0, 0.0
         )
+        self.held_back = np.concatenate([self.held_back, ids[out > 0]])
+        return out
 
     def release(self, st: DxState, cfg: DiagnosisConfig, t0: float) -> None:
         """Cases held back by a treating clinician who no longer believes escalate now."""
         if not self.active(cfg):
             return
         C, row = st.cases, st.rows
-        ids = st.open_ids
+        # the open cases held back at arrival, not escalated and not yet due: a case that is
+        # not so now never is again (release and escalation are what change these columns)
+        ids = self.held_back[sorted_member(self.held_back, st.open_ids)]
         r = row(ids)
-        held = ids[(C["belief_delay"][r] > 0) & (C["now"][r] == LOCAL) & (C["t_esc"][r] > t0)]
+        held = self.held_back = ids[(C["belief_delay"][r] > 0) & (C["now"][r] == LOCAL) & (C["t_esc"][r] > t0)]
         if held.size == 0:
             return
         _, bel, _ = self._states(C["concerns"][row(held)], C["asker"][row(held)])
