@@ -60,3 +60,31 @@ def test_open_sets_and_asked_keys_follow_the_diagnoses(monkeypatch, streamed):
     assert merges >= 3
     if streamed:
         assert st.n_written > 0
+
+
+def test_cases_at_a_referral_wait_in_the_visit_queue_not_in_the_open_ids():
+    from sim import load_scenario
+    from sim.model import QunModel
+    from sim.processes.diagnosis.config import REFERRAL
+
+    from .conftest import SCENARIOS
+
+    # few clinicians, many cases: congested referral queues, visits booked days ahead
+    scen = load_scenario(SCENARIOS / "province.toml", ["population.n_clinicians=3000", "run.duration_days=15"])
+    model = QunModel(scen, seed=4)
+    st = model.process("diagnosis").state
+    waited = 0
+    for _ in range(15 * 12):
+        model.step()
+        C, ids = st.cases, st.held_ids()
+        waiting = np.isnan(C["t_dx"])  # consulting, not diagnosed (cases decided locally have t_dx at arrival)
+        at_ref = C["now"] == REFERRAL
+        assert np.array_equal(st.open_ids, ids[waiting & ~at_ref])
+        assert np.all(np.diff(st.visit_t) >= 0) and (st.visit_t >= model.t - 1e-9).all()
+        queued = ids[waiting & at_ref]  # every case waiting at a referral has its visit queued, at its time
+        pos = {c: i for i, c in enumerate(st.visit_case.tolist())}
+        assert all(c in pos for c in queued.tolist())
+        got = np.array([st.visit_t[pos[c]] for c in queued.tolist()])
+        assert np.array_equal(got, C["t_ref_dx"][np.searchsorted(ids, queued)])
+        waited = max(waited, queued.size)
+    assert waited > 50

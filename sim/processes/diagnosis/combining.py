@@ -99,7 +99,7 @@ def resolve(
     C, row = st.cases, st.rows
     F = st.inflight
     due = F["end"] < t1
-    if not due.any() and not entered_referral.size and not (C["t_ref_dx"][row(st.open_ids)] < t1).any():
+    if not due.any() and not entered_referral.size and not st.visit_before(t1):
         return
     A = F.take(due)
     st.inflight = F.take(~due)
@@ -114,8 +114,8 @@ def resolve(
     if entered_referral.size:
         k = entered_referral
         book(k[lookup_sorted(acc_case, acc_t, k, np.inf) > C["t_ref_entry"][row(k)]])
-    # diagnosis: the earlier of an accepted answer and the referral visit
-    ids = st.open_ids
+    # diagnosis: the earlier of an accepted answer and the referral visit (those due in this step)
+    ids = st.take_visits(t1)
     t_acc = lookup_sorted(acc_case, acc_t, ids, np.inf)
     t_ref = C["t_ref_dx"][row(ids)]
     ref_first = (t_ref < t1) & (t_ref <= t_acc)

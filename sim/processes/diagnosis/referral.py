@@ -91,6 +91,7 @@ class Referrals:
         lacks = pop.fac_equipment[dest] < C["need"][row]
         C["ref_facility"][row], C["ref_hops"][row] = dest, hops
         C["t_ref_dx"][row] = slot + cfg.local_workup_hours / 24.0
+        st.book_visits(cases, C["t_ref_dx"][row])
         u = st.rng.random(cases.size)
         if st.care is None:
             ok = u < p_correct(cfg, st.n_labels, skill, C["difficulty"][row], lacks, np.ones(cases.size))

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ...arrays import unique_first
+from ...arrays import sorted_member, unique_first
 from ...population import SPECIALTIES
 from .config import CONTACT, GROUP, N_CASE_SPEC, NONE, REFERRAL, ROUTES, DiagnosisConfig
 from .kernels import csr_expand, run_first, run_rank
@@ -136,7 +136,13 @@ class Router:
                 C["t_ref_entry"][row(k)] = tau[sel]
                 C["t_esc"][row(k)] = np.inf
                 referred.append(k)
-        return np.concatenate(referred) if referred else np.zeros(0, np.int64)
+        if not referred:
+            return np.zeros(0, np.int64)
+        # at a referral the case waits for its visit (st.take_visits) or an answer: it leaves
+        # the cases that escalate, which every step scans
+        out = np.concatenate(referred)
+        st.open_ids = st.open_ids[~sorted_member(st.open_ids, np.sort(out))]
+        return out
 
     def post_groups(
         self,

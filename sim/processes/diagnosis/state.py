@@ -9,7 +9,9 @@
 * ``pairs``: (request, member) pairs not yet answered or declined;
 * ``inflight``: answers started and not yet finished; ``answer_log``: finished answers;
 * ``experts``: one entry per clinician (answering record, on-call status);
-* the open sets: consulting cases not yet diagnosed, their requests, everyone asked.
+* the open sets: consulting cases not yet diagnosed and not at a referral, the referral
+  visits to come (in order of time), the requests of the cases not yet diagnosed,
+  everyone asked.
 """
 
 from __future__ import annotations
@@ -160,8 +162,10 @@ class DxState:
             ("cases", "resolved", "referrals", "answers", "offhours", "declined", "after_diagnosis", "requests"), 0
         )
         self.new_cases_since_record = 0
-        self.open_ids = np.zeros(0, np.int64)  # consulting cases not yet diagnosed (sorted)
-        self.open_reqs = np.zeros(0, np.int64)  # requests of those cases (sorted)
+        self.open_ids = np.zeros(0, np.int64)  # consulting cases not yet diagnosed nor at a referral (sorted)
+        self.visit_t = np.zeros(0)  # referral visits to come: time (sorted) ...
+        self.visit_case = np.zeros(0, np.int64)  # ... and case
+        self.open_reqs = np.zeros(0, np.int64)  # requests of the cases not yet diagnosed (sorted)
         self._open_req_case = np.zeros(0, np.int64)  # the case of each
         # everyone asked about an open case, as case * n + member keys: sorted, and those added
         # since (unsorted); keys of cases diagnosed since are dropped when the two are merged
@@ -229,8 +233,29 @@ class DxState:
             asked |= sorted_member(keys, recent)
         return ~asked
 
+    def book_visits(self, ids: np.ndarray, t: np.ndarray) -> None:
+        """Referral visits booked for the cases ``ids`` at times ``t`` (kept in order of time)."""
+        order = np.argsort(t, kind="stable")
+        at = np.searchsorted(self.visit_t, t[order], side="right")
+        self.visit_t = np.insert(self.visit_t, at, t[order])
+        self.visit_case = np.insert(self.visit_case, at, ids[order])
+
+    def visit_before(self, t: float) -> bool:
+        """Whether a referral visit falls before ``t``."""
+        return bool(self.visit_t.size) and bool(self.visit_t[0] < t)
+
+    def take_visits(self, t: float) -> np.ndarray:
+        """The cases not yet diagnosed whose referral visit falls before ``t`` (sorted); their
+        visits leave the queue (that of a case diagnosed by an answer meanwhile, too)."""
+        k = int(np.searchsorted(self.visit_t, t, side="left"))
+        ids = np.sort(self.visit_case[:k])
+        self.visit_t, self.visit_case = self.visit_t[k:], self.visit_case[k:]
+        return ids[self._undiagnosed(ids)]
+
     def _undiagnosed(self, ids: np.ndarray) -> np.ndarray:
         """Bool per case id: held and not diagnosed."""
+        if ids.size == 0:
+            return np.zeros(0, bool)
         t_dx = self.cases["t_dx"]
         if not self.n_written:
             return np.isnan(t_dx[ids])
@@ -273,6 +298,7 @@ class DxState:
         self.pairs = Table(PAIR_SPEC)
         self.inflight = Table(ANSWER_SPEC)
         self.open_ids = self.open_reqs = self._open_req_case = self._asked = np.zeros(0, np.int64)
+        self.visit_t, self.visit_case = np.zeros(0), np.zeros(0, np.int64)
         self._asked_new, self._n_asked_new = [], 0
         R = self.requests  # copies of the filled part: the grown buffers go
         self.requests = Table({name: REQUEST_SPEC[name] for name in keep_requests}, capacity=len(R))
