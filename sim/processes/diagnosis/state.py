@@ -167,7 +167,7 @@ class DxState:
         self.visit_case = np.zeros(0, np.int64)  # ... and case
         self.open_reqs = np.zeros(0, np.int64)  # requests of the cases not yet diagnosed (sorted)
         self._open_req_case = np.zeros(0, np.int64)  # the case of each
-        # everyone asked about an open case, as case * n + member keys: sorted, and those added
+        # everyone asked about a case not yet diagnosed, as case * n + member keys: sorted, and those added
         # since (unsorted); keys of cases diagnosed since are dropped when the two are merged
         self._asked = np.zeros(0, np.int64)
         self._asked_new: list[np.ndarray] = []
@@ -214,7 +214,7 @@ class DxState:
 
     def add_pairs(self, req: np.ndarray, exp: np.ndarray, case: np.ndarray) -> None:
         """New (request, member) pairs, pending until the member reads the request (``req``:
-        requests just made, about open cases ``case``)."""
+        requests just made, about cases ``case`` not yet diagnosed)."""
         new = unique_sorted(req)
         self.open_reqs = np.concatenate([self.open_reqs, new])
         self._open_req_case = np.concatenate([self._open_req_case, self.requests["case"][new]])
@@ -224,7 +224,7 @@ class DxState:
         self.pairs.append(req=req, exp=exp, state=PENDING, ready=np.nan, quality=0.0, willing=False)
 
     def not_asked(self, cases: np.ndarray, members: np.ndarray) -> np.ndarray:
-        """Bool per (case, member), the cases open: not asked about the case yet."""
+        """Bool per (case, member), of cases not yet diagnosed: not asked about the case yet."""
         keys = cases.astype(np.int64) * self.n + members
         asked = sorted_member(keys, self._asked)
         if self._asked_new:  # sorted once, then kept as one run until the next merge
