@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 
 __all__ = [
     "expand_ranges",
+    "label_masks",
     "sorted_member",
     "unique_first",
 ]
@@ -41,3 +43,13 @@ def sorted_member(keys: np.ndarray, sorted_pool: np.ndarray) -> np.ndarray:
         return np.zeros(np.size(keys), bool)
     at = np.minimum(np.searchsorted(sorted_pool, keys), sorted_pool.size - 1)
     return sorted_pool[at] == keys
+
+
+def label_masks(column: pd.Series, labels) -> dict[str, np.ndarray]:
+    """Bool per row, for each label: the row's value is the label (by category code when the
+    column is categorical, as the cases table's are: no string per row)."""
+    if isinstance(column.dtype, pd.CategoricalDtype):
+        codes, cats = column.cat.codes.to_numpy(), column.cat.categories
+        return {x: codes == cats.get_loc(x) if x in cats else np.zeros(codes.size, bool) for x in labels}
+    values = column.astype(str).to_numpy()
+    return {x: values == x for x in labels}

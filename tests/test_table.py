@@ -169,3 +169,14 @@ def test_truncate_keeps_the_first_rows():
     assert tab["who"].tolist() == [1, 2, 9]
     with pytest.raises(ValueError):
         tab.truncate(4)
+
+
+def test_label_masks_by_code_equal_the_string_comparison():
+    from sim.arrays import label_masks
+
+    values = np.array(["primary", "tertiary", "primary", "secondary", "tertiary"])
+    labels = ["primary", "secondary", "tertiary", "abroad"]  # "abroad": no row, not a category
+    want = {x: values == x for x in labels}
+    for column in (pd.Series(pd.Categorical(values)), pd.Series(values)):
+        got = label_masks(column, labels)
+        assert list(got) == labels and all(np.array_equal(got[x], want[x]) for x in labels)

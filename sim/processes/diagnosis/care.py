@@ -27,7 +27,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from ...arrays import sorted_member
+from ...arrays import label_masks, sorted_member
 from ...schema import TIERS
 from ..information.config import ADOPTED, BELIEVES, CORRECTED
 from .combining import p_correct
@@ -188,9 +188,9 @@ def add_metrics(care: CareLink, out, cases: pd.DataFrame) -> None:
     done = cases["resolved"].to_numpy()
     correct = cases["correct"].to_numpy(dtype=float, na_value=np.nan)
     time = np.where(done, cases["time_to_diagnosis_hours"], cases["censor_hours"]).astype(float)
-    tier = cases["tier"].astype(str).to_numpy()
+    tier_is = label_masks(cases["tier"], TIERS)  # by category code: no string per case
     concerned = cases["concerned"].to_numpy()
-    state = cases["handler_info"].astype(str).to_numpy()
+    state_is = label_masks(cases["handler_info"], HANDLER_STATES)
     delay = cases["belief_delay_hours"].to_numpy()
 
     def outcomes(sel: np.ndarray, suffix: str, **dims) -> None:
@@ -202,10 +202,10 @@ def add_metrics(care: CareLink, out, cases: pd.DataFrame) -> None:
         add(f"ttd_median_hours{suffix}", km_quantile(time[sel], done[sel], 0.5) if sel.any() else None, **dims)
 
     for k, t in enumerate(TIERS):
-        at = tier == t
+        at = tier_is[t]
         outcomes(at & concerned, "_concerned", tier=t)
         for s in HANDLER_STATES[1:]:
-            outcomes(at & (state == s), f"_handler_{s}", tier=t)
+            outcomes(at & state_is[s], f"_handler_{s}", tier=t)
         for j, judge in enumerate(JUDGES):
             add(f"harm_wrong_{judge}", int(care.harm_wrong[j, k]), tier=t)
             add(f"benefit_right_{judge}", int(care.benefit_right[j, k]), tier=t)

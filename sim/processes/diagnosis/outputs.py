@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 from ... import streaming
+from ...arrays import label_masks
 from ...results import Metrics, Recorder
 from ...schema import TIERS
 from ...table import Table
@@ -283,16 +284,6 @@ def _cases_rows(st: DxState, pop, T: float, sel: np.ndarray | None, n_req: np.nd
     )
 
 
-def _masks(column: pd.Series, labels) -> dict[str, np.ndarray]:
-    """Bool per row, for each label: the row's value is the label (by category code when the
-    column is categorical, as the cases table's are)."""
-    if isinstance(column.dtype, pd.CategoricalDtype):
-        codes, cats = column.cat.codes.to_numpy(), column.cat.categories
-        return {x: codes == cats.get_loc(x) if x in cats else np.zeros(codes.size, bool) for x in labels}
-    values = column.astype(str).to_numpy()
-    return {x: values == x for x in labels}
-
-
 def _share(x: np.ndarray) -> float | None:
     return float(x.mean()) if x.size else None
 
@@ -318,7 +309,7 @@ def add_metrics(
     add("cases", n)
     add("diagnosed", int(done.sum()))
     add("p_diagnosed", float(done.mean()) if n else None)
-    route = _masks(cases["route"], ROUTES)  # bool per case, by route (codes, not strings: a million cases)
+    route = label_masks(cases["route"], ROUTES)  # bool per case, by route (codes, not strings: a million cases)
     for r in ROUTES:
         add("p", _share(route[r][done]), route=r)  # dx_p_route_<r>: share of diagnosed cases
     add("p_without_referral", _share(~route["referral"][done]))
@@ -329,15 +320,15 @@ def add_metrics(
     for r in ROUTES:
         sel = done & route[r]
         add(f"accuracy_{r}", float(np.nanmean(correct[sel])) if sel.any() else None)  # no route_ marker
-    tier = _masks(cases["tier"], TIERS)
+    tier = label_masks(cases["tier"], TIERS)
     for t in TIERS:
         sel = done & tier[t]
         add("accuracy", float(np.nanmean(correct[sel])) if sel.any() else None, tier=t)
     # time to diagnosis: Kaplan-Meier, unresolved cases censored at the end
     time = np.where(done, cases["time_to_diagnosis_hours"], cases["censor_hours"]).astype(float)
     consulted = cases["consulted"].to_numpy()
-    route_end = _masks(cases["route_at_end"], ROUTES)
-    spec = _masks(cases["specialty"], CASE_SPECIALTIES)
+    route_end = label_masks(cases["route_at_end"], ROUTES)
+    spec = label_masks(cases["specialty"], CASE_SPECIALTIES)
 
     def km(sel: np.ndarray, suffix: str = "", **dims) -> None:
         any_ = sel.any()
