@@ -203,3 +203,32 @@ def test_the_staged_adoption_case_passes_and_rejects_the_continuous_time_formula
 
     wrong = (1 - beta) * cont(a) + beta * cont(a * f)
     assert abs(res.mean - wrong) > res.half_width
+
+
+def test_kept_decision_chances_give_the_run_computed_afresh_each_step(monkeypatch):
+    """Each considering clinician's chance to adopt is kept from step to step and computed
+    again only when they read a reinforcing copy: the run is the one in which every chance
+    is computed afresh at every step."""
+    from sim.processes.information import adoption
+
+    def run():
+        model = _gd(True, 4)
+        p = model.process("information")
+        out = model.finish(Outputs(metrics=Metrics()))
+        return p, out.tables["events"]
+
+    p, kept = run()
+    assert (p.arrays.reinforced[0] > 0).sum() > 20  # chances computed again mid-way
+    assert (kept["kind"] == "adopt").sum() > 20 and (kept["kind"] == "reject").sum() > 0
+    monkeypatch.setattr(adoption, "_current_base", _afresh(adoption._current_base))
+    _, afresh = run()
+    pd.testing.assert_frame_equal(kept, afresh)
+
+
+def _afresh(current_base):
+    def wrapped(p, model, j):
+        base = current_base(p, model, j)
+        base.step_key = None
+        return base
+
+    return wrapped

@@ -30,7 +30,7 @@ from .transitions import set_state
 if TYPE_CHECKING:  # pragma: no cover
     from .process import InformationProcess
 
-__all__ = ["BaseRates", "adopt_probability", "decide", "enter"]
+__all__ = ["BaseRates", "adopt_probability", "decide", "enter", "step_chances"]
 
 
 def enter(p: InformationProcess, model, j: int, who: np.ndarray, sender, group, t: float) -> None:
@@ -49,13 +49,27 @@ def enter(p: InformationProcess, model, j: int, who: np.ndarray, sender, group, 
 
 
 class BaseRates:
-    """Each considering clinician's adoption probability per day before reinforcement (the
-    part fixed by barriers, equipment and literacy), aligned with ``p.considering[j]``;
-    recomputed when a setting it depends on changes (``key``)."""
+    """Per guideline, aligned with ``p.considering[j]``: each considering clinician's adoption
+    probability per day before reinforcement (the part fixed by barriers, equipment and
+    literacy), recomputed when a setting it depends on changes (``key``); and this step
+    length's chances to adopt and to decide at all (:func:`step_chances`), computed for the
+    reinforcing copies in ``seen`` and kept while ``step_key`` stays the same."""
 
     def __init__(self):
         self.key: tuple | None = None
         self.rate = np.zeros(0)
+        self.step_key: tuple | None = None
+        self.seen = np.zeros(0, np.int16)
+        self.p_adopt = np.zeros(0)
+        self.p_decide = np.zeros(0)
+
+    def keep(self, mask: np.ndarray) -> None:
+        """Keep the entries of the clinicians still considering (``mask``)."""
+        self.rate = self.rate[mask]
+        if self.p_adopt.size == mask.size:
+            self.seen, self.p_adopt, self.p_decide = self.seen[mask], self.p_adopt[mask], self.p_decide[mask]
+        else:
+            self.step_key = None
 
 
 def _base_key(p: InformationProcess, j: int) -> tuple:
@@ -74,20 +88,57 @@ def _base_rate(p: InformationProcess, model, j: int, who: np.ndarray) -> np.ndar
     return a
 
 
-def adopt_probability(p: InformationProcess, model, j: int) -> np.ndarray:
-    """Per-day adoption probability ``a_i`` of the clinicians considering guideline ``j``
-    (``p.considering[j]``, in its order)."""
+def _current_base(p: InformationProcess, model, j: int) -> BaseRates:
     who, base = p.considering[j], p.adopt_base[j]
     key = _base_key(p, j)
     if base.key != key or base.rate.size != who.size:
         base.key, base.rate = key, _base_rate(p, model, j, who)
-    a = base.rate
-    if p.config.reinforcement > 0:
-        r = p.arrays.reinforced[j, who]
-        if r.any():
-            r = r.astype(np.float64)
-            a = a * (1.0 + p.config.reinforcement * r / (r + 1.0))
+        base.step_key = None  # every chance is computed again
+    return base
+
+
+def _reinforced(p: InformationProcess, base: np.ndarray, r: np.ndarray) -> np.ndarray:
+    """``a_i`` from the base rates and the reinforcing copies ``r`` (one each)."""
+    a = base
+    if p.config.reinforcement > 0 and r.any():
+        r = r.astype(np.float64)
+        a = a * (1.0 + p.config.reinforcement * r / (r + 1.0))
     return np.minimum(a, 1.0)
+
+
+def adopt_probability(p: InformationProcess, model, j: int) -> np.ndarray:
+    """Per-day adoption probability ``a_i`` of the clinicians considering guideline ``j``
+    (``p.considering[j]``, in its order)."""
+    return _reinforced(p, _current_base(p, model, j).rate, p.arrays.reinforced[j, p.considering[j]])
+
+
+def step_chances(p: InformationProcess, model, j: int, dt: float, p_reject: float) -> tuple[np.ndarray, np.ndarray]:
+    """This step's chance of each clinician considering guideline ``j`` (in order) to adopt,
+    ``1 - (1 - a_i)^dt``, and to decide at all (adopt, else reject with ``p_reject``).
+
+    Kept from step to step: computed afresh only for the clinicians who started
+    considering or read a reinforcing copy since (or for all when a setting changed), by
+    the same element-wise operations as for all, so the numbers are the same."""
+    who, base = p.considering[j], _current_base(p, model, j)
+    step_key = (base.key, dt, p_reject, p.config.reinforcement)
+    reinforcement = p.config.reinforcement > 0
+    r = p.arrays.reinforced[j, who] if reinforcement else np.zeros(who.size, np.int16)
+    n_old = base.p_adopt.size if base.step_key == step_key else 0
+    stale = np.flatnonzero(r[:n_old] != base.seen) if reinforcement and n_old else np.zeros(0, np.int64)
+    if n_old == who.size and stale.size == 0:
+        return base.p_adopt, base.p_decide
+    at = np.concatenate([stale, np.arange(n_old, who.size)])
+    a = _reinforced(p, base.rate[at], r[at])
+    with np.errstate(divide="ignore"):  # a = 1: log1p(-1) = -inf, and the chance is 1
+        p_adopt = a if dt == 1.0 else -np.expm1(dt * np.log1p(-a))
+    if n_old < who.size:
+        grown = np.empty((2, who.size))
+        grown[0, :n_old], grown[1, :n_old] = base.p_adopt[:n_old], base.p_decide[:n_old]
+        base.p_adopt, base.p_decide = grown[0], grown[1]
+    base.p_adopt[at] = p_adopt
+    base.p_decide[at] = p_adopt + (1.0 - p_adopt) * p_reject
+    base.seen, base.step_key = r, step_key
+    return base.p_adopt, base.p_decide
 
 
 def decide(p: InformationProcess, model, t: float, dt: float) -> None:
@@ -99,12 +150,10 @@ def decide(p: InformationProcess, model, t: float, dt: float) -> None:
     for j, who in enumerate(p.considering):
         if who.size == 0:
             continue
-        a = adopt_probability(p, model, j)
-        with np.errstate(divide="ignore"):  # a = 1: log1p(-1) = -inf, and the chance is 1
-            p_adopt = a if dt == 1.0 else -np.expm1(dt * np.log1p(-a))
+        p_adopt, p_decide = step_chances(p, model, j, dt, p_reject)
         u = p.rng.random(who.size)
         adopt = u < p_adopt
-        decided = u < p_adopt + (1.0 - p_adopt) * p_reject
+        decided = u < p_decide
         if not decided.any():
             continue
         reject = decided & ~adopt
@@ -115,4 +164,4 @@ def decide(p: InformationProcess, model, t: float, dt: float) -> None:
             p.log.add(j, "reject", who[reject], who[reject], -1, t)
         keep = ~decided
         p.considering[j] = who[keep]
-        p.adopt_base[j].rate = p.adopt_base[j].rate[keep]
+        p.adopt_base[j].keep(keep)
