@@ -185,9 +185,7 @@ def close_cases(st: DxState, pop, T: float) -> StreamedTable:
     n_req = _requests_before_diagnosis(st)
     frame = None
     for a in range(0, max(n, 1), step):
-        sel = np.zeros(n, bool)
-        sel[a : a + step] = True
-        frame = _cases_rows(st, pop, T, sel, n_req)
+        frame = _cases_rows(st, pop, T, slice(a, a + step), n_req)
         _write_cases(st, frame)
     assert frame is not None
     return st.case_sink.close(frame.iloc[:0])
@@ -225,8 +223,10 @@ def _requests_before_diagnosis(st: DxState) -> np.ndarray:
     return np.bincount(case_req[made], minlength=ids.size)[: ids.size]
 
 
-def _cases_rows(st: DxState, pop, T: float, sel: np.ndarray | None, n_req: np.ndarray | None = None) -> pd.DataFrame:
-    """The rows of :func:`cases_frame` of the cases held in the rows ``sel`` (bool; None: all);
+def _cases_rows(
+    st: DxState, pop, T: float, sel: np.ndarray | slice | None, n_req: np.ndarray | None = None
+) -> pd.DataFrame:
+    """The rows of :func:`cases_frame` of the cases held in the rows ``sel`` (bool, or a slice; None: all);
     ``n_req``: :func:`_requests_before_diagnosis`, when already counted."""
     C = st.cases
     ids = st.held_ids()

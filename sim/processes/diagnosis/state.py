@@ -31,10 +31,10 @@ if TYPE_CHECKING:  # pragma: no cover
     from ..trust.process import TrustProcess
     from .care import CareLink
 
+__all__ = ["ANSWER_SPEC", "CASE_COLUMNS", "PAIR_SPEC", "REQUEST_SPEC", "DxState", "Experts"]
+
 #: keys added to the asked set before it is merged and its keys of diagnosed cases dropped, at least
 ASKED_MERGE_MIN = 1 << 16
-
-__all__ = ["ANSWER_SPEC", "CASE_COLUMNS", "PAIR_SPEC", "REQUEST_SPEC", "DxState", "Experts"]
 
 
 PAIR_SPEC = {
@@ -162,6 +162,9 @@ class DxState:
             ("cases", "resolved", "referrals", "answers", "offhours", "declined", "after_diagnosis", "requests"), 0
         )
         self.new_cases_since_record = 0
+        self._empty_open_sets()
+
+    def _empty_open_sets(self) -> None:
         self.open_ids = np.zeros(0, np.int64)  # consulting cases not yet diagnosed nor at a referral (sorted)
         self.visit_t = np.zeros(0)  # referral visits to come: time (sorted) ...
         self.visit_case = np.zeros(0, np.int64)  # ... and case
@@ -297,9 +300,7 @@ class DxState:
         self._row_of = np.zeros(0, np.int64)
         self.pairs = Table(PAIR_SPEC)
         self.inflight = Table(ANSWER_SPEC)
-        self.open_ids = self.open_reqs = self._open_req_case = self._asked = np.zeros(0, np.int64)
-        self.visit_t, self.visit_case = np.zeros(0), np.zeros(0, np.int64)
-        self._asked_new, self._n_asked_new = [], 0
+        self._empty_open_sets()
         R = self.requests  # copies of the filled part: the grown buffers go
         self.requests = Table({name: REQUEST_SPEC[name] for name in keep_requests}, capacity=len(R))
         if len(R):
