@@ -417,3 +417,25 @@ def test_rumor_transitions_equal_the_masks(compiled):
         got = kernel(state, start, u, p_forget, verify_below, check_below, believes, corrected, doubts)
         for g, w in zip(got, (forget, verify, check), strict=True):
             assert np.array_equal(g, np.flatnonzero(w)) and g.dtype == np.flatnonzero(w).dtype
+
+
+@pytest.mark.parametrize("compiled", [True, False])
+def test_decide_considering_is_the_masks_it_replaced(compiled):
+    kernel = K.decide_considering if compiled else K.decide_considering.py_func
+    rng = np.random.default_rng(21)
+    for n in (0, 1, 7, 500):
+        who = rng.permutation(10 * n + 1)[:n].astype(np.int64)
+        rate, seen = rng.random(n), rng.integers(0, 4, n).astype(np.int16)
+        p_adopt = rng.choice([0.0, 0.3, 1.0], n) * rng.random(n)
+        p_decide = p_adopt + (1.0 - p_adopt) * 0.2
+        u = rng.random(n)
+        u[: n // 5] = p_adopt[: n // 5]  # ties: u equal to a chance does not pass it
+        adopt, decided = u < p_adopt, u < p_decide  # the numpy it replaced
+        keep = ~decided
+        want = [who[adopt], who[decided & ~adopt], who[keep], rate[keep], seen[keep], p_adopt[keep], p_decide[keep]]
+        arrays = [who.copy(), rate.copy(), seen.copy(), p_adopt.copy(), p_decide.copy()]
+        a, r, m = kernel(u, arrays[3], arrays[4], arrays[0], arrays[1], arrays[2])
+        got = [a, r, *(x[:m] for x in arrays)]
+        for g, w in zip(got, want, strict=True):
+            assert np.array_equal(g, w) and g.dtype == w.dtype
+        assert n < 500 or (0 < a.size and 0 < r.size and 0 < m < n)

@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from . import kernels
 from .config import ADOPTED, LITERACY_REF, REJECTED
 from .transitions import set_state
 
@@ -63,13 +64,15 @@ class BaseRates:
         self.p_adopt = np.zeros(0)
         self.p_decide = np.zeros(0)
 
-    def keep(self, mask: np.ndarray) -> None:
-        """Keep the entries of the clinicians still considering (``mask``)."""
-        self.rate = self.rate[mask]
-        if self.p_adopt.size == mask.size:
-            self.seen, self.p_adopt, self.p_decide = self.seen[mask], self.p_adopt[mask], self.p_decide[mask]
-        else:
-            self.step_key = None
+    def stay(self, m: int) -> None:
+        """Keep the first ``m`` entries (those of the clinicians still considering, moved to
+        the front by :func:`kernels.decide_considering`)."""
+        self.rate, self.seen, self.p_adopt, self.p_decide = (
+            self.rate[:m],
+            self.seen[:m],
+            self.p_adopt[:m],
+            self.p_decide[:m],
+        )
 
 
 def _base_key(p: InformationProcess, j: int) -> tuple:
@@ -151,17 +154,17 @@ def decide(p: InformationProcess, model, t: float, dt: float) -> None:
         if who.size == 0:
             continue
         p_adopt, p_decide = step_chances(p, model, j, dt, p_reject)
-        u = p.rng.random(who.size)
-        adopt = u < p_adopt
-        decided = u < p_decide
-        if not decided.any():
+        base = p.adopt_base[j]
+        # one compiled pass: who adopts, who rejects; the others stay, kept in place
+        adopt, reject, m = kernels.decide_considering(
+            p.rng.random(who.size), p_adopt, p_decide, who, base.rate, base.seen
+        )
+        if m == who.size:
             continue
-        reject = decided & ~adopt
-        if adopt.any():
-            set_state(p, j, who[adopt], ADOPTED, t, sender=who[adopt])
-        if reject.any():
-            p.arrays.stage[j, who[reject]] = REJECTED
-            p.log.add(j, "reject", who[reject], who[reject], -1, t)
-        keep = ~decided
-        p.considering[j] = who[keep]
-        p.adopt_base[j].keep(keep)
+        p.considering[j] = who[:m]
+        base.stay(m)
+        if adopt.size:
+            set_state(p, j, adopt, ADOPTED, t, sender=adopt)
+        if reject.size:
+            p.arrays.stage[j, reject] = REJECTED
+            p.log.add(j, "reject", reject, reject, -1, t)

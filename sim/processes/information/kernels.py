@@ -41,6 +41,7 @@ __all__ = [
     "Stamp",
     "Uptake",
     "copy_columns",
+    "decide_considering",
     "noticed_copies",
     "post_in_groups",
     "read_guideline",
@@ -445,3 +446,30 @@ def rumor_transitions(state, start, u, p_forget, verify_below, check_below, beli
             check[n_c] = i
             n_c += 1
     return forget[:n_f].copy(), verify[:n_v].copy(), check[:n_c].copy()
+
+
+@njit(cache=True)
+def decide_considering(u, p_adopt, p_decide, who, rate, seen):
+    """One pass over the clinicians ``who`` considering a guideline, with their uniforms
+    ``u``: those with ``u < p_adopt`` adopt, those with ``u < p_decide`` otherwise reject
+    (as the masks ``u < p_adopt`` and ``(u < p_decide) & ~adopt``). The others stay: their
+    entries of ``who``, ``rate``, ``seen``, ``p_adopt`` and ``p_decide`` are moved in order
+    to the front of the arrays (in place). Returns (who adopt, who reject, how many stay)."""
+    n = u.size
+    adopt = np.empty(n, who.dtype)
+    reject = np.empty(n, who.dtype)
+    n_adopt, n_reject, m = 0, 0, 0
+    for i in range(n):
+        adopts = u[i] < p_adopt[i]
+        decided = u[i] < p_decide[i]
+        if adopts:
+            adopt[n_adopt] = who[i]
+            n_adopt += 1
+        elif decided:
+            reject[n_reject] = who[i]
+            n_reject += 1
+        if not decided:
+            who[m], rate[m], seen[m] = who[i], rate[i], seen[i]
+            p_adopt[m], p_decide[m] = p_adopt[i], p_decide[i]
+            m += 1
+    return adopt[:n_adopt], reject[:n_reject], m
