@@ -33,7 +33,7 @@ import pandas as pd
 
 from .errors import OutputExistsError
 from .paths import folder_is_empty
-from .streaming import StreamedTable
+from .streaming import PARQUET_OPTIONS, StreamedTable
 
 __all__ = [
     "DIMS",
@@ -323,8 +323,8 @@ class Results:
         stage(SCENARIO_FILE, lambda p: p.write_text(self.scenario_toml))
         stage(METRICS_FILE, lambda p: p.write_text(json.dumps(_jsonable(self.metrics), indent=2)))
         if self.metrics_table is not None:
-            stage(METRICS_TABLE, lambda p: self.metrics_table.to_parquet(p, index=False))
-        stage("timeseries.parquet", lambda p: self.timeseries.to_parquet(p, index=False))
+            stage(METRICS_TABLE, lambda p: self.metrics_table.to_parquet(p, index=False, **PARQUET_OPTIONS))
+        stage("timeseries.parquet", lambda p: self.timeseries.to_parquet(p, index=False, **PARQUET_OPTIONS))
         moved: list[tuple[StreamedTable, Path]] = []
         for name in self.tables:
             table = self.tables.raw(name)
@@ -332,7 +332,7 @@ class Results:
                 stage(f"{name}.parquet", lambda p, table=table: _place(table, p))
                 moved.append((table, out / f"{name}.parquet"))
             else:
-                stage(f"{name}.parquet", lambda p, df=table: df.to_parquet(p, index=False))
+                stage(f"{name}.parquet", lambda p, df=table: df.to_parquet(p, index=False, **PARQUET_OPTIONS))
         stage(MANIFEST_FILE, lambda p: p.write_text(json.dumps(_jsonable(self.manifest), indent=2)))
         keep = {p.name for pair in staged for p in pair}
         for old in out.iterdir():  # --overwrite: nothing of an earlier run stays behind

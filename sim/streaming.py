@@ -40,6 +40,7 @@ if TYPE_CHECKING:  # pragma: no cover
 
 __all__ = [
     "CHUNK_ROWS",
+    "PARQUET_OPTIONS",
     "Sink",
     "StreamedTable",
     "TableStream",
@@ -51,6 +52,12 @@ __all__ = [
 
 #: rows a streamed log holds in memory before it writes them out (about 17 bytes a row for events)
 CHUNK_ROWS = 1_000_000
+
+#: how the Parquet files of a run are written. A column whose distinct values do not fit a
+#: 64 KiB dictionary page (ids, times) goes plain after that page, not after 1 MiB of them:
+#: writing takes about half the time (cases, answers and item states come out a few percent
+#: smaller, the event log about a fifth larger; measured at 200,000 clinicians)
+PARQUET_OPTIONS: dict = {"dictionary_pagesize_limit": 1 << 16}
 
 
 def part_name(name: str) -> str:
@@ -101,7 +108,7 @@ class TableStream:
             # the schema of an empty frame of the same columns: its pandas metadata is that of
             # DataFrame.to_parquet(index=False) on the whole table
             self._schema = pa.Schema.from_pandas(frame.iloc[:0], preserve_index=False)
-            self._writer = pq.ParquetWriter(self.path, self._schema)
+            self._writer = pq.ParquetWriter(self.path, self._schema, **PARQUET_OPTIONS)
         if len(frame):
             self._writer.write_table(pa.Table.from_pandas(frame, schema=self._schema, preserve_index=False))
             self.rows += len(frame)
