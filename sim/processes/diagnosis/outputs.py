@@ -27,7 +27,7 @@ from .state import DxState
 
 if TYPE_CHECKING:  # pragma: no cover
     from ...streaming import StreamedTable
-from .survival import km_quantile, km_share_by
+from .survival import curve_quantile, curve_share_by, km_curve
 
 __all__ = [
     "ANSWER_COLUMNS_READ",
@@ -331,10 +331,10 @@ def add_metrics(
     spec = label_masks(cases["specialty"], CASE_SPECIALTIES)
 
     def km(sel: np.ndarray, suffix: str = "", **dims) -> None:
-        any_ = sel.any()
-        add(f"ttd_median_hours{suffix}", km_quantile(time[sel], done[sel], 0.5) if any_ else None, **dims)
-        add(f"ttd_p90_hours{suffix}", km_quantile(time[sel], done[sel], 0.9) if any_ else None, **dims)
-        add(f"p_within_24h{suffix}", km_share_by(time[sel], done[sel], 24.0) if any_ else None, **dims)
+        curve = km_curve(time[sel], done[sel]) if sel.any() else None  # once for the three
+        add(f"ttd_median_hours{suffix}", curve_quantile(*curve, 0.5) if curve else None, **dims)
+        add(f"ttd_p90_hours{suffix}", curve_quantile(*curve, 0.9) if curve else None, **dims)
+        add(f"p_within_24h{suffix}", curve_share_by(*curve, 24.0) if curve else None, **dims)
 
     km(np.ones(n, bool))
     km(consulted, "_consulted")

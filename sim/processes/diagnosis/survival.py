@@ -12,7 +12,16 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-__all__ = ["durations", "km_curve", "km_frame", "km_quantile", "km_share_by", "km_summary"]
+__all__ = [
+    "curve_quantile",
+    "curve_share_by",
+    "durations",
+    "km_curve",
+    "km_frame",
+    "km_quantile",
+    "km_share_by",
+    "km_summary",
+]
 
 
 def km_curve(time: np.ndarray, observed: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -28,14 +37,22 @@ def km_curve(time: np.ndarray, observed: np.ndarray) -> tuple[np.ndarray, np.nda
 
 def km_quantile(time: np.ndarray, observed: np.ndarray, q: float) -> float | None:
     """Smallest t with S(t) <= 1 - q (the KM ``q`` quantile of the time to the event)."""
-    times, surv = km_curve(time, observed)
-    hit = np.flatnonzero(surv <= 1.0 - q + 1e-12)
-    return float(times[hit[0]]) if hit.size else None
+    return curve_quantile(*km_curve(time, observed), q)
 
 
 def km_share_by(time: np.ndarray, observed: np.ndarray, t: float) -> float | None:
     """KM share with the event by time t: 1 - S(t)."""
-    times, surv = km_curve(time, observed)
+    return curve_share_by(*km_curve(time, observed), t)
+
+
+def curve_quantile(times: np.ndarray, surv: np.ndarray, q: float) -> float | None:
+    """:func:`km_quantile` of a curve already computed by :func:`km_curve`."""
+    hit = np.flatnonzero(surv <= 1.0 - q + 1e-12)
+    return float(times[hit[0]]) if hit.size else None
+
+
+def curve_share_by(times: np.ndarray, surv: np.ndarray, t: float) -> float | None:
+    """:func:`km_share_by` of a curve already computed by :func:`km_curve`."""
     if times.size == 0:
         return None
     k = np.searchsorted(times, t, side="right")
