@@ -45,21 +45,54 @@ def at_work(model, who: np.ndarray | None = None) -> np.ndarray:
 
 
 def read_rate(model, who: np.ndarray | None = None) -> np.ndarray:
-    """Chat openings per day, per clinician (or per clinician in ``who``: the same values,
-    computed for those only), at the current time of day."""
-    pop, cfg = model.pop, model.config.population
-    reads = pop.reads_per_day if who is None else pop.reads_per_day[who]
-    day_rate = reads * (24.0 / WAKING_HOURS)
-    factor = np.where(at_work(model, who) | awake(model, who), 1.0, cfg.night_activity).astype(np.float32)
-    return day_rate * factor
+    """Chat openings per day, per clinician (or per clinician in ``who``), at the current time
+    of day: ``reads_per_day`` spread over the waking hours, times ``night_activity`` unless
+    at work or awake."""
+    return _day_or_night(model, "rate", who)
+
+
+def _day_or_night(model, kind: str, who: np.ndarray | None) -> np.ndarray:
+    """The read rate (``kind`` "rate") or the chance to read in this step (``"prob"``) of
+    each clinician (or each in ``who``): their day or night value, as they are at work or
+    awake now or not."""
+    day, night = _day_and_night(model, kind)
+    at_day_rate = _hourly(model, ("day_rate",), 1, lambda: np.asarray(at_work(model) | awake(model)))
+    if who is None:
+        return np.where(at_day_rate, day, night)
+    return np.where(at_day_rate[who], day[who], night[who])
+
+
+def _day_and_night(model, kind: str) -> tuple[np.ndarray, np.ndarray]:
+    """Per clinician, at the day rate and at the night rate: the read rate (``kind`` "rate")
+    or the chance to read in a step (``"prob"``), kept while ``night_activity`` and the step
+    stay the same. Each value is the one computed for the clinician alone at that hour (the
+    same float32 operations), so choosing one of the two gives the same numbers."""
+    night_activity, dt = model.config.population.night_activity, model.clock.step_days
+    key = (kind, night_activity, dt if kind == "prob" else None)
+    cache: dict = model.__dict__.setdefault("_day_and_night", {})
+    got = cache.get(key)
+    if got is None:
+        if kind == "prob":
+            day, night = _day_and_night(model, "rate")
+            got = (-np.expm1(-day * dt), -np.expm1(-night * dt))
+        else:
+            day_rate = model.pop.reads_per_day * (24.0 / WAKING_HOURS)
+            got = (day_rate * np.float32(1.0), day_rate * np.float32(night_activity))
+        for value in got:
+            value.flags.writeable = False
+        for old in [k for k in cache if k[0] == kind]:  # one entry per kind
+            del cache[old]
+        cache[key] = got
+    return got
 
 
 def rate_and_duty(model, who: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """``(read_rate(model, who), at_work(model, who))``: taken from the whole population's
     values at this hour of the day, kept per hour (:func:`_hourly`), when the population
-    is small enough for them to be kept; else computed for ``who`` only."""
+    is small enough for them to be kept; else from the bool masks kept per hour and each
+    clinician's day and night rates."""
     if model.pop.n * 5 > HOURLY_CACHE_BYTES // 24:
-        return read_rate(model, who), at_work(model, who)
+        return read_rate(model, who), at_work(model)[who]
     key = ("read_rate", model.config.population.night_activity)
     return _hourly(model, key, 4, lambda: read_rate(model))[who], at_work(model)[who]
 
@@ -90,10 +123,10 @@ def read_prob(model, who: np.ndarray | None = None) -> np.ndarray:
 
     The chances depend only on the hour of the day (and the step), so the whole
     population's are kept per hour (:func:`_hourly`); for a population too large to keep
-    them, those of ``who`` only are computed each step."""
-    dt = model.clock.step_days
-    key = ("read_prob", dt, model.config.population.night_activity)
-    if who is not None and model.pop.n * 8 > HOURLY_CACHE_BYTES // 24:
-        return -np.expm1(-read_rate(model, who) * dt)
-    full = _hourly(model, key, 8, lambda: -np.expm1(-read_rate(model) * dt))
+    them, each clinician's chance is taken from their day and night values by the mask of
+    who reads at the day rate, kept per hour (one byte per clinician)."""
+    if model.pop.n * 4 > HOURLY_CACHE_BYTES // 24:
+        return _day_or_night(model, "prob", who)  # from the day-rate mask kept per hour
+    key = ("read_prob", model.clock.step_days, model.config.population.night_activity)
+    full = _hourly(model, key, 4, lambda: _day_or_night(model, "prob", None))
     return full if who is None else full[who]

@@ -120,3 +120,36 @@ def test_the_clock_hour_is_exact_all_year(step_minutes, hours):
         seen.add(clock.hour)
         clock.advance()
     assert sorted(seen) == hours
+
+
+def _as_computed_alone(model, who):
+    """The read rate and the chance to read in a step as computed for ``who`` alone (the
+    float32 operations the values kept per run and per hour must reproduce)."""
+    pop = model.pop
+    factor = np.where(at_work(model, who) | awake(model, who), 1.0, model.config.population.night_activity)
+    rate = pop.reads_per_day[who] * (24.0 / 16.0) * factor.astype(np.float32)
+    return rate, -np.expm1(-rate * model.clock.step_days)
+
+
+@pytest.mark.parametrize("cache_bytes", [64 << 20, 0])  # kept per hour, and a population too large for that
+def test_read_rates_and_chances_equal_those_computed_alone(model, monkeypatch, cache_bytes):
+    from sim import activity
+
+    monkeypatch.setattr(activity, "HOURLY_CACHE_BYTES", cache_bytes)
+    for name in ("_hourly_cache", "_hourly_bytes", "_day_and_night"):
+        model.__dict__.pop(name, None)
+    rng = np.random.default_rng(8)
+    everyone = np.arange(model.pop.n)
+    for step in range(13):  # every hour of a 2-hour step, twice
+        model.clock.step = step
+        for who in (everyone, rng.integers(0, model.pop.n, 1), rng.integers(0, model.pop.n, 37)):
+            rate, prob = _as_computed_alone(model, who)
+            for got, want in ((read_rate(model, who), rate), (activity.read_prob(model, who), prob)):
+                assert np.array_equal(got, want) and got.dtype == want.dtype == np.float32
+            assert np.array_equal(read_rate(model)[who], rate)
+            assert np.array_equal(activity.read_prob(model)[who], prob)
+            got_rate, duty = rate_and_duty(model, who)
+            assert np.array_equal(got_rate, rate) and np.array_equal(duty, at_work(model, who))
+    model.clock.step = 0
+    for name in ("_hourly_cache", "_hourly_bytes", "_day_and_night"):
+        model.__dict__.pop(name, None)
