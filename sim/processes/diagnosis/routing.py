@@ -81,6 +81,13 @@ class Router:
 
     def __init__(self) -> None:
         self.stock = GroupStock()
+        self._chain: tuple[tuple, np.ndarray] | None = None  # chain_next, for the routes it was made for
+
+    def _next_routes(self, cfg: DiagnosisConfig) -> np.ndarray:
+        key = (tuple(cfg.routes), cfg.groups)
+        if self._chain is None or self._chain[0] != key:
+            self._chain = (key, chain_next(cfg))
+        return self._chain[1]
 
     def escalate(
         self, st: DxState, cfg: DiagnosisConfig, model, staff: Staff, day: int | None, t1: float
@@ -90,7 +97,7 @@ class Router:
         referred = []
         if not (C["t_esc"][row(st.open_ids)] < t1).any():
             return np.zeros(0, np.int64)
-        nxt_of = chain_next(cfg)
+        nxt_of = self._next_routes(cfg)
         parallel = cfg.escalation == "parallel"
         tier = model.pop.fac_tier
         for _ in range(len(ROUTES) + 2):
@@ -211,7 +218,7 @@ class Router:
             quality=C["quality"][st.rows(cases[k])],
         )
         st.add_pairs(req[kk], member, case_of[first])
-        posted[np.unique(k)] = True
+        posted[k] = True
         st.counters["requests"] += int(k.size)
         return posted
 
