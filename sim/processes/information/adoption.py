@@ -56,7 +56,7 @@ class BaseRates:
     length's chances to adopt and to decide at all (:func:`step_chances`), computed for the
     reinforcing copies in ``seen`` and kept while ``step_key`` stays the same."""
 
-    def __init__(self):
+    def __init__(self) -> None:
         self.key: tuple | None = None
         self.rate = np.zeros(0)
         self.step_key: tuple | None = None
