@@ -31,7 +31,7 @@ from .transitions import set_state
 if TYPE_CHECKING:  # pragma: no cover
     from .process import InformationProcess
 
-__all__ = ["BaseRates", "adopt_probability", "decide", "enter", "step_chances"]
+__all__ = ["BaseRates", "decide", "enter", "step_chances"]
 
 
 def enter(p: InformationProcess, model, j: int, who: np.ndarray, sender, group, t: float) -> None:
@@ -109,12 +109,6 @@ def _reinforced(p: InformationProcess, base: np.ndarray, r: np.ndarray) -> np.nd
     return np.minimum(a, 1.0)
 
 
-def adopt_probability(p: InformationProcess, model, j: int) -> np.ndarray:
-    """Per-day adoption probability ``a_i`` of the clinicians considering guideline ``j``
-    (``p.considering[j]``, in its order)."""
-    return _reinforced(p, _current_base(p, model, j).rate, p.arrays.reinforced[j, p.considering[j]])
-
-
 def step_chances(p: InformationProcess, model, j: int, dt: float, p_reject: float) -> tuple[np.ndarray, np.ndarray]:
     """This step's chance of each clinician considering guideline ``j`` (in order) to adopt,
     ``1 - (1 - a_i)^dt``, and to decide at all (adopt, else reject with ``p_reject``).
@@ -125,7 +119,10 @@ def step_chances(p: InformationProcess, model, j: int, dt: float, p_reject: floa
     who, base = p.considering[j], _current_base(p, model, j)
     step_key = (base.key, dt, p_reject, p.config.reinforcement)
     reinforcement = p.config.reinforcement > 0
-    r = p.arrays.reinforced[j, who] if reinforcement else np.zeros(who.size, np.int16)
+    if reinforcement:
+        r = p.arrays.reinforced[j, who]
+    else:  # no reinforcement counted: zeros, kept (and compacted) with the chances
+        r = base.seen if base.seen.size == who.size else np.zeros(who.size, np.int16)
     n_old = base.p_adopt.size if base.step_key == step_key else 0
     stale = np.flatnonzero(r[:n_old] != base.seen) if reinforcement and n_old else np.zeros(0, np.int64)
     if n_old == who.size and stale.size == 0:
