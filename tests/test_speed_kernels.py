@@ -159,6 +159,7 @@ def test_unique_kernels_equal_np_unique(compiled):
     rng = np.random.default_rng(13)
     inverse = DK.unique_inverse if compiled else DK.unique_inverse.py_func
     distinct = DK.unique_sorted if compiled else DK.unique_sorted.py_func
+    dense = DK.unique_inverse_dense if compiled else DK.unique_inverse_dense.py_func
     for n in (0, 1, 9, 300):
         for dtype in (np.int32, np.int64):
             v = rng.integers(0, 40, n).astype(dtype)
@@ -168,6 +169,27 @@ def test_unique_kernels_equal_np_unique(compiled):
             assert np.array_equal(inv, inv_ref) and inv.dtype == inv_ref.dtype
             d = distinct(v)
             assert np.array_equal(d, u_ref) and d.dtype == u_ref.dtype
+            mark, slot = np.zeros(40, bool), np.full(40, -7, np.int32)
+            u2, inv2 = dense(v, mark, slot)
+            assert np.array_equal(u2, u_ref) and u2.dtype == u_ref.dtype
+            assert np.array_equal(inv2, inv_ref) and inv2.dtype == inv_ref.dtype
+            assert not mark.any()  # left as it came, for the next call
+
+
+@pytest.mark.parametrize("many", [False, True])
+def test_distinct_clinicians_by_either_path_is_np_unique(many):
+    from sim.processes.diagnosis.state import DENSE_UNIQUE_RATIO, DxState
+
+    n = 5000
+    st = DxState(n, 4, np.random.default_rng(0))
+    rng = np.random.default_rng(15)
+    size = n // DENSE_UNIQUE_RATIO + (50 if many else -50)
+    for _ in range(3):  # the scratch is reused
+        who = rng.integers(0, n, size).astype(np.int32)
+        u, inv = st.distinct_clinicians(who)
+        u_ref, inv_ref = np.unique(who, return_inverse=True)
+        assert np.array_equal(u, u_ref) and np.array_equal(inv, inv_ref)
+    assert (st._mark.size == n) == many  # the pass over every clinician was taken (or not)
 
 
 @pytest.mark.parametrize("kernel", _both(membership_index))

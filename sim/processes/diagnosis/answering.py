@@ -14,7 +14,7 @@ from ...activity import at_work, rate_and_duty, read_rate
 from ...clock import in_hours
 from .combining import p_correct
 from .config import CONTACT, PENDING, QUEUED, DiagnosisConfig
-from .kernels import first_opening, run_first, run_rank, unique_inverse
+from .kernels import first_opening, run_first, run_rank
 from .state import DxState
 
 __all__ = ["commit", "engaged_rate", "match", "read"]
@@ -60,7 +60,7 @@ def read(st: DxState, cfg: DiagnosisConfig, model, t0: float, t1: float) -> None
     e = P["exp"][pend]
     post = R["t_post"][P["req"][pend]]
     since = np.maximum(post, t0)
-    uniq, inv = unique_inverse(e)  # as np.unique(e, return_inverse=True)
+    uniq, inv = st.distinct_clinicians(e)  # as np.unique(e, return_inverse=True)
     rho = engaged_rate(st, cfg, model, uniq)  # the members waiting only, not every clinician
     if cfg.read_delay == "none":
         when = np.where(rho[inv] > 0, since, np.inf)

@@ -22,6 +22,7 @@ __all__ = [
     "run_first",
     "run_rank",
     "unique_inverse",
+    "unique_inverse_dense",
     "unique_sorted",
 ]
 
@@ -203,6 +204,27 @@ def unique_inverse(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
             uniq[k] = v
         inv[order[i]] = k
     return uniq[: k + 1].copy(), inv
+
+
+@njit(cache=True)
+def unique_inverse_dense(values: np.ndarray, mark: np.ndarray, slot: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`unique_inverse` of values in ``[0, mark.size)`` by one pass over that range
+    instead of a sort (for many values of a small range). ``mark`` (bool) is all False on
+    entry and is left so; ``slot`` (ints, as long) is scratch."""
+    for i in range(values.size):
+        mark[values[i]] = True
+    uniq = np.empty(values.size, values.dtype)
+    k = 0
+    for v in range(mark.size):
+        if mark[v]:
+            mark[v] = False
+            slot[v] = k
+            uniq[k] = v
+            k += 1
+    inv = np.empty(values.size, np.int64)
+    for i in range(values.size):
+        inv[i] = slot[values[i]]
+    return uniq[:k].copy(), inv
 
 
 @njit(cache=True)

@@ -24,7 +24,7 @@ import numpy as np
 from ...arrays import sorted_member
 from ...table import Table
 from .config import NONE, PENDING
-from .kernels import unique_sorted
+from .kernels import unique_inverse, unique_inverse_dense, unique_sorted
 
 if TYPE_CHECKING:  # pragma: no cover
     from ...streaming import TableStream
@@ -35,6 +35,8 @@ __all__ = ["ANSWER_SPEC", "CASE_COLUMNS", "PAIR_SPEC", "REQUEST_SPEC", "DxState"
 
 #: keys added to the asked set before it is merged and its keys of diagnosed cases dropped, at least
 ASKED_MERGE_MIN = 1 << 16
+#: :meth:`DxState.distinct_clinicians` passes over every clinician once there is one id per this many clinicians
+DENSE_UNIQUE_RATIO = 32
 
 
 PAIR_SPEC = {
@@ -162,6 +164,8 @@ class DxState:
             ("cases", "resolved", "referrals", "answers", "offhours", "declined", "after_diagnosis", "requests"), 0
         )
         self.new_cases_since_record = 0
+        self._mark = np.zeros(0, bool)  # scratch of distinct_clinicians (made at first use)
+        self._slot = np.zeros(0, np.int32)
         self._empty_open_sets()
 
     def _empty_open_sets(self) -> None:
@@ -214,6 +218,15 @@ class DxState:
     def held_ids(self) -> np.ndarray:
         """The id of each row of ``cases``."""
         return np.arange(len(self.cases)) if self.held is None else self.held
+
+    def distinct_clinicians(self, who: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """``np.unique(who, return_inverse=True)`` of clinician ids: by a pass over every
+        clinician when they are many next to the clinicians (no sort), else by a sort."""
+        if who.size * DENSE_UNIQUE_RATIO < self.n:
+            return unique_inverse(who)
+        if self._mark.size != self.n:
+            self._mark, self._slot = np.zeros(self.n, bool), np.empty(self.n, np.int32)
+        return unique_inverse_dense(who, self._mark, self._slot)
 
     def add_pairs(self, req: np.ndarray, exp: np.ndarray, case: np.ndarray) -> None:
         """New (request, member) pairs, pending until the member reads the request (``req``:
