@@ -37,7 +37,7 @@ class Table:
     room for that many rows.
     """
 
-    __slots__ = ("_cols", "_n", "spec")
+    __slots__ = ("_cap", "_cols", "_n", "spec")
 
     def __init__(self, spec: Mapping[str, DTypeLike], capacity: int = 0):
         self.spec: dict[str, np.dtype] = _normalized(spec)
@@ -46,12 +46,14 @@ class Table:
         else:  # nothing is ever written into a zero-length buffer: share one per dtype
             self._cols = {name: _empty(dtype) for name, dtype in self.spec.items()}
         self._n = 0
+        self._cap = capacity  # rows of every buffer (kept: appends are on hot paths)
 
     @classmethod
     def _of(cls, spec: dict[str, np.dtype], cols: dict[str, np.ndarray], n: int) -> Table:
         """A table over ``cols`` as they are (no checks, no copies)."""
         out = object.__new__(cls)
         out.spec, out._cols, out._n = spec, cols, n
+        out._cap = next(iter(cols.values())).size if cols else 0
         return out
 
     # ------------------------------------------------------------------ reading
@@ -66,7 +68,7 @@ class Table:
     @property
     def capacity(self) -> int:
         """Rows the buffers hold before they grow."""
-        return int(next(iter(self._cols.values())).size)
+        return self._cap
 
     def __getitem__(self, name: str) -> np.ndarray:
         """A view of the filled part of column ``name``."""
@@ -106,7 +108,8 @@ class Table:
         if k == 0:
             return
         n = self._n
-        self._reserve(n + k)
+        if n + k > self._cap:
+            self._reserve(n + k)
         for name, v in values.items():
             self._cols[name][n : n + k] = v
         self._n = n + k
@@ -215,6 +218,7 @@ class Table:
             grown = np.empty(cap, col.dtype)
             grown[:n] = col[:n]
             self._cols[name] = grown
+        self._cap = cap
 
     def _check_same(self, other: Table) -> None:
         if other.spec != self.spec:
