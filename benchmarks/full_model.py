@@ -7,7 +7,11 @@ clinicians per facility stay as in the shipped scenario (60,000 clinicians in 21
 and 60 counties); the five regions abroad stay. Prints one JSON line: n, facilities,
 groups, memberships, build_s, sim_s, days, steps, peak_rss_mb, base_rss_mb (before the
 model is built: the model's own memory is the difference), sim_s_per_day, process_s
-(seconds of the simulation spent in each process's step, and in recording).
+(seconds of the simulation spent in each process's step, and in recording), and
+peak_rss_by_phase: the peak of each phase (build, run, tables, save) and of each 30
+simulated days of the run (``run_by_month``: [last day, MB]), so a report can say where
+the peak falls. On Linux the kernel's high-water mark is reset at each boundary
+(``/proc/self/clear_refs``); where it cannot be, the field is null.
 
 ``--save DIR`` also builds the end-of-run tables and writes them to ``DIR`` as Parquet, as
 ``qunsim run`` does (``finish_s``, ``save_s``, ``rows``: rows of each table); with
@@ -25,6 +29,57 @@ import time
 from pathlib import Path
 
 from benchmarks.common import rss_mb
+
+MONTH_DAYS = 30
+
+
+class PhasePeaks:
+    """Peak resident memory per phase, from the kernel's high-water mark (``VmHWM``),
+    which :meth:`mark` reads and resets (Linux). Resetting it also resets ``ru_maxrss``:
+    the peak of the whole process is then the largest phase peak (:meth:`overall`)."""
+
+    def __init__(self) -> None:
+        self.ok = self._reset()
+        self.peaks: dict[str, float] = {}
+        self.months: list[list[float]] = []
+
+    @staticmethod
+    def _reset() -> bool:
+        try:
+            with open("/proc/self/clear_refs", "w") as f:
+                f.write("5")
+            return True
+        except OSError:
+            return False
+
+    @staticmethod
+    def _hwm_mb() -> float:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024
+        raise OSError("no VmHWM in /proc/self/status")
+
+    def mark(self, phase: str) -> None:
+        """The peak since the last mark belongs to ``phase``; start the next one."""
+        if self.ok:
+            self.peaks[phase] = max(self.peaks.get(phase, 0.0), round(self._hwm_mb(), 1))
+            self._reset()
+
+    def month(self, day: float) -> None:
+        """In the run: the peak of the simulated days up to ``day`` since the last mark."""
+        if self.ok:
+            peak = round(self._hwm_mb(), 1)
+            self.months.append([round(day, 3), peak])
+            self.peaks["run"] = max(self.peaks.get("run", 0.0), peak)
+            self._reset()
+
+    def overall(self) -> float:
+        return max(self.peaks.values()) if self.peaks else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+    def record(self) -> dict | None:
+        return {**self.peaks, "run_by_month": self.months} if self.ok else None
+
 
 ROOT = Path(__file__).resolve().parent.parent
 PROVINCE = ROOT / "scenarios" / "province.toml"
@@ -60,23 +115,35 @@ def main() -> None:
 
     scen = load_scenario(PROVINCE, overrides(a.n, a.days))
     base_rss_mb = rss_mb()  # interpreter and libraries, before the model exists
+    peaks = PhasePeaks()
     t0 = time.perf_counter()
     model = QunModel(scen, seed=a.seed)
     build_s = time.perf_counter() - t0
     if a.stream:
         stream_tables(model, a.save)
+    peaks.mark("build")
+    month_end = [MONTH_DAYS]
+
+    def by_month(step: int, total: int) -> None:
+        if model.t >= month_end[0] - 1e-9 or step == total:
+            peaks.month(model.t)
+            month_end[0] += MONTH_DAYS
+
     t0 = time.perf_counter()
-    model.run_model()
+    model.run_model(progress=by_month)
     sim_s = time.perf_counter() - t0
+    peaks.mark("run")  # the last record, after the last step
     rows, finish_s, save_s = {}, None, None
     if a.save:
         t0 = time.perf_counter()
         out = model.finish(Outputs(metrics=Metrics()))
         finish_s = round(time.perf_counter() - t0, 3)
         rows = {name: len(table) for name, table in out.tables.items()}
+        peaks.mark("tables")
         t0 = time.perf_counter()
         Results(metrics={}, timeseries=model.recorder.frame(), tables=out.tables).save(a.save, overwrite=True)
         save_s = round(time.perf_counter() - t0, 3)
+        peaks.mark("save")
         del out
     rec = {
         "n": model.pop.n,
@@ -88,7 +155,8 @@ def main() -> None:
         "days": a.days,
         "steps": model.clock.step,
         "sim_s_per_day": round(sim_s / a.days, 4),
-        "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+        "peak_rss_mb": round(peaks.overall(), 1),
+        "peak_rss_by_phase": peaks.record(),
         "base_rss_mb": round(base_rss_mb, 1),
         "processes": [p.name for p in model.processes],
         "process_s": {k: round(v, 3) for k, v in model.timings.items()},

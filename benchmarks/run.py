@@ -343,6 +343,23 @@ def write_markdown(path: Path, res: dict) -> None:
                         + " | ".join(f"{ps.get(k, 0):.1f} ({ps.get(k, 0) / r['sim_s']:.0%})" for k in procs)
                         + " |"
                     )
+        phased = [r for r in full["runs"] if r.get("peak_rss_by_phase")]
+        if phased:
+            L += [
+                "",
+                "Peak RSS by phase, MB (where the peak falls; the run's highest 30 simulated days, by the day they end):",
+                "",
+                "| N | build | run | run's highest 30 days (ending day) | tables | save |",
+                "|---|---|---|---|---|---|",
+            ]
+            for r in phased:
+                ph = r["peak_rss_by_phase"]
+                months = ph.get("run_by_month") or []
+                top = max(months, key=lambda m: m[1]) if months else None
+                L.append(
+                    f"| {r['n']:,} | {_num(ph.get('build'))} | {_num(ph.get('run'))} | "
+                    f"{f'{top[1]:.1f} ({top[0]:g})' if top else '–'} | {_num(ph.get('tables'))} | {_num(ph.get('save'))} |"
+                )
         if full.get("starsim"):
             L += [
                 "",
