@@ -1,6 +1,6 @@
 """The full model at scale: one simulated year of ``scenarios/province.toml``, every process on.
 
-    python -m benchmarks.full_model --n 100000 [--days 365] [--seed 11] [--save DIR [--stream]]
+    python -m benchmarks.full_model --n 100000 [--days 365] [--seed 11] [--save DIR [--stream]] [--mechanisms]
 
 The province is scaled with N: cities and rural counties are repeated so that the
 clinicians per facility stay as in the shipped scenario (60,000 clinicians in 21 cities
@@ -12,6 +12,9 @@ peak_rss_by_phase: the peak of each phase (build, run, tables, save) and of each
 simulated days of the run (``run_by_month``: [last day, MB]), so a report can say where
 the peak falls. On Linux the kernel's high-water mark is reset at each boundary
 (``/proc/self/clear_refs``); where it cannot be, the field is null.
+
+``--mechanisms`` turns on the mechanisms the shipped province leaves off (:data:`MECHANISMS`:
+pairwise trust and moderators), so that a report can say what they cost.
 
 ``--save DIR`` also builds the end-of-run tables and writes them to ``DIR`` as Parquet, as
 ``qunsim run`` does (``finish_s``, ``save_s``, ``rows``: rows of each table); with
@@ -86,9 +89,13 @@ PROVINCE = ROOT / "scenarios" / "province.toml"
 BASE_N, BASE_CITIES, BASE_COUNTIES = 60_000, 21, 60
 
 
-def overrides(n: int, days: float) -> list[str]:
+#: the mechanisms off in province.toml (off by default), turned on by ``--mechanisms``
+MECHANISMS = ["trust.enabled=true", "information.moderation.enabled=true"]
+
+
+def overrides(n: int, days: float, mechanisms: bool = False) -> list[str]:
     scale = n / BASE_N
-    return [
+    return (MECHANISMS if mechanisms else []) + [
         f"population.n_clinicians={n}",
         f"population.regions.0.count={max(1, round(BASE_CITIES * scale))}",
         f"population.regions.1.count={max(1, round(BASE_COUNTIES * scale))}",
@@ -104,6 +111,7 @@ def main() -> None:
     ap.add_argument("--seed", type=int, default=11)
     ap.add_argument("--save", metavar="DIR", help="build the end-of-run tables and write them to DIR")
     ap.add_argument("--stream", action="store_true", help="with --save: stream events and answers to DIR")
+    ap.add_argument("--mechanisms", action="store_true", help="also turn on trust and moderation (MECHANISMS)")
     a = ap.parse_args()
     if a.stream and not a.save:
         ap.error("--stream needs --save DIR")
@@ -113,7 +121,7 @@ def main() -> None:
     from sim.results import Metrics, Results
     from sim.streaming import stream_tables
 
-    scen = load_scenario(PROVINCE, overrides(a.n, a.days))
+    scen = load_scenario(PROVINCE, overrides(a.n, a.days, a.mechanisms))
     base_rss_mb = rss_mb()  # interpreter and libraries, before the model exists
     peaks = PhasePeaks()
     t0 = time.perf_counter()
@@ -161,6 +169,7 @@ def main() -> None:
         "processes": [p.name for p in model.processes],
         "process_s": {k: round(v, 3) for k, v in model.timings.items()},
         "mode": "stream" if a.stream else ("save" if a.save else "run only"),
+        "mechanisms": MECHANISMS if a.mechanisms else [],
         "finish_s": finish_s,
         "save_s": save_s,
         "rows": rows,

@@ -28,7 +28,9 @@ The full-model section runs one simulated year of ``province.toml`` (quick: 30 d
 10k and 30k) with each process's share of the step time, and Starsim's plain SIR
 (``impl_starsim``, a bench extra) at the same N and number of days as its peer. Each run
 streams its events, answers and cases to a temporary folder and saves its results there,
-as ``qunsim run --stream`` does: the peak memory includes the end-of-run tables.
+as ``qunsim run --stream`` does: the peak memory includes the end-of-run tables. At
+60,000 (quick: 30,000) it runs once more with the mechanisms the province leaves off
+turned on (``full_model --mechanisms``: trust, moderation), to say what they cost.
 
 Writes ``results.json`` (every figure), ``results.md`` (with the targets table) and
 ``scaling.png`` into ``--out``.
@@ -343,6 +345,20 @@ def write_markdown(path: Path, res: dict) -> None:
                         + " | ".join(f"{ps.get(k, 0):.1f} ({ps.get(k, 0) / r['sim_s']:.0%})" for k in procs)
                         + " |"
                     )
+        mech = full.get("mechanisms")
+        base = {r["n"]: r for r in full["runs"] if "error" not in r}.get(mech["n"]) if mech else None
+        if mech and "error" not in mech and base:
+            ps = mech.get("process_s", {})
+            L += [
+                "",
+                f"Every mechanism on at N={mech['n']:,} ({', '.join(mech.get('mechanisms', []))}; the shipped "
+                f"province leaves them off): simulation {mech['sim_s']:.1f} s against {base['sim_s']:.1f} s, "
+                f"{mech['sim_s'] / base['sim_s'] - 1:+.0%}; by process: "
+                + ", ".join(f"{k} {v:.1f} s" for k, v in ps.items())
+                + f"; peak RSS {mech['peak_rss_mb']:.0f} MB against {base['peak_rss_mb']:.0f} MB.",
+            ]
+        elif mech and "error" in mech:
+            L += ["", f"Every mechanism on at N={mech['n']:,}: failed."]
         phased = [r for r in full["runs"] if r.get("peak_rss_by_phase")]
         if phased:
             L += [
@@ -471,6 +487,29 @@ def full_model(t0: float, quick: bool, starsim: bool = True) -> dict:
                 starsim = ss.get("returncode") != 3  # not installed: do not try again
             else:
                 log(t0, f"starsim N={n:,}: build {ss['build_s']:.1f}s, {days:g} days in {ss['sim_s']:.1f}s")
+    # the mechanisms the province leaves off (trust, moderation), on: what they cost at the peer's N
+    n_mech = 60_000 if 60_000 in sizes else sizes[-1]
+    log(t0, f"full model, every mechanism on: N={n_mech:,}, {days:g} simulated days ...")
+    with tempfile.TemporaryDirectory(prefix="qunsim-full-model-") as tmp:
+        mech = _json_run(
+            [
+                "benchmarks.full_model",
+                "--n",
+                str(n_mech),
+                "--days",
+                str(days),
+                "--save",
+                tmp,
+                "--stream",
+                "--mechanisms",
+            ]
+        )
+    mech["n"] = n_mech
+    if "error" not in mech:
+        log(
+            t0,
+            f"every mechanism on, N={n_mech:,}: {days:g} days in {mech['sim_s']:.1f}s; per process {mech.get('process_s')}",
+        )
     ok = [r for r in rows if "error" not in r]
     fits = {}
     if len(ok) >= 2:
@@ -480,7 +519,7 @@ def full_model(t0: float, quick: bool, starsim: bool = True) -> dict:
         for key in ("sim_s", "build_s", "model_mb"):
             fit = stats.linregress(x, np.log([r[key] for r in ok]))
             fits[key] = {"exponent": float(fit.slope), "stderr": float(fit.stderr)}
-    return {"days": days, "runs": rows, "growth_exponents": fits, "starsim": peers}
+    return {"days": days, "runs": rows, "growth_exponents": fits, "starsim": peers, "mechanisms": mech}
 
 
 def _num(x) -> str:
@@ -513,6 +552,19 @@ def full_targets(full: dict | None) -> list[dict]:
                 "met": ratio <= 1.0,
             }
         )
+        mech = full.get("mechanisms")
+        if mech and "error" not in mech and mech.get("n") == n:
+            r_mech = mech["sim_s"] / p["sim_s"]
+            out.append(
+                {
+                    "target": f"the same with every mechanism on ({', '.join(mech.get('mechanisms', []))}): "
+                    "what they cost (reported)",
+                    "measured": f"ratio {r_mech:.2f}: qunsim {mech['sim_s']:.1f} s, "
+                    f"{mech['sim_s'] / q['sim_s'] - 1:+.0%} on the shipped settings",
+                    "ratio": r_mech,
+                    "met": None,
+                }
+            )
     big = ok.get(1_000_000)
     if big:
         out.append(
