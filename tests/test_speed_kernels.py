@@ -242,3 +242,31 @@ def test_item_states_equals_the_loop_over_items(kernel):
         got = kernel(bits, who, state, item, rumor, 2, 1, 2)
         for g, w in zip(got, (ad, bel, cor), strict=True):
             assert np.array_equal(g, w) and g.dtype == w.dtype
+
+
+@pytest.mark.parametrize("kernel", _both(DK.eligible_members))
+@pytest.mark.parametrize("same_specialty", [False, True])
+def test_eligible_members_are_the_masked_expansion(kernel, same_specialty):
+    rng = np.random.default_rng(16)
+    for n_clin, n_groups, rows, posts in ((6, 3, 0, 4), (60, 12, 400, 30), (300, 40, 3000, 0), (300, 40, 3000, 200)):
+        group = np.sort(rng.integers(0, n_groups, rows)).astype(np.int32)
+        g_indptr = np.zeros(n_groups + 1, np.int64)
+        np.cumsum(np.bincount(group, minlength=n_groups), out=g_indptr[1:])
+        g_members = rng.integers(0, n_clin, rows).astype(np.int32)
+        m_muted = rng.random(rows) < 0.2
+        answering = rng.random(n_clin) < 0.7
+        specialty = rng.integers(0, 5, n_clin).astype(np.int8)
+        groups = rng.integers(0, n_groups, posts).astype(np.int64)
+        asker = g_members[g_indptr[groups]] if rows else rng.integers(0, n_clin, posts).astype(np.int32)
+        spec = rng.integers(0, 5, posts).astype(np.int64)
+        post, member = kernel(g_indptr, g_members, m_muted, answering, specialty, groups, asker, spec, same_specialty)
+        # the numpy it replaced
+        rows_x, kk = DK.csr_expand.py_func(g_indptr, groups)
+        m = g_members[rows_x]
+        ok = answering[m] & ~m_muted[rows_x] & (m != asker[kk])
+        if same_specialty:
+            ok &= specialty[m] == spec[kk]
+        assert np.array_equal(post, kk[ok]) and post.dtype == kk.dtype
+        assert np.array_equal(member, m[ok]) and member.dtype == m.dtype
+        if posts and rows:
+            assert 0 < post.size < rows_x.size  # some members pass, some do not: the masks are exercised

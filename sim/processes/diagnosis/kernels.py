@@ -14,6 +14,7 @@ from numba import njit
 __all__ = [
     "book_slots",
     "csr_expand",
+    "eligible_members",
     "first_opening",
     "group_stock",
     "item_states",
@@ -139,6 +140,28 @@ def csr_expand(indptr: np.ndarray, keys: np.ndarray) -> tuple[np.ndarray, np.nda
             owner[j] = i
             j += 1
     return rows, owner
+
+
+@njit(cache=True)
+def eligible_members(g_indptr, g_members, m_muted, answering, specialty, groups, asker, spec, same_specialty):
+    """The members of each of ``groups`` (CSR by group) who may answer a post there: of an
+    answering role, not muted, not its ``asker``, and, with ``same_specialty``, of the
+    specialty ``spec`` (each per post). Returns (post, member) in the order of
+    :func:`csr_expand` over ``groups`` (as its rows filtered by those masks)."""
+    total = 0
+    for i in range(groups.size):
+        total += g_indptr[groups[i] + 1] - g_indptr[groups[i]]
+    post = np.empty(total, np.int64)
+    member = np.empty(total, g_members.dtype)
+    j = 0
+    for i in range(groups.size):
+        for r in range(g_indptr[groups[i]], g_indptr[groups[i] + 1]):
+            m = g_members[r]
+            if answering[m] and not m_muted[r] and m != asker[i] and (not same_specialty or specialty[m] == spec[i]):
+                post[j] = i
+                member[j] = m
+                j += 1
+    return post[:j].copy(), member[:j].copy()
 
 
 @njit(cache=True)

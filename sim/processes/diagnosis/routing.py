@@ -19,7 +19,7 @@ import numpy as np
 from ...arrays import sorted_member, unique_first
 from ...population import SPECIALTIES
 from .config import CONTACT, GROUP, N_CASE_SPEC, NONE, REFERRAL, ROUTES, DiagnosisConfig
-from .kernels import csr_expand, run_first, run_rank
+from .kernels import csr_expand, eligible_members, run_first, run_rank
 from .staff import Staff
 from .state import DxState
 
@@ -195,13 +195,11 @@ class Router:
         k, g = k[keep], g[keep]
         if k.size == 0:
             return posted
-        # members of the chosen groups who may answer
-        rows, kk = csr_expand(net.g_indptr, g)  # kk: index into the chosen (case, group)
-        member = net.g_members[rows]
-        ok = staff.answering[member] & ~net.m_muted[rows] & (member != asker[k[kk]])
-        if cfg.group_answerers != "any":
-            ok &= pop.specialty[member] == spec[k[kk]]
-        kk, member = kk[ok], member[ok]
+        # members of the chosen groups who may answer (kk: index into the chosen (case, group))
+        kk, member = eligible_members(
+            net.g_indptr, net.g_members, net.m_muted, staff.answering, pop.specialty, g, asker[k], spec[k],
+            cfg.group_answerers != "any",
+        )  # fmt: skip
         # one request per chosen (case, group); one pair per (case, member)
         case_of = cases[k[kk]].astype(np.int64)
         _, first = unique_first(case_of * pop.n + member)  # as np.unique(return_index=True), faster
