@@ -351,14 +351,14 @@ def write_markdown(path: Path, res: dict) -> None:
             ps = mech.get("process_s", {})
             L += [
                 "",
-                f"Every mechanism on at N={mech['n']:,} ({', '.join(mech.get('mechanisms', []))}; the shipped "
-                f"province leaves them off): simulation {mech['sim_s']:.1f} s against {base['sim_s']:.1f} s, "
+                f"The mechanisms the shipped province leaves off, on ({', '.join(mech.get('mechanisms', []))}), "
+                f"at N={mech['n']:,}: simulation {mech['sim_s']:.1f} s against {base['sim_s']:.1f} s, "
                 f"{mech['sim_s'] / base['sim_s'] - 1:+.0%}; by process: "
                 + ", ".join(f"{k} {v:.1f} s" for k, v in ps.items())
                 + f"; peak RSS {mech['peak_rss_mb']:.0f} MB against {base['peak_rss_mb']:.0f} MB.",
             ]
         elif mech and "error" in mech:
-            L += ["", f"Every mechanism on at N={mech['n']:,}: failed."]
+            L += ["", f"The mechanisms the province leaves off, on, at N={mech['n']:,}: failed."]
         phased = [r for r in full["runs"] if r.get("peak_rss_by_phase")]
         if phased:
             L += [
@@ -489,7 +489,7 @@ def full_model(t0: float, quick: bool, starsim: bool = True) -> dict:
                 log(t0, f"starsim N={n:,}: build {ss['build_s']:.1f}s, {days:g} days in {ss['sim_s']:.1f}s")
     # the mechanisms the province leaves off (trust, moderation), on: what they cost at the peer's N
     n_mech = 60_000 if 60_000 in sizes else sizes[-1]
-    log(t0, f"full model, every mechanism on: N={n_mech:,}, {days:g} simulated days ...")
+    log(t0, f"full model, the mechanisms it leaves off on: N={n_mech:,}, {days:g} simulated days ...")
     with tempfile.TemporaryDirectory(prefix="qunsim-full-model-") as tmp:
         mech = _json_run(
             [
@@ -508,7 +508,7 @@ def full_model(t0: float, quick: bool, starsim: bool = True) -> dict:
     if "error" not in mech:
         log(
             t0,
-            f"every mechanism on, N={n_mech:,}: {days:g} days in {mech['sim_s']:.1f}s; per process {mech.get('process_s')}",
+            f"mechanisms on, N={n_mech:,}: {days:g} days in {mech['sim_s']:.1f}s; per process {mech.get('process_s')}",
         )
     ok = [r for r in rows if "error" not in r]
     fits = {}
@@ -557,7 +557,7 @@ def full_targets(full: dict | None) -> list[dict]:
             r_mech = mech["sim_s"] / p["sim_s"]
             out.append(
                 {
-                    "target": f"the same with every mechanism on ({', '.join(mech.get('mechanisms', []))}): "
+                    "target": f"the same with the mechanisms it leaves off on ({', '.join(mech.get('mechanisms', []))}): "
                     "what they cost (reported)",
                     "measured": f"ratio {r_mech:.2f}: qunsim {mech['sim_s']:.1f} s, "
                     f"{mech['sim_s'] / q['sim_s'] - 1:+.0%} on the shipped settings",
