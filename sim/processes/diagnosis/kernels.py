@@ -126,11 +126,18 @@ def pick_in_lists(
 
 
 @njit(cache=True)
-def csr_expand(indptr: np.ndarray, keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """The rows of the CSR slices ``keys`` laid end to end, and for each row the position in ``keys`` of its slice."""
+def _csr_total(indptr: np.ndarray, keys: np.ndarray) -> int:
+    """Rows of the CSR slices ``keys`` together."""
     total = 0
     for i in range(keys.size):
         total += indptr[keys[i] + 1] - indptr[keys[i]]
+    return total
+
+
+@njit(cache=True)
+def csr_expand(indptr: np.ndarray, keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The rows of the CSR slices ``keys`` laid end to end, and for each row the position in ``keys`` of its slice."""
+    total = _csr_total(indptr, keys)
     rows = np.empty(total, np.int64)
     owner = np.empty(total, np.int64)
     j = 0
@@ -148,9 +155,7 @@ def eligible_members(g_indptr, g_members, m_muted, answering, specialty, groups,
     answering role, not muted, not its ``asker``, and, with ``same_specialty``, of the
     specialty ``spec`` (each per post). Returns (post, member) in the order of
     :func:`csr_expand` over ``groups`` (as its rows filtered by those masks)."""
-    total = 0
-    for i in range(groups.size):
-        total += g_indptr[groups[i] + 1] - g_indptr[groups[i]]
+    total = _csr_total(g_indptr, groups)
     post = np.empty(total, np.int64)
     member = np.empty(total, g_members.dtype)
     j = 0
