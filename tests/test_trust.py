@@ -73,6 +73,14 @@ def test_learning_is_the_beta_mean(write):
     # a meeting raises it
     tr.meet(np.array([a, b]))
     assert tr.value([a], [b], -1)[0] == pytest.approx((0.6 * 4 + 0.5 * 3 + 1.0) / (4 + 0.5 * 8 + 1.0))
+    # a batch of stored and new pairs: each gets its own value (stored, or the prior of its context)
+    c = int(np.flatnonzero(pop.facility != pop.facility[a])[0])
+    readers, senders = np.array([a, b, a, c]), np.array([b, a, c, a])
+    mixed = tr.value(readers, senders, -1)
+    alone = [tr.value([r], [s], -1)[0] for r, s in zip(readers, senders, strict=True)]
+    assert np.array_equal(mixed, alone)
+    assert np.array_equal(mixed[1:], tr.prior(readers[1:], senders[1:], -1)[1])  # only (a, b) is stored
+    assert mixed[0] != tr.prior([a], [b], -1)[1][0]
 
 
 def _introduced(model):

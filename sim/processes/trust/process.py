@@ -188,11 +188,14 @@ class TrustProcess(Component):
         """Trust of each reader in each sender (stored, else the prior of the context)."""
         reader = np.asarray(reader, np.int64)
         sender = np.asarray(sender, np.int64)
-        _, out = self.prior(reader, sender, group)
-        out = np.array(out, float)
         idx = self._stored(reader * self.n + sender)
         got = idx >= 0
+        out = np.empty(reader.shape)
         out[got] = self._value_at(idx[got])
+        new = ~got
+        if new.any():  # the prior of each pair is its own: computed for the pairs not stored only
+            group = np.broadcast_to(np.asarray(group, np.int64), reader.shape)
+            out[new] = self.prior(reader[new], sender[new], group[new])[1]
         return out
 
     def factor(self, reader, sender, group) -> np.ndarray:
@@ -213,7 +216,7 @@ class TrustProcess(Component):
         idx = self._stored(key)
         miss = idx < 0
         if miss.any():
-            new, first = np.unique(key[miss], return_index=True)
+            new, first, which = np.unique(key[miss], return_index=True, return_inverse=True)
             m = np.flatnonzero(miss)[first]
             tie, mean = self.prior(reader[m], sender[m], group[m])
             n0 = self.config.prior_strength
@@ -234,7 +237,7 @@ class TrustProcess(Component):
                 self._index = (all_keys[o], np.concatenate([self._index[1], order])[o])
                 keys, order = keys[:0], order[:0]
             self._recent = (keys, order)
-            idx = self._stored(key)
+            idx[miss] = ids[which]  # the entries just made (as a second look-up would find them)
         return idx
 
     def _grow(self, need: int) -> None:
