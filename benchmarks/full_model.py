@@ -63,19 +63,20 @@ class PhasePeaks:
                     return int(line.split()[1]) / 1024
         raise OSError("no VmHWM in /proc/self/status")
 
-    def mark(self, phase: str) -> None:
-        """The peak since the last mark belongs to ``phase``; start the next one."""
-        if self.ok:
-            self.peaks[phase] = max(self.peaks.get(phase, 0.0), round(self._hwm_mb(), 1))
-            self._reset()
+    def mark(self, phase: str) -> float | None:
+        """The peak since the last mark belongs to ``phase`` (returned); start the next one."""
+        if not self.ok:
+            return None
+        peak = round(self._hwm_mb(), 1)
+        self.peaks[phase] = max(self.peaks.get(phase, 0.0), peak)
+        self._reset()
+        return peak
 
     def month(self, day: float) -> None:
         """In the run: the peak of the simulated days up to ``day`` since the last mark."""
-        if self.ok:
-            peak = round(self._hwm_mb(), 1)
+        peak = self.mark("run")
+        if peak is not None:
             self.months.append([round(day, 3), peak])
-            self.peaks["run"] = max(self.peaks.get("run", 0.0), peak)
-            self._reset()
 
     def overall(self) -> float:
         return max(self.peaks.values()) if self.peaks else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024

@@ -257,7 +257,9 @@ def test_eligible_members_are_the_masked_expansion(kernel, same_specialty):
         answering = rng.random(n_clin) < 0.7
         specialty = rng.integers(0, 5, n_clin).astype(np.int8)
         groups = rng.integers(0, n_groups, posts).astype(np.int64)
-        asker = g_members[g_indptr[groups]] if rows else rng.integers(0, n_clin, posts).astype(np.int32)
+        # the asker: the first member of the post's group when it has one (so some rows are the asker's own)
+        asker = g_members[np.minimum(g_indptr[groups], rows - 1)] if rows else rng.integers(0, n_clin, posts)
+        asker = asker.astype(np.int32)
         spec = rng.integers(0, 5, posts).astype(np.int64)
         post, member = kernel(g_indptr, g_members, m_muted, answering, specialty, groups, asker, spec, same_specialty)
         # the numpy it replaced
