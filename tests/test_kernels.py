@@ -96,7 +96,7 @@ def test_posting_and_stopping_rates():
     active = np.zeros(n, bool)
     active[sharers] = True
     weight = np.linspace(0.5, 1.5, sharers.size).astype(np.float32)
-    who, group, row, deliveries, cols = K.post_in_groups(
+    who, group, row, deliveries, post, recv, msgs = K.post_in_groups(
         np.random.default_rng(3),
         K.Sharers(sharers, np.array([0.3]), np.zeros(1, np.int8), weight),
         _index(net, np.zeros(net["g_members"].size, bool), np.zeros(600, np.int64)),
@@ -106,8 +106,8 @@ def test_posting_and_stopping_rates():
         np.zeros(600, np.int32),
         K.Stamp(2, 5.0, 100),
     )
-    assert isinstance(cols, K.Copies)
-    recv, item, stance, sender, c_group, post_id, t, c_weight = cols
+    assert isinstance(msgs, K.Messages) and msgs.item.size == who.size
+    item, stance, sender, c_group, post_id, t, c_weight = (col[post] for col in msgs)  # per copy
     trials = int((net["c_indptr"][sharers + 1] - net["c_indptr"][sharers]).sum())
     assert abs(who.size - 0.3 * trials) < 4 * np.sqrt(trials * 0.3 * 0.7)
     # every post is by a sharer, in one of its own groups, from its own membership row
@@ -152,7 +152,8 @@ def test_compiled_and_interpreted_kernels_agree(seed, staged):
         stance = (rng.random(sharers.size) < 0.3).astype(np.int8) * K.ARTICLE if staged else np.zeros(1, np.int8)
         sharing = K.Sharers(sharers, rng.random(sharers.size), stance, np.ones(1, np.float32))
         res = post_fn(rng, sharing, _index(net, muted, g_muted), 0.3, 0.25, active, gp, K.Stamp(0, 1.0, 0))
-        who, group, row, _, cols = res
+        who, group, row, _, post, recv, msgs = res
+        cols = K.Copies(recv, *(col[post] for col in msgs))
         item = K.GuidelineState(
             np.zeros(n, np.int8),
             active,
@@ -174,7 +175,7 @@ def test_compiled_and_interpreted_kernels_agree(seed, staged):
             rng.random(n).astype(np.float32),
             1.0,
         )
-        outs.append([who, group, row, *cols, *item, *uptake[2:], aware, adopt, consider])
+        outs.append([who, group, row, post, *cols, *item, *uptake[2:], aware, adopt, consider])
     assert outs[0][3].size > 50 and outs[0][-3 if not staged else -1].size > 0  # every branch is exercised
     for a, b in zip(*outs, strict=True):
         np.testing.assert_array_equal(a, b)
@@ -377,22 +378,22 @@ def test_one_source_considers_on_becoming_aware_when_the_text_comes_with_it():
 
 
 @pytest.mark.parametrize("compiled", [True, False])
-def test_split_copies_is_take_then_keep(compiled):
-    from sim.processes.information.state import DELIVERY_SPEC
+def test_split_pending_is_take_then_keep(compiled):
+    from sim.processes.information.state import PENDING_SPEC
     from sim.table import Table
 
-    split = K.split_copies if compiled else K.split_copies.py_func
+    split = K.split_pending if compiled else K.split_pending.py_func
     rng = np.random.default_rng(21)
     for n in (0, 1, 50, 400):
-        tab = Table(DELIVERY_SPEC)
-        tab.append({name: rng.integers(0, 99, n) for name in DELIVERY_SPEC})
+        tab = Table(PENDING_SPEC)
+        tab.append({name: rng.integers(0, 99, n) for name in PENDING_SPEC})
         read, gone = rng.random(n) < 0.4, rng.random(n) < 0.2
         if n == 400:
             read[:30] = gone[:30] = False  # rows that stay where they are
         want_read, want_left = tab.take(read & ~gone), tab.take(~read & ~gone)
-        out, left = split(K.Copies(*tab.columns()), read, gone)
+        recv, msg, left = split(*tab.columns(), read, gone)
         assert left == len(want_left)
-        for name, col in zip(tab.names, out, strict=True):
+        for name, col in (("recv", recv), ("msg", msg)):
             assert np.array_equal(col, want_read[name]) and col.dtype == want_read[name].dtype
             assert np.array_equal(tab[name][:left], want_left[name])
 

@@ -8,8 +8,9 @@ pass over its input.
 
 The kernels take their arrays grouped in named tuples, so that a call reads as what it
 passes: :class:`Groups` (the membership index), :class:`Sharers` (who posts, with what),
-:class:`Stamp` (what every copy of a batch of posts carries), :class:`Copies` (copies of
-messages: the columns of the pending deliveries), :class:`GuidelineState` (one item's
+:class:`Stamp` (what every post of a batch carries), :class:`Messages` (posts and direct
+messages: what every copy of one carries), :class:`Copies` (copies of messages, one per
+reader: a batch being read), :class:`GuidelineState` (one item's
 per-clinician state, updated in place), :class:`ReadRules` (one item's reading rules) and
 :class:`Uptake` (a guideline's full text and staged adoption).
 
@@ -36,17 +37,18 @@ __all__ = [
     "Copies",
     "Groups",
     "GuidelineState",
+    "Messages",
     "ReadRules",
     "Sharers",
     "Stamp",
     "Uptake",
-    "copy_columns",
     "decide_considering",
+    "message_columns",
     "noticed_copies",
     "post_in_groups",
     "read_guideline",
     "rumor_transitions",
-    "split_copies",
+    "split_pending",
 ]
 
 
@@ -75,15 +77,28 @@ class Sharers(NamedTuple):
 
 
 class Stamp(NamedTuple):
-    """What every copy of one batch of posts carries."""
+    """What every post of one batch carries."""
 
     item: int
     t: float
     first_id: int  # id of the batch's first post; post k is first_id + k
 
 
+class Messages(NamedTuple):
+    """Posts and direct messages, one row each: what every copy of one carries."""
+
+    item: np.ndarray  # int32, item id (content items; corrections as their rumor)
+    stance: np.ndarray  # int8, CONTENT or CORRECTION
+    sender: np.ndarray  # int32
+    group: np.ndarray  # int32, -1 for a direct message
+    post: np.ndarray  # int64, post id, -1 for a direct message
+    t: np.ndarray  # float64, time sent
+    weight: np.ndarray  # float32, credibility x fidelity of the copy
+
+
 class Copies(NamedTuple):
-    """Copies of messages, one per (message, reader): the pending-delivery columns."""
+    """Copies of messages, one per (message, reader): the reader, then the :class:`Messages`
+    columns of its message (a batch being read)."""
 
     recv: np.ndarray  # int32, reader
     item: np.ndarray  # int32, item id (content items; corrections as their rumor)
@@ -142,9 +157,9 @@ def post_in_groups(rng, sharers, net, p_notice, p_stop, active, group_posts, sta
     Per sharer, in the order of ``sharers.ids``: one Bernoulli(``p_post[i]``) draw per
     group membership, in the order of its memberships, then one Bernoulli(``p_stop``)
     draw: the sharer stops (``active`` becomes false). Then ``noticed_copies`` of the
-    posts with ``p_notice``, as :class:`Copies` (``copy_columns``). Returns (index into
-    ``sharers.ids``, group, membership row) of every post, the number of deliveries,
-    and the copies.
+    posts with ``p_notice``. Returns (index into ``sharers.ids``, group, membership row) of
+    every post, the number of deliveries, (post index, reader) of every noticed copy, and
+    the posts' :class:`Messages` (``message_columns``).
     """
     ids, p_post = sharers.ids, sharers.p_post  # locals: the loops below run at full speed
     c_indptr, c_groups, c_rows = net.c_indptr, net.c_groups, net.c_rows
@@ -174,8 +189,7 @@ def post_in_groups(rng, sharers, net, p_notice, p_stop, active, group_posts, sta
         group[k] = c_groups[ent[k]]
         row[k] = c_rows[ent[k]]
     post, recv, deliveries = noticed_copies(rng, group, row, net, p_notice, group_posts)
-    copies = copy_columns(post, recv, who, sharers, group, stamp)
-    return who, group, row, deliveries, copies
+    return who, group, row, deliveries, post, recv, message_columns(who, sharers, group, stamp)
 
 
 @njit(cache=True)
@@ -224,32 +238,30 @@ def noticed_copies(rng, groups, sender_rows, net, p, group_posts):
 
 
 @njit(cache=True)
-def copy_columns(post, recv, who, sharers, group, stamp):
-    """The :class:`Copies` of noticed copies ``post`` (post index) -> ``recv``.
-
-    Post k is by ``sharers.ids[who[k]]`` in ``group[k]``; its copies carry the sharer's
-    stance and weight, and the item, time and post id (``stamp.first_id + k``) of the
-    batch.
-    """
-    ids, stance, weight, first_id = sharers.ids, sharers.stance, sharers.weight, stamp.first_id
-    m = post.size
-    c_item = np.full(m, stamp.item, np.int32)
-    c_stance = np.empty(m, np.int8)
-    c_sender = np.empty(m, np.int32)
-    c_group = np.empty(m, np.int32)
-    c_post = np.empty(m, np.int64)
-    c_t = np.full(m, stamp.t, np.float64)
-    c_weight = np.empty(m, np.float32)
+def message_columns(who, sharers, group, stamp):
+    """The :class:`Messages` of a batch of posts: post k is by ``sharers.ids[who[k]]`` in
+    ``group[k]``, with the sharer's stance and weight, and the batch's item and time; its
+    id is ``stamp.first_id + k``."""
+    ids, stance, weight = sharers.ids, sharers.stance, sharers.weight
+    m = who.size
+    m_stance = np.empty(m, np.int8)
+    m_sender = np.empty(m, np.int32)
+    m_weight = np.empty(m, np.float32)
     one_stance, one_weight = stance.size == 1, weight.size == 1
-    for c in range(m):
-        k = post[c]
+    for k in range(m):
         i = who[k]
-        c_stance[c] = stance[0] if one_stance else stance[i]
-        c_weight[c] = weight[0] if one_weight else weight[i]
-        c_sender[c] = ids[i]
-        c_group[c] = group[k]
-        c_post[c] = first_id + k
-    return Copies(recv, c_item, c_stance, c_sender, c_group, c_post, c_t, c_weight)
+        m_stance[k] = stance[0] if one_stance else stance[i]
+        m_weight[k] = weight[0] if one_weight else weight[i]
+        m_sender[k] = ids[i]
+    return Messages(
+        np.full(m, stamp.item, np.int32),
+        m_stance,
+        m_sender,
+        group.astype(np.int32),
+        stamp.first_id + np.arange(m, dtype=np.int64),
+        np.full(m, stamp.t, np.float64),
+        m_weight,
+    )
 
 
 @njit(cache=True)
@@ -382,42 +394,31 @@ def read_guideline(u, order, copies, item, rules, uptake, literacy, t):
 
 
 @njit(cache=True)
-def split_copies(copies, read, gone):
-    """One pass over the pending deliveries ``copies`` (views of the queue's columns): the
-    rows ``read & ~gone``, in order, as new :class:`Copies`, and the rows ``~read & ~gone``
-    moved in order to the front of the columns (in place); returns (the copies read, how
-    many rows are left)."""
+def split_pending(recv, msg, read, gone):
+    """One pass over the pending copies (views of the queue's columns ``recv`` and ``msg``):
+    the rows ``read & ~gone``, in order, as new arrays, and the rows ``~read & ~gone``
+    moved in order to the front of the columns (in place); returns (the readers and the
+    messages of the copies read, how many rows are left)."""
     n = read.size
     n_read = 0
     for i in range(n):
         if read[i] and not gone[i]:
             n_read += 1
-    recv, item, stance, sender, group, post, t, weight = copies
-    out = Copies(
-        np.empty(n_read, recv.dtype),
-        np.empty(n_read, item.dtype),
-        np.empty(n_read, stance.dtype),
-        np.empty(n_read, sender.dtype),
-        np.empty(n_read, group.dtype),
-        np.empty(n_read, post.dtype),
-        np.empty(n_read, t.dtype),
-        np.empty(n_read, weight.dtype),
-    )
+    out_recv = np.empty(n_read, recv.dtype)
+    out_msg = np.empty(n_read, msg.dtype)
     j = 0
     m = 0
     for i in range(n):
         if gone[i]:
             continue
         if read[i]:
-            out.recv[j], out.item[j], out.stance[j], out.sender[j] = recv[i], item[i], stance[i], sender[i]
-            out.group[j], out.post[j], out.t[j], out.weight[j] = group[i], post[i], t[i], weight[i]
+            out_recv[j], out_msg[j] = recv[i], msg[i]
             j += 1
         else:
             if m != i:  # rows before the first read or gone one stay where they are
-                recv[m], item[m], stance[m], sender[m] = recv[i], item[i], stance[i], sender[i]
-                group[m], post[m], t[m], weight[m] = group[i], post[i], t[i], weight[i]
+                recv[m], msg[m] = recv[i], msg[i]
             m += 1
-    return out, m
+    return out_recv, out_msg, m
 
 
 @njit(cache=True)

@@ -21,7 +21,6 @@ import numpy as np
 
 from ...activity import awake
 from ...clock import in_hours
-from ...table import Table
 from . import kernels, moderation
 from .config import ARTICLE, CONTENT, CORRECTED, CORRECTION, EVENT_KINDS, ROLE_ORDER, Src
 from .state import credibility, per_step
@@ -130,7 +129,7 @@ def post(p: InformationProcess, model, t: float, dt: float) -> None:
             stance = _ONE_CONTENT
         # group posts: one draw per (spreader, group) membership, then the stops
         p.arrays.cover_groups(net.n_groups)
-        who, groups, _rows, deliveries, copies = kernels.post_in_groups(
+        who, groups, _rows, deliveries, post_of, recv, messages = kernels.post_in_groups(
             p.rng,
             kernels.Sharers(spreaders, p_post, stance, weight),
             groups_of(net),
@@ -141,7 +140,9 @@ def post(p: InformationProcess, model, t: float, dt: float) -> None:
             kernels.Stamp(j, float(t), p.queues.n_posts),
         )
         if who.size:
-            _posted(p, model, j, stance[who] if per_sharer else stance, spreaders[who], groups, t, deliveries, copies)
+            stance_of = stance[who] if per_sharer else stance
+            copies = (recv, post_of, messages)
+            _posted(p, model, j, stance_of, spreaders[who], groups, t, deliveries, copies)
         # direct messages
         if k.p_direct > 0:
             send = p.rng.random(spreaders.size) < np.clip(k.p_direct * factor, 0, 1)
@@ -184,15 +185,19 @@ def emit_direct(p: InformationProcess, model, j: int, stance, senders: np.ndarra
     p.log.add(np.where(stance == CORRECTION, p.catalog.corr_id.get(j, j), j), "direct", senders, recv, -1, t)
     noticed = p.rng.random(senders.size) < p.settings["notice_prob"][j]
     senders, recv, stance = senders[noticed], recv[noticed], stance[noticed]
-    p.queues.pending.append(
-        recv=recv,
-        item=j,
-        stance=stance,
-        sender=senders,
-        group=-1,
-        post=-1,
-        t=t,
-        weight=credibility(p.config, model.pop, senders),
+    m = senders.size
+    p.queues.queue(
+        recv,
+        np.arange(m),
+        kernels.Messages(
+            np.full(m, j, np.int32),
+            stance,
+            senders.astype(np.int32),
+            np.full(m, -1, np.int32),
+            np.full(m, -1, np.int64),
+            np.full(m, t, np.float64),
+            credibility(p.config, model.pop, senders),
+        ),
     )
 
 
@@ -219,15 +224,13 @@ def emit_group_posts(p: InformationProcess, model, j: int, stance, senders, grou
         weight = credibility(p.config, model.pop, senders).astype(np.float32)
     else:
         weight = np.ones(1, np.float32)
-    copies = kernels.copy_columns(
-        owner,
-        recv,
+    messages = kernels.message_columns(
         np.arange(groups.size),
         kernels.Sharers(senders, _NO_P_POST, stance, weight),
         groups,
         kernels.Stamp(j, float(t), p.queues.n_posts),
     )
-    _posted(p, model, j, stance, senders, groups, t, deliveries, copies, pinned=True)
+    _posted(p, model, j, stance, senders, groups, t, deliveries, (recv, owner, messages), pinned=True)
 
 
 def _posted(
@@ -239,11 +242,12 @@ def _posted(
     groups,
     t: float,
     deliveries: int,
-    copies: kernels.Copies,
+    copies: tuple[np.ndarray, np.ndarray, kernels.Messages],
     pinned: bool = False,
 ) -> None:
     """Book posts of item ``j`` (``stance`` per post or one for all) and queue their
-    noticed ``copies`` (post ids from ``queues.n_posts``); moderators may check rumor posts."""
+    noticed ``copies`` (reader, post index, and the posts' messages; post ids from
+    ``queues.n_posts``); moderators may check rumor posts."""
     n_new = groups.size
     first_id = p.queues.new_posts(n_new)
     p.counters["posts"] += n_new
@@ -255,9 +259,6 @@ def _posted(
         if not pinned and np.any(stance == ARTICLE):
             kind = np.where(np.broadcast_to(stance, (n_new,)) == ARTICLE, EVENT_KINDS.index("article"), _POST)
         p.log.add(np.broadcast_to(log_item, (n_new,)), kind, senders, -1, groups, t)
-    if len(p.queues.pending):
-        p.queues.pending.append(copies)
-    else:  # the kernel's fresh arrays become the pending deliveries (no copy)
-        p.queues.pending = Table.wrap(p.queues.pending.spec, copies)
+    p.queues.queue(*copies)
     if p.config.moderation.enabled and not pinned and p.catalog.kinds[j] == "rumor":
         moderation.queue_checks(p, model, j, stance, groups, first_id, t)

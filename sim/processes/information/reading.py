@@ -18,6 +18,7 @@ from ...activity import read_prob
 from ...table import Table
 from . import adoption, belief, kernels
 from .config import LITERACY_REF
+from .state import DELIVERY_SPEC
 
 if TYPE_CHECKING:  # pragma: no cover
     from .process import InformationProcess
@@ -50,10 +51,10 @@ def read(p: InformationProcess, model, t: float, dt: float) -> None:
 
 def _opened(p: InformationProcess, model) -> Table | None:
     """The pending copies read this step (removed posts' copies dropped); the rest stay."""
-    pending = p.queues.pending
-    if len(pending) == 0:
+    q = p.queues
+    if len(q.pending) == 0:
         return None
-    recv = pending["recv"]
+    recv = q.pending["recv"]
     if p.config.reading == "immediate":
         now = None  # every pending copy is read
     else:
@@ -61,24 +62,11 @@ def _opened(p: InformationProcess, model) -> Table | None:
         # the same probabilities, computed for the copies' readers when they are few
         prob = read_prob(model, recv) if 4 * recv.size < u.size else read_prob(model)[recv]
         now = u[recv] < prob
-    gone = None
-    if p.counters["removed_posts"]:
-        post = pending["post"]
-        gone = np.zeros(recv.size, bool)
-        in_group = post >= 0
-        gone[in_group] = p.queues.removed[post[in_group]]
-    if now is None and gone is None:
-        p.queues.pending = pending.empty_like()
-        return pending
-    if now is None:
-        now = np.ones(recv.size, bool)
-    if gone is None:
-        gone = np.zeros(recv.size, bool)
-    p.counters["removed_copies"] += int((gone & now).sum())
+    gone = q.gone() if p.counters["removed_posts"] else None
+    if gone is not None:
+        p.counters["removed_copies"] += int((gone if now is None else gone & now).sum())
     # one compiled pass: the copies read out, the rest kept in order (as ``take`` then ``keep``)
-    read, left = kernels.split_copies(kernels.Copies(*pending.columns()), now, gone)
-    pending.truncate(left)
-    return Table.wrap(pending.spec, read)
+    return Table.wrap(DELIVERY_SPEC, q.take(now, gone))
 
 
 def _purge(p: InformationProcess, batch: Table, t: float) -> Table:
@@ -96,7 +84,7 @@ def _purge(p: InformationProcess, batch: Table, t: float) -> Table:
         re["t"][:] = t
         re["post"][:] = -1
         re["group"][:] = -1
-        p.queues.pending.extend(re)
+        p.queues.queue_each(kernels.Copies(*re.columns()))
     return batch.take(~purged)
 
 

@@ -8,8 +8,9 @@
   default), re-read when the scenario's items change during a run.
 * :class:`ItemArrays`: per (item, clinician) state, arrays of shape (items, clinicians).
 * :class:`RumorTrack`: each rumor's believer trajectory (peak, believer-days, ...).
-* Table specs of the pending deliveries (copies of messages not yet read), the
-  moderation queue and the event log (:class:`sim.table.Table`).
+* :class:`Queues`: the messages in flight (copies not yet read, and the posts and direct
+  messages they are copies of), the moderation queue and the removed posts.
+* Table specs of the queues and the event log (:class:`sim.table.Table`).
 """
 
 from __future__ import annotations
@@ -27,7 +28,9 @@ __all__ = [
     "COUNTERS",
     "DELIVERY_SPEC",
     "EVENT_SPEC",
+    "MESSAGE_SPEC",
     "MODERATION_SPEC",
+    "PENDING_SPEC",
     "Catalog",
     "ItemArrays",
     "ItemSettings",
@@ -37,7 +40,7 @@ __all__ = [
     "per_step",
 ]
 
-# pending deliveries: one row per noticed copy not yet read (the columns of kernels.Copies)
+# copies being read: one row per copy, its reader and what its message carries (the columns of kernels.Copies)
 DELIVERY_SPEC = {
     "recv": np.int32,
     "item": np.int32,
@@ -49,6 +52,13 @@ DELIVERY_SPEC = {
     "weight": np.float32,
 }
 assert tuple(DELIVERY_SPEC) == kernels.Copies._fields
+# posts and direct messages with copies in flight: what every copy of one carries (kernels.Messages)
+MESSAGE_SPEC = {name: dtype for name, dtype in DELIVERY_SPEC.items() if name != "recv"}
+assert tuple(MESSAGE_SPEC) == kernels.Messages._fields
+# pending deliveries: one row per noticed copy not yet read, its reader and its message (row of the messages)
+PENDING_SPEC = {"recv": np.int32, "msg": np.int32}
+#: message rows at least, before the messages no pending copy refers to are dropped
+MESSAGES_COMPACT_MIN = 1 << 16
 # rumor posts a moderator will act on at time t
 MODERATION_SPEC = {"post": np.int64, "group": np.int32, "item": np.int32, "moderator": np.int32, "t": np.float64}
 # the event log: item id (corrections: their own id), kind (config.EVENT_KINDS), who, where, when
@@ -248,12 +258,19 @@ class RumorTrack:
 @dataclass
 class Queues:
     """Messages in flight: noticed copies not yet read, rumor posts awaiting a moderator,
-    and the record of removed posts (by post id; grows by doubling)."""
+    and the record of removed posts (by post id; grows by doubling).
 
-    pending: Table = field(default_factory=lambda: Table(DELIVERY_SPEC))
+    A pending copy holds its reader and its message (a row of ``messages``); what the
+    message carries (item, stance, sender, group, post, time, weight) is stored once per
+    post, not once per copy: a post to a large group has many copies waiting. Messages no
+    copy refers to any more are dropped once the rows have doubled since the last drop."""
+
+    pending: Table = field(default_factory=lambda: Table(PENDING_SPEC))
+    messages: Table = field(default_factory=lambda: Table(MESSAGE_SPEC))
     moderation: Table = field(default_factory=lambda: Table(MODERATION_SPEC))
     removed: np.ndarray = field(default_factory=lambda: np.zeros(1024, bool))
     n_posts: int = 0
+    _kept: int = 0  # message rows after the last drop
 
     def new_posts(self, n_new: int) -> int:
         """Number ``n_new`` posts; returns the id of the first."""
@@ -264,3 +281,52 @@ class Queues:
             grown[: self.removed.size] = self.removed
             self.removed = grown
         return first_id
+
+    def queue(self, recv: np.ndarray, msg: np.ndarray, messages: kernels.Messages) -> None:
+        """Queue the copies ``recv`` (readers) of ``messages``: copy i is of message ``msg[i]``."""
+        base = len(self.messages)
+        self.messages.append(messages)
+        self.pending.append(recv=recv, msg=msg + base)
+
+    def queue_each(self, copies: kernels.Copies) -> None:
+        """Queue ``copies`` each as a message of its own (direct messages, copies sent again)."""
+        self.queue(copies.recv, np.arange(copies.recv.size), kernels.Messages(*copies[1:]))
+
+    def gone(self) -> np.ndarray:
+        """Bool per pending copy: its post was removed."""
+        post = self.messages["post"]
+        removed = np.zeros(post.size, bool)
+        in_group = post >= 0
+        removed[in_group] = self.removed[post[in_group]]
+        return removed[self.pending["msg"]]
+
+    def take(self, read: np.ndarray | None, gone: np.ndarray | None) -> kernels.Copies:
+        """The pending copies ``read & ~gone`` (None: all read, none gone), in order, with
+        their messages' columns; those ``~read & ~gone`` stay pending, in order."""
+        if read is None and gone is None:
+            recv, msg = (np.ascontiguousarray(col) for col in self.pending.columns())
+            self.pending.clear()
+        else:
+            n = len(self.pending)
+            recv, msg, left = kernels.split_pending(
+                self.pending["recv"],
+                self.pending["msg"],
+                np.ones(n, bool) if read is None else read,
+                np.zeros(n, bool) if gone is None else gone,
+            )
+            self.pending.truncate(left)
+        copies = kernels.Copies(recv, *[col[msg] for col in self.messages.columns()])
+        self._drop_messages()
+        return copies
+
+    def _drop_messages(self) -> None:
+        """Drop the messages no pending copy refers to, once the rows doubled since the last drop."""
+        n = len(self.messages)
+        if n <= max(2 * self._kept, MESSAGES_COMPACT_MIN):
+            return
+        msg = self.pending["msg"]
+        live = np.zeros(n, bool)
+        live[msg] = True
+        self.messages.keep(live)
+        msg[:] = (np.cumsum(live, dtype=np.int64) - 1)[msg]
+        self._kept = len(self.messages)

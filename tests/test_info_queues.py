@@ -1,0 +1,83 @@
+"""The information process's queue of pending copies (``state.Queues``): a copy holds its
+reader and its message, the message's columns are stored once. Taken copies must equal
+those of a queue that stores every column per copy, in the same order, whatever the
+reading and the removals, and the messages no copy refers to must go."""
+
+import numpy as np
+import pytest
+
+from sim.processes.information import kernels as K
+from sim.processes.information import state as S
+from sim.table import Table
+
+
+def _messages(rng, m, first_post):
+    return K.Messages(
+        rng.integers(0, 4, m).astype(np.int32),
+        rng.integers(0, 3, m).astype(np.int8),
+        rng.integers(0, 1000, m).astype(np.int32),
+        rng.integers(-1, 50, m).astype(np.int32),
+        first_post + np.arange(m, dtype=np.int64),
+        rng.random(m),
+        rng.random(m).astype(np.float32),
+    )
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_taken_copies_equal_a_queue_of_whole_copies(seed, monkeypatch):
+    monkeypatch.setattr(S, "MESSAGES_COMPACT_MIN", 64)  # drops happen within the test
+    rng = np.random.default_rng(seed)
+    q = S.Queues()
+    flat = Table(S.DELIVERY_SPEC)  # the reference: every column per copy
+    n_posts, drops, kept_before = 0, 0, 0
+    for step in range(200):
+        # new posts with several copies each, and messages with one copy each
+        m = int(rng.integers(0, 12))
+        msgs = _messages(rng, m, n_posts)
+        n_posts += m
+        per = rng.integers(0, 8, m)
+        post_of = np.repeat(np.arange(m), per)
+        recv = rng.integers(0, 1000, post_of.size).astype(np.int32)
+        q.queue(recv, post_of, msgs)
+        flat.append(K.Copies(recv, *(col[post_of] for col in msgs)))
+        k = int(rng.integers(0, 4))
+        each = K.Copies(rng.integers(0, 1000, k).astype(np.int32), *_messages(rng, k, -1))
+        each = each._replace(post=np.full(k, -1, np.int64))
+        q.queue_each(each)
+        flat.append(each)
+        assert len(q.pending) == len(flat)
+        # some posts removed; every third step all copies are read
+        if step % 7 == 3 and n_posts:
+            q.removed = np.zeros(max(n_posts, 1), bool)
+            q.removed[rng.integers(0, n_posts, 5)] = True
+            gone = q.gone()
+            post = flat["post"]
+            want_gone = np.zeros(post.size, bool)
+            want_gone[post >= 0] = q.removed[post[post >= 0]]
+            np.testing.assert_array_equal(gone, want_gone)
+        else:
+            gone = None
+        read = None if step % 3 == 0 else rng.random(len(flat)) < 0.3
+        n_msgs = len(q.messages)
+        got = q.take(read, gone)
+        r = np.ones(len(flat), bool) if read is None else read
+        g = np.zeros(len(flat), bool) if gone is None else gone
+        want = flat.take(r & ~g)
+        flat = flat.take(~r & ~g)
+        for name, col in zip(S.DELIVERY_SPEC, got, strict=True):
+            np.testing.assert_array_equal(col, want[name])
+            assert col.dtype == want[name].dtype
+        assert len(q.pending) == len(flat)
+        if len(q.messages) < n_msgs:  # a drop: only messages some copy still refers to are left
+            drops += 1
+            assert kept_before == 0 or n_msgs > 2 * kept_before
+            assert np.unique(q.pending["msg"]).size == len(q.messages)
+            kept_before = len(q.messages)
+        assert len(q.messages) <= max(2 * q._kept, S.MESSAGES_COMPACT_MIN)  # bounded by the live ones
+    assert drops >= 3
+
+
+def test_a_copy_costs_eight_bytes():
+    # the point of the layout: what a message carries is not repeated per copy
+    assert sum(np.dtype(d).itemsize for d in S.PENDING_SPEC.values()) == 8
+    assert sum(np.dtype(d).itemsize for d in S.DELIVERY_SPEC.values()) > 30
