@@ -29,7 +29,7 @@ if TYPE_CHECKING:  # pragma: no cover
 from .arrays import sorted_member
 from .population import Population
 
-__all__ = ["Contacts", "GroupNetwork", "build_contacts", "build_groups", "csr"]
+__all__ = ["Contacts", "GroupNetwork", "build_contacts", "build_groups", "csr", "load_kernels"]
 
 MIN_SIZE = 3
 JOIN_BASIS, JOIN_INVITED, JOIN_SPILL, JOIN_FILE, JOIN_EMBEDDED = 0, 1, 2, 3, 4
@@ -43,19 +43,20 @@ def _merge_order(key: np.ndarray) -> np.ndarray | None:
     """``np.argsort(key, kind="stable")``, or None when ``key`` is already sorted.
 
     The leading sorted run is kept as it is; the rest (rows appended since the last
-    rebuild) is sorted and merged in, after equal keys of the run (stable)."""
-    down = np.flatnonzero(key[1:] < key[:-1])
-    if down.size == 0:
+    rebuild) is sorted and merged in, after equal keys of the run (stable), in one
+    compiled pass."""
+    from .kernels import first_descent, merge_order
+
+    p = first_descent(key)
+    if p < 0:
         return None
-    p = int(down[0]) + 1
     tail = np.argsort(key[p:], kind="stable") + p
-    at = np.searchsorted(key[:p], key[tail], side="right") + np.arange(tail.size)
-    order = np.empty(key.size, np.int64)
-    from_tail = np.zeros(key.size, bool)
-    from_tail[at] = True
-    order[at] = tail
-    order[~from_tail] = np.arange(p)
-    return order
+    return merge_order(key, p, tail)
+
+
+def load_kernels() -> None:
+    """Compile (first use after an install) or load the kernels that keep the rows in order."""
+    _merge_order(np.array([1, 0], np.int64))
 
 
 def csr(rows: np.ndarray, cols: np.ndarray, n_rows: int) -> tuple[np.ndarray, np.ndarray]:

@@ -1,7 +1,8 @@
 """Compiled helpers shared by the model's data structures (numba, ``nopython``).
 
 Imported when a model is built (never by ``import sim``): the membership index is rebuilt
-with :func:`membership_index`. ``kernel.py_func`` is the same code run by the
+with :func:`membership_index`, its rows kept in order with :func:`first_descent` and
+:func:`merge_order`. ``kernel.py_func`` is the same code run by the
 interpreter; the tests check that both give the same results as the numpy they replace.
 Compiled code is cached next to this file (``cache=True``).
 """
@@ -11,7 +12,43 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-__all__ = ["membership_index"]
+__all__ = ["first_descent", "membership_index", "merge_order"]
+
+
+@njit(cache=True)
+def first_descent(key: np.ndarray) -> int:
+    """The first ``i`` with ``key[i] < key[i - 1]`` (the end of the leading sorted run), or -1."""
+    for i in range(1, key.size):
+        if key[i] < key[i - 1]:
+            return i
+    return -1
+
+
+@njit(cache=True)
+def merge_order(key: np.ndarray, p: int, tail: np.ndarray) -> np.ndarray:
+    """The stable merge of the sorted run ``key[:p]`` with the rows ``tail`` (the other rows,
+    in stable order of key): ``np.argsort(key, kind="stable")`` in one pass. A tail row goes
+    after the run's rows of an equal key."""
+    n, m = key.size, tail.size
+    order = np.empty(n, np.int64)
+    i = j = k = 0
+    while i < p and j < m:
+        if key[tail[j]] < key[i]:
+            order[k] = tail[j]
+            j += 1
+        else:
+            order[k] = i
+            i += 1
+        k += 1
+    while i < p:
+        order[k] = i
+        i += 1
+        k += 1
+    while j < m:
+        order[k] = tail[j]
+        j += 1
+        k += 1
+    return order
 
 
 @njit(cache=True)

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from sim.groups import _merge_order
-from sim.kernels import membership_index
+from sim.kernels import first_descent, membership_index, merge_order
 from sim.processes.diagnosis import kernels as DK
 
 from .reference_arrays import csr_rows, first_at_or_after, lookup, segment_first, segment_rank
@@ -33,6 +33,15 @@ def test_merge_order_is_the_stable_argsort(seed):
             assert (ref == np.arange(key.size)).all()
         else:
             assert (order == ref).all()
+        # the kernels compiled and interpreted: the end of the sorted run, and the merge
+        down = np.flatnonzero(key[1:] < key[:-1])
+        want_p = int(down[0]) + 1 if down.size else -1
+        for descent, merge in zip(_both(first_descent), _both(merge_order), strict=True):
+            p = descent(key)
+            assert p == want_p
+            if p > 0:
+                tail = np.argsort(key[p:], kind="stable") + p
+                assert (merge(key, p, tail) == ref).all()
 
 
 def _book_reference(dest, arrive, gap, next_slot):

@@ -20,7 +20,7 @@ from __future__ import annotations
 import numpy as np
 
 from ...components import Component
-from ...groups import JOIN_BASIS, assign_moderators, form_groups, invite
+from ...groups import JOIN_BASIS, assign_moderators, form_groups, invite, load_kernels
 
 __all__ = ["NetworkProcess"]
 
@@ -37,6 +37,7 @@ class NetworkProcess(Component):
         self.left = 0
         self.muted = 0
         self.attendees = np.zeros(0, np.int64)  # members of the last conference's new group (trust)
+        load_kernels()  # the daily rebuild's, now rather than at the first change
 
     def _interval(self) -> float:
         return self.config.conference_interval_days
