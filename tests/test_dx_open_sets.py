@@ -18,16 +18,18 @@ def test_open_sets_and_asked_keys_follow_the_diagnoses(monkeypatch, streamed):
     st = S.DxState(n, 3, rng)
     asked_ref: list[tuple[int, int]] = []
     req_case: list[int] = []
+    req_t: list[float] = []
     merges = 0
+    late = 0  # requests made after their case's diagnosis
     for step in range(60):
         ids = st.add_cases(t_arrival=np.full(4, float(step)))
         st.open_ids = np.concatenate([st.open_ids, ids])
         # requests about open cases, to a few members each
         open_now = st.open_ids
         about = rng.choice(open_now, min(5, open_now.size), replace=False)
-        reqs = len(st.requests) + np.arange(about.size)
-        st.requests.append(case=about, route=CONTACT, group=-1, t_post=float(step), slots=1, n_asked=2, quality=1.0)
+        reqs = st.add_requests(case=about, route=CONTACT, group=-1, t_post=float(step), slots=1, quality=1.0)
         req_case += about.tolist()
+        req_t += [float(step)] * about.size
         members = rng.integers(0, n, (about.size, 2))
         st.add_pairs(np.repeat(reqs, 2), members.ravel().astype(np.int32), np.repeat(about, 2))
         asked_ref += list(zip(np.repeat(about, 2).tolist(), members.ravel().tolist(), strict=True))
@@ -39,7 +41,8 @@ def test_open_sets_and_asked_keys_follow_the_diagnoses(monkeypatch, streamed):
         # some open cases are diagnosed; every seventh stays open (as cases waiting weeks for a
         # referral visit do), so that an early row held is open when later cases are written out
         newly = open_now[(rng.random(open_now.size) < 0.3) & (open_now % 7 != 0)]
-        st.cases["t_dx"][st.rows(newly)] = float(step) + 0.5
+        # some diagnosed before this step's request about them (it then does not count)
+        st.cases["t_dx"][st.rows(newly)] = float(step) + np.where(rng.random(newly.size) < 0.3, -0.5, 0.5)
         before = st._asked.size
         st.forget_diagnosed(newly)
         merges += st._asked.size != before
@@ -52,12 +55,19 @@ def test_open_sets_and_asked_keys_follow_the_diagnoses(monkeypatch, streamed):
         assert np.array_equal(st.open_reqs, np.flatnonzero(np.isin(rc, st.open_ids)))
         assert (st.requests["slots"][np.isin(rc, newly)] == 0).all()
         assert np.isin(st.requests["case"][st.pairs["req"]], st.open_ids).all()
+        # requests made before the diagnosis (all, when open), per case held: as counted from every request
+        top = max(int(held.max()), int(rc.max(initial=0))) + 1
+        rt, t_of = np.array(req_t), np.full(top, np.inf)
+        t_of[held] = np.where(np.isnan(t_dx), np.inf, t_dx)
+        want = np.bincount(rc[rt < t_of[rc]], minlength=top)[held] if rc.size else 0
+        assert np.array_equal(st.requests_made(), want)
+        late += int((rt[np.isin(rc, newly)] >= t_of[rc[np.isin(rc, newly)]]).sum())
         if st._asked.size != before and not st._asked_new:  # just merged: only keys of open cases
             assert np.isin(st._asked // n, st.open_ids).all()
         if streamed and step % 10 == 9:  # write out the diagnosed cases, as streaming does
             done = ~np.isnan(t_dx)
             st.drop_cases(done)
-    assert merges >= 3
+    assert merges >= 3 and late > 0
     if streamed:
         assert st.n_written > 0
 

@@ -167,7 +167,6 @@ def test_lookup_sorted_equals_lookup(kernel):
 def test_unique_kernels_equal_np_unique(compiled):
     rng = np.random.default_rng(13)
     inverse = DK.unique_inverse if compiled else DK.unique_inverse.py_func
-    distinct = DK.unique_sorted if compiled else DK.unique_sorted.py_func
     dense = DK.unique_inverse_dense if compiled else DK.unique_inverse_dense.py_func
     for n in (0, 1, 9, 300):
         for dtype in (np.int32, np.int64):
@@ -176,8 +175,6 @@ def test_unique_kernels_equal_np_unique(compiled):
             u_ref, inv_ref = np.unique(v, return_inverse=True)
             assert np.array_equal(u, u_ref) and u.dtype == u_ref.dtype
             assert np.array_equal(inv, inv_ref) and inv.dtype == inv_ref.dtype
-            d = distinct(v)
-            assert np.array_equal(d, u_ref) and d.dtype == u_ref.dtype
             mark, slot = np.zeros(40, bool), np.full(40, -7, np.int32)
             u2, inv2 = dense(v, mark, slot)
             assert np.array_equal(u2, u_ref) and u2.dtype == u_ref.dtype

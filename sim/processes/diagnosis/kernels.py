@@ -24,7 +24,6 @@ __all__ = [
     "run_rank",
     "unique_inverse",
     "unique_inverse_dense",
-    "unique_sorted",
 ]
 
 
@@ -201,18 +200,6 @@ def lookup_sorted(keys: np.ndarray, values: np.ndarray, query: np.ndarray, defau
         if keys[p] == query[i]:
             out[i] = values[p]
     return out
-
-
-@njit(cache=True)
-def unique_sorted(values: np.ndarray) -> np.ndarray:
-    """``np.unique(values)``: the distinct values, sorted."""
-    if values.size == 0:
-        return values.copy()
-    v = np.sort(values)
-    keep = np.ones(v.size, np.bool_)
-    for i in range(1, v.size):
-        keep[i] = v[i] != v[i - 1]
-    return v[keep]
 
 
 @njit(cache=True)

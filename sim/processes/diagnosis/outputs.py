@@ -182,7 +182,7 @@ def close_cases(st: DxState, pop, T: float) -> StreamedTable:
     table of them all at once."""
     assert st.case_sink is not None
     n, step = len(st.cases), max(streaming.CHUNK_ROWS // 4, 1)
-    n_req = _requests_before_diagnosis(st)
+    n_req = st.requests_made()
     frame = None
     for a in range(0, max(n, 1), step):
         frame = _cases_rows(st, pop, T, slice(a, a + step), n_req)
@@ -208,30 +208,15 @@ def cases_frame(st: DxState, pop, T: float) -> pd.DataFrame:
     return _cases_rows(st, pop, T, None)
 
 
-def _requests_before_diagnosis(st: DxState) -> np.ndarray:
-    """Per case held (row of ``st.cases``): the requests made before its diagnosis."""
-    C, R = st.cases, st.requests
-    ids = st.held_ids()
-    t_dx_all = C["t_dx"]
-    if st.held is None:
-        case_req, t_post = R["case"], R["t_post"]
-    else:
-        pos = np.minimum(np.searchsorted(ids, R["case"]), max(ids.size - 1, 0))
-        mine = ids[pos] == R["case"] if ids.size else np.zeros(len(R), bool)
-        case_req, t_post = pos[mine], R["t_post"][mine]
-    made = t_post < np.where(np.isnan(t_dx_all[case_req]), np.inf, t_dx_all[case_req])
-    return np.bincount(case_req[made], minlength=ids.size)[: ids.size]
-
-
 def _cases_rows(
     st: DxState, pop, T: float, sel: np.ndarray | slice | None, n_req: np.ndarray | None = None
 ) -> pd.DataFrame:
     """The rows of :func:`cases_frame` of the cases held in the rows ``sel`` (bool, or a slice; None: all);
-    ``n_req``: :func:`_requests_before_diagnosis`, when already counted."""
+    ``n_req``: :meth:`DxState.requests_made`, when already counted."""
     C = st.cases
     ids = st.held_ids()
     if n_req is None:
-        n_req = _requests_before_diagnosis(st)
+        n_req = st.requests_made()
 
     def col(name: str) -> np.ndarray:
         return C[name] if sel is None else C[name][sel]

@@ -204,15 +204,12 @@ class Router:
         case_of = cases[k[kk]].astype(np.int64)
         _, first = unique_first(case_of * pop.n + member)  # as np.unique(return_index=True), faster
         kk, member = kk[first], member[first]
-        R = st.requests
-        req = len(R) + np.arange(k.size)
-        R.append(
+        req = st.add_requests(
             case=cases[k],
             route=GROUP,
             group=g,
             t_post=tau[k],
             slots=cfg.max_answers_per_request,
-            n_asked=np.bincount(kk, minlength=k.size),
             quality=C["quality"][st.rows(cases[k])],
         )
         st.add_pairs(req[kk], member, case_of[first])
@@ -242,16 +239,8 @@ class Router:
         k, nb = k[order], nb[order]
         first = run_first(k)
         k, nb = k[first], nb[first]
-        R = st.requests
-        req = len(R) + np.arange(k.size)
-        R.append(
-            case=cases[k],
-            route=CONTACT,
-            group=-1,
-            t_post=tau[k],
-            slots=1,
-            n_asked=1,
-            quality=C["quality"][st.rows(cases[k])],
+        req = st.add_requests(
+            case=cases[k], route=CONTACT, group=-1, t_post=tau[k], slots=1, quality=C["quality"][st.rows(cases[k])]
         )
         st.add_pairs(req, nb, cases[k])
         posted[k] = True

@@ -24,7 +24,7 @@ import numpy as np
 from ...arrays import sorted_member
 from ...table import Table
 from .config import NONE, PENDING
-from .kernels import unique_inverse, unique_inverse_dense, unique_sorted
+from .kernels import unique_inverse, unique_inverse_dense
 
 if TYPE_CHECKING:  # pragma: no cover
     from ...streaming import TableStream
@@ -94,6 +94,7 @@ CASE_COLUMNS: dict[str, tuple] = {
     "concerns": (np.int32, 0),  # bit k: the k-th item about a condition concerns the case (.care)
     "h_info": (np.int8, 0),  # the treating clinician's information state for it (.care.HANDLER_STATES)
     "belief_delay": (np.float64, 0.0),  # days its escalation was held back by a belief
+    "n_req": (np.int32, 0),  # requests made before its diagnosis, counted when it is diagnosed (forget_diagnosed)
 }
 REQUEST_SPEC = {
     "case": np.int64,
@@ -101,7 +102,6 @@ REQUEST_SPEC = {
     "group": np.int32,
     "t_post": np.float64,
     "slots": np.int32,
-    "n_asked": np.int32,
     "quality": np.float32,
 }
 
@@ -172,7 +172,7 @@ class DxState:
         self.open_ids = np.zeros(0, np.int64)  # consulting cases not yet diagnosed nor at a referral (sorted)
         self.visit_t = np.zeros(0)  # referral visits to come: time (sorted) ...
         self.visit_case = np.zeros(0, np.int64)  # ... and case
-        self.open_reqs = np.zeros(0, np.int64)  # requests of the cases not yet diagnosed (sorted)
+        self.open_reqs = np.zeros(0, np.int64)  # the requests of the cases not yet diagnosed (sorted)
         self._open_req_case = np.zeros(0, np.int64)  # the case of each
         # everyone asked about a case not yet diagnosed, as case * n + member keys: sorted, and those added
         # since (unsorted); keys of cases diagnosed since are dropped when the two are merged
@@ -215,6 +215,13 @@ class DxState:
         """The rows of ``cases`` (and ``scores``) of the case ids ``ids`` (cases held)."""
         return ids if not self.n_written else self._row_of[ids - self._first_held]
 
+    def requests_made(self) -> np.ndarray:
+        """Per case held (row of ``cases``): the requests made before its diagnosis (all of them
+        when it is not diagnosed)."""
+        n = len(self.cases)
+        still_open = np.bincount(self.rows(self._open_req_case), minlength=n)[:n] if n else np.zeros(0, np.int64)
+        return self.cases["n_req"] + still_open
+
     def held_ids(self) -> np.ndarray:
         """The id of each row of ``cases``."""
         return np.arange(len(self.cases)) if self.held is None else self.held
@@ -228,12 +235,20 @@ class DxState:
             self._mark, self._slot = np.zeros(self.n, bool), np.empty(self.n, np.int32)
         return unique_inverse_dense(who, self._mark, self._slot)
 
+    def add_requests(self, **columns) -> np.ndarray:
+        """Append requests about cases not yet diagnosed (columns of :data:`REQUEST_SPEC`,
+        arrays or scalars); their ids. They stay open until their case is diagnosed."""
+        R = self.requests
+        n = len(R)
+        R.append(columns)
+        ids = np.arange(n, len(R))
+        self.open_reqs = np.concatenate([self.open_reqs, ids])
+        self._open_req_case = np.concatenate([self._open_req_case, R["case"][n:]])
+        return ids
+
     def add_pairs(self, req: np.ndarray, exp: np.ndarray, case: np.ndarray) -> None:
         """New (request, member) pairs, pending until the member reads the request (``req``:
         requests just made, about cases ``case`` not yet diagnosed)."""
-        new = unique_sorted(req)
-        self.open_reqs = np.concatenate([self.open_reqs, new])
-        self._open_req_case = np.concatenate([self._open_req_case, self.requests["case"][new]])
         keys = case.astype(np.int64) * self.n + exp
         self._asked_new.append(keys)
         self._n_asked_new += keys.size
@@ -283,8 +298,9 @@ class DxState:
 
     def forget_diagnosed(self, newly: np.ndarray) -> None:
         """Drop what belongs to the cases ``newly`` diagnosed: their open ids, pairs and open
-        requests (which take no more answers); their asked keys go at the next merge (nobody
-        asks about a diagnosed case), once a quarter as many keys were added as are kept.
+        requests (which take no more answers; those made before the diagnosis are counted in
+        the case's ``n_req``); their asked keys go at the next merge (nobody asks about a
+        diagnosed case), once a quarter as many keys were added as are kept.
 
         The work is on the open sets, not on every case: the cases diagnosed in earlier
         steps were dropped then."""
@@ -294,7 +310,11 @@ class DxState:
         if len(P):
             self.pairs = P.take(~sorted_member(R["case"][P["req"]], newly))
         closing = sorted_member(self._open_req_case, newly)
-        R["slots"][self.open_reqs[closing]] = 0
+        closed, about = self.open_reqs[closing], self._open_req_case[closing]
+        R["slots"][closed] = 0
+        rows = self.rows(about)
+        made = R["t_post"][closed] < self.cases["t_dx"][rows]
+        np.add.at(self.cases["n_req"], rows[made], 1)
         self.open_reqs = self.open_reqs[~closing]
         self._open_req_case = self._open_req_case[~closing]
         if self._n_asked_new > max(self._asked.size // 4, ASKED_MERGE_MIN):
