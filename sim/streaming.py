@@ -25,6 +25,7 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import ctypes.util
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -141,6 +142,7 @@ def merge_sorted(table: StreamedTable, rows: pd.DataFrame, key: str) -> Streamed
     out.path = tmp
     keys = rows[key].to_numpy()
     taken = 0
+    f = batch = part = None
     try:
         f = pq.ParquetFile(src)
         for batch in f.iter_batches(batch_size=max(CHUNK_ROWS // 4, 1)):
@@ -155,6 +157,9 @@ def merge_sorted(table: StreamedTable, rows: pd.DataFrame, key: str) -> Streamed
     except BaseException:
         out.abort()
         raise
+    finally:
+        f = batch = part = None
+        trim_heap()  # the batches read are gone: give their pages back
     tmp.replace(src)
     return StreamedTable(src, merged.rows)
 
@@ -202,9 +207,12 @@ def stream_tables(model: QunModel, folder: str | Path) -> Sink:
 
 
 def trim_heap() -> bool:
-    """Hand the C heap's free pages back to the system (glibc's ``malloc_trim``), so that
-    memory freed by the run can serve the reading back of its tables (pyarrow allocates
-    from its own pool). Whether it could: False where the C library has no such call."""
+    """Hand the free pages of the C heap (glibc's ``malloc_trim``) and of pyarrow's memory
+    pool, when pyarrow is loaded, back to the system. Whether the C heap could be trimmed:
+    False where the C library has no such call."""
+    arrow = sys.modules.get("pyarrow")
+    if arrow is not None:
+        arrow.default_memory_pool().release_unused()
     try:
         trim = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6").malloc_trim
     except (OSError, AttributeError):

@@ -193,9 +193,9 @@ class DiagnosisProcess(Component):
 
     def finish(self, model: QunModel, out: Outputs) -> None:
         held: pd.DataFrame | StreamedTable
-        if self.state.answer_sink is not None:  # streamed: the metrics read the file back
-            streamed = outputs.close_answers(self.state)
-            held, answers = streamed, streamed.frame(outputs.ANSWER_COLUMNS_READ)
+        answers_file = None  # streamed: the metrics read the file back, once the run state is freed
+        if self.state.answer_sink is not None:
+            held = answers_file = outputs.close_answers(self.state)
         else:
             held = answers = outputs.answers_frame(self.state)
         held_cases: pd.DataFrame | StreamedTable
@@ -208,6 +208,8 @@ class DiagnosisProcess(Component):
             held_cases, cases = streamed, streamed.frame(outputs.CASE_COLUMNS_READ)
         else:
             held_cases = cases = outputs.cases_frame(self.state, model.pop, model.t)
+        if answers_file is not None:
+            answers = answers_file.frame(outputs.ANSWER_COLUMNS_READ)
         parallel = self.config.escalation == "parallel"
         abroad = model.pop.fac_abroad[model.pop.facility]
         outputs.add_metrics(self.state, out.metrics, cases, answers, model.t, abroad, parallel)
