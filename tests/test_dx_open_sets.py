@@ -13,6 +13,7 @@ from sim.processes.diagnosis.config import CONTACT
 @pytest.mark.parametrize("streamed", [False, True])
 def test_open_sets_and_asked_keys_follow_the_diagnoses(monkeypatch, streamed):
     monkeypatch.setattr(S, "ASKED_MERGE_MIN", 8)  # merge (and drop keys) often
+    monkeypatch.setattr(S, "OPEN_REQUESTS_COMPACT_MIN", 8)  # and drop the rows of closed requests
     rng = np.random.default_rng(21)
     n = 30  # clinicians
     st = S.DxState(n, 3, rng)
@@ -21,6 +22,7 @@ def test_open_sets_and_asked_keys_follow_the_diagnoses(monkeypatch, streamed):
     req_t: list[float] = []
     merges = 0
     late = 0  # requests made after their case's diagnosis
+    drops = 0  # steps that dropped the rows of closed requests
     for step in range(60):
         ids = st.add_cases(t_arrival=np.full(4, float(step)))
         st.open_ids = np.concatenate([st.open_ids, ids])
@@ -43,7 +45,7 @@ def test_open_sets_and_asked_keys_follow_the_diagnoses(monkeypatch, streamed):
         newly = open_now[(rng.random(open_now.size) < 0.3) & (open_now % 7 != 0)]
         # some diagnosed before this step's request about them (it then does not count)
         st.cases["t_dx"][st.rows(newly)] = float(step) + np.where(rng.random(newly.size) < 0.3, -0.5, 0.5)
-        before = st._asked.size
+        before, h_before = st._asked.size, len(st.open_requests)
         st.forget_diagnosed(newly)
         merges += st._asked.size != before
         t_dx = st.cases["t_dx"]
@@ -52,9 +54,15 @@ def test_open_sets_and_asked_keys_follow_the_diagnoses(monkeypatch, streamed):
         assert np.array_equal(st.open_ids, np.intersect1d(st.open_ids, undiagnosed))
         assert not np.isin(newly, st.open_ids).any()
         rc = np.array(req_case)
-        assert np.array_equal(st.open_reqs, np.flatnonzero(np.isin(rc, st.open_ids)))
-        assert (st.requests["slots"][np.isin(rc, newly)] == 0).all()
-        assert np.isin(st.requests["case"][st.pairs["req"]], st.open_ids).all()
+        H = st.open_requests
+        assert np.array_equal(st.requests["case"], rc)  # every request, by id
+        assert np.array_equal(H["id"][st.open_reqs], np.flatnonzero(np.isin(rc, st.open_ids)))
+        assert np.array_equal(H["case"], rc[H["id"]]) and (np.diff(H["id"]) > 0).all()
+        assert (H["slots"][np.isin(H["case"], newly)] == 0).all()
+        assert np.isin(st.pairs["req"], st.open_reqs).all()  # the pairs are of open requests
+        assert np.isin(H["case"][st.pairs["req"]], st.open_ids).all()
+        assert len(H) <= max(2 * st.open_reqs.size, S.OPEN_REQUESTS_COMPACT_MIN)
+        drops += len(H) < h_before
         # requests made before the diagnosis (all, when open), per case held: as counted from every request
         top = max(int(held.max()), int(rc.max(initial=0))) + 1
         rt, t_of = np.array(req_t), np.full(top, np.inf)
@@ -67,7 +75,7 @@ def test_open_sets_and_asked_keys_follow_the_diagnoses(monkeypatch, streamed):
         if streamed and step % 10 == 9:  # write out the diagnosed cases, as streaming does
             done = ~np.isnan(t_dx)
             st.drop_cases(done)
-    assert merges >= 3 and late > 0
+    assert merges >= 3 and late > 0 and drops >= 2
     if streamed:
         assert st.n_written > 0
 

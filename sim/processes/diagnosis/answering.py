@@ -53,7 +53,7 @@ def _first_openings(rng, inv, since, rho, t0, dt) -> np.ndarray:
 
 def read(st: DxState, cfg: DiagnosisConfig, model, t0: float, t1: float) -> None:
     """Pending pairs read in [t0, t1) become queued (willing) or are dropped (declined)."""
-    P, R, E = st.pairs, st.requests, st.experts
+    P, R, E = st.pairs, st.open_requests, st.experts
     pend = np.flatnonzero(P["state"] == PENDING)
     if pend.size == 0:
         return
@@ -101,7 +101,7 @@ def match(st: DxState, cfg: DiagnosisConfig, model, t0: float, t1: float) -> Non
     step was blocked until this step (its member at the daily cap), so it starts no
     earlier than ``t0``.
     """
-    P, R, C, E = st.pairs, st.requests, st.cases, st.experts
+    P, R, C, E = st.pairs, st.open_requests, st.cases, st.experts
     q = np.flatnonzero(P["state"] == QUEUED)
     if q.size == 0:
         return
@@ -156,7 +156,7 @@ def match(st: DxState, cfg: DiagnosisConfig, model, t0: float, t1: float) -> Non
 
 def commit(st: DxState, cfg: DiagnosisConfig, model, rows: np.ndarray, start: np.ndarray, service: np.ndarray) -> None:
     """Record the answers started in this step: accuracy, label, off-hours, burden."""
-    P, R, C, E, pop = st.pairs, st.requests, st.cases, st.experts, model.pop
+    P, R, C, E, pop = st.pairs, st.open_requests, st.cases, st.experts, model.pop
     req, e = P["req"][rows], P["exp"][rows]
     case = R["case"][req]
     row = st.rows(case)  # the cases' rows in the case table
@@ -185,7 +185,7 @@ def commit(st: DxState, cfg: DiagnosisConfig, model, rows: np.ndarray, start: np
     np.fmin.at(C["t_first_start"], row, start)
     st.inflight.append(
         case=case,
-        req=req,
+        req=R["id"][req],
         exp=e,
         route=R["route"][req],
         group=R["group"][req],

@@ -5,7 +5,10 @@
   and its row is :meth:`DxState.rows`: the id itself unless the run streams its cases, when
   finished cases are written out and dropped (:func:`.outputs.stream_cases`) and the rows
   hold the cases still in play and those that arrived since;
-* ``requests``: one row per group post or 1-on-1 message;
+* ``requests``: one row per group post or 1-on-1 message (its id is its row), and
+  ``open_requests``: those still open (their case not yet diagnosed) with what answering
+  them needs, a row each (rows of requests closed since are dropped once they are as many
+  as the open ones);
 * ``pairs``: (request, member) pairs not yet answered or declined;
 * ``inflight``: answers started and not yet finished; ``answer_log``: finished answers;
 * ``experts``: one entry per clinician (answering record, on-call status);
@@ -31,12 +34,14 @@ if TYPE_CHECKING:  # pragma: no cover
     from ..trust.process import TrustProcess
     from .care import CareLink
 
-__all__ = ["ANSWER_SPEC", "CASE_COLUMNS", "PAIR_SPEC", "REQUEST_SPEC", "DxState", "Experts"]
+__all__ = ["ANSWER_SPEC", "CASE_COLUMNS", "OPEN_REQUEST_SPEC", "PAIR_SPEC", "REQUEST_SPEC", "DxState", "Experts"]
 
 #: keys added to the asked set before it is merged and its keys of diagnosed cases dropped, at least
 ASKED_MERGE_MIN = 1 << 16
 #: :meth:`DxState.distinct_clinicians` passes over every clinician once there is one id per this many clinicians
 DENSE_UNIQUE_RATIO = 32
+#: rows of the open requests at least, before those of requests closed since are dropped
+OPEN_REQUESTS_COMPACT_MIN = 1 << 12
 
 
 PAIR_SPEC = {
@@ -96,7 +101,16 @@ CASE_COLUMNS: dict[str, tuple] = {
     "belief_delay": (np.float64, 0.0),  # days its escalation was held back by a belief
     "n_req": (np.int32, 0),  # requests made before its diagnosis, counted when it is diagnosed (forget_diagnosed)
 }
+# every request of the run, by id
 REQUEST_SPEC = {
+    "case": np.int64,
+    "route": np.int8,
+    "group": np.int32,
+    "t_post": np.float64,
+}
+# the requests still open, with what answering them needs (``id``: the request)
+OPEN_REQUEST_SPEC = {
+    "id": np.int64,
     "case": np.int64,
     "route": np.int8,
     "group": np.int32,
@@ -148,6 +162,7 @@ class DxState:
         self.cases = Table({name: dtype for name, (dtype, _) in CASE_COLUMNS.items()})
         self._scores = np.zeros((0, n_labels))  # per case and diagnosis: log-likelihood of the answers
         self.requests = Table(REQUEST_SPEC)
+        self.open_requests = Table(OPEN_REQUEST_SPEC)  # the pairs' ``req`` are its rows
         self.pairs = Table(PAIR_SPEC)
         self.inflight = Table(ANSWER_SPEC)
         self.answer_log: list[Table] = []
@@ -172,7 +187,7 @@ class DxState:
         self.open_ids = np.zeros(0, np.int64)  # consulting cases not yet diagnosed nor at a referral (sorted)
         self.visit_t = np.zeros(0)  # referral visits to come: time (sorted) ...
         self.visit_case = np.zeros(0, np.int64)  # ... and case
-        self.open_reqs = np.zeros(0, np.int64)  # the requests of the cases not yet diagnosed (sorted)
+        self.open_reqs = np.zeros(0, np.int64)  # the open requests: rows of open_requests (sorted)
         self._open_req_case = np.zeros(0, np.int64)  # the case of each
         # everyone asked about a case not yet diagnosed, as case * n + member keys: sorted, and those added
         # since (unsorted); keys of cases diagnosed since are dropped when the two are merged
@@ -236,15 +251,17 @@ class DxState:
         return unique_inverse_dense(who, self._mark, self._slot)
 
     def add_requests(self, **columns) -> np.ndarray:
-        """Append requests about cases not yet diagnosed (columns of :data:`REQUEST_SPEC`,
-        arrays or scalars); their ids. They stay open until their case is diagnosed."""
-        R = self.requests
-        n = len(R)
-        R.append(columns)
-        ids = np.arange(n, len(R))
-        self.open_reqs = np.concatenate([self.open_reqs, ids])
-        self._open_req_case = np.concatenate([self._open_req_case, R["case"][n:]])
-        return ids
+        """Append requests about cases not yet diagnosed (the columns of
+        :data:`OPEN_REQUEST_SPEC` but the id, arrays or scalars); their rows of
+        ``open_requests``. They stay open until their case is diagnosed."""
+        R, H = self.requests, self.open_requests
+        first, n = len(R), len(H)
+        R.append({name: columns[name] for name in REQUEST_SPEC})
+        H.append(id=np.arange(first, len(R)), **columns)
+        rows = np.arange(n, len(H))
+        self.open_reqs = np.concatenate([self.open_reqs, rows])
+        self._open_req_case = np.concatenate([self._open_req_case, H["case"][n:]])
+        return rows
 
     def add_pairs(self, req: np.ndarray, exp: np.ndarray, case: np.ndarray) -> None:
         """New (request, member) pairs, pending until the member reads the request (``req``:
@@ -305,23 +322,39 @@ class DxState:
         The work is on the open sets, not on every case: the cases diagnosed in earlier
         steps were dropped then."""
         newly = np.unique(newly)
-        R, P = self.requests, self.pairs
+        P = self.pairs
         self.open_ids = self.open_ids[~sorted_member(self.open_ids, newly)]
         if len(P):
-            self.pairs = P.take(~sorted_member(R["case"][P["req"]], newly))
+            self.pairs = P.take(~sorted_member(self.open_requests["case"][P["req"]], newly))
         closing = sorted_member(self._open_req_case, newly)
+        H = self.open_requests
         closed, about = self.open_reqs[closing], self._open_req_case[closing]
-        R["slots"][closed] = 0
+        H["slots"][closed] = 0
         rows = self.rows(about)
-        made = R["t_post"][closed] < self.cases["t_dx"][rows]
+        made = H["t_post"][closed] < self.cases["t_dx"][rows]
         np.add.at(self.cases["n_req"], rows[made], 1)
         self.open_reqs = self.open_reqs[~closing]
         self._open_req_case = self._open_req_case[~closing]
+        if len(H) > max(2 * self.open_reqs.size, OPEN_REQUESTS_COMPACT_MIN):
+            self._drop_closed_requests()
         if self._n_asked_new > max(self._asked.size // 4, ASKED_MERGE_MIN):
             keys = np.concatenate([self._asked, *self._asked_new])
             keys = keys[self._undiagnosed(keys // self.n)]
             keys.sort(kind="stable")
             self._asked, self._asked_new, self._n_asked_new = keys, [], 0
+
+    def _drop_closed_requests(self) -> None:
+        """Keep only the open requests' rows of ``open_requests``; the pairs (all of open
+        requests) and the open set follow their rows."""
+        H = self.open_requests
+        keep = np.zeros(len(H), bool)
+        keep[self.open_reqs] = True
+        new_row = np.cumsum(keep, dtype=np.int64) - 1
+        H.keep(keep)
+        self.open_reqs = np.arange(len(H))  # every row left is open, in order
+        if len(self.pairs):
+            req = self.pairs["req"]
+            req[:] = new_row[req]
 
     def release(self, keep_requests: tuple[str, ...]) -> None:
         """Free the run state once the cases and answers are written out (a streamed run's
@@ -333,6 +366,7 @@ class DxState:
         self._row_of = np.zeros(0, np.int64)
         self.pairs = Table(PAIR_SPEC)
         self.inflight = Table(ANSWER_SPEC)
+        self.open_requests = Table(OPEN_REQUEST_SPEC)
         self._empty_open_sets()
         R = self.requests  # copies of the filled part: the grown buffers go
         self.requests = Table({name: REQUEST_SPEC[name] for name in keep_requests}, capacity=len(R))
