@@ -203,6 +203,7 @@ def stream_tables(model: QunModel, folder: str | Path) -> Sink:
         if state is not None:
             state.answer_sink = sink.open("answers")
             state.case_sink = sink.open("cases")
+            state.log_requests_lean()
     return sink
 
 

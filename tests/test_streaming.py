@@ -163,6 +163,7 @@ def test_a_streamed_finish_frees_the_run_state_before_reading_back(tmp_path, mon
     scen = load_scenario(SCENARIOS / "guangdong_study.toml", CASES["guangdong_study"])
     model = QunModel(scen, seed=3)
     streaming.stream_tables(model, tmp_path / "out")
+    assert model.process("diagnosis").state.requests.names == REQUEST_COLUMNS_READ  # logged lean from the start
     model.run_model()
     st, info = model.process("diagnosis").state, model.process("information")
     held = (len(st.cases), len(st.requests), len(info.queues.pending))

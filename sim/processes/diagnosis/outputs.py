@@ -23,7 +23,7 @@ from ...schema import TIERS
 from ...table import Table
 from .care import HANDLER_STATES
 from .config import CASE_SPECIALTIES, CONTACT, GROUP, LOCAL, ROUTES
-from .state import DxState
+from .state import REQUEST_COLUMNS_READ, DxState
 
 if TYPE_CHECKING:  # pragma: no cover
     from ...streaming import StreamedTable
@@ -32,6 +32,7 @@ from .survival import curve_quantile, curve_share_by, km_curve
 __all__ = [
     "ANSWER_COLUMNS_READ",
     "CASE_COLUMNS_READ",
+    "REQUEST_COLUMNS_READ",
     "add_metrics",
     "answers_frame",
     "cases_frame",
@@ -46,8 +47,6 @@ __all__ = [
 PREFIX = "dx"
 #: the columns of the answers that :func:`add_metrics` reads
 ANSWER_COLUMNS_READ = ["expert", "request", "t_end", "counted", "after_diagnosis"]
-#: the columns of the requests that :func:`add_metrics` reads
-REQUEST_COLUMNS_READ = ("route", "t_post")
 #: the columns of the cases that the metrics read (:func:`add_metrics`, the care and cost metrics)
 CASE_COLUMNS_READ = [
     "tier", "specialty", "resolved", "route", "route_at_end", "consulted", "correct", "time_to_diagnosis_hours",

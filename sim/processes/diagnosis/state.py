@@ -108,6 +108,8 @@ REQUEST_SPEC = {
     "group": np.int32,
     "t_post": np.float64,
 }
+#: the columns of the requests that the end-of-run metrics read (a streamed run logs only these)
+REQUEST_COLUMNS_READ = ("route", "t_post")
 # the requests still open, with what answering them needs (``id``: the request)
 OPEN_REQUEST_SPEC = {
     "id": np.int64,
@@ -256,7 +258,7 @@ class DxState:
         ``open_requests``. They stay open until their case is diagnosed."""
         R, H = self.requests, self.open_requests
         first, n = len(R), len(H)
-        R.append({name: columns[name] for name in REQUEST_SPEC})
+        R.append({name: columns[name] for name in R.names})
         H.append(id=np.arange(first, len(R)), **columns)
         rows = np.arange(n, len(H))
         self.open_reqs = np.concatenate([self.open_reqs, rows])
@@ -342,6 +344,13 @@ class DxState:
             keys = keys[self._undiagnosed(keys // self.n)]
             keys.sort(kind="stable")
             self._asked, self._asked_new, self._n_asked_new = keys, [], 0
+
+    def log_requests_lean(self) -> None:
+        """Log only the columns of the requests that the metrics read from now on (a
+        streamed run, before it runs: the end of the run keeps no others)."""
+        if len(self.requests):
+            raise RuntimeError("log_requests_lean: requests were already logged")
+        self.requests = Table({name: REQUEST_SPEC[name] for name in REQUEST_COLUMNS_READ})
 
     def _drop_closed_requests(self) -> None:
         """Keep only the open requests' rows of ``open_requests``; the pairs (all of open
