@@ -315,7 +315,9 @@ def add_metrics(
     spec = label_masks(cases["specialty"], CASE_SPECIALTIES)
 
     def km(sel: np.ndarray, suffix: str = "", **dims) -> None:
-        curve = km_curve(time[sel], done[sel]) if sel.any() else None  # once for the three
+        curve = None  # once for the three; all cases: no copies (70 MB for a million cases)
+        if sel.any():
+            curve = km_curve(time, done) if sel.all() else km_curve(time[sel], done[sel])
         add(f"ttd_median_hours{suffix}", curve_quantile(*curve, 0.5) if curve else None, **dims)
         add(f"ttd_p90_hours{suffix}", curve_quantile(*curve, 0.9) if curve else None, **dims)
         add(f"p_within_24h{suffix}", curve_share_by(*curve, 24.0) if curve else None, **dims)
