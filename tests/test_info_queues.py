@@ -30,6 +30,8 @@ def test_taken_copies_equal_a_queue_of_whole_copies(seed, monkeypatch):
     q = S.Queues()
     flat = Table(S.DELIVERY_SPEC)  # the reference: every column per copy
     n_posts, drops, kept_before = 0, 0, 0
+    got: K.Copies | None = None
+    kept: list[np.ndarray] = []
     for step in range(200):
         # new posts with several copies each, and messages with one copy each
         m = int(rng.integers(0, 12))
@@ -46,6 +48,9 @@ def test_taken_copies_equal_a_queue_of_whole_copies(seed, monkeypatch):
         q.queue_each(each)
         flat.append(each)
         assert len(q.pending) == len(flat)
+        if got is not None:  # what was taken before stays as it was while new copies are queued
+            for col, want_col in zip(got, kept, strict=True):
+                np.testing.assert_array_equal(col, want_col)
         # some posts removed; every third step all copies are read
         if step % 7 == 3 and n_posts:
             q.removed = np.zeros(max(n_posts, 1), bool)
@@ -64,6 +69,7 @@ def test_taken_copies_equal_a_queue_of_whole_copies(seed, monkeypatch):
         g = np.zeros(len(flat), bool) if gone is None else gone
         want = flat.take(r & ~g)
         flat = flat.take(~r & ~g)
+        kept = [col.copy() for col in got]
         for name, col in zip(S.DELIVERY_SPEC, got, strict=True):
             np.testing.assert_array_equal(col, want[name])
             assert col.dtype == want[name].dtype

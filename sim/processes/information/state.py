@@ -304,7 +304,7 @@ class Queues:
         """The pending copies ``read & ~gone`` (None: all read, none gone), in order, with
         their messages' columns; those ``~read & ~gone`` stay pending, in order."""
         if read is None and gone is None:
-            recv, msg = (np.ascontiguousarray(col) for col in self.pending.columns())
+            recv, msg = self.pending["recv"].copy(), self.pending["msg"]  # the buffers take new copies next
             self.pending.clear()
         else:
             n = len(self.pending)
