@@ -111,7 +111,8 @@ class DiagnosisProcess(Component):
 
     @property
     def requests(self) -> Table:
-        """The request table (one row per group post or 1-on-1 message)."""
+        """The request log: one row per group post or 1-on-1 message, by id (case, route,
+        group, time; a streamed run logs only route and time)."""
         return self.state.requests
 
     @property
