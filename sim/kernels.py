@@ -27,26 +27,23 @@ def first_descent(key: np.ndarray) -> int:
 @njit(cache=True)
 def merge_order(key: np.ndarray, p: int, tail: np.ndarray) -> np.ndarray:
     """The stable merge of the sorted run ``key[:p]`` with the rows ``tail`` (the other rows,
-    in stable order of key): ``np.argsort(key, kind="stable")`` in one pass. A tail row goes
+    in stable order of key): ``np.argsort(key, kind="stable")``, in one pass that copies the
+    run's rows between the tail rows' places (found by binary search). A tail row goes
     after the run's rows of an equal key."""
-    n, m = key.size, tail.size
+    n = key.size
     order = np.empty(n, np.int64)
-    i = j = k = 0
-    while i < p and j < m:
-        if key[tail[j]] < key[i]:
-            order[k] = tail[j]
-            j += 1
-        else:
-            order[k] = i
-            i += 1
+    i = k = 0
+    for j in range(tail.size):
+        t = tail[j]
+        at = i + np.searchsorted(key[i:p], key[t], side="right")
+        for r in range(i, at):
+            order[k] = r
+            k += 1
+        i = at
+        order[k] = t
         k += 1
-    while i < p:
-        order[k] = i
-        i += 1
-        k += 1
-    while j < m:
-        order[k] = tail[j]
-        j += 1
+    for r in range(i, p):
+        order[k] = r
         k += 1
     return order
 
