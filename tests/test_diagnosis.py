@@ -292,6 +292,15 @@ def test_invariants_of_a_run(rural_path):
     assert (post >= cases["t_arrival"].to_numpy()[ans["case"]] + workup - 1e-12).all()
     assert ans.groupby("request").size().max() <= cfg.max_answers_per_request
     assert not ans.duplicated(["case", "expert"]).any()  # each opinion counts once per case
+    # the request log keeps what the metrics need of the answers: the end of each request's
+    # first answer and whether one came from abroad
+    first_end = ans.groupby("request")["t_end"].min().reindex(np.arange(len(R))).to_numpy()
+    assert np.array_equal(R["first_end"], first_end, equal_nan=True) and np.isfinite(first_end).sum() > 100
+    by_abroad = pop.fac_abroad[pop.facility[ans["expert"]]]
+    from_abroad = np.zeros(len(R), bool)
+    from_abroad[ans["request"][by_abroad]] = True
+    assert np.array_equal(R["abroad"], from_abroad)
+    assert proc.counters["abroad"] == by_abroad.sum() and proc.counters["counted"] == ans["counted"].sum()
     # group answers come from unmuted members of that group with the case's specialty
     grp = ans[ans["route"] == "group"]
     member = set(zip(net.m_clinician[~net.m_muted].tolist(), net.m_group[~net.m_muted].tolist(), strict=True))

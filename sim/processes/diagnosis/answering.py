@@ -183,9 +183,11 @@ def commit(st: DxState, cfg: DiagnosisConfig, model, rows: np.ndarray, start: np
     st.counters["answers"] += m
     st.counters["offhours"] += int(off.sum())
     np.fmin.at(C["t_first_start"], row, start)
+    ids = R["id"][req]
+    st.log_answers(ids, end, pop.fac_abroad[pop.facility[e]])
     st.inflight.append(
         case=case,
-        req=R["id"][req],
+        req=ids,
         exp=e,
         route=R["route"][req],
         group=R["group"][req],

@@ -139,5 +139,6 @@ def resolve(
         counted = A["counted"]
         counted &= ~(A["end"] > t_dx)
         np.add.at(C["n_counted"], row(A["case"][counted]), 1)  # final: the cases table's n_answers
+        st.counters["counted"] += int(np.count_nonzero(counted))
         st.counters["after_diagnosis"] += int(A["after_diagnosis"].sum())
         st.answer_log.append(A)

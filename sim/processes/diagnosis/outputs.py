@@ -30,7 +30,6 @@ if TYPE_CHECKING:  # pragma: no cover
 from .survival import curve_quantile, curve_share_by, km_curve
 
 __all__ = [
-    "ANSWER_COLUMNS_READ",
     "CASE_COLUMNS_READ",
     "REQUEST_COLUMNS_READ",
     "add_metrics",
@@ -45,8 +44,6 @@ __all__ = [
 ]
 
 PREFIX = "dx"
-#: the columns of the answers that :func:`add_metrics` reads
-ANSWER_COLUMNS_READ = ["expert", "request", "t_end", "counted", "after_diagnosis"]
 #: the columns of the cases that the metrics read (:func:`add_metrics`, the care and cost metrics)
 CASE_COLUMNS_READ = [
     "tier", "specialty", "resolved", "route", "route_at_end", "consulted", "correct", "time_to_diagnosis_hours",
@@ -276,14 +273,12 @@ def add_metrics(
     st: DxState,
     out: Metrics,
     cases: pd.DataFrame,
-    answers: pd.DataFrame,
     t_end: float,
-    abroad: np.ndarray,
     parallel: bool = False,
 ) -> None:
-    """The outcome figures of the run (prefix ``dx``); ``abroad``: per clinician, works abroad;
-    ``parallel`` (escalation = "parallel") adds the referral visits cancelled because an accepted
-    answer came first."""
+    """The outcome figures of the run (prefix ``dx``), from the cases table and the state (the
+    request log and counters: not the answers table); ``parallel`` (escalation = "parallel")
+    adds the referral visits cancelled because an accepted answer came first."""
 
     def add(metric: str, value, **dims) -> None:
         out.add(PREFIX, metric, value, **dims)
@@ -334,11 +329,10 @@ def add_metrics(
             km(spec[s], specialty=s)
     # first answer to a request: group posts (Carmona et al. 2018: median 52 min, 53% within
     # an hour) and 1-on-1 requests (Gulacti & Lok 2017: median 158 min to a consult)
-    R = st.requests
-    first_end = answers.groupby("request")["t_end"].min() if len(answers) else pd.Series(dtype=float)
+    R, counters = st.requests, st.counters
     for code, name in ((GROUP, "group"), (CONTACT, "contact")):
         reqs = np.flatnonzero(R["route"] == code)
-        wait = (first_end.reindex(reqs).to_numpy(float) - R["t_post"][reqs]) * 24 * 60
+        wait = (R["first_end"][reqs] - R["t_post"][reqs]) * 24 * 60
         got = np.isfinite(wait)
         add(f"{name}_requests", int(reqs.size))
         add(f"{name}_p_answered", _share(got))
@@ -346,15 +340,14 @@ def add_metrics(
         add(f"{name}_p_first_answer_within_hour", _share(wait[got] <= 60))
     # requests reaching members abroad (Tso 2022): answers given from abroad, and the answered
     # group requests that had one
-    by_abroad = abroad[answers["expert"].to_numpy()] if len(answers) else np.zeros(0, bool)
-    add("p_answers_abroad", _share(by_abroad))
-    group_answers = np.isin(answers["request"].to_numpy(), np.flatnonzero(R["route"] == GROUP))
-    answered_requests = np.unique(answers["request"].to_numpy()[group_answers])
-    from_abroad = np.unique(answers["request"].to_numpy()[group_answers & by_abroad])
-    share = from_abroad.size / answered_requests.size if answered_requests.size else None
-    add("group_p_answered_abroad", share)
+    n_answers = counters["answers"]
+    add("p_answers_abroad", counters["abroad"] / n_answers if n_answers else None)
+    group = R["route"] == GROUP
+    n_answered = int(np.count_nonzero(group & ~np.isnan(R["first_end"])))
+    from_abroad = int(np.count_nonzero(group & R["abroad"]))
+    add("group_p_answered_abroad", from_abroad / n_answered if n_answered else None)
     # the experts' burden
-    E, counters = st.experts, st.counters
+    E = st.experts
     answered = E.n_answers > 0
     per = E.n_answers[answered]
     weeks = max(t_end, 1e-9) / 7.0
@@ -367,8 +360,8 @@ def add_metrics(
         add("referrals_cancelled", int(cancelled.sum()))
         add("p_referrals_cancelled", float(cancelled.sum() / booked.sum()) if booked.any() else None)
     add("answers", counters["answers"])
-    add("answers_counted", int(answers["counted"].sum()) if len(answers) else 0)
-    add("answers_after_diagnosis", int(answers["after_diagnosis"].sum()) if len(answers) else 0)
+    add("answers_counted", counters["counted"])
+    add("answers_after_diagnosis", counters["after_diagnosis"])
     add("declined", counters["declined"])
     add("answer_hours", float(E.answer_minutes.sum() / 60.0))
     total = E.n_answers.sum()

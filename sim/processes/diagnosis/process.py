@@ -112,7 +112,8 @@ class DiagnosisProcess(Component):
     @property
     def requests(self) -> Table:
         """The request log: one row per group post or 1-on-1 message, by id (case, route,
-        group, time; a streamed run logs only route and time)."""
+        group, time, end of its first answer, whether an answer came from abroad; a streamed
+        run logs only the columns of :data:`~.state.REQUEST_COLUMNS_READ`)."""
         return self.state.requests
 
     @property
@@ -193,12 +194,11 @@ class DiagnosisProcess(Component):
         return outputs.cases_frame(self.state, model.pop, model.t)
 
     def finish(self, model: QunModel, out: Outputs) -> None:
-        held: pd.DataFrame | StreamedTable
-        answers_file = None  # streamed: the metrics read the file back, once the run state is freed
+        held: pd.DataFrame | StreamedTable  # the metrics do not read the answers (the request log has their part)
         if self.state.answer_sink is not None:
-            held = answers_file = outputs.close_answers(self.state)
+            held = outputs.close_answers(self.state)
         else:
-            held = answers = outputs.answers_frame(self.state)
+            held = outputs.answers_frame(self.state)
         held_cases: pd.DataFrame | StreamedTable
         if self.state.case_sink is not None:
             streamed = outputs.close_cases(self.state, model.pop, model.t)
@@ -209,11 +209,8 @@ class DiagnosisProcess(Component):
             held_cases, cases = streamed, streamed.frame(outputs.CASE_COLUMNS_READ)
         else:
             held_cases = cases = outputs.cases_frame(self.state, model.pop, model.t)
-        if answers_file is not None:
-            answers = answers_file.frame(outputs.ANSWER_COLUMNS_READ)
         parallel = self.config.escalation == "parallel"
-        abroad = model.pop.fac_abroad[model.pop.facility]
-        outputs.add_metrics(self.state, out.metrics, cases, answers, model.t, abroad, parallel)
+        outputs.add_metrics(self.state, out.metrics, cases, model.t, parallel)
         if self.state.care is not None:
             add_care_metrics(self.state.care, out.metrics, cases)
         for name, text in outputs.summary_lines(out.metrics, self.config.groups).items():

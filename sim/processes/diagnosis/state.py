@@ -107,9 +107,18 @@ REQUEST_SPEC = {
     "route": np.int8,
     "group": np.int32,
     "t_post": np.float64,
+    "first_end": np.float64,  # the end of its first answer (the earliest end of those started for it); NaN: none
+    "abroad": np.bool_,  # an answer to it came from a member working abroad
 }
+#: the run's counts (``DxState.counters``): answers counted toward a diagnosis, answers from abroad, ...
+COUNTERS = (
+    "cases", "resolved", "referrals", "requests", "answers", "offhours", "abroad", "declined", "counted",
+    "after_diagnosis",
+)  # fmt: skip
+#: what a request logs before it has answers
+REQUEST_DEFAULTS = {"first_end": np.nan, "abroad": False}
 #: the columns of the requests that the end-of-run metrics read (a streamed run logs only these)
-REQUEST_COLUMNS_READ = ("route", "t_post")
+REQUEST_COLUMNS_READ = ("route", "t_post", "first_end", "abroad")
 # the requests still open, with what answering them needs (``id``: the request)
 OPEN_REQUEST_SPEC = {
     "id": np.int64,
@@ -177,9 +186,7 @@ class DxState:
         self.last_written = -1  # the largest id written to the file
         self.late_cases: list = []  # rows of cases finished after later ones were written (DataFrames)
         self.stream_check_at = 0  # streamed: rows held from which to look for finished cases again
-        self.counters = dict.fromkeys(
-            ("cases", "resolved", "referrals", "answers", "offhours", "declined", "after_diagnosis", "requests"), 0
-        )
+        self.counters = dict.fromkeys(COUNTERS, 0)
         self.new_cases_since_record = 0
         self._mark = np.zeros(0, bool)  # scratch of distinct_clinicians (made at first use)
         self._slot = np.zeros(0, np.int32)
@@ -258,12 +265,21 @@ class DxState:
         ``open_requests``. They stay open until their case is diagnosed."""
         R, H = self.requests, self.open_requests
         first, n = len(R), len(H)
-        R.append({name: columns[name] for name in R.names})
+        R.append({name: columns[name] if name in columns else REQUEST_DEFAULTS[name] for name in R.names})
         H.append(id=np.arange(first, len(R)), **columns)
         rows = np.arange(n, len(H))
         self.open_reqs = np.concatenate([self.open_reqs, rows])
         self._open_req_case = np.concatenate([self._open_req_case, H["case"][n:]])
         return rows
+
+    def log_answers(self, req: np.ndarray, end: np.ndarray, abroad: np.ndarray) -> None:
+        """Answers started for the requests ``req`` (ids): when each ends, and whether its
+        author works abroad. The request log keeps the earliest end and whether any came
+        from abroad (what the metrics of the first answers need: not the answers table)."""
+        R = self.requests
+        np.fmin.at(R["first_end"], req, end)
+        R["abroad"][req[abroad]] = True
+        self.counters["abroad"] += int(np.count_nonzero(abroad))
 
     def add_pairs(self, req: np.ndarray, exp: np.ndarray, case: np.ndarray) -> None:
         """New (request, member) pairs, pending until the member reads the request (``req``:
