@@ -184,7 +184,7 @@ def commit(st: DxState, cfg: DiagnosisConfig, model, rows: np.ndarray, start: np
     st.counters["offhours"] += int(off.sum())
     np.fmin.at(C["t_first_start"], row, start)
     ids = R["id"][req]
-    st.log_answers(ids, end, pop.fac_abroad[pop.facility[e]])
+    st.log_answers(ids, (end - R["t_post"][req]) * 24 * 60, pop.fac_abroad[pop.facility[e]])
     st.inflight.append(
         case=case,
         req=ids,

@@ -332,7 +332,7 @@ def add_metrics(
     R, counters = st.requests, st.counters
     for code, name in ((GROUP, "group"), (CONTACT, "contact")):
         reqs = np.flatnonzero(R["route"] == code)
-        wait = (R["first_end"][reqs] - R["t_post"][reqs]) * 24 * 60
+        wait = R["first_answer_minutes"][reqs]
         got = np.isfinite(wait)
         add(f"{name}_requests", int(reqs.size))
         add(f"{name}_p_answered", _share(got))
@@ -343,7 +343,7 @@ def add_metrics(
     n_answers = counters["answers"]
     add("p_answers_abroad", counters["abroad"] / n_answers if n_answers else None)
     group = R["route"] == GROUP
-    n_answered = int(np.count_nonzero(group & ~np.isnan(R["first_end"])))
+    n_answered = int(np.count_nonzero(group & ~np.isnan(R["first_answer_minutes"])))
     from_abroad = int(np.count_nonzero(group & R["abroad"]))
     add("group_p_answered_abroad", from_abroad / n_answered if n_answered else None)
     # the experts' burden

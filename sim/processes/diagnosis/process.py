@@ -112,7 +112,7 @@ class DiagnosisProcess(Component):
     @property
     def requests(self) -> Table:
         """The request log: one row per group post or 1-on-1 message, by id (case, route,
-        group, time, end of its first answer, whether an answer came from abroad; a streamed
+        group, time, minutes to its first answer, whether an answer came from abroad; a streamed
         run logs only the columns of :data:`~.state.REQUEST_COLUMNS_READ`)."""
         return self.state.requests
 

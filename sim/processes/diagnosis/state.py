@@ -107,7 +107,9 @@ REQUEST_SPEC = {
     "route": np.int8,
     "group": np.int32,
     "t_post": np.float64,
-    "first_end": np.float64,  # the end of its first answer (the earliest end of those started for it); NaN: none
+    # minutes from the post to the end of its first answer (the earliest end of those started
+    # for it; NaN: none), computed per answer as (end - t_post) * 24 * 60
+    "first_answer_minutes": np.float64,
     "abroad": np.bool_,  # an answer to it came from a member working abroad
 }
 #: the run's counts (``DxState.counters``): answers counted toward a diagnosis, answers from abroad, ...
@@ -116,9 +118,9 @@ COUNTERS = (
     "after_diagnosis",
 )  # fmt: skip
 #: what a request logs before it has answers
-REQUEST_DEFAULTS = {"first_end": np.nan, "abroad": False}
+REQUEST_DEFAULTS = {"first_answer_minutes": np.nan, "abroad": False}
 #: the columns of the requests that the end-of-run metrics read (a streamed run logs only these)
-REQUEST_COLUMNS_READ = ("route", "t_post", "first_end", "abroad")
+REQUEST_COLUMNS_READ = ("route", "first_answer_minutes", "abroad")
 # the requests still open, with what answering them needs (``id``: the request)
 OPEN_REQUEST_SPEC = {
     "id": np.int64,
@@ -265,19 +267,22 @@ class DxState:
         ``open_requests``. They stay open until their case is diagnosed."""
         R, H = self.requests, self.open_requests
         first, n = len(R), len(H)
-        R.append({name: columns[name] if name in columns else REQUEST_DEFAULTS[name] for name in R.names})
+        k = max(np.size(v) for v in columns.values())
+        R.append({name: columns[name] if name in columns else np.full(k, REQUEST_DEFAULTS[name]) for name in R.names})
         H.append(id=np.arange(first, len(R)), **columns)
         rows = np.arange(n, len(H))
         self.open_reqs = np.concatenate([self.open_reqs, rows])
         self._open_req_case = np.concatenate([self._open_req_case, H["case"][n:]])
         return rows
 
-    def log_answers(self, req: np.ndarray, end: np.ndarray, abroad: np.ndarray) -> None:
-        """Answers started for the requests ``req`` (ids): when each ends, and whether its
-        author works abroad. The request log keeps the earliest end and whether any came
-        from abroad (what the metrics of the first answers need: not the answers table)."""
+    def log_answers(self, req: np.ndarray, minutes: np.ndarray, abroad: np.ndarray) -> None:
+        """Answers started for the requests ``req`` (ids): minutes from the post to the end of
+        each, and whether its author works abroad. The request log keeps the fewest minutes
+        and whether any came from abroad (what the metrics of first answers need, so that
+        they do not read the answers table). Rounding is monotone, so the fewest minutes are
+        exactly those of the earliest end."""
         R = self.requests
-        np.fmin.at(R["first_end"], req, end)
+        np.fmin.at(R["first_answer_minutes"], req, minutes)
         R["abroad"][req[abroad]] = True
         self.counters["abroad"] += int(np.count_nonzero(abroad))
 
