@@ -303,11 +303,10 @@ def add_metrics(
     for t in TIERS:
         sel = done & tier[t]
         add("accuracy", float(np.nanmean(correct[sel])) if sel.any() else None, tier=t)
+    del correct  # the curves below are the peak of a large run: hold no more per-case arrays than they need
     # time to diagnosis: Kaplan-Meier, unresolved cases censored at the end
     time = np.where(done, cases["time_to_diagnosis_hours"], cases["censor_hours"]).astype(float)
     consulted = cases["consulted"].to_numpy()
-    route_end = label_masks(cases["route_at_end"], ROUTES)
-    spec = label_masks(cases["specialty"], CASE_SPECIALTIES)
 
     def km(sel: np.ndarray, suffix: str = "", **dims) -> None:
         curve = None  # once for the three; all cases: no copies (70 MB for a million cases)
@@ -323,10 +322,11 @@ def add_metrics(
         km(tier[t], tier=t)
         km(tier[t] & consulted, "_consulted", tier=t)
     for r in ROUTES:
-        km(route_end[r], route=r)
+        km(label_masks(cases["route_at_end"], [r])[r], route=r)  # one mask at a time
     for s in CASE_SPECIALTIES:
-        if spec[s].any():
-            km(spec[s], specialty=s)
+        sel = label_masks(cases["specialty"], [s])[s]
+        if sel.any():
+            km(sel, specialty=s)
     # first answer to a request: group posts (Carmona et al. 2018: median 52 min, 53% within
     # an hour) and 1-on-1 requests (Gulacti & Lok 2017: median 158 min to a consult)
     R, counters = st.requests, st.counters
