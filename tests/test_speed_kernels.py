@@ -163,6 +163,39 @@ def test_lookup_sorted_equals_lookup(kernel):
         assert np.array_equal(kernel(keys, values, query, np.inf), lookup(keys, values, query, np.inf))
 
 
+@pytest.mark.parametrize("kernel", _both(DK.in_sorted_ids))
+def test_in_sorted_ids_equals_sorted_member(kernel):
+    from sim.arrays import sorted_member
+
+    rng = np.random.default_rng(17)
+    for n_ids, n_x, lo in ((0, 5, 0), (1, 0, 3), (1, 30, 7), (12, 200, 100), (60, 500, 0)):
+        ids = np.unique(rng.integers(lo, lo + 90, n_ids)).astype(np.int64)
+        x = rng.integers(lo - 10, lo + 100, n_x).astype(np.int64)  # below, inside and above the range
+        if n_x:
+            x = np.concatenate([x, ids[::2]])  # some hits for sure
+        got = kernel(x, ids)
+        assert np.array_equal(got, sorted_member(x, ids)) and got.dtype == bool
+        assert got.sum() >= (ids.size + 1) // 2 if n_x else got.size == 0
+
+
+@pytest.mark.parametrize("narrow", [False, True])
+def test_forget_diagnosed_finds_the_cases_by_either_path(narrow, monkeypatch):
+    """The open sets lose exactly the cases diagnosed, whether found by the mark over their
+    range or by binary search."""
+    from sim.processes.diagnosis import state as S
+
+    monkeypatch.setattr(S, "MARK_SPAN_MIN", 1 << 16 if narrow else 0)
+    monkeypatch.setattr(S, "MARK_SPAN_RATIO", 4 if narrow else 0)
+    rng = np.random.default_rng(19)
+    x = np.sort(rng.choice(5000, 800, replace=False)).astype(np.int64)
+    ids = np.sort(rng.choice(x, 40, replace=False))
+    calls = []
+    monkeypatch.setattr(S, "in_sorted_ids", lambda a, b: calls.append(1) or DK.in_sorted_ids(a, b))
+    got = S._among(x, ids)
+    assert np.array_equal(got, np.isin(x, ids)) and got.sum() == 40
+    assert bool(calls) == narrow
+
+
 @pytest.mark.parametrize("compiled", [True, False])
 def test_unique_kernels_equal_np_unique(compiled):
     rng = np.random.default_rng(13)

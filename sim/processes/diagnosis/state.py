@@ -27,7 +27,7 @@ import numpy as np
 from ...arrays import sorted_member
 from ...table import Table
 from .config import NONE, PENDING
-from .kernels import unique_inverse, unique_inverse_dense
+from .kernels import in_sorted_ids, unique_inverse, unique_inverse_dense
 
 if TYPE_CHECKING:  # pragma: no cover
     from ...streaming import TableStream
@@ -40,6 +40,10 @@ __all__ = ["ANSWER_SPEC", "CASE_COLUMNS", "OPEN_REQUEST_SPEC", "PAIR_SPEC", "REQ
 ASKED_MERGE_MIN = 1 << 16
 #: :meth:`DxState.distinct_clinicians` passes over every clinician once there is one id per this many clinicians
 DENSE_UNIQUE_RATIO = 32
+#: a mark over the range of the case ids diagnosed in a step is used (not a binary search per
+#: element) when the range spans at most this many ids per element searched, plus MARK_SPAN_MIN
+MARK_SPAN_RATIO = 4
+MARK_SPAN_MIN = 1 << 16
 #: rows of the open requests at least, before those of requests closed since are dropped
 OPEN_REQUESTS_COMPACT_MIN = 1 << 12
 
@@ -131,6 +135,15 @@ OPEN_REQUEST_SPEC = {
     "slots": np.int32,
     "quality": np.float32,
 }
+
+
+def _among(x: np.ndarray, ids: np.ndarray) -> np.ndarray:
+    """Whether each of ``x`` is one of the case ids ``ids`` (sorted, distinct): by a mark
+    over their range when it is narrow next to ``x`` (the usual step: cases that arrived
+    within weeks of each other), else by binary search."""
+    if ids.size and int(ids[-1] - ids[0]) <= MARK_SPAN_RATIO * x.size + MARK_SPAN_MIN:
+        return in_sorted_ids(x, ids)
+    return sorted_member(x, ids)
 
 
 @dataclass
@@ -345,13 +358,14 @@ class DxState:
         The work is on the open sets, not on every case: the cases diagnosed in earlier
         steps were dropped then."""
         newly = np.unique(newly)
-        P = self.pairs
-        self.open_ids = self.open_ids[~sorted_member(self.open_ids, newly)]
-        if len(P):
-            self.pairs = P.take(~sorted_member(self.open_requests["case"][P["req"]], newly))
-        closing = sorted_member(self._open_req_case, newly)
-        H = self.open_requests
+        self.open_ids = self.open_ids[~_among(self.open_ids, newly)]
+        closing = _among(self._open_req_case, newly)
+        H, P = self.open_requests, self.pairs
         closed, about = self.open_reqs[closing], self._open_req_case[closing]
+        if len(P):  # every pair's request is open: those of the cases diagnosed are the closed ones
+            dead = np.zeros(len(H), bool)
+            dead[closed] = True
+            self.pairs = P.take(~dead[P["req"]])
         H["slots"][closed] = 0
         rows = self.rows(about)
         made = H["t_post"][closed] < self.cases["t_dx"][rows]
