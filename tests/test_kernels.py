@@ -106,7 +106,9 @@ def test_posting_and_stopping_rates():
         np.zeros(600, np.int32),
         K.Stamp(2, 5.0, 100),
     )
-    assert isinstance(msgs, K.Messages) and msgs.item.size == who.size
+    # a message per post with a noticed copy (in post order), none for the others
+    assert isinstance(msgs, K.Messages) and 0 < msgs.item.size < who.size
+    assert (np.diff(msgs.post) > 0).all() and np.array_equal(np.unique(post), np.arange(msgs.item.size))
     item, stance, sender, c_group, post_id, t, c_weight = (col[post] for col in msgs)  # per copy
     trials = int((net["c_indptr"][sharers + 1] - net["c_indptr"][sharers]).sum())
     assert abs(who.size - 0.3 * trials) < 4 * np.sqrt(trials * 0.3 * 0.7)
@@ -123,6 +125,13 @@ def test_posting_and_stopping_rates():
     assert (recv != sender).all()
     keys = net["m_group"].astype(np.int64) * n + net["g_members"]  # every membership
     assert np.isin(c_group.astype(np.int64) * n + recv, keys).all()  # copies go to co-members
+
+
+def test_with_copies():
+    keep, msg = K.with_copies(np.array([0, 0, 3, 3, 3, 4, 9], np.int64), 12)
+    assert keep.tolist() == [0, 3, 4, 9] and msg.tolist() == [0, 0, 1, 1, 1, 2, 3]
+    keep, msg = K.with_copies(np.zeros(0, np.int64), 5)
+    assert keep.size == 0 and msg.size == 0
 
 
 def _random_inputs(seed):
@@ -440,3 +449,17 @@ def test_decide_considering_is_the_masks_it_replaced(compiled):
         for g, w in zip(got, want, strict=True):
             assert np.array_equal(g, w) and g.dtype == w.dtype
         assert n < 500 or (0 < a.size and 0 < r.size and 0 < m < n)
+
+
+def test_tally_counts_codes_by_tier():
+    rng = np.random.default_rng(4)
+    codes = rng.integers(0, 4, 5000).astype(np.int8)
+    tier = rng.integers(0, 3, 5000).astype(np.int8)
+    gate = rng.integers(0, 3, 5000).astype(np.int8)
+    expect = np.zeros((4, 3), np.int64)
+    np.add.at(expect, (codes, tier), 1)
+    assert np.array_equal(K.tally(codes, tier, 4, np.zeros(0, np.int8), 0), expect)
+    on = gate == 1
+    expect_on = np.zeros((4, 3), np.int64)
+    np.add.at(expect_on, (codes[on], tier[on]), 1)
+    assert np.array_equal(K.tally(codes, tier, 4, gate, 1), expect_on)

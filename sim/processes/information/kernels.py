@@ -49,6 +49,8 @@ __all__ = [
     "read_guideline",
     "rumor_transitions",
     "split_pending",
+    "tally",
+    "with_copies",
 ]
 
 
@@ -158,30 +160,37 @@ def post_in_groups(rng, sharers, net, p_notice, p_stop, active, group_posts, sta
     group membership, in the order of its memberships, then one Bernoulli(``p_stop``)
     draw: the sharer stops (``active`` becomes false). Then ``noticed_copies`` of the
     posts with ``p_notice``. Returns (index into ``sharers.ids``, group, membership row) of
-    every post, the number of deliveries, (post index, reader) of every noticed copy, and
-    the posts' :class:`Messages` (``message_columns``).
+    every post, the number of deliveries, (message index, reader) of every noticed copy,
+    and the :class:`Messages` of the posts with a noticed copy (``with_copies``,
+    ``message_columns``; post k's id is ``stamp.first_id + k``).
     """
     ids, p_post = sharers.ids, sharers.p_post  # locals: the loops below run at full speed
     c_indptr, c_groups, c_rows = net.c_indptr, net.c_groups, net.c_rows
-    cap = 0
+    same = p_post.size == 1
+    cap = 0  # memberships drawn for (sharers with p > 0)
     for i in range(ids.size):
         s = ids[i]
-        cap += c_indptr[s + 1] - c_indptr[s]
-    who = np.empty(cap, np.int64)
-    ent = np.empty(cap, np.int64)  # the membership of each post (group and row are read after the draws)
+        if (p_post[0] if same else p_post[i]) > 0.0:
+            cap += c_indptr[s + 1] - c_indptr[s]
+    # the draws of the whole pass at once, consumed in the order of the loop below (the
+    # same stream as one draw at a time); the loop is then free of calls and branches
+    u = rng.random(cap + ids.size)
+    who = np.empty(cap, np.int64)  # every trial is written at n, kept (n advances) if it posts
+    ent = np.empty(cap, np.int64)  # the membership of each post (group and row are read after)
     n = 0
-    same = p_post.size == 1
+    q = 0
     for i in range(ids.size):
         s = ids[i]
         p = p_post[0] if same else p_post[i]
         if p > 0.0:
             for e in range(c_indptr[s], c_indptr[s + 1]):
-                if rng.random() < p:
-                    who[n] = i
-                    ent[n] = e
-                    n += 1
-        if rng.random() < p_stop:
+                who[n] = i
+                ent[n] = e
+                n += u[q] < p
+                q += 1
+        if u[q] < p_stop:
             active[s] = False
+        q += 1
     who = who[:n].copy()  # compact: callers keep it
     group = np.empty(n, np.int32)
     row = np.empty(n, np.int64)
@@ -189,7 +198,25 @@ def post_in_groups(rng, sharers, net, p_notice, p_stop, active, group_posts, sta
         group[k] = c_groups[ent[k]]
         row[k] = c_rows[ent[k]]
     post, recv, deliveries = noticed_copies(rng, group, row, net, p_notice, group_posts)
-    return who, group, row, deliveries, post, recv, message_columns(who, sharers, group, stamp)
+    keep, msg = with_copies(post, n)
+    return who, group, row, deliveries, msg, recv, message_columns(who, sharers, group, stamp, keep)
+
+
+@njit(cache=True)
+def with_copies(post, n_posts):
+    """The posts that have a noticed copy, and each copy's index among them, from the post
+    index of each copy (``post``, nondecreasing, as :func:`noticed_copies` returns it):
+    posts nobody will notice carry no message (most posts to a large group, at low
+    ``notice_prob``)."""
+    keep = np.empty(min(post.size, n_posts), np.int64)
+    msg = np.empty(post.size, np.int64)
+    m = 0
+    for i in range(post.size):
+        if m == 0 or post[i] != keep[m - 1]:
+            keep[m] = post[i]
+            m += 1
+        msg[i] = m - 1
+    return keep[:m].copy(), msg
 
 
 @njit(cache=True)
@@ -238,29 +265,28 @@ def noticed_copies(rng, groups, sender_rows, net, p, group_posts):
 
 
 @njit(cache=True)
-def message_columns(who, sharers, group, stamp):
-    """The :class:`Messages` of a batch of posts: post k is by ``sharers.ids[who[k]]`` in
-    ``group[k]``, with the sharer's stance and weight, and the batch's item and time; its
-    id is ``stamp.first_id + k``."""
+def message_columns(who, sharers, group, stamp, keep):
+    """The :class:`Messages` of the posts ``keep`` (indices into a batch of posts): post k is
+    by ``sharers.ids[who[k]]`` in ``group[k]``, with the sharer's stance and weight, and
+    the batch's item and time; its id is ``stamp.first_id + k``."""
     ids, stance, weight = sharers.ids, sharers.stance, sharers.weight
-    m = who.size
+    m = keep.size
     m_stance = np.empty(m, np.int8)
     m_sender = np.empty(m, np.int32)
+    m_group = np.empty(m, np.int32)
+    m_post = np.empty(m, np.int64)
     m_weight = np.empty(m, np.float32)
     one_stance, one_weight = stance.size == 1, weight.size == 1
-    for k in range(m):
+    for q in range(m):
+        k = keep[q]
         i = who[k]
-        m_stance[k] = stance[0] if one_stance else stance[i]
-        m_weight[k] = weight[0] if one_weight else weight[i]
-        m_sender[k] = ids[i]
+        m_stance[q] = stance[0] if one_stance else stance[i]
+        m_weight[q] = weight[0] if one_weight else weight[i]
+        m_sender[q] = ids[i]
+        m_group[q] = group[k]
+        m_post[q] = stamp.first_id + k
     return Messages(
-        np.full(m, stamp.item, np.int32),
-        m_stance,
-        m_sender,
-        group.astype(np.int32),
-        stamp.first_id + np.arange(m, dtype=np.int64),
-        np.full(m, stamp.t, np.float64),
-        m_weight,
+        np.full(m, stamp.item, np.int32), m_stance, m_sender, m_group, m_post, np.full(m, stamp.t, np.float64), m_weight
     )
 
 
@@ -474,3 +500,19 @@ def decide_considering(u, p_adopt, p_decide, who, rate, seen):
             p_adopt[m], p_decide[m] = p_adopt[i], p_decide[i]
             m += 1
     return adopt[:n_adopt], reject[:n_reject], m
+
+
+@njit(cache=True)
+def tally(codes, tier, n_codes, gate, gate_code):
+    """Clinicians per (code, tier): ``out[c, k]`` counts those with ``codes == c`` in tier
+    ``k`` (0, 1, 2), among those with ``gate == gate_code`` (all when ``gate`` is empty).
+    One pass (the time series are recorded every few steps over every clinician)."""
+    out = np.zeros((n_codes, 3), np.int64)
+    if gate.size == 0:
+        for i in range(codes.size):
+            out[codes[i], tier[i]] += 1
+    else:
+        for i in range(codes.size):
+            if gate[i] == gate_code:
+                out[codes[i], tier[i]] += 1
+    return out

@@ -31,6 +31,7 @@ from ... import streaming
 from ...results import metric_name
 from ...schema import ROLES, TIERS
 from ...table import Table
+from . import kernels
 from .config import ADOPTED, AWARE, BELIEVES, CONSIDERING, CORRECTED, EVENT_KINDS, REJECTED, STATE_NAMES, UNAWARE, Src
 from .state import EVENT_SPEC, Catalog, Queues
 
@@ -43,6 +44,7 @@ if TYPE_CHECKING:  # pragma: no cover
 __all__ = ["EventLog", "finish", "record", "time_to_share"]
 
 PREFIX = "info"
+_NO_GATE = np.zeros(0, np.int8)  # kernels.tally: count every clinician
 
 
 class EventLog:
@@ -115,12 +117,14 @@ def record(p: InformationProcess, model, rec: Recorder) -> None:
     if p.record_totals_only:
         _record_totals(p, rec)
         return
-    tier = model.pop.tier.astype(np.int8)
-    per_tier = np.maximum(np.bincount(tier, minlength=3), 1)
+    tier = model.pop.tier
+    per_tier = None
     arr = p.arrays
     for j, it in enumerate(p.catalog.items):
         names = STATE_NAMES[it.kind]
-        counts = np.bincount(arr.state[j] * np.int8(3) + tier, minlength=3 * len(names)).reshape(-1, 3)
+        counts = kernels.tally(arr.state[j], tier, len(names), _NO_GATE, 0)
+        if per_tier is None:  # every clinician is in one state
+            per_tier = np.maximum(counts.sum(axis=0), 1)
         if it.kind != "rumor":
             # awareness is cumulative: adopters are aware too
             counts = np.cumsum(counts[::-1], axis=0)[::-1]
@@ -157,9 +161,9 @@ def _record_totals(p: InformationProcess, rec: Recorder) -> None:
 
 def _stages(rec: Recorder, arr, j: int, name: str, tier: np.ndarray, per_tier: np.ndarray) -> None:
     """A guideline's aware clinicians considering it and those who rejected it, by tier."""
-    aware = arr.state[j] == AWARE
+    by_stage = kernels.tally(arr.stage[j], tier, max(CONSIDERING, REJECTED) + 1, arr.state[j], AWARE)
     for label, code in (("considering", CONSIDERING), ("rejected", REJECTED)):
-        counts = np.bincount(tier[aware & (arr.stage[j] == code)], minlength=3)
+        counts = by_stage[code]
         rec.add(f"n_{label}", int(counts.sum()), item=name)
         for k, tname in enumerate(TIERS):
             rec.add(f"p_{label}", float(counts[k] / per_tier[k]), item=name, tier=tname)

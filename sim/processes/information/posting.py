@@ -129,7 +129,7 @@ def post(p: InformationProcess, model, t: float, dt: float) -> None:
             stance = _ONE_CONTENT
         # group posts: one draw per (spreader, group) membership, then the stops
         p.arrays.cover_groups(net.n_groups)
-        who, groups, _rows, deliveries, post_of, recv, messages = kernels.post_in_groups(
+        who, groups, _rows, deliveries, msg, recv, messages = kernels.post_in_groups(
             p.rng,
             kernels.Sharers(spreaders, p_post, stance, weight),
             groups_of(net),
@@ -141,7 +141,7 @@ def post(p: InformationProcess, model, t: float, dt: float) -> None:
         )
         if who.size:
             stance_of = stance[who] if per_sharer else stance
-            copies = (recv, post_of, messages)
+            copies = (recv, msg, messages)
             _posted(p, model, j, stance_of, spreaders[who], groups, t, deliveries, copies)
         # direct messages
         if k.p_direct > 0:
@@ -224,13 +224,15 @@ def emit_group_posts(p: InformationProcess, model, j: int, stance, senders, grou
         weight = credibility(p.config, model.pop, senders).astype(np.float32)
     else:
         weight = np.ones(1, np.float32)
+    keep, msg = kernels.with_copies(owner, groups.size)
     messages = kernels.message_columns(
         np.arange(groups.size),
         kernels.Sharers(senders, _NO_P_POST, stance, weight),
         groups,
         kernels.Stamp(j, float(t), p.queues.n_posts),
+        keep,
     )
-    _posted(p, model, j, stance, senders, groups, t, deliveries, (recv, owner, messages), pinned=True)
+    _posted(p, model, j, stance, senders, groups, t, deliveries, (recv, msg, messages), pinned=True)
 
 
 def _posted(
@@ -246,13 +248,18 @@ def _posted(
     pinned: bool = False,
 ) -> None:
     """Book posts of item ``j`` (``stance`` per post or one for all) and queue their
-    noticed ``copies`` (reader, post index, and the posts' messages; post ids from
-    ``queues.n_posts``); moderators may check rumor posts."""
+    noticed ``copies`` (reader, message index, and the messages of the posts with a copy;
+    post ids from ``queues.n_posts``); moderators may check rumor posts."""
     n_new = groups.size
     first_id = p.queues.new_posts(n_new)
     p.counters["posts"] += n_new
     p.counters["deliveries"] += int(deliveries)
-    p.arrays.ever_shared[j, senders[np.broadcast_to(stance != CORRECTION, senders.shape)]] = True
+    own = stance != CORRECTION
+    if own.size == 1:  # one stance for all posts (or one post)
+        if own.any():
+            p.arrays.ever_shared[j, senders] = True
+    else:
+        p.arrays.ever_shared[j, senders[own]] = True
     if p.log.enabled:
         log_item = np.where(stance == CORRECTION, p.catalog.corr_id.get(j, j), j)
         kind: str | np.ndarray = "pinned" if pinned else "post"

@@ -130,11 +130,13 @@ class InformationProcess(Component):
         item = self.arrays.guideline(0)
         kernels.post_in_groups(rng, sharers, groups, 0.5, 0.5, item.active, item.group_posts, stamp)
         kernels.noticed_copies(rng, empty.group, none, groups, 0.5, item.group_posts)
-        kernels.message_columns(none, sharers, empty.group, stamp)
+        kernels.with_copies(none, 0)
+        kernels.message_columns(none, sharers, empty.group, stamp, none)
         kernels.split_pending(empty.recv, empty.recv, np.zeros(0, bool), np.zeros(0, bool))
         rules = kernels.ReadRules(0.5, 0.0, True, 0.1, 2, 3, LITERACY_REF)
         uptake = self.arrays.uptake(0, True, False, model.pop.paywall)
         kernels.read_guideline(np.zeros(0), none, empty, item, rules, uptake, model.pop.literacy, 0.0)
+        kernels.tally(item.state[:0], model.pop.tier[:0], 1, item.state[:0], 0)
 
     @property
     def items(self) -> list[ItemConfig]:
