@@ -88,6 +88,7 @@ class GroupNetwork:
         if self.m_inviter.size != self.m_clinician.size:
             self.m_inviter = np.full(self.m_clinician.size, -1, np.int32)
         self.version = 0  # counts rebuilds of the indexes
+        self._key_buf = np.zeros(0, np.int64)  # holds m_key (see _keys)
         self.reindex()
 
     # ------------------------------------------------------------------ indexes
@@ -97,12 +98,12 @@ class GroupNetwork:
         # are sorted apart and merged in (see ``_merge_order``); no sort of every row
         from .kernels import membership_index
 
-        key = self.m_group.astype(np.int64) * self.n_clinicians + self.m_clinician
+        key = self._keys()
         order = _merge_order(key)
         if order is not None:
             for name in _COLUMNS:
                 setattr(self, name, getattr(self, name)[order])
-            key = key[order]
+            key = self._keys()  # of the sorted rows
         # group sizes and muted members, clinician -> rows and their groups: one compiled pass
         self.g_indptr, self.c_indptr, self.c_rows, self.c_groups, self.g_muted = membership_index(
             self.m_clinician, self.m_group, self.m_muted, self.n_clinicians, self.n_groups
@@ -111,6 +112,19 @@ class GroupNetwork:
         self.g_members = self.m_clinician
         self.m_key = key  # sorted
         self.version += 1  # caches of the index compare this
+
+    def _keys(self) -> np.ndarray:
+        """``group * n_clinicians + clinician`` of every row, written over the last keys (a
+        kept buffer: a fresh array of this size costs more in page faults than the
+        arithmetic)."""
+        n = self.n_rows
+        buf = self._key_buf
+        if buf.size < n:
+            buf = self._key_buf = np.empty(n + n // 8, np.int64)  # room for the rows to come
+        key = buf[:n]
+        np.multiply(self.m_group, np.int64(self.n_clinicians), out=key)
+        np.add(key, self.m_clinician, out=key)
+        return key
 
     def is_member(self, clinician: np.ndarray, group: np.ndarray) -> np.ndarray:
         return self._has_key(group.astype(np.int64) * self.n_clinicians + clinician)

@@ -184,3 +184,21 @@ def test_contacts_symmetric_without_self_loops(built):
     pairs = set(zip(src.tolist(), c.neighbors.tolist()))
     assert all((b, a) in pairs for a, b in pairs)
     assert (src != c.neighbors).all()
+
+
+def test_membership_keys_stay_sorted_and_true_through_changes():
+    """The keys (group * n + clinician, written over a kept buffer at each reindex) match
+    the rows, sorted, after memberships are added, removed and added again."""
+    _, pop, net = _build(SCENARIOS / "classroom.toml", seed=8)
+    rng = np.random.default_rng(8)
+    for day in range(6):
+        k = 40 + 30 * day  # more rows than were removed: the buffer has to grow at some point
+        net.add_members(rng.integers(0, pop.n, k), rng.integers(0, net.n_groups, k), float(day), 1)
+        net.reindex()
+        net.remove_rows(rng.choice(net.n_rows, 25, replace=False))
+        key = net.m_group.astype(np.int64) * pop.n + net.m_clinician
+        assert np.array_equal(net.m_key, key) and (np.diff(key) > 0).all()
+        assert net.is_member(net.m_clinician, net.m_group).all()
+        others = rng.integers(0, pop.n, 200)
+        groups = rng.integers(0, net.n_groups, 200)
+        assert np.array_equal(net.is_member(others, groups), np.isin(groups.astype(np.int64) * pop.n + others, key))
