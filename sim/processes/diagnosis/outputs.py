@@ -153,7 +153,11 @@ def stream_cases(st: DxState, pop, t: float) -> None:
     if int(done.sum()) < chunk // 2:
         st.stream_check_at = n + chunk // 4
         return
-    _write_cases(st, _cases_rows(st, pop, t, done))
+    # in slices of a quarter chunk, as at the end of the run: no table of them all at once
+    rows, step = np.flatnonzero(done), max(chunk // 4, 1)
+    n_req = st.requests_made()
+    for a in range(0, rows.size, step):
+        _write_cases(st, _cases_rows(st, pop, t, rows[a : a + step], n_req))
     st.drop_cases(done)
     st.stream_check_at = 0
 
@@ -207,7 +211,8 @@ def cases_frame(st: DxState, pop, T: float) -> pd.DataFrame:
 def _cases_rows(
     st: DxState, pop, T: float, sel: np.ndarray | slice | None, n_req: np.ndarray | None = None
 ) -> pd.DataFrame:
-    """The rows of :func:`cases_frame` of the cases held in the rows ``sel`` (bool, or a slice; None: all);
+    """The rows of :func:`cases_frame` of the cases held in the rows ``sel`` (rows in order, or a
+    slice; None: all);
     ``n_req``: :meth:`DxState.requests_made`, when already counted."""
     C = st.cases
     ids = st.held_ids()
@@ -222,7 +227,9 @@ def _cases_rows(
     t_arr, t_dx = col("t_arrival"), col("t_dx")
     done = t_dx <= T
     route_end = np.where(done, col("route"), col("now")).astype(np.int64)
-    labels = np.array([*ROUTES, "none"])
+    # category codes, as the labels [*ROUTES, "none"] indexed by route_end would be coded
+    end_code = np.arange(len(ROUTES) + 1)[route_end]
+    route_code = np.where(done, np.where(end_code < len(ROUTES), end_code, -1), len(ROUTES))
     fac = col("facility")
     return pd.DataFrame(
         {
@@ -244,10 +251,8 @@ def _cases_rows(
             "time_to_diagnosis_hours": np.where(done, (t_dx - t_arr) * 24.0, np.nan),
             "censor_hours": np.where(done, np.nan, (T - t_arr) * 24.0),
             "resolved": done,
-            "route": pd.Categorical(
-                np.where(done, labels[route_end], "unresolved"), categories=[*ROUTES, "unresolved"]
-            ),
-            "route_at_end": pd.Categorical(labels[route_end], categories=[*ROUTES, "none"]),
+            "route": pd.Categorical.from_codes(route_code, categories=[*ROUTES, "unresolved"]),
+            "route_at_end": pd.Categorical.from_codes(end_code, categories=[*ROUTES, "none"]),
             "consulted": ~(done & (col("route") == LOCAL)),
             "correct": pd.array(np.where(done, col("correct") == 1, None), dtype="boolean"),
             "n_answers": col("n_counted").astype(np.int64),

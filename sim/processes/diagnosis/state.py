@@ -428,5 +428,9 @@ class DxState:
         self.n_written += n - k
         ids = self.cases["id"]  # the row map, from the oldest case held
         self._first_held = int(ids[0]) if k else self.n_written
-        self._row_of = np.full(max(2 * (int(ids[-1]) - self._first_held + 1), 1024) if k else 1024, -1, np.int64)
+        need = max(2 * (int(ids[-1]) - self._first_held + 1), 1024) if k else 1024
+        if need <= self._row_of.size <= 4 * need:  # the map is made again in its own buffer
+            self._row_of.fill(-1)
+        else:
+            self._row_of = np.full(need, -1, np.int64)
         self._row_of[ids - self._first_held] = np.arange(k)
