@@ -143,6 +143,20 @@ class Table:
         """Remove every row (the buffers stay allocated)."""
         self._n = 0
 
+    def shrink(self, capacity: int) -> None:
+        """Cut the buffers to ``capacity`` rows (at least the rows held), giving back the room
+        a burst of rows left (the buffers only grow otherwise). Views taken before stay
+        valid but no longer belong to the table."""
+        capacity = max(int(capacity), self._n, _MIN_CAPACITY)
+        if capacity >= self._cap:
+            return
+        n = self._n
+        for name, col in self._cols.items():
+            cut = np.empty(capacity, col.dtype)
+            cut[:n] = col[:n]
+            self._cols[name] = cut
+        self._cap = capacity
+
     # ------------------------------------------------------------------ new tables
     def take(self, index: np.ndarray) -> Table:
         """A new table of the rows ``index`` (a bool mask, or positions in any order)."""

@@ -26,7 +26,10 @@ def _messages(rng, m, first_post):
 @pytest.mark.parametrize("seed", [0, 1])
 def test_taken_copies_equal_a_queue_of_whole_copies(seed, monkeypatch):
     monkeypatch.setattr(S, "MESSAGES_COMPACT_MIN", 64)  # drops happen within the test
+    monkeypatch.setattr(S, "SHRINK_EVERY", 5)  # and the buffers are given back after the burst
+    monkeypatch.setattr(S, "SHRINK_FLOOR", 8)
     rng = np.random.default_rng(seed)
+    caps = []
     q = S.Queues()
     flat = Table(S.DELIVERY_SPEC)  # the reference: every column per copy
     n_posts, drops, kept_before = 0, 0, 0
@@ -34,10 +37,10 @@ def test_taken_copies_equal_a_queue_of_whole_copies(seed, monkeypatch):
     kept: list[np.ndarray] = []
     for step in range(200):
         # new posts with several copies each, and messages with one copy each
-        m = int(rng.integers(0, 12))
+        m = int(rng.integers(0, 12)) if step != 100 else 400  # a burst of posts at step 100
         msgs = _messages(rng, m, n_posts)
         n_posts += m
-        per = rng.integers(0, 8, m)
+        per = rng.integers(0, 8 if step != 100 else 60, m)
         post_of = np.repeat(np.arange(m), per)
         recv = rng.integers(0, 1000, post_of.size).astype(np.int32)
         q.queue(recv, post_of, msgs)
@@ -80,7 +83,12 @@ def test_taken_copies_equal_a_queue_of_whole_copies(seed, monkeypatch):
             assert np.unique(q.pending["msg"]).size == len(q.messages)
             kept_before = len(q.messages)
         assert len(q.messages) <= max(2 * q._kept, S.MESSAGES_COMPACT_MIN)  # bounded by the live ones
+        caps.append((q.pending.capacity, q.messages.capacity))
     assert drops >= 3
+    # the burst grew the buffers; once it was read they were cut back
+    burst = caps[100]
+    assert burst[0] > 8000 and burst[1] > 400
+    assert caps[-1][0] < burst[0] / 8 and caps[-1][1] < burst[1] / 2
 
 
 def test_a_copy_costs_eight_bytes():

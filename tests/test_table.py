@@ -180,3 +180,18 @@ def test_label_masks_by_code_equal_the_string_comparison():
     for column in (pd.Series(pd.Categorical(values)), pd.Series(values)):
         got = label_masks(column, labels)
         assert list(got) == labels and all(np.array_equal(got[x], want[x]) for x in labels)
+
+
+def test_shrink_gives_back_room_and_keeps_the_rows():
+    t = Table({"a": np.int32, "b": np.float64})
+    t.append(a=np.arange(5000), b=np.arange(5000) * 0.5)
+    t.keep(t["a"] % 100 == 0)
+    big = t.capacity
+    t.shrink(100)
+    assert t.capacity == 100 < big and len(t) == 50
+    np.testing.assert_array_equal(t["a"], np.arange(0, 5000, 100))
+    np.testing.assert_array_equal(t["b"], np.arange(0, 5000, 100) * 0.5)
+    t.shrink(10)  # never below the rows held
+    assert t.capacity == 50 and len(t) == 50
+    t.append(a=np.array([7]), b=1.0)  # and it grows again
+    assert len(t) == 51 and t["a"][-1] == 7 and t.capacity >= 51

@@ -59,6 +59,9 @@ assert tuple(MESSAGE_SPEC) == kernels.Messages._fields
 PENDING_SPEC = {"recv": np.int32, "msg": np.int32}
 #: message rows at least, before the messages no pending copy refers to are dropped
 MESSAGES_COMPACT_MIN = 1 << 16
+#: takes between two looks at the queues' buffers (Queues._give_back), and the rows they always keep room for
+SHRINK_EVERY = 48
+SHRINK_FLOOR = 1 << 16
 # rumor posts a moderator will act on at time t
 MODERATION_SPEC = {"post": np.int64, "group": np.int32, "item": np.int32, "moderator": np.int32, "t": np.float64}
 # the event log: item id (corrections: their own id), kind (config.EVENT_KINDS), who, where, when
@@ -271,6 +274,8 @@ class Queues:
     removed: np.ndarray = field(default_factory=lambda: np.zeros(1024, bool))
     n_posts: int = 0
     _kept: int = 0  # message rows after the last drop
+    _high: tuple[int, int] = (0, 0)  # most pending copies and messages held at a take, since the last look
+    _takes: int = 0
 
     def new_posts(self, n_new: int) -> int:
         """Number ``n_new`` posts; returns the id of the first."""
@@ -303,6 +308,7 @@ class Queues:
     def take(self, read: np.ndarray | None, gone: np.ndarray | None) -> kernels.Copies:
         """The pending copies ``read & ~gone`` (None: all read, none gone), in order, with
         their messages' columns; those ``~read & ~gone`` stay pending, in order."""
+        n_held = len(self.pending)
         if read is None and gone is None:
             recv, msg = self.pending["recv"].copy(), self.pending["msg"]  # the buffers take new copies next
             self.pending.clear()
@@ -316,8 +322,24 @@ class Queues:
             )
             self.pending.truncate(left)
         copies = kernels.Copies(recv, *[col[msg] for col in self.messages.columns()])
+        n_messages = len(self.messages)
         self._drop_messages()
+        self._give_back(n_held, n_messages)
         return copies
+
+    def _give_back(self, n_held: int, n_messages: int) -> None:
+        """Every :data:`SHRINK_EVERY` takes: a table whose buffers hold more than eight times
+        the most rows it held at a take since (a burst of copies has been read) is cut to
+        twice that (at least :data:`SHRINK_FLOOR` rows)."""
+        self._high = (max(self._high[0], n_held), max(self._high[1], n_messages))
+        self._takes += 1
+        if self._takes < SHRINK_EVERY:
+            return
+        for table, high in zip((self.pending, self.messages), self._high, strict=True):
+            room = 2 * max(high, SHRINK_FLOOR)
+            if table.capacity > 4 * room:
+                table.shrink(room)
+        self._high, self._takes = (0, 0), 0
 
     def _drop_messages(self) -> None:
         """Drop the messages no pending copy refers to, once the rows doubled since the last drop."""
