@@ -265,8 +265,10 @@ class Queues:
 
     A pending copy holds its reader and its message (a row of ``messages``); what the
     message carries (item, stance, sender, group, post, time, weight) is stored once per
-    post, not once per copy: a post to a large group has many copies waiting. Messages no
-    copy refers to any more are dropped once the rows have doubled since the last drop."""
+    post, not once per copy: a post to a large group has many copies waiting (and a post
+    nobody will notice has no message: ``kernels.with_copies``). Messages no copy refers to
+    any more are dropped once the rows have doubled since the last drop; the room a burst
+    of copies left in the buffers is given back once it has been read (``_give_back``)."""
 
     pending: Table = field(default_factory=lambda: Table(PENDING_SPEC))
     messages: Table = field(default_factory=lambda: Table(MESSAGE_SPEC))
