@@ -148,14 +148,8 @@ class Table:
         a burst of rows left (the buffers only grow otherwise). Views taken before stay
         valid but no longer belong to the table."""
         capacity = max(int(capacity), self._n, _MIN_CAPACITY)
-        if capacity >= self._cap:
-            return
-        n = self._n
-        for name, col in self._cols.items():
-            cut = np.empty(capacity, col.dtype)
-            cut[:n] = col[:n]
-            self._cols[name] = cut
-        self._cap = capacity
+        if capacity < self._cap:
+            self._resize(capacity)
 
     # ------------------------------------------------------------------ new tables
     def take(self, index: np.ndarray) -> Table:
@@ -226,12 +220,15 @@ class Table:
         cap = self.capacity
         if rows <= cap:
             return
-        cap = max(2 * cap, rows, _MIN_CAPACITY)
+        self._resize(max(2 * cap, rows, _MIN_CAPACITY))
+
+    def _resize(self, cap: int) -> None:
+        """New buffers of ``cap`` rows holding the rows held."""
         n = self._n
         for name, col in self._cols.items():
-            grown = np.empty(cap, col.dtype)
-            grown[:n] = col[:n]
-            self._cols[name] = grown
+            buf = np.empty(cap, col.dtype)
+            buf[:n] = col[:n]
+            self._cols[name] = buf
         self._cap = cap
 
     def _check_same(self, other: Table) -> None:
