@@ -178,6 +178,47 @@ def test_in_sorted_ids_equals_sorted_member(kernel):
         assert got.sum() >= (ids.size + 1) // 2 if n_x else got.size == 0
 
 
+def _open_keys_reference(a, b, n, first_held, row_of, t_dx):
+    """The merge of the asked keys as it was: concatenate, keep the keys of cases held and not
+    diagnosed, sort."""
+    keys = np.concatenate([a, b])
+    case = keys // n
+    if row_of.size == 0:
+        keys = keys[np.isnan(t_dx[case])]
+    else:
+        off = case - first_held
+        r = np.where(off >= 0, row_of[np.clip(off, 0, row_of.size - 1)], -1)
+        keys = keys[(r >= 0) & np.isnan(t_dx[np.maximum(r, 0)])]
+    keys.sort(kind="stable")
+    return keys
+
+
+@pytest.mark.parametrize("kernel", _both(DK.merge_open_keys))
+@pytest.mark.parametrize("written", [False, True])
+def test_merge_open_keys_equals_concatenate_filter_sort(kernel, written):
+    rng = np.random.default_rng(23)
+    n = 50  # clinicians: key = case * n + member
+    for n_cases, n_a, n_b in ((0, 0, 0), (5, 0, 7), (5, 9, 0), (40, 300, 80), (200, 2000, 600)):
+        first_held = 10 if written else 0
+        t_dx = np.where(rng.random(max(n_cases, 1)) < 0.4, rng.random(max(n_cases, 1)), np.nan)
+        if written:  # rows of the cases held: ids from first_held on, some written out (-1)
+            row_of = np.arange(n_cases, dtype=np.int32)
+            row_of[rng.random(n_cases) < 0.3] = -1
+            lo, hi = first_held, first_held + max(n_cases, 1)
+        else:
+            row_of, lo, hi = np.zeros(0, np.int32), 0, max(n_cases, 1)
+        a = np.sort(rng.integers(lo, hi, n_a) * n + rng.integers(0, n, n_a))  # repeats, too
+        b = np.sort(rng.integers(lo, hi, n_b) * n + rng.integers(0, n, n_b))
+        if written and n_b:
+            b[0] = (first_held - 3) * n  # a case before the first held: written out
+            b.sort()
+        got = kernel(a, b, n, first_held, row_of, t_dx)
+        want = _open_keys_reference(a, b, n, first_held, row_of, t_dx)
+        assert got.dtype == np.int64 and np.array_equal(got, want)
+        if n_a + n_b > 100:
+            assert 0 < got.size < n_a + n_b  # some kept, some dropped
+
+
 @pytest.mark.parametrize("narrow", [False, True])
 def test_forget_diagnosed_finds_the_cases_by_either_path(narrow, monkeypatch):
     """The open sets lose exactly the cases diagnosed, whether found by the mark over their

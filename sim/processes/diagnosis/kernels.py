@@ -20,6 +20,7 @@ __all__ = [
     "in_sorted_ids",
     "item_states",
     "lookup_sorted",
+    "merge_open_keys",
     "pick_in_lists",
     "run_first",
     "run_rank",
@@ -282,3 +283,43 @@ def item_states(bits, who, state, item, rumor, adopted, believes, corrected):
                 else:
                     ad[i] |= s == adopted
     return ad, bel, cor
+
+
+@njit(cache=True)
+def _key_open(key: np.int64, n: int, first_held: int, row_of: np.ndarray, t_dx: np.ndarray) -> bool:
+    """Whether the case of the (case * n + member) ``key`` is held and not diagnosed: its row is
+    ``row_of[case - first_held]`` (-1: written out), or the case itself when ``row_of`` is empty
+    (no case was written out)."""
+    case = key // n
+    if row_of.size == 0:
+        return np.isnan(t_dx[case])
+    off = case - first_held
+    if off < 0 or off >= row_of.size:
+        return False
+    r = row_of[off]
+    return r >= 0 and np.isnan(t_dx[r])
+
+
+@njit(cache=True)
+def merge_open_keys(a: np.ndarray, b: np.ndarray, n: int, first_held: int, row_of: np.ndarray, t_dx: np.ndarray):
+    """The keys of ``a`` and ``b`` (both sorted) whose case is held and not diagnosed
+    (:func:`_key_open`), merged in order: ``np.sort(np.concatenate([a, b]))`` of those, with
+    no copy of them all and exactly the room the result needs (counted in a first pass)."""
+    keep = 0
+    for i in range(a.size):
+        keep += _key_open(a[i], n, first_held, row_of, t_dx)
+    for j in range(b.size):
+        keep += _key_open(b[j], n, first_held, row_of, t_dx)
+    out = np.empty(keep, np.int64)
+    i = j = k = 0
+    while i < a.size or j < b.size:
+        if j >= b.size or (i < a.size and a[i] <= b[j]):
+            v = a[i]
+            i += 1
+        else:
+            v = b[j]
+            j += 1
+        if _key_open(v, n, first_held, row_of, t_dx):
+            out[k] = v
+            k += 1
+    return out

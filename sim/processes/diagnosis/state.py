@@ -27,7 +27,7 @@ import numpy as np
 from ...arrays import sorted_member
 from ...table import Table
 from .config import NONE, PENDING
-from .kernels import in_sorted_ids, unique_inverse, unique_inverse_dense
+from .kernels import in_sorted_ids, merge_open_keys, unique_inverse, unique_inverse_dense
 
 if TYPE_CHECKING:  # pragma: no cover
     from ...streaming import TableStream
@@ -196,7 +196,7 @@ class DxState:
         self.answers_written_before = -np.inf  # every answer written started before this time
         self.case_sink: TableStream | None = None  # streamed: finished cases go there (outputs.stream_cases)
         self.n_written = 0  # cases written out (streamed)
-        self._row_of = np.zeros(0, np.int64)  # then: the row of case id first_held + i (-1: written out)
+        self._row_of = np.zeros(0, np.int32)  # then: the row of case id first_held + i (-1: written out)
         self._first_held = 0
         self.last_written = -1  # the largest id written to the file
         self.late_cases: list = []  # rows of cases finished after later ones were written (DataFrames)
@@ -238,7 +238,7 @@ class DxState:
         if self.n_written:  # ids run on from the last held one: extend the row map (doubling)
             need = int(ids[-1]) - self._first_held + 1
             if need > self._row_of.size:
-                longer = np.full(max(2 * self._row_of.size, need), -1, np.int64)
+                longer = np.full(max(2 * self._row_of.size, need), -1, np.int32)
                 longer[: self._row_of.size] = self._row_of
                 self._row_of = longer
             self._row_of[ids - self._first_held] = np.arange(n, m)
@@ -375,9 +375,9 @@ class DxState:
         if len(H) > max(2 * self.open_reqs.size, OPEN_REQUESTS_COMPACT_MIN):
             self._drop_closed_requests()
         if self._n_asked_new > max(self._asked.size // 4, ASKED_MERGE_MIN):
-            keys = np.concatenate([self._asked, *self._asked_new])
-            keys = keys[self._undiagnosed(keys // self.n)]
-            keys.sort(kind="stable")
+            recent = np.sort(np.concatenate(self._asked_new), kind="stable")
+            row_of = self._row_of if self.n_written else self._row_of[:0]
+            keys = merge_open_keys(self._asked, recent, self.n, self._first_held, row_of, self.cases["t_dx"])
             self._asked, self._asked_new, self._n_asked_new = keys, [], 0
 
     def log_requests_lean(self) -> None:
@@ -407,7 +407,7 @@ class DxState:
         counters stay. Nothing can step the state after this."""
         self.cases = Table({name: dtype for name, (dtype, _) in CASE_COLUMNS.items()})
         self._scores = np.zeros((0, self.n_labels))
-        self._row_of = np.zeros(0, np.int64)
+        self._row_of = np.zeros(0, np.int32)
         self.pairs = Table(PAIR_SPEC)
         self.inflight = Table(ANSWER_SPEC)
         self.open_requests = Table(OPEN_REQUEST_SPEC)
@@ -432,5 +432,5 @@ class DxState:
         if need <= self._row_of.size <= 4 * need:  # the map is made again in its own buffer
             self._row_of.fill(-1)
         else:
-            self._row_of = np.full(need, -1, np.int64)
+            self._row_of = np.full(need, -1, np.int32)
         self._row_of[ids - self._first_held] = np.arange(k)
