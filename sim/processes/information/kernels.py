@@ -150,6 +150,8 @@ class Uptake(NamedTuple):
 # the Src codes as plain ints (nopython code reads module globals, not class attributes)
 _NONE, _OPEN, _OWN, _ARTICLE, _ARTICLE_LATER = Src.NONE, Src.OPEN, Src.OWN, Src.ARTICLE, Src.ARTICLE_LATER
 _MAX_REINFORCED = 30000  # int16
+#: uniform draws made at a time by :func:`post_in_groups` (256 KiB)
+DRAW_BLOCK = 1 << 15
 
 
 @njit(cache=True)
@@ -172,18 +174,33 @@ def post_in_groups(rng, sharers, net, p_notice, p_stop, active, group_posts, sta
         s = ids[i]
         if (p_post[0] if same else p_post[i]) > 0.0:
             cap += c_indptr[s + 1] - c_indptr[s]
-    # the draws of the whole pass at once, consumed in the order of the loop below (the
-    # same stream as one draw at a time); the loop is then free of calls and branches
-    u = rng.random(cap + ids.size)
-    who = np.empty(cap, np.int64)  # every trial is written at n, kept (n advances) if it posts
-    ent = np.empty(cap, np.int64)  # the membership of each post (group and row are read after)
+    # the draws of the pass in blocks of at least DRAW_BLOCK, consumed in the order of the
+    # loop below (the same stream as one draw at a time, or all at once): the loop over a
+    # sharer's memberships is free of calls and branches, and a pass of millions of trials
+    # holds no draw per trial
+    left = cap + ids.size  # draws not made yet
+    u = rng.random(min(left, DRAW_BLOCK))
+    left -= u.size
+    who = np.empty(cap, np.int32)  # every trial is written at n, kept (n advances) if it posts
+    ent = np.empty(cap, np.int32)  # the membership of each post (group and row are read after)
     n = 0
     q = 0
     for i in range(ids.size):
         s = ids[i]
         p = p_post[0] if same else p_post[i]
+        lo, hi = c_indptr[s], c_indptr[s + 1]
+        need = (hi - lo + 1) if p > 0.0 else 1
+        if q + need > u.size:  # the draws not read yet, then the next block
+            kept = u.size - q
+            more = min(left, max(DRAW_BLOCK, need) - kept)
+            v = np.empty(kept + more)
+            v[:kept] = u[q:]
+            v[kept:] = rng.random(more)
+            left -= more
+            u = v
+            q = 0
         if p > 0.0:
-            for e in range(c_indptr[s], c_indptr[s + 1]):
+            for e in range(lo, hi):
                 who[n] = i
                 ent[n] = e
                 n += u[q] < p
@@ -191,7 +208,7 @@ def post_in_groups(rng, sharers, net, p_notice, p_stop, active, group_posts, sta
         if u[q] < p_stop:
             active[s] = False
         q += 1
-    who = who[:n].copy()  # compact: callers keep it
+    who = who[:n].astype(np.int64)  # compact: callers keep it
     group = np.empty(n, np.int32)
     row = np.empty(n, np.int64)
     for k in range(n):
