@@ -173,3 +173,28 @@ def test_a_streamed_finish_frees_the_run_state_before_reading_back(tmp_path, mon
     assert st.requests.names == REQUEST_COLUMNS_READ and len(st.requests) == held[1]
     assert len(info.queues.pending) == 0
     assert len(out.tables["cases"]) >= held[0] and out.metrics["dx_requests"] == held[1]
+
+
+def test_finished_cases_are_written_before_the_case_table_outgrows_its_buffers(tmp_path, monkeypatch):
+    """Half a chunk held and the buffers 90% full: the finished cases go out then, and the
+    buffers do not grow for them (a full chunk held, they would have doubled first)."""
+    from sim.model import QunModel
+    from sim.processes.diagnosis import outputs as dx_outputs
+
+    scen = load_scenario(SCENARIOS / "guangdong_study.toml", ["run.duration_days=10"])  # 422 cases
+    monkeypatch.setattr(streaming, "CHUNK_ROWS", 400)
+    model = QunModel(scen, seed=3)
+    streaming.stream_tables(model, tmp_path)
+    st = model.process("diagnosis").state
+    seen = {"capacity": 0, "held": 0}
+
+    def watch(step: int, total: int) -> None:
+        seen["capacity"] = max(seen["capacity"], st.cases.capacity)
+        seen["held"] = max(seen["held"], len(st.cases))
+
+    model.run_model(progress=watch)
+    assert st.n_written > 0  # cases went out during the run, with fewer than a chunk (400) ever held
+    assert seen["held"] < 400
+    memory = sim.run(scen, seed=3)
+    assert seen["capacity"] < dx_outputs.STREAM_FULL * len(memory.tables["cases"])  # room for 256 of 422 cases
+    pd.testing.assert_frame_equal(model.finish().tables["cases"].frame(), memory.tables["cases"], check_exact=True)

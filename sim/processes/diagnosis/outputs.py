@@ -44,6 +44,9 @@ __all__ = [
 ]
 
 PREFIX = "dx"
+#: streamed: the share of the case table's buffers filled from which finished cases are written
+#: out once half a chunk is held (:func:`stream_cases`)
+STREAM_FULL = 0.9
 #: the columns of the cases that the metrics read (:func:`add_metrics`, the care and cost metrics)
 CASE_COLUMNS_READ = [
     "tier", "specialty", "resolved", "route", "route_at_end", "consulted", "correct", "time_to_diagnosis_hours",
@@ -134,24 +137,27 @@ def close_answers(st: DxState) -> StreamedTable:
 
 
 def stream_cases(st: DxState, pop, t: float) -> None:
-    """Streamed (``st.case_sink``): once :data:`sim.streaming.CHUNK_ROWS` cases are held, write
-    the finished ones and drop them.
+    """Streamed (``st.case_sink``): once :data:`sim.streaming.CHUNK_ROWS` cases are held, or
+    half as many when the next arrivals would outgrow the table's buffers (90% of them are
+    filled), write the finished ones and drop them: the buffers grow for cases still in play,
+    not for finished ones waiting to be written.
 
     Finished: diagnosed before ``t`` (the end of this step) with no answer in flight. Nothing
     changes such a case again (its requests are closed, its pairs dropped), and its row of
-    :func:`cases_frame` is the same at any end of the run after ``t``. When fewer than half a
-    chunk are finished, the next look is after another quarter chunk has arrived. Rows go to
-    the file in order of id; a case finished after later ones were written (one waiting
-    for a referral visit, say) is held back and merged in at the end (:func:`close_cases`)."""
+    :func:`cases_frame` is the same at any end of the run after ``t``. When fewer than a
+    quarter chunk are finished, the next look is after a sixteenth of a chunk more has
+    arrived. Rows go to the file in order of id; a case finished after later ones were
+    written (one waiting for a referral visit, say) is held back and merged in at the end
+    (:func:`close_cases`)."""
     C = st.cases
     n, chunk = len(C), streaming.CHUNK_ROWS
-    if n < max(chunk, st.stream_check_at):
+    if n < max(chunk // 2, st.stream_check_at, 1) or (n < chunk and n < STREAM_FULL * C.capacity):
         return
     done = C["t_dx"] <= t  # NaN (open): False
     if len(st.inflight):
         done[st.rows(st.inflight["case"])] = False
-    if int(done.sum()) < chunk // 2:
-        st.stream_check_at = n + chunk // 4
+    if int(done.sum()) < max(chunk // 4, 1):
+        st.stream_check_at = n + max(chunk // 16, 1)
         return
     # in slices of a quarter chunk, as at the end of the run: no table of them all at once
     rows, step = np.flatnonzero(done), max(chunk // 4, 1)
