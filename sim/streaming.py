@@ -8,7 +8,9 @@ incrementally with pyarrow's ``ParquetWriter``, a row group per chunk, the schem
 in-memory table written by ``DataFrame.to_parquet``). Events come in order of time; answers
 are written once no answer still to come can start before them
 (:func:`sim.processes.diagnosis.outputs.stream_answers`); cases in order of arrival, once
-finished, and dropped from memory (:func:`sim.processes.diagnosis.outputs.stream_cases`). Hidden and ending in ``.tmp``, a
+finished, and dropped from memory (:func:`sim.processes.diagnosis.outputs.stream_cases`). The
+item states (a row per item and clinician) are written at the end, an item at a time
+(:func:`sim.processes.information.outputs.item_states`). Hidden and ending in ``.tmp``, a
 part file never looks like a result: :meth:`sim.results.Results.save` renames it to
 ``events.parquet`` together with the other files, and a run that fails removes it.
 
@@ -207,6 +209,8 @@ def stream_tables(model: QunModel, folder: str | Path) -> Sink:
         log = getattr(comp, "log", None)
         if comp.name == "information" and log is not None and log.enabled:
             log.stream(sink.open("events"))
+        if comp.name == "information":
+            comp.item_sink = sink.open("item_states")  # type: ignore[attr-defined]
         state = getattr(comp, "state", None) if comp.name == "diagnosis" else None
         if state is not None:
             state.answer_sink = sink.open("answers")

@@ -44,6 +44,8 @@ def test_streamed_tables_equal_the_in_memory_ones(pair):
     cases = streamed.tables.raw("cases")
     assert isinstance(cases, StreamedTable) and len(cases) == len(memory.tables["cases"]) > 3 * chunk
     assert pq.ParquetFile(cases.path).metadata.num_row_groups >= 3
+    items = streamed.tables.raw("item_states")  # written at the end, an item (a row group) at a time
+    assert isinstance(items, StreamedTable) and pq.ParquetFile(items.path).metadata.num_row_groups >= 2
     assert list(streamed.tables) == list(memory.tables)
     for name in memory.tables:
         pd.testing.assert_frame_equal(streamed.tables[name], memory.tables[name], check_exact=True)
@@ -170,7 +172,8 @@ def test_a_streamed_finish_frees_the_run_state_before_reading_back(tmp_path, mon
     assert min(held) > 0  # there is state to free
     out = model.finish(Outputs(metrics=Metrics()))
     assert len(st.cases) == len(st.pairs) == len(st.inflight) == st.scores.shape[0] == 0
-    assert st.requests.names == REQUEST_COLUMNS_READ and len(st.requests) == held[1]
+    assert st.requests.names == REQUEST_COLUMNS_READ and len(st.requests) == 0  # its figures were taken first
+    assert out.metrics["dx_group_requests"] + out.metrics["dx_contact_requests"] == held[1]
     assert len(info.queues.pending) == 0
     assert len(out.tables["cases"]) >= held[0] and out.metrics["dx_requests"] == held[1]
 

@@ -38,6 +38,7 @@ __all__ = [
     "close_answers",
     "close_cases",
     "record",
+    "request_figures",
     "stream_answers",
     "stream_cases",
     "summary_lines",
@@ -286,10 +287,12 @@ def add_metrics(
     cases: pd.DataFrame,
     t_end: float,
     parallel: bool = False,
+    requests: dict[str, float | int | None] | None = None,
 ) -> None:
     """The outcome figures of the run (prefix ``dx``), from the cases table and the state (the
     request log and counters: not the answers table); ``parallel`` (escalation = "parallel")
-    adds the referral visits cancelled because an accepted answer came first."""
+    adds the referral visits cancelled because an accepted answer came first. ``requests``:
+    the :func:`request_figures` of the run, when taken before its request log was freed."""
 
     def add(metric: str, value, **dims) -> None:
         out.add(PREFIX, metric, value, **dims)
@@ -338,25 +341,9 @@ def add_metrics(
         sel = label_masks(cases["specialty"], [s])[s]
         if sel.any():
             km(sel, specialty=s)
-    # first answer to a request: group posts (Carmona et al. 2018: median 52 min, 53% within
-    # an hour) and 1-on-1 requests (Gulacti & Lok 2017: median 158 min to a consult)
-    R, counters = st.requests, st.counters
-    for code, name in ((GROUP, "group"), (CONTACT, "contact")):
-        reqs = np.flatnonzero(R["route"] == code)
-        wait = R["first_answer_minutes"][reqs]
-        got = np.isfinite(wait)
-        add(f"{name}_requests", int(reqs.size))
-        add(f"{name}_p_answered", _share(got))
-        add(f"{name}_first_answer_median_minutes", float(np.median(wait[got])) if got.any() else None)
-        add(f"{name}_p_first_answer_within_hour", _share(wait[got] <= 60))
-    # requests reaching members abroad (Tso 2022): answers given from abroad, and the answered
-    # group requests that had one
-    n_answers = counters["answers"]
-    add("p_answers_abroad", counters["abroad"] / n_answers if n_answers else None)
-    group = R["route"] == GROUP
-    n_answered = int(np.count_nonzero(group & ~np.isnan(R["first_answer_minutes"])))
-    from_abroad = int(np.count_nonzero(group & R["abroad"]))
-    add("group_p_answered_abroad", from_abroad / n_answered if n_answered else None)
+    for metric, value in (request_figures(st) if requests is None else requests).items():
+        add(metric, value)
+    counters = st.counters
     # the experts' burden
     E = st.experts
     answered = E.n_answers > 0
@@ -387,6 +374,32 @@ def add_metrics(
     add("top10pct_share_of_answers", float(top.sum() / per.sum()) if per.size else None)
     add("burnout_mean_answerers", float(E.burnout[answered].mean()) if per.size else None)
     add("offhours_answers_per_answerer_per_week", float(E.n_offhours[answered].mean() / weeks) if per.size else None)
+
+
+def request_figures(st: DxState) -> dict[str, float | int | None]:
+    """The figures of :func:`add_metrics` that come from the request log (metric: value, in
+    the order they are added): the first answers and the answers from abroad."""
+    out: dict[str, float | int | None] = {}
+    # first answer to a request: group posts (Carmona et al. 2018: median 52 min, 53% within
+    # an hour) and 1-on-1 requests (Gulacti & Lok 2017: median 158 min to a consult)
+    R, counters = st.requests, st.counters
+    for code, name in ((GROUP, "group"), (CONTACT, "contact")):
+        reqs = np.flatnonzero(R["route"] == code)
+        wait = R["first_answer_minutes"][reqs]
+        got = np.isfinite(wait)
+        out[f"{name}_requests"] = int(reqs.size)
+        out[f"{name}_p_answered"] = _share(got)
+        out[f"{name}_first_answer_median_minutes"] = float(np.median(wait[got])) if got.any() else None
+        out[f"{name}_p_first_answer_within_hour"] = _share(wait[got] <= 60)
+    # requests reaching members abroad (Tso 2022): answers given from abroad, and the answered
+    # group requests that had one
+    n_answers = counters["answers"]
+    out["p_answers_abroad"] = counters["abroad"] / n_answers if n_answers else None
+    group = R["route"] == GROUP
+    n_answered = int(np.count_nonzero(group & ~np.isnan(R["first_answer_minutes"])))
+    from_abroad = int(np.count_nonzero(group & R["abroad"]))
+    out["group_p_answered_abroad"] = from_abroad / n_answered if n_answered else None
+    return out
 
 
 def summary_lines(m: Metrics, groups_on: bool) -> dict[str, str]:

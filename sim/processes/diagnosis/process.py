@@ -113,7 +113,8 @@ class DiagnosisProcess(Component):
     def requests(self) -> Table:
         """The request log: one row per group post or 1-on-1 message, by id (case, route,
         group, time, minutes to its first answer, whether an answer came from abroad; a streamed
-        run logs only the columns of :data:`~.state.REQUEST_COLUMNS_READ`)."""
+        run logs only the columns of :data:`~.state.REQUEST_COLUMNS_READ`, and frees the log at
+        its end, once the metrics took its figures)."""
         return self.state.requests
 
     @property
@@ -200,17 +201,20 @@ class DiagnosisProcess(Component):
         else:
             held = outputs.answers_frame(self.state)
         held_cases: pd.DataFrame | StreamedTable
+        requests = None
         if self.state.case_sink is not None:
             streamed = outputs.close_cases(self.state, model.pop, model.t)
             if model.streamed:  # before the merge and the read-back: the end of the run does not hold both
-                self.state.release(keep_requests=outputs.REQUEST_COLUMNS_READ)
+                requests = outputs.request_figures(self.state)  # the request log goes, too
+                self.state.release()
                 streaming.trim_heap()
             streamed = outputs.merge_late_cases(self.state, streamed)
             held_cases, cases = streamed, streamed.frame(outputs.CASE_COLUMNS_READ)
+            streaming.trim_heap()  # the read-back's buffers are gone: give their pages back
         else:
             held_cases = cases = outputs.cases_frame(self.state, model.pop, model.t)
         parallel = self.config.escalation == "parallel"
-        outputs.add_metrics(self.state, out.metrics, cases, model.t, parallel)
+        outputs.add_metrics(self.state, out.metrics, cases, model.t, parallel, requests)
         if self.state.care is not None:
             add_care_metrics(self.state.care, out.metrics, cases)
         for name, text in outputs.summary_lines(out.metrics, self.config.groups).items():

@@ -400,11 +400,11 @@ class DxState:
             req = self.pairs["req"]
             req[:] = new_row[req]
 
-    def release(self, keep_requests: tuple[str, ...]) -> None:
-        """Free the run state once the cases and answers are written out (a streamed run's
-        end): the cases held and their scores, the pairs, the answers in flight, the open
-        sets, and every column of the requests but ``keep_requests``. The experts and the
-        counters stay. Nothing can step the state after this."""
+    def release(self) -> None:
+        """Free the run state once the cases and answers are written out and the figures of the
+        request log taken (a streamed run's end): the cases held and their scores, the pairs,
+        the answers in flight, the open sets and the request log. The experts and the counters
+        stay. Nothing can step the state after this."""
         self.cases = Table({name: dtype for name, (dtype, _) in CASE_COLUMNS.items()})
         self._scores = np.zeros((0, self.n_labels))
         self._row_of = np.zeros(0, np.int32)
@@ -412,10 +412,7 @@ class DxState:
         self.inflight = Table(ANSWER_SPEC)
         self.open_requests = Table(OPEN_REQUEST_SPEC)
         self._empty_open_sets()
-        R = self.requests  # copies of the filled part: the grown buffers go
-        self.requests = Table({name: REQUEST_SPEC[name] for name in keep_requests}, capacity=len(R))
-        if len(R):
-            self.requests.append({name: R[name] for name in keep_requests})
+        self.requests = Table({name: REQUEST_SPEC[name] for name in self.requests.spec})
 
     def drop_cases(self, written: np.ndarray) -> None:
         """Drop the rows ``written`` (bool per row of ``cases``: written out) and their scores."""

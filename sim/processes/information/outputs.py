@@ -192,22 +192,28 @@ def finish(p: InformationProcess, model, out: Outputs) -> None:
     out.tables["item_states"] = item_states(p, model)
 
 
-def item_states(p: InformationProcess, model) -> pd.DataFrame:
-    """One row per (item, clinician): final state, first heard, adopted / first believed."""
-    rows = []
-    for j, it in enumerate(p.catalog.items):
-        rows.append(
-            pd.DataFrame(
-                {
-                    "item": it.name,
-                    "clinician": np.arange(model.pop.n),
-                    "state": pd.Categorical.from_codes(p.arrays.state[j], STATE_NAMES[it.kind]).astype(str),
-                    "t_first": p.arrays.t_first[j],
-                    "t_taken": p.arrays.t_taken[j],
-                }
-            )
-        )
-    return pd.concat(rows, ignore_index=True)
+def item_states(p: InformationProcess, model) -> pd.DataFrame | StreamedTable:
+    """One row per (item, clinician): final state, first heard, adopted / first believed.
+    Streamed (``p.item_sink``), the rows are written an item at a time and the file returned."""
+    n_items = len(p.catalog.items)
+    if p.item_sink is not None and n_items:
+        for j in range(n_items - 1):
+            p.item_sink.write(_item_states(p, model, j))
+        return p.item_sink.close(_item_states(p, model, n_items - 1))
+    return pd.concat([_item_states(p, model, j) for j in range(n_items)], ignore_index=True)
+
+
+def _item_states(p: InformationProcess, model, j: int) -> pd.DataFrame:
+    it = p.catalog.items[j]
+    return pd.DataFrame(
+        {
+            "item": it.name,
+            "clinician": np.arange(model.pop.n),
+            "state": pd.Categorical.from_codes(p.arrays.state[j], STATE_NAMES[it.kind]).astype(str),
+            "t_first": p.arrays.t_first[j],
+            "t_taken": p.arrays.t_taken[j],
+        }
+    )
 
 
 def _counts(p: InformationProcess, model, m: Metrics) -> None:

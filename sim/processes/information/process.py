@@ -63,6 +63,8 @@ step; item settings are re-read at the start of a step when they changed
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 
 from ...components import Component
@@ -71,6 +73,9 @@ from . import adoption, belief, kernels, moderation, outputs, posting, reading, 
 from .config import BELIEVES, CORRECTED, LITERACY_REF, STATE_NAMES, InformationConfig, ItemConfig
 from .outputs import EventLog
 from .state import COUNTERS, DELIVERY_SPEC, Catalog, ItemArrays, ItemSettings, Queues, RumorTrack
+
+if TYPE_CHECKING:  # pragma: no cover
+    from ...streaming import TableStream
 
 __all__ = ["InformationProcess"]
 
@@ -87,6 +92,7 @@ class InformationProcess(Component):
     seeded: np.ndarray  # per scenario item (corrections included): seeds reached
     queues: Queues  # pending deliveries, moderation queue, removed posts
     log: EventLog
+    item_sink: TableStream | None  # streamed: where the item_states table goes (sim.streaming)
     counters: dict[str, int]
     track: RumorTrack  # believer trajectories of the rumors
     posting_cache: posting.Posting  # posting activity and per-step constants
@@ -110,6 +116,7 @@ class InformationProcess(Component):
         self.seeded = np.zeros(len(cfg.items), bool)
         self.queues = Queues()
         self.log = EventLog(cfg.event_log, self.catalog)
+        self.item_sink = None
         self.counters = dict.fromkeys(COUNTERS, 0)
         self.track = RumorTrack.empty(len(self.catalog.rumors))
         self.trust = running(model)  # pairwise trust weighs copies in belief (None: off)
