@@ -36,7 +36,13 @@ from .kernels import item_states
 from .state import DxState
 from .survival import km_quantile
 
-__all__ = ["HANDLER_STATES", "JUDGES", "CareLink", "add_metrics"]
+#: the columns of the cases that :func:`add_metrics` reads
+CASE_COLUMNS_READ = [
+    "tier", "resolved", "correct", "time_to_diagnosis_hours", "censor_hours", "concerned", "handler_info",
+    "belief_delay_hours",
+]  # fmt: skip
+
+__all__ = ["CASE_COLUMNS_READ", "HANDLER_STATES", "JUDGES", "CareLink", "add_metrics"]
 
 #: the treating clinician's state for the case's items at arrival (case column ``h_info``)
 HANDLER_STATES = ("unconcerned", "neutral", "adopted", "corrected", "believes")

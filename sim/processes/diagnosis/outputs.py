@@ -48,10 +48,11 @@ PREFIX = "dx"
 #: streamed: the share of the case table's buffers filled from which finished cases are written
 #: out once half a chunk is held (:func:`stream_cases`)
 STREAM_FULL = 0.9
-#: the columns of the cases that the metrics read (:func:`add_metrics`, the care and cost metrics)
+#: the columns of the cases that :func:`add_metrics` reads (those of the care metrics:
+#: :data:`.care.CASE_COLUMNS_READ`)
 CASE_COLUMNS_READ = [
     "tier", "specialty", "resolved", "route", "route_at_end", "consulted", "correct", "time_to_diagnosis_hours",
-    "censor_hours", "t_referral_visit", "referral_hops", "concerned", "handler_info", "belief_delay_hours",
+    "censor_hours", "t_referral_visit",
 ]  # fmt: skip
 
 
@@ -317,9 +318,12 @@ def add_metrics(
     for t in TIERS:
         sel = done & tier[t]
         add("accuracy", float(np.nanmean(correct[sel])) if sel.any() else None, tier=t)
-    del correct  # the curves below are the peak of a large run: hold no more per-case arrays than they need
+    # the curves below are the peak of a large run: hold no more per-case arrays than they need
+    del correct
+    referral = route["referral"]
+    del route
     # time to diagnosis: Kaplan-Meier, unresolved cases censored at the end
-    time = np.where(done, cases["time_to_diagnosis_hours"], cases["censor_hours"]).astype(float)
+    time = np.where(done, cases["time_to_diagnosis_hours"], cases["censor_hours"]).astype(float, copy=False)
     consulted = cases["consulted"].to_numpy()
 
     def km(sel: np.ndarray, suffix: str = "", **dims) -> None:
@@ -354,7 +358,7 @@ def add_metrics(
     if parallel:
         # a visit booked but not needed: an accepted answer came before it (the slot stays unused)
         booked = cases["t_referral_visit"].notna().to_numpy()
-        cancelled = booked & done & ~route["referral"]
+        cancelled = booked & done & ~referral
         add("referrals_cancelled", int(cancelled.sum()))
         add("p_referrals_cancelled", float(cancelled.sum() / booked.sum()) if booked.any() else None)
     add("answers", counters["answers"])

@@ -65,6 +65,7 @@ from ...table import Table
 from ..trust.process import running
 from . import answering, combining, outputs
 from .arrivals import Arrivals, case_rates
+from .care import CASE_COLUMNS_READ as CARE_CASE_COLUMNS
 from .care import CareLink
 from .care import add_metrics as add_care_metrics
 from .config import DiagnosisConfig
@@ -201,7 +202,7 @@ class DiagnosisProcess(Component):
         else:
             held = outputs.answers_frame(self.state)
         held_cases: pd.DataFrame | StreamedTable
-        requests = None
+        requests, streamed = None, None
         if self.state.case_sink is not None:
             streamed = outputs.close_cases(self.state, model.pop, model.t)
             if model.streamed:  # before the merge and the read-back: the end of the run does not hold both
@@ -209,15 +210,28 @@ class DiagnosisProcess(Component):
                 self.state.release()
                 streaming.trim_heap()
             streamed = outputs.merge_late_cases(self.state, streamed)
-            held_cases, cases = streamed, streamed.frame(outputs.CASE_COLUMNS_READ)
-            streaming.trim_heap()  # the read-back's buffers are gone: give their pages back
+            held_cases, cases = streamed, _read_back(streamed, outputs.CASE_COLUMNS_READ)
         else:
             held_cases = cases = outputs.cases_frame(self.state, model.pop, model.t)
         parallel = self.config.escalation == "parallel"
         outputs.add_metrics(self.state, out.metrics, cases, model.t, parallel, requests)
         if self.state.care is not None:
+            if streamed is not None:  # the columns the care metrics read, once the others are gone
+                del cases
+                cases = _read_back(streamed, CARE_CASE_COLUMNS)
             add_care_metrics(self.state.care, out.metrics, cases)
+        del cases
+        if streamed is not None:
+            streaming.trim_heap()
         for name, text in outputs.summary_lines(out.metrics, self.config.groups).items():
             out.metrics.note(name, text)
         out.tables["cases"] = held_cases
         out.tables["answers"] = held
+
+
+def _read_back(table: StreamedTable, columns: list[str]) -> pd.DataFrame:
+    """``columns`` of the streamed ``table``; the pages of the read's buffers go back to the system."""
+    try:
+        return table.frame(columns)
+    finally:
+        streaming.trim_heap()

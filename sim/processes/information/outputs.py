@@ -93,7 +93,9 @@ class EventLog:
     def frame(self) -> pd.DataFrame | StreamedTable:
         """The table, sorted by ``t`` (stable); streamed, the rest is written out and the file returned."""
         if self.sink is not None:
-            return self.sink.close(self._chunk())
+            table = self.sink.close(self._chunk())
+            self.rows = Table(EVENT_SPEC)  # all written: the buffers go
+            return table
         return self._frame().sort_values("t", kind="stable").reset_index(drop=True)
 
     def _frame(self) -> pd.DataFrame:
@@ -190,6 +192,8 @@ def finish(p: InformationProcess, model, out: Outputs) -> None:
     if p.config.event_log:
         out.tables["events"] = p.log.frame()
     out.tables["item_states"] = item_states(p, model)
+    if model.streamed:
+        streaming.trim_heap()  # the tables' pages written and freed go back to the system
 
 
 def item_states(p: InformationProcess, model) -> pd.DataFrame | StreamedTable:
