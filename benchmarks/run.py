@@ -567,14 +567,20 @@ def full_targets(full: dict | None) -> list[dict]:
             )
     big = ok.get(1_000_000)
     if big:
-        out.append(
+        phases = big.get("peak_rss_by_phase") or {}
+        by_phase = ", ".join(f"{k} {phases[k]:.0f}" for k in ("build", "run", "tables", "save") if k in phases)
+        out += [
             {
-                "target": f"1,000,000 clinicians, {full['days']:g} days: <= 180 s, peak memory <= 2 GB",
-                "measured": f"{big['sim_s']:.0f} s (build {big['build_s']:.0f} s, tables {_num(big.get('finish_s'))} s), "
-                f"peak RSS {big['peak_rss_mb']:.0f} MB (tables streamed)",
-                "met": big["sim_s"] <= 180 and big["peak_rss_mb"] <= 2048,
-            }
-        )
+                "target": f"1,000,000 clinicians, {full['days']:g} days: <= 180 s",
+                "measured": f"{big['sim_s']:.0f} s (build {big['build_s']:.0f} s, tables {_num(big.get('finish_s'))} s)",
+                "met": big["sim_s"] <= 180,
+            },
+            {
+                "target": f"1,000,000 clinicians, {full['days']:g} days: peak memory <= 2 GB",
+                "measured": f"peak RSS {big['peak_rss_mb']:.0f} MB (tables streamed; by phase, MB: {by_phase or 'n/a'})",
+                "met": big["peak_rss_mb"] <= 2048,
+            },
+        ]
     fit = full.get("growth_exponents", {}).get("model_mb")
     if fit and len(ok) >= 2:
         n_max = max(ok)

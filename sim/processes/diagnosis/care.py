@@ -34,13 +34,10 @@ from .combining import p_correct
 from .config import CASE_SPECIALTIES, LOCAL, DiagnosisConfig
 from .kernels import item_states
 from .state import DxState
-from .survival import km_quantile
+from .survival import case_hours, km_quantile
 
-#: the columns of the cases that :func:`add_metrics` reads
-CASE_COLUMNS_READ = [
-    "tier", "resolved", "correct", "time_to_diagnosis_hours", "censor_hours", "concerned", "handler_info",
-    "belief_delay_hours",
-]  # fmt: skip
+#: the columns of the cases that :func:`add_metrics` reads besides those of :func:`.survival.case_hours`
+CASE_COLUMNS_READ = ["tier", "resolved", "correct", "concerned", "handler_info", "belief_delay_hours"]
 
 __all__ = ["CASE_COLUMNS_READ", "HANDLER_STATES", "JUDGES", "CareLink", "add_metrics"]
 
@@ -179,12 +176,14 @@ class CareLink:
         C["t_esc"][row(free)] = np.maximum(due, t0)
 
 
-def add_metrics(care: CareLink, out, cases: pd.DataFrame) -> None:
+def add_metrics(care: CareLink, out, cases: pd.DataFrame, times: np.ndarray | None = None) -> None:
     """Outcomes of information in care (prefix ``dx``, by tier of the case's facility), when
     some item concerns a condition: cases concerned; harm (judgments wrong because of a
     belief, by judge; hours and cases of escalation held back) and benefit (right because
     of a guideline); concerned cases' wrong diagnoses, accuracy and time to diagnosis; and
-    accuracy and time to diagnosis by the treating clinician's state (``handler_<state>``)."""
+    accuracy and time to diagnosis by the treating clinician's state (``handler_<state>``).
+    ``times``: the :func:`.survival.case_hours` of ``cases``, when the caller has them (then
+    ``cases`` needs only the columns of :data:`CASE_COLUMNS_READ`)."""
     if not care.items:
         return
 
@@ -193,7 +192,7 @@ def add_metrics(care: CareLink, out, cases: pd.DataFrame) -> None:
 
     done = cases["resolved"].to_numpy()
     correct = cases["correct"].to_numpy(dtype=float, na_value=np.nan)
-    time = np.where(done, cases["time_to_diagnosis_hours"], cases["censor_hours"]).astype(float)
+    time = case_hours(cases) if times is None else times
     tier_is = label_masks(cases["tier"], TIERS)  # by category code: no string per case
     concerned = cases["concerned"].to_numpy()
     state_is = label_masks(cases["handler_info"], HANDLER_STATES)

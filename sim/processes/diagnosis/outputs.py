@@ -27,10 +27,11 @@ from .state import REQUEST_COLUMNS_READ, DxState
 
 if TYPE_CHECKING:  # pragma: no cover
     from ...streaming import StreamedTable
-from .survival import curve_quantile, curve_share_by, km_curve
+from .survival import case_hours, curve_quantile, curve_share_by, km_curve
 
 __all__ = [
     "CASE_COLUMNS_READ",
+    "HOURS_COLUMNS",
     "REQUEST_COLUMNS_READ",
     "add_metrics",
     "answers_frame",
@@ -48,12 +49,13 @@ PREFIX = "dx"
 #: streamed: the share of the case table's buffers filled from which finished cases are written
 #: out once half a chunk is held (:func:`stream_cases`)
 STREAM_FULL = 0.9
-#: the columns of the cases that :func:`add_metrics` reads (those of the care metrics:
-#: :data:`.care.CASE_COLUMNS_READ`)
+#: the columns of the cases that :func:`add_metrics` reads besides those of :func:`.survival.case_hours`
+#: (the care metrics': :data:`.care.CASE_COLUMNS_READ`)
 CASE_COLUMNS_READ = [
-    "tier", "specialty", "resolved", "route", "route_at_end", "consulted", "correct", "time_to_diagnosis_hours",
-    "censor_hours", "t_referral_visit",
+    "tier", "specialty", "resolved", "route", "route_at_end", "consulted", "correct", "t_referral_visit",
 ]  # fmt: skip
+#: the columns of the cases that :func:`.survival.case_hours` reads
+HOURS_COLUMNS = ["resolved", "time_to_diagnosis_hours", "censor_hours"]
 
 
 def record(st: DxState, rec: Recorder, t: float) -> None:
@@ -146,19 +148,20 @@ def stream_cases(st: DxState, pop, t: float) -> None:
 
     Finished: diagnosed before ``t`` (the end of this step) with no answer in flight. Nothing
     changes such a case again (its requests are closed, its pairs dropped), and its row of
-    :func:`cases_frame` is the same at any end of the run after ``t``. When fewer than a
-    quarter chunk are finished, the next look is after a sixteenth of a chunk more has
-    arrived. Rows go to the file in order of id; a case finished after later ones were
+    :func:`cases_frame` is the same at any end of the run after ``t``. They are written when
+    there are a quarter chunk of them, or a sixteenth when the buffers are that full; when
+    fewer, the next look is after a sixteenth of a chunk more has arrived. Rows go to the file in order of id; a case finished after later ones were
     written (one waiting for a referral visit, say) is held back and merged in at the end
     (:func:`close_cases`)."""
     C = st.cases
     n, chunk = len(C), streaming.CHUNK_ROWS
-    if n < max(chunk // 2, st.stream_check_at, 1) or (n < chunk and n < STREAM_FULL * C.capacity):
+    full = n >= STREAM_FULL * C.capacity
+    if n < max(chunk // 2, st.stream_check_at, 1) or (n < chunk and not full):
         return
     done = C["t_dx"] <= t  # NaN (open): False
     if len(st.inflight):
         done[st.rows(st.inflight["case"])] = False
-    if int(done.sum()) < max(chunk // 4, 1):
+    if int(done.sum()) < max(chunk // (16 if full else 4), 1):
         st.stream_check_at = n + max(chunk // 16, 1)
         return
     # in slices of a quarter chunk, as at the end of the run: no table of them all at once
@@ -289,11 +292,14 @@ def add_metrics(
     t_end: float,
     parallel: bool = False,
     requests: dict[str, float | int | None] | None = None,
+    times: np.ndarray | None = None,
 ) -> None:
     """The outcome figures of the run (prefix ``dx``), from the cases table and the state (the
     request log and counters: not the answers table); ``parallel`` (escalation = "parallel")
     adds the referral visits cancelled because an accepted answer came first. ``requests``:
-    the :func:`request_figures` of the run, when taken before its request log was freed."""
+    the :func:`request_figures` of the run, when taken before its request log was freed;
+    ``times``: the :func:`.survival.case_hours` of ``cases``, when the caller has them (then ``cases``
+    needs only the columns of :data:`CASE_COLUMNS_READ`)."""
 
     def add(metric: str, value, **dims) -> None:
         out.add(PREFIX, metric, value, **dims)
@@ -323,7 +329,7 @@ def add_metrics(
     referral = route["referral"]
     del route
     # time to diagnosis: Kaplan-Meier, unresolved cases censored at the end
-    time = np.where(done, cases["time_to_diagnosis_hours"], cases["censor_hours"]).astype(float, copy=False)
+    time = case_hours(cases) if times is None else times
     consulted = cases["consulted"].to_numpy()
 
     def km(sel: np.ndarray, suffix: str = "", **dims) -> None:

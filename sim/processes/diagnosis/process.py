@@ -73,6 +73,7 @@ from .referral import Referrals
 from .routing import Router
 from .staff import Staff
 from .state import DxState, Experts
+from .survival import case_hours
 
 if TYPE_CHECKING:  # pragma: no cover
     from ...model import QunModel
@@ -202,7 +203,7 @@ class DiagnosisProcess(Component):
         else:
             held = outputs.answers_frame(self.state)
         held_cases: pd.DataFrame | StreamedTable
-        requests, streamed = None, None
+        requests, streamed, times = None, None, None
         if self.state.case_sink is not None:
             streamed = outputs.close_cases(self.state, model.pop, model.t)
             if model.streamed:  # before the merge and the read-back: the end of the run does not hold both
@@ -210,17 +211,21 @@ class DiagnosisProcess(Component):
                 self.state.release()
                 streaming.trim_heap()
             streamed = outputs.merge_late_cases(self.state, streamed)
+            # the metrics read back only their columns, and the curves' times rather than the two
+            # columns they come from
+            times = case_hours(_read_back(streamed, outputs.HOURS_COLUMNS))
             held_cases, cases = streamed, _read_back(streamed, outputs.CASE_COLUMNS_READ)
         else:
             held_cases = cases = outputs.cases_frame(self.state, model.pop, model.t)
         parallel = self.config.escalation == "parallel"
-        outputs.add_metrics(self.state, out.metrics, cases, model.t, parallel, requests)
+        outputs.add_metrics(self.state, out.metrics, cases, model.t, parallel, requests, times)
         if self.state.care is not None:
             if streamed is not None:  # the columns the care metrics read, once the others are gone
                 del cases
+                streaming.trim_heap()
                 cases = _read_back(streamed, CARE_CASE_COLUMNS)
-            add_care_metrics(self.state.care, out.metrics, cases)
-        del cases
+            add_care_metrics(self.state.care, out.metrics, cases, times)
+        del cases, times
         if streamed is not None:
             streaming.trim_heap()
         for name, text in outputs.summary_lines(out.metrics, self.config.groups).items():
