@@ -150,9 +150,9 @@ def stream_cases(st: DxState, pop, t: float) -> None:
     changes such a case again (its requests are closed, its pairs dropped), and its row of
     :func:`cases_frame` is the same at any end of the run after ``t``. They are written when
     there are a quarter chunk of them, or a sixteenth when the buffers are that full; when
-    fewer, the next look is after a sixteenth of a chunk more has arrived. Rows go to the file in order of id; a case finished after later ones were
-    written (one waiting for a referral visit, say) is held back and merged in at the end
-    (:func:`close_cases`)."""
+    fewer, the next look is after a sixteenth of a chunk more has arrived. Rows go to the
+    file in order of id; a case finished after later ones were written (one waiting for a
+    referral visit, say) is held back and merged in at the end (:func:`close_cases`)."""
     C = st.cases
     n, chunk = len(C), streaming.CHUNK_ROWS
     full = n >= STREAM_FULL * C.capacity
@@ -298,8 +298,8 @@ def add_metrics(
     request log and counters: not the answers table); ``parallel`` (escalation = "parallel")
     adds the referral visits cancelled because an accepted answer came first. ``requests``:
     the :func:`request_figures` of the run, when taken before its request log was freed;
-    ``times``: the :func:`.survival.case_hours` of ``cases``, when the caller has them (then ``cases``
-    needs only the columns of :data:`CASE_COLUMNS_READ`)."""
+    ``times``: the :func:`.survival.case_hours` of ``cases``, when the caller has them (then
+    ``cases`` needs only the columns of :data:`CASE_COLUMNS_READ`)."""
 
     def add(metric: str, value, **dims) -> None:
         out.add(PREFIX, metric, value, **dims)

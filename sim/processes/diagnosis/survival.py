@@ -61,8 +61,9 @@ def curve_share_by(times: np.ndarray, surv: np.ndarray, t: float) -> float | Non
 
 
 def case_hours(cases: pd.DataFrame) -> np.ndarray:
-    """The cases table's (of the diagnosis process): per case: hours from its first consultation to its diagnosis, or to the end of the run
-    when unresolved (censored): the times of the Kaplan-Meier curves."""
+    """Per case of the diagnosis process's ``cases`` table: hours from its first consultation
+    to its diagnosis, or to the end of the run when unresolved (censored), the times of the
+    Kaplan-Meier curves (as :func:`durations`, with ``resolved`` as the event)."""
     done = cases["resolved"].to_numpy()
     return np.where(done, cases["time_to_diagnosis_hours"], cases["censor_hours"]).astype(float, copy=False)
 
