@@ -178,24 +178,27 @@ def test_in_sorted_ids_equals_sorted_member(kernel):
         assert got.sum() >= (ids.size + 1) // 2 if n_x else got.size == 0
 
 
+def _open_reference(case, first_held, row_of, t_dx):
+    """Whether each case is held and not diagnosed, as ``DxState._undiagnosed`` computed it."""
+    if row_of.size == 0:
+        return np.isnan(t_dx[case])
+    off = case - first_held
+    r = np.where(off >= 0, row_of[np.clip(off, 0, row_of.size - 1)], -1)
+    return (r >= 0) & np.isnan(t_dx[np.maximum(r, 0)])
+
+
 def _open_keys_reference(a, b, n, first_held, row_of, t_dx):
     """The merge of the asked keys as it was: concatenate, keep the keys of cases held and not
     diagnosed, sort."""
     keys = np.concatenate([a, b])
-    case = keys // n
-    if row_of.size == 0:
-        keys = keys[np.isnan(t_dx[case])]
-    else:
-        off = case - first_held
-        r = np.where(off >= 0, row_of[np.clip(off, 0, row_of.size - 1)], -1)
-        keys = keys[(r >= 0) & np.isnan(t_dx[np.maximum(r, 0)])]
+    keys = keys[_open_reference(keys // n, first_held, row_of, t_dx)]
     keys.sort(kind="stable")
     return keys
 
 
 @pytest.mark.parametrize("kernel", _both(DK.merge_open_keys))
 @pytest.mark.parametrize("written", [False, True])
-def test_merge_open_keys_equals_concatenate_filter_sort(kernel, written):
+def test_merge_open_keys_and_open_cases_equal_the_numpy_they_replaced(kernel, written):
     rng = np.random.default_rng(23)
     n = 50  # clinicians: key = case * n + member
     for n_cases, n_a, n_b in ((0, 0, 0), (5, 0, 7), (5, 9, 0), (40, 300, 80), (200, 2000, 600)):
@@ -217,6 +220,11 @@ def test_merge_open_keys_equals_concatenate_filter_sort(kernel, written):
         assert got.dtype == np.int64 and np.array_equal(got, want)
         if n_a + n_b > 100:
             assert 0 < got.size < n_a + n_b  # some kept, some dropped
+        cases = np.concatenate([a, b]) // n
+        is_open = (DK.open_cases if kernel is DK.merge_open_keys else DK.open_cases.py_func)(
+            cases, first_held, row_of, t_dx
+        )
+        assert is_open.dtype == bool and np.array_equal(is_open, _open_reference(cases, first_held, row_of, t_dx))
 
 
 @pytest.mark.parametrize("narrow", [False, True])

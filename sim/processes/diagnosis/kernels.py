@@ -21,6 +21,7 @@ __all__ = [
     "item_states",
     "lookup_sorted",
     "merge_open_keys",
+    "open_cases",
     "pick_in_lists",
     "run_first",
     "run_rank",
@@ -286,11 +287,9 @@ def item_states(bits, who, state, item, rumor, adopted, believes, corrected):
 
 
 @njit(cache=True)
-def _key_open(key: np.int64, n: int, first_held: int, row_of: np.ndarray, t_dx: np.ndarray) -> bool:
-    """Whether the case of the (case * n + member) ``key`` is held and not diagnosed: its row is
-    ``row_of[case - first_held]`` (-1: written out), or the case itself when ``row_of`` is empty
-    (no case was written out)."""
-    case = key // n
+def _case_open(case: np.int64, first_held: int, row_of: np.ndarray, t_dx: np.ndarray) -> bool:
+    """Whether ``case`` is held and not diagnosed: its row is ``row_of[case - first_held]``
+    (-1: written out), or the case itself when ``row_of`` is empty (no case was written out)."""
     if row_of.size == 0:
         return np.isnan(t_dx[case])
     off = case - first_held
@@ -301,15 +300,24 @@ def _key_open(key: np.int64, n: int, first_held: int, row_of: np.ndarray, t_dx: 
 
 
 @njit(cache=True)
+def open_cases(ids: np.ndarray, first_held: int, row_of: np.ndarray, t_dx: np.ndarray) -> np.ndarray:
+    """Bool per case id of ``ids``: held and not diagnosed (:func:`_case_open`)."""
+    out = np.empty(ids.size, np.bool_)
+    for i in range(ids.size):
+        out[i] = _case_open(ids[i], first_held, row_of, t_dx)
+    return out
+
+
+@njit(cache=True)
 def merge_open_keys(a: np.ndarray, b: np.ndarray, n: int, first_held: int, row_of: np.ndarray, t_dx: np.ndarray):
     """The keys of ``a`` and ``b`` (both sorted) whose case is held and not diagnosed
-    (:func:`_key_open`), merged in order: ``np.sort(np.concatenate([a, b]))`` of those, with
+    (:func:`_case_open` of ``key // n``), merged in order: ``np.sort(np.concatenate([a, b]))`` of those, with
     no copy of them all and exactly the room the result needs (counted in a first pass)."""
     keep = 0
     for i in range(a.size):
-        keep += _key_open(a[i], n, first_held, row_of, t_dx)
+        keep += _case_open(a[i] // n, first_held, row_of, t_dx)
     for j in range(b.size):
-        keep += _key_open(b[j], n, first_held, row_of, t_dx)
+        keep += _case_open(b[j] // n, first_held, row_of, t_dx)
     out = np.empty(keep, np.int64)
     i = j = k = 0
     while i < a.size or j < b.size:
@@ -319,7 +327,7 @@ def merge_open_keys(a: np.ndarray, b: np.ndarray, n: int, first_held: int, row_o
         else:
             v = b[j]
             j += 1
-        if _key_open(v, n, first_held, row_of, t_dx):
+        if _case_open(v // n, first_held, row_of, t_dx):
             out[k] = v
             k += 1
     return out

@@ -27,7 +27,7 @@ import numpy as np
 from ...arrays import sorted_member
 from ...table import Table
 from .config import NONE, PENDING
-from .kernels import in_sorted_ids, merge_open_keys, unique_inverse, unique_inverse_dense
+from .kernels import in_sorted_ids, merge_open_keys, open_cases, unique_inverse, unique_inverse_dense
 
 if TYPE_CHECKING:  # pragma: no cover
     from ...streaming import TableStream
@@ -338,16 +338,11 @@ class DxState:
 
     def _undiagnosed(self, ids: np.ndarray) -> np.ndarray:
         """Bool per case id: held and not diagnosed."""
-        if ids.size == 0:
-            return np.zeros(0, bool)
-        t_dx = self.cases["t_dx"]
-        if not self.n_written:
-            return np.isnan(t_dx[ids])
-        if t_dx.size == 0:
-            return np.zeros(ids.size, bool)
-        off = ids - self._first_held
-        r = np.where(off >= 0, self._row_of[np.clip(off, 0, self._row_of.size - 1)], -1)
-        return (r >= 0) & np.isnan(t_dx[np.maximum(r, 0)])
+        return open_cases(ids, self._first_held, self._row_map(), self.cases["t_dx"])
+
+    def _row_map(self) -> np.ndarray:
+        """The row map of the kernels: empty until cases were written out (row = id)."""
+        return self._row_of if self.n_written else self._row_of[:0]
 
     def forget_diagnosed(self, newly: np.ndarray) -> None:
         """Drop what belongs to the cases ``newly`` diagnosed: their open ids, pairs and open
@@ -376,8 +371,7 @@ class DxState:
             self._drop_closed_requests()
         if self._n_asked_new > max(self._asked.size // 4, ASKED_MERGE_MIN):
             recent = np.sort(np.concatenate(self._asked_new), kind="stable")
-            row_of = self._row_of if self.n_written else self._row_of[:0]
-            keys = merge_open_keys(self._asked, recent, self.n, self._first_held, row_of, self.cases["t_dx"])
+            keys = merge_open_keys(self._asked, recent, self.n, self._first_held, self._row_map(), self.cases["t_dx"])
             self._asked, self._asked_new, self._n_asked_new = keys, [], 0
 
     def log_requests_lean(self) -> None:
@@ -412,7 +406,7 @@ class DxState:
         self.inflight = Table(ANSWER_SPEC)
         self.open_requests = Table(OPEN_REQUEST_SPEC)
         self._empty_open_sets()
-        self.requests = Table({name: REQUEST_SPEC[name] for name in self.requests.spec})
+        self.requests = Table(self.requests.spec)
 
     def drop_cases(self, written: np.ndarray) -> None:
         """Drop the rows ``written`` (bool per row of ``cases``: written out) and their scores."""
