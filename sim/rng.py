@@ -18,7 +18,7 @@ import hashlib
 
 import numpy as np
 
-__all__ = ["Streams", "replicate_seeds", "stable_hash", "stream"]
+__all__ = ["Streams", "bernoulli_hits", "replicate_seeds", "stable_hash", "stream"]
 
 
 def stable_hash(name: str) -> int:
@@ -47,6 +47,34 @@ class Streams:
         if gen is None:
             gen = self._cache[name] = stream(self.seed, name)
         return gen
+
+
+#: above this chance :func:`bernoulli_hits` draws one uniform per trial (as cheap as the sparse draw there)
+DENSE_CHANCE = 0.25
+
+
+def bernoulli_hits(rng: np.random.Generator, n: int, q: float) -> tuple[np.ndarray, np.ndarray]:
+    """The trials ``i < n`` whose uniform ``u_i`` falls below ``q``, and those ``u_i``.
+
+    The same joint law as ``u = rng.random(n); hit = np.flatnonzero(u < q); u[hit]``,
+    at a cost in proportion to the hits rather than to ``n`` for a small ``q``: the
+    number of hits is binomial, their places a uniform subset of ``range(n)`` (in
+    increasing order) and each ``u_i`` uniform on ``[0, q)``. A trial whose event has a
+    chance ``p_i <= q`` happens where ``u_i < p_i``, so rare per-step events of many
+    clinicians (forgetting, a decision, a membership muted) are drawn without a uniform
+    per clinician and step. Above :data:`DENSE_CHANCE` it draws the ``n`` uniforms.
+    """
+    if not 0.0 <= q <= 1.0:
+        raise ValueError(f"a chance must be in [0, 1], got {q}")
+    if n <= 0 or q <= 0.0:
+        return np.zeros(0, np.int64), np.zeros(0)
+    if q > DENSE_CHANCE:
+        u = rng.random(n)
+        hit = np.flatnonzero(u < q)
+        return hit, u[hit]
+    k = int(rng.binomial(n, q))
+    hit = np.sort(rng.choice(n, size=k, replace=False, shuffle=False)).astype(np.int64, copy=False)
+    return hit, rng.random(k) * q
 
 
 def replicate_seeds(root_seed: int, n: int) -> list[int]:

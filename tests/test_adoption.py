@@ -61,15 +61,17 @@ UNCALIBRATED_GD = (
     'diagnosis.escalation="serial"',
 )
 
-# recorded with the code before staged adoption (commit 91045cb), seed 3
+# recorded with the code before staged adoption (commit 91045cb), seed 3; recorded again when
+# the rare per-step events came to be drawn where they can happen (sim.rng.bernoulli_hits: the
+# rumor transitions, the daily mutes and departures; a listed change of the draws, not of their law)
 EARLIER = {
-    ("classroom.toml",): "acd59e9ec9613041380bcba4beefc6f30c201ff69feadfb0f4396794440aa71b",
+    ("classroom.toml",): "3c10e38a76ab36f56185f7f3bc9226293c2bac20b2a27ae207df590550a09c82",
     (
         "guangdong_study.toml",
         "run.duration_days=25",
         "information.items.0.paywalled=false",
         *UNCALIBRATED_GD,
-    ): "9c0cf1ff9c4a6756fb8d48a3c61d23412d507e6ec225715e2c1820b457a4e3bc",
+    ): "bde25050eae20b051913e94a44ef83e42dd81ebe4c3b122ab7369b5bae3c11b6",
 }
 
 
@@ -157,8 +159,17 @@ def test_no_paywall_no_article_path_and_a_paywall_brings_one(seed):
             assert m[f"{name}_p_aware_via_article"] > 0.1
             # primary clinicians rarely fetch it themselves: most of their full texts come as articles
             assert m[f"{name}_p_source_via_article_primary"] > 0.5
-            aware_without = (state == AWARE) & (source == Src.NONE)
-            assert aware_without.any()  # heard the news, never held the text
+
+
+def test_under_a_paywall_some_hear_the_news_and_never_hold_the_text():
+    """Aware clinicians without the full text: a handful per 40-day run (about 4 in 300
+    aware, so none in about one run in fifty); over four runs, some."""
+    heard_only = 0
+    for seed in (1, 2, 3, 4):
+        p = _gd(True, seed).process("information")
+        state, source = p.arrays.state[0], p.arrays.source[0]
+        heard_only += int(((state == AWARE) & (source == Src.NONE)).sum())
+    assert heard_only > 0
 
 
 def test_guideline_only_settings_are_refused_elsewhere():

@@ -419,14 +419,17 @@ def test_rumor_transitions_equal_the_masks(compiled):
         p_forget = 0.2
         verify_below = (p_forget + rng.random(n).astype(np.float32) * (1 - p_forget)).astype(np.float32)
         check_below = rng.random(n).astype(np.float32)
-        same = state == start  # the numpy it replaced (belief.verify_and_forget)
+        same = state == start  # the masks over every clinician's uniform
         bel, cor = same & (start == believes), same & (start == corrected)
         forget = (bel | cor) & (u < p_forget)
         verify = bel & ~forget & (u < verify_below)
         check = same & (start == doubts) & (u < check_below)
-        got = kernel(state, start, u, p_forget, verify_below, check_below, believes, corrected, doubts)
+        # the kernel sees only the uniforms below the largest chance, at their clinicians
+        hit = np.flatnonzero(u < max(p_forget, verify_below.max(initial=0), check_below.max(initial=0)))
+        got = kernel(state, start, hit, u[hit], p_forget, verify_below, check_below, believes, corrected, doubts)
         for g, w in zip(got, (forget, verify, check), strict=True):
             assert np.array_equal(g, np.flatnonzero(w)) and g.dtype == np.flatnonzero(w).dtype
+        assert n < 500 or all(g.size for g in got)
 
 
 @pytest.mark.parametrize("compiled", [True, False])
@@ -440,11 +443,13 @@ def test_decide_considering_is_the_masks_it_replaced(compiled):
         p_decide = p_adopt + (1.0 - p_adopt) * 0.2
         u = rng.random(n)
         u[: n // 5] = p_adopt[: n // 5]  # ties: u equal to a chance does not pass it
-        adopt, decided = u < p_adopt, u < p_decide  # the numpy it replaced
+        adopt, decided = u < p_adopt, u < p_decide  # the masks over every clinician's uniform
         keep = ~decided
         want = [who[adopt], who[decided & ~adopt], who[keep], rate[keep], seen[keep], p_adopt[keep], p_decide[keep]]
         arrays = [who.copy(), rate.copy(), seen.copy(), p_adopt.copy(), p_decide.copy()]
-        a, r, m = kernel(u, arrays[3], arrays[4], arrays[0], arrays[1], arrays[2])
+        # the kernel sees only the uniforms below the largest chance to decide, at their places
+        hit = np.flatnonzero(u < p_decide.max(initial=0.0))
+        a, r, m = kernel(hit, u[hit], arrays[3], arrays[4], arrays[0], arrays[1], arrays[2])
         got = [a, r, *(x[:m] for x in arrays)]
         for g, w in zip(got, want, strict=True):
             assert np.array_equal(g, w) and g.dtype == w.dtype

@@ -7,11 +7,12 @@ import sys
 import numpy as np
 import pandas as pd
 import pytest
+from scipy import stats
 
 import sim
 from sim import Results, load_scenario
 from sim.model import QunModel
-from sim.rng import replicate_seeds, stream
+from sim.rng import DENSE_CHANCE, bernoulli_hits, replicate_seeds, stream
 
 from .conftest import SCENARIOS
 
@@ -70,6 +71,39 @@ def test_streams_are_independent_of_each_other():
     np.testing.assert_array_equal(a, b)
     assert not np.array_equal(a, stream(11, "network").random(5))
     assert len(set(replicate_seeds(1, 50))) == 50
+
+
+@pytest.mark.parametrize("q", [0.004, 0.6])  # drawn sparse, and one uniform per trial (DENSE_CHANCE)
+def test_bernoulli_hits_have_the_law_of_a_uniform_per_trial(q):
+    """Hits are ``u_i < q`` of independent uniforms: a binomial count, uniform places, and
+    each ``u_i`` uniform on [0, q); a thinned event of chance ``p <= q`` happens at rate ``p``."""
+    assert (q < DENSE_CHANCE) == (q == 0.004)
+    rng = np.random.default_rng(5)
+    n, reps = 3000, 400
+    counts, places, us, events = [], [], [], 0
+    for _ in range(reps):
+        hit, u = bernoulli_hits(rng, n, q)
+        assert hit.dtype == np.int64 and hit.size == u.size
+        assert np.all(np.diff(hit) > 0) and (hit.size == 0 or 0 <= hit[0] <= hit[-1] < n)
+        assert np.all((u >= 0) & (u < q))
+        counts.append(hit.size)
+        places.append(hit)
+        us.append(u)
+        events += int((u < q / 3).sum())
+    total = n * reps
+    # the count's mean within 4 standard errors of n q
+    assert abs(np.mean(counts) - n * q) < 4 * np.sqrt(n * q * (1 - q) / reps)
+    # thinned events at the chance q / 3 (4 standard errors of a binomial over every trial)
+    p = q / 3
+    assert abs(events / total - p) < 4 * np.sqrt(p * (1 - p) / total)
+    # places uniform over the trials (ten bins) and u uniform on [0, q): fixed seed, 0.1% level
+    binned = np.bincount(np.concatenate(places) * 10 // n, minlength=10)
+    assert stats.chisquare(binned).pvalue > 1e-3
+    assert stats.kstest(np.concatenate(us) / q, "uniform").pvalue > 1e-3
+    # nothing to draw, and a chance out of range
+    assert bernoulli_hits(rng, 0, q)[0].size == 0 and bernoulli_hits(rng, n, 0.0)[0].size == 0
+    with pytest.raises(ValueError, match="chance"):
+        bernoulli_hits(rng, n, 1.5)
 
 
 def test_switching_a_process_off_leaves_the_others_draws_unchanged():

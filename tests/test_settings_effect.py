@@ -98,6 +98,8 @@ for _name in (
     "routing",
 ):
     CONTEXT[f"trust.{_name}"] = ["trust.enabled=true"]
+# routing weighs the choice of a contact: cases ask a contact first, so that many do
+CONTEXT["trust.routing"].append('diagnosis.routes=["local", "contact", "referral"]')
 CONTEXT["trust.meeting_gain"] = [
     "trust.enabled=true",
     "network.conference_interval_days=1",

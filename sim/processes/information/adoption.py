@@ -5,7 +5,8 @@ Awareness -> consideration -> adoption or rejection. The compiled reader
 text and is eligible (``adoption_sources`` distinct sources, or a copy from a group that
 discussed it) to *considering*, and counts the reinforcing copies they read afterwards.
 Here, once per step and only over the considering clinicians of each guideline, each one
-decides: adopt with probability ``a_i`` per day, else reject with ``reject_prob_per_day``
+decides (one uniform each, drawn only where it is below the largest chance to decide,
+:func:`sim.rng.bernoulli_hits`): adopt with probability ``a_i`` per day, else reject with ``reject_prob_per_day``
 (both as per-step probabilities ``1 - (1 - p)^dt``)::
 
     a_i = adopt_prob_per_day * barrier_factor^(b_i + e_i) * (1 + reinforcement * r_i / (r_i + 1)) * l_i
@@ -24,6 +25,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from ...rng import bernoulli_hits
 from . import kernels
 from .config import ADOPTED, LITERACY_REF, REJECTED
 from .transitions import set_state
@@ -63,6 +65,7 @@ class BaseRates:
         self.seen = np.zeros(0, np.int16)
         self.p_adopt = np.zeros(0)
         self.p_decide = np.zeros(0)
+        self.most = 0.0  # at least the largest of p_decide (an upper bound; the draws need no more)
 
     def stay(self, m: int) -> None:
         """Keep the first ``m`` entries (those of the clinicians still considering, moved to
@@ -136,14 +139,16 @@ def step_chances(p: InformationProcess, model, j: int, dt: float, p_reject: floa
         grown[0, :n_old], grown[1, :n_old] = base.p_adopt[:n_old], base.p_decide[:n_old]
         base.p_adopt, base.p_decide = grown[0], grown[1]
     base.p_adopt[at] = p_adopt
-    base.p_decide[at] = p_adopt + (1.0 - p_adopt) * p_reject
+    base.p_decide[at] = decide = p_adopt + (1.0 - p_adopt) * p_reject
+    # at least the largest chance to decide (the chances of those who left may have been it)
+    base.most = min(1.0, max(base.most if n_old else 0.0, float(decide.max(initial=0.0))))
     base.seen, base.step_key = r, step_key
     return base.p_adopt, base.p_decide
 
 
 def decide(p: InformationProcess, model, t: float, dt: float) -> None:
     """Every considering clinician adopts with ``a_i`` per day, else rejects with
-    ``reject_prob_per_day`` (one uniform each; per-step probabilities)."""
+    ``reject_prob_per_day`` (one uniform each, drawn where it can decide; per-step probabilities)."""
     if p.config.adoption != "staged":
         return
     p_reject = 1.0 - (1.0 - p.config.reject_prob_per_day) ** dt
@@ -153,9 +158,8 @@ def decide(p: InformationProcess, model, t: float, dt: float) -> None:
         p_adopt, p_decide = step_chances(p, model, j, dt, p_reject)
         base = p.adopt_base[j]
         # one compiled pass: who adopts, who rejects; the others stay, kept in place
-        adopt, reject, m = kernels.decide_considering(
-            p.rng.random(who.size), p_adopt, p_decide, who, base.rate, base.seen
-        )
+        hit, u = bernoulli_hits(p.rng, who.size, base.most)  # the uniforms that can decide
+        adopt, reject, m = kernels.decide_considering(hit, u, p_adopt, p_decide, who, base.rate, base.seen)
         if m == who.size:
             continue
         p.considering[j] = who[:m]

@@ -36,6 +36,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from ...rng import bernoulli_hits
 from ...table import Table
 from . import kernels
 from .config import BELIEVES, CONTENT, CORRECTED, CORRECTION, DOUBTS, LITERACY_REF, UNAWARE
@@ -115,18 +116,20 @@ def expose_rumor(p: InformationProcess, model, j: int, sub: Table, t: float) -> 
 
 
 def verify_and_forget(p: InformationProcess, model, start: dict[int, np.ndarray], t: float, dt: float) -> None:
-    """One draw per clinician and rumor: forget, verify (believers) or check (doubters),
-    for those still in their start-of-step state (one transition per step)."""
+    """Forget, verify (believers) or check (doubters), each with its per-step chance, for
+    the clinicians still in their start-of-step state (one transition per step). One
+    uniform per clinician and rumor decides, drawn only where it falls below the largest
+    of the chances (:func:`sim.rng.bernoulli_hits`): the work goes with the transitions,
+    not with the clinicians."""
     if not p.catalog.rumors:
         return
     arr = p.arrays
-    p_forget, verify_below, check_below = _thresholds(p, model, dt)
+    p_forget, verify_below, check_below, most = _thresholds(p, model, dt)
     for j in p.catalog.rumors:
-        st0 = start[j]
-        u = p.rng.random(st0.size)
+        hit, u = bernoulli_hits(p.rng, start[j].size, most)
         # one compiled pass: those still in their start-of-step state that forget, verify, check
         forget, verify, check = kernels.rumor_transitions(
-            arr.state[j], st0, u, p_forget, verify_below, check_below, BELIEVES, CORRECTED, DOUBTS
+            arr.state[j], start[j], hit, u, p_forget, verify_below, check_below, BELIEVES, CORRECTED, DOUBTS
         )
         if forget.size:
             arr.state[j, forget] = DOUBTS
@@ -138,9 +141,10 @@ def verify_and_forget(p: InformationProcess, model, start: dict[int, np.ndarray]
                 arr.active[j, who] = p.rng.random(who.size) < p.settings["share_prob"][j]
 
 
-def _thresholds(p: InformationProcess, model, dt: float) -> tuple[float, np.ndarray, np.ndarray]:
-    """``p_forget`` and, per clinician, the uniform draw below which a believer verifies
-    (when not forgetting) and a doubter checks, kept while the settings stay the same."""
+def _thresholds(p: InformationProcess, model, dt: float) -> tuple[float, np.ndarray, np.ndarray, float]:
+    """``p_forget``, per clinician the uniform draw below which a believer verifies (when
+    not forgetting) and a doubter checks, and the largest of these chances; kept while
+    the settings stay the same."""
     cfg = p.config
     p_verify, p_check = _verify_check(p, model, dt)
     p_forget = float(per_step(cfg.forget_prob_per_day, dt))
@@ -154,9 +158,10 @@ def _thresholds(p: InformationProcess, model, dt: float) -> tuple[float, np.ndar
         n = model.pop.n
         verify = np.broadcast_to(verify, n).copy() if np.ndim(verify) == 0 else verify
         check = np.broadcast_to(p_check, n).copy() if np.ndim(p_check) == 0 else p_check
+        most = min(1.0, max(p_forget, float(verify.max(initial=0.0)), float(check.max(initial=0.0))))
         # p_verify and p_check are held with the entry, so the ids in its key stay theirs
-        cached = p.cache["rumor_thresholds"] = (key, p_forget, verify, check, p_verify, p_check)
-    return cached[1], cached[2], cached[3]
+        cached = p.cache["rumor_thresholds"] = (key, p_forget, verify, check, most, p_verify, p_check)
+    return cached[1], cached[2], cached[3], cached[4]
 
 
 def _verify_check(p: InformationProcess, model, dt: float):

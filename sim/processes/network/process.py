@@ -21,6 +21,7 @@ import numpy as np
 
 from ...components import Component
 from ...groups import JOIN_BASIS, assign_moderators, form_groups, invite, load_kernels
+from ...rng import bernoulli_hits
 
 __all__ = ["NetworkProcess"]
 
@@ -65,10 +66,12 @@ class NetworkProcess(Component):
         self.new_memberships += added
         p_mute = -np.expm1(-cfg.mute_per_year / 365.0)
         p_leave = -np.expm1(-cfg.leave_per_year / 365.0)
-        mute = np.flatnonzero((rng.random(net.n_rows) < p_mute) & ~net.m_muted)
+        # a uniform per membership decides each, drawn only where it is below the chance
+        mute = bernoulli_hits(rng, net.n_rows, p_mute)[0]
+        mute = mute[~net.m_muted[mute]]
         net.m_muted[mute] = True
         self.muted += int(mute.size)
-        leave = np.flatnonzero(rng.random(net.n_rows) < p_leave)
+        leave = bernoulli_hits(rng, net.n_rows, p_leave)[0]
         if leave.size:
             self.left += int(leave.size)
             net.remove_rows(leave, reindex=False)
