@@ -2,7 +2,8 @@
 
 Imported when a model is built (never by ``import sim``): the membership index is rebuilt
 with :func:`membership_index`, its rows kept in order with :func:`first_descent` and
-:func:`merge_order`. ``kernel.py_func`` is the same code run by the
+:func:`merge_order`; the distinct clinicians of a list (:class:`DistinctIds`) by
+:func:`unique_inverse` or :func:`unique_inverse_dense`. ``kernel.py_func`` is the same code run by the
 interpreter; the tests check that both give the same results as the numpy they replace.
 Compiled code is cached next to this file (``cache=True``).
 """
@@ -12,7 +13,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-__all__ = ["first_descent", "membership_index", "merge_order"]
+__all__ = ["DistinctIds", "first_descent", "membership_index", "merge_order", "unique_inverse", "unique_inverse_dense"]
 
 
 @njit(cache=True)
@@ -80,3 +81,66 @@ def membership_index(
         c_groups[fill[c]] = m_group[r]
         fill[c] += 1
     return g_indptr, c_indptr, c_rows, c_groups, g_muted
+
+
+@njit(cache=True)
+def unique_inverse(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``np.unique(values, return_inverse=True)``: the distinct values, sorted, and the
+    position of each value among them."""
+    inv = np.empty(values.size, np.int64)
+    if values.size == 0:
+        return values.copy(), inv
+    order = np.argsort(values)  # equal values get the same position: the sort need not be stable
+    uniq = np.empty(values.size, values.dtype)
+    k = -1
+    for i in range(order.size):
+        v = values[order[i]]
+        if k < 0 or v != uniq[k]:
+            k += 1
+            uniq[k] = v
+        inv[order[i]] = k
+    return uniq[: k + 1].copy(), inv
+
+
+@njit(cache=True)
+def unique_inverse_dense(values: np.ndarray, mark: np.ndarray, slot: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`unique_inverse` of values in ``[0, mark.size)`` by one pass over that range
+    instead of a sort (for many values of a small range). ``mark`` (bool) is all False on
+    entry and is left so; ``slot`` (ints, as long) is scratch."""
+    for i in range(values.size):
+        mark[values[i]] = True
+    uniq = np.empty(values.size, values.dtype)
+    k = 0
+    for v in range(mark.size):
+        if mark[v]:
+            mark[v] = False
+            slot[v] = k
+            uniq[k] = v
+            k += 1
+    inv = np.empty(values.size, np.int64)
+    for i in range(values.size):
+        inv[i] = slot[values[i]]
+    return uniq[:k].copy(), inv
+
+
+#: a list of ids at least ``1 / DENSE_UNIQUE_RATIO`` as long as the range is made distinct by a
+#: pass over the range rather than by a sort
+DENSE_UNIQUE_RATIO = 32
+
+
+class DistinctIds:
+    """``np.unique(who, return_inverse=True)`` of ids in ``[0, n)`` (clinicians): by a pass
+    over the range when the ids are many next to it (no sort; the scratch is kept), else by
+    a sort."""
+
+    def __init__(self, n: int) -> None:
+        self.n = n
+        self._mark = np.zeros(0, bool)
+        self._slot = np.zeros(0, np.int32)
+
+    def __call__(self, who: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        if who.size * DENSE_UNIQUE_RATIO < self.n:
+            return unique_inverse(who)
+        if self._mark.size != self.n:
+            self._mark, self._slot = np.zeros(self.n, bool), np.empty(self.n, np.int32)
+        return unique_inverse_dense(who, self._mark, self._slot)

@@ -10,7 +10,15 @@ import numpy as np
 import pytest
 
 from sim.groups import _merge_order
-from sim.kernels import first_descent, membership_index, merge_order
+from sim.kernels import (
+    DENSE_UNIQUE_RATIO,
+    DistinctIds,
+    first_descent,
+    membership_index,
+    merge_order,
+    unique_inverse,
+    unique_inverse_dense,
+)
 from sim.processes.diagnosis import kernels as DK
 
 from .reference_arrays import csr_rows, first_at_or_after, lookup, segment_first, segment_rank
@@ -248,8 +256,8 @@ def test_forget_diagnosed_finds_the_cases_by_either_path(narrow, monkeypatch):
 @pytest.mark.parametrize("compiled", [True, False])
 def test_unique_kernels_equal_np_unique(compiled):
     rng = np.random.default_rng(13)
-    inverse = DK.unique_inverse if compiled else DK.unique_inverse.py_func
-    dense = DK.unique_inverse_dense if compiled else DK.unique_inverse_dense.py_func
+    inverse = unique_inverse if compiled else unique_inverse.py_func
+    dense = unique_inverse_dense if compiled else unique_inverse_dense.py_func
     for n in (0, 1, 9, 300):
         for dtype in (np.int32, np.int64):
             v = rng.integers(0, 40, n).astype(dtype)
@@ -265,19 +273,17 @@ def test_unique_kernels_equal_np_unique(compiled):
 
 
 @pytest.mark.parametrize("many", [False, True])
-def test_distinct_clinicians_by_either_path_is_np_unique(many):
-    from sim.processes.diagnosis.state import DENSE_UNIQUE_RATIO, DxState
-
+def test_distinct_ids_by_either_path_are_np_unique(many):
     n = 5000
-    st = DxState(n, 4, np.random.default_rng(0))
+    distinct = DistinctIds(n)
     rng = np.random.default_rng(15)
     size = n // DENSE_UNIQUE_RATIO + (50 if many else -50)
     for _ in range(3):  # the scratch is reused
         who = rng.integers(0, n, size).astype(np.int32)
-        u, inv = st.distinct_clinicians(who)
+        u, inv = distinct(who)
         u_ref, inv_ref = np.unique(who, return_inverse=True)
         assert np.array_equal(u, u_ref) and np.array_equal(inv, inv_ref)
-    assert (st._mark.size == n) == many  # the pass over every clinician was taken (or not)
+    assert (distinct._mark.size == n) == many  # the pass over every clinician was taken (or not)
 
 
 @pytest.mark.parametrize("kernel", _both(membership_index))

@@ -25,8 +25,6 @@ __all__ = [
     "pick_in_lists",
     "run_first",
     "run_rank",
-    "unique_inverse",
-    "unique_inverse_dense",
 ]
 
 
@@ -223,46 +221,6 @@ def in_sorted_ids(x: np.ndarray, ids: np.ndarray) -> np.ndarray:
         if d >= 0 and d < span and mark[d]:
             out[i] = True
     return out
-
-
-@njit(cache=True)
-def unique_inverse(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """``np.unique(values, return_inverse=True)``: the distinct values, sorted, and the
-    position of each value among them."""
-    inv = np.empty(values.size, np.int64)
-    if values.size == 0:
-        return values.copy(), inv
-    order = np.argsort(values)  # equal values get the same position: the sort need not be stable
-    uniq = np.empty(values.size, values.dtype)
-    k = -1
-    for i in range(order.size):
-        v = values[order[i]]
-        if k < 0 or v != uniq[k]:
-            k += 1
-            uniq[k] = v
-        inv[order[i]] = k
-    return uniq[: k + 1].copy(), inv
-
-
-@njit(cache=True)
-def unique_inverse_dense(values: np.ndarray, mark: np.ndarray, slot: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """:func:`unique_inverse` of values in ``[0, mark.size)`` by one pass over that range
-    instead of a sort (for many values of a small range). ``mark`` (bool) is all False on
-    entry and is left so; ``slot`` (ints, as long) is scratch."""
-    for i in range(values.size):
-        mark[values[i]] = True
-    uniq = np.empty(values.size, values.dtype)
-    k = 0
-    for v in range(mark.size):
-        if mark[v]:
-            mark[v] = False
-            slot[v] = k
-            uniq[k] = v
-            k += 1
-    inv = np.empty(values.size, np.int64)
-    for i in range(values.size):
-        inv[i] = slot[values[i]]
-    return uniq[:k].copy(), inv
 
 
 @njit(cache=True)

@@ -25,9 +25,10 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from ...arrays import sorted_member
+from ...kernels import DistinctIds
 from ...table import Table
 from .config import NONE, PENDING
-from .kernels import in_sorted_ids, merge_open_keys, open_cases, unique_inverse, unique_inverse_dense
+from .kernels import in_sorted_ids, merge_open_keys, open_cases
 
 if TYPE_CHECKING:  # pragma: no cover
     from ...streaming import TableStream
@@ -38,8 +39,6 @@ __all__ = ["ANSWER_SPEC", "CASE_COLUMNS", "OPEN_REQUEST_SPEC", "PAIR_SPEC", "REQ
 
 #: keys added to the asked set before it is merged and its keys of diagnosed cases dropped, at least
 ASKED_MERGE_MIN = 1 << 16
-#: :meth:`DxState.distinct_clinicians` passes over every clinician once there is one id per this many clinicians
-DENSE_UNIQUE_RATIO = 32
 #: a mark over the range of the case ids diagnosed in a step is used (not a binary search per
 #: element) when the range spans at most this many ids per element searched, plus MARK_SPAN_MIN
 MARK_SPAN_RATIO = 4
@@ -203,8 +202,7 @@ class DxState:
         self.stream_check_at = 0  # streamed: rows held from which to look for finished cases again
         self.counters = dict.fromkeys(COUNTERS, 0)
         self.new_cases_since_record = 0
-        self._mark = np.zeros(0, bool)  # scratch of distinct_clinicians (made at first use)
-        self._slot = np.zeros(0, np.int32)
+        self.distinct_clinicians = DistinctIds(n_clinicians)  # np.unique(who, return_inverse=True) of clinician ids
         self._empty_open_sets()
 
     def _empty_open_sets(self) -> None:
@@ -264,15 +262,6 @@ class DxState:
     def held_ids(self) -> np.ndarray:
         """The id of each row of ``cases``."""
         return np.arange(len(self.cases)) if self.held is None else self.held
-
-    def distinct_clinicians(self, who: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """``np.unique(who, return_inverse=True)`` of clinician ids: by a pass over every
-        clinician when they are many next to the clinicians (no sort), else by a sort."""
-        if who.size * DENSE_UNIQUE_RATIO < self.n:
-            return unique_inverse(who)
-        if self._mark.size != self.n:
-            self._mark, self._slot = np.zeros(self.n, bool), np.empty(self.n, np.int32)
-        return unique_inverse_dense(who, self._mark, self._slot)
 
     def add_requests(self, **columns) -> np.ndarray:
         """Append requests about cases not yet diagnosed (the columns of
