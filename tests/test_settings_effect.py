@@ -108,7 +108,10 @@ CONTEXT["trust.meeting_gain"] = [
 ]
 # staged adoption takes weeks: adopters within the twelve days
 CONTEXT["diagnosis.information_effects.adopted_skill_gain"].append("information.adopt_prob_per_day=1.0")
-# a delay acts when a believer treats a case they cannot diagnose: a rumor most believe
+# the believers' care acts when a believer treats a case: a rumor many believe (twenty seeds);
+# a delay, when the case is one they cannot diagnose: a rumor most believe
+for _name in ("believer_skill_loss", "believer_delay_hours"):
+    CONTEXT[f"diagnosis.information_effects.{_name}"].append("information.items.1.n_seeds=20")
 CONTEXT["diagnosis.information_effects.believer_delay_hours"].append("information.items.1.credibility=0.95")
 
 # the formal reporting chain: hours count round the clock, so that the later hops end within the run

@@ -65,7 +65,6 @@ class BaseRates:
         self.seen = np.zeros(0, np.int16)
         self.p_adopt = np.zeros(0)
         self.p_decide = np.zeros(0)
-        self.most = 0.0  # at least the largest of p_decide (an upper bound; the draws need no more)
 
     def stay(self, m: int) -> None:
         """Keep the first ``m`` entries (those of the clinicians still considering, moved to
@@ -139,9 +138,7 @@ def step_chances(p: InformationProcess, model, j: int, dt: float, p_reject: floa
         grown[0, :n_old], grown[1, :n_old] = base.p_adopt[:n_old], base.p_decide[:n_old]
         base.p_adopt, base.p_decide = grown[0], grown[1]
     base.p_adopt[at] = p_adopt
-    base.p_decide[at] = decide = p_adopt + (1.0 - p_adopt) * p_reject
-    # at least the largest chance to decide (the chances of those who left may have been it)
-    base.most = min(1.0, max(base.most if n_old else 0.0, float(decide.max(initial=0.0))))
+    base.p_decide[at] = p_adopt + (1.0 - p_adopt) * p_reject
     base.seen, base.step_key = r, step_key
     return base.p_adopt, base.p_decide
 
@@ -158,7 +155,9 @@ def decide(p: InformationProcess, model, t: float, dt: float) -> None:
         p_adopt, p_decide = step_chances(p, model, j, dt, p_reject)
         base = p.adopt_base[j]
         # one compiled pass: who adopts, who rejects; the others stay, kept in place
-        hit, u = bernoulli_hits(p.rng, who.size, base.most)  # the uniforms that can decide
+        # the uniforms that can decide: below the largest chance (of the chances alone, so the
+        # draws do not depend on which chances were kept from the step before)
+        hit, u = bernoulli_hits(p.rng, who.size, min(1.0, float(p_decide.max())))
         adopt, reject, m = kernels.decide_considering(hit, u, p_adopt, p_decide, who, base.rate, base.seen)
         if m == who.size:
             continue

@@ -68,6 +68,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from ...components import Component
+from ...kernels import DistinctIds
 from ..trust.process import TrustProcess, running
 from . import adoption, belief, kernels, moderation, outputs, posting, reading, seeding
 from .config import BELIEVES, CORRECTED, LITERACY_REF, STATE_NAMES, InformationConfig, ItemConfig
@@ -123,6 +124,7 @@ class InformationProcess(Component):
         self.posting_cache = posting.Posting()
         self.cache = {}
         self.considering = [np.zeros(0, np.int64) for _ in self.catalog.items]
+        self.distinct = DistinctIds(model.pop.n)  # the distinct readers of the copies waiting
         self.adopt_base = [adoption.BaseRates() for _ in self.catalog.items]
         self._load_kernels(model)
 

@@ -1,7 +1,8 @@
 """Reading: clinicians open their chats and take in the copies waiting for them.
 
-Each clinician opens the chats with probability ``1 - exp(-r dt)`` (``activity.read_prob``;
-every step with ``reading = "immediate"``) and reads every pending delivery: post copies
+Each clinician with copies waiting opens the chats with probability ``1 - exp(-r dt)``
+(``activity.read_prob``, one draw each; every step with ``reading = "immediate"``) and reads
+every pending delivery: post copies
 and direct messages made in earlier steps. Copies of removed posts are gone; media older
 than ``purge_days`` are gone too (the reader asks the sender again with ``reask_prob``).
 Readers take in a batch item by item: guidelines and case reports one copy at a time in
@@ -58,10 +59,12 @@ def _opened(p: InformationProcess, model) -> Table | None:
     if p.config.reading == "immediate":
         now = None  # every pending copy is read
     else:
-        u = p.rng.random(model.pop.n)  # one draw per clinician (the stream)
-        # the same probabilities, computed for the copies' readers when they are few
-        prob = read_prob(model, recv) if 4 * recv.size < u.size else read_prob(model)[recv]
-        now = u[recv] < prob
+        # one draw per clinician with copies waiting decides whether they open the chats
+        readers, which = p.distinct(recv)
+        u = p.rng.random(readers.size)
+        # the probabilities, computed for the readers alone when they are few
+        prob = read_prob(model, readers) if 4 * readers.size < model.pop.n else read_prob(model)[readers]
+        now = (u < prob)[which]
     gone = q.gone() if p.counters["removed_posts"] else None
     if gone is not None:
         p.counters["removed_copies"] += int((gone if now is None else gone & now).sum())
