@@ -466,3 +466,51 @@ def test_item_settings_changed_during_a_run_take_effect():
     for m in models:
         m.run_model()
     assert _posts_after(models[0], 3.0) > 0 and _posts_after(models[1], 3.0) == 0
+
+
+@pytest.mark.parametrize("rule", ["judgment", "forget_first"])
+def test_forgetting_verifying_and_checking_happen_at_their_per_step_chances(rule):
+    """One step of verify_and_forget over 30,000 believers, holders of the correction and
+    doubters: how many forget, verify and check is binomial with the per-clinician chances
+    (literacy-weighted), within 4 standard errors; those whose state moved in the step do nothing."""
+    from sim.processes.information import belief
+    from sim.processes.information.config import CORRECTED, DOUBTS, LITERACY_REF
+    from sim.processes.information.state import per_step
+
+    rates = ["information.forget_prob_per_day=0.3", "information.verify_prob_per_day=0.4"]
+    rates.append("information.check_prob_per_day=0.5")
+    over = [*RUMOR_ONLY, "population.n_clinicians=30000", f'information.belief_rule="{rule}"', *rates]
+    model = QunModel(load_scenario(GD, over), seed=8)
+    p, pop, dt = model.process("information"), model.pop, model.clock.step_days
+    j = p.catalog.rumors[0]
+    rng = np.random.default_rng(3)
+    start = rng.choice(np.array([BELIEVES, CORRECTED, DOUBTS], np.int8), pop.n)
+    p.arrays.state[j] = start
+    moved = rng.random(pop.n) < 0.05  # changed state earlier in the step: left alone
+    p.arrays.state[j, moved] = 0
+    before = p.arrays.state[j].copy()
+    belief.verify_and_forget(p, model, {j: start.copy()}, 1.0, dt)
+    after = p.arrays.state[j]
+    assert np.array_equal(after[moved], before[moved])
+    lit = pop.literacy / LITERACY_REF  # heterogeneity is on
+    pf = per_step(0.3, dt)
+    pv = np.clip(per_step(0.4, dt) * lit, 0, 1)
+    pc = np.clip(per_step(0.5, dt) * lit, 0, 1)
+    bel, cor, dou = (~moved & (start == s) for s in (BELIEVES, CORRECTED, DOUBTS))
+    if rule == "forget_first":
+        p_verify = (1 - pf) * pv  # verify when not forgetting
+    else:
+        p_verify = np.minimum(pf + pv, 1) - pf  # exclusive: all of 1 - p_f when p_f + p_v > 1
+    cases = (
+        (bel & (after == DOUBTS), np.full(pop.n, pf), bel),
+        (cor & (after == DOUBTS), np.full(pop.n, pf), cor),
+        (bel & (after == CORRECTED), p_verify, bel),
+        (dou & (after == CORRECTED), pc, dou),
+    )
+    for got, chance, among in cases:
+        q = chance[among]
+        expected, sd = q.sum(), np.sqrt((q * (1 - q)).sum())
+        assert abs(int(got.sum()) - expected) < 4 * sd, (int(got.sum()), expected, sd)
+    # nobody else moved: believers forget or verify, holders forget, doubters check
+    assert not (bel & ~np.isin(after, [BELIEVES, DOUBTS, CORRECTED])).any()
+    assert not (dou & ~np.isin(after, [DOUBTS, CORRECTED])).any()

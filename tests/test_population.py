@@ -202,3 +202,40 @@ def test_membership_keys_stay_sorted_and_true_through_changes():
         others = rng.integers(0, pop.n, 200)
         groups = rng.integers(0, net.n_groups, 200)
         assert np.array_equal(net.is_member(others, groups), np.isin(groups.astype(np.int64) * pop.n + others, key))
+
+
+def test_memberships_are_muted_and_ended_at_their_daily_chances():
+    """With no invitations and no conferences, each day mutes each unmuted membership with
+    ``1 - exp(-mute_per_year / 365)`` and ends each with ``1 - exp(-leave_per_year / 365)``:
+    the counts over 40 days are within 4 standard errors of the sums of those chances over
+    the memberships there were each day."""
+    from sim.model import QunModel
+
+    over = [
+        "run.duration_days=40",
+        "run.step_minutes=1440",
+        "population.n_clinicians=5000",
+        "information.enabled=false",
+        "diagnosis.enabled=false",
+        "network.invite_per_member_per_year=0",
+        "network.conference_interval_days=0",
+        "network.mute_per_year=20",
+        "network.leave_per_year=8",
+    ]
+    model = QunModel(load_scenario(SCENARIOS / "guangdong_study.toml", over), seed=12)
+    net = model.net
+    p_mute, p_leave = -np.expm1(-20 / 365), -np.expm1(-8 / 365)
+    expect = {"muted": [0.0, 0.0], "left": [0.0, 0.0]}  # sum of chances, sum of variances
+    got = {"muted": 0, "left": 0}
+    for _ in range(40):  # one step a day: the day's mutes, then its departures, over the day's rows
+        rows, unmuted = net.n_rows, int((~net.m_muted).sum())
+        model.step()
+        got["left"] += rows - net.n_rows
+        for name, n, p in (("muted", unmuted, p_mute), ("left", rows, p_leave)):
+            expect[name][0] += n * p
+            expect[name][1] += n * p * (1 - p)
+    got["muted"] = model.process("network").muted  # counted as drawn (some left the same day)
+    assert net.n_rows > 0 and got["left"] > 5000 and got["muted"] > 5000  # a 10% error is over 7 sd
+    for name in got:
+        mean, var = expect[name]
+        assert abs(got[name] - mean) < 4 * np.sqrt(var), (name, got[name], mean, np.sqrt(var))
