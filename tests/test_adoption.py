@@ -163,8 +163,8 @@ def test_no_paywall_no_article_path_and_a_paywall_brings_one(seed):
 
 
 def test_under_a_paywall_some_hear_the_news_and_never_hold_the_text():
-    """Aware clinicians without the full text: a handful per 40-day run (about 4 in 300
-    aware, so none in about one run in fifty); over four runs, some."""
+    """Aware clinicians without the full text: a handful per 40-day run (0 to 8, about 4 of
+    the ~290 aware over seeds 1-8: none in about one run in forty); over four runs, some."""
     heard_only = 0
     for seed in (1, 2, 3, 4):
         p = _gd(True, seed).process("information")
