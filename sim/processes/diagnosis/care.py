@@ -34,9 +34,9 @@ from .combining import p_correct
 from .config import CASE_SPECIALTIES, LOCAL, DiagnosisConfig
 from .kernels import item_states
 from .state import DxState
-from .survival import case_hours, km_quantile
+from .survival import durations, km_quantile
 
-#: the columns of the cases that :func:`add_metrics` reads besides those of :func:`.survival.case_hours`
+#: the columns of the cases that :func:`add_metrics` reads besides those of :func:`.survival.durations`
 CASE_COLUMNS_READ = ["tier", "resolved", "correct", "concerned", "handler_info", "belief_delay_hours"]
 
 __all__ = ["CASE_COLUMNS_READ", "HANDLER_STATES", "JUDGES", "CareLink", "add_metrics"]
@@ -182,7 +182,7 @@ def add_metrics(care: CareLink, out, cases: pd.DataFrame, times: np.ndarray | No
     belief, by judge; hours and cases of escalation held back) and benefit (right because
     of a guideline); concerned cases' wrong diagnoses, accuracy and time to diagnosis; and
     accuracy and time to diagnosis by the treating clinician's state (``handler_<state>``).
-    ``times``: the :func:`.survival.case_hours` of ``cases``, when the caller has them (then
+    ``times``: the hours of :func:`.survival.durations` of ``cases``, when the caller has them (then
     ``cases`` needs only the columns of :data:`CASE_COLUMNS_READ`)."""
     if not care.items:
         return
@@ -192,7 +192,7 @@ def add_metrics(care: CareLink, out, cases: pd.DataFrame, times: np.ndarray | No
 
     done = cases["resolved"].to_numpy()
     correct = cases["correct"].to_numpy(dtype=float, na_value=np.nan)
-    time = case_hours(cases) if times is None else times
+    time = durations(cases)[0] if times is None else times
     tier_is = label_masks(cases["tier"], TIERS)  # by category code: no string per case
     concerned = cases["concerned"].to_numpy()
     state_is = label_masks(cases["handler_info"], HANDLER_STATES)

@@ -27,7 +27,7 @@ from .state import REQUEST_COLUMNS_READ, DxState
 
 if TYPE_CHECKING:  # pragma: no cover
     from ...streaming import StreamedTable
-from .survival import case_hours, curve_quantile, curve_share_by, km_curve
+from .survival import curve_quantile, curve_share_by, durations, km_curve
 
 __all__ = [
     "CASE_COLUMNS_READ",
@@ -49,13 +49,13 @@ PREFIX = "dx"
 #: streamed: the share of the case table's buffers filled from which finished cases are written
 #: out once half a chunk is held (:func:`stream_cases`)
 STREAM_FULL = 0.9
-#: the columns of the cases that :func:`add_metrics` reads besides those of :func:`.survival.case_hours`
+#: the columns of the cases that :func:`add_metrics` reads besides those of :func:`.survival.durations`
 #: (the care metrics': :data:`.care.CASE_COLUMNS_READ`)
 CASE_COLUMNS_READ = [
     "tier", "specialty", "resolved", "route", "route_at_end", "consulted", "correct", "t_referral_visit",
 ]  # fmt: skip
-#: the columns of the cases that :func:`.survival.case_hours` reads
-HOURS_COLUMNS = ["resolved", "time_to_diagnosis_hours", "censor_hours"]
+#: the columns of the cases that :func:`.survival.durations` reads
+HOURS_COLUMNS = ["time_to_diagnosis_hours", "censor_hours"]
 
 
 def record(st: DxState, rec: Recorder, t: float) -> None:
@@ -298,7 +298,7 @@ def add_metrics(
     request log and counters: not the answers table); ``parallel`` (escalation = "parallel")
     adds the referral visits cancelled because an accepted answer came first. ``requests``:
     the :func:`request_figures` of the run, when taken before its request log was freed;
-    ``times``: the :func:`.survival.case_hours` of ``cases``, when the caller has them (then
+    ``times``: the hours of :func:`.survival.durations` of ``cases``, when the caller has them (then
     ``cases`` needs only the columns of :data:`CASE_COLUMNS_READ`)."""
 
     def add(metric: str, value, **dims) -> None:
@@ -329,7 +329,7 @@ def add_metrics(
     referral = route["referral"]
     del route
     # time to diagnosis: Kaplan-Meier, unresolved cases censored at the end
-    time = case_hours(cases) if times is None else times
+    time = durations(cases)[0] if times is None else times
     consulted = cases["consulted"].to_numpy()
 
     def km(sel: np.ndarray, suffix: str = "", **dims) -> None:

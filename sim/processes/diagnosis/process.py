@@ -73,7 +73,7 @@ from .referral import Referrals
 from .routing import Router
 from .staff import Staff
 from .state import DxState, Experts
-from .survival import case_hours
+from .survival import durations
 
 if TYPE_CHECKING:  # pragma: no cover
     from ...model import QunModel
@@ -213,7 +213,7 @@ class DiagnosisProcess(Component):
             streamed = outputs.merge_late_cases(self.state, streamed)
             # the metrics read back only their columns, and the curves' times rather than the two
             # columns they come from
-            times = case_hours(_read_back(streamed, outputs.HOURS_COLUMNS))
+            times = durations(_read_back(streamed, outputs.HOURS_COLUMNS))[0]
             held_cases, cases = streamed, _read_back(streamed, outputs.CASE_COLUMNS_READ)
         else:
             held_cases = cases = outputs.cases_frame(self.state, model.pop, model.t)

@@ -13,7 +13,6 @@ import pandas as pd
 from scipy import stats
 
 __all__ = [
-    "case_hours",
     "curve_quantile",
     "curve_share_by",
     "durations",
@@ -58,14 +57,6 @@ def curve_share_by(times: np.ndarray, surv: np.ndarray, t: float) -> float | Non
         return None
     k = np.searchsorted(times, t, side="right")
     return float(1.0 - (surv[k - 1] if k > 0 else 1.0))
-
-
-def case_hours(cases: pd.DataFrame) -> np.ndarray:
-    """Per case of the diagnosis process's ``cases`` table: hours from its first consultation
-    to its diagnosis, or to the end of the run when unresolved (censored), the times of the
-    Kaplan-Meier curves (as :func:`durations`, with ``resolved`` as the event)."""
-    done = cases["resolved"].to_numpy()
-    return np.where(done, cases["time_to_diagnosis_hours"], cases["censor_hours"]).astype(float, copy=False)
 
 
 def durations(cases: pd.DataFrame, unit_hours: bool = True) -> tuple[np.ndarray, np.ndarray]:

@@ -100,6 +100,7 @@ class InformationProcess(Component):
     cache: dict  # other values derived from settings (see belief._verify_check)
     trust: TrustProcess | None  # pairwise trust (None: off)
     considering: list[np.ndarray]  # per item: clinicians considering it (staged adoption)
+    distinct: DistinctIds  # the distinct readers of the copies waiting (reading)
     #: record only each item's n_<state> (the teaching page's many-seed runs)
     record_totals_only: bool = False
     adopt_base: list[adoption.BaseRates]  # per item: their adoption probabilities before reinforcement
