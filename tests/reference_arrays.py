@@ -67,3 +67,62 @@ def segment_rank(keys: np.ndarray) -> np.ndarray:
     first = segment_first(keys)
     start = np.maximum.accumulate(np.where(first, np.arange(keys.size), 0))
     return np.arange(keys.size) - start
+
+
+def match_rounds(req, e, ready, post, alive, slots, free_at, today, cap, t0, t1, rng, exponential, mean_days):
+    """The rounds of the answering match in numpy (the formulation the compiled
+    ``match_rounds`` replaced): per round two lexsorts, one proposal per member, the
+    proposals within their request's slots start. Updates ``slots``, ``free_at`` and
+    ``today`` in place; returns (pairs started, starts, service times, done)."""
+    done = np.zeros(req.size, bool)
+    matched, starts, services = [], [], []
+    for _ in range(req.size + 1):
+        ok = alive & ~done & (slots[req] > 0)
+        if cap > 0:
+            ok &= today[e] < cap
+        start = np.maximum(np.maximum(free_at[e], ready), t0)
+        ok &= start < t1
+        idx = np.flatnonzero(ok)
+        if idx.size == 0:
+            break
+        o = np.lexsort((req[idx], post[idx], start[idx], e[idx]))
+        proposal = idx[o][segment_first(e[idx][o])]
+        o2 = np.lexsort((e[idx], start[idx], req[idx]))
+        rank = np.empty(req.size, np.int64)
+        rank[idx[o2]] = segment_rank(req[idx][o2])
+        m = proposal[rank[proposal] < slots[req[proposal]]]
+        service = rng.exponential(mean_days, m.size) if exponential else np.full(m.size, mean_days)
+        free_at[e[m]] = start[m] + service
+        np.subtract.at(slots, req[m], 1)
+        today[e[m]] += 1
+        done[m] = True
+        matched.append(m)
+        starts.append(start[m])
+        services.append(service)
+    if not matched:
+        return np.zeros(0, np.int64), np.zeros(0), np.zeros(0), done
+    return np.concatenate(matched), np.concatenate(starts), np.concatenate(services), done
+
+
+def choose_groups(net, answering, specialty, expertise, stock, askers, spec, u, any_specialty, f, per_request):
+    """The groups each case is posted in, in numpy (the formulation the compiled
+    ``choose_groups`` replaced): the askers' memberships ranked per case by rounded
+    stock, then ``u``; the first ``per_request`` kept where someone may answer."""
+    c_indptr, c_groups, c_rows, m_muted = net
+    count, skill, count_all, skill_all = stock
+    rows_c, k = csr_rows(c_indptr, askers)
+    g = c_groups[rows_c].astype(np.int64)
+    a = askers[k]
+    asker_in = answering[a] & ~m_muted[c_rows[rows_c]]
+    same = specialty[a] == spec[k]
+    xa = expertise[a].astype(float)
+    if any_specialty:
+        n_ok = count_all[g] - asker_in
+        value = f * skill_all[g] + (1 - f) * skill[g, spec[k]] - asker_in * xa * np.where(same, 1.0, f)
+    else:
+        n_ok = count[g, spec[k]] - (asker_in & same)
+        value = skill[g, spec[k]] - (asker_in & same) * xa
+    order = np.lexsort((u, -np.round(value, 9), k))
+    k, g, n_ok = k[order], g[order], n_ok[order]
+    keep = (segment_rank(k) < per_request) & (n_ok > 0)
+    return k[keep], g[keep]

@@ -21,7 +21,15 @@ from sim.kernels import (
 )
 from sim.processes.diagnosis import kernels as DK
 
-from .reference_arrays import csr_rows, first_at_or_after, lookup, segment_first, segment_rank
+from .reference_arrays import (
+    choose_groups,
+    csr_rows,
+    first_at_or_after,
+    lookup,
+    match_rounds,
+    segment_first,
+    segment_rank,
+)
 
 
 def _both(kernel):
@@ -79,6 +87,69 @@ def test_book_slots_equals_the_numpy_booking(kernel):
         got = kernel(dest, arrive, gap_of[dest], next_slot)
         assert np.array_equal(got, want)
         assert np.array_equal(next_slot, ref_next)
+
+
+@pytest.mark.parametrize("kernel", _both(DK.match_rounds))
+@pytest.mark.parametrize("exponential", [True, False], ids=["exponential", "fixed"])
+@pytest.mark.parametrize("cap", [0, 2])
+def test_match_rounds_equal_the_numpy_rounds(kernel, exponential, cap):
+    rng = np.random.default_rng(12)
+    n_exp, n_req = 15, 10
+    rounds = 0
+    for trial in range(60):
+        n = int(rng.integers(0, 60))
+        req = rng.integers(0, n_req, n).astype(np.int64)
+        e = rng.integers(0, n_exp, n).astype(np.int32)
+        ready = np.round(rng.uniform(0.0, 1.2, n), 1)  # ties in readiness and start
+        post = np.round(rng.uniform(-1.0, 1.0, n_req), 1)[req]
+        alive = rng.random(n) < 0.9
+        slots = rng.integers(0, 4, n_req).astype(np.int32)
+        free_at = np.round(rng.uniform(0.0, 1.0, n_exp), 1)
+        today = rng.integers(0, 3, n_exp).astype(np.int32)
+        t0, t1 = 0.2, 1.0
+        state = [(slots.copy(), free_at.copy(), today.copy()) for _ in range(2)]
+        (s_w, f_w, d_w), (s_g, f_g, d_g) = state
+        want = match_rounds(
+            req, e, ready, post, alive, s_w, f_w, d_w, cap, t0, t1, np.random.default_rng(trial), exponential, 0.3
+        )
+        got = kernel(
+            req, e, ready, post, alive, s_g, f_g, d_g, cap, t0, t1, np.random.default_rng(trial), exponential, 0.3
+        )
+        for w, g in zip(want, got, strict=True):
+            assert np.array_equal(g, w)
+        assert np.array_equal(s_g, s_w) and np.array_equal(f_g, f_w) and np.array_equal(d_g, d_w)
+        rounds += want[0].size > 0
+    assert rounds > 30  # most trials match something
+
+
+@pytest.mark.parametrize("kernel", _both(DK.choose_groups))
+@pytest.mark.parametrize("any_specialty", [False, True], ids=["specialty", "any"])
+@pytest.mark.parametrize("per_request", [1, 2])
+def test_choose_groups_equals_the_numpy_ranking(kernel, any_specialty, per_request):
+    rng = np.random.default_rng(13)
+    n, n_groups, n_spec = 40, 12, 4
+    for _ in range(30):
+        counts = rng.integers(0, 6, n)
+        c_indptr = np.zeros(n + 1, np.int64)
+        np.cumsum(counts, out=c_indptr[1:])
+        rows = int(c_indptr[-1])
+        c_groups = rng.integers(0, n_groups, rows).astype(np.int32)
+        c_rows = rng.permutation(rows).astype(np.int32)
+        m_muted = rng.random(rows) < 0.2
+        answering = rng.random(n) < 0.7
+        specialty = rng.integers(0, n_spec, n).astype(np.int8)
+        expertise = (rng.integers(0, 4, n) / 4).astype(np.float32)  # ties in stock
+        count = rng.integers(0, 3, (n_groups, n_spec)).astype(np.int64)
+        skill = count * 0.25
+        stock = (count, skill, count.sum(axis=1), skill.sum(axis=1))
+        askers = rng.integers(0, n, int(rng.integers(0, 15))).astype(np.int32)
+        spec = rng.integers(0, n_spec, askers.size).astype(np.int64)
+        u = rng.random(int(counts[askers].sum()))
+        args = ((c_indptr, c_groups, c_rows, m_muted), answering, specialty, expertise, stock, askers, spec, u)
+        want = choose_groups(*args, any_specialty, 0.5, per_request)
+        got = kernel(*args, any_specialty, 0.5, per_request)
+        for w, g in zip(want, got, strict=True):
+            assert np.array_equal(g, w)
 
 
 @pytest.mark.parametrize("kernel", _both(DK.first_opening))

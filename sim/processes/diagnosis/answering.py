@@ -14,7 +14,7 @@ from ...activity import at_work, rate_and_duty, read_rate
 from ...clock import in_hours
 from .combining import p_correct
 from .config import CONTACT, PENDING, QUEUED, DiagnosisConfig
-from .kernels import first_opening, run_first, run_rank
+from .kernels import first_opening, match_rounds
 from .state import DxState
 
 __all__ = ["commit", "engaged_rate", "match", "read"]
@@ -85,7 +85,7 @@ def read(st: DxState, cfg: DiagnosisConfig, model, t0: float, t1: float) -> None
     if (~willing).any():
         keep = np.ones(len(P), bool)
         keep[idx[~willing]] = False
-        st.pairs = P.take(keep)
+        P.keep(keep)
 
 
 def match(st: DxState, cfg: DiagnosisConfig, model, t0: float, t1: float) -> None:
@@ -106,43 +106,15 @@ def match(st: DxState, cfg: DiagnosisConfig, model, t0: float, t1: float) -> Non
     if q.size == 0:
         return
     req, e, ready = P["req"][q], P["exp"][q], P["ready"][q]
-    post = R["t_post"][req]
-    case = R["case"][req]
-    alive = (R["slots"][req] > 0) & np.isnan(C["t_dx"][st.rows(case)]) & (ready < t1)
+    alive = (R["slots"][req] > 0) & np.isnan(C["t_dx"][st.rows(R["case"][req])]) & (ready < t1)
     cap = cfg.answer_cap_per_day
-    mean_days = cfg.answer_mean_minutes / (24 * 60)
-    slots = R["slots"]
-    done = np.zeros(q.size, bool)
-    matched, starts, services = [], [], []
-    for _ in range(q.size + 1):
-        ok = alive & ~done & (slots[req] > 0)
-        if cap > 0:
-            ok &= E.answers_today[e] < cap
-        start = np.maximum(np.maximum(E.free_at[e], ready), t0)
-        ok &= start < t1
-        idx = np.flatnonzero(ok)
-        if idx.size == 0:
-            break
-        o = np.lexsort((req[idx], post[idx], start[idx], e[idx]))
-        proposal = idx[o][run_first(e[idx][o])]
-        o2 = np.lexsort((e[idx], start[idx], req[idx]))
-        rank = np.empty(q.size, np.int64)
-        rank[idx[o2]] = run_rank(req[idx][o2])
-        m = proposal[rank[proposal] < slots[req[proposal]]]
-        # what the next round needs: the members' next free time, slots, daily counts
-        if cfg.answer_time == "exponential":
-            service = st.rng.exponential(mean_days, m.size)
-        else:
-            service = np.full(m.size, mean_days)
-        E.free_at[e[m]] = start[m] + service
-        np.subtract.at(slots, req[m], 1)
-        E.answers_today[e[m]] += 1
-        done[m] = True
-        matched.append(q[m])
-        starts.append(start[m])
-        services.append(service)
-    if matched:
-        commit(st, cfg, model, np.concatenate(matched), np.concatenate(starts), np.concatenate(services))
+    # the rounds, compiled (see match_rounds): slots, free times and daily counts change in place
+    matched, start, service, done = match_rounds(
+        req, e, ready, R["t_post"][req], alive, R["slots"], E.free_at, E.answers_today, cap, t0, t1,
+        st.rng, cfg.answer_time == "exponential", cfg.answer_mean_minutes / (24 * 60),
+    )  # fmt: skip
+    if matched.size:
+        commit(st, cfg, model, q[matched], start, service)
     if cap > 0:
         # members at the cap stop acting on requests: what they meant to answer waits
         # for their next chat opening on a new day (read again, no new decision)
@@ -151,7 +123,7 @@ def match(st: DxState, cfg: DiagnosisConfig, model, t0: float, t1: float) -> Non
     used = np.zeros(len(P), bool)
     used[q[done]] = True
     full = R["slots"][P["req"]] <= 0
-    st.pairs = P.take(~used & ~full)
+    P.keep(~used & ~full)
 
 
 def commit(st: DxState, cfg: DiagnosisConfig, model, rows: np.ndarray, start: np.ndarray, service: np.ndarray) -> None:

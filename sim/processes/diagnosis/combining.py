@@ -102,7 +102,7 @@ def resolve(
     if not due.any() and not entered_referral.size and not st.visit_before(t1):
         return
     A = F.take(due)
-    st.inflight = F.take(~due)
+    F.keep(~due)
     acc_case = np.zeros(0, np.int64)
     acc_t, acc_route, acc_correct = np.zeros(0), np.zeros(0, np.int8), np.zeros(0, bool)
     if len(A):

@@ -13,13 +13,16 @@ from numba import njit
 
 __all__ = [
     "book_slots",
+    "choose_groups",
     "csr_expand",
+    "csr_total",
     "eligible_members",
     "first_opening",
     "group_stock",
     "in_sorted_ids",
     "item_states",
     "lookup_sorted",
+    "match_rounds",
     "merge_open_keys",
     "open_cases",
     "pick_in_lists",
@@ -132,6 +135,75 @@ def _csr_total(indptr: np.ndarray, keys: np.ndarray) -> int:
     for i in range(keys.size):
         total += indptr[keys[i] + 1] - indptr[keys[i]]
     return total
+
+
+def csr_total(indptr: np.ndarray, keys: np.ndarray) -> int:
+    """Rows of the CSR slices ``keys`` together (as the length of :func:`csr_expand`)."""
+    return int(_csr_total(indptr, keys))
+
+
+@njit(cache=True)
+def choose_groups(net, answering, specialty, expertise, stock, askers, spec, u, any_specialty, f, per_request):
+    """The groups each case is posted in: of its asker's memberships (``askers[k]``, laid out
+    as :func:`csr_expand` lays them), the first ``per_request`` in the order (stock for
+    the case's specialty ``spec[k]`` rounded to 1e-9, highest first; then ``u``, one
+    uniform per membership; then membership order), kept where someone may answer.
+
+    ``net`` is (``c_indptr``, ``c_groups``, ``c_rows``, ``m_muted``); ``stock`` is the
+    :class:`.routing.GroupStock` (``count``, ``skill``, ``count_all``, ``skill_all``). A
+    group's stock is the summed expertise of the members who may answer, the asker
+    excluded; with ``any_specialty``, off-specialty members count at ``f``. The
+    arithmetic is that of the numpy formulation, in its order. Returns (case index,
+    group) of every post, by case, best group first."""
+    c_indptr, c_groups, c_rows, m_muted = net
+    count, skill, count_all, skill_all = stock
+    total = _csr_total(c_indptr, askers)
+    out_k = np.empty(total, np.int64)
+    out_g = np.empty(total, np.int64)
+    n_out = 0
+    key = np.empty(0)
+    n_ok = np.empty(0, np.int64)
+    order = np.empty(0, np.int64)
+    j0 = 0  # the first membership of case k among all (u's index)
+    for k in range(askers.size):
+        a = askers[k]
+        lo, hi = c_indptr[a], c_indptr[a + 1]
+        m = hi - lo
+        if m > key.size:
+            key, n_ok, order = np.empty(m), np.empty(m, np.int64), np.empty(m, np.int64)
+        s = spec[k]
+        same = specialty[a] == s
+        xa = np.float64(expertise[a])
+        for i in range(m):
+            g = c_groups[lo + i]
+            asker_in = answering[a] and not m_muted[c_rows[lo + i]]
+            if any_specialty:
+                n_ok[i] = count_all[g] - (1 if asker_in else 0)
+                own = (xa if asker_in else 0.0) * (1.0 if same else f)
+                value = (f * skill_all[g] + (1 - f) * skill[g, s]) - own
+            else:
+                counted = asker_in and same
+                n_ok[i] = count[g, s] - (1 if counted else 0)
+                value = skill[g, s] - (xa if counted else 0.0)
+            key[i] = -(np.rint(value * 1e9) / 1e9)
+            # insertion by (key, u, position): the memberships of one asker are few
+            at = i
+            while at > 0:
+                o = order[at - 1]
+                if key[i] < key[o] or (key[i] == key[o] and u[j0 + i] < u[j0 + o]):
+                    order[at] = o
+                    at -= 1
+                else:
+                    break
+            order[at] = i
+        for r in range(min(per_request, m)):
+            i = order[r]
+            if n_ok[i] > 0:
+                out_k[n_out] = k
+                out_g[n_out] = c_groups[lo + i]
+                n_out += 1
+        j0 += m
+    return out_k[:n_out].copy(), out_g[:n_out].copy()
 
 
 @njit(cache=True)
@@ -289,3 +361,141 @@ def merge_open_keys(a: np.ndarray, b: np.ndarray, n: int, first_held: int, row_o
             out[k] = v
             k += 1
     return out
+
+
+@njit(cache=True)
+def _nan_max(a: float, b: float) -> float:
+    """``np.maximum(a, b)`` of two floats (NaN when either is)."""
+    if a != a or b != b:
+        return np.nan
+    return a if a >= b else b
+
+
+@njit(cache=True)
+def _dense(values: np.ndarray) -> tuple[np.ndarray, int]:
+    """The position of each value among the distinct values, sorted (as the inverse of
+    ``np.unique``), and how many there are."""
+    inv = np.empty(values.size, np.int64)
+    order = np.argsort(values)
+    k = -1
+    for j in range(order.size):
+        if j == 0 or values[order[j]] != values[order[j - 1]]:
+            k += 1
+        inv[order[j]] = k
+    return inv, k + 1
+
+
+@njit(cache=True)
+def _before(start: np.ndarray, e: np.ndarray, i: int, j: int) -> bool:
+    """Pair ``i`` comes before pair ``j`` in the order (start, member, position)."""
+    return start[i] < start[j] or (start[i] == start[j] and (e[i] < e[j] or (e[i] == e[j] and i < j)))
+
+
+@njit(cache=True)
+def match_rounds(req, e, ready, post, alive, slots, free_at, today, cap, t0, t1, rng, exponential, mean_days):
+    """The rounds of :func:`.answering.match` over the queued pairs (request ``req``, member
+    ``e``, readable from ``ready``, posted at ``post``; ``alive``: may still be answered),
+    compiled: the same rounds, comparisons and draws as their numpy formulation (two
+    lexicographic sorts per round), without the sorts.
+
+    Per round, the pairs that can start before ``t1`` (a slot left, the member under the
+    daily ``cap`` when it is positive, start ``max(free_at, ready, t0)``); each member
+    proposes its first pair in the order (start, post, request, position); each request
+    ranks its pairs in the order (start, member, position); proposals ranked within
+    their request's slots start, in the order of their members, each with a service
+    time (``rng.exponential(mean_days)`` when ``exponential``, else ``mean_days``).
+    ``slots``, ``free_at`` and ``today`` are updated in place. Returns the pairs started
+    (positions in the inputs, round by round), their starts and service times, and a
+    bool per pair: started.
+    """
+    n = req.size
+    done = np.zeros(n, np.bool_)
+    matched = np.empty(n, np.int64)
+    starts = np.empty(n)
+    services = np.empty(n)
+    k = 0
+    member, n_members = _dense(e)  # members in the order of their ids
+    request, n_requests = _dense(req)
+    # the pairs of each request, in order of position
+    r_ptr = np.zeros(n_requests + 1, np.int64)
+    for i in range(n):
+        r_ptr[request[i] + 1] += 1
+    for r in range(n_requests):
+        r_ptr[r + 1] += r_ptr[r]
+    r_pairs = np.empty(n, np.int64)
+    fill = r_ptr[:-1].copy()
+    for i in range(n):
+        r_pairs[fill[request[i]]] = i
+        fill[request[i]] += 1
+    start = np.empty(n)
+    ok = np.zeros(n, np.bool_)
+    best = np.empty(n_members, np.int64)
+    m = np.empty(n_members, np.int64)
+    first = np.empty(n, np.int64)  # per request (its pairs' span): the pairs it accepts, in order
+    accepted = np.zeros(n, np.bool_)
+    for _ in range(n + 1):
+        any_ok = False
+        for i in range(n):
+            s = _nan_max(_nan_max(free_at[e[i]], ready[i]), t0)
+            start[i] = s
+            ok[i] = alive[i] and not done[i] and slots[req[i]] > 0 and (cap <= 0 or today[e[i]] < cap) and s < t1
+            any_ok |= ok[i]
+        if not any_ok:
+            break
+        # each member's proposal: its first pair in the order (start, post, request, position)
+        best[:] = -1
+        for i in range(n):
+            if not ok[i]:
+                continue
+            d = member[i]
+            b = best[d]
+            if (
+                b < 0
+                or start[i] < start[b]
+                or (start[i] == start[b] and (post[i] < post[b] or (post[i] == post[b] and req[i] < req[b])))
+            ):
+                best[d] = i
+        # each request's first pairs in the order (start, member, position), as many as its
+        # slots at the start of the round: the pairs it accepts
+        for r in range(n_requests):
+            lo, hi = r_ptr[r], r_ptr[r + 1]
+            room = min(slots[req[r_pairs[lo]]], hi - lo)
+            if room <= 0:
+                continue
+            top = first[lo : lo + room]
+            held = 0
+            for j in r_pairs[lo:hi]:
+                if not ok[j]:
+                    continue
+                # insert j among the held pairs in order, dropping the last when full
+                at = held
+                while at > 0 and _before(start, e, j, top[at - 1]):
+                    at -= 1
+                if at >= room:
+                    continue
+                for q in range(min(held, room - 1), at, -1):
+                    top[q] = top[q - 1]
+                top[at] = j
+                held = min(held + 1, room)
+            for q in range(held):
+                accepted[top[q]] = True
+        # the proposals a request accepts start, in the order of their members
+        n_m = 0
+        for d in range(n_members):
+            p = best[d]
+            if p >= 0 and accepted[p]:
+                m[n_m] = p
+                n_m += 1
+        accepted[:] = False
+        for j in range(n_m):
+            service = rng.exponential(mean_days) if exponential else mean_days
+            p = m[j]
+            free_at[e[p]] = start[p] + service
+            slots[req[p]] -= 1
+            today[e[p]] += 1
+            done[p] = True
+            matched[k] = p
+            starts[k] = start[p]
+            services[k] = service
+            k += 1
+    return matched[:k].copy(), starts[:k].copy(), services[:k].copy(), done

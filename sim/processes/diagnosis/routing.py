@@ -19,7 +19,7 @@ import numpy as np
 from ...arrays import sorted_member, unique_first
 from ...population import SPECIALTIES
 from .config import CONTACT, GROUP, N_CASE_SPEC, NONE, REFERRAL, ROUTES, DiagnosisConfig
-from .kernels import csr_expand, eligible_members, run_first, run_rank
+from .kernels import choose_groups, csr_expand, csr_total, eligible_members, run_first
 from .staff import Staff
 from .state import DxState
 
@@ -172,27 +172,14 @@ class Router:
         G = self.stock
         G.update(net, pop, staff, day)
         asker, spec = C["asker"][st.rows(cases)], C["spec"][st.rows(cases)].astype(np.int64)
-        rows_c, k = csr_expand(net.c_indptr, asker)  # the askers' memberships
-        if rows_c.size == 0:
+        n_rows = csr_total(net.c_indptr, asker)  # the askers' memberships
+        if n_rows == 0:
             return posted
-        g = net.c_groups[rows_c].astype(np.int64)
-        m_row = net.c_rows[rows_c]  # the asker's membership rows
-        a = asker[k]
-        asker_in = staff.answering[a] & ~net.m_muted[m_row]
-        same = pop.specialty[a] == spec[k]
-        xa = pop.expertise[a].astype(float)
-        if cfg.group_answerers == "any":
-            f = cfg.off_specialty_factor
-            n_ok = G.count_all[g] - asker_in
-            stock = f * G.skill_all[g] + (1 - f) * G.skill[g, spec[k]] - asker_in * xa * np.where(same, 1.0, f)
-        else:
-            n_ok = G.count[g, spec[k]] - (asker_in & same)
-            stock = G.skill[g, spec[k]] - (asker_in & same) * xa
-        order = np.lexsort((rng.random(k.size), -np.round(stock, 9), k))
-        k, g, n_ok = k[order], g[order], n_ok[order]
-        rank = run_rank(k)
-        keep = (rank < cfg.groups_per_request) & (n_ok > 0)
-        k, g = k[keep], g[keep]
+        k, g = choose_groups(
+            (net.c_indptr, net.c_groups, net.c_rows, net.m_muted), staff.answering, pop.specialty, pop.expertise,
+            (G.count, G.skill, G.count_all, G.skill_all), asker, spec, rng.random(n_rows),
+            cfg.group_answerers == "any", float(cfg.off_specialty_factor), int(cfg.groups_per_request),
+        )  # fmt: skip
         if k.size == 0:
             return posted
         # members of the chosen groups who may answer (kk: index into the chosen (case, group))

@@ -269,7 +269,7 @@ class DxState:
         ``open_requests``. They stay open until their case is diagnosed."""
         R, H = self.requests, self.open_requests
         first, n = len(R), len(H)
-        k = max(np.size(v) for v in columns.values())
+        k = max(v.size if isinstance(v, np.ndarray) else 1 for v in columns.values())
         R.append({name: columns[name] if name in columns else np.full(k, REQUEST_DEFAULTS[name]) for name in R.names})
         H.append(id=np.arange(first, len(R)), **columns)
         rows = np.arange(n, len(H))
@@ -349,7 +349,7 @@ class DxState:
         if len(P):  # every pair's request is open: those of the cases diagnosed are the closed ones
             dead = np.zeros(len(H), bool)
             dead[closed] = True
-            self.pairs = P.take(~dead[P["req"]])
+            P.keep(~dead[P["req"]])
         H["slots"][closed] = 0
         rows = self.rows(about)
         made = H["t_post"][closed] < self.cases["t_dx"][rows]
