@@ -257,11 +257,11 @@ def noticed_copies(rng, groups, sender_rows, net, p, group_posts):
         group_posts[g] += 1
         others = g_indptr[g + 1] - g_indptr[g] - 1
         total += others
-        deliveries += others - g_muted[g] + (1 if m_muted[sender_rows[k]] else 0)
+        deliveries += others - g_muted[g] + (1 if g_muted[g] and m_muted[sender_rows[k]] else 0)
     if total == 0 or p <= 0.0:
         return np.empty(0, np.int64), np.empty(0, np.int32), deliveries
     post = np.empty(total, np.int64)  # at most one copy per trial (pages untouched stay free)
-    recv = np.empty(total, np.int32)
+    row = np.empty(total, np.int64)
     n = 0
     log_q = np.log1p(-p) if p < 1.0 else -np.inf
     gap = _failures(rng, log_q)  # trials before the next success
@@ -271,14 +271,22 @@ def noticed_copies(rng, groups, sender_rows, net, p, group_posts):
         others = g_indptr[g + 1] - start - 1
         slot = sender_rows[k] - start
         while gap < others:
-            r = start + gap + (1 if gap >= slot else 0)  # skip the sender's own slot
-            if not m_muted[r]:
-                post[n] = k
-                recv[n] = g_members[r]
-                n += 1
+            row[n] = start + gap + (1 if gap >= slot else 0)  # skip the sender's own slot
+            post[n] = k
+            n += 1
             gap += 1 + _failures(rng, log_q)
         gap -= others
-    return post[:n].copy(), recv[:n].copy(), deliveries  # compact: the buffers hold a slot per trial
+    # the readers, in a pass of their own (its scattered reads overlap, free of the draws);
+    # a trial that fell on a muted member gives no copy
+    recv = np.empty(n, np.int32)
+    m = 0
+    for i in range(n):
+        r = row[i]
+        if not m_muted[r]:
+            post[m] = post[i]
+            recv[m] = g_members[r]
+            m += 1
+    return post[:m].copy(), recv[:m].copy(), deliveries  # compact: the buffers hold a slot per trial
 
 
 @njit(cache=True)
