@@ -69,7 +69,8 @@ def _combine(st: DxState, cfg: DiagnosisConfig, A: Table):
     seg = np.cumsum(first) - 1
     starts = np.flatnonzero(first)
     cum = np.cumsum(w, axis=0)
-    before = np.vstack([np.zeros((1, L)), cum])[starts]  # cum. weight before each case's run
+    before = np.zeros((starts.size, L))  # cum. weight before each case's run (none before the first)
+    before[1:] = cum[starts[1:] - 1]
     scores = st.scores[row(cs)] + cum - before[seg]
     n_cum = C["n_answers"][row(cs)] + run_rank(cs) + 1
     bump = np.zeros_like(scores)
@@ -79,7 +80,7 @@ def _combine(st: DxState, cfg: DiagnosisConfig, A: Table):
     first_ok = np.full(starts.size, m)
     np.minimum.at(first_ok, seg, np.where(ok, np.arange(m), m))
     has = first_ok < m
-    last = np.r_[starts[1:] - 1, m - 1]
+    last = np.append(starts[1:] - 1, m - 1)
     fin = np.where(has, first_ok, last)
     seg_cases = cs[starts]
     st.scores[row(seg_cases)] = scores[fin]
