@@ -116,20 +116,32 @@ def unique_inverse_dense(values: np.ndarray, mark: np.ndarray, slot: np.ndarray)
     entry and is left so; ``slot`` (ints, as long) is scratch."""
     for i in range(values.size):
         mark[values[i]] = True
-    uniq = np.empty(values.size, values.dtype)
+    uniq = np.empty(values.size + 1, values.dtype)
     k = 0
-    for v in range(mark.size):
-        if mark[v]:
-            mark[v] = False
+    if values.size * DENSE_BRANCHLESS_RATIO >= mark.size:
+        # many marks: a pass without a branch on each (it writes every slot, not only the marked)
+        for v in range(mark.size):
+            m = mark[v]
             slot[v] = k
             uniq[k] = v
-            k += 1
+            k += m
+            mark[v] = False
+    else:
+        for v in range(mark.size):
+            if mark[v]:
+                mark[v] = False
+                slot[v] = k
+                uniq[k] = v
+                k += 1
     inv = np.empty(values.size, np.int64)
     for i in range(values.size):
         inv[i] = slot[values[i]]
     return uniq[:k].copy(), inv
 
 
+#: :func:`unique_inverse_dense` passes over the range without a branch per id when the values
+#: are at least ``1 / DENSE_BRANCHLESS_RATIO`` of it (where the branch would be mispredicted often)
+DENSE_BRANCHLESS_RATIO = 12
 #: a list of ids at least ``1 / DENSE_UNIQUE_RATIO`` as long as the range is made distinct by a
 #: pass over the range rather than by a sort
 DENSE_UNIQUE_RATIO = 32
