@@ -456,6 +456,20 @@ def test_decide_considering_is_the_masks_it_replaced(compiled):
         assert n < 500 or (0 < a.size and 0 < r.size and 0 < m < n)
 
 
+@pytest.mark.parametrize("compiled", [True, False])
+def test_reinforced_now_is_the_gather_and_the_comparison(compiled):
+    kernel = K.reinforced_now if compiled else K.reinforced_now.py_func
+    rng = np.random.default_rng(22)
+    counts = rng.integers(0, 3, 400).astype(np.int16)
+    for n, n_old in ((0, 0), (5, 0), (5, 5), (300, 200)):
+        who = rng.permutation(400)[:n].astype(np.int64)
+        seen = np.where(rng.random(n_old) < 0.3, counts[who[:n_old]] + 1, counts[who[:n_old]]).astype(np.int16)
+        r, stale = kernel(counts, who, seen)
+        assert np.array_equal(r, counts[who]) and r.dtype == counts.dtype
+        assert np.array_equal(stale, np.flatnonzero(counts[who][:n_old] != seen))
+        assert n_old < 200 or 0 < stale.size < n_old
+
+
 def test_tally_counts_codes_by_tier():
     rng = np.random.default_rng(4)
     codes = rng.integers(0, 4, 5000).astype(np.int8)

@@ -63,8 +63,9 @@ class BaseRates:
         self.rate = np.zeros(0)
         self.step_key: tuple | None = None
         self.seen = np.zeros(0, np.int16)
-        self.p_adopt = np.zeros(0)
-        self.p_decide = np.zeros(0)
+        self.chances = np.zeros((2, 0))  # p_adopt and p_decide are views of its rows, from the start
+        self.p_adopt = self.chances[0]
+        self.p_decide = self.chances[1]
 
     def stay(self, m: int) -> None:
         """Keep the first ``m`` entries (those of the clinicians still considering, moved to
@@ -121,22 +122,24 @@ def step_chances(p: InformationProcess, model, j: int, dt: float, p_reject: floa
     who, base = p.considering[j], _current_base(p, model, j)
     step_key = (base.key, dt, p_reject, p.config.reinforcement)
     reinforcement = p.config.reinforcement > 0
-    if reinforcement:
-        r = p.arrays.reinforced[j, who]
+    n_old = base.p_adopt.size if base.step_key == step_key else 0
+    if reinforcement:  # the counts now, and where they changed since the chances were computed
+        r, stale = kernels.reinforced_now(p.arrays.reinforced[j], who, base.seen[:n_old])
     else:  # no reinforcement counted: zeros, kept (and compacted) with the chances
         r = base.seen if base.seen.size == who.size else np.zeros(who.size, np.int16)
-    n_old = base.p_adopt.size if base.step_key == step_key else 0
-    stale = np.flatnonzero(r[:n_old] != base.seen) if reinforcement and n_old else np.zeros(0, np.int64)
+        stale = np.zeros(0, np.int64)
     if n_old == who.size and stale.size == 0:
         return base.p_adopt, base.p_decide
     at = np.concatenate([stale, np.arange(n_old, who.size)])
     a = _reinforced(p, base.rate[at], r[at])
     with np.errstate(divide="ignore"):  # a = 1: log1p(-1) = -inf, and the chance is 1
         p_adopt = a if dt == 1.0 else -np.expm1(dt * np.log1p(-a))
-    if n_old < who.size:
-        grown = np.empty((2, who.size))
-        grown[0, :n_old], grown[1, :n_old] = base.p_adopt[:n_old], base.p_decide[:n_old]
-        base.p_adopt, base.p_decide = grown[0], grown[1]
+    if n_old < who.size:  # the chances are views of a buffer with room (doubled when full)
+        if base.chances.shape[1] < who.size:
+            grown = np.empty((2, max(who.size, 2 * base.chances.shape[1])))
+            grown[0, :n_old], grown[1, :n_old] = base.p_adopt[:n_old], base.p_decide[:n_old]
+            base.chances = grown
+        base.p_adopt, base.p_decide = base.chances[0, : who.size], base.chances[1, : who.size]
     base.p_adopt[at] = p_adopt
     base.p_decide[at] = p_adopt + (1.0 - p_adopt) * p_reject
     base.seen, base.step_key = r, step_key

@@ -47,6 +47,7 @@ __all__ = [
     "noticed_copies",
     "post_in_groups",
     "read_guideline",
+    "reinforced_now",
     "rumor_transitions",
     "split_pending",
     "tally",
@@ -500,6 +501,23 @@ def rumor_transitions(state, start, hit, u, p_forget, verify_below, check_below,
             check[n_c] = i
             n_c += 1
     return forget[:n_f].copy(), verify[:n_v].copy(), check[:n_c].copy()
+
+
+@njit(cache=True)
+def reinforced_now(counts, who, seen):
+    """The reinforcing copies read by each of ``who`` (``counts[who]``), and the places among
+    the first ``seen.size`` where that differs from ``seen`` (as
+    ``np.flatnonzero(counts[who][:seen.size] != seen)``): one pass."""
+    r = np.empty(who.size, counts.dtype)
+    stale = np.empty(seen.size, np.int64)
+    k = 0
+    for i in range(who.size):
+        v = counts[who[i]]
+        r[i] = v
+        if i < seen.size and v != seen[i]:
+            stale[k] = i
+            k += 1
+    return r, stale[:k].copy()
 
 
 @njit(cache=True)
