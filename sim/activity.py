@@ -12,6 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from .clock import in_hours
+from .kernels import pick_where
 
 __all__ = ["WAKING_HOURS", "at_work", "awake", "rate_and_duty", "read_prob", "read_rate"]
 
@@ -59,7 +60,7 @@ def _day_or_night(model, kind: str, who: np.ndarray | None) -> np.ndarray:
     at_day_rate = _hourly(model, ("day_rate",), 1, lambda: np.asarray(at_work(model) | awake(model)))
     if who is None:
         return np.where(at_day_rate, day, night)
-    return np.where(at_day_rate[who], day[who], night[who])
+    return pick_where(at_day_rate, day, night, who)
 
 
 def _day_and_night(model, kind: str) -> tuple[np.ndarray, np.ndarray]:

@@ -13,7 +13,25 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-__all__ = ["DistinctIds", "first_descent", "membership_index", "merge_order", "unique_inverse", "unique_inverse_dense"]
+__all__ = [
+    "DistinctIds",
+    "first_descent",
+    "membership_index",
+    "merge_order",
+    "pick_where",
+    "unique_inverse",
+    "unique_inverse_dense",
+]
+
+
+@njit(cache=True)
+def pick_where(cond: np.ndarray, a: np.ndarray, b: np.ndarray, who: np.ndarray) -> np.ndarray:
+    """``np.where(cond[who], a[who], b[who])`` in one pass (``a`` and ``b`` of one dtype)."""
+    out = np.empty(who.size, a.dtype)
+    for i in range(who.size):
+        w = who[i]
+        out[i] = a[w] if cond[w] else b[w]
+    return out
 
 
 @njit(cache=True)

@@ -799,3 +799,22 @@ def test_parallel_escalation_case_passes():
     res = evaluate(registered_cases()["parallel_escalation"], replicates=12, seed=7)
     assert res.passed, res
     assert res.expected == pytest.approx(18.9636, abs=1e-3) and res.approx < 0.02 * res.expected
+
+
+def test_compacted_tables_keep_their_room_until_a_burst_has_passed():
+    """The pairs and the answers in flight are compacted in place: the rows kept are those of
+    the mask, in order; the buffers keep their room, and give it back once they hold more
+    than eight times the rows (and the floor)."""
+    from sim.processes.diagnosis.state import COMPACT_ROOM_MIN, PAIR_SPEC, compacted
+    from sim.table import Table
+
+    t = Table(PAIR_SPEC)
+    n = 20 * COMPACT_ROOM_MIN
+    t.append(req=np.arange(n), exp=np.arange(n) % 7, state=0, ready=0.5, quality=1.0, willing=False)
+    cap = t.capacity
+    keep = np.arange(n) % 3 != 0
+    compacted(t, keep)
+    assert np.array_equal(t["req"], np.arange(n)[keep]) and t.capacity == cap  # room kept
+    compacted(t, np.arange(len(t)) < 10)  # the burst has passed
+    assert len(t) == 10 and np.array_equal(t["req"], np.arange(n)[keep][:10])
+    assert t.capacity == 2 * COMPACT_ROOM_MIN

@@ -514,3 +514,29 @@ def test_forgetting_verifying_and_checking_happen_at_their_per_step_chances(rule
     # nobody else moved: believers forget or verify, holders forget, doubters check
     assert not (bel & ~np.isin(after, [BELIEVES, DOUBTS, CORRECTED])).any()
     assert not (dou & ~np.isin(after, [DOUBTS, CORRECTED])).any()
+
+
+def test_considering_lists_append_in_buffers_as_concatenation_would():
+    """Staged adoption appends each step's newcomers to long lists in buffers with room; the
+    lists are what concatenation gives, whether the list is the buffer's start (compacted in
+    place, cut) or a fresh array (recomputed), and a buffer holds at most a quarter more than the
+    longest list (and 64)."""
+    from sim.processes.information.adoption import _append
+
+    rng = np.random.default_rng(3)
+    buf, view, ref = np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0, np.int64)
+    in_place = longest = 0
+    for step in range(300):
+        more = rng.integers(0, 1000, int(rng.integers(0, 20)))
+        before = buf
+        buf, view = _append(buf, view, more)
+        in_place += buf is before
+        ref = np.concatenate([ref, more])
+        assert np.array_equal(view, ref) and view.base is buf
+        longest = max(longest, view.size)
+        assert buf.size <= longest + longest // 4 + 64
+        m = int(rng.integers(view.size // 2, view.size + 1))  # those who decided leave
+        view, ref = view[:m], ref[:m]
+        if step % 9 == 0:
+            view = view.copy()  # a list made afresh
+    assert in_place > 200  # most appends wrote into the buffer

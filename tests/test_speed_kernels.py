@@ -16,6 +16,7 @@ from sim.kernels import (
     first_descent,
     membership_index,
     merge_order,
+    pick_where,
     unique_inverse,
     unique_inverse_dense,
 )
@@ -71,6 +72,17 @@ def _book_reference(dest, arrive, gap, next_slot):
         slot[sel] = u + j * s
         next_slot[d] = slot[sel][-1] + s
     return slot
+
+
+@pytest.mark.parametrize("kernel", _both(pick_where))
+def test_pick_where_is_np_where_of_the_gathers(kernel):
+    rng = np.random.default_rng(16)
+    cond = rng.random(300) < 0.4
+    for dtype in (np.float32, np.float64):
+        a, b = rng.random(300).astype(dtype), rng.random(300).astype(dtype)
+        for who in (rng.integers(0, 300, 200), rng.integers(0, 300, 5).astype(np.int32), np.zeros(0, np.int64)):
+            want, got = np.where(cond[who], a[who], b[who]), kernel(cond, a, b, who)
+            assert np.array_equal(got, want) and got.dtype == want.dtype
 
 
 @pytest.mark.parametrize("kernel", _both(DK.book_slots))

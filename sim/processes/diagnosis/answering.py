@@ -15,7 +15,7 @@ from ...clock import in_hours
 from .combining import p_correct
 from .config import CONTACT, PENDING, QUEUED, DiagnosisConfig
 from .kernels import first_opening, match_rounds
-from .state import DxState
+from .state import DxState, compacted
 
 __all__ = ["commit", "engaged_rate", "match", "read"]
 
@@ -85,7 +85,7 @@ def read(st: DxState, cfg: DiagnosisConfig, model, t0: float, t1: float) -> None
     if (~willing).any():
         keep = np.ones(len(P), bool)
         keep[idx[~willing]] = False
-        P.keep(keep)
+        compacted(P, keep)
 
 
 def match(st: DxState, cfg: DiagnosisConfig, model, t0: float, t1: float) -> None:
@@ -123,7 +123,7 @@ def match(st: DxState, cfg: DiagnosisConfig, model, t0: float, t1: float) -> Non
     used = np.zeros(len(P), bool)
     used[q[done]] = True
     full = R["slots"][P["req"]] <= 0
-    P.keep(~used & ~full)
+    compacted(P, ~used & ~full)
 
 
 def commit(st: DxState, cfg: DiagnosisConfig, model, rows: np.ndarray, start: np.ndarray, service: np.ndarray) -> None:

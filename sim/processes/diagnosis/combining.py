@@ -16,7 +16,7 @@ import numpy as np
 from ...table import Table
 from .config import REFERRAL, DiagnosisConfig
 from .kernels import lookup_sorted, run_first, run_rank
-from .state import DxState
+from .state import DxState, compacted
 
 __all__ = ["combine_posterior", "p_correct", "resolve", "weights"]
 
@@ -103,7 +103,7 @@ def resolve(
     if not due.any() and not entered_referral.size and not st.visit_before(t1):
         return
     A = F.take(due)
-    F.keep(~due)
+    compacted(F, ~due)
     acc_case = np.zeros(0, np.int64)
     acc_t, acc_route, acc_correct = np.zeros(0), np.zeros(0, np.int8), np.zeros(0, bool)
     if len(A):

@@ -35,7 +35,16 @@ if TYPE_CHECKING:  # pragma: no cover
     from ..trust.process import TrustProcess
     from .care import CareLink
 
-__all__ = ["ANSWER_SPEC", "CASE_COLUMNS", "OPEN_REQUEST_SPEC", "PAIR_SPEC", "REQUEST_SPEC", "DxState", "Experts"]
+__all__ = [
+    "ANSWER_SPEC",
+    "CASE_COLUMNS",
+    "OPEN_REQUEST_SPEC",
+    "PAIR_SPEC",
+    "REQUEST_SPEC",
+    "DxState",
+    "Experts",
+    "compacted",
+]
 
 #: keys added to the asked set before it is merged and its keys of diagnosed cases dropped, at least
 ASKED_MERGE_MIN = 1 << 16
@@ -134,6 +143,21 @@ OPEN_REQUEST_SPEC = {
     "slots": np.int32,
     "quality": np.float32,
 }
+
+
+#: rows a compacted table keeps room for at least (see :func:`compacted`)
+COMPACT_ROOM_MIN = 1 << 14
+
+
+def compacted(table: Table, keep: np.ndarray) -> None:
+    """Keep the rows ``keep`` of a table held from step to step (pairs, answers in flight) in
+    place: its buffers keep their room for the next appends, unless they hold more than
+    eight times the rows (and :data:`COMPACT_ROOM_MIN`): then a burst has passed, and they
+    are cut to twice that."""
+    table.keep(keep)
+    room = 2 * max(len(table), COMPACT_ROOM_MIN)
+    if table.capacity > 4 * room:
+        table.shrink(room)
 
 
 def _among(x: np.ndarray, ids: np.ndarray) -> np.ndarray:
@@ -349,7 +373,7 @@ class DxState:
         if len(P):  # every pair's request is open: those of the cases diagnosed are the closed ones
             dead = np.zeros(len(H), bool)
             dead[closed] = True
-            P.keep(~dead[P["req"]])
+            compacted(P, ~dead[P["req"]])
         H["slots"][closed] = 0
         rows = self.rows(about)
         made = H["t_post"][closed] < self.cases["t_dx"][rows]

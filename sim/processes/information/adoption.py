@@ -45,10 +45,24 @@ def enter(p: InformationProcess, model, j: int, who: np.ndarray, sender, group, 
     barrier = np.asarray(p.config.tier_barrier, float)[model.pop.tier[who]]
     p.arrays.held_back[j, who] = p.rng.random(who.size) < barrier
     base = p.adopt_base[j]
-    p.considering[j] = np.concatenate([p.considering[j], who])
+    # appended in buffers with room (the lists are long, the newcomers of a step few)
+    base.who_buf, p.considering[j] = _append(base.who_buf, p.considering[j], who)
     if base.key == _base_key(p, j):  # else the next decision recomputes every base rate
-        base.rate = np.concatenate([base.rate, _base_rate(p, model, j, who)])
+        base.rate_buf, base.rate = _append(base.rate_buf, base.rate, _base_rate(p, model, j, who))
     p.log.add(j, "consider", sender, who, group, t)
+
+
+def _append(buf: np.ndarray, view: np.ndarray, more: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``np.concatenate([view, more])`` as the start of a buffer with room: written into
+    ``buf`` after ``view`` when ``view`` is the start of ``buf`` and it has room, else into a
+    new buffer with a quarter more room. Returns (the buffer, the appended list: a view of it)."""
+    n, k = view.size, more.size
+    if view.base is not buf or view.ctypes.data != buf.ctypes.data or buf.size < n + k:
+        grown = np.empty(n + k + (n + k) // 4 + 64, np.result_type(view, more))
+        grown[:n] = view
+        buf = grown
+    buf[n : n + k] = more
+    return buf, buf[: n + k]
 
 
 class BaseRates:
@@ -61,6 +75,8 @@ class BaseRates:
     def __init__(self) -> None:
         self.key: tuple | None = None
         self.rate = np.zeros(0)
+        self.rate_buf = np.zeros(0)  # rate is a view of its start, when appended to (see _append)
+        self.who_buf = np.zeros(0, np.int64)  # likewise the guideline's list of considering clinicians
         self.step_key: tuple | None = None
         self.seen = np.zeros(0, np.int16)
         self.chances = np.zeros((2, 0))  # p_adopt and p_decide are views of its rows, from the start
@@ -134,9 +150,9 @@ def step_chances(p: InformationProcess, model, j: int, dt: float, p_reject: floa
     a = _reinforced(p, base.rate[at], r[at])
     with np.errstate(divide="ignore"):  # a = 1: log1p(-1) = -inf, and the chance is 1
         p_adopt = a if dt == 1.0 else -np.expm1(dt * np.log1p(-a))
-    if n_old < who.size:  # the chances are views of a buffer with room (doubled when full)
+    if n_old < who.size:  # the chances are views of a buffer with room (a quarter more when full)
         if base.chances.shape[1] < who.size:
-            grown = np.empty((2, max(who.size, 2 * base.chances.shape[1])))
+            grown = np.empty((2, who.size + who.size // 4 + 64))
             grown[0, :n_old], grown[1, :n_old] = base.p_adopt[:n_old], base.p_decide[:n_old]
             base.chances = grown
         base.p_adopt, base.p_decide = base.chances[0, : who.size], base.chances[1, : who.size]
