@@ -469,8 +469,7 @@ def full_model(t0: float, quick: bool, starsim: bool = True) -> dict:
     rows, peers, pairs = [], [], []
     for n in sizes:
         log(t0, f"full model: N={n:,}, {days:g} simulated days ...")
-        with tempfile.TemporaryDirectory(prefix="qunsim-full-model-") as tmp:  # the tables, streamed
-            rec = _json_run(["benchmarks.full_model", "--n", str(n), "--days", str(days), "--save", tmp, "--stream"])
+        rec = _province_year(n, days)
         rec["n"] = n
         rows.append(rec)
         if "error" in rec:
@@ -502,20 +501,7 @@ def full_model(t0: float, quick: bool, starsim: bool = True) -> dict:
     # the mechanisms the province leaves off (trust, moderation), on: what they cost at the peer's N
     n_mech = 60_000 if 60_000 in sizes else sizes[-1]
     log(t0, f"full model, the mechanisms it leaves off on: N={n_mech:,}, {days:g} simulated days ...")
-    with tempfile.TemporaryDirectory(prefix="qunsim-full-model-") as tmp:
-        mech = _json_run(
-            [
-                "benchmarks.full_model",
-                "--n",
-                str(n_mech),
-                "--days",
-                str(days),
-                "--save",
-                tmp,
-                "--stream",
-                "--mechanisms",
-            ]
-        )
+    mech = _province_year(n_mech, days, "--mechanisms")
     mech["n"] = n_mech
     if "error" not in mech:
         log(
@@ -541,10 +527,18 @@ def full_model(t0: float, quick: bool, starsim: bool = True) -> dict:
     }
 
 
+def _province_year(n: int, days: float, *extra: str) -> dict:
+    """``benchmarks.full_model`` at ``n`` for ``days``, its tables streamed to and saved in a
+    temporary folder (as ``qunsim run --stream`` does); ``extra``: more of its options."""
+    with tempfile.TemporaryDirectory(prefix="qunsim-full-model-") as tmp:
+        return _json_run(
+            ["benchmarks.full_model", "--n", str(n), "--days", str(days), "--save", tmp, "--stream", *extra]
+        )
+
+
 def _ratio_pair(n: int, days: float) -> dict:
     """One more province-year (as timed above) and one more Starsim run at ``n``, back to back."""
-    with tempfile.TemporaryDirectory(prefix="qunsim-full-model-") as tmp:
-        q = _json_run(["benchmarks.full_model", "--n", str(n), "--days", str(days), "--save", tmp, "--stream"])
+    q = _province_year(n, days)
     p = _json_run(["benchmarks.impl_starsim", "--n", str(n), "--days", str(int(days))])
     if "error" in q or "error" in p:
         return {"error": "qunsim" if "error" in q else "starsim"}

@@ -11,6 +11,8 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
+from ...kernels import unique_inverse
+
 __all__ = [
     "book_slots",
     "choose_groups",
@@ -372,20 +374,6 @@ def _nan_max(a: float, b: float) -> float:
 
 
 @njit(cache=True)
-def _dense(values: np.ndarray) -> tuple[np.ndarray, int]:
-    """The position of each value among the distinct values, sorted (as the inverse of
-    ``np.unique``), and how many there are."""
-    inv = np.empty(values.size, np.int64)
-    order = np.argsort(values)
-    k = -1
-    for j in range(order.size):
-        if j == 0 or values[order[j]] != values[order[j - 1]]:
-            k += 1
-        inv[order[j]] = k
-    return inv, k + 1
-
-
-@njit(cache=True)
 def _before(start: np.ndarray, e: np.ndarray, i: int, j: int) -> bool:
     """Pair ``i`` comes before pair ``j`` in the order (start, member, position)."""
     return start[i] < start[j] or (start[i] == start[j] and (e[i] < e[j] or (e[i] == e[j] and i < j)))
@@ -414,8 +402,9 @@ def match_rounds(req, e, ready, post, alive, slots, free_at, today, cap, t0, t1,
     starts = np.empty(n)
     services = np.empty(n)
     k = 0
-    member, n_members = _dense(e)  # members in the order of their ids
-    request, n_requests = _dense(req)
+    members, member = unique_inverse(e)  # each pair's member among them, in the order of their ids
+    requests, request = unique_inverse(req)
+    n_members, n_requests = members.size, requests.size
     # the pairs of each request, in order of position
     r_ptr = np.zeros(n_requests + 1, np.int64)
     for i in range(n):

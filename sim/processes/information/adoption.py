@@ -52,13 +52,18 @@ def enter(p: InformationProcess, model, j: int, who: np.ndarray, sender, group, 
     p.log.add(j, "consider", sender, who, group, t)
 
 
+def _with_room(n: int) -> int:
+    """The size of a buffer grown to hold ``n`` entries: a quarter more, for the steps to come."""
+    return n + n // 4 + 64
+
+
 def _append(buf: np.ndarray, view: np.ndarray, more: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """``np.concatenate([view, more])`` as the start of a buffer with room: written into
     ``buf`` after ``view`` when ``view`` is the start of ``buf`` and it has room, else into a
     new buffer with a quarter more room. Returns (the buffer, the appended list: a view of it)."""
     n, k = view.size, more.size
     if view.base is not buf or view.ctypes.data != buf.ctypes.data or buf.size < n + k:
-        grown = np.empty(n + k + (n + k) // 4 + 64, np.result_type(view, more))
+        grown = np.empty(_with_room(n + k), np.result_type(view, more))
         grown[:n] = view
         buf = grown
     buf[n : n + k] = more
@@ -152,7 +157,7 @@ def step_chances(p: InformationProcess, model, j: int, dt: float, p_reject: floa
         p_adopt = a if dt == 1.0 else -np.expm1(dt * np.log1p(-a))
     if n_old < who.size:  # the chances are views of a buffer with room (a quarter more when full)
         if base.chances.shape[1] < who.size:
-            grown = np.empty((2, who.size + who.size // 4 + 64))
+            grown = np.empty((2, _with_room(who.size)))
             grown[0, :n_old], grown[1, :n_old] = base.p_adopt[:n_old], base.p_decide[:n_old]
             base.chances = grown
         base.p_adopt, base.p_decide = base.chances[0, : who.size], base.chances[1, : who.size]
