@@ -126,3 +126,24 @@ def choose_groups(net, answering, specialty, expertise, stock, askers, spec, u, 
     k, g, n_ok = k[order], g[order], n_ok[order]
     keep = (segment_rank(k) < per_request) & (n_ok > 0)
     return k[keep], g[keep]
+
+
+def settle_reads(pend, when, t1, u, P, R, E, sens, contact, contact_prob, group_prob, purge_days, purged_quality, queued):
+    """The numpy of :func:`sim.processes.diagnosis.answering.read` after the openings are
+    drawn (``P``, ``R``: dicts of the pairs' and open requests' columns, changed in place;
+    ``E``: the experts). Returns the rows kept and the count declined."""
+    got = when < t1
+    idx, when = pend[got], when[got]
+    e, req = P["exp"][idx], P["req"][idx]
+    base = np.where(R["route"][req] == contact, contact_prob, group_prob)
+    base = np.where(E.oncall[e], np.maximum(base, E.oncall_answer_prob[e]), base)
+    p = base * np.exp(-sens * E.burnout[e])
+    willing = (u < p) | P["willing"][idx]
+    fresh = (when - R["t_post"][req]) <= purge_days
+    P["quality"][idx] = np.where(fresh, R["quality"][req], purged_quality)
+    P["ready"][idx] = when
+    P["state"][idx] = queued
+    P["willing"][idx] = True
+    keep = np.ones(P["state"].size, bool)
+    keep[idx[~willing]] = False
+    return keep, int((~willing).sum())

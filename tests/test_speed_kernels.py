@@ -30,6 +30,7 @@ from .reference_arrays import (
     match_rounds,
     segment_first,
     segment_rank,
+    settle_reads,
 )
 
 
@@ -132,6 +133,54 @@ def test_match_rounds_equal_the_numpy_rounds(kernel, exponential, cap):
         assert np.array_equal(s_g, s_w) and np.array_equal(f_g, f_w) and np.array_equal(d_g, d_w)
         rounds += want[0].size > 0
     assert rounds > 30  # most trials match something
+
+
+@pytest.mark.parametrize("pending", _both(DK.pending_pairs))
+@pytest.mark.parametrize("settle", _both(DK.settle_reads))
+def test_reading_kernels_equal_the_numpy_reading(pending, settle):
+    from sim.processes.diagnosis.state import Experts
+
+    rng = np.random.default_rng(17)
+    n_exp, n_req, settled = 12, 9, 0
+    for trial in range(60):
+        n = int(rng.integers(0, 50))
+        P = {
+            "req": rng.integers(0, n_req, n).astype(np.int64),
+            "exp": rng.integers(0, n_exp, n).astype(np.int32),
+            "state": (rng.random(n) < 0.3).astype(np.int8),  # PENDING 0, QUEUED 1
+            "ready": np.full(n, np.nan),
+            "quality": rng.random(n).astype(np.float32),
+            "willing": rng.random(n) < 0.2,
+        }
+        R = {
+            "route": rng.integers(0, 3, n_req).astype(np.int8),
+            "t_post": np.round(rng.uniform(-2.0, 1.0, n_req) * 4) / 4,  # exact ties with t0 and with the purge
+            "quality": rng.random(n_req).astype(np.float32),
+        }
+        E = Experts.new(n_exp)
+        E.oncall[:] = rng.random(n_exp) < 0.3
+        E.oncall_answer_prob[:] = rng.random(n_exp)
+        E.burnout[:] = rng.exponential(2.0, n_exp) * (rng.random(n_exp) < 0.5)
+        t0, t1 = 0.0, 0.6
+        pend, e, since = pending(P["state"], P["exp"], P["req"], R["t_post"], 0, t0)
+        want_pend = np.flatnonzero(P["state"] == 0)
+        assert np.array_equal(pend, want_pend) and np.array_equal(e, P["exp"][want_pend])
+        assert np.array_equal(since, np.maximum(R["t_post"][P["req"][want_pend]], t0))
+        when = np.where(rng.random(pend.size) < 0.6, np.round(rng.uniform(0.0, 0.75, pend.size) * 4) / 4, np.inf)
+        u = rng.random(int(np.count_nonzero(when < t1)))
+        uniq, inv = np.unique(e, return_inverse=True)
+        factor = np.exp(-0.3 * E.burnout[uniq])
+        Pw = {k: v.copy() for k, v in P.items()}
+        want = settle_reads(pend, when, t1, u, Pw, R, E, 0.3, 2, 0.7, 0.4, 0.5, 0.25, 1)
+        got = settle(
+            pend, when, t1, u, P["state"], P["req"], P["exp"], P["ready"], P["quality"], P["willing"],
+            R["route"], R["t_post"], R["quality"], E.oncall, E.oncall_answer_prob, factor, inv, 2, 0.7, 0.4, 0.5, 0.25, 1,
+        )  # fmt: skip
+        assert np.array_equal(got[0], want[0]) and got[1] == want[1]
+        for name in P:
+            assert np.array_equal(P[name], Pw[name], equal_nan=name == "ready"), name
+        settled += want[1] > 0 and u.size > want[1]
+    assert settled > 20  # most trials have both declines and pairs queued
 
 
 @pytest.mark.parametrize("kernel", _both(DK.choose_groups))

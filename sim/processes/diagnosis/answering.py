@@ -14,7 +14,7 @@ from ...activity import at_work, rate_and_duty, read_rate
 from ...clock import in_hours
 from .combining import p_correct
 from .config import CONTACT, PENDING, QUEUED, DiagnosisConfig
-from .kernels import first_opening, match_rounds
+from .kernels import first_opening, match_rounds, pending_pairs, settle_reads
 from .state import DxState, compacted
 
 __all__ = ["commit", "engaged_rate", "match", "read"]
@@ -54,37 +54,27 @@ def _first_openings(rng, inv, since, rho, t0, dt) -> np.ndarray:
 def read(st: DxState, cfg: DiagnosisConfig, model, t0: float, t1: float) -> None:
     """Pending pairs read in [t0, t1) become queued (willing) or are dropped (declined)."""
     P, R, E = st.pairs, st.open_requests, st.experts
-    pend = np.flatnonzero(P["state"] == PENDING)
+    pend, e, since = pending_pairs(P["state"], P["exp"], P["req"], R["t_post"], PENDING, t0)
     if pend.size == 0:
         return
-    e = P["exp"][pend]
-    post = R["t_post"][P["req"][pend]]
-    since = np.maximum(post, t0)
     uniq, inv = st.distinct_clinicians(e)  # as np.unique(e, return_inverse=True)
     rho = engaged_rate(st, cfg, model, uniq)  # the members waiting only, not every clinician
     if cfg.read_delay == "none":
         when = np.where(rho[inv] > 0, since, np.inf)
     else:
         when = _first_openings(st.rng, inv, since, rho, t0, t1 - t0)
-    got = when < t1
-    if not got.any():
+    n_read = int(np.count_nonzero(when < t1))
+    if n_read == 0:
         return
-    idx, e, when = pend[got], e[got], when[got]
-    req = P["req"][idx]
-    route = R["route"][req]
-    base = np.where(route == CONTACT, cfg.contact_answer_prob, cfg.group_answer_prob)
-    base = np.where(E.oncall[e], np.maximum(base, E.oncall_answer_prob[e]), base)
-    p = base * np.exp(-cfg.burnout_sensitivity_per_answer * E.burnout[e])
-    willing = (st.rng.random(idx.size) < p) | P["willing"][idx]  # decided once, when first read
-    fresh = (when - R["t_post"][req]) <= cfg.media_purge_days
-    P["quality"][idx] = np.where(fresh, R["quality"][req], cfg.purged_quality)
-    P["ready"][idx] = when
-    P["state"][idx] = QUEUED
-    P["willing"][idx] = True
-    st.counters["declined"] += int((~willing).sum())
-    if (~willing).any():
-        keep = np.ones(len(P), bool)
-        keep[idx[~willing]] = False
+    u = st.rng.random(n_read)  # the decision, once, at the first reading
+    factor = np.exp(-cfg.burnout_sensitivity_per_answer * E.burnout[uniq])  # by member
+    keep, declined = settle_reads(
+        pend, when, t1, u, P["state"], P["req"], P["exp"], P["ready"], P["quality"], P["willing"],
+        R["route"], R["t_post"], R["quality"], E.oncall, E.oncall_answer_prob, factor, inv,
+        CONTACT, cfg.contact_answer_prob, cfg.group_answer_prob, cfg.media_purge_days, cfg.purged_quality, QUEUED,
+    )  # fmt: skip
+    st.counters["declined"] += declined
+    if declined:
         compacted(P, keep)
 
 

@@ -27,9 +27,11 @@ __all__ = [
     "match_rounds",
     "merge_open_keys",
     "open_cases",
+    "pending_pairs",
     "pick_in_lists",
     "run_first",
     "run_rank",
+    "settle_reads",
 ]
 
 
@@ -84,6 +86,64 @@ def first_opening(counts: np.ndarray, times: np.ndarray, q_owner: np.ndarray, q_
                 best = t
         out[q] = best
     return out
+
+
+@njit(cache=True)
+def pending_pairs(state: np.ndarray, exp: np.ndarray, req: np.ndarray, t_post: np.ndarray, pending: int, t0: float):
+    """The pairs in state ``pending`` (positions, ascending), their members, and the time
+    from which each may be read: its request's post (``t_post``, by request), or ``t0``."""
+    n = 0
+    for i in range(state.size):
+        n += state[i] == pending
+    pend = np.empty(n, np.int64)
+    e = np.empty(n, exp.dtype)
+    since = np.empty(n)
+    k = 0
+    for i in range(state.size):
+        if state[i] == pending:
+            pend[k] = i
+            e[k] = exp[i]
+            since[k] = _nan_max(t_post[req[i]], t0)
+            k += 1
+    return pend, e, since
+
+
+@njit(cache=True)
+def settle_reads(
+    pend, when, t1, u, state, req, exp, ready, quality, willing, route, r_t_post, r_quality,
+    oncall, oncall_prob, factor, inv, contact, contact_prob, group_prob, purge_days, purged_quality, queued,
+):  # fmt: skip
+    """The pending pairs ``pend`` read before ``t1`` (first opening ``when``) decide, once,
+    whether to answer: with probability ``base * factor`` (``base``: ``contact_prob`` on a
+    request of route ``contact``, else ``group_prob``, raised to the member's
+    ``oncall_prob`` when on call; ``factor``: by distinct member, ``inv`` the pair's), the
+    ``j``-th read drawing ``u[j]``, or already willing. A read pair becomes ``queued``,
+    ready at ``when``, with its request's quality (``purged_quality`` once read more than
+    ``purge_days`` after the post). Returns a bool per pair, False where it declined (to
+    be dropped), and the count declined."""
+    keep = np.ones(state.size, np.bool_)
+    j = 0
+    declined = 0
+    for q in range(pend.size):
+        w = when[q]
+        if not w < t1:
+            continue
+        i = pend[q]
+        r = req[i]
+        e = exp[i]
+        base = contact_prob if route[r] == contact else group_prob
+        if oncall[e]:
+            base = _nan_max(base, oncall_prob[e])
+        p = base * factor[inv[q]]
+        if not (u[j] < p or willing[i]):
+            keep[i] = False
+            declined += 1
+        j += 1
+        quality[i] = r_quality[r] if (w - r_t_post[r]) <= purge_days else purged_quality
+        ready[i] = w
+        state[i] = queued
+        willing[i] = True
+    return keep, declined
 
 
 @njit(cache=True)
