@@ -128,7 +128,9 @@ def choose_groups(net, answering, specialty, expertise, stock, askers, spec, u, 
     return k[keep], g[keep]
 
 
-def settle_reads(pend, when, t1, u, P, R, E, sens, contact, contact_prob, group_prob, purge_days, purged_quality, queued):
+def settle_reads(
+    pend, when, t1, u, P, R, E, sens, contact, contact_prob, group_prob, purge_days, purged_quality, queued
+):
     """The numpy of :func:`sim.processes.diagnosis.answering.read` after the openings are
     drawn (``P``, ``R``: dicts of the pairs' and open requests' columns, changed in place;
     ``E``: the experts). Returns the rows kept and the count declined."""
@@ -147,3 +149,33 @@ def settle_reads(pend, when, t1, u, P, R, E, sens, contact, contact_prob, group_
     keep = np.ones(P["state"].size, bool)
     keep[idx[~willing]] = False
     return keep, int((~willing).sum())
+
+
+def answer_inputs(
+    rows, p_req, p_exp, r_case, rows_of, c_spec, c_need, expertise, specialty, facility, fac_equipment, f
+):
+    """The gathers that began :func:`sim.processes.diagnosis.answering.commit` (``rows_of``:
+    case ids to rows, as ``DxState.rows``)."""
+    req, e = p_req[rows], p_exp[rows]
+    case = r_case[req]
+    row = rows_of(case)
+    skill = expertise[e] * np.where(specialty[e] == c_spec[row], 1.0, f)
+    lacks = fac_equipment[facility[e]] < c_need[row]
+    return req, e, case, row, skill, lacks
+
+
+def record_answers(e, row, start, service, correct, u, n_labels, start_hour, work_start, work_end, E, t_first_start):
+    """The numpy of ``commit`` that labelled the answers started and added them to the
+    members' records (``E``: the experts) and the cases' first starts."""
+    from sim.clock import in_hours
+
+    wrong = 1 + (u * (n_labels - 1)).astype(np.int16)
+    label = np.where(correct, 0, wrong).astype(np.int16)
+    hour = (start_hour + start * 24.0) % 24.0
+    off = ~in_hours(hour, work_start[e], work_end[e])
+    np.add.at(E.burnout, e, off)
+    np.add.at(E.n_answers, e, 1)
+    np.add.at(E.n_offhours, e, off.astype(np.int32))
+    np.add.at(E.answer_minutes, e, service * 24 * 60)
+    np.fmin.at(t_first_start, row, start)
+    return label, off

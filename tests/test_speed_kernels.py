@@ -21,13 +21,16 @@ from sim.kernels import (
     unique_inverse_dense,
 )
 from sim.processes.diagnosis import kernels as DK
+from sim.processes.diagnosis.state import Experts
 
 from .reference_arrays import (
+    answer_inputs,
     choose_groups,
     csr_rows,
     first_at_or_after,
     lookup,
     match_rounds,
+    record_answers,
     segment_first,
     segment_rank,
     settle_reads,
@@ -138,11 +141,9 @@ def test_match_rounds_equal_the_numpy_rounds(kernel, exponential, cap):
 @pytest.mark.parametrize("pending", _both(DK.pending_pairs))
 @pytest.mark.parametrize("settle", _both(DK.settle_reads))
 def test_reading_kernels_equal_the_numpy_reading(pending, settle):
-    from sim.processes.diagnosis.state import Experts
-
     rng = np.random.default_rng(17)
     n_exp, n_req, settled = 12, 9, 0
-    for trial in range(60):
+    for _ in range(60):
         n = int(rng.integers(0, 50))
         P = {
             "req": rng.integers(0, n_req, n).astype(np.int64),
@@ -181,6 +182,69 @@ def test_reading_kernels_equal_the_numpy_reading(pending, settle):
             assert np.array_equal(P[name], Pw[name], equal_nan=name == "ready"), name
         settled += want[1] > 0 and u.size > want[1]
     assert settled > 20  # most trials have both declines and pairs queued
+
+
+@pytest.mark.parametrize("inputs", _both(DK.answer_inputs))
+@pytest.mark.parametrize("record", _both(DK.record_answers))
+@pytest.mark.parametrize("written", [False, True], ids=["row=id", "row map"])
+def test_answer_kernels_equal_the_numpy_commit(inputs, record, written):
+    rng = np.random.default_rng(18)
+    n_exp, n_fac, n_cases, checked = 14, 5, 30, 0
+    first_held = 7 if written else 0
+    row_of = rng.permutation(n_cases).astype(np.int32) if written else np.zeros(0, np.int32)
+    rows_of = (lambda ids: row_of[ids - first_held]) if written else (lambda ids: ids)
+    for _ in range(40):
+        n_pairs, n_req, m = 40, 20, int(rng.integers(0, 30))
+        rows = rng.choice(n_pairs, m, replace=False)
+        p_req, p_exp = rng.integers(0, n_req, n_pairs), rng.integers(0, n_exp, n_pairs).astype(np.int32)
+        r_case = rng.integers(first_held, first_held + n_cases, n_req)
+        c_spec, c_need = rng.integers(0, 3, n_cases).astype(np.int8), rng.integers(0, 3, n_cases).astype(np.int8)
+        expertise, specialty = rng.random(n_exp).astype(np.float32), rng.integers(0, 3, n_exp).astype(np.int8)
+        facility, fac_equipment = (
+            rng.integers(0, n_fac, n_exp).astype(np.int32),
+            rng.integers(0, 3, n_fac).astype(np.int8),
+        )
+        want = answer_inputs(
+            rows, p_req, p_exp, r_case, rows_of, c_spec, c_need, expertise, specialty, facility, fac_equipment, 0.35
+        )
+        got = inputs(
+            rows,
+            p_req,
+            p_exp,
+            r_case,
+            first_held,
+            row_of,
+            c_spec,
+            c_need,
+            expertise,
+            specialty,
+            facility,
+            fac_equipment,
+            0.35,
+        )
+        for name, w, g in zip(("req", "e", "case", "row", "skill", "lacks"), want, got, strict=True):
+            assert np.array_equal(g, w) and (g.dtype == w.dtype or name == "row"), name  # rows only index
+        _, e, _, row, _, _ = want
+        start = np.round(rng.uniform(0.0, 2.0, m) * 24) / 24  # on the hour: ties with the working hours
+        service, correct, u = rng.exponential(0.01, m), rng.random(m) < 0.6, rng.random(m)
+        work_start = rng.integers(6, 10, n_exp).astype(np.float32)
+        work_end = (work_start + rng.choice([8.0, 20.0], n_exp)).astype(np.float32)  # some past midnight
+        ref, ker = Experts.new(n_exp), Experts.new(n_exp)
+        ref.burnout[:] = ker.burnout[:] = rng.random(n_exp)
+        first_ref = np.where(rng.random(n_cases) < 0.5, np.nan, 1.0)
+        first_ker = first_ref.copy()
+        want = record_answers(e, row, start, service, correct, u, 4, 7.0, work_start, work_end, ref, first_ref)
+        got = record(
+            e, row, start, service, correct, u, 4, 7.0, work_start, work_end, ker.burnout, ker.n_answers,
+            ker.n_offhours, ker.answer_minutes, first_ker,
+        )  # fmt: skip
+        for w, g in zip(want, got, strict=True):
+            assert np.array_equal(g, w) and g.dtype == w.dtype
+        for name in ("burnout", "n_answers", "n_offhours", "answer_minutes"):
+            assert np.array_equal(getattr(ker, name), getattr(ref, name)), name
+        assert np.array_equal(first_ker, first_ref, equal_nan=True)
+        checked += want[1].any() and (~want[1]).any()
+    assert checked > 20  # most batches have answers both in and off hours
 
 
 @pytest.mark.parametrize("kernel", _both(DK.choose_groups))

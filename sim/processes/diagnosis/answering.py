@@ -11,10 +11,9 @@ from __future__ import annotations
 import numpy as np
 
 from ...activity import at_work, rate_and_duty, read_rate
-from ...clock import in_hours
 from .combining import p_correct
 from .config import CONTACT, PENDING, QUEUED, DiagnosisConfig
-from .kernels import first_opening, match_rounds, pending_pairs, settle_reads
+from .kernels import answer_inputs, first_opening, match_rounds, pending_pairs, record_answers, settle_reads
 from .state import DxState, compacted
 
 __all__ = ["commit", "engaged_rate", "match", "read"]
@@ -119,14 +118,13 @@ def match(st: DxState, cfg: DiagnosisConfig, model, t0: float, t1: float) -> Non
 def commit(st: DxState, cfg: DiagnosisConfig, model, rows: np.ndarray, start: np.ndarray, service: np.ndarray) -> None:
     """Record the answers started in this step: accuracy, label, off-hours, burden."""
     P, R, C, E, pop = st.pairs, st.open_requests, st.cases, st.experts, model.pop
-    req, e = P["req"][rows], P["exp"][rows]
-    case = R["case"][req]
-    row = st.rows(case)  # the cases' rows in the case table
+    first_held, row_map = st.row_lookup()
+    req, e, case, row, skill, lacks = answer_inputs(
+        rows, P["req"], P["exp"], R["case"], first_held, row_map, C["spec"], C["need"], pop.expertise,
+        pop.specialty, pop.facility, pop.fac_equipment, cfg.off_specialty_factor,
+    )  # fmt: skip
     m = rows.size
     end = start + service
-    spec = C["spec"][row]
-    skill = pop.expertise[e] * np.where(pop.specialty[e] == spec, 1.0, cfg.off_specialty_factor)
-    lacks = pop.fac_equipment[pop.facility[e]] < C["need"][row]
     u = st.rng.random(m)
     if st.care is None:
         p = p_correct(cfg, st.n_labels, skill, C["difficulty"][row], lacks, P["quality"][rows])
@@ -134,17 +132,12 @@ def commit(st: DxState, cfg: DiagnosisConfig, model, rows: np.ndarray, start: np
     else:  # the answer carries its author's information state (.care)
         tier = pop.fac_tier[C["facility"][row]]
         p, correct = st.care.judge(st, cfg, 1, case, e, skill, lacks, P["quality"][rows], u, tier)
-    wrong = 1 + (st.rng.random(m) * (st.n_labels - 1)).astype(np.int16)
-    label = np.where(correct, 0, wrong).astype(np.int16)
-    hour = (model.clock.start_hour + start * 24.0) % 24.0
-    off = ~in_hours(hour, pop.work_start[e], pop.work_end[e])
-    np.add.at(E.burnout, e, off)  # a member may answer several times a step
-    np.add.at(E.n_answers, e, 1)
-    np.add.at(E.n_offhours, e, off.astype(np.int32))
-    np.add.at(E.answer_minutes, e, service * 24 * 60)
+    label, off = record_answers(
+        e, row, start, service, correct, st.rng.random(m), st.n_labels, model.clock.start_hour, pop.work_start,
+        pop.work_end, E.burnout, E.n_answers, E.n_offhours, E.answer_minutes, C["t_first_start"],
+    )  # fmt: skip
     st.counters["answers"] += m
-    st.counters["offhours"] += int(off.sum())
-    np.fmin.at(C["t_first_start"], row, start)
+    st.counters["offhours"] += int(np.count_nonzero(off))
     ids = R["id"][req]
     st.log_answers(ids, (end - R["t_post"][req]) * 24 * 60, pop.fac_abroad[pop.facility[e]])
     st.inflight.append(

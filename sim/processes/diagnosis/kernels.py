@@ -14,6 +14,7 @@ from numba import njit
 from ...kernels import unique_inverse
 
 __all__ = [
+    "answer_inputs",
     "book_slots",
     "choose_groups",
     "csr_expand",
@@ -29,6 +30,7 @@ __all__ = [
     "open_cases",
     "pending_pairs",
     "pick_in_lists",
+    "record_answers",
     "run_first",
     "run_rank",
     "settle_reads",
@@ -144,6 +146,59 @@ def settle_reads(
         state[i] = queued
         willing[i] = True
     return keep, declined
+
+
+@njit(cache=True)
+def answer_inputs(rows, p_req, p_exp, r_case, first_held, row_of, c_spec, c_need, expertise, specialty, facility,
+                  fac_equipment, off_factor):  # fmt: skip
+    """For the pairs ``rows`` about to be answered: their requests, members, cases, the
+    cases' rows (``row_of`` as in :func:`_case_open`), the members' skill for the case
+    (``expertise``, times ``off_factor`` off their specialty) and whether their facility
+    lacks the equipment the case needs."""
+    m = rows.size
+    req = np.empty(m, np.int64)
+    e = np.empty(m, p_exp.dtype)
+    case = np.empty(m, np.int64)
+    row = np.empty(m, np.int64)
+    skill = np.empty(m)
+    lacks = np.empty(m, np.bool_)
+    for i in range(m):
+        r = p_req[rows[i]]
+        x = p_exp[rows[i]]
+        c = r_case[r]
+        w = c if row_of.size == 0 else row_of[c - first_held]
+        req[i], e[i], case[i], row[i] = r, x, c, w
+        skill[i] = np.float64(expertise[x]) * (1.0 if specialty[x] == c_spec[w] else off_factor)
+        lacks[i] = fac_equipment[facility[x]] < c_need[w]
+    return req, e, case, row, skill, lacks
+
+
+@njit(cache=True)
+def record_answers(e, row, start, service, correct, u, n_labels, start_hour, work_start, work_end, burnout, n_answers,
+                   n_offhours, answer_minutes, t_first_start):  # fmt: skip
+    """The answers started (members ``e``, cases' rows ``row``): their labels (0 when
+    ``correct``, else one of the wrong labels by ``u``) and whether each starts off its
+    member's hours; adds each, in order, to its member's record (an off-hours answer to
+    ``burnout``) and lowers its case's ``t_first_start`` to its start."""
+    m = e.size
+    label = np.empty(m, np.int16)
+    off = np.empty(m, np.bool_)
+    for i in range(m):
+        x = e[i]
+        label[i] = 0 if correct[i] else np.int16(1 + np.int16(u[i] * (n_labels - 1)))
+        hour = (start_hour + start[i] * 24.0) % 24.0
+        a, b = np.float64(work_start[x]), np.float64(work_end[x])
+        o = not (((hour >= a) and (hour < b)) or (hour + 24.0 < b))
+        off[i] = o
+        burnout[x] += o
+        n_answers[x] += 1
+        n_offhours[x] += o
+        answer_minutes[x] += service[i] * 24 * 60
+        r = row[i]
+        f = t_first_start[r]
+        if f != f or start[i] < f:
+            t_first_start[r] = start[i]
+    return label, off
 
 
 @njit(cache=True)

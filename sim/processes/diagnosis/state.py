@@ -353,6 +353,11 @@ class DxState:
         """Bool per case id: held and not diagnosed."""
         return open_cases(ids, self._first_held, self._row_map(), self.cases["t_dx"])
 
+    def row_lookup(self) -> tuple[int, np.ndarray]:
+        """What a kernel needs to find a case's row (see :func:`.kernels._case_open`): the
+        first id held and the row map (empty while row = id)."""
+        return self._first_held, self._row_map()
+
     def _row_map(self) -> np.ndarray:
         """The row map of the kernels: empty until cases were written out (row = id)."""
         return self._row_of if self.n_written else self._row_of[:0]
