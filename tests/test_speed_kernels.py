@@ -247,6 +247,27 @@ def test_answer_kernels_equal_the_numpy_commit(inputs, record, written):
     assert checked > 20  # most batches have answers both in and off hours
 
 
+@pytest.mark.parametrize("kernel", _both(DK.insert_sorted))
+def test_insert_sorted_is_np_insert_at_the_right_searchsorted(kernel):
+    rng = np.random.default_rng(19)
+    t, ids, ties = np.zeros(0), np.zeros(0, np.int64), 0
+    for step in range(200):
+        k = int(rng.integers(0, 8))
+        t_new = np.round(rng.uniform(step / 10, step / 10 + 3.0, k), 1)  # ties, within and across batches
+        if step % 50 == 7:
+            t_new[: min(k, 2)] = np.nan  # NaN times sort last
+        order = np.argsort(t_new, kind="stable")
+        t_new, ids_new = t_new[order], rng.integers(0, 10**6, k)[order]
+        at = np.searchsorted(t, t_new, side="right")
+        want_t, want_ids = np.insert(t, at, t_new), np.insert(ids, at, ids_new)
+        ties += np.isin(t_new, t).sum()
+        t, ids = kernel(t, ids, t_new, ids_new)
+        assert np.array_equal(t, want_t, equal_nan=True) and np.array_equal(ids, want_ids)
+        done = int(rng.integers(0, 4))  # the queue's head leaves, as visits are taken
+        t, ids = t[done:], ids[done:]
+    assert ties > 20 and np.isnan(t).any()
+
+
 @pytest.mark.parametrize("kernel", _both(DK.choose_groups))
 @pytest.mark.parametrize("any_specialty", [False, True], ids=["specialty", "any"])
 @pytest.mark.parametrize("per_request", [1, 2])

@@ -23,6 +23,7 @@ __all__ = [
     "first_opening",
     "group_stock",
     "in_sorted_ids",
+    "insert_sorted",
     "item_states",
     "lookup_sorted",
     "match_rounds",
@@ -199,6 +200,26 @@ def record_answers(e, row, start, service, correct, u, n_labels, start_hour, wor
         if f != f or start[i] < f:
             t_first_start[r] = start[i]
     return label, off
+
+
+@njit(cache=True)
+def insert_sorted(t: np.ndarray, ids: np.ndarray, t_new: np.ndarray, ids_new: np.ndarray):
+    """``np.insert`` of the entries (``t_new`` sorted, ``ids_new``) into the queue (``t``
+    sorted, ``ids``) at ``np.searchsorted(t, t_new, side="right")``: each new entry after
+    those of an equal time, the new entries in their order. NaN times sort last."""
+    n, k = t.size, t_new.size
+    t_out = np.empty(n + k, t.dtype)
+    ids_out = np.empty(n + k, ids.dtype)
+    i = 0
+    for j in range(k):
+        v = t_new[j]
+        while i < n and (v != v or t[i] <= v):  # t[i] not after v (NaN: after every time, NaN too)
+            t_out[i + j], ids_out[i + j] = t[i], ids[i]
+            i += 1
+        t_out[i + j], ids_out[i + j] = v, ids_new[j]
+    for r in range(i, n):
+        t_out[r + k], ids_out[r + k] = t[r], ids[r]
+    return t_out, ids_out
 
 
 @njit(cache=True)

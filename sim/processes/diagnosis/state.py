@@ -28,7 +28,7 @@ from ...arrays import sorted_member
 from ...kernels import DistinctIds
 from ...table import Table
 from .config import NONE, PENDING
-from .kernels import in_sorted_ids, merge_open_keys, open_cases
+from .kernels import in_sorted_ids, insert_sorted, merge_open_keys, open_cases
 
 if TYPE_CHECKING:  # pragma: no cover
     from ...streaming import TableStream
@@ -333,9 +333,7 @@ class DxState:
     def book_visits(self, ids: np.ndarray, t: np.ndarray) -> None:
         """Referral visits booked for the cases ``ids`` at times ``t`` (kept in order of time)."""
         order = np.argsort(t, kind="stable")
-        at = np.searchsorted(self.visit_t, t[order], side="right")
-        self.visit_t = np.insert(self.visit_t, at, t[order])
-        self.visit_case = np.insert(self.visit_case, at, ids[order])
+        self.visit_t, self.visit_case = insert_sorted(self.visit_t, self.visit_case, t[order], ids[order])
 
     def visit_before(self, t: float) -> bool:
         """Whether a referral visit falls before ``t``."""
