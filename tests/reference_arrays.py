@@ -179,3 +179,37 @@ def record_answers(e, row, start, service, correct, u, n_labels, start_hour, wor
     np.add.at(E.answer_minutes, e, service * 24 * 60)
     np.fmin.at(t_first_start, row, start)
     return label, off
+
+
+def combine_batch(cs, lab, wv, rows, scores_held, n_answers, lead_held, t_first_answer, end, accept, min_answers):
+    """The numpy of the combination of a batch of answers to open cases (``cs`` sorted;
+    the held tables changed in place), from the answers' weights ``wv``. Returns the
+    counted flags and the positions of the accepting answers."""
+    from sim.processes.diagnosis.combining import combine_posterior
+
+    m, L = cs.size, scores_held.shape[1]
+    w = np.zeros((m, L))
+    w[np.arange(m), lab] = wv
+    first = segment_first(cs)
+    seg = np.cumsum(first) - 1
+    starts = np.flatnonzero(first)
+    cum = np.cumsum(w, axis=0)
+    before = np.zeros((starts.size, L))
+    before[1:] = cum[starts[1:] - 1]
+    scores = scores_held[rows] + cum - before[seg]
+    n_cum = n_answers[rows] + segment_rank(cs) + 1
+    bump = np.zeros_like(scores)
+    bump[np.arange(m), lab] = 1e-9
+    lead, conf = combine_posterior(scores + bump)
+    ok = (conf >= accept) & (n_cum >= min_answers)
+    first_ok = np.full(starts.size, m)
+    np.minimum.at(first_ok, seg, np.where(ok, np.arange(m), m))
+    has = first_ok < m
+    last = np.append(starts[1:] - 1, m - 1)
+    fin = np.where(has, first_ok, last)
+    seg_rows = rows[starts]
+    scores_held[seg_rows] = scores[fin]
+    n_answers[seg_rows] = n_cum[fin]
+    lead_held[seg_rows] = lead[fin]
+    np.fmin.at(t_first_answer, rows, end)
+    return np.arange(m) <= first_ok[seg], first_ok[has]

@@ -26,6 +26,7 @@ from sim.processes.diagnosis.state import Experts
 from .reference_arrays import (
     answer_inputs,
     choose_groups,
+    combine_batch,
     csr_rows,
     first_at_or_after,
     lookup,
@@ -266,6 +267,44 @@ def test_insert_sorted_is_np_insert_at_the_right_searchsorted(kernel):
         done = int(rng.integers(0, 4))  # the queue's head leaves, as visits are taken
         t, ids = t[done:], ids[done:]
     assert ties > 20 and np.isnan(t).any()
+
+
+@pytest.mark.parametrize("scores_kernel", _both(DK.combine_scores))
+@pytest.mark.parametrize("accept_kernel", _both(DK.accept_first))
+def test_combining_kernels_equal_the_numpy_combination(scores_kernel, accept_kernel):
+    from sim.processes.diagnosis.combining import combine_posterior
+
+    rng = np.random.default_rng(20)
+    n_cases, n_labels, accepted, late = 25, 4, 0, 0
+    for trial in range(60):
+        m = int(rng.integers(1, 40))
+        cs = np.sort(rng.integers(100, 100 + n_cases, m))
+        rows = rng.permutation(n_cases)[cs - 100]  # cases held in any rows
+        lab = rng.integers(0, n_labels, m).astype(np.int16)
+        wv = np.log(rng.uniform(0.3, 0.95, m) * 3 / (1 - rng.uniform(0.3, 0.95, m)))
+        if trial % 2:  # equal weights (majority voting): ties between labels, broken by the latest answer
+            wv[:] = 1.5
+        end = np.round(rng.uniform(0.0, 1.0, m), 1)
+        held = [
+            rng.normal(0.0, 1.0, (n_cases, n_labels)) * (rng.random((n_cases, 1)) < 0.5) * (trial % 2 == 0),
+            rng.integers(0, 3, n_cases).astype(np.int16),
+            np.full(n_cases, -1, np.int16),
+            np.where(rng.random(n_cases) < 0.5, np.nan, 0.5),
+        ]
+        ref = [a.copy() for a in held]
+        accept, min_answers = 0.9, int(rng.integers(1, 3))
+        want_counted, want_pos = combine_batch(cs, lab, wv, rows, *ref[:3], ref[3], end, accept, min_answers)
+        scores, bumped, n_cum = scores_kernel(cs, lab, wv, rows, held[0], held[1])
+        lead, conf = combine_posterior(bumped)
+        counted, pos = accept_kernel(
+            cs, rows, scores, n_cum, lead, conf, accept, min_answers, end, held[0], held[1], held[2], held[3]
+        )
+        assert np.array_equal(counted, want_counted) and np.array_equal(pos, want_pos)
+        for got, want in zip(held, ref, strict=True):
+            assert np.array_equal(got, want, equal_nan=True)
+        accepted += pos.size
+        late += (~counted).sum()
+    assert accepted > 50 and late > 10  # acceptances, some with answers after them
 
 
 @pytest.mark.parametrize("kernel", _both(DK.choose_groups))

@@ -15,7 +15,7 @@ import numpy as np
 
 from ...table import Table
 from .config import REFERRAL, DiagnosisConfig
-from .kernels import lookup_sorted, run_first, run_rank
+from .kernels import accept_first, combine_scores, lookup_sorted
 from .state import DxState, compacted
 
 __all__ = ["combine_posterior", "p_correct", "resolve", "weights"]
@@ -61,35 +61,19 @@ def _combine(st: DxState, cfg: DiagnosisConfig, A: Table):
     idx = np.flatnonzero(np.isnan(C["t_dx"][row(A["case"])]))
     if idx.size == 0:
         return none
-    m, L = idx.size, st.n_labels
-    cs, lab = A["case"][idx], A["label"][idx].astype(np.int64)
-    w = np.zeros((m, L))
-    w[np.arange(m), lab] = weights(cfg, L, A["confidence"][idx])
-    first = run_first(cs)
-    seg = np.cumsum(first) - 1
-    starts = np.flatnonzero(first)
-    cum = np.cumsum(w, axis=0)
-    before = np.zeros((starts.size, L))  # cum. weight before each case's run (none before the first)
-    before[1:] = cum[starts[1:] - 1]
-    scores = st.scores[row(cs)] + cum - before[seg]
-    n_cum = C["n_answers"][row(cs)] + run_rank(cs) + 1
-    bump = np.zeros_like(scores)
-    bump[np.arange(m), lab] = 1e-9  # ties: the answer just received
-    lead, conf = combine_posterior(scores + bump)
-    ok = (conf >= cfg.accept_confidence) & (n_cum >= cfg.min_answers)
-    first_ok = np.full(starts.size, m)
-    np.minimum.at(first_ok, seg, np.where(ok, np.arange(m), m))
-    has = first_ok < m
-    last = np.append(starts[1:] - 1, m - 1)
-    fin = np.where(has, first_ok, last)
-    seg_cases = cs[starts]
-    st.scores[row(seg_cases)] = scores[fin]
-    C["n_answers"][row(seg_cases)] = n_cum[fin]
-    C["lead"][row(seg_cases)] = lead[fin]
-    A["counted"][idx] = np.arange(m) <= first_ok[seg]
-    np.fmin.at(C["t_first_answer"], row(cs), A["end"][idx])
-    pos = first_ok[has]
-    return seg_cases[has], A["end"][idx[pos]], A["route"][idx[pos]], lead[pos] == 0
+    cs = A["case"][idx]
+    rows = row(cs)
+    scores, bumped, n_cum = combine_scores(
+        cs, A["label"][idx], weights(cfg, st.n_labels, A["confidence"][idx]), rows, st.scores, C["n_answers"]
+    )
+    lead, conf = combine_posterior(bumped)
+    end = A["end"][idx]
+    counted, pos = accept_first(
+        cs, rows, scores, n_cum, lead, conf, cfg.accept_confidence, cfg.min_answers, end, st.scores, C["n_answers"],
+        C["lead"], C["t_first_answer"],
+    )  # fmt: skip
+    A["counted"][idx] = counted
+    return cs[pos], end[pos], A["route"][idx[pos]], lead[pos] == 0
 
 
 def resolve(

@@ -14,9 +14,11 @@ from numba import njit
 from ...kernels import unique_inverse
 
 __all__ = [
+    "accept_first",
     "answer_inputs",
     "book_slots",
     "choose_groups",
+    "combine_scores",
     "csr_expand",
     "csr_total",
     "eligible_members",
@@ -220,6 +222,76 @@ def insert_sorted(t: np.ndarray, ids: np.ndarray, t_new: np.ndarray, ids_new: np
     for r in range(i, n):
         t_out[r + k], ids_out[r + k] = t[r], ids[r]
     return t_out, ids_out
+
+
+@njit(cache=True)
+def combine_scores(cs, lab, w, rows, held_scores, n_answers):
+    """The scores of the open cases ``cs`` (sorted) after each of their answers in turn
+    (label ``lab``, weight ``w``; ``rows``: the cases' rows of ``held_scores`` and
+    ``n_answers``), as a running sum of the answers' weights over the whole batch less that
+    before the case's run (the arithmetic of a column-wise ``np.cumsum``); the same
+    scores with 1e-9 added at each answer's label (ties go to the answer just received);
+    and the answers counted so far."""
+    m, n_labels = cs.size, held_scores.shape[1]
+    scores = np.empty((m, n_labels))
+    bumped = np.empty((m, n_labels))
+    n_cum = np.empty(m, np.int64)
+    cum = np.zeros(n_labels)
+    before = np.zeros(n_labels)
+    rank = 0
+    for i in range(m):
+        if i > 0 and cs[i] != cs[i - 1]:
+            before[:] = cum
+            rank = 0
+        elif i > 0:
+            rank += 1
+        cum[lab[i]] = w[i] if i == 0 else cum[lab[i]] + w[i]
+        r = rows[i]
+        for k in range(n_labels):
+            v = (held_scores[r, k] + cum[k]) - before[k]
+            scores[i, k] = v
+            bumped[i, k] = v + (1e-9 if k == lab[i] else 0.0)
+        n_cum[i] = np.int64(n_answers[r]) + rank + 1
+    return scores, bumped, n_cum
+
+
+@njit(cache=True)
+def accept_first(cs, rows, scores, n_cum, lead, conf, accept, min_answers, end, held_scores, c_n_answers, c_lead,
+                 t_first_answer):  # fmt: skip
+    """Per case of ``cs`` (sorted), its first answer whose combination reaches ``accept``
+    confidence with at least ``min_answers`` answers: the case keeps the scores, count and
+    lead at that answer (at its last answer when none does). Lowers each case's
+    ``t_first_answer`` to its answers' ``end``. Returns a bool per answer, counted (not
+    after the accepting one), and the position of each accepting answer."""
+    m = cs.size
+    counted = np.ones(m, np.bool_)
+    pos = np.empty(m, np.int64)
+    n_acc = 0
+    lo = 0
+    while lo < m:
+        hi = lo + 1
+        while hi < m and cs[hi] == cs[lo]:
+            hi += 1
+        fin = hi - 1
+        for i in range(lo, hi):
+            if conf[i] >= accept and n_cum[i] >= min_answers:
+                fin = i
+                pos[n_acc] = i
+                n_acc += 1
+                for j in range(i + 1, hi):
+                    counted[j] = False
+                break
+        r = rows[fin]
+        held_scores[r, :] = scores[fin, :]
+        c_n_answers[r] = n_cum[fin]
+        c_lead[r] = lead[fin]
+        lo = hi
+    for i in range(m):
+        r = rows[i]
+        f = t_first_answer[r]
+        if f != f or end[i] < f:
+            t_first_answer[r] = end[i]
+    return counted, pos[:n_acc].copy()
 
 
 @njit(cache=True)
