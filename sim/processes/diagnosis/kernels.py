@@ -27,6 +27,7 @@ __all__ = [
     "in_sorted_ids",
     "insert_sorted",
     "item_states",
+    "link_requests",
     "lookup_sorted",
     "match_rounds",
     "merge_open_keys",
@@ -37,6 +38,7 @@ __all__ = [
     "run_first",
     "run_rank",
     "settle_reads",
+    "unlink_requests",
 ]
 
 
@@ -292,6 +294,39 @@ def accept_first(cs, rows, scores, n_cum, lead, conf, accept, min_answers, end, 
         if f != f or end[i] < f:
             t_first_answer[r] = end[i]
     return counted, pos[:n_acc].copy()
+
+
+@njit(cache=True)
+def link_requests(head: np.ndarray, nxt: np.ndarray, first: int, case_rows: np.ndarray) -> None:
+    """Chain the new requests (rows ``first``, ``first + 1``, ... of cases ``case_rows``) to
+    their cases' lists of open requests: ``head`` by case, ``nxt`` by request (-1 ends)."""
+    for i in range(case_rows.size):
+        c = case_rows[i]
+        nxt[first + i] = head[c]
+        head[c] = first + i
+
+
+@njit(cache=True)
+def unlink_requests(head: np.ndarray, nxt: np.ndarray, case_rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Empty the lists of open requests of the cases ``case_rows`` (distinct); returns the
+    requests that were on them and the case of each (rows)."""
+    n = 0
+    for c in case_rows:
+        r = head[c]
+        while r >= 0:
+            n += 1
+            r = nxt[r]
+    closed = np.empty(n, np.int64)
+    about = np.empty(n, np.int64)
+    k = 0
+    for c in case_rows:
+        r = head[c]
+        while r >= 0:
+            closed[k], about[k] = r, c
+            k += 1
+            r = nxt[r]
+        head[c] = -1
+    return closed, about
 
 
 @njit(cache=True)

@@ -28,7 +28,7 @@ from ...arrays import sorted_member
 from ...kernels import DistinctIds
 from ...table import Table
 from .config import NONE, PENDING
-from .kernels import in_sorted_ids, insert_sorted, merge_open_keys, open_cases
+from .kernels import in_sorted_ids, insert_sorted, link_requests, merge_open_keys, open_cases, unlink_requests
 
 if TYPE_CHECKING:  # pragma: no cover
     from ...streaming import TableStream
@@ -142,6 +142,8 @@ OPEN_REQUEST_SPEC = {
     "t_post": np.float64,
     "slots": np.int32,
     "quality": np.float32,
+    "open": np.bool_,  # False once the case is diagnosed (the row stays until closed rows are dropped)
+    "next": np.int64,  # the row of the case's previous request still open (-1: none)
 }
 
 
@@ -210,6 +212,7 @@ class DxState:
         self.experts = Experts.new(n_clinicians)
         self.cases = Table({name: dtype for name, (dtype, _) in CASE_COLUMNS.items()})
         self._scores = np.zeros((0, n_labels))  # per case and diagnosis: log-likelihood of the answers
+        self._req_head = np.zeros(0, np.int64)  # per case (rows, as cases): its latest open request's row (-1: none)
         self.requests = Table(REQUEST_SPEC)
         self.open_requests = Table(OPEN_REQUEST_SPEC)  # the pairs' ``req`` are its rows
         self.pairs = Table(PAIR_SPEC)
@@ -233,8 +236,7 @@ class DxState:
         self.open_ids = np.zeros(0, np.int64)  # consulting cases not yet diagnosed nor at a referral (sorted)
         self.visit_t = np.zeros(0)  # referral visits to come: time (sorted) ...
         self.visit_case = np.zeros(0, np.int64)  # ... and case
-        self.open_reqs = np.zeros(0, np.int64)  # the open requests: rows of open_requests (sorted)
-        self._open_req_case = np.zeros(0, np.int64)  # the case of each
+        self._n_open_reqs = 0  # rows of open_requests still open
         # everyone asked about a case not yet diagnosed, as case * n + member keys: sorted, and those added
         # since (unsorted); keys of cases diagnosed since are dropped when the two are merged
         self._asked = np.zeros(0, np.int64)
@@ -252,9 +254,13 @@ class DxState:
         self.cases.append({name: columns.get(name, fill) for name, (_, fill) in CASE_COLUMNS.items()})
         m = len(self.cases)
         if self._scores.shape[0] < m:
-            grown = np.zeros((max(2 * self._scores.shape[0], m, 256), self.n_labels))
+            room = max(2 * self._scores.shape[0], m, 256)
+            grown = np.zeros((room, self.n_labels))
             grown[:n] = self._scores[:n]
             self._scores = grown
+            head = np.full(room, -1, np.int64)
+            head[:n] = self._req_head[:n]
+            self._req_head = head
         ids = np.arange(self.n_written + n, self.n_written + m)
         self.cases["id"][n:m] = ids
         if self.n_written:  # ids run on from the last held one: extend the row map (doubling)
@@ -279,9 +285,14 @@ class DxState:
     def requests_made(self) -> np.ndarray:
         """Per case held (row of ``cases``): the requests made before its diagnosis (all of them
         when it is not diagnosed)."""
-        n = len(self.cases)
-        still_open = np.bincount(self.rows(self._open_req_case), minlength=n)[:n] if n else np.zeros(0, np.int64)
+        n, H = len(self.cases), self.open_requests
+        still_open = np.bincount(self.rows(H["case"][H["open"]]), minlength=n)[:n] if n else np.zeros(0, np.int64)
         return self.cases["n_req"] + still_open
+
+    @property
+    def open_reqs(self) -> np.ndarray:
+        """The rows of ``open_requests`` still open (ascending)."""
+        return np.flatnonzero(self.open_requests["open"])
 
     def held_ids(self) -> np.ndarray:
         """The id of each row of ``cases``."""
@@ -295,11 +306,10 @@ class DxState:
         first, n = len(R), len(H)
         k = max(v.size if isinstance(v, np.ndarray) else 1 for v in columns.values())
         R.append({name: columns[name] if name in columns else np.full(k, REQUEST_DEFAULTS[name]) for name in R.names})
-        H.append(id=np.arange(first, len(R)), **columns)
-        rows = np.arange(n, len(H))
-        self.open_reqs = np.concatenate([self.open_reqs, rows])
-        self._open_req_case = np.concatenate([self._open_req_case, H["case"][n:]])
-        return rows
+        H.append(id=np.arange(first, len(R)), open=True, next=-1, **columns)
+        link_requests(self._req_head, H["next"], n, self.rows(H["case"][n:]))
+        self._n_open_reqs += len(H) - n
+        return np.arange(n, len(H))
 
     def log_answers(self, req: np.ndarray, minutes: np.ndarray, abroad: np.ndarray) -> None:
         """Answers started for the requests ``req`` (ids): minutes from the post to the end of
@@ -370,20 +380,18 @@ class DxState:
         steps were dropped then."""
         newly = np.unique(newly)
         self.open_ids = self.open_ids[~_among(self.open_ids, newly)]
-        closing = _among(self._open_req_case, newly)
         H, P = self.open_requests, self.pairs
-        closed, about = self.open_reqs[closing], self._open_req_case[closing]
+        closed, rows = unlink_requests(self._req_head, H["next"], self.rows(newly))  # their rows, and their cases'
+        H["open"][closed] = False
+        self._n_open_reqs -= closed.size
         if len(P):  # every pair's request is open: those of the cases diagnosed are the closed ones
             dead = np.zeros(len(H), bool)
             dead[closed] = True
             compacted(P, ~dead[P["req"]])
         H["slots"][closed] = 0
-        rows = self.rows(about)
         made = H["t_post"][closed] < self.cases["t_dx"][rows]
         np.add.at(self.cases["n_req"], rows[made], 1)
-        self.open_reqs = self.open_reqs[~closing]
-        self._open_req_case = self._open_req_case[~closing]
-        if len(H) > max(2 * self.open_reqs.size, OPEN_REQUESTS_COMPACT_MIN):
+        if len(H) > max(2 * self._n_open_reqs, OPEN_REQUESTS_COMPACT_MIN):
             self._drop_closed_requests()
         if self._n_asked_new > max(self._asked.size // 4, ASKED_MERGE_MIN):
             recent = np.sort(np.concatenate(self._asked_new), kind="stable")
@@ -401,11 +409,11 @@ class DxState:
         """Keep only the open requests' rows of ``open_requests``; the pairs (all of open
         requests) and the open set follow their rows."""
         H = self.open_requests
-        keep = np.zeros(len(H), bool)
-        keep[self.open_reqs] = True
+        keep = H["open"].copy()
         new_row = np.cumsum(keep, dtype=np.int64) - 1
         H.keep(keep)
-        self.open_reqs = np.arange(len(H))  # every row left is open, in order
+        for links in (H["next"], self._req_head):  # rows of open requests, or -1
+            links[:] = np.where(links >= 0, new_row[links], -1)
         if len(self.pairs):
             req = self.pairs["req"]
             req[:] = new_row[req]
@@ -417,6 +425,7 @@ class DxState:
         stay. Nothing can step the state after this."""
         self.cases = Table({name: dtype for name, (dtype, _) in CASE_COLUMNS.items()})
         self._scores = np.zeros((0, self.n_labels))
+        self._req_head = np.zeros(0, np.int64)
         self._row_of = np.zeros(0, np.int32)
         self.pairs = Table(PAIR_SPEC)
         self.inflight = Table(ANSWER_SPEC)
@@ -432,6 +441,8 @@ class DxState:
         self.cases.keep(keep)
         self._scores[:k] = self._scores[:n][keep]
         self._scores[k:n] = 0.0
+        self._req_head[:k] = self._req_head[:n][keep]  # the cases written out had no open request
+        self._req_head[k:n] = -1
         self.n_written += n - k
         ids = self.cases["id"]  # the row map, from the oldest case held
         self._first_held = int(ids[0]) if k else self.n_written
