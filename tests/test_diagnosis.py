@@ -818,3 +818,48 @@ def test_compacted_tables_keep_their_room_until_a_burst_has_passed():
     compacted(t, np.arange(len(t)) < 10)  # the burst has passed
     assert len(t) == 10 and np.array_equal(t["req"], np.arange(n)[keep][:10])
     assert t.capacity == 2 * COMPACT_ROOM_MIN
+
+
+def test_group_stock_is_made_again_only_when_what_it_is_made_of_changed(monkeypatch):
+    """The stock of the groups follows the network and the roles at once, and at a new day
+    the mutes, answering flags and expertise (an intervention may change these); a new day
+    with none of them changed keeps the stock it has."""
+    from sim.processes.diagnosis import kernels as DK
+    from sim.processes.diagnosis.routing import GroupStock
+
+    model = QunModel(load_scenario(ROOT / "scenarios" / "classroom.toml"), seed=3)
+    net, pop, staff = model.net, model.pop, model.process("diagnosis").staff
+    real, made = DK.group_stock, []
+    monkeypatch.setattr(DK, "group_stock", lambda *args: made.append(args) or real(*args))
+    G = GroupStock()
+
+    def current() -> bool:  # the stock equals one made from the inputs as they are now
+        count, skill, count_all, skill_all = real(
+            *made[-1][:3], staff.answering, pop.specialty, pop.expertise, *made[-1][6:]
+        )
+        return (
+            np.array_equal(G.count_all, count_all)
+            and np.array_equal(G.skill_all, skill_all)
+            and np.array_equal(G.count, count[:, : G.count.shape[1]])
+            and np.array_equal(G.skill, skill[:, : G.skill.shape[1]])
+        )
+
+    G.update(net, pop, staff, 0)
+    assert len(made) == 1 and current()
+    G.update(net, pop, staff, 1)  # a new day, nothing changed: kept
+    assert len(made) == 1
+    who = net.m_clinician[~net.m_muted & staff.answering[net.m_clinician]][:5]
+    pop.expertise[who] += np.float32(0.25)  # as a training session does
+    G.update(net, pop, staff, 1)  # the same day: kept until the next
+    assert len(made) == 1 and not current()
+    G.update(net, pop, staff, 2)
+    assert len(made) == 2 and current()
+    net.m_muted[np.flatnonzero(~net.m_muted)[:3]] = True  # mutes written without a rebuild of the index
+    G.update(net, pop, staff, 3)
+    assert len(made) == 3 and current()
+    staff.update(["doctor"])  # other answering roles: at once
+    G.update(net, pop, staff, 3)
+    assert len(made) == 4 and current()
+    net.version += 1  # the network changed: at once
+    G.update(net, pop, staff, 3)
+    assert len(made) == 5

@@ -55,16 +55,20 @@ def draw_patience(rng: np.random.Generator, cfg: DiagnosisConfig, hours: float, 
 class GroupStock:
     """Per group and case specialty: eligible members and the sum of their expertise.
 
-    Eligible: unmuted, of an answering role. Cached until the day, the network or the
-    answering roles change.
+    Eligible: unmuted, of an answering role. Made again when the network or the answering
+    roles change; at a new day otherwise (an intervention may have changed expertise) only
+    if the mutes, the answering flags or the expertise differ from those it was made from.
     """
 
     def __init__(self) -> None:
         self.key: tuple | None = None
+        self.day: int | None = None
+        self._made_from: tuple[np.ndarray, ...] = ()
 
     def update(self, net, pop, staff: Staff, day: int | None) -> None:
-        key = (id(net), net.version, day, staff.roles)
-        if key == self.key:
+        key = (id(net), net.version, staff.roles)
+        if key == self.key and (day == self.day or self._same_inputs(net, pop, staff)):
+            self.day = day
             return
         from .kernels import group_stock
 
@@ -73,7 +77,13 @@ class GroupStock:
             net.n_groups, len(SPECIALTIES),
         )  # fmt: skip
         self.count, self.skill = count[:, :N_CASE_SPEC], skill[:, :N_CASE_SPEC]
-        self.key = key
+        self.key, self.day = key, day
+        self._made_from = (net.m_muted.copy(), staff.answering.copy(), pop.expertise.copy())
+
+    def _same_inputs(self, net, pop, staff: Staff) -> bool:
+        """Whether what the stock is made of, besides the memberships, is as when it was made."""
+        now = (net.m_muted, staff.answering, pop.expertise)
+        return all(np.array_equal(a, b) for a, b in zip(self._made_from, now, strict=True))
 
 
 class Router:
