@@ -14,7 +14,7 @@ import numpy as np
 from .clock import in_hours
 from .kernels import pick_where
 
-__all__ = ["WAKING_HOURS", "at_work", "awake", "rate_and_duty", "read_prob", "read_rate"]
+__all__ = ["WAKING_HOURS", "at_work", "awake", "rate_and_duty", "rate_parts", "read_prob", "read_rate"]
 
 WAKING_HOURS = 16.0
 WAKE_HOUR, SLEEP_HOUR = 7.0, 23.0
@@ -85,6 +85,16 @@ def _day_and_night(model, kind: str) -> tuple[np.ndarray, np.ndarray]:
             del cache[old]
         cache[key] = got
     return got
+
+
+def rate_parts(model) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """What the read rate and the duty of any clinicians are made of at this hour, for a
+    compiled loop: whether each reads at the day rate, the day and the night rates, and
+    whether each is at work (``read_rate(model, who)`` is ``day[w]`` where the first is
+    true, else ``night[w]``; ``at_work(model, who)`` is the last at ``who``)."""
+    day, night = _day_and_night(model, "rate")
+    at_day_rate = _hourly(model, ("day_rate",), 1, lambda: np.asarray(at_work(model) | awake(model)))
+    return at_day_rate, day, night, at_work(model)
 
 
 def rate_and_duty(model, who: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -213,3 +213,17 @@ def combine_batch(cs, lab, wv, rows, scores_held, n_answers, lead_held, t_first_
     lead_held[seg_rows] = lead[fin]
     np.fmin.at(t_first_answer, rows, end)
     return np.arange(m) <= first_ok[seg], first_ok[has]
+
+
+def engaged_rate(model, who, oncall, reads_oncall, today, offhours, cap):
+    """The numpy the diagnosis read with: chat openings per day at which each clinician of
+    ``who`` acts on requests (``oncall``, ``reads_oncall``, ``today``: the experts' arrays)."""
+    from sim.activity import rate_and_duty
+
+    rr, duty = rate_and_duty(model, who)
+    rr = rr.astype(float)
+    rho = rr * np.where(duty, 1.0, offhours)
+    rho = np.where(oncall[who], np.maximum(rr, reads_oncall[who] * 24.0), rho)
+    if cap > 0:
+        rho = np.where(today[who] >= cap, 0.0, rho)
+    return rho

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 import sim
-from sim.activity import at_work, awake, rate_and_duty, read_rate
+from sim.activity import at_work, awake, rate_and_duty, rate_parts, read_rate
 from sim.clock import in_hours
 from sim.config import scenario_warnings
 
@@ -75,6 +75,28 @@ def test_rate_and_duty_of_some_are_their_values_computed_alone(model):
         rate, duty = rate_and_duty(model, who)
         assert np.array_equal(rate, read_rate(model, who)) and rate.dtype == read_rate(model, who).dtype
         assert np.array_equal(duty, at_work(model, who))
+    model.clock.step = 0
+
+
+@pytest.mark.parametrize("compiled", [True, False])
+def test_engaged_rates_are_the_numpy_of_the_rates_and_duty(model, compiled):
+    from sim.processes.diagnosis.kernels import engaged_rates
+
+    from .reference_arrays import engaged_rate
+
+    kernel = engaged_rates if compiled else engaged_rates.py_func
+    rng = np.random.default_rng(9)
+    n = model.pop.n
+    oncall, reads_oncall = rng.random(n) < 0.2, rng.choice([0.0, 0.01, 2.0], n)
+    today = rng.integers(0, 4, n).astype(np.int32)
+    for step in range(13):  # every hour of a 2-hour step, twice, through the hourly caches
+        model.clock.step = step
+        who = np.unique(rng.integers(0, n, 300))
+        for cap in (0, 2):
+            want = engaged_rate(model, who, oncall, reads_oncall, today, 0.3, cap)
+            got = kernel(who, *rate_parts(model), oncall, reads_oncall, today, 0.3, cap)
+            assert np.array_equal(got, want) and got.dtype == want.dtype
+            assert (want == 0).any() == (cap > 0)  # the cap stops some
     model.clock.step = 0
 
 

@@ -10,30 +10,21 @@ from __future__ import annotations
 
 import numpy as np
 
-from ...activity import at_work, rate_and_duty, read_rate
+from ...activity import rate_parts
 from .combining import p_correct
 from .config import CONTACT, PENDING, QUEUED, DiagnosisConfig
-from .kernels import answer_inputs, first_opening, match_rounds, pending_pairs, record_answers, settle_reads
+from .kernels import (
+    answer_inputs,
+    engaged_rates,
+    first_opening,
+    match_rounds,
+    pending_pairs,
+    record_answers,
+    settle_reads,
+)
 from .state import DxState, compacted
 
-__all__ = ["commit", "engaged_rate", "match", "read"]
-
-
-def engaged_rate(st: DxState, cfg: DiagnosisConfig, model, who: np.ndarray | None = None) -> np.ndarray:
-    """Chat openings per day at which each clinician (or each in ``who``) acts on requests, this step."""
-    E = st.experts
-    oncall, reads_oncall, today = E.oncall, E.oncall_reads_per_hour, E.answers_today
-    if who is None:
-        rr, duty = read_rate(model), at_work(model)
-    else:
-        rr, duty = rate_and_duty(model, who)
-        oncall, reads_oncall, today = oncall[who], reads_oncall[who], today[who]
-    rr = rr.astype(float)
-    rho = rr * np.where(duty, 1.0, cfg.offhours_engagement)
-    rho = np.where(oncall, np.maximum(rr, reads_oncall * 24.0), rho)
-    if cfg.answer_cap_per_day > 0:
-        rho = np.where(today >= cfg.answer_cap_per_day, 0.0, rho)
-    return rho
+__all__ = ["commit", "match", "read"]
 
 
 def _first_openings(rng, inv, since, rho, t0, dt) -> np.ndarray:
@@ -57,7 +48,10 @@ def read(st: DxState, cfg: DiagnosisConfig, model, t0: float, t1: float) -> None
     if pend.size == 0:
         return
     uniq, inv = st.distinct_clinicians(e)  # as np.unique(e, return_inverse=True)
-    rho = engaged_rate(st, cfg, model, uniq)  # the members waiting only, not every clinician
+    rho = engaged_rates(  # the members waiting only, not every clinician
+        uniq, *rate_parts(model), E.oncall, E.oncall_reads_per_hour, E.answers_today, cfg.offhours_engagement,
+        cfg.answer_cap_per_day,
+    )  # fmt: skip
     if cfg.read_delay == "none":
         when = np.where(rho[inv] > 0, since, np.inf)
     else:

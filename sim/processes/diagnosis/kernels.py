@@ -22,6 +22,7 @@ __all__ = [
     "csr_expand",
     "csr_total",
     "eligible_members",
+    "engaged_rates",
     "first_opening",
     "group_stock",
     "in_sorted_ids",
@@ -327,6 +328,25 @@ def unlink_requests(head: np.ndarray, nxt: np.ndarray, case_rows: np.ndarray) ->
             r = nxt[r]
         head[c] = -1
     return closed, about
+
+
+@njit(cache=True)
+def engaged_rates(who, at_day_rate, day, night, duty, oncall, reads_oncall, today, offhours, cap):
+    """The chat openings per day at which each clinician of ``who`` acts on requests: the
+    read rate (``day`` or ``night`` as ``at_day_rate``), times ``offhours`` off ``duty``;
+    on call at least ``reads_oncall`` an hour; none once ``today``'s answers reach a
+    positive ``cap``."""
+    out = np.empty(who.size)
+    for i in range(who.size):
+        w = who[i]
+        rr = np.float64(day[w] if at_day_rate[w] else night[w])
+        rho = rr * (1.0 if duty[w] else offhours)
+        if oncall[w]:
+            rho = _nan_max(rr, reads_oncall[w] * 24.0)
+        if cap > 0 and today[w] >= cap:
+            rho = 0.0
+        out[i] = rho
+    return out
 
 
 @njit(cache=True)
