@@ -26,7 +26,7 @@ from .schema import BASES, ROLES, ScenarioError
 
 if TYPE_CHECKING:  # pragma: no cover
     from .scenario import ContactsConfig, GroupsConfig
-from .arrays import sorted_member
+from .arrays import expand_ranges, sorted_member
 from .population import Population
 
 __all__ = ["Contacts", "GroupNetwork", "build_contacts", "build_groups", "csr", "load_kernels"]
@@ -39,24 +39,30 @@ BASIS_FILE = len(BASES)  # basis code of groups read from a membership file
 BASIS_NAMES = (*BASES, "file")
 
 
-def _merge_order(key: np.ndarray) -> np.ndarray | None:
-    """``np.argsort(key, kind="stable")``, or None when ``key`` is already sorted.
-
-    The leading sorted run is kept as it is; the rest (rows appended since the last
-    rebuild) is sorted and merged in, after equal keys of the run (stable), in one
-    compiled pass."""
-    from .kernels import first_descent, merge_order
+def _merge(key: np.ndarray) -> tuple[int, np.ndarray, np.ndarray] | None:
+    """How the rows come into the order of ``np.argsort(key, kind="stable")``, or None when
+    ``key`` is already sorted: the leading sorted run (its length ``p``) keeps its order;
+    the rest (rows appended since the last rebuild), sorted, go to their positions
+    (``tail`` to ``pos``, see :func:`.kernels.insert_in_place`)."""
+    from .kernels import first_descent, merge_positions
 
     p = first_descent(key)
     if p < 0:
         return None
     tail = np.argsort(key[p:], kind="stable") + p
-    return merge_order(key, p, tail)
+    return p, tail, merge_positions(key, p, tail)
 
 
 def load_kernels() -> None:
-    """Compile (first use after an install) or load the kernels that keep the rows in order."""
-    _merge_order(np.array([1, 0], np.int64))
+    """Compile (first use after an install) or load the kernels that keep the rows in order,
+    for each type of column."""
+    from .kernels import compact_in_place, insert_in_place
+
+    merged = _merge(np.array([1, 0], np.int64))
+    assert merged is not None
+    for dtype in (np.int64, np.int32, np.int8, np.float32, np.bool_):
+        insert_in_place(np.zeros(2, dtype), *merged)
+        compact_in_place(np.zeros(2, dtype), np.ones(2, bool))
 
 
 def csr(rows: np.ndarray, cols: np.ndarray, n_rows: int) -> tuple[np.ndarray, np.ndarray]:
@@ -89,21 +95,24 @@ class GroupNetwork:
             self.m_inviter = np.full(self.m_clinician.size, -1, np.int32)
         self.version = 0  # counts rebuilds of the indexes
         self._key_buf = np.zeros(0, np.int64)  # holds m_key (see _keys)
+        self._room: dict[str, np.ndarray] = {}  # per membership column: the buffer it is the front of
         self.reindex()
 
     # ------------------------------------------------------------------ indexes
     def reindex(self) -> None:
         """Rebuild both CSR indexes after rows were added or removed."""
         # rows stay sorted by (group, clinician): rows removed keep the order, rows appended
-        # are sorted apart and merged in (see ``_merge_order``); no sort of every row
+        # are sorted apart and merged in (see ``_merge``); no sort of every row
         from .kernels import membership_index
 
         key = self._keys()
-        order = _merge_order(key)
-        if order is not None:
+        merged = _merge(key)
+        if merged is not None:  # the columns (and keys) are put in order where they are
+            from .kernels import insert_in_place
+
             for name in _COLUMNS:
-                setattr(self, name, getattr(self, name)[order])
-            key = self._keys()  # of the sorted rows
+                insert_in_place(self._own(name, self.n_rows), *merged)
+            insert_in_place(key, *merged)
         # group sizes and muted members, clinician -> rows and their groups: one compiled pass
         self.g_indptr, self.c_indptr, self.c_rows, self.c_groups, self.g_muted = membership_index(
             self.m_clinician, self.m_group, self.m_muted, self.n_clinicians, self.n_groups
@@ -185,23 +194,49 @@ class GroupNetwork:
         return ids
 
     def remove_rows(self, rows: np.ndarray, reindex: bool = True) -> None:
+        """Drop the membership rows ``rows``; the others keep their order. Until ``reindex()``
+        the indexes are stale (``g_members``, the clinician column, changes with it)."""
+        from .kernels import compact_in_place
+
         keep = np.ones(self.n_rows, dtype=bool)
         keep[rows] = False
         for name in _COLUMNS:
-            setattr(self, name, getattr(self, name)[keep])
+            col = self._own(name, self.n_rows)
+            setattr(self, name, col[: compact_in_place(col, keep)])
         if reindex:
             self.reindex()
 
     def _append(self, clin, group, moderator, joined, via, inviter=None):
         if inviter is None:
             inviter = np.full(clin.size, -1, np.int32)
-        self.m_inviter = np.concatenate([self.m_inviter, inviter.astype(np.int32)])
-        self.m_clinician = np.concatenate([self.m_clinician, clin])
-        self.m_group = np.concatenate([self.m_group, group])
-        self.m_moderator = np.concatenate([self.m_moderator, moderator])
-        self.m_joined = np.concatenate([self.m_joined, joined])
-        self.m_via = np.concatenate([self.m_via, via])
-        self.m_muted = np.concatenate([self.m_muted, np.zeros(clin.size, bool)])
+        n, k = self.n_rows, clin.size
+        new = {
+            "m_inviter": inviter,
+            "m_clinician": clin,
+            "m_group": group,
+            "m_moderator": moderator,
+            "m_joined": joined,
+            "m_via": via,
+            "m_muted": False,
+        }
+        for name in _COLUMNS:
+            buf = self._own(name, n + k)
+            buf[n : n + k] = new[name]
+            setattr(self, name, buf[: n + k])
+
+    def _own(self, name: str, need: int) -> np.ndarray:
+        """The membership column ``name`` as the front of a buffer of this network's with room
+        for ``need`` rows (the rows past its length are free); a column handed in, replaced
+        or grown past its buffer is first copied into a new one, with an eighth more room.
+        Returns the buffer's first ``need`` rows (a view)."""
+        col = getattr(self, name)
+        buf = self._room.get(name)
+        if buf is None or col.base is not buf or col.ctypes.data != buf.ctypes.data or buf.size < need:
+            buf = np.empty(need + need // 8, col.dtype)
+            buf[: col.size] = col
+            self._room[name] = buf
+            setattr(self, name, buf[: col.size])
+        return buf[:need]
 
     # ------------------------------------------------------------------- tables
     def memberships_frame(self) -> pd.DataFrame:
@@ -463,11 +498,20 @@ def invite(
     return int(clin.size)
 
 
+def _rows_of_groups(net: GroupNetwork, groups: np.ndarray) -> np.ndarray:
+    """The membership rows of ``groups`` (any order, repeats allowed), ascending, as
+    ``np.flatnonzero(np.isin(net.m_group, groups))``: from the group index (which must be
+    current: rows sorted by group), not a pass over every row."""
+    g = np.unique(groups)
+    return expand_ranges(net.g_indptr[g], net.g_indptr[g + 1] - net.g_indptr[g])
+
+
 def assign_moderators(
     net: GroupNetwork, pop: Population, max_mods: int, rng: np.random.Generator, groups: np.ndarray | None = None
 ) -> None:
-    """The most senior and expert members moderate: 1 per group, 2 from 50 members, ..."""
-    rows = np.arange(net.n_rows) if groups is None else np.flatnonzero(np.isin(net.m_group, groups))
+    """The most senior and expert members moderate: 1 per group, 2 from 50 members, ...
+    (of ``groups`` only, when given: the indexes must be current)."""
+    rows = np.arange(net.n_rows) if groups is None else _rows_of_groups(net, groups)
     if rows.size == 0:
         return
     clin = net.m_clinician[rows]

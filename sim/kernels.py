@@ -1,8 +1,8 @@
 """Compiled helpers shared by the model's data structures (numba, ``nopython``).
 
 Imported when a model is built (never by ``import sim``): the membership index is rebuilt
-with :func:`membership_index`, its rows kept in order with :func:`first_descent` and
-:func:`merge_order`; the distinct clinicians of a list (:class:`DistinctIds`) by
+with :func:`membership_index`, its rows kept in order in place with :func:`first_descent`,
+:func:`merge_positions`, :func:`insert_in_place` and :func:`compact_in_place`; the distinct clinicians of a list (:class:`DistinctIds`) by
 :func:`unique_inverse` or :func:`unique_inverse_dense`. ``kernel.py_func`` is the same code run by the
 interpreter; the tests check that both give the same results as the numpy they replace.
 Compiled code is cached next to this file (``cache=True``).
@@ -15,9 +15,11 @@ from numba import njit
 
 __all__ = [
     "DistinctIds",
+    "compact_in_place",
     "first_descent",
+    "insert_in_place",
     "membership_index",
-    "merge_order",
+    "merge_positions",
     "pick_where",
     "unique_inverse",
     "unique_inverse_dense",
@@ -35,36 +37,56 @@ def pick_where(cond: np.ndarray, a: np.ndarray, b: np.ndarray, who: np.ndarray) 
 
 
 @njit(cache=True)
+def compact_in_place(col: np.ndarray, keep: np.ndarray) -> int:
+    """Move the rows ``keep`` (bool per row) of ``col`` to its front, in order (as
+    ``col[keep]``, without a new array); returns how many."""
+    m = 0
+    for i in range(keep.size):
+        if keep[i]:
+            col[m] = col[i]
+            m += 1
+    return m
+
+
+@njit(cache=True)
+def merge_positions(key: np.ndarray, p: int, tail: np.ndarray) -> np.ndarray:
+    """Where the rows ``tail`` (the rows from ``p`` on, in stable order of ``key``) go when
+    they are merged into the sorted run ``key[:p]``, each after the run's rows of an equal
+    key: their positions in ``np.argsort(key, kind="stable")`` (ascending), found by binary
+    search, without the order of every row."""
+    out = np.empty(tail.size, np.int64)
+    i = 0
+    for j in range(tail.size):
+        i += np.searchsorted(key[i:p], key[tail[j]], side="right")
+        out[j] = i + j
+    return out
+
+
+@njit(cache=True)
+def insert_in_place(col: np.ndarray, p: int, tail: np.ndarray, pos: np.ndarray) -> None:
+    """Put ``col`` in the merged order of :func:`merge_positions` where it is: the rows
+    ``tail`` go to ``pos``, the first ``p`` rows keep their order and move towards the end
+    by the count of tail rows before them (from the last, so none is overwritten before it
+    is moved)."""
+    vals = np.empty(tail.size, col.dtype)
+    for j in range(tail.size):
+        vals[j] = col[tail[j]]
+    hi = p
+    for j in range(tail.size - 1, -1, -1):
+        lo = pos[j] - j  # the run's rows [lo, hi) go after the tail row j
+        for i in range(hi - 1, lo - 1, -1):
+            col[i + j + 1] = col[i]
+        col[pos[j]] = vals[j]
+        hi = lo
+
+
+@njit(cache=True)
 def first_descent(key: np.ndarray) -> int:
     """The first ``i`` with ``key[i] < key[i - 1]`` (the end of the leading sorted run), or -1."""
     for i in range(1, key.size):
         if key[i] < key[i - 1]:
             return i
     return -1
-
-
-@njit(cache=True)
-def merge_order(key: np.ndarray, p: int, tail: np.ndarray) -> np.ndarray:
-    """The stable merge of the sorted run ``key[:p]`` with the rows ``tail`` (the other rows,
-    in stable order of key): ``np.argsort(key, kind="stable")``, in one pass that copies the
-    run's rows between the tail rows' places (found by binary search). A tail row goes
-    after the run's rows of an equal key."""
-    n = key.size
-    order = np.empty(n, np.int64)
-    i = k = 0
-    for j in range(tail.size):
-        t = tail[j]
-        at = i + np.searchsorted(key[i:p], key[t], side="right")
-        for r in range(i, at):
-            order[k] = r
-            k += 1
-        i = at
-        order[k] = t
-        k += 1
-    for r in range(i, p):
-        order[k] = r
-        k += 1
-    return order
 
 
 @njit(cache=True)

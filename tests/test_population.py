@@ -204,6 +204,83 @@ def test_membership_keys_stay_sorted_and_true_through_changes():
         assert np.array_equal(net.is_member(others, groups), np.isin(groups.astype(np.int64) * pop.n + others, key))
 
 
+def test_membership_columns_changed_in_place_equal_the_copies_they_replaced():
+    """The membership columns live in buffers with room and change in place (appends,
+    removals, the merge at reindex): the rows equal those of a plain copy of every change
+    (concatenate, mask, stable sort), and the arrays handed in at construction are not
+    written to."""
+    from sim.groups import _COLUMNS, GroupNetwork
+
+    rng = np.random.default_rng(9)
+    n, n_groups, rows = 300, 40, 900
+    handed = {
+        "m_clinician": rng.integers(0, n, rows).astype(np.int32),
+        "m_group": rng.integers(0, n_groups, rows).astype(np.int32),
+        "m_moderator": rng.random(rows) < 0.05,
+        "m_joined": rng.random(rows).astype(np.float32),
+        "m_via": rng.integers(0, 3, rows).astype(np.int8),
+        "m_muted": rng.random(rows) < 0.1,
+        "m_inviter": rng.integers(-1, n, rows).astype(np.int32),
+    }
+    kept = {k: v.copy() for k, v in handed.items()}
+    net = GroupNetwork(n, **handed, g_basis=np.zeros(n_groups, np.int8), g_created=np.zeros(n_groups, np.float32))
+    for k in _COLUMNS:
+        assert np.array_equal(handed[k], kept[k])  # sorted into the network's own arrays
+    ref = {k: getattr(net, k).copy() for k in _COLUMNS}
+    for day in range(30):
+        k = int(rng.integers(0, 120))  # sometimes past the room: the buffers grow
+        new = {
+            "m_clinician": rng.integers(0, n, k).astype(np.int32),
+            "m_group": rng.integers(0, n_groups, k).astype(np.int32),
+            "m_moderator": np.zeros(k, bool),
+            "m_joined": np.full(k, day, np.float32),
+            "m_via": np.full(k, 1, np.int8),
+            "m_muted": np.zeros(k, bool),
+            "m_inviter": rng.integers(0, n, k).astype(np.int32),
+        }
+        key_new = new["m_group"].astype(np.int64) * n + new["m_clinician"]
+        _, first = np.unique(key_new, return_index=True)
+        new = {c: v[first] for c, v in new.items()}  # distinct, not yet members
+        fresh = ~net.is_member(new["m_clinician"], new["m_group"])
+        new = {c: v[fresh] for c, v in new.items()}
+        args = [new[c] for c in ("m_clinician", "m_group", "m_moderator", "m_joined", "m_via")]
+        net._append(*args, new["m_inviter"])
+        ref = {c: np.concatenate([ref[c], new[c]]) for c in _COLUMNS}
+        if day % 7 == 3:  # a column replaced from outside: the next change starts from it
+            net.m_via = net.m_via.copy()
+            net.m_via[:3] = ref["m_via"][:3] = 2
+        mute = rng.choice(net.n_rows, 10, replace=False)
+        net.m_muted[mute] = True
+        ref["m_muted"][mute] = True
+        gone = rng.choice(net.n_rows, int(rng.integers(0, 60)), replace=False)
+        before = net.m_clinician.copy()
+        net.remove_rows(gone, reindex=False)
+        keep = np.ones(ref["m_clinician"].size, bool)
+        keep[gone] = False
+        ref = {c: v[keep] for c, v in ref.items()}
+        assert np.array_equal(before[keep], net.m_clinician)
+        net.reindex()
+        order = np.argsort(ref["m_group"].astype(np.int64) * n + ref["m_clinician"], kind="stable")
+        ref = {c: v[order] for c, v in ref.items()}
+        for c in _COLUMNS:
+            got = getattr(net, c)
+            assert np.array_equal(got, ref[c]) and got.dtype == ref[c].dtype, (day, c)
+        assert np.array_equal(net.m_key, ref["m_group"].astype(np.int64) * n + ref["m_clinician"])
+        assert np.array_equal(net.g_members, ref["m_clinician"])
+        assert np.array_equal(net.sizes, np.bincount(ref["m_group"], minlength=n_groups))
+
+
+def test_rows_of_groups_are_those_of_isin(built):
+    from sim.groups import _rows_of_groups
+
+    net = built[2]
+    rng = np.random.default_rng(10)
+    for k in (0, 1, 7, 60):
+        groups = rng.integers(0, net.n_groups, k)  # any order, repeats
+        want = np.flatnonzero(np.isin(net.m_group, groups))
+        assert np.array_equal(_rows_of_groups(net, groups), want) and want.size >= min(k, 1) * 3
+
+
 def test_memberships_are_muted_and_ended_at_their_daily_chances():
     """With no invitations and no conferences, each day mutes each unmuted membership with
     ``1 - exp(-mute_per_year / 365)`` and ends each with ``1 - exp(-leave_per_year / 365)``:

@@ -9,13 +9,15 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from sim.groups import _merge_order
+from sim.groups import _merge
 from sim.kernels import (
     DENSE_UNIQUE_RATIO,
     DistinctIds,
+    compact_in_place,
     first_descent,
+    insert_in_place,
     membership_index,
-    merge_order,
+    merge_positions,
     pick_where,
     unique_inverse,
     unique_inverse_dense,
@@ -43,27 +45,39 @@ def _both(kernel):
 
 
 @pytest.mark.parametrize("seed", range(5))
-def test_merge_order_is_the_stable_argsort(seed):
+def test_merge_in_place_is_the_stable_argsort(seed):
+    """The rows appended after a sorted run, merged in where they are, end in the order of
+    the stable argsort of the keys (every column, of each type, and the keys themselves);
+    the rows removed in place leave the others in order."""
     rng = np.random.default_rng(seed)
     for _ in range(50):
         head = np.sort(rng.integers(0, 40, rng.integers(0, 200)))  # sorted, with repeats
         tail = rng.integers(0, 40, rng.integers(0, 30))
         key = np.concatenate([head, tail]).astype(np.int64)
-        order = _merge_order(key)
         ref = np.argsort(key, kind="stable")
-        if order is None:
+        merged = _merge(key)
+        if merged is None:
             assert (ref == np.arange(key.size)).all()
-        else:
-            assert (order == ref).all()
-        # the kernels compiled and interpreted: the end of the sorted run, and the merge
+            continue
+        p, rows, pos = merged
+        assert np.array_equal(pos, np.flatnonzero(ref >= p)) and np.array_equal(rows, ref[pos])
+        # the kernels compiled and interpreted: the end of the sorted run, the positions, the moves
         down = np.flatnonzero(key[1:] < key[:-1])
-        want_p = int(down[0]) + 1 if down.size else -1
-        for descent, merge in zip(_both(first_descent), _both(merge_order), strict=True):
-            p = descent(key)
-            assert p == want_p
-            if p > 0:
-                tail = np.argsort(key[p:], kind="stable") + p
-                assert (merge(key, p, tail) == ref).all()
+        assert p == int(down[0]) + 1
+        for descent, positions, insert in zip(
+            _both(first_descent), _both(merge_positions), _both(insert_in_place), strict=True
+        ):
+            assert descent(key) == p
+            assert np.array_equal(positions(key, p, rows), pos)
+            columns = [key.copy(), rng.random(key.size).astype(np.float32), rng.random(key.size) < 0.5]
+            want = [c[ref] for c in columns]
+            for col, w in zip(columns, want, strict=True):
+                insert(col, p, rows, pos)
+                assert np.array_equal(col, w)
+    for compact in _both(compact_in_place):
+        col, keep = rng.integers(0, 9, 500).astype(np.int8), rng.random(500) < 0.7
+        want = col[keep]
+        assert compact(col, keep) == want.size and np.array_equal(col[: want.size], want)
 
 
 def _book_reference(dest, arrive, gap, next_slot):
