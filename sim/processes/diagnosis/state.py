@@ -13,8 +13,8 @@
 * ``inflight``: answers started and not yet finished; ``answer_log``: finished answers;
 * ``experts``: one entry per clinician (answering record, on-call status);
 * the open sets: consulting cases not yet diagnosed and not at a referral, the referral
-  visits to come (in order of time), the requests of the cases not yet diagnosed,
-  everyone asked.
+  visits to come (in order of time), the requests of the cases not yet diagnosed (a list
+  per case), everyone asked.
 """
 
 from __future__ import annotations
