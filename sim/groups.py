@@ -37,6 +37,8 @@ JOIN_KINDS = ("basis", "invited", "spill", "file", "embedded")
 _COLUMNS = ("m_clinician", "m_group", "m_moderator", "m_joined", "m_via", "m_muted", "m_inviter")
 BASIS_FILE = len(BASES)  # basis code of groups read from a membership file
 BASIS_NAMES = (*BASES, "file")
+#: a membership column's buffer holds this share of its rows more (room for days of invitations)
+ROOM_SHARE = 32
 
 
 def _merge(key: np.ndarray) -> tuple[int, np.ndarray, np.ndarray] | None:
@@ -198,10 +200,11 @@ class GroupNetwork:
         the indexes are stale (``g_members``, the clinician column, changes with it)."""
         from .kernels import compact_in_place
 
-        keep = np.ones(self.n_rows, dtype=bool)
+        n = self.n_rows  # (n_rows follows the first column, compacted first)
+        keep = np.ones(n, dtype=bool)
         keep[rows] = False
         for name in _COLUMNS:
-            col = self._own(name, self.n_rows)
+            col = self._own(name, n)
             setattr(self, name, col[: compact_in_place(col, keep)])
         if reindex:
             self.reindex()
@@ -227,12 +230,15 @@ class GroupNetwork:
     def _own(self, name: str, need: int) -> np.ndarray:
         """The membership column ``name`` as the front of a buffer of this network's with room
         for ``need`` rows (the rows past its length are free); a column handed in, replaced
-        or grown past its buffer is first copied into a new one, with an eighth more room.
-        Returns the buffer's first ``need`` rows (a view)."""
+        or grown past its buffer is first copied into a new one, with 1/:data:`ROOM_SHARE` more
+        room. Returns the buffer's first ``need`` rows (a view; ``need`` is at least the
+        column's length)."""
         col = getattr(self, name)
+        if need < col.size:
+            raise ValueError(f"{name}: {need} rows asked of a column of {col.size}")
         buf = self._room.get(name)
         if buf is None or col.base is not buf or col.ctypes.data != buf.ctypes.data or buf.size < need:
-            buf = np.empty(need + need // 8, col.dtype)
+            buf = np.empty(need + need // ROOM_SHARE, col.dtype)
             buf[: col.size] = col
             self._room[name] = buf
             setattr(self, name, buf[: col.size])
