@@ -12,7 +12,8 @@ from .agents import Clinician
 from .clock import Clock
 from .components import Component, Outputs, load
 from .config import Scenario
-from .groups import build_contacts, build_groups
+from .contacts import build_contacts
+from .groups import build_groups
 from .interventions import Intervention, make_intervention
 from .plan import STEP_ORDER
 from .population import build_population

@@ -5,7 +5,8 @@ import pandas as pd
 import pytest
 
 from sim import load_scenario
-from sim.groups import MIN_SIZE, _keyed_groups, build_contacts, build_groups, invite
+from sim.contacts import build_contacts
+from sim.groups import MIN_SIZE, _keyed_groups, build_groups, invite
 from sim.population import BED_RANGES, build_population
 from sim.rng import stream
 from sim.schema import ROLES, TIERS, ScenarioError

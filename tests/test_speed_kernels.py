@@ -22,6 +22,7 @@ from sim.kernels import (
     unique_inverse,
     unique_inverse_dense,
 )
+from sim.processes.diagnosis import answer_kernels as AK
 from sim.processes.diagnosis import kernels as DK
 from sim.processes.diagnosis.state import Experts
 
@@ -120,7 +121,7 @@ def test_book_slots_equals_the_numpy_booking(kernel):
         assert np.array_equal(next_slot, ref_next)
 
 
-@pytest.mark.parametrize("kernel", _both(DK.match_rounds))
+@pytest.mark.parametrize("kernel", _both(AK.match_rounds))
 @pytest.mark.parametrize("exponential", [True, False], ids=["exponential", "fixed"])
 @pytest.mark.parametrize("cap", [0, 2])
 def test_match_rounds_equal_the_numpy_rounds(kernel, exponential, cap):
@@ -153,8 +154,8 @@ def test_match_rounds_equal_the_numpy_rounds(kernel, exponential, cap):
     assert rounds > 30  # most trials match something
 
 
-@pytest.mark.parametrize("pending", _both(DK.pending_pairs))
-@pytest.mark.parametrize("settle", _both(DK.settle_reads))
+@pytest.mark.parametrize("pending", _both(AK.pending_pairs))
+@pytest.mark.parametrize("settle", _both(AK.settle_reads))
 def test_reading_kernels_equal_the_numpy_reading(pending, settle):
     rng = np.random.default_rng(17)
     n_exp, n_req, settled = 12, 9, 0
@@ -199,8 +200,8 @@ def test_reading_kernels_equal_the_numpy_reading(pending, settle):
     assert settled > 20  # most trials have both declines and pairs queued
 
 
-@pytest.mark.parametrize("inputs", _both(DK.answer_inputs))
-@pytest.mark.parametrize("record", _both(DK.record_answers))
+@pytest.mark.parametrize("inputs", _both(AK.answer_inputs))
+@pytest.mark.parametrize("record", _both(AK.record_answers))
 @pytest.mark.parametrize("written", [False, True], ids=["row=id", "row map"])
 def test_answer_kernels_equal_the_numpy_commit(inputs, record, written):
     rng = np.random.default_rng(18)
@@ -351,7 +352,7 @@ def test_choose_groups_equals_the_numpy_ranking(kernel, any_specialty, per_reque
             assert np.array_equal(g, w)
 
 
-@pytest.mark.parametrize("kernel", _both(DK.first_opening))
+@pytest.mark.parametrize("kernel", _both(AK.first_opening))
 def test_first_opening_equals_the_merge_search(kernel):
     rng = np.random.default_rng(5)
     for _ in range(50):

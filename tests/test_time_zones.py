@@ -80,7 +80,7 @@ def test_rate_and_duty_of_some_are_their_values_computed_alone(model):
 
 @pytest.mark.parametrize("compiled", [True, False])
 def test_engaged_rates_are_the_numpy_of_the_rates_and_duty(model, compiled):
-    from sim.processes.diagnosis.kernels import engaged_rates
+    from sim.processes.diagnosis.answer_kernels import engaged_rates
 
     from .reference_arrays import engaged_rate
 

@@ -11,9 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from ...activity import rate_parts
-from .combining import p_correct
-from .config import CONTACT, PENDING, QUEUED, DiagnosisConfig
-from .kernels import (
+from .answer_kernels import (
     answer_inputs,
     engaged_rates,
     first_opening,
@@ -22,6 +20,8 @@ from .kernels import (
     record_answers,
     settle_reads,
 )
+from .combining import p_correct
+from .config import CONTACT, PENDING, QUEUED, DiagnosisConfig
 from .state import DxState, compacted
 
 __all__ = ["commit", "match", "read"]
