@@ -57,10 +57,15 @@ def _day_or_night(model, kind: str, who: np.ndarray | None) -> np.ndarray:
     each clinician (or each in ``who``): their day or night value, as they are at work or
     awake now or not."""
     day, night = _day_and_night(model, kind)
-    at_day_rate = _hourly(model, ("day_rate",), 1, lambda: np.asarray(at_work(model) | awake(model)))
+    at_day_rate = _at_day_rate(model)
     if who is None:
         return np.where(at_day_rate, day, night)
     return pick_where(at_day_rate, day, night, who)
+
+
+def _at_day_rate(model) -> np.ndarray:
+    """Bool per clinician: reading at the day rate now (at work or awake), kept per hour."""
+    return _hourly(model, ("day_rate",), 1, lambda: np.asarray(at_work(model) | awake(model)))
 
 
 def _day_and_night(model, kind: str) -> tuple[np.ndarray, np.ndarray]:
@@ -93,7 +98,7 @@ def rate_parts(model) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     whether each is at work (``read_rate(model, who)`` is ``day[w]`` where the first is
     true, else ``night[w]``; ``at_work(model, who)`` is the last at ``who``)."""
     day, night = _day_and_night(model, "rate")
-    at_day_rate = _hourly(model, ("day_rate",), 1, lambda: np.asarray(at_work(model) | awake(model)))
+    at_day_rate = _at_day_rate(model)
     return at_day_rate, day, night, at_work(model)
 
 
