@@ -7,6 +7,7 @@ import pytest
 from scipy import stats
 
 from sim.processes.information import kernels as K
+from sim.processes.information.census import census
 from sim.processes.information.config import CONTENT
 
 
@@ -470,15 +471,29 @@ def test_reinforced_now_is_the_gather_and_the_comparison(compiled):
         assert n_old < 200 or 0 < stale.size < n_old
 
 
-def test_tally_counts_codes_by_tier():
+@pytest.mark.parametrize("compiled", [True, False])
+@pytest.mark.parametrize("n", [0, 1, 4999])
+def test_census_counts_states_stages_heard_and_sharers(compiled, n):
+    """The one-pass census against numpy: clinicians per (state, tier, stage), the stages
+    of the aware as the old gated count gave them, the heard and the sharers; a size not a
+    multiple of the lanes, and an item without stages."""
     rng = np.random.default_rng(4)
-    codes = rng.integers(0, 4, 5000).astype(np.int8)
-    tier = rng.integers(0, 3, 5000).astype(np.int8)
-    gate = rng.integers(0, 3, 5000).astype(np.int8)
-    expect = np.zeros((4, 3), np.int64)
-    np.add.at(expect, (codes, tier), 1)
-    assert np.array_equal(K.tally(codes, tier, 4, np.zeros(0, np.int8), 0), expect)
-    on = gate == 1
-    expect_on = np.zeros((4, 3), np.int64)
-    np.add.at(expect_on, (codes[on], tier[on]), 1)
-    assert np.array_equal(K.tally(codes, tier, 4, gate, 1), expect_on)
+    state = rng.integers(0, 4, n).astype(np.int8)
+    tier = rng.integers(0, 3, n).astype(np.int8)
+    stage = rng.integers(0, 3, n).astype(np.int8)
+    t_first = np.where(rng.random(n) < 0.4, np.nan, rng.random(n)).astype(np.float32)
+    active = rng.random(n) < 0.1
+    fn = census if compiled else census.py_func
+    joint, heard, sharers = fn(state, tier, 4, stage, 3, t_first, active)
+    expect = np.zeros((4, 3, 3), np.int64)
+    np.add.at(expect, (state, tier, stage), 1)
+    assert np.array_equal(joint, expect)
+    aware = state == 1
+    by_stage = np.zeros((3, 3), np.int64)  # (stage, tier) among the aware
+    np.add.at(by_stage, (stage[aware], tier[aware]), 1)
+    assert np.array_equal(joint[1].T, by_stage)
+    assert heard == n - int(np.isnan(t_first).sum())
+    assert sharers == int(active.sum())
+    plain, heard2, sharers2 = fn(state, tier, 4, np.zeros(0, np.int8), 3, t_first, active)
+    assert np.array_equal(plain[:, :, 0], expect.sum(axis=2)) and not plain[:, :, 1:].any()
+    assert (heard2, sharers2) == (heard, sharers)

@@ -50,7 +50,6 @@ __all__ = [
     "reinforced_now",
     "rumor_transitions",
     "split_pending",
-    "tally",
     "with_copies",
 ]
 
@@ -555,19 +554,3 @@ def decide_considering(hit, u, p_adopt, p_decide, who, rate, seen):
             p_adopt[m], p_decide[m] = p_adopt[i], p_decide[i]
             m += 1
     return adopt[:n_adopt], reject[:n_reject], m
-
-
-@njit(cache=True)
-def tally(codes, tier, n_codes, gate, gate_code):
-    """Clinicians per (code, tier): ``out[c, k]`` counts those with ``codes == c`` in tier
-    ``k`` (0, 1, 2), among those with ``gate == gate_code`` (all when ``gate`` is empty).
-    One pass (the time series are recorded every few steps over every clinician)."""
-    out = np.zeros((n_codes, 3), np.int64)
-    if gate.size == 0:
-        for i in range(codes.size):
-            out[codes[i], tier[i]] += 1
-    else:
-        for i in range(codes.size):
-            if gate[i] == gate_code:
-                out[codes[i], tier[i]] += 1
-    return out

@@ -31,7 +31,7 @@ from ... import streaming
 from ...results import metric_name
 from ...schema import ROLES, TIERS
 from ...table import Table
-from . import kernels
+from .census import census
 from .config import ADOPTED, AWARE, BELIEVES, CONSIDERING, CORRECTED, EVENT_KINDS, REJECTED, STATE_NAMES, UNAWARE, Src
 from .state import EVENT_SPEC, Catalog, Queues
 
@@ -44,7 +44,8 @@ if TYPE_CHECKING:  # pragma: no cover
 __all__ = ["EventLog", "finish", "record", "time_to_share"]
 
 PREFIX = "info"
-_NO_GATE = np.zeros(0, np.int8)  # kernels.tally: count every clinician
+_NO_STAGE = np.zeros(0, np.int8)  # census: an item without stages
+N_STAGES = max(CONSIDERING, REJECTED) + 1
 
 
 class EventLog:
@@ -124,7 +125,17 @@ def record(p: InformationProcess, model, rec: Recorder) -> None:
     arr = p.arrays
     for j, it in enumerate(p.catalog.items):
         names = STATE_NAMES[it.kind]
-        counts = kernels.tally(arr.state[j], tier, len(names), _NO_GATE, 0)
+        staged = it.kind == "guideline"
+        joint, heard, sharers = census(
+            arr.state[j],
+            tier,
+            len(names),
+            arr.stage[j] if staged else _NO_STAGE,
+            N_STAGES,
+            arr.t_first[j],
+            arr.active[j],
+        )
+        counts = joint.sum(axis=2)  # (state, tier)
         if per_tier is None:  # every clinician is in one state
             per_tier = np.maximum(counts.sum(axis=0), 1)
         if it.kind != "rumor":
@@ -137,10 +148,10 @@ def record(p: InformationProcess, model, rec: Recorder) -> None:
             rec.add(f"n_{label}", totals[code], item=it.name)
             for k, tname in enumerate(TIERS):
                 rec.add(f"p_{label}", shares[code][k], item=it.name, tier=tname)
-        if it.kind == "guideline":
-            _stages(rec, arr, j, it.name, tier, per_tier)
-        rec.add("cum_heard", arr.t_first[j].size - int(np.isnan(arr.t_first[j]).sum()), item=it.name)
-        rec.add("n_spreaders", int(np.count_nonzero(arr.active[j])), item=it.name)
+        if staged:
+            _stages(rec, joint[AWARE].T, it.name, per_tier)
+        rec.add("cum_heard", int(heard), item=it.name)
+        rec.add("n_spreaders", int(sharers), item=it.name)
     rec.add("cum_posts", p.counters["posts"])
     rec.add("cum_direct_messages", p.counters["direct"])
     rec.add("cum_deliveries", p.counters["deliveries"])
@@ -161,9 +172,9 @@ def _record_totals(p: InformationProcess, rec: Recorder) -> None:
                 rec.add(f"n_{label}", totals[code], item=it.name)
 
 
-def _stages(rec: Recorder, arr, j: int, name: str, tier: np.ndarray, per_tier: np.ndarray) -> None:
-    """A guideline's aware clinicians considering it and those who rejected it, by tier."""
-    by_stage = kernels.tally(arr.stage[j], tier, max(CONSIDERING, REJECTED) + 1, arr.state[j], AWARE)
+def _stages(rec: Recorder, by_stage: np.ndarray, name: str, per_tier: np.ndarray) -> None:
+    """A guideline's aware clinicians considering it and those who rejected it, by tier
+    (``by_stage[stage, tier]``, the aware clinicians' counts)."""
     for label, code in (("considering", CONSIDERING), ("rejected", REJECTED)):
         counts = by_stage[code]
         rec.add(f"n_{label}", int(counts.sum()), item=name)

@@ -71,6 +71,7 @@ from ...components import Component
 from ...kernels import DistinctIds
 from ..trust.process import TrustProcess, running
 from . import adoption, belief, kernels, moderation, outputs, posting, reading, seeding
+from .census import census
 from .config import BELIEVES, CORRECTED, LITERACY_REF, STATE_NAMES, InformationConfig, ItemConfig
 from .outputs import EventLog
 from .state import COUNTERS, DELIVERY_SPEC, Catalog, ItemArrays, ItemSettings, Queues, RumorTrack
@@ -146,7 +147,7 @@ class InformationProcess(Component):
         rules = kernels.ReadRules(0.5, 0.0, True, 0.1, 2, 3, LITERACY_REF)
         uptake = self.arrays.uptake(0, True, False, model.pop.paywall)
         kernels.read_guideline(np.zeros(0), none, empty, item, rules, uptake, model.pop.literacy, 0.0)
-        kernels.tally(item.state[:0], model.pop.tier[:0], 1, item.state[:0], 0)
+        census(item.state[:0], model.pop.tier[:0], 1, item.state[:0], 1, item.t_first[:0], item.active[:0])
 
     @property
     def items(self) -> list[ItemConfig]:
