@@ -240,12 +240,24 @@ class _Spec(dict):
     """A table spec whose dtypes are numpy dtypes (normalized once, then shared)."""
 
 
+_SPECS: dict[tuple, _Spec] = {}  # normalized specs, by their (name, dtype) items
+
+
 def _normalized(spec: Mapping[str, DTypeLike]) -> dict[str, np.dtype]:
+    """``spec`` with numpy dtypes, made once per distinct spec (tables are wrapped and
+    made on hot paths, often from one module's constant spec)."""
     if type(spec) is _Spec:
         return spec
     if not spec:
         raise ValueError("a Table needs at least one column")
-    return _Spec((name, np.dtype(dtype)) for name, dtype in spec.items())
+    try:
+        key = tuple(spec.items())
+        out = _SPECS.get(key)
+    except TypeError:  # an unhashable dtype-like
+        return _Spec((name, np.dtype(dtype)) for name, dtype in spec.items())
+    if out is None:
+        out = _SPECS[key] = _Spec((name, np.dtype(dtype)) for name, dtype in spec.items())
+    return out
 
 
 _EMPTY: dict[np.dtype, np.ndarray] = {}

@@ -195,3 +195,16 @@ def test_shrink_gives_back_room_and_keeps_the_rows():
     assert t.capacity == 50 and len(t) == 50
     t.append(a=np.array([7]), b=1.0)  # and it grows again
     assert len(t) == 51 and t["a"][-1] == 7 and t.capacity >= 51
+
+
+def test_equal_specs_are_normalized_once_and_stay_distinct_from_others():
+    """A plain-dict spec is normalized once (tables are made and wrapped on hot paths):
+    equal specs share it, with numpy dtypes; a spec differing in a dtype or a name does not."""
+    a = Table({"x": np.int32, "t": "float64"})
+    b = Table.wrap({"x": np.int32, "t": "float64"}, [np.zeros(2, np.int32), np.zeros(2)])
+    assert a.spec is b.spec
+    assert list(a.spec.values()) == [np.dtype(np.int32), np.dtype(np.float64)]
+    other = Table({"x": np.int64, "t": "float64"})
+    renamed = Table({"y": np.int32, "t": "float64"})
+    assert other.spec is not a.spec and other.spec["x"] == np.dtype(np.int64)
+    assert renamed.spec is not a.spec and renamed.names == ("y", "t")

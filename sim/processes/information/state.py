@@ -249,7 +249,7 @@ class RumorTrack:
         """Count believers at the end of the step that started at ``t``."""
         t_end = t + dt
         for r, j in enumerate(rumors):
-            b = int((state[j] == BELIEVES).sum())
+            b = int(np.count_nonzero(state[j] == BELIEVES))
             self.person_days[r] += b * dt
             if b > self.peak[r]:
                 self.peak[r], self.t_peak[r] = b, t_end
