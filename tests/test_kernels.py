@@ -320,6 +320,48 @@ def test_three_uniforms_per_copy_always_suffice():
     assert aware.size == 0 and adopt.size == 0
 
 
+@pytest.mark.parametrize("compiled", [True, False])
+@pytest.mark.parametrize("staged", [False, True])
+def test_a_burst_draws_its_uniforms_a_block_at_a_time_with_the_same_outcome(compiled, staged):
+    """A batch read with the generator and one block of uniforms (the rest drawn as they
+    are used) equals the batch read with every uniform drawn beforehand: the same order,
+    the same readers aware, adopting and considering, the same state; and the generator
+    ends where drawing all 3 x copies at once leaves it."""
+    m, n = 3 * K.DRAW_BLOCK // 2 + 7, 4000  # four and a half blocks of uniforms
+    rng = np.random.default_rng(8)
+    recv = rng.integers(0, n, m).astype(np.int32)
+    sender = rng.integers(0, n, m).astype(np.int32)
+    group = np.where(rng.random(m) < 0.3, -1, rng.integers(0, 4, m)).astype(np.int32)
+    state0 = np.where(rng.random(n) < 0.5, K.AWARE, 0).astype(np.int8)
+    fn = K.read_guideline if compiled else K.read_guideline.py_func
+    runs = []
+    for burst in (False, True):
+        item = _state(n, state0.copy(), np.zeros(n, bool), np.full(4, 5, np.int32), np.ones(n, np.int16))
+        uptake = _uptake(n, staged)
+        gen = np.random.default_rng(21)
+        u = gen.random(K.DRAW_BLOCK if burst else 3 * m)
+        order = np.arange(m)
+        out = fn(
+            u,
+            order,
+            _copies(recv, sender, group),
+            item,
+            K.ReadRules(0.4, 0.3, True, 0.2, 2, 3, 0.5),
+            uptake,
+            np.zeros(0, np.float32),
+            1.0,
+            gen if burst else None,
+        )
+        runs.append((order, out, item, uptake, gen.random(3)))
+    (order_a, out_a, item_a, up_a, next_a), (order_b, out_b, item_b, up_b, next_b) = runs
+    assert np.array_equal(order_a, order_b)
+    assert all(np.array_equal(a, b) for a, b in zip(out_a, out_b, strict=True))
+    assert out_a[0].size > 0 and (out_a[2].size if staged else out_a[1].size) > 0
+    for a, b in zip((*item_a, *up_a[2:]), (*item_b, *up_b[2:]), strict=True):
+        assert np.array_equal(a, b, equal_nan=a.dtype.kind == "f")
+    assert np.array_equal(next_a, next_b)  # the stream moved on by 3 x copies in both
+
+
 def _read_staged(recv, sender, group, stance, *, n=8, access=None, sources=2, seed=0):
     item = _state(n)
     uptake = _uptake(n, True, True, access)

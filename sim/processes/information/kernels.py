@@ -326,7 +326,19 @@ def _failures(rng, log_q):
 
 
 @njit(cache=True)
-def read_guideline(u, order, copies, item, rules, uptake, literacy, t):
+def _more_uniforms(rng, u, q, left):
+    """The uniforms ``u[q:]`` not used yet, followed by the next ``min(left, DRAW_BLOCK)``
+    of ``rng``'s stream; returns them, their first index (0) and the draws still to make."""
+    kept = u.size - q
+    d = min(left, DRAW_BLOCK)
+    v = np.empty(kept + d)
+    v[:kept] = u[q:]
+    v[kept:] = rng.random(d)
+    return v, 0, left - d
+
+
+@njit(cache=True)
+def read_guideline(u, order, copies, item, rules, uptake, literacy, t, rng=None):
     """Read ``copies[order]`` of one guideline or case report, one at a time in a random
     order (``order``, indices into the copies, is shuffled in place); ``item`` is the
     item's :class:`GuidelineState`, ``rules`` its :class:`ReadRules`, ``uptake`` its
@@ -355,7 +367,10 @@ def read_guideline(u, order, copies, item, rules, uptake, literacy, t):
     The random numbers come from ``u``, uniforms on [0, 1) drawn beforehand: one per copy
     for the shuffle and at most two more per copy (sharing, or stifling and adoption), so
     ``3 * order.size`` always suffice. (Passing them costs less than passing the
-    Generator, whose unboxing dominates a call on a small batch.)
+    Generator, whose unboxing dominates a call on a small batch.) A burst of millions of
+    copies passes ``rng`` and the first block of those uniforms: the rest are drawn a
+    block at a time as they are used, and the stream is advanced to ``3 * order.size``
+    draws at the end: the same numbers, without holding them all at once.
 
     Updates the state arrays in place; returns the positions (into the copies) of the
     copies that made their reader aware, adopt, and start considering.
@@ -369,7 +384,13 @@ def read_guideline(u, order, copies, item, rules, uptake, literacy, t):
     staged, paywalled, access = uptake.staged, uptake.paywalled, uptake.access
     source, stage, reinforced = uptake.source, uptake.stage, uptake.reinforced
     q = 0  # next unused uniform
+    left = 0  # uniforms of the 3 * order.size not drawn yet (only with rng)
+    if rng is not None:
+        left = 3 * order.size - u.size
     for i in range(order.size - 1, 0, -1):  # Fisher-Yates: a uniformly random reading order
+        if q == u.size:
+            if rng is not None:
+                u, q, left = _more_uniforms(rng, u, q, left)
         k = int(u[q] * (i + 1))  # (uniform up to 2^-53 rounding)
         q += 1
         order[i], order[k] = order[k], order[i]
@@ -381,6 +402,9 @@ def read_guideline(u, order, copies, item, rules, uptake, literacy, t):
     n_consider = 0
     hetero = literacy.size > 0
     for c in order:
+        if u.size - q < 2:  # a copy uses at most two
+            if rng is not None:
+                u, q, left = _more_uniforms(rng, u, q, left)
         r = recv[c]
         st = state[r]
         g = group[c]
@@ -441,6 +465,11 @@ def read_guideline(u, order, copies, item, rules, uptake, literacy, t):
             t_taken[r] = t
             adopt_at[n_adopt] = c
             n_adopt += 1
+    if rng is not None:
+        while left > 0:  # the stream moves on as if every uniform had been drawn at once
+            d = min(left, DRAW_BLOCK)
+            rng.random(d)
+            left -= d
     return aware_at[:n_aware], adopt_at[:n_adopt], consider_at[:n_consider]
 
 

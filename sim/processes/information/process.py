@@ -146,7 +146,8 @@ class InformationProcess(Component):
         kernels.split_pending(empty.recv, empty.recv, np.zeros(0, bool), np.zeros(0, bool))
         rules = kernels.ReadRules(0.5, 0.0, True, 0.1, 2, 3, LITERACY_REF)
         uptake = self.arrays.uptake(0, True, False, model.pop.paywall)
-        kernels.read_guideline(np.zeros(0), none, empty, item, rules, uptake, model.pop.literacy, 0.0)
+        for draws in (None, rng):  # the uniforms drawn beforehand, or a block at a time
+            kernels.read_guideline(np.zeros(0), none, empty, item, rules, uptake, model.pop.literacy, 0.0, draws)
         census(item.state[:0], model.pop.tier[:0], 1, item.state[:0], 1, item.t_first[:0], item.active[:0])
 
     @property

@@ -106,8 +106,10 @@ def expose_guideline(p: InformationProcess, model, j: int, batch: Table, order: 
         discussion_posts=int(cfg.discussion_posts),
         literacy_ref=LITERACY_REF,
     )
+    # three uniforms per copy always suffice; a burst holds a block of them at a time
+    burst = 3 * order.size > kernels.DRAW_BLOCK
     aware_at, adopt_at, consider_at = kernels.read_guideline(
-        p.rng.random(3 * order.size),
+        p.rng.random(kernels.DRAW_BLOCK if burst else 3 * order.size),
         order,
         kernels.Copies(*batch.columns()),
         p.arrays.guideline(j),
@@ -115,6 +117,7 @@ def expose_guideline(p: InformationProcess, model, j: int, batch: Table, order: 
         p.arrays.uptake(j, cfg.adoption == "staged", it.paywalled, model.pop.paywall),
         model.pop.literacy if cfg.heterogeneity else _NO_LITERACY,
         float(t),
+        p.rng if burst else None,
     )
     sender, recv, group = batch["sender"], batch["recv"], batch["group"]
     if p.log.enabled:
