@@ -65,6 +65,7 @@ def _opened(p: InformationProcess, model) -> Table | None:
         # the probabilities, computed for the readers alone when they are few
         prob = read_prob(model, readers) if 4 * readers.size < model.pop.n else read_prob(model)[readers]
         now = (u < prob)[which]
+        del which  # 8 bytes per pending copy, freed before the take (a burst holds millions)
     gone = q.gone() if p.counters["removed_posts"] else None
     if gone is not None:
         p.counters["removed_copies"] += int((gone if now is None else gone & now).sum())
