@@ -132,7 +132,7 @@ class QunModel(mesa.Model):
             self.step()
             if progress is not None:
                 progress(k + 1, total)
-            # a step that ran on ends with running true only if the model was not idle
+            # step() has just asked idle() and stopped the run if so: ask again only then
             if self.config.run.stop_when_idle and not self.running and self.idle():
                 break
         if self.clock.step % self._record_every != 0:
