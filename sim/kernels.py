@@ -39,12 +39,13 @@ def pick_where(cond: np.ndarray, a: np.ndarray, b: np.ndarray, who: np.ndarray) 
 @njit(cache=True)
 def compact_in_place(col: np.ndarray, keep: np.ndarray) -> int:
     """Move the rows ``keep`` (bool per row) of ``col`` to its front, in order (as
-    ``col[keep]``, without a new array); returns how many."""
+    ``col[keep]``, without a new array); returns how many. Every row is written where the
+    next kept one goes (no branch: a mask of mixed rows costs no mispredictions); the rows
+    after the kept ones are left as they fall."""
     m = 0
     for i in range(keep.size):
-        if keep[i]:
-            col[m] = col[i]
-            m += 1
+        col[m] = col[i]
+        m += keep[i]
     return m
 
 

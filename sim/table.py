@@ -125,11 +125,15 @@ class Table:
         mask = np.asarray(mask)
         if mask.dtype != bool or mask.shape != (self._n,):
             raise ValueError(f"keep: need a bool mask of {self._n} rows, got {mask.dtype} {mask.shape}")
-        m = 0
+        n, m = self._n, 0
+        compact = _compactor()
         for col in self._cols.values():
-            kept = col[: self._n][mask]
-            m = kept.size
-            col[:m] = kept
+            if col.dtype in _COMPILED_DTYPES:
+                m = compact(col[:n], mask)
+            else:
+                kept = col[:n][mask]
+                m = kept.size
+                col[:m] = kept
         self._n = m
 
     def truncate(self, n: int) -> None:
@@ -155,6 +159,11 @@ class Table:
     def take(self, index: np.ndarray) -> Table:
         """A new table of the rows ``index`` (a bool mask, or positions in any order)."""
         n = self._n
+        index = np.asarray(index)
+        if index.dtype == bool and len(self._cols) > 1:  # the positions once, not a mask pass per column
+            if index.shape != (n,):
+                raise IndexError(f"take: a bool mask of {index.shape} for a table of {n} rows")
+            index = np.flatnonzero(index)
         cols = {name: np.ascontiguousarray(col[:n][index]) for name, col in self._cols.items()}
         return Table._of(self.spec, cols, next(iter(cols.values())).size)
 
@@ -234,6 +243,23 @@ class Table:
     def _check_same(self, other: Table) -> None:
         if other.spec != self.spec:
             raise ValueError(f"tables differ in columns: {self.spec} vs {other.spec}")
+
+
+#: column dtypes that ``keep`` compacts with the compiled pass (others: numpy's mask)
+_COMPILED_DTYPES = frozenset(
+    np.dtype(t) for t in (np.bool_, np.int8, np.int16, np.int32, np.int64, np.uint8, np.uint16, np.uint32,
+                          np.uint64, np.float32, np.float64)
+)  # fmt: skip
+_COMPACT: list = []  # the compiled compaction, once imported (numba is not imported with the package)
+
+
+def _compactor():
+    """:func:`sim.kernels.compact_in_place`, imported at the first ``keep``."""
+    if not _COMPACT:
+        from .kernels import compact_in_place
+
+        _COMPACT.append(compact_in_place)
+    return _COMPACT[0]
 
 
 class _Spec(dict):

@@ -208,3 +208,31 @@ def test_equal_specs_are_normalized_once_and_stay_distinct_from_others():
     renamed = Table({"y": np.int32, "t": "float64"})
     assert other.spec is not a.spec and other.spec["x"] == np.dtype(np.int64)
     assert renamed.spec is not a.spec and renamed.names == ("y", "t")
+
+
+def test_keep_and_take_give_numpy_masking_for_every_dtype():
+    """``keep`` compacts the numeric and bool columns with a compiled pass and the others with
+    numpy's mask; ``take`` turns a bool mask into positions once: either way, the rows of
+    ``col[mask]``, in order, for every column type (a compaction that wrote a dropped row
+    last, or read a position twice, would differ)."""
+    rng = np.random.default_rng(5)
+    dtypes = [np.bool_, np.int8, np.int16, np.int32, np.int64, np.uint8, np.uint32, np.float32, np.float64]
+    spec = {f"c{i}": d for i, d in enumerate(dtypes)} | {"when": "datetime64[s]", "tag": "U3"}
+    n = 997
+    cols = {f"c{i}": (rng.random(n) * 100).astype(d) for i, d in enumerate(dtypes)}
+    cols["when"] = np.arange(n).astype("datetime64[s]")
+    cols["tag"] = np.array([f"t{i % 50}" for i in range(n)], "U3")
+    for p in (0.0, 0.3, 0.97, 1.0):
+        mask = rng.random(n) < p
+        tab = Table(spec)
+        tab.append(cols)
+        taken = tab.take(mask)
+        tab.keep(mask)
+        assert len(tab) == len(taken) == int(mask.sum())
+        for name, col in cols.items():
+            np.testing.assert_array_equal(tab[name], col[mask])
+            np.testing.assert_array_equal(taken[name], col[mask])
+    tab = Table(spec)
+    tab.append(cols)
+    with pytest.raises(IndexError):
+        tab.take(np.ones(n - 1, bool))
