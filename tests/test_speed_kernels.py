@@ -466,11 +466,13 @@ def _open_reference(case, first_held, row_of, t_dx):
     return (r >= 0) & np.isnan(t_dx[np.maximum(r, 0)])
 
 
-def _open_keys_reference(a, b, n, first_held, row_of, t_dx):
-    """The merge of the asked keys as it was: concatenate, keep the keys of cases held and not
-    diagnosed, sort."""
+def _open_keys_reference(a, b, n, first_held, row_of, t_dx, t_ref):
+    """The merge of the asked keys in numpy: concatenate, keep the keys of cases held, not
+    diagnosed and not referred (``t_ref`` NaN), sort."""
     keys = np.concatenate([a, b])
-    keys = keys[_open_reference(keys // n, first_held, row_of, t_dx)]
+    case = keys // n
+    row = case if row_of.size == 0 else row_of[np.clip(case - first_held, 0, max(row_of.size - 1, 0))]
+    keys = keys[_open_reference(case, first_held, row_of, t_dx) & np.isnan(t_ref[np.maximum(row, 0)])]
     keys.sort(kind="stable")
     return keys
 
@@ -483,6 +485,7 @@ def test_merge_open_keys_and_open_cases_equal_the_numpy_they_replaced(kernel, wr
     for n_cases, n_a, n_b in ((0, 0, 0), (5, 0, 7), (5, 9, 0), (40, 300, 80), (200, 2000, 600)):
         first_held = 10 if written else 0
         t_dx = np.where(rng.random(max(n_cases, 1)) < 0.4, rng.random(max(n_cases, 1)), np.nan)
+        t_ref = np.where(rng.random(max(n_cases, 1)) < 0.3, rng.random(max(n_cases, 1)), np.nan)  # referred
         if written:  # rows of the cases held: ids from first_held on, some written out (-1)
             row_of = np.arange(n_cases, dtype=np.int32)
             row_of[rng.random(n_cases) < 0.3] = -1
@@ -494,11 +497,13 @@ def test_merge_open_keys_and_open_cases_equal_the_numpy_they_replaced(kernel, wr
         if written and n_b:
             b[0] = (first_held - 3) * n  # a case before the first held: written out
             b.sort()
-        got = kernel(a, b, n, first_held, row_of, t_dx)
-        want = _open_keys_reference(a, b, n, first_held, row_of, t_dx)
+        got = kernel(a, b, n, first_held, row_of, t_dx, t_ref)
+        want = _open_keys_reference(a, b, n, first_held, row_of, t_dx, t_ref)
         assert got.dtype == np.int64 and np.array_equal(got, want)
         if n_a + n_b > 100:
             assert 0 < got.size < n_a + n_b  # some kept, some dropped
+            # the keys of referred cases go, too: fewer than those of cases held and undiagnosed
+            assert got.size < _open_keys_reference(a, b, n, first_held, row_of, t_dx, t_ref * np.nan).size
         cases = np.concatenate([a, b]) // n
         is_open = (DK.open_cases if kernel is DK.merge_open_keys else DK.open_cases.py_func)(
             cases, first_held, row_of, t_dx

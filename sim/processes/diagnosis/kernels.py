@@ -446,17 +446,28 @@ def open_cases(ids: np.ndarray, first_held: int, row_of: np.ndarray, t_dx: np.nd
 
 
 @njit(cache=True)
-def merge_open_keys(a: np.ndarray, b: np.ndarray, n: int, first_held: int, row_of: np.ndarray, t_dx: np.ndarray):
-    """The keys of ``a`` and ``b`` (both sorted) whose case is held and not diagnosed
-    (:func:`_case_open` of ``key // n``), merged in order: ``np.sort(np.concatenate([a, b]))`` of those, with
-    no copy of them all and exactly the room the result needs (counted in a first pass)."""
-    keep = 0
-    for i in range(a.size):
-        keep += _case_open(a[i] // n, first_held, row_of, t_dx)
-    for j in range(b.size):
-        keep += _case_open(b[j] // n, first_held, row_of, t_dx)
+def _case_asks(case: np.int64, first_held: int, row_of: np.ndarray, t_dx: np.ndarray, t_ref: np.ndarray) -> bool:
+    """Whether ``case`` may still be asked about: held, not diagnosed (:func:`_case_open`)
+    and not at a referral (``t_ref``, its entry, NaN: none). A referred case has left the
+    cases that escalate for good, so nobody is asked about it again."""
+    if not _case_open(case, first_held, row_of, t_dx):
+        return False
+    return np.isnan(t_ref[case if row_of.size == 0 else row_of[case - first_held]])
+
+
+@njit(cache=True)
+def merge_open_keys(
+    a: np.ndarray, b: np.ndarray, n: int, first_held: int, row_of: np.ndarray, t_dx: np.ndarray, t_ref: np.ndarray
+):
+    """The keys of ``a`` and ``b`` (both sorted) whose case may still be asked about
+    (:func:`_case_asks` of ``key // n``: held, not diagnosed, not referred), merged in order:
+    ``np.sort(np.concatenate([a, b]))`` of those, with no copy of them all and exactly the
+    room the result needs (counted in a first pass). The keys of a case are consecutive, so
+    its status is looked up once per run of them, not once per key."""
+    keep = _count_asking(a, n, first_held, row_of, t_dx, t_ref) + _count_asking(b, n, first_held, row_of, t_dx, t_ref)
     out = np.empty(keep, np.int64)
     i = j = k = 0
+    last, ok = -1, False
     while i < a.size or j < b.size:
         if j >= b.size or (i < a.size and a[i] <= b[j]):
             v = a[i]
@@ -464,7 +475,23 @@ def merge_open_keys(a: np.ndarray, b: np.ndarray, n: int, first_held: int, row_o
         else:
             v = b[j]
             j += 1
-        if _case_open(v // n, first_held, row_of, t_dx):
+        c = v // n
+        if c != last:
+            last, ok = c, _case_asks(c, first_held, row_of, t_dx, t_ref)
+        if ok:
             out[k] = v
             k += 1
     return out
+
+
+@njit(cache=True)
+def _count_asking(keys: np.ndarray, n: int, first_held: int, row_of: np.ndarray, t_dx: np.ndarray, t_ref: np.ndarray):
+    """How many of the sorted ``keys`` belong to a case that may still be asked about."""
+    count = 0
+    last, ok = -1, False
+    for i in range(keys.size):
+        c = keys[i] // n
+        if c != last:
+            last, ok = c, _case_asks(c, first_held, row_of, t_dx, t_ref)
+        count += ok
+    return count

@@ -237,8 +237,8 @@ class DxState:
         self.visit_t = np.zeros(0)  # referral visits to come: time (sorted) ...
         self.visit_case = np.zeros(0, np.int64)  # ... and case
         self._n_open_reqs = 0  # rows of open_requests still open
-        # everyone asked about a case not yet diagnosed, as case * n + member keys: sorted, and those added
-        # since (unsorted); keys of cases diagnosed since are dropped when the two are merged
+        # everyone asked about a case still consulting, as case * n + member keys: sorted, and those added
+        # since (unsorted); keys of cases diagnosed or referred since are dropped when the two are merged
         self._asked = np.zeros(0, np.int64)
         self._asked_new: list[np.ndarray] = []
         self._n_asked_new = 0
@@ -374,7 +374,9 @@ class DxState:
         """Drop what belongs to the cases ``newly`` diagnosed: their open ids, pairs and open
         requests (which take no more answers; those made before the diagnosis are counted in
         the case's ``n_req``); their asked keys go at the next merge (nobody asks about a
-        diagnosed case), once a quarter as many keys were added as are kept.
+        diagnosed case), once a quarter as many keys were added as are kept. So do those of
+        the cases referred since: they never escalate again, so the keys kept are those of the
+        cases still consulting, not of every case waiting for a referral visit.
 
         The work is on the open sets, not on every case: the cases diagnosed in earlier
         steps were dropped then."""
@@ -395,7 +397,10 @@ class DxState:
             self._drop_closed_requests()
         if self._n_asked_new > max(self._asked.size // 4, ASKED_MERGE_MIN):
             recent = np.sort(np.concatenate(self._asked_new), kind="stable")
-            keys = merge_open_keys(self._asked, recent, self.n, self._first_held, self._row_map(), self.cases["t_dx"])
+            C = self.cases
+            keys = merge_open_keys(
+                self._asked, recent, self.n, self._first_held, self._row_map(), C["t_dx"], C["t_ref_entry"]
+            )
             self._asked, self._asked_new, self._n_asked_new = keys, [], 0
 
     def log_requests_lean(self) -> None:
