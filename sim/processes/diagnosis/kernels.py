@@ -424,16 +424,22 @@ def item_states(bits, who, state, item, rumor, adopted, believes, corrected):
 
 
 @njit(cache=True)
-def _case_open(case: np.int64, first_held: int, row_of: np.ndarray, t_dx: np.ndarray) -> bool:
-    """Whether ``case`` is held and not diagnosed: its row is ``row_of[case - first_held]``
-    (-1: written out), or the case itself when ``row_of`` is empty (no case was written out)."""
+def _held_row(case: np.int64, first_held: int, row_of: np.ndarray) -> np.int64:
+    """The row of ``case`` in the cases held, -1 when it was written out: ``row_of[case -
+    first_held]``, or the case itself when ``row_of`` is empty (no case was written out)."""
     if row_of.size == 0:
-        return np.isnan(t_dx[case])
+        return np.int64(case)
     off = case - first_held
     if off < 0 or off >= row_of.size:
-        return False
-    r = row_of[off]
-    return r >= 0 and np.isnan(t_dx[r])
+        return np.int64(-1)
+    return np.int64(row_of[off])
+
+
+@njit(cache=True)
+def _case_open(case: np.int64, first_held: int, row_of: np.ndarray, t_dx: np.ndarray) -> bool:
+    """Whether ``case`` is held (:func:`_held_row`) and not diagnosed."""
+    r = _held_row(case, first_held, row_of)
+    return bool(r >= 0 and np.isnan(t_dx[r]))
 
 
 @njit(cache=True)
@@ -447,12 +453,11 @@ def open_cases(ids: np.ndarray, first_held: int, row_of: np.ndarray, t_dx: np.nd
 
 @njit(cache=True)
 def _case_asks(case: np.int64, first_held: int, row_of: np.ndarray, t_dx: np.ndarray, t_ref: np.ndarray) -> bool:
-    """Whether ``case`` may still be asked about: held, not diagnosed (:func:`_case_open`)
+    """Whether ``case`` may still be asked about: held (:func:`_held_row`), not diagnosed
     and not at a referral (``t_ref``, its entry, NaN: none). A referred case has left the
     cases that escalate for good, so nobody is asked about it again."""
-    if not _case_open(case, first_held, row_of, t_dx):
-        return False
-    return np.isnan(t_ref[case if row_of.size == 0 else row_of[case - first_held]])
+    r = _held_row(case, first_held, row_of)
+    return bool(r >= 0 and np.isnan(t_dx[r]) and np.isnan(t_ref[r]))
 
 
 @njit(cache=True)

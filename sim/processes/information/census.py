@@ -33,16 +33,11 @@ def census(state, tier, n_states, stage, n_stages, t_first, active):
     counts = np.zeros((LANES, n_states * 3 * n_stages), np.int64)
     heard = 0
     sharers = 0
-    if stage.size:
-        for i in range(n):
-            cell = (np.int64(state[i]) * 3 + np.int64(tier[i])) * n_stages + np.int64(stage[i])
-            counts[i & (LANES - 1), cell] += 1
-            heard += t_first[i] == t_first[i]
-            sharers += active[i]
-    else:
-        for i in range(n):
-            cell = (np.int64(state[i]) * 3 + np.int64(tier[i])) * n_stages
-            counts[i & (LANES - 1), cell] += 1
-            heard += t_first[i] == t_first[i]
-            sharers += active[i]
+    staged = stage.size > 0
+    for i in range(n):
+        g = np.int64(stage[i]) if staged else 0
+        cell = (np.int64(state[i]) * 3 + np.int64(tier[i])) * n_stages + g
+        counts[i & (LANES - 1), cell] += 1
+        heard += t_first[i] == t_first[i]
+        sharers += active[i]
     return counts.sum(axis=0).reshape(n_states, 3, n_stages), heard, sharers
