@@ -3,7 +3,8 @@
 Imported when a model is built (never by ``import sim``): the membership index is rebuilt
 with :func:`membership_index`, its rows kept in order in place with :func:`first_descent`,
 :func:`merge_positions`, :func:`insert_in_place` and :func:`compact_in_place`; the distinct clinicians of a list (:class:`DistinctIds`) by
-:func:`unique_inverse` or :func:`unique_inverse_dense`. ``kernel.py_func`` is the same code run by the
+:func:`unique_inverse` or :func:`unique_inverse_dense`; a sorted list of clinicians kept up to date by
+:func:`merge_where`. ``kernel.py_func`` is the same code run by the
 interpreter; the tests check that both give the same results as the numpy they replace.
 Compiled code is cached next to this file (``cache=True``).
 """
@@ -20,6 +21,7 @@ __all__ = [
     "insert_in_place",
     "membership_index",
     "merge_positions",
+    "merge_where",
     "pick_where",
     "unique_inverse",
     "unique_inverse_dense",
@@ -129,6 +131,37 @@ def membership_index(
     for i in range(c_rows.size):
         c_groups[i] = m_group[c_rows[i]]
     return g_indptr, c_indptr, c_rows, c_groups, g_muted
+
+
+@njit(cache=True)
+def merge_where(a: np.ndarray, b: np.ndarray, keep: np.ndarray) -> np.ndarray:
+    """The values of ``a`` and of ``b`` (each ascending, repeats allowed) at which ``keep``
+    (bool, indexed by value) is true, ascending and each once: ``np.flatnonzero(keep)``
+    when every true value is in ``a`` or ``b``, in one pass over the two lists rather
+    than over ``keep``."""
+    out = np.empty(a.size + b.size, np.int64)
+    na, nb = a.size, b.size
+    i = 0
+    k = 0
+    n = 0
+    last = -1
+    # free of branches on the values: every value is written, and kept (n advances) when
+    # new and true in ``keep``; equal heads advance both lists
+    while i < na and k < nb:
+        x, y = a[i], b[k]
+        v = min(x, y)
+        i += x <= y
+        k += y <= x
+        out[n] = v
+        n += (v != last) & keep[v]
+        last = v
+    for rest, start in ((a, i), (b, k)):
+        for q in range(start, rest.size):
+            v = rest[q]
+            out[n] = v
+            n += (v != last) & keep[v]
+            last = v
+    return out[:n].copy()
 
 
 @njit(cache=True)

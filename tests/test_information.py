@@ -540,3 +540,24 @@ def test_considering_lists_append_in_buffers_as_concatenation_would():
         if step % 9 == 0:
             view = view.copy()  # a list made afresh
     assert in_place > 200  # most appends wrote into the buffer
+
+
+@pytest.mark.parametrize(
+    "overrides",
+    [[], ["trust.enabled=true", "information.moderation.enabled=true", "information.reading=immediate"]],
+    ids=["shipped", "mechanisms"],
+)
+def test_the_sharer_index_is_every_clinician_sharing_after_every_step(overrides):
+    """Posting reads each item's sharers from an index kept by every change of ``active``
+    to true (reading, rumors' beliefs and verification, seeds, broadcasts), not from a pass
+    over every clinician: after every step of a run with all of them it is that pass."""
+    model = QunModel(load_scenario(GD, overrides), seed=SEEDS[0])
+    arrays = model.process("information").arrays
+    seen = 0
+    while model.running:
+        model.step()
+        for j in range(arrays.active.shape[0]):
+            expected = np.flatnonzero(arrays.active[j])
+            assert np.array_equal(arrays.sharers(j), expected), (model.clock.step, j)
+            seen += expected.size
+    assert seen > 0  # sharers there were

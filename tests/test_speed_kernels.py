@@ -18,6 +18,7 @@ from sim.kernels import (
     insert_in_place,
     membership_index,
     merge_positions,
+    merge_where,
     pick_where,
     unique_inverse,
     unique_inverse_dense,
@@ -642,3 +643,18 @@ def test_eligible_members_are_the_masked_expansion(kernel, same_specialty):
         assert np.array_equal(member, m[ok]) and member.dtype == m.dtype
         if posts and rows:
             assert 0 < post.size < rows_x.size  # some members pass, some do not: the masks are exercised
+
+
+@pytest.mark.parametrize("kernel", _both(merge_where))
+def test_merge_where_is_flatnonzero_of_what_the_lists_cover(kernel):
+    rng = np.random.default_rng(21)
+    for n, na, nb in ((1, 0, 0), (50, 0, 7), (50, 9, 0), (400, 60, 40), (3000, 500, 900)):
+        keep = rng.random(n) < 0.3
+        a = np.unique(rng.integers(0, n, na)).astype(np.int64)  # last call's list: distinct
+        b = np.sort(rng.integers(0, n, nb)).astype(np.int64)  # joined since: repeats, and some of a
+        keep[rng.integers(0, n, n // 10)] = False
+        covered = np.zeros(n, bool)
+        covered[a] = covered[b] = True
+        got = kernel(a, b, keep)
+        assert got.dtype == np.int64
+        assert np.array_equal(got, np.flatnonzero(keep & covered))

@@ -102,6 +102,7 @@ def expose_rumor(p: InformationProcess, model, j: int, sub: Table, t: float) -> 
     share_prob = p.settings["share_prob"][j]
     took = r_s[believe | correct]
     arr.active[j, took] = p.rng.random(took.size) < share_prob
+    arr.may_share(j, took)
     # believers reading corrections
     bel = (st == BELIEVES) & (w_c > 0)
     if bel.any():
@@ -111,6 +112,7 @@ def expose_rumor(p: InformationProcess, model, j: int, sub: Table, t: float) -> 
         turn = (p.rng.random(r_b.size) < p_turn) & ~arr.persistent[j, r_b]
         set_state(p, j, r_b[turn], CORRECTED, t, sender=src_c[bel][turn], group=grp_c[bel][turn])
         arr.active[j, r_b[turn]] = p.rng.random(int(turn.sum())) < share_prob
+        arr.may_share(j, r_b[turn])
     # believers reached by a correction (also those who believe after reading one now)
     arr.reached_corr[j, r_s[believe & (wc_s > 0)]] = True
 
@@ -139,6 +141,7 @@ def verify_and_forget(p: InformationProcess, model, start: dict[int, np.ndarray]
             if who.size:
                 set_state(p, j, who, CORRECTED, t, sender=who)
                 arr.active[j, who] = p.rng.random(who.size) < p.settings["share_prob"][j]
+                arr.may_share(j, who)
 
 
 def _thresholds(p: InformationProcess, model, dt: float) -> tuple[float, np.ndarray, np.ndarray, float]:

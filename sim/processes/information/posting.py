@@ -106,7 +106,7 @@ def post(p: InformationProcess, model, t: float, dt: float) -> None:
         up = awake(model)  # one bool, or one per clinician when members abroad keep their own hours
         night = model.config.population.night_activity
     for j in range(len(p.catalog)):
-        spreaders = np.flatnonzero(p.arrays.active[j])
+        spreaders = p.arrays.sharers(j)
         if spreaders.size == 0:
             continue
         k = p.posting_cache.constants(p, j, dt)

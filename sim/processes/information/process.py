@@ -68,7 +68,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from ...components import Component
-from ...kernels import DistinctIds
+from ...kernels import DistinctIds, merge_where
 from ..trust.process import TrustProcess, running
 from . import adoption, belief, kernels, moderation, outputs, posting, reading, seeding
 from .census import census
@@ -149,6 +149,7 @@ class InformationProcess(Component):
         for draws in (None, rng):  # the uniforms drawn beforehand, or a block at a time
             kernels.read_guideline(np.zeros(0), none, empty, item, rules, uptake, model.pop.literacy, 0.0, draws)
         census(item.state[:0], model.pop.tier[:0], 1, item.state[:0], 1, item.t_first[:0], item.active[:0])
+        merge_where(none, none, item.active)  # (ItemArrays.sharers)
 
     @property
     def items(self) -> list[ItemConfig]:

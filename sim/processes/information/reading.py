@@ -121,6 +121,7 @@ def expose_guideline(p: InformationProcess, model, j: int, batch: Table, order: 
         p.rng if burst else None,
     )
     sender, recv, group = batch["sender"], batch["recv"], batch["group"]
+    p.arrays.may_share(j, recv[aware_at])  # the readers who start sharing are among them
     if p.log.enabled:
         for at, kind in ((aware_at, "aware"), (adopt_at, "adopt")):
             p.log.add(j, kind, sender[at], recv[at], group[at], t)

@@ -47,6 +47,7 @@ def seed(p: InformationProcess, model, t: float, dt: float) -> None:
             if it.kind == "guideline":
                 p.arrays.source[j, seeds] = Src.HOLDER  # the seeds hold the full text
         p.arrays.active[j, seeds] = it.seed_channel == "groups"
+        p.arrays.may_share(j, np.asarray(seeds))
 
 
 def seed_count(it: ItemConfig, n_eligible: int) -> int:
@@ -124,3 +125,4 @@ def broadcast(p: InformationProcess, model, name: str, who: np.ndarray) -> None:
         p.arrays.source[j, without] = Src.HOLDER
     p.log.add(cat.corr_id.get(j, j), "seed", who, who, -1, t)
     p.arrays.active[j, who] = True
+    p.arrays.may_share(j, np.asarray(who))

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from ...kernels import merge_where
 from ...table import Table
 from . import kernels
 from .config import BELIEVES, ROLE_ORDER, SPREAD_FIELDS, InformationConfig, ItemConfig
@@ -55,6 +56,8 @@ assert tuple(DELIVERY_SPEC) == kernels.Copies._fields
 # posts and direct messages with copies in flight: what every copy of one carries (kernels.Messages)
 MESSAGE_SPEC = {name: dtype for name, dtype in DELIVERY_SPEC.items() if name != "recv"}
 assert tuple(MESSAGE_SPEC) == kernels.Messages._fields
+_NOBODY = np.zeros(0, np.int64)
+
 # pending deliveries: one row per noticed copy not yet read, its reader and its message (row of the messages)
 PENDING_SPEC = {"recv": np.int32, "msg": np.int32}
 #: message rows at least, before the messages no pending copy refers to are dropped
@@ -175,6 +178,10 @@ class ItemArrays:
     held_back: np.ndarray  # bool: a barrier of the tier holds back the considering clinician
     ever_shared: np.ndarray  # bool: posted or sent the item (its own stance) at least once
     _views: dict[int, kernels.GuidelineState] = field(default_factory=dict, repr=False)
+    # the sharers of each item (ascending) when posting last read them, and those who may
+    # have started sharing since: ``sharers`` updates the one from the others
+    _sharers: dict[int, np.ndarray] = field(default_factory=dict, repr=False)
+    _joined: dict[int, list[np.ndarray]] = field(default_factory=dict, repr=False)
 
     @classmethod
     def zeros(cls, k: int, n: int, n_groups: int) -> ItemArrays:
@@ -211,6 +218,29 @@ class ItemArrays:
                 self.group_posts[j],
             )
         return views
+
+    def sharers(self, j: int) -> np.ndarray:
+        """The clinicians sharing item ``j``, ascending: ``np.flatnonzero(active[j])``, found
+        from the sharers of the last call and those who may have started since
+        (:meth:`may_share`), not by a pass over every clinician."""
+        known = self._sharers.get(j)
+        if known is None:
+            now = np.flatnonzero(self.active[j])
+        else:
+            joined = self._joined.pop(j, None)
+            if joined is None:
+                new = _NOBODY
+            else:
+                new = np.sort(joined[0] if len(joined) == 1 else np.concatenate(joined))
+            now = merge_where(known, new, self.active[j])
+        self._sharers[j] = now
+        return now
+
+    def may_share(self, j: int, who: np.ndarray) -> None:
+        """Clinicians ``who`` may have started sharing item ``j`` (``active`` set true):
+        every change of ``active`` to true is told here, or :meth:`sharers` misses it."""
+        if who.size and j in self._sharers:
+            self._joined.setdefault(j, []).append(who.astype(np.int64, copy=False))
 
     def uptake(self, j: int, staged: bool, paywalled: bool, access: np.ndarray) -> kernels.Uptake:
         """Item ``j``'s full text and staged adoption as :func:`kernels.read_guideline` takes them."""
