@@ -379,6 +379,10 @@ class Queues:
         if n <= max(2 * self._kept, MESSAGES_COMPACT_MIN):
             return
         msg = self.pending["msg"]
+        if msg.size == 0:  # every copy was read (reading = "immediate"): no message is live
+            self.messages.clear()
+            self._kept = 0
+            return
         live = np.zeros(n, bool)
         live[msg] = True
         self.messages.keep(live)
