@@ -56,8 +56,6 @@ assert tuple(DELIVERY_SPEC) == kernels.Copies._fields
 # posts and direct messages with copies in flight: what every copy of one carries (kernels.Messages)
 MESSAGE_SPEC = {name: dtype for name, dtype in DELIVERY_SPEC.items() if name != "recv"}
 assert tuple(MESSAGE_SPEC) == kernels.Messages._fields
-_NOBODY = np.zeros(0, np.int64)
-
 # pending deliveries: one row per noticed copy not yet read, its reader and its message (row of the messages)
 PENDING_SPEC = {"recv": np.int32, "msg": np.int32}
 #: message rows at least, before the messages no pending copy refers to are dropped
@@ -157,6 +155,9 @@ class ItemSettings:
         return True
 
 
+_NOBODY = np.zeros(0, np.int64)  # ItemArrays.sharers: nobody joined since
+
+
 @dataclass
 class ItemArrays:
     """Per (item, clinician) state: arrays of shape (items, clinicians); ``group_posts`` is
@@ -240,7 +241,7 @@ class ItemArrays:
         """Clinicians ``who`` may have started sharing item ``j`` (``active`` set true):
         every change of ``active`` to true is told here, or :meth:`sharers` misses it."""
         if who.size and j in self._sharers:
-            self._joined.setdefault(j, []).append(who.astype(np.int64, copy=False))
+            self._joined.setdefault(j, []).append(np.array(who, np.int64))  # a copy: ``who`` may change
 
     def uptake(self, j: int, staged: bool, paywalled: bool, access: np.ndarray) -> kernels.Uptake:
         """Item ``j``'s full text and staged adoption as :func:`kernels.read_guideline` takes them."""
