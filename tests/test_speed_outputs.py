@@ -1,0 +1,81 @@
+"""The speed work leaves every output as it was: fingerprints of whole runs of the province.
+
+The province is what the speed work is measured on; here at 3,000 clinicians for a
+month, every process on, as shipped and with the settings whose code paths it leaves off
+(trust, moderation and immediate reading; serial escalation). A fingerprint hashes every
+table, the time series and the metrics. They were recorded at the commit that added this
+file, after ``python -m tests.golden compare`` had found the shipped scenarios identical
+before and after each speed change since the recorded run j, and they are the same at run
+j's commit (50643dd). A change that moves one must name why in its commit and record them
+again::
+
+    python -m tests.test_speed_outputs
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+
+import pandas as pd
+import pytest
+
+import sim
+
+from .conftest import SCENARIOS
+from .golden import canonical_series
+
+PROVINCE = SCENARIOS / "province.toml"
+SMALL = [
+    "population.n_clinicians=3000",
+    "population.regions.0.count=1",
+    "population.regions.1.count=2",
+    "run.duration_days=30",
+]
+CASES = {
+    "shipped": [],
+    "mechanisms": ["trust.enabled=true", "information.moderation.enabled=true", 'information.reading="immediate"'],
+    "serial": ['diagnosis.escalation="serial"'],
+}
+SEED = 7
+RECORDED = {
+    "shipped": "fc1852a298048146da0ec857e0d39b2f3039fb6115fdf879b0e8adc880c0bfd2",
+    "mechanisms": "daecdc20c709a18274c2efa0748e0a5aaf09633853214f337f4a6c89068a65df",
+    "serial": "bbf84e8ebe5519d82a55180afc89992c968cf26f2cd59f3e425a342d4af3e211",
+}
+
+
+def fingerprint(res: sim.Results) -> str:
+    """sha256 of every table (as text), the time series (canonical form) and the metrics."""
+    h = hashlib.sha256()
+    for name in sorted(res.tables):
+        h.update(name.encode())
+        frame = res.tables[name].reset_index(drop=True)
+        h.update(pd.util.hash_pandas_object(frame.astype(str), index=False).to_numpy().tobytes())
+    series = canonical_series(res.timeseries)
+    h.update(pd.util.hash_pandas_object(series.astype(str), index=False).to_numpy().tobytes())
+    h.update(json.dumps(res.metrics, sort_keys=True, default=repr).encode())
+    return h.hexdigest()
+
+
+def _run(case: str) -> sim.Results:
+    return sim.run(sim.load_scenario(PROVINCE, [*SMALL, *CASES[case]]), seed=SEED)
+
+
+@pytest.mark.parametrize("case", list(CASES))
+def test_the_province_gives_the_recorded_outputs(case):
+    res = _run(case)
+    assert len(res.tables["cases"]) > 500 and len(res.tables["answers"]) > 100  # the run did something
+    assert fingerprint(res) == RECORDED[case]
+
+
+def test_the_fingerprint_sees_one_changed_cell():
+    res = _run("shipped")
+    before = fingerprint(res)
+    res.tables["cases"].loc[0, "t_arrival"] += 1e-9
+    assert fingerprint(res) != before
+
+
+if __name__ == "__main__":
+    for case in CASES:
+        print(f'    "{case}": "{fingerprint(_run(case))}",')
