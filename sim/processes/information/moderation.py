@@ -57,7 +57,7 @@ def moderate(p: InformationProcess, model, t: float) -> None:
         return
     mc = p.config.moderation
     if mc.remove:
-        p.queues.removed[posts] = True
+        p.queues.remove_posts(posts)
         p.counters["removed_posts"] += int(posts.size)
         p.log.add(items, "removed", mods, -1, groups, t)
     if mc.pin_correction:

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from ...arrays import sorted_member
 from ...kernels import merge_where
 from ...table import Table
 from . import kernels
@@ -304,7 +305,7 @@ class Queues:
     pending: Table = field(default_factory=lambda: Table(PENDING_SPEC))
     messages: Table = field(default_factory=lambda: Table(MESSAGE_SPEC))
     moderation: Table = field(default_factory=lambda: Table(MODERATION_SPEC))
-    removed: np.ndarray = field(default_factory=lambda: np.zeros(1024, bool))
+    removed: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))  # ids of removed posts, sorted
     n_posts: int = 0
     _kept: int = 0  # message rows after the last drop
     _high: tuple[int, int] = (0, 0)  # most pending copies and messages held at a take, since the last look
@@ -314,11 +315,11 @@ class Queues:
         """Number ``n_new`` posts; returns the id of the first."""
         first_id = self.n_posts
         self.n_posts += n_new
-        if self.n_posts > self.removed.size:
-            grown = np.zeros(max(2 * self.removed.size, self.n_posts), bool)
-            grown[: self.removed.size] = self.removed
-            self.removed = grown
         return first_id
+
+    def remove_posts(self, posts: np.ndarray) -> None:
+        """The posts ``posts`` (ids) are removed: their copies not read yet are gone."""
+        self.removed = np.union1d(self.removed, np.asarray(posts, np.int64))
 
     def queue(self, recv: np.ndarray, msg: np.ndarray, messages: kernels.Messages) -> None:
         """Queue the copies ``recv`` (readers) of ``messages``: copy i is of message ``msg[i]``."""
@@ -335,7 +336,7 @@ class Queues:
         post = self.messages["post"]
         removed = np.zeros(post.size, bool)
         in_group = post >= 0
-        removed[in_group] = self.removed[post[in_group]]
+        removed[in_group] = sorted_member(post[in_group], self.removed)
         return removed[self.pending["msg"]]
 
     def take(self, read: np.ndarray | None, gone: np.ndarray | None) -> kernels.Copies:
