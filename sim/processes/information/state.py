@@ -293,7 +293,7 @@ class RumorTrack:
 @dataclass
 class Queues:
     """Messages in flight: noticed copies not yet read, rumor posts awaiting a moderator,
-    and the record of removed posts (by post id; grows by doubling).
+    and the ids of the removed posts (sorted; moderation removes few).
 
     A pending copy holds its reader and its message (a row of ``messages``); what the
     message carries (item, stance, sender, group, post, time, weight) is stored once per
