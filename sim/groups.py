@@ -39,6 +39,8 @@ BASIS_FILE = len(BASES)  # basis code of groups read from a membership file
 BASIS_NAMES = (*BASES, "file")
 #: a membership column's buffer holds this share of its rows more (room for days of invitations)
 ROOM_SHARE = 32
+#: rebuilds of the indexes whose changed groups are kept (``GroupNetwork.changed_since``)
+CHANGE_LOG = 8
 
 
 def _merge(key: np.ndarray) -> tuple[int, np.ndarray, np.ndarray] | None:
@@ -77,7 +79,7 @@ class GroupNetwork:
     m_moderator: np.ndarray  # bool
     m_joined: np.ndarray  # float32 day the membership started (<= 0 at set-up)
     m_via: np.ndarray  # int8 index into JOIN_KINDS
-    m_muted: np.ndarray  # bool: member no longer reads the group
+    m_muted: np.ndarray  # bool: member no longer reads the group (set by mute(), which logs the change)
     g_basis: np.ndarray  # int8 index into BASIS_NAMES
     g_created: np.ndarray  # float32 day the group was created
     size_cap: int = 500
@@ -87,6 +89,8 @@ class GroupNetwork:
         if self.m_inviter.size != self.m_clinician.size:
             self.m_inviter = np.full(self.m_clinician.size, -1, np.int32)
         self.version = 0  # counts rebuilds of the indexes
+        self._touched: list[np.ndarray] = []  # groups whose rows changed since the last rebuild
+        self._changed: dict[int, np.ndarray] = {}  # version -> the groups changed by its rebuild
         self._key_buf = np.zeros(0, np.int64)  # holds m_key (see _keys)
         self._room: dict[str, np.ndarray] = {}  # per membership column: the buffer it is the front of
         self.reindex()
@@ -114,6 +118,26 @@ class GroupNetwork:
         self.g_members = self.m_clinician
         self.m_key = key  # sorted
         self.version += 1  # caches of the index compare this
+        touched = np.concatenate(self._touched) if self._touched else np.zeros(0, np.int32)
+        self._touched = []
+        self._changed[self.version] = np.unique(touched)
+        self._changed.pop(self.version - CHANGE_LOG, None)
+
+    def changed_since(self, version: int) -> np.ndarray | None:
+        """The groups whose rows (members, or a member's mute) changed since the indexes of
+        ``version`` (ascending), or None when they are no longer known (versions older than
+        the last :data:`CHANGE_LOG` rebuilds)."""
+        if version == self.version:
+            return np.zeros(0, np.int32)
+        if not all(v in self._changed for v in range(version + 1, self.version + 1)):
+            return None
+        return np.unique(np.concatenate([self._changed[v] for v in range(version + 1, self.version + 1)]))
+
+    def mute(self, rows: np.ndarray) -> None:
+        """The members of the membership rows ``rows`` no longer read their groups (until
+        ``reindex()`` the indexes' muted counts are stale)."""
+        self.m_muted[rows] = True
+        self._touched.append(self.m_group[rows])
 
     def _keys(self) -> np.ndarray:
         """``group * n_clinicians + clinician`` of every row, written over the last keys (a
@@ -192,6 +216,7 @@ class GroupNetwork:
         from .kernels import compact_in_place
 
         n = self.n_rows  # (n_rows follows the first column, compacted first)
+        self._touched.append(self.m_group[rows])
         keep = np.ones(n, dtype=bool)
         keep[rows] = False
         for name in _COLUMNS:
@@ -204,6 +229,7 @@ class GroupNetwork:
         if inviter is None:
             inviter = np.full(clin.size, -1, np.int32)
         n, k = self.n_rows, clin.size
+        self._touched.append(np.array(group, np.int32))
         new = {
             "m_inviter": inviter,
             "m_clinician": clin,

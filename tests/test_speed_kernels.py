@@ -386,6 +386,30 @@ def test_group_stock_equals_the_bincounts(kernel):
     assert np.array_equal(skill_all, np.bincount(group[ok], weights=x, minlength=n_groups))
 
 
+@pytest.mark.parametrize("kernel", _both(DK.restock_groups))
+def test_restock_groups_makes_those_groups_as_a_full_stock_does(kernel):
+    rng = np.random.default_rng(9)
+    n, rows, n_groups, n_spec = 300, 3000, 50, 6
+    group = np.sort(rng.integers(0, n_groups - 3, rows)).astype(np.int32)  # rows sorted by group; 3 groups empty
+    clin = rng.integers(0, n, rows).astype(np.int32)
+    answering = rng.random(n) < 0.7
+    spec = rng.integers(0, n_spec, n).astype(np.int8)
+    expertise = rng.random(n).astype(np.float32)
+    g_indptr = np.zeros(n_groups + 1, np.int64)
+    np.cumsum(np.bincount(group, minlength=n_groups), out=g_indptr[1:])
+    muted = rng.random(rows) < 0.2
+    stock = DK.group_stock(clin, group, muted, answering, spec, expertise, n_groups, n_spec)
+    # some rows of some groups change (their members, and their mutes); the others stay
+    changed = np.array([0, 7, 8, 30, n_groups - 1], np.int32)  # the last one empty
+    in_changed = np.isin(group, changed)
+    muted[in_changed] = rng.random(int(in_changed.sum())) < 0.5
+    clin[in_changed] = rng.integers(0, n, int(in_changed.sum()))
+    kernel(changed, g_indptr, clin, muted, answering, spec, expertise, stock)
+    full = DK.group_stock(clin, group, muted, answering, spec, expertise, n_groups, n_spec)
+    for got, want in zip(stock, full, strict=True):
+        assert np.array_equal(got, want)  # bit for bit: each group's rows summed in row order
+
+
 @pytest.mark.parametrize("kernel", _both(DK.pick_in_lists))
 def test_pick_in_lists_equals_the_loop_over_lists(kernel):
     rng = np.random.default_rng(4)

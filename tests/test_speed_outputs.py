@@ -17,6 +17,7 @@ from __future__ import annotations
 import hashlib
 import json
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -79,3 +80,41 @@ def test_the_fingerprint_sees_one_changed_cell():
 if __name__ == "__main__":
     for case in CASES:
         print(f'    "{case}": "{fingerprint(_run(case))}",')
+
+
+def test_the_group_stock_made_group_by_group_is_the_full_stock_every_day(monkeypatch):
+    """The daily changes of the network (invitations, mutes, departures, a conference's new
+    groups) remake the routing's group stock for the changed groups alone: every day of a
+    run it is, bit for bit, the stock made from every row."""
+    from sim.processes.diagnosis import kernels
+    from sim.processes.diagnosis.routing import SPECIALTIES
+
+    full_stock, calls = kernels.group_stock, {"full": 0, "groups": 0}
+
+    def counted(name, kernel):
+        def call(*args):
+            calls[name] += 1
+            return kernel(*args)
+
+        return call
+
+    monkeypatch.setattr(kernels, "group_stock", counted("full", full_stock))
+    monkeypatch.setattr(kernels, "restock_groups", counted("groups", kernels.restock_groups))
+    model = sim.build_model(sim.load_scenario(PROVINCE, [*SMALL, "network.conference_interval_days=10"]), seed=SEED)
+    dx = model.process("diagnosis")
+    stock, net, pop = dx.router.stock, model.net, model.pop
+    checked = 0
+    while model.running:
+        model.step()
+        if stock.key is None or stock.key[1] != net.version:
+            continue  # not made for these rows yet
+        full = full_stock(
+            net.m_clinician, net.m_group, net.m_muted, dx.staff.answering, pop.specialty, pop.expertise,
+            net.n_groups, len(SPECIALTIES),
+        )  # fmt: skip
+        assert np.array_equal(stock.count_all, full[2]) and np.array_equal(stock.skill_all, full[3])
+        assert np.array_equal(stock.count, full[0][:, : stock.count.shape[1]])
+        assert np.array_equal(stock.skill, full[1][:, : stock.skill.shape[1]])
+        checked += 1
+    assert checked > 20
+    assert calls["groups"] > 20 and calls["full"] == 1  # made once in full, then group by group

@@ -28,6 +28,7 @@ __all__ = [
     "merge_open_keys",
     "open_cases",
     "pick_in_lists",
+    "restock_groups",
     "run_first",
     "run_rank",
     "unlink_requests",
@@ -218,6 +219,28 @@ def group_stock(
         count_all[g] += 1
         skill_all[g] += x
     return count, skill, count_all, skill_all
+
+
+@njit(cache=True)
+def restock_groups(groups, g_indptr, m_clinician, m_muted, answering, specialty, expertise, stock):
+    """:func:`group_stock` made again for the groups ``groups`` alone, in place in ``stock``
+    (its four arrays, covering every group): each group's rows (rows are sorted by group)
+    summed in row order, so the sums are those a full :func:`group_stock` gives."""
+    count, skill, count_all, skill_all = stock
+    for g in groups:
+        count[g, :] = 0
+        skill[g, :] = 0.0
+        count_all[g] = 0
+        skill_all[g] = 0.0
+        for r in range(g_indptr[g], g_indptr[g + 1]):
+            c = m_clinician[r]
+            if m_muted[r] or not answering[c]:
+                continue
+            s, x = specialty[c], np.float64(expertise[c])
+            count[g, s] += 1
+            skill[g, s] += x
+            count_all[g] += 1
+            skill_all[g] += x
 
 
 @njit(cache=True)

@@ -55,30 +55,63 @@ def draw_patience(rng: np.random.Generator, cfg: DiagnosisConfig, hours: float, 
 class GroupStock:
     """Per group and case specialty: eligible members and the sum of their expertise.
 
-    Eligible: unmuted, of an answering role. Made again when the network or the answering
-    roles change; at a new day otherwise (an intervention may have changed expertise) only
-    if the mutes, the answering flags or the expertise differ from those it was made from.
+    Eligible: unmuted, of an answering role. Made again when the answering roles change;
+    when the network changed (the daily invitations, mutes and departures), made again for
+    the groups whose rows changed alone (``net.changed_since``), unless the answering flags
+    or the expertise changed too; at a new day otherwise (an intervention may have changed
+    expertise) only if the mutes, the answering flags or the expertise differ from those it
+    was made from.
     """
 
     def __init__(self) -> None:
         self.key: tuple | None = None
         self.day: int | None = None
         self._made_from: tuple[np.ndarray, ...] = ()
+        self._full: tuple[np.ndarray, ...] = ()  # count and skill of every specialty, count_all, skill_all
 
     def update(self, net, pop, staff: Staff, day: int | None) -> None:
         key = (id(net), net.version, staff.roles)
         if key == self.key and (day == self.day or self._same_inputs(net, pop, staff)):
             self.day = day
             return
-        from .kernels import group_stock
+        from .kernels import group_stock, restock_groups
 
-        count, skill, self.count_all, self.skill_all = group_stock(
-            net.m_clinician, net.m_group, net.m_muted, staff.answering, pop.specialty, pop.expertise,
-            net.n_groups, len(SPECIALTIES),
-        )  # fmt: skip
+        changed = None  # the groups to make again (None: every group)
+        if (
+            self.key is not None
+            and self.key[:1] == key[:1]
+            and self.key[1] != net.version  # (the same rows, yet some input changed: all of them)
+            and self.key[2] == staff.roles
+            and self._same_people(pop, staff)
+        ):
+            changed = net.changed_since(self.key[1])
+        if changed is None:
+            self._full = group_stock(
+                net.m_clinician, net.m_group, net.m_muted, staff.answering, pop.specialty, pop.expertise,
+                net.n_groups, len(SPECIALTIES),
+            )  # fmt: skip
+        else:  # the groups not changed keep their sums (their rows, and what they are made of, are as they were)
+            self._cover(net.n_groups)
+            restock_groups(
+                changed, net.g_indptr, net.m_clinician, net.m_muted, staff.answering, pop.specialty, pop.expertise,
+                self._full,
+            )  # fmt: skip
+        count, skill, self.count_all, self.skill_all = self._full
         self.count, self.skill = count[:, :N_CASE_SPEC], skill[:, :N_CASE_SPEC]
         self.key, self.day = key, day
         self._made_from = (net.m_muted.copy(), staff.answering.copy(), pop.expertise.copy())
+
+    def _cover(self, n_groups: int) -> None:
+        """Room in the sums for the groups created since they were made (empty: zeros)."""
+        have = self._full[2].size
+        if n_groups > have:
+            self._full = tuple(
+                np.concatenate([a, np.zeros((n_groups - have, *a.shape[1:]), a.dtype)]) for a in self._full
+            )
+
+    def _same_people(self, pop, staff: Staff) -> bool:
+        """Whether the answering flags and the expertise are as when the stock was made."""
+        return np.array_equal(staff.answering, self._made_from[1]) and np.array_equal(pop.expertise, self._made_from[2])
 
     def _same_inputs(self, net, pop, staff: Staff) -> bool:
         """Whether what the stock is made of, besides the memberships, is as when it was made."""

@@ -69,7 +69,7 @@ class NetworkProcess(Component):
         # a uniform per membership decides each, drawn only where it is below the chance
         mute = bernoulli_hits(rng, net.n_rows, p_mute)[0]
         mute = mute[~net.m_muted[mute]]
-        net.m_muted[mute] = True
+        net.mute(mute)
         self.muted += int(mute.size)
         leave = bernoulli_hits(rng, net.n_rows, p_leave)[0]
         if leave.size:
