@@ -79,7 +79,7 @@ class GroupStock:
         changed = None  # the groups to make again (None: every group)
         if (
             self.key is not None
-            and self.key[:1] == key[:1]
+            and self.key[0] == key[0]  # the same network
             and self.key[1] != net.version  # (the same rows, yet some input changed: all of them)
             and self.key[2] == staff.roles
             and self._same_people(pop, staff)
