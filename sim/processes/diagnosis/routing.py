@@ -115,8 +115,7 @@ class GroupStock:
 
     def _same_inputs(self, net, pop, staff: Staff) -> bool:
         """Whether what the stock is made of, besides the memberships, is as when it was made."""
-        now = (net.m_muted, staff.answering, pop.expertise)
-        return all(np.array_equal(a, b) for a, b in zip(self._made_from, now, strict=True))
+        return np.array_equal(net.m_muted, self._made_from[0]) and self._same_people(pop, staff)
 
 
 class Router:
