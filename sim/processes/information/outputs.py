@@ -155,7 +155,7 @@ def record(p: InformationProcess, model, rec: Recorder) -> None:
     rec.add("cum_posts", p.counters["posts"])
     rec.add("cum_direct_messages", p.counters["direct"])
     rec.add("cum_deliveries", p.counters["deliveries"])
-    rec.add("n_pending_deliveries", len(p.queues.pending))
+    rec.add("n_pending_deliveries", p.queues.n_pending())
 
 
 def _record_totals(p: InformationProcess, rec: Recorder) -> None:

@@ -161,7 +161,7 @@ class InformationProcess(Component):
 
         (Forgetting and verification still move rumor states; a process with rumors
         is idle only when no one believes or holds a correction.)"""
-        if not self.seeded.all() or self.arrays.active.any() or len(self.queues.pending):
+        if not self.seeded.all() or self.arrays.active.any() or self.queues.n_pending():
             return False
         if self.config.adoption == "staged" and any(who.size for who in self.considering):
             return False  # decisions still to come

@@ -53,14 +53,13 @@ def read(p: InformationProcess, model, t: float, dt: float) -> None:
 def _opened(p: InformationProcess, model) -> Table | None:
     """The pending copies read this step (removed posts' copies dropped); the rest stay."""
     q = p.queues
-    if len(q.pending) == 0:
+    if q.n_pending() == 0:
         return None
-    recv = q.pending["recv"]
     if p.config.reading == "immediate":
         now = None  # every pending copy is read
     else:
         # one draw per clinician with copies waiting decides whether they open the chats
-        readers, which = p.distinct(recv)
+        readers, which = p.distinct(q.pending["recv"])
         u = p.rng.random(readers.size)
         # the probabilities, computed for the readers alone when they are few
         prob = read_prob(model, readers) if 4 * readers.size < model.pop.n else read_prob(model)[readers]

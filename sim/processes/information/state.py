@@ -300,16 +300,40 @@ class Queues:
     post, not once per copy: a post to a large group has many copies waiting (and a post
     nobody will notice has no message: ``kernels.with_copies``). Messages no copy refers to
     any more are dropped once the rows have doubled since the last drop; the room a burst
-    of copies left in the buffers is given back once it has been read (``_give_back``)."""
+    of copies left in the buffers is given back once it has been read (``_give_back``).
 
-    pending: Table = field(default_factory=lambda: Table(PENDING_SPEC))
-    messages: Table = field(default_factory=lambda: Table(MESSAGE_SPEC))
+    Copies queued while none are pending wait as they came (``_staged``) and go into the
+    tables only when something else needs them there: when every copy is read at the next
+    step (``reading = "immediate"``), they never do."""
+
+    _pending: Table = field(default_factory=lambda: Table(PENDING_SPEC))
+    _messages: Table = field(default_factory=lambda: Table(MESSAGE_SPEC))
     moderation: Table = field(default_factory=lambda: Table(MODERATION_SPEC))
     removed: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))  # ids of removed posts, sorted
     n_posts: int = 0
     _kept: int = 0  # message rows after the last drop
     _high: tuple[int, int] = (0, 0)  # most pending copies and messages held at a take, since the last look
     _takes: int = 0
+    # (recv, msg, messages) of one queue made while no copy was pending: set, the tables hold no copy
+    _staged: tuple[np.ndarray, np.ndarray, kernels.Messages] | None = None
+
+    @property
+    def pending(self) -> Table:
+        """The copies not read yet: reader (``recv``) and message row (``msg``)."""
+        if self._staged is not None:
+            self._settle()
+        return self._pending
+
+    @property
+    def messages(self) -> Table:
+        """The messages of the pending copies (and some no copy refers to any more)."""
+        if self._staged is not None:
+            self._settle()
+        return self._messages
+
+    def n_pending(self) -> int:
+        """Number of copies not read yet."""
+        return len(self._pending) + (0 if self._staged is None else self._staged[0].size)
 
     def new_posts(self, n_new: int) -> int:
         """Number ``n_new`` posts; returns the id of the first."""
@@ -323,9 +347,23 @@ class Queues:
 
     def queue(self, recv: np.ndarray, msg: np.ndarray, messages: kernels.Messages) -> None:
         """Queue the copies ``recv`` (readers) of ``messages``: copy i is of message ``msg[i]``."""
-        base = len(self.messages)
-        self.messages.append(messages)
-        self.pending.append(recv=recv, msg=msg + base)
+        if self._staged is None and len(self._pending) == 0:
+            self._staged = (recv, msg, messages)
+            return
+        self._append(recv, msg, messages)
+
+    def _append(self, recv: np.ndarray, msg: np.ndarray, messages: kernels.Messages) -> None:
+        if self._staged is not None:
+            self._settle()
+        base = len(self._messages)
+        self._messages.append(messages)
+        self._pending.append(recv=recv, msg=msg + base)
+
+    def _settle(self) -> None:
+        """The staged copies go into the tables."""
+        staged, self._staged = self._staged, None
+        if staged is not None:
+            self._append(*staged)
 
     def queue_each(self, copies: kernels.Copies) -> None:
         """Queue ``copies`` each as a message of its own (direct messages, copies sent again)."""
@@ -333,30 +371,39 @@ class Queues:
 
     def gone(self) -> np.ndarray:
         """Bool per pending copy: its post was removed."""
-        post = self.messages["post"]
+        self._settle()
+        post = self._messages["post"]
         removed = np.zeros(post.size, bool)
         in_group = post >= 0
         removed[in_group] = sorted_member(post[in_group], self.removed)
-        return removed[self.pending["msg"]]
+        return removed[self._pending["msg"]]
 
     def take(self, read: np.ndarray | None, gone: np.ndarray | None) -> kernels.Copies:
         """The pending copies ``read & ~gone`` (None: all read, none gone), in order, with
         their messages' columns; those ``~read & ~gone`` stay pending, in order."""
-        n_held = len(self.pending)
+        n_held = self.n_pending()
         if read is None and gone is None:
-            recv, msg = self.pending["recv"].copy(), self.pending["msg"]  # the buffers take new copies next
-            self.pending.clear()
+            if self._staged is not None:  # all of one queue read: straight from what came
+                recv, msg, messages = self._staged
+                self._staged = None
+                copies = kernels.Copies(recv, *[col[msg] for col in messages])
+                self._drop_messages()
+                self._give_back(n_held, len(self._messages) + messages.item.size)
+                return copies
+            recv, msg = self._pending["recv"].copy(), self._pending["msg"]  # the buffers take new copies next
+            self._pending.clear()
         else:
-            n = len(self.pending)
+            self._settle()
+            n = len(self._pending)
             recv, msg, left = kernels.split_pending(
-                self.pending["recv"],
-                self.pending["msg"],
+                self._pending["recv"],
+                self._pending["msg"],
                 np.ones(n, bool) if read is None else read,
                 np.zeros(n, bool) if gone is None else gone,
             )
-            self.pending.truncate(left)
-        copies = kernels.Copies(recv, *[col[msg] for col in self.messages.columns()])
-        n_messages = len(self.messages)
+            self._pending.truncate(left)
+        copies = kernels.Copies(recv, *[col[msg] for col in self._messages.columns()])
+        n_messages = len(self._messages)
         self._drop_messages()
         self._give_back(n_held, n_messages)
         return copies
@@ -369,7 +416,7 @@ class Queues:
         self._takes += 1
         if self._takes < SHRINK_EVERY:
             return
-        for table, high in zip((self.pending, self.messages), self._high, strict=True):
+        for table, high in zip((self._pending, self._messages), self._high, strict=True):
             room = 2 * max(high, SHRINK_FLOOR)
             if table.capacity > 4 * room:
                 table.shrink(room)
@@ -377,16 +424,16 @@ class Queues:
 
     def _drop_messages(self) -> None:
         """Drop the messages no pending copy refers to, once the rows doubled since the last drop."""
-        n = len(self.messages)
+        n = len(self._messages)
         if n <= max(2 * self._kept, MESSAGES_COMPACT_MIN):
             return
-        msg = self.pending["msg"]
+        msg = self._pending["msg"]
         if msg.size == 0:  # every copy was read (reading = "immediate"): no message is live
-            self.messages.clear()
+            self._messages.clear()
             self._kept = 0
             return
         live = np.zeros(n, bool)
         live[msg] = True
-        self.messages.keep(live)
+        self._messages.keep(live)
         msg[:] = (np.cumsum(live, dtype=np.int64) - 1)[msg]
-        self._kept = len(self.messages)
+        self._kept = len(self._messages)
