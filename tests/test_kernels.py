@@ -9,6 +9,7 @@ from scipy import stats
 from sim.processes.information import kernels as K
 from sim.processes.information.census import census
 from sim.processes.information.config import CONTENT
+from sim.rng_ref import GeneratorRef
 
 
 def _groups(sizes, n_clinicians, seed=0):
@@ -152,16 +153,17 @@ def test_compiled_and_interpreted_kernels_agree(seed, staged):
     (staged: a paywalled guideline, some sharers posting the article, staged adoption)."""
     n, net, muted, g_muted, sharers = _random_inputs(seed)
     outs = []
-    for run in ("compiled", "interpreted"):
-        post_fn = K.post_in_groups if run == "compiled" else K.post_in_groups.py_func
-        read_fn = K.read_guideline if run == "compiled" else K.read_guideline.py_func
+    for run in ("compiled", "compiled, stream by reference", "interpreted"):
+        post_fn = K.post_in_groups if run != "interpreted" else K.post_in_groups.py_func
+        read_fn = K.read_guideline if run != "interpreted" else K.read_guideline.py_func
         rng = np.random.default_rng(seed + 10)
         active = np.zeros(n, bool)
         active[sharers] = True
         gp = np.zeros(60, np.int32)
         stance = (rng.random(sharers.size) < 0.3).astype(np.int8) * K.ARTICLE if staged else np.zeros(1, np.int8)
         sharing = K.Sharers(sharers, rng.random(sharers.size), stance, np.ones(1, np.float32))
-        res = post_fn(rng, sharing, _index(net, muted, g_muted), 0.3, 0.25, active, gp, K.Stamp(0, 1.0, 0))
+        stream = GeneratorRef(rng) if run.endswith("reference") else rng  # the same draws either way
+        res = post_fn(stream, sharing, _index(net, muted, g_muted), 0.3, 0.25, active, gp, K.Stamp(0, 1.0, 0))
         who, group, row, _, post, recv, msgs = res
         cols = K.Copies(recv, *(col[post] for col in msgs))
         item = K.GuidelineState(
@@ -187,8 +189,9 @@ def test_compiled_and_interpreted_kernels_agree(seed, staged):
         )
         outs.append([who, group, row, post, *cols, *item, *uptake[2:], aware, adopt, consider])
     assert outs[0][3].size > 50 and outs[0][-3 if not staged else -1].size > 0  # every branch is exercised
-    for a, b in zip(*outs, strict=True):
-        np.testing.assert_array_equal(a, b)
+    for other in outs[1:]:
+        for a, b in zip(outs[0], other, strict=True):
+            np.testing.assert_array_equal(a, b)
 
 
 def _copies(recv, sender, group, weight=None):

@@ -31,6 +31,7 @@ from typing import NamedTuple
 import numpy as np
 from numba import njit
 
+from ...rng_ref import as_generator
 from .config import ADOPTED, ARTICLE, AWARE, CONSIDERING, UNAWARE, Src
 
 __all__ = [
@@ -155,7 +156,7 @@ DRAW_BLOCK = 1 << 15
 
 
 @njit(cache=True)
-def post_in_groups(rng, sharers, net, p_notice, p_stop, active, group_posts, stamp):
+def post_in_groups(rng_ref, sharers, net, p_notice, p_stop, active, group_posts, stamp):
     """Which sharers post in which of their groups this step, who stops, and the noticed copies.
 
     Per sharer, in the order of ``sharers.ids``: one Bernoulli(``p_post[i]``) draw per
@@ -166,6 +167,7 @@ def post_in_groups(rng, sharers, net, p_notice, p_stop, active, group_posts, sta
     and the :class:`Messages` of the posts with a noticed copy (``with_copies``,
     ``message_columns``; post k's id is ``stamp.first_id + k``).
     """
+    rng = as_generator(rng_ref)  # a Generator, or a GeneratorRef (passed at the cost of a pointer)
     ids, p_post = sharers.ids, sharers.p_post  # locals: the loops below run at full speed
     c_indptr, c_groups, c_rows = net.c_indptr, net.c_groups, net.c_rows
     same = p_post.size == 1

@@ -130,7 +130,7 @@ def post(p: InformationProcess, model, t: float, dt: float) -> None:
         # group posts: one draw per (spreader, group) membership, then the stops
         p.arrays.cover_groups(net.n_groups)
         who, groups, _rows, deliveries, msg, recv, messages = kernels.post_in_groups(
-            p.rng,
+            p.rng_ref,
             kernels.Sharers(spreaders, p_post, stance, weight),
             groups_of(net),
             k.p_notice,

@@ -69,6 +69,7 @@ import numpy as np
 
 from ...components import Component
 from ...kernels import DistinctIds, merge_where
+from ...rng_ref import GeneratorRef
 from ..trust.process import TrustProcess, running
 from . import adoption, belief, kernels, moderation, outputs, posting, reading, seeding
 from .census import census
@@ -88,6 +89,7 @@ class InformationProcess(Component):
 
     # the run's state (created by setup)
     rng: np.random.Generator
+    rng_ref: GeneratorRef  # ``rng`` as the compiled kernels take it
     catalog: Catalog  # the items and their ids
     settings: ItemSettings  # each item's spreading settings
     arrays: ItemArrays  # per (item, clinician) state
@@ -113,6 +115,7 @@ class InformationProcess(Component):
     def setup(self, model) -> None:
         cfg = self.config
         self.rng = model.streams(self.name)
+        self.rng_ref = GeneratorRef(self.rng)  # the same stream, as the posting kernel takes it each step
         self.catalog = Catalog(cfg.items)
         self.settings = ItemSettings(self.catalog.items)
         self.arrays = ItemArrays.zeros(len(self.catalog), model.pop.n, model.net.n_groups)
@@ -139,7 +142,7 @@ class InformationProcess(Component):
         sharers = kernels.Sharers(none, np.ones(1), np.zeros(1, np.int8), np.ones(1, np.float32))
         stamp = kernels.Stamp(0, 0.0, 0)
         item = self.arrays.guideline(0)
-        kernels.post_in_groups(rng, sharers, groups, 0.5, 0.5, item.active, item.group_posts, stamp)
+        kernels.post_in_groups(GeneratorRef(rng), sharers, groups, 0.5, 0.5, item.active, item.group_posts, stamp)
         kernels.noticed_copies(rng, empty.group, none, groups, 0.5, item.group_posts)
         kernels.with_copies(none, 0)
         kernels.message_columns(none, sharers, empty.group, stamp, none)
