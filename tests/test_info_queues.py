@@ -104,3 +104,17 @@ def test_a_copy_costs_eight_bytes():
     # the point of the layout: what a message carries is not repeated per copy
     assert sum(np.dtype(d).itemsize for d in S.PENDING_SPEC.values()) == 8
     assert sum(np.dtype(d).itemsize for d in S.DELIVERY_SPEC.values()) > 30
+
+
+def test_copies_of_other_dtypes_are_taken_in_the_tables_dtypes():
+    # direct messages may come with 64-bit readers and weights: taken, they are of the spec
+    rng = np.random.default_rng(3)
+    q = S.Queues()
+    msgs = _messages(rng, 4, 0)._replace(weight=rng.random(4))  # float64
+    recv = np.array([5, 6, 7, 8], np.int64)
+    q.queue(recv, np.arange(4), msgs)
+    got = q.take(None, None)
+    for name, col in zip(S.DELIVERY_SPEC, got, strict=True):
+        assert col.dtype == S.DELIVERY_SPEC[name], name
+    np.testing.assert_array_equal(got.recv, recv)
+    np.testing.assert_array_equal(got.weight, msgs.weight.astype(np.float32))

@@ -30,27 +30,28 @@ _NO_LITERACY = np.zeros(0, np.float32)  # read_guideline: no heterogeneity
 
 
 def read(p: InformationProcess, model, t: float, dt: float) -> None:
-    batch = _opened(p, model)
-    if batch is None or len(batch) == 0:
+    copies = _opened(p, model)
+    if copies is None or copies.recv.size == 0:
         return
-    p.counters["read"] += len(batch)
+    p.counters["read"] += copies.recv.size
     if p.settings.any_media:
-        batch = _purge(p, batch, t)
+        batch = _purge(p, Table.wrap(DELIVERY_SPEC, copies), t)
         if len(batch) == 0:
             return
+        copies = kernels.Copies(*batch.columns())
     # process in random order: with several copies to one reader, the first one counts
-    items = batch["item"]
+    items = copies.item
     single = len(p.catalog) == 1
     for j in [int(items[0])] if single else _distinct(items):
         sel = np.arange(items.size) if single else np.flatnonzero(items == j)
         if p.catalog.kinds[j] == "rumor":
             sel = p.rng.permutation(sel)
-            belief.expose_rumor(p, model, int(j), batch.take(sel), t)
+            belief.expose_rumor(p, model, int(j), Table.wrap(DELIVERY_SPEC, copies).take(sel), t)
         else:
-            expose_guideline(p, model, int(j), batch, sel, t)
+            expose_guideline(p, model, int(j), copies, sel, t)
 
 
-def _opened(p: InformationProcess, model) -> Table | None:
+def _opened(p: InformationProcess, model) -> kernels.Copies | None:
     """The pending copies read this step (removed posts' copies dropped); the rest stay."""
     q = p.queues
     if q.n_pending() == 0:
@@ -69,7 +70,7 @@ def _opened(p: InformationProcess, model) -> Table | None:
     if gone is not None:
         p.counters["removed_copies"] += int((gone if now is None else gone & now).sum())
     # one compiled pass: the copies read out, the rest kept in order (as ``take`` then ``keep``)
-    return Table.wrap(DELIVERY_SPEC, q.take(now, gone))
+    return q.take(now, gone)
 
 
 def _purge(p: InformationProcess, batch: Table, t: float) -> Table:
@@ -91,8 +92,8 @@ def _purge(p: InformationProcess, batch: Table, t: float) -> Table:
     return batch.take(~purged)
 
 
-def expose_guideline(p: InformationProcess, model, j: int, batch: Table, order: np.ndarray, t: float) -> None:
-    """Readers take in the copies ``order`` of ``batch`` one by one, in random order
+def expose_guideline(p: InformationProcess, model, j: int, copies: kernels.Copies, order: np.ndarray, t: float) -> None:
+    """Readers take in the copies ``order`` of ``copies`` one by one, in random order
     (:func:`kernels.read_guideline`, which shuffles ``order``); those who start considering
     a guideline enter the staged adoption (:func:`adoption.enter`)."""
     cfg, s = p.config, p.settings
@@ -111,7 +112,7 @@ def expose_guideline(p: InformationProcess, model, j: int, batch: Table, order: 
     aware_at, adopt_at, consider_at = kernels.read_guideline(
         p.rng.random(kernels.DRAW_BLOCK if burst else 3 * order.size),
         order,
-        kernels.Copies(*batch.columns()),
+        copies,
         p.arrays.guideline(j),
         rules,
         p.arrays.uptake(j, cfg.adoption == "staged", it.paywalled, model.pop.paywall),
@@ -119,7 +120,7 @@ def expose_guideline(p: InformationProcess, model, j: int, batch: Table, order: 
         float(t),
         p.rng if burst else None,
     )
-    sender, recv, group = batch["sender"], batch["recv"], batch["group"]
+    sender, recv, group = copies.sender, copies.recv, copies.group
     p.arrays.may_share(j, recv[aware_at])  # the readers who start sharing are among them
     if p.log.enabled:
         for at, kind in ((aware_at, "aware"), (adopt_at, "adopt")):

@@ -290,6 +290,18 @@ class RumorTrack:
                 self.t_below[r] = t_end
 
 
+_MESSAGE_DTYPES = tuple(np.dtype(d) for d in MESSAGE_SPEC.values())
+
+
+def _of_spec(recv: np.ndarray, messages: kernels.Messages) -> bool:
+    """Whether copies hold arrays of the tables' dtypes (else the tables cast them)."""
+    if recv.dtype != PENDING_SPEC["recv"] or recv.ndim != 1:
+        return False
+    return all(
+        isinstance(col, np.ndarray) and col.dtype == dt for col, dt in zip(messages, _MESSAGE_DTYPES, strict=True)
+    )
+
+
 @dataclass
 class Queues:
     """Messages in flight: noticed copies not yet read, rumor posts awaiting a moderator,
@@ -347,7 +359,7 @@ class Queues:
 
     def queue(self, recv: np.ndarray, msg: np.ndarray, messages: kernels.Messages) -> None:
         """Queue the copies ``recv`` (readers) of ``messages``: copy i is of message ``msg[i]``."""
-        if self._staged is None and len(self._pending) == 0:
+        if self._staged is None and len(self._pending) == 0 and _of_spec(recv, messages):
             self._staged = (recv, msg, messages)
             return
         self._append(recv, msg, messages)

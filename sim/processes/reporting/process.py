@@ -83,7 +83,7 @@ class ReportingProcess(Component):
                 self.need[j] = self._hop(int(self.level[j])) if self.level[j] < len(LEVELS) else np.nan
 
     def idle(self) -> bool:
-        return bool(np.all(self.level >= len(LEVELS)))
+        return not self.items or bool(np.all(self.level >= len(LEVELS)))
 
     def record(self, model: QunModel, rec: Recorder) -> None:
         for j, it in enumerate(self.items):
