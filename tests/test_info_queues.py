@@ -34,6 +34,7 @@ def test_taken_copies_equal_a_queue_of_whole_copies(seed, monkeypatch):
     q = S.Queues()
     flat = Table(S.DELIVERY_SPEC)  # the reference: every column per copy
     n_posts, drops, kept_before, staged_takes = 0, 0, 0, 0
+    looked_up: set[bool] = set()
     removed = np.zeros(0, np.int64)
     got: K.Copies | None = None
     kept: list[np.ndarray] = []
@@ -63,6 +64,7 @@ def test_taken_copies_equal_a_queue_of_whole_copies(seed, monkeypatch):
             q.remove_posts(ids)
             removed = np.union1d(removed, ids)  # every post removed so far
             gone = q.gone()
+            looked_up.add(q.n_pending() < len(q._messages))  # per copy, or per message
             post = flat["post"]
             want_gone = np.zeros(post.size, bool)
             want_gone[post >= 0] = np.isin(post[post >= 0], removed)
@@ -93,6 +95,7 @@ def test_taken_copies_equal_a_queue_of_whole_copies(seed, monkeypatch):
         assert len(q.messages) <= max(2 * q._kept, S.MESSAGES_COMPACT_MIN)  # bounded by the live ones
         caps.append((q.pending.capacity, q.messages.capacity))
     assert drops >= 3
+    assert looked_up == {True, False}  # removed posts were looked up both ways
     assert staged_takes >= 20  # the queue read whole at the next step, without a pass through the tables
     # the burst grew the buffers; once it was read they were cut back
     burst = caps[100]

@@ -382,13 +382,16 @@ class Queues:
         self.queue(copies.recv, np.arange(copies.recv.size), kernels.Messages(*copies[1:]))
 
     def gone(self) -> np.ndarray:
-        """Bool per pending copy: its post was removed."""
+        """Bool per pending copy: its post was removed (looked up per copy when the copies are
+        fewer than the messages, as they are between bursts; else per message)."""
         self._settle()
-        post = self._messages["post"]
+        msg = self._pending["msg"]
+        per_copy = msg.size < len(self._messages)
+        post = self._messages["post"][msg] if per_copy else self._messages["post"]
         removed = np.zeros(post.size, bool)
         in_group = post >= 0
         removed[in_group] = sorted_member(post[in_group], self.removed)
-        return removed[self._pending["msg"]]
+        return removed if per_copy else removed[msg]
 
     def take(self, read: np.ndarray | None, gone: np.ndarray | None) -> kernels.Copies:
         """The pending copies ``read & ~gone`` (None: all read, none gone), in order, with
