@@ -61,11 +61,12 @@ HOURS_COLUMNS = ["time_to_diagnosis_hours", "censor_hours"]
 def record(st: DxState, rec: Recorder, t: float) -> None:
     """The time-series rows at time ``t`` (counts; no dimensions)."""
     C, counters = st.cases, st.counters  # the cases written out were diagnosed before now
-    rec.add("n_dx_open_cases", int((~(C["t_dx"] <= t)).sum()))
+    diagnosed = int(np.count_nonzero(C["t_dx"] <= t))  # (open: NaN)
+    rec.add("n_dx_open_cases", len(C) - diagnosed)
     rec.add("new_dx_cases", st.new_cases_since_record)
     st.new_cases_since_record = 0
     rec.add("cum_dx_cases", counters["cases"])
-    rec.add("cum_dx_diagnosed", st.n_written + int((C["t_dx"] <= t).sum()))
+    rec.add("cum_dx_diagnosed", st.n_written + diagnosed)
     rec.add("cum_dx_referrals", counters["referrals"])
     rec.add("cum_dx_requests", counters["requests"])
     rec.add("cum_dx_answers", counters["answers"])
