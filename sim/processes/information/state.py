@@ -295,7 +295,7 @@ _MESSAGE_DTYPES = tuple(np.dtype(d) for d in MESSAGE_SPEC.values())
 
 def _of_spec(recv: np.ndarray, messages: kernels.Messages) -> bool:
     """Whether copies hold arrays of the tables' dtypes (else the tables cast them)."""
-    if recv.dtype != PENDING_SPEC["recv"] or recv.ndim != 1:
+    if not isinstance(recv, np.ndarray) or recv.dtype != PENDING_SPEC["recv"] or recv.ndim != 1:
         return False
     return all(
         isinstance(col, np.ndarray) and col.dtype == dt for col, dt in zip(messages, _MESSAGE_DTYPES, strict=True)
