@@ -26,6 +26,7 @@ from sim.kernels import (
 from sim.processes.diagnosis import answer_kernels as AK
 from sim.processes.diagnosis import kernels as DK
 from sim.processes.diagnosis.state import Experts
+from sim.rng_ref import GeneratorRef
 
 from .reference_arrays import (
     answer_inputs,
@@ -364,6 +365,42 @@ def test_first_opening_equals_the_merge_search(kernel):
         q_time = np.round(rng.uniform(0, 1, q_owner.size), 2)
         want = first_at_or_after(np.repeat(np.arange(n_owner), counts), times, q_owner, q_time)
         assert np.array_equal(kernel(counts, times, q_owner, q_time), want)
+
+
+def _first_reads_numpy(rng, inv, since, rho, t0, dt, t1):
+    """The numpy formulation :func:`AK.first_reads` replaced (its draws, in its order)."""
+    k = rng.poisson(rho * dt)
+    n_open = int(k.sum())
+    if n_open == 0:
+        return np.full(inv.size, np.inf), np.zeros(0)
+    when = AK.first_opening(k, t0 + rng.random(n_open) * dt, inv, since)
+    return when, rng.random(int(np.count_nonzero(when < t1)))
+
+
+@pytest.mark.parametrize("by_reference", [False, True])
+@pytest.mark.parametrize("kernel", _both(AK.first_reads))
+def test_first_reads_are_the_numpy_draws(kernel, by_reference):
+    """The first chat openings and the decisions' uniforms: the same numbers as the numpy
+    formulation, the stream left in the same state (rates from none to many openings a step)."""
+    rng = np.random.default_rng(12)
+    n_read = 0
+    for scale in (0.0, 0.2, 3.0, 40.0, 400.0):  # openings per step from none to hundreds
+        for _ in range(10):
+            n_members = int(rng.integers(1, 30))
+            rho = rng.random(n_members) * scale * 12  # per day, steps of 2 hours
+            rho[rng.random(n_members) < 0.2] = 0.0
+            inv = rng.integers(0, n_members, int(rng.integers(0, 60)))
+            t0, dt = 10.0, 1 / 12
+            since = t0 + dt * np.where(rng.random(inv.size) < 0.5, 0.0, rng.random(inv.size))
+            seed = int(rng.integers(1 << 30))
+            mine, ref = np.random.default_rng(seed), np.random.default_rng(seed)
+            want = _first_reads_numpy(ref, inv, since, rho, t0, dt, t0 + dt)
+            got = kernel(GeneratorRef(mine) if by_reference else mine, inv, since, rho, t0, dt, t0 + dt)
+            for w, g in zip(want, got, strict=True):
+                np.testing.assert_array_equal(g, w)
+            assert mine.random() == ref.random()  # the same draws were made
+            n_read += want[1].size
+    assert n_read > 200  # reads happened (and steps without any opening, at scale 0)
 
 
 @pytest.mark.parametrize("kernel", _both(DK.group_stock))

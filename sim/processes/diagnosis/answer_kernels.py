@@ -13,11 +13,13 @@ import numpy as np
 from numba import njit
 
 from ...kernels import unique_inverse
+from ...rng_ref import as_generator
 
 __all__ = [
     "answer_inputs",
     "engaged_rates",
     "first_opening",
+    "first_reads",
     "match_rounds",
     "pending_pairs",
     "record_answers",
@@ -42,6 +44,35 @@ def first_opening(counts: np.ndarray, times: np.ndarray, q_owner: np.ndarray, q_
                 best = t
         out[q] = best
     return out
+
+
+@njit(cache=True)
+def first_reads(rng_ref, inv, since, rho, t0, dt, t1):
+    """When each pending pair (member ``inv`` among the distinct members, whose chat
+    openings per day are ``rho``; readable from ``since``) is first read in [t0, t1):
+    ``inf`` if not. Openings are one Poisson process per member, shared by its requests:
+    a Poisson count per member, then the uniform times of all openings, member by member
+    (the draws of ``rng.poisson(rho * dt)`` then ``t0 + rng.random(n) * dt``). Then the
+    uniforms of the reads' decisions, one per pair read (``rng.random``). Returns (when,
+    decision uniforms)."""
+    rng = as_generator(rng_ref)
+    k = np.empty(rho.size, np.int64)
+    for i in range(rho.size):
+        k[i] = rng.poisson(rho[i] * dt)
+    n_open = k.sum()
+    if n_open == 0:
+        return np.full(inv.size, np.inf), np.empty(0)
+    times = np.empty(n_open)
+    for j in range(n_open):
+        times[j] = t0 + rng.random() * dt
+    when = first_opening(k, times, inv, since)
+    n_read = 0
+    for q in range(when.size):
+        n_read += when[q] < t1
+    u = np.empty(n_read)
+    for j in range(n_read):
+        u[j] = rng.random()
+    return when, u
 
 
 @njit(cache=True)
@@ -200,11 +231,13 @@ def match_rounds(req, e, ready, post, alive, slots, free_at, today, cap, t0, t1,
     proposes its first pair in the order (start, post, request, position); each request
     ranks its pairs in the order (start, member, position); proposals ranked within
     their request's slots start, in the order of their members, each with a service
-    time (``rng.exponential(mean_days)`` when ``exponential``, else ``mean_days``).
+    time (``rng.exponential(mean_days)`` when ``exponential``, else ``mean_days``; ``rng``: a
+    Generator or a :class:`~sim.rng_ref.GeneratorRef`).
     ``slots``, ``free_at`` and ``today`` are updated in place. Returns the pairs started
     (positions in the inputs, round by round), their starts and service times, and a
     bool per pair: started.
     """
+    gen = as_generator(rng)
     n = req.size
     done = np.zeros(n, np.bool_)
     matched = np.empty(n, np.int64)
@@ -286,7 +319,7 @@ def match_rounds(req, e, ready, post, alive, slots, free_at, today, cap, t0, t1,
                 n_m += 1
         accepted[:] = False
         for j in range(n_m):
-            service = rng.exponential(mean_days) if exponential else mean_days
+            service = gen.exponential(mean_days) if exponential else mean_days
             p = m[j]
             free_at[e[p]] = start[p] + service
             slots[req[p]] -= 1

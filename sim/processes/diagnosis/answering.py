@@ -14,7 +14,7 @@ from ...activity import rate_parts
 from .answer_kernels import (
     answer_inputs,
     engaged_rates,
-    first_opening,
+    first_reads,
     match_rounds,
     pending_pairs,
     record_answers,
@@ -25,20 +25,6 @@ from .config import CONTACT, PENDING, QUEUED, DiagnosisConfig
 from .state import DxState, compacted
 
 __all__ = ["commit", "match", "read"]
-
-
-def _first_openings(rng, inv, since, rho, t0, dt) -> np.ndarray:
-    """Time of each request's first chat opening at or after ``since`` within the step.
-
-    Openings are one Poisson process per member (``rho``: the rates of the distinct
-    members, ``inv``: each request's member among them), shared by all the requests
-    waiting for that member; ``inf`` when there is none before the step ends.
-    """
-    k = rng.poisson(rho * dt)
-    n_open = int(k.sum())
-    if n_open == 0:
-        return np.full(inv.size, np.inf)
-    return first_opening(k, t0 + rng.random(n_open) * dt, inv, since)
 
 
 def read(st: DxState, cfg: DiagnosisConfig, model, t0: float, t1: float) -> None:
@@ -54,12 +40,12 @@ def read(st: DxState, cfg: DiagnosisConfig, model, t0: float, t1: float) -> None
     )  # fmt: skip
     if cfg.read_delay == "none":
         when = np.where(rho[inv] > 0, since, np.inf)
-    else:
-        when = _first_openings(st.rng, inv, since, rho, t0, t1 - t0)
-    n_read = int(np.count_nonzero(when < t1))
-    if n_read == 0:
+        n_read = int(np.count_nonzero(when < t1))
+        u = st.rng.random(n_read)  # the decision, once, at the first reading
+    else:  # the first chat openings, then the decisions' uniforms (one compiled pass)
+        when, u = first_reads(st.rng_ref, inv, since, rho, t0, t1 - t0, t1)
+    if u.size == 0:
         return
-    u = st.rng.random(n_read)  # the decision, once, at the first reading
     factor = np.exp(-cfg.burnout_sensitivity_per_answer * E.burnout[uniq])  # by member
     keep, declined = settle_reads(
         pend, when, t1, u, P["state"], P["req"], P["exp"], P["ready"], P["quality"], P["willing"],
@@ -94,7 +80,7 @@ def match(st: DxState, cfg: DiagnosisConfig, model, t0: float, t1: float) -> Non
     # the rounds, compiled (see match_rounds): slots, free times and daily counts change in place
     matched, start, service, done = match_rounds(
         req, e, ready, R["t_post"][req], alive, R["slots"], E.free_at, E.answers_today, cap, t0, t1,
-        st.rng, cfg.answer_time == "exponential", cfg.answer_mean_minutes / (24 * 60),
+        st.rng_ref, cfg.answer_time == "exponential", cfg.answer_mean_minutes / (24 * 60),
     )  # fmt: skip
     if matched.size:
         commit(st, cfg, model, q[matched], start, service)

@@ -26,6 +26,7 @@ import numpy as np
 
 from ...arrays import sorted_member
 from ...kernels import DistinctIds
+from ...rng_ref import GeneratorRef
 from ...table import Table
 from .config import NONE, PENDING
 from .kernels import in_sorted_ids, insert_sorted, link_requests, merge_open_keys, open_cases, unlink_requests
@@ -205,6 +206,7 @@ class DxState:
 
     def __init__(self, n_clinicians: int, n_labels: int, rng: np.random.Generator):
         self.rng = rng  # the ``diagnosis`` stream (arrivals have their own)
+        self.rng_ref = GeneratorRef(rng)  # the same stream, as the compiled kernels take it
         self.care: CareLink | None = None  # information changes care (set by the process)
         self.trust: TrustProcess | None = None  # pairwise trust (set by the process)
         self.n = n_clinicians
