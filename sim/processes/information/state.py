@@ -332,15 +332,13 @@ class Queues:
     @property
     def pending(self) -> Table:
         """The copies not read yet: reader (``recv``) and message row (``msg``)."""
-        if self._staged is not None:
-            self._settle()
+        self._settle()
         return self._pending
 
     @property
     def messages(self) -> Table:
         """The messages of the pending copies (and some no copy refers to any more)."""
-        if self._staged is not None:
-            self._settle()
+        self._settle()
         return self._messages
 
     def n_pending(self) -> int:
@@ -362,19 +360,18 @@ class Queues:
         if self._staged is None and len(self._pending) == 0 and _of_spec(recv, messages):
             self._staged = (recv, msg, messages)
             return
+        self._settle()
         self._append(recv, msg, messages)
 
     def _append(self, recv: np.ndarray, msg: np.ndarray, messages: kernels.Messages) -> None:
-        if self._staged is not None:
-            self._settle()
         base = len(self._messages)
         self._messages.append(messages)
         self._pending.append(recv=recv, msg=msg + base)
 
     def _settle(self) -> None:
-        """The staged copies go into the tables."""
-        staged, self._staged = self._staged, None
-        if staged is not None:
+        """The staged copies, if any, go into the tables."""
+        if self._staged is not None:
+            staged, self._staged = self._staged, None
             self._append(*staged)
 
     def queue_each(self, copies: kernels.Copies) -> None:
