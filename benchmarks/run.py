@@ -439,8 +439,9 @@ def _json_run(cmd: list[str]) -> dict:
 
 def warm_up(t0: float, net_file: Path | None, full: bool) -> dict:
     """Compile (or load from numba's cache) every kernel before anything is timed: qunsim on
-    the smallest network and the full model for a few days, Starsim for a few days. Nothing
-    of this is recorded as a measurement, so no timing (nor the time guard) counts compilation."""
+    the smallest network and the full model for a few days (with and without the mechanisms),
+    Starsim for a few days. Nothing of this is recorded as a measurement, so no timing (nor the
+    time guard) counts compilation."""
     tw = time.perf_counter()
     out = {}
     if net_file is not None:
@@ -449,6 +450,9 @@ def warm_up(t0: float, net_file: Path | None, full: bool) -> dict:
         )
     if full:
         out["full_model"] = "error" not in _json_run(["benchmarks.full_model", "--n", "5000", "--days", "3"])
+        # the kernels only the mechanisms use (trust's look-ups)
+        mech = ["benchmarks.full_model", "--n", "5000", "--days", "3", "--mechanisms"]
+        out["full_model_mechanisms"] = "error" not in _json_run(mech)
         r = _json_run(["benchmarks.impl_starsim", "--n", "2000", "--days", "3"])
         out["starsim"] = "error" not in r
         if "error" in r:

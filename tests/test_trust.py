@@ -198,8 +198,8 @@ def test_learning_case_passes_and_rejects_a_biased_update():
     assert abs(tr.config.answer_gain * wrong) > res.half_width
 
 
-def test_the_store_finds_every_pair_across_index_merges(write):
-    """Thousands of pairs created in batches (the recent index merges into the main one)."""
+def test_the_store_finds_every_pair_across_its_growths(write):
+    """Thousands of pairs created in batches (the hash table of their keys grows several times)."""
     tr = _model(write, ["trust.answer_gain=1"]).process("trust")
     rng = np.random.default_rng(0)
     n = tr.n

@@ -23,7 +23,7 @@ that prior, the first time the pair's counts change: an answer received (``alpha
 answer_gain`` if right, ``beta += answer_gain`` if wrong) or an in-person meeting (both
 members of a conference's new group: ``alpha += meeting_gain`` for the entries that
 exist). So the store holds the pairs that asked and answered, never all pairs: lookups
-are binary searches in sorted keys.
+are probes of a hash table of their keys (compiled, :mod:`.kernels`).
 
 Effects (``trust / reference`` multiplies): the weight of a rumor or correction copy from
 ``s`` read by ``r`` (belief, :mod:`sim.processes.information.belief`), and the score of a
@@ -43,6 +43,7 @@ from ...components import Component, Outputs
 from ...groups import BASIS_NAMES
 from ...schema import TIERS
 from .config import TIES, TrustConfig
+from .kernels import add_entries, find_entries, new_table, prior_means, trust_values
 
 if TYPE_CHECKING:  # pragma: no cover
     from ...model import QunModel
@@ -86,59 +87,20 @@ class TrustProcess(Component):
     def setup(self, model: QunModel) -> None:
         self.model = model
         self.n = model.pop.n
-        # entries in order of creation (append-only, capacity doubling), found through a sorted
-        # index of their keys (reader * n + sender) and a small sorted index of the latest ones,
-        # merged into it when it grows past a quarter of it: no step copies every entry
+        # entries in order of creation (append-only, capacity doubling), found through a hash
+        # table of their keys (reader * n + sender): no step copies every entry
         self.size = 0
         self._data = {name: np.zeros(256, dtype) for name, dtype in _COLUMNS.items()}
-        self._index = (np.zeros(0, np.int64), np.zeros(0, np.int64))  # (sorted keys, entry ids)
-        self._recent = (np.zeros(0, np.int64), np.zeros(0, np.int64))
+        self._table = new_table(1024)  # the entries' ids by key (.kernels.add_entries)
         self.meetings = 0  # conferences applied
         self._conference_seen = 0
         self._invited_at = -1  # network version of the cached _any_invited
         self._any_invited = False
 
     # ------------------------------------------------------------------ priors
-    def _rows(self, clin: np.ndarray, group: np.ndarray) -> np.ndarray:
-        """Membership row of each (clinician, group >= 0), -1 where none."""
-        m_key = self.model.net.m_key
-        if m_key.size == 0:
-            return np.full(clin.size, -1, np.int64)
-        key = group * self.n + clin
-        pos = np.minimum(np.searchsorted(m_key, key), m_key.size - 1)
-        return np.where(m_key[pos] == key, pos, -1)
-
-    def _by_facility(self, reader: np.ndarray, sender: np.ndarray) -> np.ndarray:
-        """Same facility, or one facility the other's parent in the hierarchy."""
-        pop = self.model.pop
-        fr, fs = pop.facility[reader], pop.facility[sender]
-        parent = pop.fac_parent
-        return (fr == fs) | (parent[fr] == fs) | (parent[fs] == fr)
-
-    def _base(
-        self, reader: np.ndarray, sender: np.ndarray, group: np.ndarray, by_facility: np.ndarray | None = None
-    ) -> tuple[np.ndarray, np.ndarray]:
-        """(tie, prior mean) of each pair without invitations: formal or event."""
-        net, cfg = self.model.net, self.config
-        if by_facility is None:
-            by_facility = self._by_facility(reader, sender)
-        event = group < 0
-        ing = ~event
-        if ing.any():
-            event[ing] = _EVENT_BASIS[net.g_basis[group[ing]]]
-        event &= ~by_facility
-        tie = np.where(event, EVENT, FORMAL).astype(np.int8)
-        return tie, np.where(event, cfg.initial_event, cfg.initial_formal)
-
     def _stored(self, key: np.ndarray) -> np.ndarray:
         """Index of each key's entry, -1 where there is none."""
-        out = np.full(key.size, -1, np.int64)
-        for keys, ids in (self._index, self._recent):
-            if keys.size:
-                pos = np.minimum(np.searchsorted(keys, key), keys.size - 1)
-                hit = keys[pos] == key
-                out[hit] = ids[pos[hit]]
-        return out
+        return find_entries(self._table, np.ascontiguousarray(key, np.int64))
 
     def _invited(self) -> bool:
         """Whether any membership came by invitation (cached per version of the network)."""
@@ -148,55 +110,36 @@ class TrustProcess(Component):
             self._any_invited = bool((net.m_inviter >= 0).any())
         return self._any_invited
 
-    def prior(self, reader, sender, group) -> tuple[np.ndarray, np.ndarray]:
-        """(tie, prior mean) of each ordered pair met through ``group`` (-1: 1-on-1)."""
-        reader = np.asarray(reader, np.int64)
-        sender = np.asarray(sender, np.int64)
-        group = np.broadcast_to(np.asarray(group, np.int64), reader.shape)
-        by_facility = self._by_facility(reader, sender)
-        tie, mean = self._base(reader, sender, group, by_facility)
-        # introduced: in a group one of them joined by invitation, unless formal by facility
-        cand = np.flatnonzero((group >= 0) & ~by_facility) if self._invited() else np.zeros(0, np.int64)
-        if cand.size == 0:
-            return tie, mean
-        net = self.model.net
-        row_r, row_s = self._rows(reader[cand], group[cand]), self._rows(sender[cand], group[cand])
-        inv_r = np.where(row_r >= 0, net.m_inviter[row_r], -1)
-        inv_s = np.where(row_s >= 0, net.m_inviter[row_s], -1)
-        intro = (inv_r >= 0) | (inv_s >= 0)
-        if intro.any():
-            i = cand[intro]
-            inv_r, inv_s = inv_r[intro], inv_s[intro]
-            # the voucher's trust: the inviter's in the sender, or the reader's in the inviter
-            vr = np.where(inv_r >= 0, inv_r, reader[i])
-            vs = np.where(inv_r >= 0, sender[i], inv_s)
-            _, t_v = self._base(vr, vs, group[i])
-            idx = self._stored(vr * self.n + vs)
-            got = idx >= 0
-            t_v[got] = self._value_at(idx[got])
-            c = self.config
-            mean = mean.astype(float, copy=True)
-            mean[i] = c.initial_introduced + c.vouch_weight * (t_v - c.initial_introduced)
-            tie[i] = INTRODUCED
-        return tie, mean
+    def _pairs(self, reader, sender, group) -> tuple:
+        """The arguments of the compiled look-ups (:mod:`.kernels`): the pairs as int64
+        arrays, then what a prior and a stored value are made of."""
+        reader = np.ascontiguousarray(reader, np.int64)
+        sender = np.ascontiguousarray(sender, np.int64)
+        group = np.asarray(group, np.int64)
+        if group.shape != reader.shape:  # one context for every pair (e.g. -1: 1-on-1)
+            group = np.full(reader.shape, group, np.int64)
+        pop, net, c = self.model.pop, self.model.net, self.config
+        ties = (pop.facility, pop.fac_parent, _EVENT_BASIS, net.g_basis, net.c_indptr, net.c_groups, net.c_rows,
+                net.m_inviter)  # fmt: skip
+        store = (self._table, self.alpha, self.beta)
+        params = (self.n, self._invited(), float(c.initial_formal), float(c.initial_event),
+                  float(c.initial_introduced), float(c.vouch_weight))  # fmt: skip
+        return reader, sender, np.ascontiguousarray(group), ties, store, params
 
-    def _value_at(self, idx: np.ndarray) -> np.ndarray:
-        return self.alpha[idx] / (self.alpha[idx] + self.beta[idx])
+    def prior(self, reader, sender, group) -> tuple[np.ndarray, np.ndarray]:
+        """(tie, prior mean) of each ordered pair met through ``group`` (-1: 1-on-1).
+
+        Formal by facility (same facility, or one facility the other's parent), else an
+        event tie when met 1-on-1 or in a group of an event basis, else formal; introduced
+        in a group where one of them joined by invitation, unless formal by facility: the
+        voucher's trust is the inviter's in the sender, or the reader's in the inviter
+        (stored, else its formal or event prior)."""
+        return prior_means(*self._pairs(reader, sender, group))
 
     # ------------------------------------------------------------------ values
     def value(self, reader, sender, group) -> np.ndarray:
         """Trust of each reader in each sender (stored, else the prior of the context)."""
-        reader = np.asarray(reader, np.int64)
-        sender = np.asarray(sender, np.int64)
-        idx = self._stored(reader * self.n + sender)
-        got = idx >= 0
-        out = np.empty(reader.shape)
-        out[got] = self._value_at(idx[got])
-        new = ~got
-        if new.any():  # the prior of each pair is its own: computed for the pairs not stored only
-            group = np.broadcast_to(np.asarray(group, np.int64), reader.shape)
-            out[new] = self.prior(reader[new], sender[new], group[new])[1]
-        return out
+        return trust_values(*self._pairs(reader, sender, group))
 
     def factor(self, reader, sender, group) -> np.ndarray:
         """trust / reference: the multiplier of a source's weight (1 where sender < 0)."""
@@ -228,15 +171,7 @@ class TrustProcess(Component):
             d["beta"][ids] = d["beta0"][ids] = (1.0 - mean) * n0
             d["tie"][ids] = tie
             self.size += new.size
-            keys, order = self._recent
-            pos = np.searchsorted(keys, new)
-            keys, order = np.insert(keys, pos, new), np.insert(order, pos, ids)
-            if keys.size > max(1024, self._index[0].size // 4):  # merge into the main index
-                all_keys = np.concatenate([self._index[0], keys])
-                o = np.argsort(all_keys, kind="stable")
-                self._index = (all_keys[o], np.concatenate([self._index[1], order])[o])
-                keys, order = keys[:0], order[:0]
-            self._recent = (keys, order)
+            self._table = add_entries(self._table, new, ids, self.keys)
             idx[miss] = ids[which]  # the entries just made (as a second look-up would find them)
         return idx
 
