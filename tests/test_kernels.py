@@ -98,10 +98,14 @@ def test_posting_and_stopping_rates():
     active = np.zeros(n, bool)
     active[sharers] = True
     weight = np.linspace(0.5, 1.5, sharers.size).astype(np.float32)
+    rng = np.random.default_rng(3)
+    sharing = K.Sharers(sharers, np.array([0.3]), np.zeros(1, np.int8), weight)
+    index = _index(net, np.zeros(net["g_members"].size, bool), np.zeros(600, np.int64))
     who, group, row, deliveries, post, recv, msgs = K.post_in_groups(
-        np.random.default_rng(3),
-        K.Sharers(sharers, np.array([0.3]), np.zeros(1, np.int8), weight),
-        _index(net, np.zeros(net["g_members"].size, bool), np.zeros(600, np.int64)),
+        rng,
+        K.posting_uniforms(rng, sharing, index),
+        sharing,
+        index,
         0.01,
         0.4,
         active,
@@ -163,7 +167,9 @@ def test_compiled_and_interpreted_kernels_agree(seed, staged):
         stance = (rng.random(sharers.size) < 0.3).astype(np.int8) * K.ARTICLE if staged else np.zeros(1, np.int8)
         sharing = K.Sharers(sharers, rng.random(sharers.size), stance, np.ones(1, np.float32))
         stream = GeneratorRef(rng) if run.endswith("reference") else rng  # the same draws either way
-        res = post_fn(stream, sharing, _index(net, muted, g_muted), 0.3, 0.25, active, gp, K.Stamp(0, 1.0, 0))
+        index = _index(net, muted, g_muted)
+        u = K.posting_uniforms(rng, sharing, index)
+        res = post_fn(stream, u, sharing, index, 0.3, 0.25, active, gp, K.Stamp(0, 1.0, 0))
         who, group, row, _, post, recv, msgs = res
         cols = K.Copies(recv, *(col[post] for col in msgs))
         item = K.GuidelineState(
@@ -542,3 +548,23 @@ def test_census_counts_states_stages_heard_and_sharers(compiled, n):
     plain, heard2, sharers2 = fn(state, tier, 4, np.zeros(0, np.int8), 3, t_first, active)
     assert np.array_equal(plain[:, :, 0], expect.sum(axis=2)) and not plain[:, :, 1:].any()
     assert (heard2, sharers2) == (heard, sharers)
+
+
+def test_posting_reads_exactly_the_uniforms_drawn_for_it():
+    """One uniform per membership of each sharer who may post, one per sharer to stop: a
+    count off either way is an error, not a read past the draws."""
+    n, net, muted, g_muted, sharers = _random_inputs(4)
+    index = _index(net, muted, g_muted)
+    p_post = np.where(np.arange(sharers.size) % 3 == 0, 0.0, 0.4)  # some sharers never post
+    sharing = K.Sharers(sharers, p_post, np.zeros(1, np.int8), np.ones(1, np.float32))
+    deg = net["c_indptr"][sharers + 1] - net["c_indptr"][sharers]
+    need = int(deg[p_post > 0].sum()) + sharers.size
+    assert K.posting_trials(sharers, p_post, net["c_indptr"]) == need
+    assert K.posting_uniforms(np.random.default_rng(0), sharing, index).size == need
+    for size in (need - 1, need + 1):
+        active = np.ones(n, bool)
+        with pytest.raises(ValueError, match="uniforms"):
+            K.post_in_groups(
+                np.random.default_rng(0), np.random.default_rng(1).random(size), sharing, index, 0.3, 0.25,
+                active, np.zeros(60, np.int32), K.Stamp(0, 1.0, 0),
+            )  # fmt: skip

@@ -47,6 +47,8 @@ __all__ = [
     "message_columns",
     "noticed_copies",
     "post_in_groups",
+    "posting_trials",
+    "posting_uniforms",
     "read_guideline",
     "reinforced_now",
     "rumor_transitions",
@@ -151,38 +153,51 @@ class Uptake(NamedTuple):
 # the Src codes as plain ints (nopython code reads module globals, not class attributes)
 _NONE, _OPEN, _OWN, _ARTICLE, _ARTICLE_LATER = Src.NONE, Src.OPEN, Src.OWN, Src.ARTICLE, Src.ARTICLE_LATER
 _MAX_REINFORCED = 30000  # int16
-#: uniform draws made at a time by :func:`post_in_groups` (256 KiB)
+#: uniform draws made at a time by :func:`read_guideline` (256 KiB)
 DRAW_BLOCK = 1 << 15
 
 
 @njit(cache=True)
-def post_in_groups(rng_ref, sharers, net, p_notice, p_stop, active, group_posts, stamp):
+def posting_trials(ids: np.ndarray, p_post: np.ndarray, c_indptr: np.ndarray) -> int:
+    """The uniforms :func:`post_in_groups` reads for the sharers ``ids``: one per group
+    membership of each sharer who may post (``p_post`` > 0, one value for all or one per
+    sharer), then one per sharer (whether it stops)."""
+    same = p_post.size == 1
+    n = ids.size
+    for i in range(ids.size):
+        s = ids[i]
+        if (p_post[0] if same else p_post[i]) > 0.0:
+            n += c_indptr[s + 1] - c_indptr[s]
+    return n
+
+
+def posting_uniforms(rng: np.random.Generator, sharers: Sharers, net: Groups) -> np.ndarray:
+    """The uniforms of :func:`post_in_groups`, drawn from ``rng`` by numpy (its fill is
+    faster than a compiled loop's draws, and the stream is the same)."""
+    return rng.random(posting_trials(sharers.ids, sharers.p_post, net.c_indptr))
+
+
+@njit(cache=True)
+def post_in_groups(rng_ref, u, sharers, net, p_notice, p_stop, active, group_posts, stamp):
     """Which sharers post in which of their groups this step, who stops, and the noticed copies.
 
-    Per sharer, in the order of ``sharers.ids``: one Bernoulli(``p_post[i]``) draw per
+    Per sharer, in the order of ``sharers.ids``: one Bernoulli(``p_post[i]``) trial per
     group membership, in the order of its memberships, then one Bernoulli(``p_stop``)
-    draw: the sharer stops (``active`` becomes false). Then ``noticed_copies`` of the
-    posts with ``p_notice``. Returns (index into ``sharers.ids``, group, membership row) of
-    every post, the number of deliveries, (message index, reader) of every noticed copy,
-    and the :class:`Messages` of the posts with a noticed copy (``with_copies``,
+    trial: the sharer stops (``active`` becomes false). The trials read the uniforms ``u``
+    in order, drawn beforehand (:func:`posting_uniforms`: exactly as many as they read).
+    Then ``noticed_copies`` of the posts with ``p_notice``, drawn from ``rng_ref`` (the
+    stream ``u`` came from). Returns (index into ``sharers.ids``, group, membership row)
+    of every post, the number of deliveries, (message index, reader) of every noticed
+    copy, and the :class:`Messages` of the posts with a noticed copy (``with_copies``,
     ``message_columns``; post k's id is ``stamp.first_id + k``).
     """
     rng = as_generator(rng_ref)  # a Generator, or a GeneratorRef (passed at the cost of a pointer)
     ids, p_post = sharers.ids, sharers.p_post  # locals: the loops below run at full speed
     c_indptr, c_groups, c_rows = net.c_indptr, net.c_groups, net.c_rows
     same = p_post.size == 1
-    cap = 0  # memberships drawn for (sharers with p > 0)
-    for i in range(ids.size):
-        s = ids[i]
-        if (p_post[0] if same else p_post[i]) > 0.0:
-            cap += c_indptr[s + 1] - c_indptr[s]
-    # the draws of the pass in blocks of at least DRAW_BLOCK, consumed in the order of the
-    # loop below (the same stream as one draw at a time, or all at once): the loop over a
-    # sharer's memberships is free of calls and branches, and a pass of millions of trials
-    # holds no draw per trial
-    left = cap + ids.size  # draws not made yet
-    u = rng.random(min(left, DRAW_BLOCK))
-    left -= u.size
+    cap = u.size - ids.size  # at most as many posts as membership trials
+    if cap < 0:
+        raise ValueError("post_in_groups: fewer uniforms than the sharers' trials")
     who = np.empty(cap, np.int32)  # every trial is written at n, kept (n advances) if it posts
     ent = np.empty(cap, np.int32)  # the membership of each post (group and row are read after)
     n = 0
@@ -191,16 +206,8 @@ def post_in_groups(rng_ref, sharers, net, p_notice, p_stop, active, group_posts,
         s = ids[i]
         p = p_post[0] if same else p_post[i]
         lo, hi = c_indptr[s], c_indptr[s + 1]
-        need = (hi - lo + 1) if p > 0.0 else 1
-        if q + need > u.size:  # the draws not read yet, then the next block
-            kept = u.size - q
-            more = min(left, max(DRAW_BLOCK, need) - kept)
-            v = np.empty(kept + more)
-            v[:kept] = u[q:]
-            v[kept:] = rng.random(more)
-            left -= more
-            u = v
-            q = 0
+        if q + (hi - lo + 1 if p > 0.0 else 1) > u.size:
+            raise ValueError("post_in_groups: fewer uniforms than the sharers' trials")
         if p > 0.0:
             for e in range(lo, hi):
                 who[n] = i
@@ -210,6 +217,8 @@ def post_in_groups(rng_ref, sharers, net, p_notice, p_stop, active, group_posts,
         if u[q] < p_stop:
             active[s] = False
         q += 1
+    if q != u.size:
+        raise ValueError("post_in_groups: more uniforms than the sharers' trials")
     who = who[:n].astype(np.int64)  # compact: callers keep it
     group = np.empty(n, np.int32)
     row = np.empty(n, np.int64)

@@ -129,10 +129,12 @@ def post(p: InformationProcess, model, t: float, dt: float) -> None:
             stance = _ONE_CONTENT
         # group posts: one draw per (spreader, group) membership, then the stops
         p.arrays.cover_groups(net.n_groups)
+        sharing, index = kernels.Sharers(spreaders, p_post, stance, weight), groups_of(net)
         who, groups, _rows, deliveries, msg, recv, messages = kernels.post_in_groups(
             p.rng_ref,
-            kernels.Sharers(spreaders, p_post, stance, weight),
-            groups_of(net),
+            kernels.posting_uniforms(p.rng, sharing, index),
+            sharing,
+            index,
             k.p_notice,
             k.p_stop,
             p.arrays.active[j],

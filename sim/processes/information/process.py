@@ -142,7 +142,10 @@ class InformationProcess(Component):
         sharers = kernels.Sharers(none, np.ones(1), np.zeros(1, np.int8), np.ones(1, np.float32))
         stamp = kernels.Stamp(0, 0.0, 0)
         item = self.arrays.guideline(0)
-        kernels.post_in_groups(GeneratorRef(rng), sharers, groups, 0.5, 0.5, item.active, item.group_posts, stamp)
+        kernels.posting_trials(none, np.ones(1), groups.c_indptr)
+        kernels.post_in_groups(
+            GeneratorRef(rng), np.zeros(0), sharers, groups, 0.5, 0.5, item.active, item.group_posts, stamp
+        )
         kernels.noticed_copies(rng, empty.group, none, groups, 0.5, item.group_posts)
         kernels.with_copies(none, 0)
         kernels.message_columns(none, sharers, empty.group, stamp, none)
