@@ -4,8 +4,11 @@
 :meth:`.process.TrustProcess.value` and :meth:`.process.TrustProcess.prior` computed with
 numpy in many small passes per call (several calls per step): the same comparisons and the
 same arithmetic in the same order (additions, products and divisions only, so the results
-are bit-identical), one pass over the pairs. The tests compare each with the numpy it
-replaced. Compiled code is cached next to this file (``cache=True``).
+are bit-identical), one pass over the pairs. The entries are found in a hash table of their
+keys (:func:`new_table`, :func:`add_entries`, :func:`find_entries`), one or two probes a
+look-up where a binary search of a sorted index took a cache miss per level. The tests
+compare each with the numpy it replaced. Compiled code is cached next to this file
+(``cache=True``).
 
 Their arguments, after the pairs (int64 arrays ``reader``, ``sender``, ``group``; -1: 1-on-1):
 
@@ -26,7 +29,8 @@ from numba import njit
 
 __all__ = ["add_entries", "find_entries", "new_table", "prior_means", "trust_values"]
 
-FORMAL, INTRODUCED, EVENT = 0, 1, 2  # as .process (the tie codes of .config.TIES)
+#: the tie codes (:data:`.config.TIES`)
+FORMAL, INTRODUCED, EVENT = 0, 1, 2
 
 
 #: a hash table's slots: ``[key, entry id]`` rows, the key -1 where the slot is empty; it

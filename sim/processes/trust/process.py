@@ -43,7 +43,7 @@ from ...components import Component, Outputs
 from ...groups import BASIS_NAMES
 from ...schema import TIERS
 from .config import TIES, TrustConfig
-from .kernels import add_entries, find_entries, new_table, prior_means, trust_values
+from .kernels import EVENT, FORMAL, INTRODUCED, add_entries, find_entries, new_table, prior_means, trust_values
 
 if TYPE_CHECKING:  # pragma: no cover
     from ...model import QunModel
@@ -51,7 +51,6 @@ if TYPE_CHECKING:  # pragma: no cover
 
 __all__ = ["EVENT", "FORMAL", "INTRODUCED", "TrustProcess", "running"]
 
-FORMAL, INTRODUCED, EVENT = 0, 1, 2
 _COLUMNS = {
     "key": np.int64,
     "alpha": np.float64,
