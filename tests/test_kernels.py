@@ -550,7 +550,7 @@ def test_census_counts_states_stages_heard_and_sharers(compiled, n):
     assert (heard2, sharers2) == (heard, sharers)
 
 
-def test_posting_reads_exactly_the_uniforms_drawn_for_it():
+def test_posting_reads_exactly_the_uniforms_drawn_for_it(monkeypatch):
     """One uniform per membership of each sharer who may post, one per sharer to stop: a
     count off either way is an error, not a read past the draws."""
     n, net, muted, g_muted, sharers = _random_inputs(4)
@@ -560,6 +560,8 @@ def test_posting_reads_exactly_the_uniforms_drawn_for_it():
     deg = net["c_indptr"][sharers + 1] - net["c_indptr"][sharers]
     need = int(deg[p_post > 0].sum()) + sharers.size
     assert K.posting_trials(sharers, p_post, net["c_indptr"]) == need
+    assert K.posting_uniforms(np.random.default_rng(0), sharing, index).size == 0  # few: the kernel draws
+    monkeypatch.setattr(K, "NUMPY_DRAWS_FROM", sharers.size)
     assert K.posting_uniforms(np.random.default_rng(0), sharing, index).size == need
     for size in (need - 1, need + 1):
         active = np.ones(n, bool)
@@ -568,3 +570,22 @@ def test_posting_reads_exactly_the_uniforms_drawn_for_it():
                 np.random.default_rng(0), np.random.default_rng(1).random(size), sharing, index, 0.3, 0.25,
                 active, np.zeros(60, np.int32), K.Stamp(0, 1.0, 0),
             )  # fmt: skip
+
+
+def test_the_posting_uniforms_drawn_by_numpy_or_by_the_kernel_are_the_same():
+    """Many sharers: numpy draws the uniforms before the call; few: the kernel draws them. One
+    stream: the same posts, stops, copies and the Generator's state after."""
+    n, net, muted, g_muted, sharers = _random_inputs(5)
+    index = _index(net, muted, g_muted)
+    sharing = K.Sharers(sharers, np.array([0.4]), np.zeros(1, np.int8), np.ones(1, np.float32))
+    assert K.posting_uniforms(np.random.default_rng(0), sharing, index).size == 0  # few: the kernel draws
+    outs = []
+    for drawn in (True, False):
+        rng = np.random.default_rng(11)
+        active = np.ones(n, bool)
+        u = rng.random(K.posting_trials(sharers, sharing.p_post, index.c_indptr)) if drawn else np.zeros(0)
+        res = K.post_in_groups(rng, u, sharing, index, 0.3, 0.25, active, np.zeros(60, np.int32), K.Stamp(0, 1.0, 0))
+        outs.append([res[0], res[1], res[2], np.array([res[3]]), res[4], res[5], *res[6], active, rng.random(3)])
+    assert outs[0][0].size > 20 and outs[0][5].size > 0
+    for a, b in zip(*outs, strict=True):
+        np.testing.assert_array_equal(a, b)
