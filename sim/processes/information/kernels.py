@@ -195,9 +195,10 @@ def post_in_groups(rng_ref, u, sharers, net, p_notice, p_stop, active, group_pos
     group membership, in the order of its memberships, then one Bernoulli(``p_stop``)
     trial: the sharer stops (``active`` becomes false). The trials read the uniforms ``u``
     in order, drawn beforehand (:func:`posting_uniforms`: exactly as many as they read),
-    or, when ``u`` is empty, drawn here from ``rng_ref``. Then ``noticed_copies`` of the
-    posts with ``p_notice``, drawn from ``rng_ref`` (the stream ``u`` came from). Returns (index into ``sharers.ids``, group, membership row)
-    of every post, the number of deliveries, (message index, reader) of every noticed
+    or, when ``u`` is empty, drawn here from ``rng_ref`` (8 bytes a trial while the step
+    runs). Then ``noticed_copies`` of the posts with ``p_notice``, drawn from ``rng_ref``
+    (the stream ``u`` came from). Returns (index into ``sharers.ids``, group, membership
+    row) of every post, the number of deliveries, (message index, reader) of every noticed
     copy, and the :class:`Messages` of the posts with a noticed copy (``with_copies``,
     ``message_columns``; post k's id is ``stamp.first_id + k``).
     """
