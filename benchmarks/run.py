@@ -563,6 +563,11 @@ def _mech_time(mech: dict | None) -> dict:
     return {"mechanisms_s": mech["sim_s"]} if mech and "error" not in mech else {}
 
 
+def _times(pairs: list[dict], key: str) -> str:
+    """The seconds ``key`` of each pair, e.g. ``12.0, 12.5, 12.2``."""
+    return ", ".join(f"{x[key]:.1f}" for x in pairs)
+
+
 def _num(x) -> str:
     return "–" if x is None else f"{x:.1f}"
 
@@ -596,11 +601,9 @@ def full_targets(full: dict | None) -> list[dict]:
             ratio = float(np.median(ratios))
             measured = (
                 f"ratio {ratio:.2f}, the median of {len(pairs)} pairs run back to back "
-                f"(range {ratios[0]:.2f}-{ratios[-1]:.2f}; qunsim "
-                + ", ".join(f"{x['qunsim_s']:.1f}" for x in pairs)
-                + " s; Starsim "
-                + ", ".join(f"{x['starsim_s']:.1f}" for x in pairs)
-                + f" s); first pair with build: {q['build_s'] + q['sim_s']:.1f} s vs {p['build_s'] + p['sim_s']:.1f} s"
+                f"(range {ratios[0]:.2f}-{ratios[-1]:.2f}; qunsim {_times(pairs, 'qunsim_s')} s; "
+                f"Starsim {_times(pairs, 'starsim_s')} s); first pair with build: "
+                f"{q['build_s'] + q['sim_s']:.1f} s vs {p['build_s'] + p['sim_s']:.1f} s"
             )
         starsim_s = float(np.median([x["starsim_s"] for x in pairs])) if len(pairs) > 1 else p["sim_s"]
         gauge = (
@@ -625,11 +628,8 @@ def full_targets(full: dict | None) -> list[dict]:
                 r_mech = float(np.median([x["mechanisms_s"] / x["starsim_s"] for x in with_mech]))
                 cost = (
                     f"{np.median(costs):+.0%} on the shipped settings, the median of {len(with_mech)} pairs run back "
-                    f"to back (range {costs[0]:+.0%} to {costs[-1]:+.0%}; on "
-                    + ", ".join(f"{x['mechanisms_s']:.1f}" for x in with_mech)
-                    + " s; shipped "
-                    + ", ".join(f"{x['qunsim_s']:.1f}" for x in with_mech)
-                    + " s)"
+                    f"to back (range {costs[0]:+.0%} to {costs[-1]:+.0%}; on {_times(with_mech, 'mechanisms_s')} s; "
+                    f"shipped {_times(with_mech, 'qunsim_s')} s)"
                 )
             out.append(
                 {
