@@ -1,4 +1,5 @@
-"""The compiled inner loops of the information process (sim/processes/information/kernels.py)."""
+"""The compiled inner loops of the information process (sim/processes/information/kernels.py,
+decision_kernels.py)."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ import numpy as np
 import pytest
 from scipy import stats
 
+from sim.processes.information import decision_kernels as D
 from sim.processes.information import kernels as K
 from sim.processes.information.census import census
 from sim.processes.information.config import CONTENT
@@ -461,7 +463,7 @@ def test_split_pending_is_take_then_keep(compiled):
 
 @pytest.mark.parametrize("compiled", [True, False])
 def test_rumor_transitions_equal_the_masks(compiled):
-    kernel = K.rumor_transitions if compiled else K.rumor_transitions.py_func
+    kernel = D.rumor_transitions if compiled else D.rumor_transitions.py_func
     rng = np.random.default_rng(22)
     believes, corrected, doubts = 1, 2, 3
     for n in (0, 1, 500):
@@ -486,7 +488,7 @@ def test_rumor_transitions_equal_the_masks(compiled):
 
 @pytest.mark.parametrize("compiled", [True, False])
 def test_decide_considering_is_the_masks_it_replaced(compiled):
-    kernel = K.decide_considering if compiled else K.decide_considering.py_func
+    kernel = D.decide_considering if compiled else D.decide_considering.py_func
     rng = np.random.default_rng(21)
     for n in (0, 1, 7, 500):
         who = rng.permutation(10 * n + 1)[:n].astype(np.int64)
@@ -510,7 +512,7 @@ def test_decide_considering_is_the_masks_it_replaced(compiled):
 
 @pytest.mark.parametrize("compiled", [True, False])
 def test_reinforced_now_is_the_gather_and_the_comparison(compiled):
-    kernel = K.reinforced_now if compiled else K.reinforced_now.py_func
+    kernel = D.reinforced_now if compiled else D.reinforced_now.py_func
     rng = np.random.default_rng(22)
     counts = rng.integers(0, 3, 400).astype(np.int16)
     for n, n_old in ((0, 0), (5, 0), (5, 5), (300, 200)):

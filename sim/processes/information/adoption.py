@@ -1,7 +1,7 @@
 """Staged adoption of guidelines (``information.adoption = "staged"``).
 
 Awareness -> consideration -> adoption or rejection. The compiled reader
-(:func:`kernels.read_guideline`) moves an aware clinician who holds the guideline's full
+(:func:`.kernels.read_guideline`) moves an aware clinician who holds the guideline's full
 text and is eligible (``adoption_sources`` distinct sources, or a copy from a group that
 discussed it) to *considering*, and counts the reinforcing copies they read afterwards.
 Here, once per step and only over the considering clinicians of each guideline, each one
@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from ...rng import bernoulli_hits
-from . import kernels
+from . import decision_kernels
 from .config import ADOPTED, LITERACY_REF, REJECTED
 from .transitions import set_state
 
@@ -90,7 +90,7 @@ class BaseRates:
 
     def stay(self, m: int) -> None:
         """Keep the first ``m`` entries (those of the clinicians still considering, moved to
-        the front by :func:`kernels.decide_considering`)."""
+        the front by :func:`.decision_kernels.decide_considering`)."""
         self.rate, self.seen, self.p_adopt, self.p_decide = (
             self.rate[:m],
             self.seen[:m],
@@ -145,7 +145,7 @@ def step_chances(p: InformationProcess, model, j: int, dt: float, p_reject: floa
     reinforcement = p.config.reinforcement > 0
     n_old = base.p_adopt.size if base.step_key == step_key else 0
     if reinforcement:  # the counts now, and where they changed since the chances were computed
-        r, stale = kernels.reinforced_now(p.arrays.reinforced[j], who, base.seen[:n_old])
+        r, stale = decision_kernels.reinforced_now(p.arrays.reinforced[j], who, base.seen[:n_old])
     else:  # no reinforcement counted: zeros, kept (and compacted) with the chances
         r = base.seen if base.seen.size == who.size else np.zeros(who.size, np.int16)
         stale = np.zeros(0, np.int64)
@@ -182,7 +182,7 @@ def decide(p: InformationProcess, model, t: float, dt: float) -> None:
         # the uniforms that can decide: below the largest chance (of the chances alone, so the
         # draws do not depend on which chances were kept from the step before)
         hit, u = bernoulli_hits(p.rng, who.size, min(1.0, float(p_decide.max())))
-        adopt, reject, m = kernels.decide_considering(hit, u, p_adopt, p_decide, who, base.rate, base.seen)
+        adopt, reject, m = decision_kernels.decide_considering(hit, u, p_adopt, p_decide, who, base.rate, base.seen)
         if m == who.size:
             continue
         p.considering[j] = who[:m]

@@ -38,7 +38,7 @@ import numpy as np
 
 from ...rng import bernoulli_hits
 from ...table import Table
-from . import kernels
+from . import decision_kernels
 from .config import BELIEVES, CONTENT, CORRECTED, CORRECTION, DOUBTS, LITERACY_REF, UNAWARE
 from .state import per_step
 from .transitions import set_state
@@ -130,7 +130,7 @@ def verify_and_forget(p: InformationProcess, model, start: dict[int, np.ndarray]
     for j in p.catalog.rumors:
         hit, u = bernoulli_hits(p.rng, start[j].size, most)
         # one compiled pass: those still in their start-of-step state that forget, verify, check
-        forget, verify, check = kernels.rumor_transitions(
+        forget, verify, check = decision_kernels.rumor_transitions(
             arr.state[j], start[j], hit, u, p_forget, verify_below, check_below, BELIEVES, CORRECTED, DOUBTS
         )
         if forget.size:

@@ -1,0 +1,101 @@
+"""Compiled per-step decisions of the information process (numba, ``nopython``).
+
+The chances that the process draws once per step for the clinicians concerned, not per
+copy: a rumor's believers forgetting, verifying or checking (:func:`rumor_transitions`,
+:mod:`.belief`), and staged adoption's reinforcing copies and decisions
+(:func:`reinforced_now`, :func:`decide_considering`, :mod:`.adoption`). Each is one pass
+replacing a few numpy masks, with identical results (the tests compare each with the numpy
+it replaced, compiled and as ``py_func``). Compiled code is cached next to this file
+(``cache=True``).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+__all__ = ["decide_considering", "reinforced_now", "rumor_transitions"]
+
+
+@njit(cache=True)
+def rumor_transitions(state, start, hit, u, p_forget, verify_below, check_below, believes, corrected, doubts):
+    """One rumor's draws ``u`` at the clinicians ``hit`` (increasing; those whose uniform
+    fell below the largest chance, :func:`sim.rng.bernoulli_hits`), for those still in
+    their start-of-step state: who forgets (believers and holders of the correction,
+    ``u < p_forget``), who verifies (believers not forgetting, ``u < verify_below``) and
+    who checks (doubters, ``u < check_below``); each as increasing clinician ids."""
+    n = hit.size
+    forget = np.empty(n, np.int64)
+    verify = np.empty(n, np.int64)
+    check = np.empty(n, np.int64)
+    n_f = n_v = n_c = 0
+    for k in range(n):
+        i = hit[k]
+        s = start[i]
+        if state[i] != s:
+            continue
+        if s == believes or s == corrected:
+            if u[k] < p_forget:
+                forget[n_f] = i
+                n_f += 1
+            elif s == believes and u[k] < verify_below[i]:
+                verify[n_v] = i
+                n_v += 1
+        elif s == doubts and u[k] < check_below[i]:
+            check[n_c] = i
+            n_c += 1
+    return forget[:n_f].copy(), verify[:n_v].copy(), check[:n_c].copy()
+
+
+@njit(cache=True)
+def reinforced_now(counts, who, seen):
+    """The reinforcing copies read by each of ``who`` (``counts[who]``), and the places among
+    the first ``seen.size`` where that differs from ``seen`` (as
+    ``np.flatnonzero(counts[who][:seen.size] != seen)``): one pass."""
+    r = np.empty(who.size, counts.dtype)
+    stale = np.empty(seen.size, np.int64)
+    k = 0
+    for i in range(who.size):
+        v = counts[who[i]]
+        r[i] = v
+        if i < seen.size and v != seen[i]:
+            stale[k] = i
+            k += 1
+    return r, stale[:k].copy()
+
+
+@njit(cache=True)
+def decide_considering(hit, u, p_adopt, p_decide, who, rate, seen):
+    """The clinicians ``who`` considering a guideline, with uniforms ``u`` at the places
+    ``hit`` (increasing; where the uniform fell below the largest chance to decide,
+    :func:`sim.rng.bernoulli_hits`): those with ``u < p_adopt`` adopt, those with
+    ``u < p_decide`` otherwise reject. The others stay: their entries of ``who``, ``rate``,
+    ``seen``, ``p_adopt`` and ``p_decide`` are moved in order to the front of the arrays
+    (in place, from the first who decided on). Returns (who adopt, who reject, how many stay)."""
+    n = who.size
+    adopt = np.empty(hit.size, who.dtype)
+    reject = np.empty(hit.size, who.dtype)
+    gone = np.empty(hit.size + 1, np.int64)  # places of those who decided, then n
+    n_adopt, n_reject, n_gone = 0, 0, 0
+    for k in range(hit.size):
+        i = hit[k]
+        if u[k] < p_adopt[i]:
+            adopt[n_adopt] = who[i]
+            n_adopt += 1
+        elif u[k] < p_decide[i]:
+            reject[n_reject] = who[i]
+            n_reject += 1
+        else:
+            continue
+        gone[n_gone] = i
+        n_gone += 1
+    if n_gone == 0:
+        return adopt[:0], reject[:0], n
+    gone[n_gone] = n
+    m = gone[0]
+    for r in range(n_gone):
+        for i in range(gone[r] + 1, gone[r + 1]):
+            who[m], rate[m], seen[m] = who[i], rate[i], seen[i]
+            p_adopt[m], p_decide[m] = p_adopt[i], p_decide[i]
+            m += 1
+    return adopt[:n_adopt], reject[:n_reject], m
