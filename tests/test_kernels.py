@@ -8,9 +8,11 @@ import pytest
 from scipy import stats
 
 from sim.processes.information import decision_kernels as D
+from sim.processes.information import draws
 from sim.processes.information import kernels as K
 from sim.processes.information.census import census
 from sim.processes.information.config import CONTENT
+from sim.processes.information.posting import post_in_groups
 from sim.rng_ref import GeneratorRef
 
 
@@ -103,9 +105,9 @@ def test_posting_and_stopping_rates():
     rng = np.random.default_rng(3)
     sharing = K.Sharers(sharers, np.array([0.3]), np.zeros(1, np.int8), weight)
     index = _index(net, np.zeros(net["g_members"].size, bool), np.zeros(600, np.int64))
-    who, group, row, deliveries, post, recv, msgs = K.post_in_groups(
+    who, group, row, deliveries, post, recv, msgs = post_in_groups(
         rng,
-        K.posting_uniforms(rng, sharing, index),
+        rng,
         sharing,
         index,
         0.01,
@@ -152,6 +154,18 @@ def _random_inputs(seed):
     return n, net, muted, g_muted, sharers
 
 
+def _post(stream, u, sharing, index, active, gp, interpreted=False, gaps=None):
+    """The posting kernels one after the other (the uniforms ``u`` drawn ahead or not; the
+    noticed copies' ``gaps`` drawn ahead, or drawn by the kernel), with p_notice 0.3 and
+    p_stop 0.25; returns what :func:`post_in_groups` returns."""
+    choose = K.choose_posts.py_func if interpreted else K.choose_posts
+    copies = K.post_copies.py_func if interpreted else K.post_copies
+    who, group, row, trials, deliveries = choose(stream, u, sharing, index, 0.25, active, gp)
+    gaps = np.zeros(0, np.int64) if gaps is None else gaps(trials)
+    msg, recv, msgs, _ = copies(stream, gaps, who, group, row, sharing, index, 0.3, trials, K.Stamp(0, 1.0, 0))
+    return who, group, row, deliveries, msg, recv, msgs
+
+
 @pytest.mark.parametrize("staged", [False, True])
 @pytest.mark.parametrize("seed", [0, 1])
 def test_compiled_and_interpreted_kernels_agree(seed, staged):
@@ -160,7 +174,6 @@ def test_compiled_and_interpreted_kernels_agree(seed, staged):
     n, net, muted, g_muted, sharers = _random_inputs(seed)
     outs = []
     for run in ("compiled", "compiled, stream by reference", "interpreted"):
-        post_fn = K.post_in_groups if run != "interpreted" else K.post_in_groups.py_func
         read_fn = K.read_guideline if run != "interpreted" else K.read_guideline.py_func
         rng = np.random.default_rng(seed + 10)
         active = np.zeros(n, bool)
@@ -170,8 +183,8 @@ def test_compiled_and_interpreted_kernels_agree(seed, staged):
         sharing = K.Sharers(sharers, rng.random(sharers.size), stance, np.ones(1, np.float32))
         stream = GeneratorRef(rng) if run.endswith("reference") else rng  # the same draws either way
         index = _index(net, muted, g_muted)
-        u = K.posting_uniforms(rng, sharing, index)
-        res = post_fn(stream, u, sharing, index, 0.3, 0.25, active, gp, K.Stamp(0, 1.0, 0))
+        u = draws.posting_uniforms(rng, sharing, index)
+        res = _post(stream, u, sharing, index, active, gp, interpreted=run == "interpreted")
         who, group, row, _, post, recv, msgs = res
         cols = K.Copies(recv, *(col[post] for col in msgs))
         item = K.GuidelineState(
@@ -562,15 +575,15 @@ def test_posting_reads_exactly_the_uniforms_drawn_for_it(monkeypatch):
     deg = net["c_indptr"][sharers + 1] - net["c_indptr"][sharers]
     need = int(deg[p_post > 0].sum()) + sharers.size
     assert K.posting_trials(sharers, p_post, net["c_indptr"]) == need
-    assert K.posting_uniforms(np.random.default_rng(0), sharing, index).size == 0  # few: the kernel draws
-    monkeypatch.setattr(K, "NUMPY_DRAWS_FROM", sharers.size)
-    assert K.posting_uniforms(np.random.default_rng(0), sharing, index).size == need
+    assert draws.posting_uniforms(np.random.default_rng(0), sharing, index).size == 0  # few: the kernel draws
+    monkeypatch.setattr(draws, "NUMPY_DRAWS_FROM", sharers.size)
+    assert draws.posting_uniforms(np.random.default_rng(0), sharing, index).size == need
     for size in (need - 1, need + 1):
         active = np.ones(n, bool)
         with pytest.raises(ValueError, match="uniforms"):
-            K.post_in_groups(
-                np.random.default_rng(0), np.random.default_rng(1).random(size), sharing, index, 0.3, 0.25,
-                active, np.zeros(60, np.int32), K.Stamp(0, 1.0, 0),
+            K.choose_posts(
+                np.random.default_rng(0), np.random.default_rng(1).random(size), sharing, index, 0.25, active,
+                np.zeros(60, np.int32),
             )  # fmt: skip
 
 
@@ -580,14 +593,63 @@ def test_the_posting_uniforms_drawn_by_numpy_or_by_the_kernel_are_the_same():
     n, net, muted, g_muted, sharers = _random_inputs(5)
     index = _index(net, muted, g_muted)
     sharing = K.Sharers(sharers, np.array([0.4]), np.zeros(1, np.int8), np.ones(1, np.float32))
-    assert K.posting_uniforms(np.random.default_rng(0), sharing, index).size == 0  # few: the kernel draws
+    assert draws.posting_uniforms(np.random.default_rng(0), sharing, index).size == 0  # few: the kernel draws
     outs = []
     for drawn in (True, False):
         rng = np.random.default_rng(11)
         active = np.ones(n, bool)
         u = rng.random(K.posting_trials(sharers, sharing.p_post, index.c_indptr)) if drawn else np.zeros(0)
-        res = K.post_in_groups(rng, u, sharing, index, 0.3, 0.25, active, np.zeros(60, np.int32), K.Stamp(0, 1.0, 0))
+        res = _post(rng, u, sharing, index, active, np.zeros(60, np.int32))
         outs.append([res[0], res[1], res[2], np.array([res[3]]), res[4], res[5], *res[6], active, rng.random(3)])
     assert outs[0][0].size > 20 and outs[0][5].size > 0
     for a, b in zip(*outs, strict=True):
         np.testing.assert_array_equal(a, b)
+
+
+def test_the_gaps_of_noticed_copies_drawn_by_numpy_or_by_the_kernel_are_the_same(monkeypatch):
+    """Many copies expected: numpy draws the noticed copies' gaps ahead, more than are read
+    (the stream goes back to where the last one read leaves it); or a few are drawn ahead and
+    the kernel draws the rest after them. The same posts, copies and messages, and the
+    Generator's state after, as when the kernel draws every gap."""
+    n, net, muted, g_muted, sharers = _random_inputs(6)
+    index = _index(net, muted, g_muted)
+    sharing = K.Sharers(sharers, np.array([0.5]), np.zeros(1, np.int8), np.ones(1, np.float32))
+    drawn, read = [], []  # gaps drawn ahead and read, per run of post_in_groups
+    return_unread = draws.return_unread
+
+    def recorded(rng, gaps, state, n_read):
+        drawn.append(gaps.size)
+        read.append(n_read)
+        return_unread(rng, gaps, state, n_read)
+
+    monkeypatch.setattr(draws, "return_unread", recorded)
+    outs = []
+    for ahead in ("none", "numpy", "five"):
+        monkeypatch.setattr(draws, "NUMPY_GAPS_FROM", 1 if ahead == "numpy" else 1 << 40)  # a small network
+        rng = np.random.default_rng(21)
+        active = np.ones(n, bool)
+        if ahead == "five":
+            u = draws.posting_uniforms(rng, sharing, index)
+            res = _post(rng, u, sharing, index, active, np.zeros(60, np.int32),
+                        gaps=lambda _, rng=rng: (np.log(1.0 - rng.random(5)) / K.log_no_notice(0.3)).astype(np.int64))  # fmt: skip
+        else:
+            res = post_in_groups(
+                rng, rng, sharing, index, 0.3, 0.25, active, np.zeros(60, np.int32), K.Stamp(0, 1.0, 0)
+            )
+        outs.append([res[0], res[1], res[2], np.array([res[3]]), res[4], res[5], *res[6], active, rng.random(3)])
+    assert drawn[0] == 0 and drawn[1] > read[1] == read[0]  # none ahead; or more than were read
+    assert outs[0][5].size > 30  # copies, each after a gap
+    for other in outs[1:]:
+        for a, b in zip(outs[0], other, strict=True):
+            np.testing.assert_array_equal(a, b)
+
+
+def test_no_gaps_are_drawn_ahead_over_a_buffered_half_draw():
+    """Going back in the stream (advance) drops a buffered 32-bit half-draw: with one
+    buffered, numpy draws no gaps ahead and the kernel draws them all."""
+    rng = np.random.default_rng(0)
+    assert draws.notice_gaps(rng, 10**6, 0.01)[0].size > 10**4
+    rng.integers(0, 10, dtype=np.int32)  # leaves half of a 64-bit draw buffered
+    before = rng.bit_generator.state
+    gaps, state = draws.notice_gaps(rng, 10**6, 0.01)
+    assert gaps.size == 0 and state is None and rng.bit_generator.state == before

@@ -16,8 +16,8 @@ per-clinician state, updated in place), :class:`ReadRules` (one item's reading r
 
 The kernels draw from the process's ``numpy.random.Generator``: passed in (numba consumes
 the same bit generator as numpy, so a kernel's draws and the process's numpy draws form
-one reproducible stream), or, for reading, as uniforms drawn from it beforehand.
-``kernel.py_func`` is the same code run by the interpreter: the tests check that it gives
+one reproducible stream), or as numbers drawn from it beforehand by numpy (:mod:`.draws`:
+posting's and reading's uniforms, the noticed copies' gaps). ``kernel.py_func`` is the same code run by the interpreter: the tests check that it gives
 identical results to the compiled kernel.
 
 Compiled code is cached next to this file (``cache=True``); the first use after an
@@ -35,7 +35,6 @@ from ...rng_ref import as_generator
 from .config import ADOPTED, ARTICLE, AWARE, CONSIDERING, UNAWARE, Src
 
 __all__ = [
-    "NUMPY_DRAWS_FROM",
     "Copies",
     "Groups",
     "GuidelineState",
@@ -44,11 +43,14 @@ __all__ = [
     "Sharers",
     "Stamp",
     "Uptake",
+    "choose_posts",
+    "count_copies",
+    "log_no_notice",
     "message_columns",
     "noticed_copies",
-    "post_in_groups",
+    "place_copies",
+    "post_copies",
     "posting_trials",
-    "posting_uniforms",
     "read_guideline",
     "split_pending",
     "with_copies",
@@ -169,35 +171,18 @@ def posting_trials(ids: np.ndarray, p_post: np.ndarray, c_indptr: np.ndarray) ->
     return n
 
 
-#: sharers from which :func:`posting_uniforms` draws the uniforms with numpy
-NUMPY_DRAWS_FROM = 4096
-_NO_UNIFORMS = np.zeros(0)
-
-
-def posting_uniforms(rng: np.random.Generator, sharers: Sharers, net: Groups) -> np.ndarray:
-    """The uniforms of :func:`post_in_groups` for many sharers (:data:`NUMPY_DRAWS_FROM`),
-    drawn from ``rng`` by numpy: its fill takes 1.8 ns a draw, a compiled loop's 2.4 ns. For
-    fewer, none: the kernel draws them itself (a call to numpy would cost more than it
-    saves). The stream is the same either way."""
-    if sharers.ids.size < NUMPY_DRAWS_FROM:
-        return _NO_UNIFORMS
-    return rng.random(posting_trials(sharers.ids, sharers.p_post, net.c_indptr))
-
-
 @njit(cache=True)
-def post_in_groups(rng_ref, u, sharers, net, p_notice, p_stop, active, group_posts, stamp):
-    """Which sharers post in which of their groups this step, who stops, and the noticed copies.
+def choose_posts(rng_ref, u, sharers, net, p_stop, active, group_posts):
+    """Which sharers post in which of their groups this step, and who stops.
 
     Per sharer, in the order of ``sharers.ids``: one Bernoulli(``p_post[i]``) trial per
     group membership, in the order of its memberships, then one Bernoulli(``p_stop``)
     trial: the sharer stops (``active`` becomes false). The trials read the uniforms ``u``
     in order, drawn beforehand (:func:`posting_uniforms`: exactly as many as they read),
     or, when ``u`` is empty, drawn here from ``rng_ref`` (8 bytes a trial while the step
-    runs). Then ``noticed_copies`` of the posts with ``p_notice``, drawn from ``rng_ref``
-    (the stream ``u`` came from). Returns (index into ``sharers.ids``, group, membership
-    row) of every post, the number of deliveries, (message index, reader) of every noticed
-    copy, and the :class:`Messages` of the posts with a noticed copy (``with_copies``,
-    ``message_columns``; post k's id is ``stamp.first_id + k``).
+    runs). Adds one to ``group_posts`` per post. Returns (index into ``sharers.ids``,
+    group, membership row) of every post, then the trials and deliveries of their copies
+    (:func:`count_copies`).
     """
     rng = as_generator(rng_ref)  # a Generator, or a GeneratorRef (passed at the cost of a pointer)
     ids, p_post = sharers.ids, sharers.p_post  # locals: the loops below run at full speed
@@ -207,7 +192,7 @@ def post_in_groups(rng_ref, u, sharers, net, p_notice, p_stop, active, group_pos
         u = rng.random(posting_trials(ids, p_post, c_indptr))
     cap = u.size - ids.size  # at most as many posts as membership trials
     if cap < 0:
-        raise ValueError("post_in_groups: fewer uniforms than the sharers' trials")
+        raise ValueError("choose_posts: fewer uniforms than the sharers' trials")
     who = np.empty(cap, np.int32)  # every trial is written at n, kept (n advances) if it posts
     ent = np.empty(cap, np.int32)  # the membership of each post (group and row are read after)
     n = 0
@@ -217,7 +202,7 @@ def post_in_groups(rng_ref, u, sharers, net, p_notice, p_stop, active, group_pos
         p = p_post[0] if same else p_post[i]
         lo, hi = c_indptr[s], c_indptr[s + 1]
         if q + (hi - lo + 1 if p > 0.0 else 1) > u.size:
-            raise ValueError("post_in_groups: fewer uniforms than the sharers' trials")
+            raise ValueError("choose_posts: fewer uniforms than the sharers' trials")
         if p > 0.0:
             for e in range(lo, hi):
                 who[n] = i
@@ -228,16 +213,26 @@ def post_in_groups(rng_ref, u, sharers, net, p_notice, p_stop, active, group_pos
             active[s] = False
         q += 1
     if q != u.size:
-        raise ValueError("post_in_groups: more uniforms than the sharers' trials")
-    who = who[:n].astype(np.int64)  # compact: callers keep it
+        raise ValueError("choose_posts: more uniforms than the sharers' trials")
     group = np.empty(n, np.int32)
     row = np.empty(n, np.int64)
     for k in range(n):
         group[k] = c_groups[ent[k]]
         row[k] = c_rows[ent[k]]
-    post, recv, deliveries = noticed_copies(rng, group, row, net, p_notice, group_posts)
-    keep, msg = with_copies(post, n)
-    return who, group, row, deliveries, msg, recv, message_columns(who, sharers, group, stamp, keep)
+    trials, deliveries = count_copies(group, row, net, group_posts)
+    return who[:n].astype(np.int64), group, row, trials, deliveries  # compact: callers keep them
+
+
+@njit(cache=True)
+def post_copies(rng_ref, gaps, who, group, row, sharers, net, p_notice, trials, stamp):
+    """The noticed copies of the posts of :func:`choose_posts` (``trials`` from it), placed
+    with the ``gaps`` drawn ahead and then from ``rng_ref`` (:func:`place_copies`). Returns
+    (message index, reader) of every noticed copy, the :class:`Messages` of the posts with a
+    noticed copy (``with_copies``, ``message_columns``; post k's id is ``stamp.first_id +
+    k``) and the gaps read."""
+    post, recv, used = place_copies(as_generator(rng_ref), gaps, group, row, net, p_notice, trials)
+    keep, msg = with_copies(post, who.size)
+    return msg, recv, message_columns(who, sharers, group, stamp, keep), used
 
 
 @njit(cache=True)
@@ -262,31 +257,60 @@ def noticed_copies(rng, groups, sender_rows, net, p, group_posts):
     """The copies of posts that their readers will notice.
 
     A post (``groups[k]``, sender's membership row ``sender_rows[k]``) reaches the other
-    members of its group; each notices it independently with probability ``p``. The
-    trials of all posts, laid end to end, form one Bernoulli sequence, so the noticed
-    ones are placed directly by geometric gaps: exact, and O(posts + noticed copies)
-    rather than O(copies). Muted members get nothing. Adds one to ``group_posts`` per
-    post. Returns (post index, receiver) of every noticed copy and the number of
-    deliveries (copies to unmuted members, noticed or not).
+    members of its group; each notices it independently with probability ``p``. Adds one
+    to ``group_posts`` per post. Returns (post index, receiver) of every noticed copy and
+    the number of deliveries (copies to unmuted members, noticed or not): :func:`count_copies`
+    then :func:`place_copies`, every gap drawn here.
     """
-    g_indptr, g_members, m_muted, g_muted = net.g_indptr, net.g_members, net.m_muted, net.g_muted
-    n_posts = groups.size
-    total = 0
+    trials, deliveries = count_copies(groups, sender_rows, net, group_posts)
+    post, recv, _ = place_copies(rng, np.zeros(0, np.int64), groups, sender_rows, net, p, trials)
+    return post, recv, deliveries
+
+
+@njit(cache=True)
+def count_copies(groups, sender_rows, net, group_posts):
+    """The trials of the copies of posts (``groups[k]``, sender's membership row
+    ``sender_rows[k]``): one per other member of the group, muted or not; and the
+    deliveries, those to unmuted members. Adds one to ``group_posts`` per post."""
+    g_indptr, m_muted, g_muted = net.g_indptr, net.m_muted, net.g_muted
+    trials = 0
     deliveries = 0
-    for k in range(n_posts):
+    for k in range(groups.size):
         g = groups[k]
         group_posts[g] += 1
         others = g_indptr[g + 1] - g_indptr[g] - 1
-        total += others
+        trials += others
         deliveries += others - g_muted[g] + (1 if g_muted[g] and m_muted[sender_rows[k]] else 0)
-    if total == 0 or p <= 0.0:
-        return np.empty(0, np.int64), np.empty(0, np.int32), deliveries
-    post = np.empty(total, np.int64)  # at most one copy per trial (pages untouched stay free)
-    row = np.empty(total, np.int64)
+    return trials, deliveries
+
+
+@njit(cache=True)
+def log_no_notice(p):
+    """log(1 - p), as :func:`place_copies` takes it (-inf at p = 1)."""
+    return np.log1p(-p) if p < 1.0 else -np.inf
+
+
+@njit(cache=True)
+def place_copies(rng, gaps, groups, sender_rows, net, p, trials):
+    """The copies of posts that their readers will notice (``trials``: :func:`count_copies`).
+
+    Each other member of a post's group notices it independently with probability ``p``.
+    The trials of all posts, laid end to end, form one Bernoulli sequence, so the noticed
+    ones are placed directly by geometric gaps: exact, and O(posts + noticed copies) rather
+    than O(copies). The gaps are read from ``gaps`` (drawn ahead, :func:`notice_gaps`),
+    then drawn from ``rng``. Muted members get nothing. Returns (post index, receiver) of
+    every noticed copy and the gaps read.
+    """
+    g_indptr, g_members, m_muted = net.g_indptr, net.g_members, net.m_muted
+    if trials == 0 or p <= 0.0:
+        return np.empty(0, np.int64), np.empty(0, np.int32), 0
+    post = np.empty(trials, np.int64)  # at most one copy per trial (pages untouched stay free)
+    row = np.empty(trials, np.int64)
     n = 0
-    log_q = np.log1p(-p) if p < 1.0 else -np.inf
-    gap = _failures(rng, log_q)  # trials before the next success
-    for k in range(n_posts):
+    log_q = log_no_notice(p)
+    read = 1
+    gap = gaps[0] if gaps.size else _failures(rng, log_q)  # trials before the next success
+    for k in range(groups.size):
         g = groups[k]
         start = g_indptr[g]
         others = g_indptr[g + 1] - start - 1
@@ -295,7 +319,8 @@ def noticed_copies(rng, groups, sender_rows, net, p, group_posts):
             row[n] = start + gap + (1 if gap >= slot else 0)  # skip the sender's own slot
             post[n] = k
             n += 1
-            gap += 1 + _failures(rng, log_q)
+            gap += 1 + (gaps[read] if read < gaps.size else _failures(rng, log_q))
+            read += 1
         gap -= others
     # the readers, in a pass of their own (its scattered reads overlap, free of the draws);
     # a trial that fell on a muted member gives no copy
@@ -307,7 +332,7 @@ def noticed_copies(rng, groups, sender_rows, net, p, group_posts):
             post[m] = post[i]
             recv[m] = g_members[r]
             m += 1
-    return post[:m].copy(), recv[:m].copy(), deliveries  # compact: the buffers hold a slot per trial
+    return post[:m].copy(), recv[:m].copy(), read  # compact: the buffers hold a slot per trial
 
 
 @njit(cache=True)

@@ -6,7 +6,7 @@ groups with ``post_prob_per_day`` and message one contact with ``direct_prob_per
 unmuted members, who will notice it with the item's ``notice_prob``. Screenshot items
 (``blocked_link``) are forwarded less often (``screenshot_delay_factor``) at lower
 fidelity. Each sharer stops with ``stop_prob_per_day`` after posting (drawn with the
-posts, :func:`kernels.post_in_groups`). A rumor's sharers post their current stance:
+posts, :func:`post_in_groups`). A rumor's sharers post their current stance:
 the rumor, or its correction. A paywalled guideline's sharers who hold its full text
 and can fetch it (institutional access; or seeds) share the article, and those given
 the article forward it with ``article_forward_prob``; their copies carry the full text
@@ -21,14 +21,14 @@ import numpy as np
 
 from ...activity import awake
 from ...clock import in_hours
-from . import kernels, moderation
+from . import draws, kernels, moderation
 from .config import ARTICLE, CONTENT, CORRECTED, CORRECTION, EVENT_KINDS, ROLE_ORDER, Src
 from .state import credibility, per_step
 
 if TYPE_CHECKING:  # pragma: no cover
     from .process import InformationProcess
 
-__all__ = ["Posting", "emit_direct", "emit_group_posts", "groups_of", "post"]
+__all__ = ["Posting", "emit_direct", "emit_group_posts", "groups_of", "post", "post_in_groups"]
 
 _ONE_CONTENT = np.full(1, CONTENT, np.int8)  # one stance for all posts
 _NO_P_POST = np.zeros(0)  # pinned posts: no posting draw
@@ -130,9 +130,9 @@ def post(p: InformationProcess, model, t: float, dt: float) -> None:
         # group posts: one draw per (spreader, group) membership, then the stops
         p.arrays.cover_groups(net.n_groups)
         sharing, index = kernels.Sharers(spreaders, p_post, stance, weight), groups_of(net)
-        who, groups, _rows, deliveries, msg, recv, messages = kernels.post_in_groups(
+        who, groups, _rows, deliveries, msg, recv, messages = post_in_groups(
+            p.rng,
             p.rng_ref,
-            kernels.posting_uniforms(p.rng, sharing, index),
             sharing,
             index,
             k.p_notice,
@@ -150,6 +150,23 @@ def post(p: InformationProcess, model, t: float, dt: float) -> None:
             send = p.rng.random(spreaders.size) < np.clip(k.p_direct * factor, 0, 1)
             if send.any():
                 emit_direct(p, model, j, stance[send] if per_sharer else CONTENT, spreaders[send], t)
+
+
+def post_in_groups(rng, rng_ref, sharers, net, p_notice, p_stop, active, group_posts, stamp):
+    """Which ``sharers`` post in which of their groups, who stops, and the noticed copies
+    (:func:`kernels.choose_posts`, then :func:`kernels.post_copies`), drawn from ``rng``
+    (``rng_ref``: the same Generator as the kernels take it; many draws are made ahead by
+    numpy, :mod:`.draws`). Returns (index into ``sharers.ids``, group, membership row) of
+    every post, the number of deliveries, (message index, reader) of every noticed copy,
+    and the :class:`kernels.Messages` of the posts with a noticed copy."""
+    u = draws.posting_uniforms(rng, sharers, net)
+    who, group, row, trials, deliveries = kernels.choose_posts(rng_ref, u, sharers, net, p_stop, active, group_posts)
+    gaps, state = draws.notice_gaps(rng, trials, p_notice)
+    msg, recv, messages, read = kernels.post_copies(
+        rng_ref, gaps, who, group, row, sharers, net, p_notice, trials, stamp
+    )  # fmt: skip
+    draws.return_unread(rng, gaps, state, read)
+    return who, group, row, deliveries, msg, recv, messages
 
 
 def _article_or_news(p: InformationProcess, pop, j: int, spreaders: np.ndarray) -> np.ndarray:

@@ -20,7 +20,7 @@ One step (see ``InformationProcess.step``), all from the ``information`` stream:
    and reads every pending delivery (post copies and direct messages made in earlier
    steps); media older than ``purge_days`` are gone (the reader asks the sender again);
 4. **exposure**: each read copy is noticed with the item's ``notice_prob`` (only
-   noticed copies are ever made: ``kernels.noticed_copies``). Guidelines: a reader
+   noticed copies are ever made: ``kernels.place_copies``). Guidelines: a reader
    takes in its noticed copies one at a time in random order (``kernels.read_guideline``);
    the first makes it aware; a reader who holds the full text (every copy carries it
    unless the guideline is ``paywalled``: then own ``paywall`` access or an article copy)
@@ -49,7 +49,7 @@ One step (see ``InformationProcess.step``), all from the ``information`` stream:
    ``heterogeneity``); a post reaches the other unmuted members. Screenshot items
    (``blocked_link``) are forwarded less often (``screenshot_delay_factor``) at lower fidelity;
 7. **stopping**: each spreader stops with ``stop_prob_per_day`` after posting (drawn
-   with the posts, ``kernels.post_in_groups``); one who messaged a contact that
+   with the posts, ``posting.post_in_groups``); one who messaged a contact that
    already knew stops with ``stifle_prob`` when the message is read (Maki-Thompson).
 
 Per-day probabilities become per-step ones as ``1 - (1 - p)^(dt/day)``; with one-day
@@ -143,9 +143,7 @@ class InformationProcess(Component):
         stamp = kernels.Stamp(0, 0.0, 0)
         item = self.arrays.guideline(0)
         kernels.posting_trials(none, np.ones(1), groups.c_indptr)
-        kernels.post_in_groups(
-            GeneratorRef(rng), np.zeros(0), sharers, groups, 0.5, 0.5, item.active, item.group_posts, stamp
-        )
+        posting.post_in_groups(rng, GeneratorRef(rng), sharers, groups, 0.5, 0.5, item.active, item.group_posts, stamp)
         kernels.noticed_copies(rng, empty.group, none, groups, 0.5, item.group_posts)
         kernels.with_copies(none, 0)
         kernels.message_columns(none, sharers, empty.group, stamp, none)
