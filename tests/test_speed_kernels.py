@@ -395,7 +395,8 @@ def test_first_reads_are_the_numpy_draws(kernel, by_reference):
             seed = int(rng.integers(1 << 30))
             mine, ref = np.random.default_rng(seed), np.random.default_rng(seed)
             want = _first_reads_numpy(ref, inv, since, rho, t0, dt, t0 + dt)
-            got = kernel(GeneratorRef(mine) if by_reference else mine, inv, since, rho, t0, dt, t0 + dt)
+            stream = GeneratorRef(mine) if by_reference else mine
+            got = kernel(stream, inv, since, rho, np.exp(-(rho * dt)), t0, dt, t0 + dt)
             for w, g in zip(want, got, strict=True):
                 np.testing.assert_array_equal(g, w)
             assert mine.random() == ref.random()  # the same draws were made

@@ -47,18 +47,34 @@ def first_opening(counts: np.ndarray, times: np.ndarray, q_owner: np.ndarray, q_
 
 
 @njit(cache=True)
-def first_reads(rng_ref, inv, since, rho, t0, dt, t1):
+def first_reads(rng_ref, inv, since, rho, no_opening, t0, dt, t1):
     """When each pending pair (member ``inv`` among the distinct members, whose chat
     openings per day are ``rho``; readable from ``since``) is first read in [t0, t1):
     ``inf`` if not. Openings are one Poisson process per member, shared by its requests:
     a Poisson count per member, then the uniform times of all openings, member by member
     (the draws of ``rng.poisson(rho * dt)`` then ``t0 + rng.random(n) * dt``). Then the
     uniforms of the reads' decisions, one per pair read (``rng.random``). Returns (when,
-    decision uniforms)."""
+    decision uniforms).
+
+    ``no_opening``: ``exp(-rho * dt)`` per member, computed by numpy (in vector registers,
+    where a compiled loop calls the C library's exp once a member): the threshold of the
+    Poisson draws below 10 openings a step, made here as numpy's ``poisson`` makes them
+    (uniforms multiplied until the product falls to the threshold). numpy's exp may differ
+    from the C library's in the last bit, which changes a count only when a product falls
+    within that bit of the threshold (about one chance in 10^16)."""
     rng = as_generator(rng_ref)
     k = np.empty(rho.size, np.int64)
     for i in range(rho.size):
-        k[i] = rng.poisson(rho[i] * dt)
+        lam = rho[i] * dt
+        if lam < 10.0 and lam > 0.0:
+            x = 0
+            prod = rng.random()
+            while prod > no_opening[i]:
+                x += 1
+                prod *= rng.random()
+            k[i] = x
+        else:  # none (no draw), or many: numpy's other method; a negative or NaN rate raises
+            k[i] = rng.poisson(lam)
     n_open = k.sum()
     if n_open == 0:
         return np.full(inv.size, np.inf), np.empty(0)

@@ -43,7 +43,7 @@ def read(st: DxState, cfg: DiagnosisConfig, model, t0: float, t1: float) -> None
         n_read = int(np.count_nonzero(when < t1))
         u = st.rng.random(n_read)  # the decision, once, at the first reading
     else:  # the first chat openings, then the decisions' uniforms (one compiled pass)
-        when, u = first_reads(st.rng_ref, inv, since, rho, t0, t1 - t0, t1)
+        when, u = first_reads(st.rng_ref, inv, since, rho, np.exp(-(rho * (t1 - t0))), t0, t1 - t0, t1)
     if u.size == 0:
         return
     factor = np.exp(-cfg.burnout_sensitivity_per_answer * E.burnout[uniq])  # by member
