@@ -16,6 +16,7 @@ import numpy as np
 from ...table import Table
 from .config import REFERRAL, DiagnosisConfig
 from .kernels import accept_first, combine_scores, lookup_sorted
+from .resolution_kernels import diagnose, settle_answers
 from .state import DxState, compacted
 
 __all__ = ["combine_posterior", "p_correct", "resolve", "weights"]
@@ -86,12 +87,12 @@ def resolve(
     due = F["end"] < t1
     if not due.any() and not entered_referral.size and not st.visit_before(t1):
         return
-    A = F.take(due)
+    pos = np.flatnonzero(due)
+    A = F.take(pos[np.lexsort((F["end"][pos], F["case"][pos]))])  # by case, then end
     compacted(F, ~due)
     acc_case = np.zeros(0, np.int64)
     acc_t, acc_route, acc_correct = np.zeros(0), np.zeros(0, np.int8), np.zeros(0, bool)
     if len(A):
-        A = A.take(np.lexsort((A["end"], A["case"])))
         if st.trust is not None:  # each asker learns whether each answer received was right
             st.trust.observe_answers(C["asker"][row(A["case"])], A["exp"], A["group"], A["correct"])
         acc_case, acc_t, acc_route, acc_correct = _combine(st, cfg, A)
@@ -101,29 +102,16 @@ def resolve(
         book(k[lookup_sorted(acc_case, acc_t, k, np.inf) > C["t_ref_entry"][row(k)]])
     # diagnosis: the earlier of an accepted answer and the referral visit (those due in this step)
     ids = st.take_visits(t1)
-    t_acc = lookup_sorted(acc_case, acc_t, ids, np.inf)
-    t_ref = C["t_ref_dx"][row(ids)]
-    ref_first = (t_ref < t1) & (t_ref <= t_acc)
-    by_ref = ids[ref_first]
-    C["t_dx"][row(by_ref)] = t_ref[ref_first]
-    C["route"][row(by_ref)] = REFERRAL
-    C["correct"][row(by_ref)] = C["ref_correct"][row(by_ref)]
-    sel = np.isnan(C["t_dx"][row(acc_case)])
-    a = acc_case[sel]
-    C["t_dx"][row(a)] = acc_t[sel]
-    C["route"][row(a)] = acc_route[sel]
-    C["correct"][row(a)] = acc_correct[sel].astype(np.int8)
-    newly = np.concatenate([by_ref, a])
+    columns = (C["t_ref_dx"], C["t_dx"], C["route"], C["correct"], C["ref_correct"], C["t_esc"])
+    newly = diagnose(ids, acc_case, acc_t, acc_route, acc_correct, t1, REFERRAL, *st.row_lookup(), columns)
     if newly.size:
         st.counters["resolved"] += int(newly.size)
-        C["t_esc"][row(newly)] = np.inf
         st.forget_diagnosed(newly)
-    if len(A):
-        t_dx = C["t_dx"][row(A["case"])]
-        A["after_diagnosis"][:] = A["start"] > t_dx  # NaN (open): False
-        counted = A["counted"]
-        counted &= ~(A["end"] > t_dx)
-        np.add.at(C["n_counted"], row(A["case"][counted]), 1)  # final: the cases table's n_answers
-        st.counters["counted"] += int(np.count_nonzero(counted))
-        st.counters["after_diagnosis"] += int(A["after_diagnosis"].sum())
+    if len(A):  # counted towards the diagnosis (final: the cases table's n_answers), or after it
+        n_counted, n_after = settle_answers(
+            A["case"], A["start"], A["end"], A["counted"], A["after_diagnosis"], *st.row_lookup(), C["t_dx"],
+            C["n_counted"],
+        )  # fmt: skip
+        st.counters["counted"] += n_counted
+        st.counters["after_diagnosis"] += n_after
         st.answer_log.append(A)

@@ -31,7 +31,6 @@ __all__ = [
     "restock_groups",
     "run_first",
     "run_rank",
-    "unlink_requests",
 ]
 
 
@@ -167,29 +166,6 @@ def link_requests(head: np.ndarray, nxt: np.ndarray, first: int, case_rows: np.n
         c = case_rows[i]
         nxt[first + i] = head[c]
         head[c] = first + i
-
-
-@njit(cache=True)
-def unlink_requests(head: np.ndarray, nxt: np.ndarray, case_rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Empty the lists of open requests of the cases ``case_rows`` (distinct); returns the
-    requests that were on them and the case of each (rows)."""
-    n = 0
-    for c in case_rows:
-        r = head[c]
-        while r >= 0:
-            n += 1
-            r = nxt[r]
-    closed = np.empty(n, np.int64)
-    about = np.empty(n, np.int64)
-    k = 0
-    for c in case_rows:
-        r = head[c]
-        while r >= 0:
-            closed[k], about[k] = r, c
-            k += 1
-            r = nxt[r]
-        head[c] = -1
-    return closed, about
 
 
 @njit(cache=True)

@@ -29,7 +29,8 @@ from ...kernels import DistinctIds
 from ...rng_ref import GeneratorRef
 from ...table import Table
 from .config import NONE, PENDING
-from .kernels import in_sorted_ids, insert_sorted, link_requests, merge_open_keys, open_cases, unlink_requests
+from .kernels import in_sorted_ids, insert_sorted, link_requests, merge_open_keys, open_cases
+from .resolution_kernels import close_requests
 
 if TYPE_CHECKING:  # pragma: no cover
     from ...streaming import TableStream
@@ -384,22 +385,16 @@ class DxState:
         steps were dropped then."""
         newly = np.unique(newly)
         self.open_ids = self.open_ids[~_among(self.open_ids, newly)]
-        H, P = self.open_requests, self.pairs
-        closed, rows = unlink_requests(self._req_head, H["next"], self.rows(newly))  # their rows, and their cases'
-        H["open"][closed] = False
-        self._n_open_reqs -= closed.size
-        if len(P):  # every pair's request is open: those of the cases diagnosed are the closed ones
-            dead = np.zeros(len(H), bool)
-            dead[closed] = True
-            compacted(P, ~dead[P["req"]])
-        H["slots"][closed] = 0
-        made = H["t_post"][closed] < self.cases["t_dx"][rows]
-        np.add.at(self.cases["n_req"], rows[made], 1)
+        H, P, C = self.open_requests, self.pairs, self.cases
+        self._n_open_reqs -= close_requests(
+            self._req_head, H["next"], self.rows(newly), H["open"], H["slots"], H["t_post"], C["t_dx"], C["n_req"]
+        )  # fmt: skip
+        if len(P):  # every pair's request was open: those of the cases diagnosed are the closed ones
+            compacted(P, H["open"][P["req"]])
         if len(H) > max(2 * self._n_open_reqs, OPEN_REQUESTS_COMPACT_MIN):
             self._drop_closed_requests()
         if self._n_asked_new > max(self._asked.size // 4, ASKED_MERGE_MIN):
             recent = np.sort(np.concatenate(self._asked_new), kind="stable")
-            C = self.cases
             keys = merge_open_keys(
                 self._asked, recent, self.n, self._first_held, self._row_map(), C["t_dx"], C["t_ref_entry"]
             )
