@@ -70,6 +70,27 @@ def test_the_province_gives_the_recorded_outputs(case):
     assert fingerprint(res) == RECORDED[case]
 
 
+@pytest.mark.parametrize("ahead", [True, False])
+def test_the_draws_made_ahead_by_numpy_or_by_the_kernels_give_the_recorded_outputs(monkeypatch, ahead):
+    """The posting uniforms and the noticed copies' gaps drawn ahead by numpy at every step
+    (every sharer, every copy), or by the kernels at every step: one stream, the same run."""
+    from sim.processes.information import draws
+
+    monkeypatch.setattr(draws, "NUMPY_DRAWS_FROM", 1 if ahead else 1 << 62)
+    monkeypatch.setattr(draws, "NUMPY_GAPS_FROM", 1 if ahead else 1 << 62)
+    made = []
+    notice_gaps = draws.notice_gaps
+
+    def counted(rng, trials, p):
+        gaps, state = notice_gaps(rng, trials, p)
+        made.append(gaps.size)
+        return gaps, state
+
+    monkeypatch.setattr(draws, "notice_gaps", counted)
+    assert fingerprint(_run("shipped")) == RECORDED["shipped"]
+    assert (sum(n > 0 for n in made) > 50) if ahead else not any(made)  # (not over a buffered half-draw)
+
+
 def test_the_fingerprint_sees_one_changed_cell():
     res = _run("shipped")
     before = fingerprint(res)
