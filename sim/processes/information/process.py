@@ -145,6 +145,7 @@ class InformationProcess(Component):
         kernels.posting_trials(none, np.ones(1), groups.c_indptr)
         posting.post_in_groups(rng, GeneratorRef(rng), sharers, groups, 0.5, 0.5, item.active, item.group_posts, stamp)
         kernels.noticed_copies(rng, empty.group, none, groups, 0.5, item.group_posts)
+        kernels.log_no_notice(0.5)  # (draws.notice_gaps)
         kernels.with_copies(none, 0)
         kernels.message_columns(none, sharers, empty.group, stamp, none)
         kernels.split_pending(empty.recv, empty.recv, np.zeros(0, bool), np.zeros(0, bool))
