@@ -17,8 +17,9 @@ per-clinician state, updated in place), :class:`ReadRules` (one item's reading r
 The kernels draw from the process's ``numpy.random.Generator``: passed in (numba consumes
 the same bit generator as numpy, so a kernel's draws and the process's numpy draws form
 one reproducible stream), or as numbers drawn from it beforehand by numpy (:mod:`.draws`:
-posting's and reading's uniforms, the noticed copies' gaps). ``kernel.py_func`` is the same code run by the interpreter: the tests check that it gives
-identical results to the compiled kernel.
+posting's and reading's uniforms, the noticed copies' gaps). ``kernel.py_func`` is the
+same code run by the interpreter: the tests check that it gives identical results to the
+compiled kernel.
 
 Compiled code is cached next to this file (``cache=True``); the first use after an
 install compiles it once (a few seconds), later runs load it.
@@ -178,7 +179,7 @@ def choose_posts(rng_ref, u, sharers, net, p_stop, active, group_posts):
     Per sharer, in the order of ``sharers.ids``: one Bernoulli(``p_post[i]``) trial per
     group membership, in the order of its memberships, then one Bernoulli(``p_stop``)
     trial: the sharer stops (``active`` becomes false). The trials read the uniforms ``u``
-    in order, drawn beforehand (:func:`posting_uniforms`: exactly as many as they read),
+    in order, drawn beforehand (:func:`.draws.posting_uniforms`: exactly as many as they read),
     or, when ``u`` is empty, drawn here from ``rng_ref`` (8 bytes a trial while the step
     runs). Adds one to ``group_posts`` per post. Returns (index into ``sharers.ids``,
     group, membership row) of every post, then the trials and deliveries of their copies
