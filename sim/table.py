@@ -89,9 +89,9 @@ class Table:
         in column order (a sequence such as a named tuple). A value is an array of the
         rows' length or a scalar for all of them; at least one must be an array."""
         values = self._by_name(rows, columns)
-        k = None
+        k = -1
         for name, v in values.items():
-            if isinstance(v, np.ndarray):  # the usual case: no np.ndim call (this is on hot paths)
+            if type(v) is np.ndarray:  # the usual case: no np.ndim call (this is on hot paths)
                 if not v.ndim:
                     continue
                 size = v.size
@@ -99,20 +99,22 @@ class Table:
                 continue
             else:
                 size = np.size(v)
-            if k is None:
+            if k < 0:
                 k = size
             elif size != k:
                 raise ValueError(f"column {name!r} has {size} values, another has {k}")
-        if k is None:
+        if k < 0:
             raise ValueError("append: give at least one column as an array (scalars need a row count)")
         if k == 0:
             return
         n = self._n
-        if n + k > self._cap:
-            self._reserve(n + k)
+        end = n + k
+        if end > self._cap:
+            self._reserve(end)
+        cols = self._cols
         for name, v in values.items():
-            self._cols[name][n : n + k] = v
-        self._n = n + k
+            cols[name][n:end] = v
+        self._n = end
 
     def extend(self, other: Table) -> None:
         """Append the rows of ``other`` (a table with the same columns)."""

@@ -182,6 +182,25 @@ def test_label_masks_by_code_equal_the_string_comparison():
         assert list(got) == labels and all(np.array_equal(got[x], want[x]) for x in labels)
 
 
+def test_unique_first_is_np_unique_with_first_indices():
+    """Sorted distinct values and the first index of each, as ``np.unique(return_index=True)``:
+    with repeats, unsorted, and already strictly increasing (returned without a sort)."""
+    from sim.arrays import unique_first
+
+    rng = np.random.default_rng(2)
+    for values in (
+        rng.integers(0, 30, 200),  # repeats, any order
+        np.sort(rng.choice(10**9, 300, replace=False)),  # strictly increasing
+        np.array([1, 2, 2, 3]),  # increasing, not strictly
+        np.array([5]),
+        np.zeros(0, np.int64),
+    ):
+        want_v, want_i = np.unique(values, return_index=True)
+        got_v, got_i = unique_first(values)
+        np.testing.assert_array_equal(got_v, want_v)
+        np.testing.assert_array_equal(got_i, want_i)
+
+
 def test_shrink_gives_back_room_and_keeps_the_rows():
     t = Table({"a": np.int32, "b": np.float64})
     t.append(a=np.arange(5000), b=np.arange(5000) * 0.5)
