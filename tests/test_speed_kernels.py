@@ -720,3 +720,74 @@ def test_merge_where_is_flatnonzero_of_what_the_lists_cover(kernel):
         got = kernel(a, b, keep)
         assert got.dtype == np.int64
         assert np.array_equal(got, np.flatnonzero(keep & covered))
+
+
+def _trust_and_u(seeds, m: int):
+    """Per candidate: a trust factor on a coarse grid (ties; none without a seed), and a uniform."""
+    f_seed, u_seed = seeds
+    factor = None if f_seed is None else np.round(np.random.default_rng(f_seed).random(m), 1)
+    return factor, np.random.default_rng(u_seed).random(m)
+
+
+def _contacts_numpy(cases, asker, spec, indptr, neighbors, tier, answering, specialty, expertise, n, asked, seeds):
+    """What Router.ask_contacts did before :func:`DK.contact_candidates` and :func:`DK.best_contacts`:
+    (index into cases, contact) of the contact each case's asker messages."""
+    from sim.arrays import sorted_member
+
+    rows, k = csr_rows(indptr, asker)
+    nb = neighbors[rows]
+    ok = (tier[nb] > tier[asker[k]]) & answering[nb]
+    keys = cases[k].astype(np.int64) * n + nb
+    ok &= ~(sorted_member(keys, asked[0]) | sorted_member(keys, asked[1]))
+    k, nb = k[ok], nb[ok]
+    score = 2.0 * (specialty[nb] == spec[k]) + expertise[nb]
+    factor, u = _trust_and_u(seeds, k.size)
+    if factor is not None:
+        score = score * factor
+    order = np.lexsort((u, -score, k))
+    k, nb = k[order], nb[order]
+    first = segment_first(k)
+    return k[first], nb[first]
+
+
+@pytest.mark.parametrize("trust", [False, True])
+@pytest.mark.parametrize("interpreted", [False, True])
+def test_contact_choice_is_the_numpy_filter_and_lexsort(interpreted, trust):
+    """The contact each case's asker messages: at a higher tier, answering, not asked about
+    the case yet; the best score (specialty, expertise, times trust), ties by a uniform. Scores
+    on a coarse grid, so that ties are frequent; several cases of one asker."""
+    candidates = DK.contact_candidates.py_func if interpreted else DK.contact_candidates
+    best = DK.best_contacts.py_func if interpreted else DK.best_contacts
+    rng = np.random.default_rng(9)
+    n = 60
+    seen = np.zeros(3, np.int64)
+    for _ in range(40):
+        deg = rng.integers(0, 8, n)
+        indptr = np.concatenate([[0], np.cumsum(deg)]).astype(np.int64)
+        neighbors = rng.integers(0, n, int(indptr[-1])).astype(np.int32)
+        tier = rng.integers(0, 3, n).astype(np.int8)
+        answering = rng.random(n) < 0.8
+        specialty = rng.integers(0, 3, n).astype(np.int8)
+        expertise = np.round(rng.random(n) * 2, 0) / 2  # 0, 0.5 or 1: ties
+        cases = np.sort(rng.choice(500, int(rng.integers(1, 30)), replace=False)).astype(np.int64)
+        asker = rng.integers(0, n, cases.size).astype(np.int32)
+        spec = rng.integers(0, 3, cases.size).astype(np.int8)
+        pairs = np.unique(rng.choice(500, 200) * n + rng.integers(0, n, 200))
+        cut = int(rng.integers(0, pairs.size))
+        asked = (np.sort(pairs[:cut]), np.sort(pairs[cut:]))
+        for c in cases[:5]:  # some of the cases' own contacts asked already
+            pairs_c = c * n + neighbors[indptr[asker[cases == c][0]] : indptr[asker[cases == c][0] + 1]]
+            asked = (asked[0], np.union1d(asked[1], pairs_c[::2]))
+        f_seed, u_seed = rng.integers(1 << 30, size=2)
+        seeds = (f_seed if trust else None, u_seed)
+        want_k, want_nb = _contacts_numpy(
+            cases, asker, spec, indptr, neighbors, tier, answering, specialty, expertise, n, asked, seeds
+        )
+        k, nb = candidates(cases, asker, indptr, neighbors, tier, answering, n, *asked)
+        factor, u = _trust_and_u(seeds, k.size)
+        pick = best(k, nb, spec, specialty, expertise, np.zeros(0) if factor is None else factor, u)
+        np.testing.assert_array_equal(k[pick], want_k)
+        np.testing.assert_array_equal(nb[pick], want_nb)
+        none_asked = candidates(cases, asker, indptr, neighbors, tier, answering, n, pairs[:0], pairs[:0])[0]
+        seen += [want_k.size, none_asked.size - k.size, k.size - want_k.size]
+    assert (seen > 20).all()  # cases with a contact; candidates asked already; candidates not chosen

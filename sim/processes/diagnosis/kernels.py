@@ -13,9 +13,11 @@ from numba import njit
 
 __all__ = [
     "accept_first",
+    "best_contacts",
     "book_slots",
     "choose_groups",
     "combine_scores",
+    "contact_candidates",
     "csr_expand",
     "csr_total",
     "eligible_members",
@@ -345,6 +347,64 @@ def eligible_members(g_indptr, g_members, m_muted, answering, specialty, groups,
                 member[j] = m
                 j += 1
     return post[:j].copy(), member[:j].copy()
+
+
+@njit(cache=True)
+def _in_sorted(key, pool) -> bool:
+    """Whether ``key`` is in the sorted ``pool`` (binary search)."""
+    i = np.searchsorted(pool, key)
+    return i < pool.size and pool[i] == key
+
+
+@njit(cache=True)
+def contact_candidates(cases, asker, indptr, neighbors, tier, answering, n, asked, recent):
+    """The contacts the asker of each of ``cases`` (``asker``, per case) may message: of its
+    contacts (CSR ``indptr``, ``neighbors``) those at a higher tier, of an answering role,
+    and not asked about the case already (the key ``case * n + contact`` in neither of the
+    sorted ``asked`` and ``recent``). Returns (index into ``cases``, contact), case by case
+    in the order of the askers' contacts."""
+    m = 0
+    for i in range(cases.size):
+        m += indptr[asker[i] + 1] - indptr[asker[i]]
+    k = np.empty(m, np.int64)
+    nb = np.empty(m, neighbors.dtype)
+    j = 0
+    for i in range(cases.size):
+        a = asker[i]
+        for e in range(indptr[a], indptr[a + 1]):
+            c = neighbors[e]
+            if tier[c] > tier[a] and answering[c]:
+                key = np.int64(cases[i]) * n + c
+                if not (_in_sorted(key, asked) or _in_sorted(key, recent)):
+                    k[j] = i
+                    nb[j] = c
+                    j += 1
+    return k[:j].copy(), nb[:j].copy()
+
+
+@njit(cache=True)
+def best_contacts(k, nb, spec, specialty, expertise, factor, u):
+    """For each case of the candidates (``k``, grouped by case; contacts ``nb``), the
+    position of the one it messages: the highest score ``2 [specialty = the case's spec] +
+    expertise`` (times ``factor``, per candidate, when given), ties by the lower ``u``,
+    then the earlier: the first of each case in ``np.lexsort((u, -score, k))``."""
+    out = np.empty(k.size, np.int64)
+    c = 0
+    i = 0
+    while i < k.size:
+        best, best_score = -1, 0.0
+        j = i
+        while j < k.size and k[j] == k[i]:
+            s = 2.0 * (specialty[nb[j]] == spec[k[j]]) + expertise[nb[j]]
+            if factor.size:
+                s = s * factor[j]
+            if best < 0 or s > best_score or (s == best_score and u[j] < u[best]):
+                best, best_score = j, s
+            j += 1
+        out[c] = best
+        c += 1
+        i = j
+    return out[:c].copy()
 
 
 @njit(cache=True)

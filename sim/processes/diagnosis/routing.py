@@ -19,11 +19,13 @@ import numpy as np
 from ...arrays import sorted_member, unique_first
 from ...population import SPECIALTIES
 from .config import CONTACT, GROUP, N_CASE_SPEC, NONE, REFERRAL, ROUTES, DiagnosisConfig
-from .kernels import choose_groups, csr_expand, csr_total, eligible_members, run_first
+from .kernels import best_contacts, choose_groups, contact_candidates, csr_total, eligible_members
 from .staff import Staff
 from .state import DxState
 
 __all__ = ["GroupStock", "Router", "chain_next", "draw_patience"]
+
+_NO_FACTOR = np.zeros(0)  # contacts scored without trust
 
 
 def chain_next(cfg: DiagnosisConfig) -> np.ndarray:
@@ -252,22 +254,18 @@ class Router:
         pop, contacts, C = model.pop, model.contacts, st.cases
         posted = np.zeros(cases.size, bool)
         asker, spec = C["asker"][st.rows(cases)], C["spec"][st.rows(cases)]
-        rows, k = csr_expand(contacts.indptr, asker)
-        if rows.size == 0:
+        if csr_total(contacts.indptr, asker) == 0:
             return posted
-        nb = contacts.neighbors[rows]
-        ok = (pop.tier[nb] > pop.tier[asker[k]]) & staff.answering[nb]
-        ok &= st.not_asked(cases[k], nb)
-        k, nb = k[ok], nb[ok]
+        k, nb = contact_candidates(
+            cases, asker, contacts.indptr, contacts.neighbors, pop.tier, staff.answering, st.n, *st.asked_keys()
+        )  # fmt: skip
         if k.size == 0:
             return posted
-        score = 2.0 * (pop.specialty[nb] == spec[k]) + pop.expertise[nb]
+        factor = _NO_FACTOR
         if st.trust is not None and st.trust.config.routing:  # the asker's trust in each contact
-            score = score * st.trust.factor(asker[k], nb, -1)
-        order = np.lexsort((st.rng.random(k.size), -score, k))
-        k, nb = k[order], nb[order]
-        first = run_first(k)
-        k, nb = k[first], nb[first]
+            factor = st.trust.factor(asker[k], nb, -1)
+        pick = best_contacts(k, nb, spec, pop.specialty, pop.expertise, factor, st.rng.random(k.size))
+        k, nb = k[pick], nb[pick]
         req = st.add_requests(
             case=cases[k], route=CONTACT, group=-1, t_post=tau[k], slots=1, quality=C["quality"][st.rows(cases[k])]
         )

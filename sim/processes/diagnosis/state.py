@@ -336,12 +336,17 @@ class DxState:
     def not_asked(self, cases: np.ndarray, members: np.ndarray) -> np.ndarray:
         """Bool per (case, member), of cases not yet diagnosed: not asked about the case yet."""
         keys = cases.astype(np.int64) * self.n + members
-        asked = sorted_member(keys, self._asked)
-        if self._asked_new:  # sorted once, then kept as one run until the next merge
-            recent = np.sort(np.concatenate(self._asked_new), kind="stable")  # sorted runs: merged in linear time
-            self._asked_new = [recent]
-            asked |= sorted_member(keys, recent)
-        return ~asked
+        merged, recent = self.asked_keys()
+        return ~(sorted_member(keys, merged) | sorted_member(keys, recent))
+
+    def asked_keys(self) -> tuple[np.ndarray, np.ndarray]:
+        """The keys ``case * n + member`` of the (case, member) pairs asked about cases not
+        yet diagnosed: those of the last merge, and those added since (each sorted)."""
+        if not self._asked_new:
+            return self._asked, self._asked[:0]
+        # sorted once, then kept as one run until the next merge (sorted runs: merged in linear time)
+        self._asked_new = [np.sort(np.concatenate(self._asked_new), kind="stable")]
+        return self._asked, self._asked_new[0]
 
     def book_visits(self, ids: np.ndarray, t: np.ndarray) -> None:
         """Referral visits booked for the cases ``ids`` at times ``t`` (kept in order of time)."""
