@@ -624,8 +624,9 @@ def test_the_gaps_of_noticed_copies_drawn_by_numpy_or_by_the_kernel_are_the_same
 
     monkeypatch.setattr(draws, "return_unread", recorded)
     outs = []
-    for ahead in ("none", "numpy", "five"):
-        monkeypatch.setattr(draws, "NUMPY_GAPS_FROM", 1 if ahead == "numpy" else 1 << 40)  # a small network
+    for ahead in ("none", "numpy", "five", "numpy, at most five"):
+        monkeypatch.setattr(draws, "NUMPY_GAPS_FROM", 1 if ahead.startswith("numpy") else 1 << 40)  # a small network
+        monkeypatch.setattr(draws, "NUMPY_GAPS_AT_MOST", 5 if ahead.endswith("five") else 1 << 20)
         rng = np.random.default_rng(21)
         active = np.ones(n, bool)
         if ahead == "five":
@@ -638,6 +639,7 @@ def test_the_gaps_of_noticed_copies_drawn_by_numpy_or_by_the_kernel_are_the_same
             )
         outs.append([res[0], res[1], res[2], np.array([res[3]]), res[4], res[5], *res[6], active, rng.random(3)])
     assert drawn[0] == 0 and drawn[1] > read[1] == read[0]  # none ahead; or more than were read
+    assert drawn[2] == 5 < read[2] == read[0]  # at most five ahead: the kernel drew the others
     assert outs[0][5].size > 30  # copies, each after a gap
     for other in outs[1:]:
         for a, b in zip(outs[0], other, strict=True):

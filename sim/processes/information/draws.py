@@ -17,12 +17,21 @@ import numpy as np
 
 from .kernels import Groups, Sharers, log_no_notice, posting_trials
 
-__all__ = ["NUMPY_DRAWS_FROM", "NUMPY_GAPS_FROM", "notice_gaps", "posting_uniforms", "return_unread"]
+__all__ = [
+    "NUMPY_DRAWS_FROM",
+    "NUMPY_GAPS_AT_MOST",
+    "NUMPY_GAPS_FROM",
+    "notice_gaps",
+    "posting_uniforms",
+    "return_unread",
+]
 
 #: sharers from which :func:`posting_uniforms` draws the uniforms with numpy
 NUMPY_DRAWS_FROM = 4096
 #: noticed copies expected from which :func:`notice_gaps` draws their gaps with numpy
 NUMPY_GAPS_FROM = 1024
+#: gaps :func:`notice_gaps` draws ahead at most (8 MiB; the kernel draws any more itself)
+NUMPY_GAPS_AT_MOST = 1 << 20
 _NO_UNIFORMS = np.zeros(0)
 _NO_GAPS = np.zeros(0, np.int64)
 
@@ -39,8 +48,9 @@ def notice_gaps(rng: np.random.Generator, trials: int, p: float) -> tuple[np.nda
     """The gaps of :func:`.kernels.place_copies` (``trials`` Bernoulli(``p``) trials) drawn
     ahead, when many noticed copies are expected (:data:`NUMPY_GAPS_FROM`).
 
-    Drawn: the expected number of gaps plus six standard deviations (the kernel draws any
-    more it needs after them), so some may go unread: :func:`return_unread` then puts the
+    Drawn: the expected number of gaps plus six standard deviations, at most
+    :data:`NUMPY_GAPS_AT_MOST` (the kernel draws any more it needs after them), so some may
+    go unread: :func:`return_unread` then puts the
     stream back where it would be had each gap been drawn when needed. A gap is the
     kernel's ``floor(log(1 - u) / log(1 - p))``; numpy's logarithm may differ from the C
     library's in the last bit, which moves a gap only when its quotient lies within that bit
@@ -54,7 +64,7 @@ def notice_gaps(rng: np.random.Generator, trials: int, p: float) -> tuple[np.nda
     if state.get("has_uint32"):  # a buffered 32-bit half, which going back (advance) would drop
         return _NO_GAPS, None
     mean = trials * p
-    gaps = np.log(1.0 - rng.random(int(mean + 6.0 * np.sqrt(mean) + 16)))
+    gaps = np.log(1.0 - rng.random(min(int(mean + 6.0 * np.sqrt(mean) + 16), NUMPY_GAPS_AT_MOST)))
     gaps /= log_no_notice(p)
     np.minimum(gaps, 4.0e18, out=gaps)
     return gaps.astype(np.int64), state
