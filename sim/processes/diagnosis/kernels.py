@@ -18,7 +18,6 @@ __all__ = [
     "choose_groups",
     "combine_scores",
     "contact_candidates",
-    "csr_expand",
     "csr_total",
     "eligible_members",
     "group_stock",
@@ -31,7 +30,6 @@ __all__ = [
     "open_cases",
     "pick_in_lists",
     "restock_groups",
-    "run_first",
     "run_rank",
 ]
 
@@ -246,14 +244,14 @@ def _csr_total(indptr: np.ndarray, keys: np.ndarray) -> int:
 
 
 def csr_total(indptr: np.ndarray, keys: np.ndarray) -> int:
-    """Rows of the CSR slices ``keys`` together (as the length of :func:`csr_expand`)."""
+    """Rows of the CSR slices ``keys`` together."""
     return int(_csr_total(indptr, keys))
 
 
 @njit(cache=True)
 def choose_groups(net, answering, specialty, expertise, stock, askers, spec, u, any_specialty, f, per_request):
-    """The groups each case is posted in: of its asker's memberships (``askers[k]``, laid out
-    as :func:`csr_expand` lays them), the first ``per_request`` in the order (stock for
+    """The groups each case is posted in: of its asker's memberships (``askers[k]``; their
+    CSR slices laid end to end), the first ``per_request`` in the order (stock for
     the case's specialty ``spec[k]`` rounded to 1e-9, highest first; then ``u``, one
     uniform per membership; then membership order), kept where someone may answer.
 
@@ -315,26 +313,11 @@ def choose_groups(net, answering, specialty, expertise, stock, askers, spec, u, 
 
 
 @njit(cache=True)
-def csr_expand(indptr: np.ndarray, keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """The rows of the CSR slices ``keys`` laid end to end, and for each row the position in ``keys`` of its slice."""
-    total = _csr_total(indptr, keys)
-    rows = np.empty(total, np.int64)
-    owner = np.empty(total, np.int64)
-    j = 0
-    for i in range(keys.size):
-        for r in range(indptr[keys[i]], indptr[keys[i] + 1]):
-            rows[j] = r
-            owner[j] = i
-            j += 1
-    return rows, owner
-
-
-@njit(cache=True)
 def eligible_members(g_indptr, g_members, m_muted, answering, specialty, groups, asker, spec, same_specialty):
     """The members of each of ``groups`` (CSR by group) who may answer a post there: of an
     answering role, not muted, not its ``asker``, and, with ``same_specialty``, of the
-    specialty ``spec`` (each per post). Returns (post, member) in the order of
-    :func:`csr_expand` over ``groups`` (as its rows filtered by those masks)."""
+    specialty ``spec`` (each per post). Returns (post, member) in the order of the groups'
+    CSR slices laid end to end (filtered by those masks)."""
     total = _csr_total(g_indptr, groups)
     post = np.empty(total, np.int64)
     member = np.empty(total, g_members.dtype)
@@ -405,15 +388,6 @@ def best_contacts(k, nb, spec, specialty, expertise, factor, u):
         c += 1
         i = j
     return out[:c].copy()
-
-
-@njit(cache=True)
-def run_first(keys: np.ndarray) -> np.ndarray:
-    """True at the first element of each run of equal values (of a sorted array)."""
-    out = np.ones(keys.size, np.bool_)
-    for i in range(1, keys.size):
-        out[i] = keys[i] != keys[i - 1]
-    return out
 
 
 @njit(cache=True)
