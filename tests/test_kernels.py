@@ -638,8 +638,9 @@ def test_the_gaps_of_noticed_copies_drawn_by_numpy_or_by_the_kernel_are_the_same
                 rng, rng, sharing, index, 0.3, 0.25, active, np.zeros(60, np.int32), K.Stamp(0, 1.0, 0)
             )
         outs.append([res[0], res[1], res[2], np.array([res[3]]), res[4], res[5], *res[6], active, rng.random(3)])
-    assert drawn[0] == 0 and drawn[1] > read[1] == read[0]  # none ahead; or more than were read
-    assert drawn[2] == 5 < read[2] == read[0]  # at most five ahead: the kernel drew the others
+    # drawn ahead by numpy: more than were read; at most five: the kernel drew the others (the
+    # kernel alone drew them for the first run, which therefore never came back to numpy)
+    assert len(drawn) == 2 and drawn[0] > read[0] > drawn[1] == 5 and read[1] == read[0]
     assert outs[0][5].size > 30  # copies, each after a gap
     for other in outs[1:]:
         for a, b in zip(outs[0], other, strict=True):

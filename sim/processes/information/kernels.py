@@ -51,6 +51,7 @@ __all__ = [
     "noticed_copies",
     "place_copies",
     "post_copies",
+    "post_in_groups",
     "posting_trials",
     "read_guideline",
     "split_pending",
@@ -234,6 +235,24 @@ def post_copies(rng_ref, gaps, who, group, row, sharers, net, p_notice, trials, 
     post, recv, used = place_copies(as_generator(rng_ref), gaps, group, row, net, p_notice, trials)
     keep, msg = with_copies(post, who.size)
     return msg, recv, message_columns(who, sharers, group, stamp, keep), used
+
+
+@njit(cache=True)
+def post_in_groups(rng_ref, u, sharers, net, p_notice, p_stop, active, group_posts, stamp, ahead_from):
+    """:func:`choose_posts`, then, unless ``ahead_from`` noticed copies or more are expected
+    (their gaps are then best drawn ahead by numpy: ``draws.notice_gaps``), :func:`post_copies`
+    with every gap drawn here: one call for the usual step. Returns what :func:`choose_posts`
+    returns, what :func:`post_copies` returns but the gaps read (none when the copies are left
+    to the caller), and whether the copies were placed."""
+    who, group, row, trials, deliveries = choose_posts(rng_ref, u, sharers, net, p_stop, active, group_posts)
+    if 0.0 < p_notice < 1.0 and trials * p_notice >= ahead_from:
+        none = np.zeros(0, np.int64)
+        msg, recv = none, np.zeros(0, np.int32)
+        return who, group, row, trials, deliveries, msg, recv, message_columns(who, sharers, group, stamp, none), False
+    msg, recv, messages, _ = post_copies(
+        rng_ref, np.zeros(0, np.int64), who, group, row, sharers, net, p_notice, trials, stamp
+    )
+    return who, group, row, trials, deliveries, msg, recv, messages, True
 
 
 @njit(cache=True)

@@ -154,18 +154,21 @@ def post(p: InformationProcess, model, t: float, dt: float) -> None:
 
 def post_in_groups(rng, rng_ref, sharers, net, p_notice, p_stop, active, group_posts, stamp):
     """Which ``sharers`` post in which of their groups, who stops, and the noticed copies
-    (:func:`kernels.choose_posts`, then :func:`kernels.post_copies`), drawn from ``rng``
-    (``rng_ref``: the same Generator as the kernels take it; many draws are made ahead by
-    numpy, :mod:`.draws`). Returns (index into ``sharers.ids``, group, membership row) of
+    (:func:`kernels.post_in_groups`; with many copies, then :func:`kernels.post_copies`),
+    drawn from ``rng`` (``rng_ref``: the same Generator as the kernels take it; many draws
+    are made ahead by numpy, :mod:`.draws`). Returns (index into ``sharers.ids``, group, membership row) of
     every post, the number of deliveries, (message index, reader) of every noticed copy,
     and the :class:`kernels.Messages` of the posts with a noticed copy."""
     u = draws.posting_uniforms(rng, sharers, net)
-    who, group, row, trials, deliveries = kernels.choose_posts(rng_ref, u, sharers, net, p_stop, active, group_posts)
-    gaps, state = draws.notice_gaps(rng, trials, p_notice)
-    msg, recv, messages, read = kernels.post_copies(
-        rng_ref, gaps, who, group, row, sharers, net, p_notice, trials, stamp
+    who, group, row, trials, deliveries, msg, recv, messages, placed = kernels.post_in_groups(
+        rng_ref, u, sharers, net, p_notice, p_stop, active, group_posts, stamp, draws.NUMPY_GAPS_FROM
     )  # fmt: skip
-    draws.return_unread(rng, gaps, state, read)
+    if not placed:  # many copies: their gaps drawn ahead
+        gaps, state = draws.notice_gaps(rng, trials, p_notice)
+        msg, recv, messages, read = kernels.post_copies(
+            rng_ref, gaps, who, group, row, sharers, net, p_notice, trials, stamp
+        )  # fmt: skip
+        draws.return_unread(rng, gaps, state, read)
     return who, group, row, deliveries, msg, recv, messages
 
 
