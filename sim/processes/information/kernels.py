@@ -317,7 +317,7 @@ def place_copies(rng, gaps, groups, sender_rows, net, p, trials):
     Each other member of a post's group notices it independently with probability ``p``.
     The trials of all posts, laid end to end, form one Bernoulli sequence, so the noticed
     ones are placed directly by geometric gaps: exact, and O(posts + noticed copies) rather
-    than O(copies). The gaps are read from ``gaps`` (drawn ahead, :func:`notice_gaps`),
+    than O(copies). The gaps are read from ``gaps`` (drawn ahead, :func:`.draws.notice_gaps`),
     then drawn from ``rng``. Muted members get nothing. Returns (post index, receiver) of
     every noticed copy and the gaps read.
     """
