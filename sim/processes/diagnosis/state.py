@@ -333,12 +333,6 @@ class DxState:
         self._n_asked_new += keys.size
         self.pairs.append(req=req, exp=exp, state=PENDING, ready=np.nan, quality=0.0, willing=False)
 
-    def not_asked(self, cases: np.ndarray, members: np.ndarray) -> np.ndarray:
-        """Bool per (case, member), of cases not yet diagnosed: not asked about the case yet."""
-        keys = cases.astype(np.int64) * self.n + members
-        merged, recent = self.asked_keys()
-        return ~(sorted_member(keys, merged) | sorted_member(keys, recent))
-
     def asked_keys(self) -> tuple[np.ndarray, np.ndarray]:
         """The keys ``case * n + member`` of the (case, member) pairs asked about cases not
         yet diagnosed: those of the last merge, and those added since (each sorted)."""

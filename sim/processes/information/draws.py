@@ -46,19 +46,20 @@ def posting_uniforms(rng: np.random.Generator, sharers: Sharers, net: Groups) ->
 
 def notice_gaps(rng: np.random.Generator, trials: int, p: float) -> tuple[np.ndarray, dict[str, Any] | None]:
     """The gaps of :func:`.kernels.place_copies` (``trials`` Bernoulli(``p``) trials) drawn
-    ahead, when many noticed copies are expected (:data:`NUMPY_GAPS_FROM`).
+    ahead (:func:`.kernels.post_in_groups` leaves them to numpy from :data:`NUMPY_GAPS_FROM`
+    expected copies).
 
     Drawn: the expected number of gaps plus six standard deviations, at most
     :data:`NUMPY_GAPS_AT_MOST` (the kernel draws any more it needs after them), so some may
-    go unread: :func:`return_unread` then puts the
-    stream back where it would be had each gap been drawn when needed. A gap is the
+    go unread: :func:`return_unread` then puts the stream back where it would be had each
+    gap been drawn when needed. A gap is the
     kernel's ``floor(log(1 - u) / log(1 - p))``; numpy's logarithm may differ from the C
     library's in the last bit, which moves a gap only when its quotient lies within that bit
     of an integer (about one chance in 10^12). Returns the gaps and the state to go back to
     (None when none were drawn: the kernel draws them all; so with a bit generator other
     than the streams' PCG64, which may not go back)."""
     bits = rng.bit_generator
-    if not 0.0 < p < 1.0 or trials * p < NUMPY_GAPS_FROM or not isinstance(bits, np.random.PCG64):
+    if not 0.0 < p < 1.0 or trials == 0 or not isinstance(bits, np.random.PCG64):  # (one draw a gap)
         return _NO_GAPS, None
     state = cast(dict[str, Any], bits.state)
     if state.get("has_uint32"):  # a buffered 32-bit half, which going back (advance) would drop
