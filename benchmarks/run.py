@@ -34,6 +34,7 @@ as ``qunsim run --stream`` does: the peak memory includes the end-of-run tables.
 60,000 (quick: 30,000), right before each year of the shipped settings that a ratio pair
 times, a year with the mechanisms the province leaves off turned on (``full_model
 --mechanisms``: trust, moderation) says what they cost: the median of the pairs' ratios.
+The same days at ``FLOOR_N`` clinicians give the floor: what a step costs whatever N.
 
 Writes ``results.json`` (every figure), ``results.md`` (with the targets table) and
 ``scaling.png`` into ``--out``.
@@ -394,6 +395,19 @@ def write_markdown(path: Path, res: dict) -> None:
                     continue
                 ratio = f"{ours[p['n']]['sim_s'] / p['sim_s']:.2f}" if p["n"] in ours else "–"
                 L.append(f"| {p['n']:,} | {p['build_s']:.1f} | {p['sim_s']:.1f} | {p['peak_rss_mb']:.0f} | {ratio} |")
+        floor = full.get("floor") or {}
+        if "sim_s" in floor:
+            ps = floor.get("process_s", {})
+            L += [
+                "",
+                f"The floor: at N={floor['n']:,} the {full['days']:g} days took {floor['sim_s']:.1f} s, "
+                f"{1e3 * floor['sim_s'] / floor['steps']:.2f} ms per step of {floor['steps']:,} (by process: "
+                + ", ".join(f"{k} {v:.2f} s" for k, v in ps.items() if v >= 0.005)
+                + "): what a step costs whatever N (the calls into Python, numpy and the kernels), under the "
+                "time at every N.",
+            ]
+        elif floor:
+            L += ["", f"The floor (N={floor.get('n', FLOOR_N):,}): failed."]
         if full.get("growth_exponents"):
             L += [
                 "",
@@ -421,6 +435,9 @@ STARSIM_MAX_N = 100_000  # Starsim runs next to the full model up to this N
 #: province-year and Starsim runs at the ratio's N, one after the other: the ratio is the median of
 #: the pairs' ratios (run to run, a simulation's time on a shared machine moves by 10-20%)
 RATIO_PAIRS = 3
+#: a province-year this small costs what a step costs whatever N (the calls into Python, numpy and
+#: the kernels): the floor under the year's time at every N, reported next to Starsim's year
+FLOOR_N = 1_000
 
 
 def _json_run(cmd: list[str]) -> dict:
@@ -509,6 +526,14 @@ def full_model(t0: float, quick: bool, starsim: bool = True) -> dict:
                         log(t0, f"pair {k} at N={n:,}: {pair}")
         if first_mech is not None:
             mech = first_mech
+    log(t0, f"full model: N={FLOOR_N:,} (the cost per step whatever N), {days:g} simulated days ...")
+    floor = _province_year(FLOOR_N, days)
+    floor["n"] = FLOOR_N
+    if "error" not in floor:
+        log(
+            t0,
+            f"full model N={FLOOR_N:,}: {days:g} days in {floor['sim_s']:.1f}s; per process {floor.get('process_s')}",
+        )
     ok = [r for r in rows if "error" not in r]
     fits = {}
     if len(ok) >= 2:
@@ -525,6 +550,7 @@ def full_model(t0: float, quick: bool, starsim: bool = True) -> dict:
         "starsim": peers,
         "mechanisms": mech,
         "ratio_pairs": {"n": n_ratio, "pairs": pairs},
+        "floor": floor,
     }
 
 
@@ -606,6 +632,12 @@ def full_targets(full: dict | None) -> list[dict]:
                 f"{q['build_s'] + q['sim_s']:.1f} s vs {p['build_s'] + p['sim_s']:.1f} s"
             )
         starsim_s = float(np.median([x["starsim_s"] for x in pairs])) if len(pairs) > 1 else p["sim_s"]
+        floor = full.get("floor") or {}
+        if "sim_s" in floor:  # what no work on the growth in N can take away
+            measured += (
+                f"; the floor: the same {full['days']:g} days at N={floor['n']:,} take {floor['sim_s']:.1f} s, "
+                f"{floor['sim_s'] / starsim_s:.2f} of Starsim's at N={n:,}"
+            )
         gauge = (
             f"; the machine's speed in this run: Starsim's {full['days']:g} days at N={n:,} took {starsim_s:.1f} s "
             "(absolute times move with it from run to run)"
@@ -791,6 +823,12 @@ def plot(path: Path, summary: list[dict], full: dict | None = None) -> None:
         ns = [r["n"] for r in ok]
         ax.plot(ns, [r["sim_s"] for r in ok], "o-", label=f"time for {full['days']:g} days (s)")
         ax.plot(ns, [r["peak_rss_mb"] for r in ok], "s--", label="peak RSS (MB)")
+        peers = [p for p in (full or {}).get("starsim", []) if "error" not in p]
+        if peers:
+            ax.plot([p["n"] for p in peers], [p["sim_s"] for p in peers], "^-", label="Starsim plain SIR (s)")
+        floor = (full or {}).get("floor") or {}
+        if "sim_s" in floor:
+            ax.axhline(floor["sim_s"], ls=":", color="grey", label=f"time at N={floor['n']:,}: the floor (s)")
         ax.set_xscale("log")
         ax.set_yscale("log")
         ax.set_xlabel("clinicians N")
