@@ -10,6 +10,10 @@ as columns rather than rows. :class:`Table` holds them::
     log.keep(log["receiver"] >= 0)                            # drop rows in place
     frame = log.to_frame()                                    # a pandas DataFrame (copies)
 
+A column may have a default (``defaults``): an append may leave it out, and its new rows
+take the default. The buffer past the filled rows holds the defaults (written when it
+grows and when rows leave), so an append writes only the columns it is given.
+
 Appending is amortized O(rows appended): each column is a buffer that doubles when full,
 so many small appends cost about as much as one large one. Values are cast to the
 column's dtype (as numpy assignment casts). A view from ``table[name]`` is valid until
@@ -34,27 +38,36 @@ class Table:
     """Named numpy columns of equal length, appended in bulk.
 
     ``spec`` maps each column name to its dtype, in column order. ``capacity`` reserves
-    room for that many rows.
+    room for that many rows. ``defaults`` maps some columns to the value an append that
+    leaves them out gives them.
     """
 
-    __slots__ = ("_cap", "_cols", "_n", "spec")
+    __slots__ = ("_cap", "_cols", "_defaults", "_n", "spec")
 
-    def __init__(self, spec: Mapping[str, DTypeLike], capacity: int = 0):
+    def __init__(self, spec: Mapping[str, DTypeLike], capacity: int = 0, defaults: Mapping[str, Any] | None = None):
         self.spec: dict[str, np.dtype] = _normalized(spec)
+        self._defaults = _checked_defaults(self.spec, defaults)
         if capacity:
             self._cols = {name: np.empty(capacity, dtype) for name, dtype in self.spec.items()}
+            self._fill(0, capacity)
         else:  # nothing is ever written into a zero-length buffer: share one per dtype
             self._cols = {name: _empty(dtype) for name, dtype in self.spec.items()}
         self._n = 0
         self._cap = capacity  # rows of every buffer (kept: appends are on hot paths)
 
     @classmethod
-    def _of(cls, spec: dict[str, np.dtype], cols: dict[str, np.ndarray], n: int) -> Table:
-        """A table over ``cols`` as they are (no checks, no copies)."""
+    def _of(cls, spec: dict[str, np.dtype], cols: dict[str, np.ndarray], n: int, defaults=None) -> Table:
+        """A table over ``cols`` as they are (no checks, no copies; the rows past ``n`` hold
+        the ``defaults``)."""
         out = object.__new__(cls)
-        out.spec, out._cols, out._n = spec, cols, n
+        out.spec, out._cols, out._n, out._defaults = spec, cols, n, defaults or {}
         out._cap = next(iter(cols.values())).size if cols else 0
         return out
+
+    @property
+    def defaults(self) -> dict[str, Any]:
+        """The columns an append may leave out, and the value they then take."""
+        return dict(self._defaults)
 
     # ------------------------------------------------------------------ reading
     @property
@@ -137,16 +150,19 @@ class Table:
                 m = kept.size
                 col[:m] = kept
         self._n = m
+        self._fill(m, n)
 
     def truncate(self, n: int) -> None:
         """Keep the first ``n`` rows (the rows were compacted in place, e.g. by a compiled
         pass over the views ``table[name]``)."""
         if not 0 <= n <= self._n:
             raise ValueError(f"truncate: {n} rows asked of a table of {self._n}")
+        self._fill(n, self._n)
         self._n = int(n)
 
     def clear(self) -> None:
         """Remove every row (the buffers stay allocated)."""
+        self._fill(0, self._n)
         self._n = 0
 
     def shrink(self, capacity: int) -> None:
@@ -167,11 +183,11 @@ class Table:
                 raise IndexError(f"take: a bool mask of {index.shape} for a table of {n} rows")
             index = np.flatnonzero(index)
         cols = {name: np.ascontiguousarray(col[:n][index]) for name, col in self._cols.items()}
-        return Table._of(self.spec, cols, next(iter(cols.values())).size)
+        return Table._of(self.spec, cols, next(iter(cols.values())).size, self._defaults)
 
     def empty_like(self) -> Table:
-        """A new empty table with the same columns."""
-        return Table(self.spec)
+        """A new empty table with the same columns (and defaults)."""
+        return Table(self.spec, defaults=self._defaults)
 
     @staticmethod
     def concat(tables: Iterable[Table]) -> Table:
@@ -182,7 +198,7 @@ class Table:
         first = tables[0]
         for t in tables[1:]:
             first._check_same(t)
-        out = Table(first.spec, capacity=sum(len(t) for t in tables))
+        out = Table(first.spec, capacity=sum(len(t) for t in tables), defaults=first._defaults)
         for t in tables:
             out.extend(t)
         return out
@@ -224,7 +240,9 @@ class Table:
             values = dict(zip(self.spec, rows, strict=True))
         if values.keys() != self.spec.keys():
             missing, extra = self.spec.keys() - values.keys(), values.keys() - self.spec.keys()
-            raise KeyError(f"append: columns missing {sorted(missing)}, unknown {sorted(extra)}")
+            missing -= self._defaults.keys()  # those take their defaults (the buffer holds them)
+            if missing or extra:
+                raise KeyError(f"append: columns missing {sorted(missing)}, unknown {sorted(extra)}")
         return values
 
     def _reserve(self, rows: int) -> None:
@@ -241,6 +259,13 @@ class Table:
             buf[:n] = col[:n]
             self._cols[name] = buf
         self._cap = cap
+        self._fill(n, cap)
+
+    def _fill(self, start: int, stop: int) -> None:
+        """Write the defaults into rows ``[start, stop)`` of the buffers (rows no longer filled)."""
+        if stop > start:
+            for name, value in self._defaults.items():
+                self._cols[name][start:stop] = value
 
     def _check_same(self, other: Table) -> None:
         if other.spec != self.spec:
@@ -262,6 +287,21 @@ def _compactor():
 
         _COMPACT.append(compact_in_place)
     return _COMPACT[0]
+
+
+def _checked_defaults(spec: dict[str, np.dtype], defaults: Mapping[str, Any] | None) -> dict[str, Any]:
+    """``defaults`` of columns of ``spec``, as scalars of their dtypes."""
+    if not defaults:
+        return {}
+    unknown = defaults.keys() - spec.keys()
+    if unknown:
+        raise KeyError(f"defaults for columns the table does not have: {sorted(unknown)}")
+    out = {}
+    for name, value in defaults.items():
+        if np.ndim(value):
+            raise ValueError(f"the default of column {name!r} must be a scalar, got {value!r}")
+        out[name] = np.asarray(value, dtype=spec[name])[()]  # a value the dtype cannot hold is refused
+    return out
 
 
 class _Spec(dict):

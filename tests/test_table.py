@@ -7,7 +7,7 @@ from typing import NamedTuple
 import numpy as np
 import pandas as pd
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from sim.table import Table
@@ -141,6 +141,74 @@ def test_matches_plain_concatenation(ops):
             ref_x, ref_y = ref_x[mask], ref_y[mask]
         np.testing.assert_array_equal(tab["x"], ref_x)
         np.testing.assert_array_equal(tab["y"], ref_y)
+
+
+OPS_WITH_DEFAULTS = st.lists(
+    st.one_of(
+        st.tuples(st.just("append"), st.integers(0, 40), st.booleans()),  # rows, and whether y is given
+        st.tuples(st.just("keep"), st.integers(0, 2**16), st.just(False)),
+        st.tuples(st.just("truncate"), st.integers(0, 2**16), st.just(False)),
+        st.tuples(st.just("clear"), st.just(0), st.just(False)),
+        st.tuples(st.just("shrink"), st.integers(0, 64), st.just(False)),
+    ),
+    max_size=30,
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(OPS_WITH_DEFAULTS)
+@example([("append", 4, True), ("keep", 0, False), ("append", 3, False)])  # rows left behind by each
+@example([("append", 4, True), ("truncate", 1, False), ("append", 3, False)])
+@example([("append", 4, True), ("clear", 0, False), ("append", 3, False)])
+@example([("append", 40, True), ("keep", 1, False), ("shrink", 0, False), ("append", 40, False)])
+def test_a_column_left_out_takes_its_default_whatever_came_before(ops):
+    """Rows appended without the defaulted column hold its default, whatever rows were in
+    the buffer before (kept, truncated, cleared, shrunk, grown); given, it holds the values."""
+    tab = Table({"x": np.int64, "y": np.float32, "z": np.int8}, defaults={"y": np.nan, "z": -1})
+    ref = {"x": np.zeros(0, np.int64), "y": np.zeros(0, np.float32), "z": np.zeros(0, np.int8)}
+    counter = 0
+    for op, arg, given_y in ops:
+        if op == "append":
+            x = np.arange(counter, counter + arg)
+            counter += arg
+            y = (x / 7).astype(np.float32) if given_y else np.full(arg, np.nan, np.float32)
+            if given_y:
+                tab.append(x=x, y=x / 7, z=5)
+            else:
+                tab.append(x=x)
+            new = {"x": x, "y": y, "z": np.full(arg, 5 if given_y else -1, np.int8)}
+            ref = {k: np.concatenate([ref[k], new[k]]) for k in ref}
+        elif op == "keep":
+            mask = (np.arange(len(tab)) * 2654435761 + arg) % 3 != 0
+            tab.keep(mask)
+            ref = {k: v[mask] for k, v in ref.items()}
+        elif op == "truncate":
+            m = arg % (len(tab) + 1)
+            tab.truncate(m)
+            ref = {k: v[:m] for k, v in ref.items()}
+        elif op == "clear":
+            tab.clear()
+            ref = {k: v[:0] for k, v in ref.items()}
+        else:
+            tab.shrink(arg)
+        for k in ref:
+            np.testing.assert_array_equal(tab[k], ref[k])
+    for other in (tab.take(np.arange(len(tab))), tab.empty_like(), Table.concat([tab, tab])):
+        m = len(other)
+        other.append(x=np.arange(3))
+        assert np.isnan(other["y"][m:]).all() and (other["z"][m:] == -1).all()
+
+
+def test_defaults_are_checked():
+    with pytest.raises(KeyError, match="missing"):  # a column without a default must be given
+        Table({"x": np.int64, "y": np.float32}, defaults={"y": 0.0}).append(y=np.zeros(2))
+    with pytest.raises(KeyError, match="does not have"):
+        Table({"x": np.int64}, defaults={"w": 0})
+    with pytest.raises(ValueError):
+        Table({"x": np.int8}, defaults={"x": np.nan})  # not a value of the column's dtype
+    with pytest.raises(ValueError, match="scalar"):
+        Table({"x": np.int8}, defaults={"x": [1, 2]})
+    assert Table({"x": np.int8}, defaults={"x": 3}).defaults == {"x": 3}
 
 
 def test_wrap_adopts_fresh_arrays_without_copying():

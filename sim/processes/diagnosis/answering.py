@@ -132,6 +132,4 @@ def commit(st: DxState, cfg: DiagnosisConfig, model, rows: np.ndarray, start: np
         confidence=p,
         correct=correct,
         offhours=off,
-        counted=False,
-        after_diagnosis=False,
     )

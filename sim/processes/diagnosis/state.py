@@ -133,6 +133,8 @@ COUNTERS = (
 )  # fmt: skip
 #: what a request logs before it has answers
 REQUEST_DEFAULTS = {"first_answer_minutes": np.nan, "abroad": False}
+#: what a new case holds in the columns it arrives without
+CASE_DEFAULTS = {name: fill for name, (_, fill) in CASE_COLUMNS.items()}
 #: the columns of the requests that the end-of-run metrics read (a streamed run logs only these)
 REQUEST_COLUMNS_READ = ("route", "first_answer_minutes", "abroad")
 # the requests still open, with what answering them needs (``id``: the request)
@@ -147,6 +149,21 @@ OPEN_REQUEST_SPEC = {
     "open": np.bool_,  # False once the case is diagnosed (the row stays until closed rows are dropped)
     "next": np.int64,  # the row of the case's previous request still open (-1: none)
 }
+
+
+#: what a new pair, answer and open request hold until they change (appends leave these out)
+PAIR_DEFAULTS = {"state": PENDING, "ready": np.nan, "quality": 0.0, "willing": False}
+ANSWER_DEFAULTS = {"counted": False, "after_diagnosis": False}
+OPEN_REQUEST_DEFAULTS = {"open": True, "next": -1}
+
+
+def _new_table(spec: dict, defaults: dict) -> Table:
+    """An empty table of ``spec`` whose appends may leave out the columns of ``defaults``."""
+    return Table(spec, defaults={name: value for name, value in defaults.items() if name in spec})
+
+
+def _case_table() -> Table:
+    return _new_table({name: dtype for name, (dtype, _) in CASE_COLUMNS.items()}, CASE_DEFAULTS)
 
 
 #: rows a compacted table keeps room for at least (see :func:`compacted`)
@@ -213,13 +230,13 @@ class DxState:
         self.n = n_clinicians
         self.n_labels = n_labels
         self.experts = Experts.new(n_clinicians)
-        self.cases = Table({name: dtype for name, (dtype, _) in CASE_COLUMNS.items()})
+        self.cases = _case_table()
         self._scores = np.zeros((0, n_labels))  # per case and diagnosis: log-likelihood of the answers
         self._req_head = np.zeros(0, np.int64)  # per case (rows, as cases): its latest open request's row (-1: none)
-        self.requests = Table(REQUEST_SPEC)
-        self.open_requests = Table(OPEN_REQUEST_SPEC)  # the pairs' ``req`` are its rows
-        self.pairs = Table(PAIR_SPEC)
-        self.inflight = Table(ANSWER_SPEC)
+        self.requests = _new_table(REQUEST_SPEC, REQUEST_DEFAULTS)
+        self.open_requests = _new_table(OPEN_REQUEST_SPEC, OPEN_REQUEST_DEFAULTS)  # the pairs' ``req`` are its rows
+        self.pairs = _new_table(PAIR_SPEC, PAIR_DEFAULTS)
+        self.inflight = _new_table(ANSWER_SPEC, ANSWER_DEFAULTS)
         self.answer_log: list[Table] = []
         self.answer_sink: TableStream | None = None  # streamed: finished answers go there (outputs.stream_answers)
         self.answers_written_before = -np.inf  # every answer written started before this time
@@ -254,7 +271,7 @@ class DxState:
     def add_cases(self, **columns: np.ndarray) -> np.ndarray:
         """Append new cases (the columns not given take their defaults); their ids."""
         n = len(self.cases)
-        self.cases.append({name: columns.get(name, fill) for name, (_, fill) in CASE_COLUMNS.items()})
+        self.cases.append(columns)
         m = len(self.cases)
         if self._scores.shape[0] < m:
             room = max(2 * self._scores.shape[0], m, 256)
@@ -303,13 +320,13 @@ class DxState:
 
     def add_requests(self, **columns) -> np.ndarray:
         """Append requests about cases not yet diagnosed (the columns of
-        :data:`OPEN_REQUEST_SPEC` but the id, arrays or scalars); their rows of
+        :data:`OPEN_REQUEST_SPEC` but the id, open and next; arrays or scalars); their rows of
         ``open_requests``. They stay open until their case is diagnosed."""
         R, H = self.requests, self.open_requests
         first, n = len(R), len(H)
-        k = max(v.size if isinstance(v, np.ndarray) else 1 for v in columns.values())
-        R.append({name: columns[name] if name in columns else np.full(k, REQUEST_DEFAULTS[name]) for name in R.names})
-        H.append(id=np.arange(first, len(R)), open=True, next=-1, **columns)
+        k = columns["case"].size  # (the lean log may have no column given as an array)
+        R.append({name: v if type(v) is np.ndarray else np.full(k, v) for name, v in columns.items() if name in R.spec})
+        H.append(id=np.arange(first, len(R)), **columns)
         link_requests(self._req_head, H["next"], n, self.rows(H["case"][n:]))
         self._n_open_reqs += len(H) - n
         return np.arange(n, len(H))
@@ -331,7 +348,7 @@ class DxState:
         keys = case.astype(np.int64) * self.n + exp
         self._asked_new.append(keys)
         self._n_asked_new += keys.size
-        self.pairs.append(req=req, exp=exp, state=PENDING, ready=np.nan, quality=0.0, willing=False)
+        self.pairs.append(req=req, exp=exp)
 
     def asked_keys(self) -> tuple[np.ndarray, np.ndarray]:
         """The keys ``case * n + member`` of the (case, member) pairs asked about cases not
@@ -404,7 +421,7 @@ class DxState:
         streamed run, before it runs: the end of the run keeps no others)."""
         if len(self.requests):
             raise RuntimeError("log_requests_lean: requests were already logged")
-        self.requests = Table({name: REQUEST_SPEC[name] for name in REQUEST_COLUMNS_READ})
+        self.requests = _new_table({name: REQUEST_SPEC[name] for name in REQUEST_COLUMNS_READ}, REQUEST_DEFAULTS)
 
     def _drop_closed_requests(self) -> None:
         """Keep only the open requests' rows of ``open_requests``; the pairs (all of open
@@ -424,15 +441,15 @@ class DxState:
         request log taken (a streamed run's end): the cases held and their scores, the pairs,
         the answers in flight, the open sets and the request log. The experts and the counters
         stay. Nothing can step the state after this."""
-        self.cases = Table({name: dtype for name, (dtype, _) in CASE_COLUMNS.items()})
+        self.cases = _case_table()
         self._scores = np.zeros((0, self.n_labels))
         self._req_head = np.zeros(0, np.int64)
         self._row_of = np.zeros(0, np.int32)
-        self.pairs = Table(PAIR_SPEC)
-        self.inflight = Table(ANSWER_SPEC)
-        self.open_requests = Table(OPEN_REQUEST_SPEC)
+        self.pairs = _new_table(PAIR_SPEC, PAIR_DEFAULTS)
+        self.inflight = _new_table(ANSWER_SPEC, ANSWER_DEFAULTS)
+        self.open_requests = _new_table(OPEN_REQUEST_SPEC, OPEN_REQUEST_DEFAULTS)
         self._empty_open_sets()
-        self.requests = Table(self.requests.spec)
+        self.requests = self.requests.empty_like()
 
     def drop_cases(self, written: np.ndarray) -> None:
         """Drop the rows ``written`` (bool per row of ``cases``: written out) and their scores."""
