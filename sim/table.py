@@ -42,11 +42,12 @@ class Table:
     leaves them out gives them.
     """
 
-    __slots__ = ("_cap", "_cols", "_defaults", "_n", "spec")
+    __slots__ = ("_cap", "_cols", "_defaults", "_n", "_required", "spec")
 
     def __init__(self, spec: Mapping[str, DTypeLike], capacity: int = 0, defaults: Mapping[str, Any] | None = None):
         self.spec: dict[str, np.dtype] = _normalized(spec)
         self._defaults = _checked_defaults(self.spec, defaults)
+        self._required = frozenset(self.spec.keys() - self._defaults.keys())  # what an append must give
         if capacity:
             self._cols = {name: np.empty(capacity, dtype) for name, dtype in self.spec.items()}
             self._fill(0, capacity)
@@ -61,6 +62,7 @@ class Table:
         the ``defaults``)."""
         out = object.__new__(cls)
         out.spec, out._cols, out._n, out._defaults = spec, cols, n, defaults or {}
+        out._required = frozenset(spec.keys() - out._defaults.keys())
         out._cap = next(iter(cols.values())).size if cols else 0
         return out
 
@@ -238,11 +240,12 @@ class Table:
             if len(rows) != len(self.spec):
                 raise ValueError(f"append: {len(rows)} columns given in order, the table has {len(self.spec)}")
             values = dict(zip(self.spec, rows, strict=True))
-        if values.keys() != self.spec.keys():
-            missing, extra = self.spec.keys() - values.keys(), values.keys() - self.spec.keys()
-            missing -= self._defaults.keys()  # those take their defaults (the buffer holds them)
-            if missing or extra:
-                raise KeyError(f"append: columns missing {sorted(missing)}, unknown {sorted(extra)}")
+        keys = values.keys()
+        # the columns left out take their defaults (the buffer holds them); set comparisons of
+        # the key views, no sets made (this is on hot paths)
+        if keys != self.spec.keys() and not (keys <= self.spec.keys() and keys >= self._required):
+            missing, extra = self._required - keys, keys - self.spec.keys()
+            raise KeyError(f"append: columns missing {sorted(missing)}, unknown {sorted(extra)}")
         return values
 
     def _reserve(self, rows: int) -> None:
