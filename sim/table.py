@@ -11,8 +11,10 @@ as columns rather than rows. :class:`Table` holds them::
     frame = log.to_frame()                                    # a pandas DataFrame (copies)
 
 A column may have a default (``defaults``): an append may leave it out, and its new rows
-take the default. The buffer past the filled rows holds the defaults (written when it
-grows and when rows leave), so an append writes only the columns it is given.
+take the default. Rows that leave get the defaults written over them, and so do the rows an
+append reaches for the first time in a buffer: past the rows held, the buffer holds the
+defaults up to the furthest row filled, so an append there writes only the columns it is
+given (and the pages of a grown buffer are touched only as rows reach them).
 
 Appending is amortized O(rows appended): each column is a buffer that doubles when full,
 so many small appends cost about as much as one large one. Values are cast to the
@@ -42,7 +44,7 @@ class Table:
     leaves them out gives them.
     """
 
-    __slots__ = ("_cap", "_cols", "_defaults", "_n", "_required", "spec")
+    __slots__ = ("_cap", "_clean", "_cols", "_defaults", "_n", "_required", "spec")
 
     def __init__(self, spec: Mapping[str, DTypeLike], capacity: int = 0, defaults: Mapping[str, Any] | None = None):
         self.spec: dict[str, np.dtype] = _normalized(spec)
@@ -50,18 +52,18 @@ class Table:
         self._required = frozenset(self.spec.keys() - self._defaults.keys())  # what an append must give
         if capacity:
             self._cols = {name: np.empty(capacity, dtype) for name, dtype in self.spec.items()}
-            self._fill(0, capacity)
         else:  # nothing is ever written into a zero-length buffer: share one per dtype
             self._cols = {name: _empty(dtype) for name, dtype in self.spec.items()}
         self._n = 0
         self._cap = capacity  # rows of every buffer (kept: appends are on hot paths)
+        self._clean = 0  # the rows from the last one held to this one hold the defaults
 
     @classmethod
     def _of(cls, spec: dict[str, np.dtype], cols: dict[str, np.ndarray], n: int, defaults=None) -> Table:
         """A table over ``cols`` as they are (no checks, no copies; the rows past ``n`` hold
         the ``defaults``)."""
         out = object.__new__(cls)
-        out.spec, out._cols, out._n, out._defaults = spec, cols, n, defaults or {}
+        out.spec, out._cols, out._n, out._defaults, out._clean = spec, cols, n, defaults or {}, n
         out._required = frozenset(spec.keys() - out._defaults.keys())
         out._cap = next(iter(cols.values())).size if cols else 0
         return out
@@ -126,6 +128,9 @@ class Table:
         end = n + k
         if end > self._cap:
             self._reserve(end)
+        if self._defaults and end > self._clean:  # rows reached for the first time in this buffer
+            self._fill(max(n, self._clean), end)
+            self._clean = end
         cols = self._cols
         for name, v in values.items():
             cols[name][n:end] = v
@@ -262,10 +267,10 @@ class Table:
             buf[:n] = col[:n]
             self._cols[name] = buf
         self._cap = cap
-        self._fill(n, cap)
+        self._clean = n
 
     def _fill(self, start: int, stop: int) -> None:
-        """Write the defaults into rows ``[start, stop)`` of the buffers (rows no longer filled)."""
+        """Write the defaults into rows ``[start, stop)`` of the buffers (rows not held)."""
         if stop > start:
             for name, value in self._defaults.items():
                 self._cols[name][start:stop] = value
