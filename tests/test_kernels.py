@@ -499,6 +499,61 @@ def test_rumor_transitions_equal_the_masks(compiled):
         assert n < 500 or all(g.size for g in got)
 
 
+def _rumor_readers_by_sort(recv, stance, w, sender, group, state, content, correction, unaware):
+    """What :func:`expose_rumor` computed before :func:`rumor_readers`: a stable sort by
+    reader, ``np.bincount`` of the weights and the first masked copy per reader."""
+    order = np.argsort(recv, kind="stable")
+    rs = recv[order]
+    head = np.empty(rs.size, bool)
+    head[0] = True
+    np.not_equal(rs[1:], rs[:-1], out=head[1:])
+    readers, at = rs[head], order[head]
+    slot = np.empty(recv.size, np.int64)
+    slot[order] = np.cumsum(head) - 1
+    first = np.zeros(recv.size, bool)
+    first[at] = True
+    st = state[readers]
+    known = (st[slot] != unaware) | ~first
+    is_r, is_c = stance == content, stance == correction
+    m = readers.size
+    out = [at, st, known, np.bincount(slot, weights=w * is_r, minlength=m)]
+    out.append(np.bincount(slot, weights=w * is_c, minlength=m))
+    for mask in (is_r, is_c):
+        src, grp = np.full(m, -1, np.int32), np.full(m, -1, np.int32)
+        idx = order[mask[order]]
+        if idx.size:
+            r = slot[idx]
+            h = np.empty(r.size, bool)
+            h[0] = True
+            np.not_equal(r[1:], r[:-1], out=h[1:])
+            src[r[h]], grp[r[h]] = sender[idx[h]], group[idx[h]]
+        out += [src, grp]
+    return readers, slot, out
+
+
+@pytest.mark.parametrize("compiled", [True, False])
+def test_rumor_readers_equal_the_sort_and_the_bincounts(compiled):
+    from sim.kernels import unique_inverse
+
+    kernel = D.rumor_readers if compiled else D.rumor_readers.py_func
+    rng = np.random.default_rng(23)
+    content, correction, unaware = 0, 1, 0
+    for n, weight_type in ((1, np.float32), (9, np.float64), (2000, np.float32), (2000, np.float64)):
+        recv = rng.integers(0, max(n // 3, 1), n).astype(np.int32)  # readers with several copies
+        stance = rng.integers(0, 3, n).astype(np.int8)  # content, correction, neither
+        w = (rng.random(n) * 3).astype(weight_type)  # float64: weights times trust
+        sender = rng.integers(0, 500, n).astype(np.int32)
+        group = np.where(rng.random(n) < 0.3, -1, rng.integers(0, 50, n)).astype(np.int32)
+        state = rng.integers(0, 4, 1000).astype(np.int8)
+        readers, slot, want = _rumor_readers_by_sort(recv, stance, w, sender, group, state, content, correction, 0)
+        uniq, inv = unique_inverse(recv)  # as the process finds them (DistinctIds)
+        assert np.array_equal(uniq, readers) and np.array_equal(inv, slot)
+        got = kernel(inv, uniq, stance, w, sender, group, state, content, correction, unaware)
+        for g, x in zip(got, want, strict=True):
+            assert np.array_equal(g, x) and g.dtype == x.dtype  # the sums bit for bit, too
+        assert n < 2000 or ((got[3] > 0).any() and (got[5] < 0).any() and (got[7] >= 0).any())
+
+
 @pytest.mark.parametrize("compiled", [True, False])
 def test_decide_considering_is_the_masks_it_replaced(compiled):
     kernel = D.decide_considering if compiled else D.decide_considering.py_func

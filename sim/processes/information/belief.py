@@ -55,27 +55,13 @@ def expose_rumor(p: InformationProcess, model, j: int, sub: Table, t: float) -> 
     recv, stance, w, sender, group = sub["recv"], sub["stance"], sub["weight"], sub["sender"], sub["group"]
     if p.trust is not None and p.trust.config.belief:  # the reader's trust in the sender
         w = w * p.trust.factor(recv, sender, group)
-    # one stable sort: the readers (sorted), each copy's reader index, each reader's first copy
-    order = np.argsort(recv, kind="stable")
-    rs = recv[order]
-    head = np.empty(rs.size, bool)
-    head[0] = True
-    np.not_equal(rs[1:], rs[:-1], out=head[1:])
-    readers, at = rs[head], order[head]
-    slot = np.empty(recv.size, np.int64)
-    slot[order] = np.cumsum(head) - 1  # reader index of each copy
-    first = np.zeros(recv.size, bool)
-    first[at] = True
-    st = arr.state[j, readers]
-    known = (st[slot] != UNAWARE) | ~first
+    # the readers (sorted), each copy's reader index; each reader's first copy, state, the
+    # weights of each stance and where the first copy of each came from (one compiled pass)
+    readers, slot = p.distinct(recv)
+    at, st, known, w_r, w_c, src_r, grp_r, src_c, grp_c = decision_kernels.rumor_readers(
+        slot, readers, stance, w, sender, group, arr.state[j], CONTENT, CORRECTION, UNAWARE
+    )
     _stifle(p, j, sender, group, known)
-    is_r, is_c = stance == CONTENT, stance == CORRECTION
-    m = readers.size
-    w_r = np.bincount(slot, weights=w * is_r, minlength=m)
-    w_c = np.bincount(slot, weights=w * is_c, minlength=m)
-    # each new state is attributed to the reader's first copy of the matching stance
-    src_r, grp_r = _first_of(order, slot, is_r, sender, group, m)
-    src_c, grp_c = _first_of(order, slot, is_c, sender, group, m)
     src, grp = sender[at], group[at]
     # susceptible readers take a stance
     sus = (st == UNAWARE) | (st == DOUBTS)
@@ -221,19 +207,3 @@ def _stifle(p: InformationProcess, j: int, sender: np.ndarray, group: np.ndarray
         senders = sender[hit]
         stop = senders[p.rng.random(senders.size) < prob]
         p.arrays.active[j, stop] = False
-
-
-def _first_of(order, slot, mask, sender, group, m):
-    """Sender and group of each reader's first copy among ``mask`` (-1 where none): the
-    copies in ``order`` (stable by reader) keep their reading order within a reader."""
-    out_s = np.full(m, -1, np.int32)
-    out_g = np.full(m, -1, np.int32)
-    idx = order[mask[order]]  # masked copies, by reader, in reading order
-    if idx.size:
-        r = slot[idx]
-        head = np.empty(r.size, bool)
-        head[0] = True
-        np.not_equal(r[1:], r[:-1], out=head[1:])
-        out_s[r[head]] = sender[idx[head]]
-        out_g[r[head]] = group[idx[head]]
-    return out_s, out_g

@@ -14,7 +14,49 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-__all__ = ["decide_considering", "reinforced_now", "rumor_transitions"]
+__all__ = ["decide_considering", "reinforced_now", "rumor_readers", "rumor_transitions"]
+
+
+@njit(cache=True)
+def rumor_readers(slot, readers, stance, w, sender, group, state, content, correction, unaware):
+    """The readers of a rumor's copies (in reading order; ``slot``: each copy's reader, an
+    index into ``readers``): each reader's first copy ``at`` and state ``st``; per copy,
+    whether its reader knew of the rumor (``known``: a later copy, or the first to a reader
+    not unaware); per reader, the summed weights of the copies with the content and with the
+    correction (in copy order, as ``np.bincount``) and the sender and group of the first copy
+    of each stance (-1: none)."""
+    m, n = readers.size, slot.size
+    at = np.full(m, -1, np.int64)
+    st = np.empty(m, state.dtype)
+    for k in range(m):
+        st[k] = state[readers[k]]
+    known = np.empty(n, np.bool_)
+    w_r = np.zeros(m)
+    w_c = np.zeros(m)
+    src_r = np.full(m, -1, np.int32)
+    grp_r = np.full(m, -1, np.int32)
+    src_c = np.full(m, -1, np.int32)
+    grp_c = np.full(m, -1, np.int32)
+    seen_r = np.zeros(m, np.bool_)
+    seen_c = np.zeros(m, np.bool_)
+    for i in range(n):
+        k = slot[i]
+        if at[k] < 0:
+            at[k] = i
+            known[i] = st[k] != unaware
+        else:
+            known[i] = True
+        if stance[i] == content:
+            w_r[k] += np.float64(w[i])
+            if not seen_r[k]:
+                seen_r[k] = True
+                src_r[k], grp_r[k] = sender[i], group[i]
+        elif stance[i] == correction:
+            w_c[k] += np.float64(w[i])
+            if not seen_c[k]:
+                seen_c[k] = True
+                src_c[k], grp_c[k] = sender[i], group[i]
+    return at, st, known, w_r, w_c, src_r, grp_r, src_c, grp_c
 
 
 @njit(cache=True)
