@@ -13,8 +13,9 @@ as columns rather than rows. :class:`Table` holds them::
 A column may have a default (``defaults``): an append may leave it out, and its new rows
 take the default. Rows that leave get the defaults written over them, and so do the rows an
 append reaches for the first time in a buffer: past the rows held, the buffer holds the
-defaults up to the furthest row filled, so an append there writes only the columns it is
-given (and the pages of a grown buffer are touched only as rows reach them).
+defaults up to the furthest row filled (and :data:`FILL_AHEAD` rows more), so an append
+there writes only the columns it is given (and the pages of a grown buffer are touched only
+as rows reach them).
 
 Appending is amortized O(rows appended): each column is a buffer that doubles when full,
 so many small appends cost about as much as one large one. Values are cast to the
@@ -34,6 +35,8 @@ from numpy.typing import ArrayLike, DTypeLike
 __all__ = ["Table"]
 
 _MIN_CAPACITY = 16
+#: rows past an append that reaches them for the first time that get the defaults with its own
+FILL_AHEAD = 4096
 
 
 class Table:
@@ -129,8 +132,9 @@ class Table:
         if end > self._cap:
             self._reserve(end)
         if self._defaults and end > self._clean:  # rows reached for the first time in this buffer
-            self._fill(max(n, self._clean), end)
-            self._clean = end
+            ahead = min(self._cap, end + FILL_AHEAD)  # a table that grows by small appends: a fill now and then
+            self._fill(max(n, self._clean), ahead)
+            self._clean = ahead
         cols = self._cols
         for name, v in values.items():
             cols[name][n:end] = v
