@@ -161,3 +161,50 @@ def test_believer_accuracy_validation_case():
 
     res = evaluate(registered_cases()["believer_accuracy"])
     assert res.passed, res
+
+
+@pytest.mark.parametrize("compiled", [True, False])
+def test_compiled_judgments_equal_p_correct_and_the_masks(compiled):
+    """The compiled accuracy and counts of ``CareLink.judge`` against what it computed with
+    numpy before (``p_correct`` per variant, then the masks counted by tier): bit-identical
+    accuracies, the same counts, with inputs of each dtype the callers pass."""
+    from types import SimpleNamespace
+
+    from sim.processes.diagnosis import accuracy_kernels as K
+    from sim.processes.diagnosis.combining import p_correct
+
+    exps = K.accuracy_exponents if compiled else K.accuracy_exponents.py_func
+    judged = K.judged if compiled else K.judged.py_func
+    cfg = SimpleNamespace(image_penalty=0.4, equipment_penalty=0.7, accuracy_slope=0.15)
+    rng = np.random.default_rng(31)
+    n_labels = 6
+    for m, skill_type, quality_type in (
+        (0, np.float64, np.float32),
+        (1, np.float32, np.float64),
+        (3000, np.float64, np.float32),
+    ):
+        skill = rng.random(m).astype(skill_type)
+        diff = rng.random(m).astype(np.float32)
+        lacks = rng.random(m) < 0.3
+        quality = np.where(rng.random(m) < 0.5, 0.6, 1.0).astype(quality_type)
+        bel = rng.random(m) < 0.4
+        gain, loss = 0.2 * (rng.random(m) < 0.3), 0.3 * bel
+        u = rng.random(m)
+        tier = rng.integers(0, 3, m).astype(np.int8)
+        p = p_correct(cfg, n_labels, skill + gain - loss, diff, lacks, quality)
+        u[: m // 10] = p[: m // 10]  # ties: u equal to the accuracy is wrong
+        for free, none in ((False, False), (True, False), (False, True), (True, True)):
+            counts = np.zeros((3, 3), np.int64)
+            e = np.exp(exps(skill, gain, loss, diff, lacks, quality, 0.4, 0.7, 0.15, free, none))
+            got_p, got_c = judged(e, 1.0 / n_labels, u, tier, bel, counts[0], counts[1], counts[2], free, none)
+            assert np.array_equal(got_p, p) and np.array_equal(got_c, u < p)
+            want = np.zeros((3, 3), np.int64)
+            if free:
+                p_free = p_correct(cfg, n_labels, skill + gain, diff, lacks, quality)
+                np.add.at(want[0], tier, (~(u < p) & (u < p_free)).astype(np.int64))
+                np.add.at(want[1], tier, bel.astype(np.int64))
+            if none:
+                p_none = p_correct(cfg, n_labels, skill - loss, diff, lacks, quality)
+                np.add.at(want[2], tier, ((u < p) & (u >= p_none)).astype(np.int64))
+            assert np.array_equal(counts, want)
+            assert m < 3000 or not (free and none) or (counts > 0).all()

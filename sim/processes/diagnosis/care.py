@@ -30,7 +30,7 @@ import pandas as pd
 from ...arrays import label_masks, sorted_member
 from ...schema import TIERS
 from ..information.config import ADOPTED, BELIEVES, CORRECTED
-from .combining import p_correct
+from .accuracy_kernels import accuracy_exponents, judged
 from .config import CASE_SPECIALTIES, LOCAL, DiagnosisConfig
 from .kernels import item_states
 from .state import DxState
@@ -133,17 +133,19 @@ class CareLink:
         per ``tier`` (of the case's facility). ``shifts``: from :meth:`shift` when known."""
         diff = st.cases["difficulty"][st.rows(cases)]
         gain, loss, bel = self.shift(st, cfg, cases, who) if shifts is None else shifts
-        p = p_correct(cfg, st.n_labels, skill + gain - loss, diff, lacks, quality)
-        correct = u < p
-        if self.active(cfg) and cases.size:
-            if bel.any():
-                p_free = p_correct(cfg, st.n_labels, skill + gain, diff, lacks, quality)
-                np.add.at(self.harm_wrong[judge], tier, (~correct & (u < p_free)).astype(np.int64))
-                np.add.at(self.judged_believing[judge], tier, bel.astype(np.int64))
-            if (gain > 0).any():
-                p_none = p_correct(cfg, st.n_labels, skill - loss, diff, lacks, quality)
-                np.add.at(self.benefit_right[judge], tier, (correct & (u >= p_none)).astype(np.int64))
-        return p, correct
+        counted = self.active(cfg) and cases.size > 0
+        free, none = counted and bool(bel.any()), counted and bool((gain > 0).any())
+        # the accuracy with the judge's skill, and where counted without the belief's loss and
+        # without the guideline's gain (compiled, around numpy's exponential)
+        e = np.exp(accuracy_exponents(
+            skill, gain, loss, diff, lacks, quality, cfg.image_penalty, cfg.equipment_penalty, cfg.accuracy_slope,
+            free, none,
+        ))  # fmt: skip
+        j = judge
+        return judged(
+            e, 1.0 / st.n_labels, u, tier, bel, self.harm_wrong[j], self.judged_believing[j], self.benefit_right[j],
+            free, none,
+        )  # fmt: skip
 
     def delay(self, st: DxState, cfg: DiagnosisConfig, ids: np.ndarray) -> np.ndarray:
         """Days the escalation of the new cases ``ids`` is held back (believing treating

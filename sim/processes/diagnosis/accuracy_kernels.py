@@ -1,0 +1,71 @@
+"""Compiled judgments of accuracy (numba, ``nopython``) for :meth:`.care.CareLink.judge`.
+
+A judgment is right with probability ``g + (1 - g) / (1 + exp(-z))``,
+``z = (skill - image and equipment penalties - difficulty) / slope``
+(:func:`.combining.p_correct`). With information changing care, each judgment needs that
+accuracy for the skill the judge has and, to count harm and benefit, for the skill without
+the belief's loss and without the guideline's gain. The arithmetic around the
+exponential is compiled, in the order of :func:`.combining.p_correct`; the exponential
+itself stays numpy's (one call over every exponent), whose results a compiled ``exp`` does
+not match in the last bit. The results are bit-identical to the numpy they replace (the
+tests compare them).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+__all__ = ["accuracy_exponents", "judged"]
+
+
+@njit(cache=True)
+def accuracy_exponents(
+    skill, gain, loss, difficulty, lacks, quality, image_penalty, equipment_penalty, slope, free, none
+):
+    """``-z`` of each judgment (row 0: skill + gain - loss; then, if ``free``, skill +
+    gain; then, if ``none``, skill - loss), one row per variant, for ``np.exp``."""
+    m = skill.size
+    out = np.empty((1 + int(free) + int(none), m))
+    for i in range(m):
+        pen = image_penalty * (1.0 - np.float64(quality[i]))
+        eq = equipment_penalty * np.float64(lacks[i])
+        d = np.float64(difficulty[i])
+        s = np.float64(skill[i])
+        r = 0
+        out[r, i] = -((((s + gain[i]) - loss[i]) - pen - eq - d) / slope)
+        if free:
+            r += 1
+            out[r, i] = -(((s + gain[i]) - pen - eq - d) / slope)
+        if none:
+            r += 1
+            out[r, i] = -(((s - loss[i]) - pen - eq - d) / slope)
+    return out
+
+
+@njit(cache=True)
+def judged(e, g, u, tier, believes, harm, believing, benefit, free, none):
+    """Accuracy ``p`` and correctness ``u < p`` of each judgment from the exponentials ``e``
+    of :func:`accuracy_exponents`; counts by ``tier``: wrong because of the belief (right
+    without its loss) into ``harm`` and the believing judges into ``believing`` (if
+    ``free``), right because of the guideline (wrong without its gain) into ``benefit`` (if
+    ``none``)."""
+    m = u.size
+    p = np.empty(m)
+    correct = np.empty(m, np.bool_)
+    for i in range(m):
+        pi = g + (1.0 - g) / (1.0 + e[0, i])
+        c = u[i] < pi
+        p[i], correct[i] = pi, c
+        r = 0
+        if free:
+            r += 1
+            if not c and u[i] < g + (1.0 - g) / (1.0 + e[r, i]):
+                harm[tier[i]] += 1
+            if believes[i]:
+                believing[tier[i]] += 1
+        if none:
+            r += 1
+            if c and u[i] >= g + (1.0 - g) / (1.0 + e[r, i]):
+                benefit[tier[i]] += 1
+    return p, correct
