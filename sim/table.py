@@ -52,7 +52,7 @@ class Table:
     def __init__(self, spec: Mapping[str, DTypeLike], capacity: int = 0, defaults: Mapping[str, Any] | None = None):
         self.spec: dict[str, np.dtype] = _normalized(spec)
         self._defaults = _checked_defaults(self.spec, defaults)
-        self._required = frozenset(self.spec.keys() - self._defaults.keys())  # what an append must give
+        self._required = _required(self.spec, self._defaults)  # what an append must give
         if capacity:
             self._cols = {name: np.empty(capacity, dtype) for name, dtype in self.spec.items()}
         else:  # nothing is ever written into a zero-length buffer: share one per dtype
@@ -62,12 +62,12 @@ class Table:
         self._clean = 0  # the rows from the last one held to this one hold the defaults
 
     @classmethod
-    def _of(cls, spec: dict[str, np.dtype], cols: dict[str, np.ndarray], n: int, defaults=None) -> Table:
-        """A table over ``cols`` as they are (no checks, no copies; the rows past ``n`` hold
-        the ``defaults``)."""
+    def _of(cls, spec: dict[str, np.dtype], cols: dict[str, np.ndarray], n: int, like: Table | None = None) -> Table:
+        """A table over ``cols`` as they are (no checks, no copies), with the defaults of the
+        table ``like`` (none without it)."""
         out = object.__new__(cls)
-        out.spec, out._cols, out._n, out._defaults, out._clean = spec, cols, n, defaults or {}, n
-        out._required = frozenset(spec.keys() - out._defaults.keys())
+        out.spec, out._cols, out._n, out._clean = spec, cols, n, n
+        out._defaults, out._required = (like._defaults, like._required) if like is not None else ({}, spec.keys())
         out._cap = next(iter(cols.values())).size if cols else 0
         return out
 
@@ -194,7 +194,7 @@ class Table:
                 raise IndexError(f"take: a bool mask of {index.shape} for a table of {n} rows")
             index = np.flatnonzero(index)
         cols = {name: np.ascontiguousarray(col[:n][index]) for name, col in self._cols.items()}
-        return Table._of(self.spec, cols, next(iter(cols.values())).size, self._defaults)
+        return Table._of(self.spec, cols, next(iter(cols.values())).size, self)
 
     def empty_like(self) -> Table:
         """A new empty table with the same columns (and defaults)."""
@@ -314,6 +314,11 @@ def _checked_defaults(spec: dict[str, np.dtype], defaults: Mapping[str, Any] | N
             raise ValueError(f"the default of column {name!r} must be a scalar, got {value!r}")
         out[name] = np.asarray(value, dtype=spec[name])[()]  # a value the dtype cannot hold is refused
     return out
+
+
+def _required(spec: dict[str, np.dtype], defaults: dict[str, Any]):
+    """The columns without a default: the spec's keys themselves (no set made) when none has one."""
+    return frozenset(spec.keys() - defaults.keys()) if defaults else spec.keys()
 
 
 class _Spec(dict):
