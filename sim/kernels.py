@@ -77,8 +77,8 @@ def insert_in_place(col: np.ndarray, p: int, tail: np.ndarray, pos: np.ndarray) 
     hi = p
     for j in range(tail.size - 1, -1, -1):
         lo = pos[j] - j  # the run's rows [lo, hi) go after the tail row j
-        for i in range(hi - 1, lo - 1, -1):
-            col[i + j + 1] = col[i]
+        if hi > lo:  # a block move (numba copies an overlapping source first, as numpy does)
+            col[lo + j + 1 : hi + j + 1] = col[lo:hi]
         col[pos[j]] = vals[j]
         hi = lo
 
