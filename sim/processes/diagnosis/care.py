@@ -130,7 +130,8 @@ class CareLink:
     ) -> tuple[np.ndarray, np.ndarray]:
         """(accuracy, correct) of judgments of ``cases`` by ``who`` with base ``skill`` and
         uniform draws ``u``, shifted by the judges' information state; counts harm and benefit
-        per ``tier`` (of the case's facility). ``shifts``: from :meth:`shift` when known."""
+        per ``tier`` (of the case's facility). ``lacks`` and ``quality``: one per judgment
+        (see :func:`.combining.p_correct`); ``shifts``: from :meth:`shift` when known."""
         diff = st.cases["difficulty"][st.rows(cases)]
         gain, loss, bel = self.shift(st, cfg, cases, who) if shifts is None else shifts
         counted = self.active(cfg) and cases.size > 0
@@ -141,11 +142,8 @@ class CareLink:
             skill, gain, loss, diff, lacks, quality, cfg.image_penalty, cfg.equipment_penalty, cfg.accuracy_slope,
             free, none,
         ))  # fmt: skip
-        j = judge
-        return judged(
-            e, 1.0 / st.n_labels, u, tier, bel, self.harm_wrong[j], self.judged_believing[j], self.benefit_right[j],
-            free, none,
-        )  # fmt: skip
+        harm, believing, benefit = self.harm_wrong[judge], self.judged_believing[judge], self.benefit_right[judge]
+        return judged(e, 1.0 / st.n_labels, u, tier, bel, harm, believing, benefit, free, none)
 
     def delay(self, st: DxState, cfg: DiagnosisConfig, ids: np.ndarray) -> np.ndarray:
         """Days the escalation of the new cases ``ids`` is held back (believing treating

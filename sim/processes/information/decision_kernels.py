@@ -3,8 +3,9 @@
 The chances that the process draws once per step for the clinicians concerned, not per
 copy: a rumor's believers forgetting, verifying or checking (:func:`rumor_transitions`,
 :mod:`.belief`), and staged adoption's reinforcing copies and decisions
-(:func:`reinforced_now`, :func:`decide_considering`, :mod:`.adoption`). Each is one pass
-replacing a few numpy masks, with identical results (the tests compare each with the numpy
+(:func:`reinforced_now`, :func:`decide_considering`, :mod:`.adoption`); and what a rumor's
+readers bring to their stance, from the copies they read (:func:`rumor_readers`). Each is one
+pass replacing a few numpy masks, sorts or counts, with identical results (the tests compare each with the numpy
 it replaced, compiled and as ``py_func``). Compiled code is cached next to this file
 (``cache=True``).
 """
