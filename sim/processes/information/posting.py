@@ -156,9 +156,9 @@ def post_in_groups(rng, rng_ref, sharers, net, p_notice, p_stop, active, group_p
     """Which ``sharers`` post in which of their groups, who stops, and the noticed copies
     (:func:`kernels.post_in_groups`; with many copies, then :func:`kernels.post_copies`),
     drawn from ``rng`` (``rng_ref``: the same Generator as the kernels take it; many draws
-    are made ahead by numpy, :mod:`.draws`). Returns (index into ``sharers.ids``, group, membership row) of
-    every post, the number of deliveries, (message index, reader) of every noticed copy,
-    and the :class:`kernels.Messages` of the posts with a noticed copy."""
+    are made ahead by numpy, :mod:`.draws`). Returns (index into ``sharers.ids``, group,
+    membership row) of every post, the number of deliveries, (message index, reader) of
+    every noticed copy, and the :class:`kernels.Messages` of the posts with a noticed copy."""
     u = draws.posting_uniforms(rng, sharers, net)
     who, group, row, trials, deliveries, msg, recv, messages, placed = kernels.post_in_groups(
         rng_ref, u, sharers, net, p_notice, p_stop, active, group_posts, stamp, draws.NUMPY_GAPS_FROM
