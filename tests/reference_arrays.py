@@ -227,3 +227,22 @@ def engaged_rate(model, who, oncall, reads_oncall, today, offhours, cap):
     if cap > 0:
         rho = np.where(today[who] >= cap, 0.0, rho)
     return rho
+
+
+def book_referrals(cases, rows, t_ref_entry, facility, spec, need, dest_of, hops_of, hop_days, lead_days,
+                   slots_per_100_beds, fac_beds, next_slot, pick, u, expertise, specialty, off, fac_equipment,
+                   workup_days, book_slots):  # fmt: skip
+    """The numpy booking of ``Referrals.book`` (before its compiled pass): the cases in order of
+    referral, their destination, hops, slot (``book_slots``), treating doctor (``pick`` of
+    facility, specialty, uniforms ``u``), skill, missing equipment and visit time."""
+    order = np.argsort(t_ref_entry[rows], kind="stable")
+    cases, row = cases[order], rows[order]
+    fac, s, k = facility[row], spec[row].astype(np.int64), need[row] - 1
+    dest, hops = dest_of[fac, s, k], hops_of[fac, s, k]
+    arrive = t_ref_entry[row] + hops * hop_days + lead_days
+    gap = 1.0 / (slots_per_100_beds * fac_beds[dest] / 100.0)
+    slot = book_slots(dest, arrive, gap, next_slot)
+    doctor = pick(dest, s.astype(np.int8), u)
+    skill = expertise[doctor] * np.where(specialty[doctor] == s, 1.0, off)
+    lacks = fac_equipment[dest] < need[row]
+    return cases, row, doctor, skill, lacks, slot + workup_days, dest, hops

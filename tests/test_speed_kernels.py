@@ -25,11 +25,13 @@ from sim.kernels import (
 )
 from sim.processes.diagnosis import answer_kernels as AK
 from sim.processes.diagnosis import kernels as DK
+from sim.processes.diagnosis import referral_kernels as RK
 from sim.processes.diagnosis.state import Experts
 from sim.rng_ref import GeneratorRef
 
 from .reference_arrays import (
     answer_inputs,
+    book_referrals,
     choose_groups,
     combine_batch,
     csr_rows,
@@ -121,6 +123,68 @@ def test_book_slots_equals_the_numpy_booking(kernel):
         got = kernel(dest, arrive, gap_of[dest], next_slot)
         assert np.array_equal(got, want)
         assert np.array_equal(next_slot, ref_next)
+
+
+@pytest.mark.parametrize("kernel", _both(RK.book_referrals))
+@pytest.mark.parametrize("written", [False, True], ids=["row=id", "row map"])
+def test_book_referrals_equals_the_numpy_booking(kernel, written):
+    """The compiled booking against the numpy of ``Referrals.book`` it replaced: the same
+    order, destinations, slots, doctors (the same uniforms of the same stream, and no other
+    draw), skills, missing equipment and visit times, over successive batches (the queues
+    carry over), with ties in the referral times; the case columns written in place."""
+    rng = np.random.default_rng(21)
+    n_fac, n_spec, n_people, n_cases = 9, 5, 400, 300
+    dest_of = rng.integers(0, n_fac, (n_fac, n_spec, 3)).astype(np.int32)
+    hops_of = rng.integers(0, 4, (n_fac, n_spec, 3)).astype(np.int8)
+    fac_beds = rng.integers(20, 900, n_fac).astype(np.int32)
+    fac_equipment = rng.integers(1, 4, n_fac).astype(np.int8)
+    expertise = rng.random(n_people).astype(np.float32)
+    specialty = rng.integers(0, n_spec, n_people).astype(np.int8)
+    lists, indptr = [], np.zeros((n_spec, n_fac + 1), np.int64)
+    for k in range(n_spec):
+        counts = rng.integers(1, 5, n_fac)
+        np.cumsum(counts, out=indptr[k, 1:])
+        lists.append(rng.integers(0, n_people, counts.sum()).astype(np.int32))
+    flat = np.concatenate(lists)
+    offset = np.cumsum([0] + [x.size for x in lists[:-1]]).astype(np.int64)
+
+    def pick(fac, spec, u):
+        return DK.pick_in_lists(indptr, flat, offset, spec, fac, u)
+
+    # the cases held: rows = ids, or ids from 1,000 on through a shuffled row map
+    first = 1000 if written else 0
+    row_of = rng.permutation(n_cases).astype(np.int32) if written else np.zeros(0, np.int32)
+    t_ref_entry = np.round(rng.uniform(0, 5, n_cases), 1)  # ties
+    facility = rng.integers(0, n_fac, n_cases).astype(np.int32)
+    spec = rng.integers(0, n_spec, n_cases).astype(np.int8)
+    need = rng.integers(1, 4, n_cases).astype(np.int8)
+    cols = (np.full(n_cases, -1, np.int32), np.zeros(n_cases, np.int8), np.full(n_cases, np.inf))
+    ref_next, next_slot = np.full(n_fac, -np.inf), np.full(n_fac, -np.inf)
+    draws, ref_draws = np.random.default_rng(5), np.random.default_rng(5)
+    stream = GeneratorRef(draws)
+    pending = rng.permutation(n_cases)
+    while pending.size:
+        m = int(rng.integers(0, 12))
+        batch, pending = pending[:m], pending[m:]
+        m = batch.size
+        ids = (first + (np.argsort(row_of)[batch] if written else batch)).astype(np.int64)
+        rows = row_of[ids - first].astype(np.int64) if written else ids
+        want = book_referrals(
+            ids, rows, t_ref_entry, facility, spec, need, dest_of, hops_of, 0.5, 0.25, 3.0, fac_beds, ref_next, pick,
+            ref_draws.random(m), expertise, specialty, 0.4, fac_equipment, 0.125, DK.book_slots,
+        )  # fmt: skip
+        got = kernel(
+            ids, first, row_of, t_ref_entry, facility, spec, need, dest_of, hops_of, 0.5, 0.25, 3.0, fac_beds,
+            next_slot, indptr, flat, offset, stream, expertise, specialty, 0.4, fac_equipment, 0.125, *cols,
+        )  # fmt: skip
+        for g, w in zip(got, want[:6], strict=True):
+            assert np.array_equal(g, w) and g.dtype == w.dtype
+        assert np.array_equal(next_slot, ref_next)
+        row = want[1]
+        assert np.array_equal(cols[0][row], want[6]) and np.array_equal(cols[1][row], want[7])
+        assert np.array_equal(cols[2][row], want[5])
+        assert draws.bit_generator.state == ref_draws.bit_generator.state  # m uniforms, no more
+    assert np.isfinite(cols[2]).all()  # every case booked once
 
 
 @pytest.mark.parametrize("kernel", _both(AK.match_rounds))

@@ -6,7 +6,7 @@ import numpy as np
 
 from .combining import p_correct
 from .config import N_CASE_SPEC, DiagnosisConfig
-from .kernels import book_slots
+from .referral_kernels import book_referrals
 from .staff import Staff
 from .state import DxState
 
@@ -78,20 +78,15 @@ class Referrals:
         if cases.size == 0:
             return
         C = st.cases
-        cases = cases[np.argsort(C["t_ref_entry"][st.rows(cases)], kind="stable")]
-        row = st.rows(cases)  # the cases' rows in the case table
-        fac, spec, need = C["facility"][row], C["spec"][row].astype(np.int64), C["need"][row] - 1
-        dest = self.dest[fac, spec, need]
-        hops = self.hops[fac, spec, need]
-        arrive = C["t_ref_entry"][row] + hops * cfg.referral_hop_travel_days + cfg.referral_lead_days
-        gap = 1.0 / (cfg.referral_slots_per_100_beds_per_day * pop.fac_beds[dest] / 100.0)
-        slot = book_slots(dest, arrive, gap, self.next_slot)  # moves next_slot on
-        doctor = staff.pick_treating(dest, spec.astype(np.int8), st.rng.random(cases.size))
-        skill = pop.expertise[doctor] * np.where(pop.specialty[doctor] == spec, 1.0, cfg.off_specialty_factor)
-        lacks = pop.fac_equipment[dest] < C["need"][row]
-        C["ref_facility"][row], C["ref_hops"][row] = dest, hops
-        C["t_ref_dx"][row] = slot + cfg.local_workup_hours / 24.0
-        st.book_visits(cases, C["t_ref_dx"][row])
+        # in one compiled pass: the order, the destinations, the slots, the treating doctors
+        cases, row, doctor, skill, lacks, when = book_referrals(
+            cases, *st.row_lookup(), C["t_ref_entry"], C["facility"], C["spec"], C["need"], self.dest, self.hops,
+            cfg.referral_hop_travel_days, cfg.referral_lead_days, cfg.referral_slots_per_100_beds_per_day,
+            pop.fac_beds, self.next_slot, *staff.treating_lists(), st.rng_ref,
+            pop.expertise, pop.specialty, cfg.off_specialty_factor, pop.fac_equipment, cfg.local_workup_hours / 24.0,
+            C["ref_facility"], C["ref_hops"], C["t_ref_dx"],
+        )  # fmt: skip
+        st.book_visits(cases, when)
         u = st.rng.random(cases.size)
         if st.care is None:
             ok = u < p_correct(cfg, st.n_labels, skill, C["difficulty"][row], lacks, np.ones(cases.size))

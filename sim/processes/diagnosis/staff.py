@@ -61,8 +61,13 @@ class Staff:
         self._flat_ids = np.concatenate(self.treat_ids)
         self._offset = np.cumsum([0] + [ids.size for ids in self.treat_ids[:-1]]).astype(np.int64)
 
+    def treating_lists(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The lists :meth:`pick_treating` chooses from, as :func:`.kernels.pick_in_lists` takes
+        them: per (specialty, facility) CSR pointers, the ids laid end to end, each list's offset."""
+        return self.treat_indptr, self._flat_ids, self._offset
+
     def pick_treating(self, fac: np.ndarray, spec: np.ndarray, u: np.ndarray) -> np.ndarray:
         """The treating clinician of a case of specialty ``spec`` at ``fac``, chosen by ``u`` in [0, 1)."""
         from .kernels import pick_in_lists
 
-        return pick_in_lists(self.treat_indptr, self._flat_ids, self._offset, spec, fac, u)
+        return pick_in_lists(*self.treating_lists(), spec, fac, u)
