@@ -208,3 +208,49 @@ def test_compiled_judgments_equal_p_correct_and_the_masks(compiled):
                 np.add.at(want[2], tier, ((u < p) & (u >= p_none)).astype(np.int64))
             assert np.array_equal(counts, want)
             assert m < 3000 or not (free and none) or (counts > 0).all()
+
+
+@pytest.mark.parametrize("compiled", [True, False])
+def test_informed_exponents_equal_shift_then_exponents(compiled):
+    """The judges' shifts read in the compiled pass of ``CareLink.judge`` against the numpy
+    of ``CareLink.shift`` (the states of the items that concern each case) followed by
+    ``accuracy_exponents``: the same exponents bit for bit, the same believers, and the same
+    rows (a judge believes; a judge gains), through a row map or with rows = ids."""
+    from sim.processes.diagnosis import accuracy_kernels as K
+
+    informed = K.informed_exponents if compiled else K.informed_exponents.py_func
+    rng = np.random.default_rng(41)
+    n_people, n_items, n_cases = 50, 4, 120
+    state = rng.integers(0, 5, (n_items + 1, n_people)).astype(np.int8)
+    item = np.array([0, 2, 3], np.int64)  # the items about a condition (bit k: item[k])
+    rumor = np.array([False, True, True])
+    concerns = rng.integers(0, 8, n_cases).astype(np.int32)
+    difficulty = rng.random(n_cases).astype(np.float32)
+    for written in (False, True):
+        first = 500 if written else 0
+        row_of = rng.permutation(n_cases).astype(np.int32) if written else np.zeros(0, np.int32)
+        for m, active in ((0, True), (1, True), (80, True), (80, False)):
+            rows = rng.integers(0, n_cases, m)
+            cases = (first + np.argsort(row_of)[rows] if written else rows).astype(np.int64)
+            who = rng.integers(0, n_people, m).astype(np.int32)
+            skill = rng.random(m)
+            lacks, quality = rng.random(m) < 0.3, np.where(rng.random(m) < 0.5, 0.6, 1.0).astype(np.float32)
+            # the numpy of CareLink.shift
+            ad, bel = np.zeros(m, bool), np.zeros(m, bool)
+            for k, (j, is_rumor) in enumerate(zip(item, rumor, strict=True)):
+                on = (concerns[rows] >> k) & 1 == 1
+                if is_rumor:
+                    bel |= on & (state[j, who] == 3)
+                else:
+                    ad |= on & (state[j, who] == 2)
+            gain, loss = (0.2 * ad, 0.3 * bel) if active and m else (np.zeros(m), np.zeros(m))
+            bel &= active
+            free, none = active and m > 0 and bool(bel.any()), active and m > 0 and bool((gain > 0).any())
+            want = K.accuracy_exponents(skill, gain, loss, difficulty[rows], lacks, quality, 0.4, 0.7, 0.15, free, none)
+            got = informed(
+                cases, first, row_of, concerns, difficulty, who, state, item, rumor, 2, 3, active, 0.2, 0.3, skill,
+                lacks, quality, 0.4, 0.7, 0.15,
+            )  # fmt: skip
+            assert np.array_equal(got[0], want) and np.array_equal(got[1], bel)
+            assert (got[2], got[3]) == (free, none)
+            assert m < 80 or not active or (free and none)  # the extra rows are exercised

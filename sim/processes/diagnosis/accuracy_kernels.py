@@ -16,7 +16,9 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-__all__ = ["accuracy_exponents", "judged"]
+from .kernels import _held_row
+
+__all__ = ["accuracy_exponents", "informed_exponents", "judged"]
 
 
 @njit(cache=True)
@@ -41,6 +43,47 @@ def accuracy_exponents(
             r += 1
             out[r, i] = -(((s - loss[i]) - pen - eq - d) / slope)
     return out
+
+
+@njit(cache=True)
+def informed_exponents(
+    cases, first_held, row_of, concerns, difficulty, who, state, item, rumor, adopted, believes, active,
+    adopted_gain, believer_loss, skill, lacks, quality, image_penalty, equipment_penalty, slope,
+):  # fmt: skip
+    """:func:`accuracy_exponents` with the judges' shifts read in the same pass (what
+    ``CareLink.shift`` computed with numpy): for the judgment of case ``cases[i]`` (held;
+    its row by ``first_held``, ``row_of``) by clinician ``who[i]``, ``+ adopted_gain`` if
+    they adopted a guideline and ``- believer_loss`` if they believe a rumor among the
+    items that concern the case (bit k of ``concerns``: item ``item[k]`` of the
+    information ``state``, a rumor when ``rumor[k]``); no shift unless ``active``.
+    Returns the exponents, whether each judge believes, and ``free`` and ``none`` (some
+    judge believes; some judge gains: the rows beyond the first)."""
+    m = who.size
+    gain, loss = np.zeros(m), np.zeros(m)
+    bel = np.zeros(m, np.bool_)
+    diff = np.empty(m, difficulty.dtype)
+    any_bel, any_gain = False, False
+    for i in range(m):
+        r = _held_row(cases[i], first_held, row_of)
+        diff[i] = difficulty[r]
+        if not active:
+            continue
+        bits, ad, be = concerns[r], False, False
+        for k in range(item.size):
+            if (bits >> k) & 1:
+                s = state[item[k], who[i]]
+                if rumor[k]:
+                    be |= s == believes
+                else:
+                    ad |= s == adopted
+        gain[i], loss[i], bel[i] = adopted_gain * np.float64(ad), believer_loss * np.float64(be), be
+        any_bel |= be
+        any_gain |= gain[i] > 0
+    free, none = active and m > 0 and any_bel, active and m > 0 and any_gain
+    e = accuracy_exponents(
+        skill, gain, loss, diff, lacks, quality, image_penalty, equipment_penalty, slope, free, none
+    )  # fmt: skip
+    return e, bel, free, none
 
 
 @njit(cache=True)

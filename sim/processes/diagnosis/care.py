@@ -30,7 +30,7 @@ import pandas as pd
 from ...arrays import label_masks, sorted_member
 from ...schema import TIERS
 from ..information.config import ADOPTED, BELIEVES, CORRECTED
-from .accuracy_kernels import accuracy_exponents, judged
+from .accuracy_kernels import accuracy_exponents, informed_exponents, judged
 from .config import CASE_SPECIALTIES, LOCAL, DiagnosisConfig
 from .kernels import item_states
 from .state import DxState
@@ -47,6 +47,7 @@ UNCONCERNED, NEUTRAL, H_ADOPTED, H_CORRECTED, H_BELIEVES = range(5)
 #: who judges: the treating clinician, an answer's author, the doctor at a referral visit
 JUDGES = ("local", "answer", "referral")
 MAX_ITEMS = 31  # items about a condition are bits of the int32 column ``concerns``
+_NO_STATE = np.zeros((0, 0), np.int8)  # the information state when there is no information process
 
 
 class CareLink:
@@ -132,16 +133,26 @@ class CareLink:
         uniform draws ``u``, shifted by the judges' information state; counts harm and benefit
         per ``tier`` (of the case's facility). ``lacks`` and ``quality``: one per judgment
         (see :func:`.combining.p_correct`); ``shifts``: from :meth:`shift` when known."""
-        diff = st.cases["difficulty"][st.rows(cases)]
-        gain, loss, bel = self.shift(st, cfg, cases, who) if shifts is None else shifts
-        counted = self.active(cfg) and cases.size > 0
-        free, none = counted and bool(bel.any()), counted and bool((gain > 0).any())
-        # the accuracy with the judge's skill, and where counted without the belief's loss and
-        # without the guideline's gain (compiled, around numpy's exponential)
-        e = np.exp(accuracy_exponents(
-            skill, gain, loss, diff, lacks, quality, cfg.image_penalty, cfg.equipment_penalty, cfg.accuracy_slope,
-            free, none,
-        ))  # fmt: skip
+        if shifts is None:  # the shifts read in the same compiled pass (as :meth:`shift`)
+            fx = cfg.information_effects
+            info = self.info.arrays.state if self.info is not None else _NO_STATE
+            e, bel, free, none = informed_exponents(
+                cases, *st.row_lookup(), st.cases["concerns"], st.cases["difficulty"], who, info, self._item,
+                self._rumor, ADOPTED, BELIEVES, self.active(cfg), fx.adopted_skill_gain, fx.believer_skill_loss,
+                skill, lacks, quality, cfg.image_penalty, cfg.equipment_penalty, cfg.accuracy_slope,
+            )  # fmt: skip
+        else:
+            diff = st.cases["difficulty"][st.rows(cases)]
+            gain, loss, bel = shifts
+            counted = self.active(cfg) and cases.size > 0
+            free, none = counted and bool(bel.any()), counted and bool((gain > 0).any())
+            # the accuracy with the judge's skill, and where counted without the belief's loss
+            # and without the guideline's gain (compiled, around numpy's exponential)
+            e = accuracy_exponents(
+                skill, gain, loss, diff, lacks, quality, cfg.image_penalty, cfg.equipment_penalty, cfg.accuracy_slope,
+                free, none,
+            )  # fmt: skip
+        e = np.exp(e)
         harm, believing, benefit = self.harm_wrong[judge], self.judged_believing[judge], self.benefit_right[judge]
         return judged(e, 1.0 / st.n_labels, u, tier, bel, harm, believing, benefit, free, none)
 
