@@ -187,6 +187,23 @@ def test_book_referrals_equals_the_numpy_booking(kernel, written):
     assert np.isfinite(cols[2]).all()  # every case booked once
 
 
+@pytest.mark.parametrize("kernel", _both(DK.due_cases))
+def test_due_cases_equal_the_mask_of_the_gathered_times(kernel):
+    rng = np.random.default_rng(8)
+    t_due = np.round(rng.uniform(0, 2, 200), 1)  # ties with t1
+    t_due[rng.random(200) < 0.2] = np.inf
+    t_due[rng.random(200) < 0.1] = np.nan  # never due
+    for row_of, first in ((np.zeros(0, np.int32), 0), (rng.permutation(200).astype(np.int32), 77)):
+        for m in (0, 1, 150):
+            ids = np.sort(rng.choice(200, m, replace=False)).astype(np.int64) + first
+            rows = row_of[ids - first] if row_of.size else ids
+            for t1 in (0.0, 1.0, np.inf):
+                got_ids, got_t = kernel(ids, first, row_of, t_due, t1)
+                keep = t_due[rows] < t1
+                assert np.array_equal(got_ids, ids[keep]) and np.array_equal(got_t, t_due[rows][keep])
+                assert got_ids.dtype == ids.dtype and got_t.dtype == t_due.dtype
+
+
 @pytest.mark.parametrize("kernel", _both(AK.match_rounds))
 @pytest.mark.parametrize("exponential", [True, False], ids=["exponential", "fixed"])
 @pytest.mark.parametrize("cap", [0, 2])

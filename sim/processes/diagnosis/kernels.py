@@ -19,6 +19,7 @@ __all__ = [
     "combine_scores",
     "contact_candidates",
     "csr_total",
+    "due_cases",
     "eligible_members",
     "group_stock",
     "in_sorted_ids",
@@ -482,6 +483,21 @@ def open_cases(ids: np.ndarray, first_held: int, row_of: np.ndarray, t_dx: np.nd
     for i in range(ids.size):
         out[i] = _case_open(ids[i], first_held, row_of, t_dx)
     return out
+
+
+@njit(cache=True)
+def due_cases(ids: np.ndarray, first_held: int, row_of: np.ndarray, t_due: np.ndarray, t1: float):
+    """The cases of ``ids`` (held) whose ``t_due`` (per row) is before ``t1``, in order, and
+    those times: ``ids[t_due[rows] < t1]`` and ``t_due[rows]`` of them, in one pass."""
+    out = np.empty(ids.size, ids.dtype)
+    when = np.empty(ids.size, t_due.dtype)
+    n = 0
+    for i in range(ids.size):
+        t = t_due[_held_row(ids[i], first_held, row_of)]
+        if t < t1:
+            out[n], when[n] = ids[i], t
+            n += 1
+    return out[:n], when[:n]
 
 
 @njit(cache=True)

@@ -19,7 +19,7 @@ import numpy as np
 from ...arrays import sorted_member, unique_first
 from ...population import SPECIALTIES
 from .config import CONTACT, GROUP, N_CASE_SPEC, NONE, REFERRAL, ROUTES, DiagnosisConfig
-from .kernels import best_contacts, choose_groups, contact_candidates, csr_total, eligible_members
+from .kernels import best_contacts, choose_groups, contact_candidates, csr_total, due_cases, eligible_members
 from .staff import Staff
 from .state import DxState
 
@@ -139,16 +139,15 @@ class Router:
         """Move due cases to their next route; returns the cases that entered referral."""
         C, row = st.cases, st.rows  # a case's row in the case table
         referred = []
-        if not (C["t_esc"][row(st.open_ids)] < t1).any():
+        due, tau = due_cases(st.open_ids, *st.row_lookup(), C["t_esc"], t1)  # and their due times
+        if due.size == 0:
             return np.zeros(0, np.int64)
         nxt_of = self._next_routes(cfg)
         parallel = cfg.escalation == "parallel"
         tier = model.pop.fac_tier
         for _ in range(len(ROUTES) + 2):
-            due = st.open_ids[C["t_esc"][row(st.open_ids)] < t1]
             if due.size == 0:
                 break
-            tau = C["t_esc"][row(due)]
             nxt = nxt_of[C["now"][row(due)].astype(np.int64) + 1]
             C["t_esc"][row(due[nxt == NONE])] = np.inf
             cur = nxt.copy()  # parallel: the route each case asks next in this pass
@@ -187,6 +186,8 @@ class Router:
                 C["t_ref_entry"][row(k)] = tau[sel]
                 C["t_esc"][row(k)] = np.inf
                 referred.append(k)
+            # the next pass: only the cases of this one can be due again (the others' times stand)
+            due, tau = due_cases(due, *st.row_lookup(), C["t_esc"], t1)
         if not referred:
             return np.zeros(0, np.int64)
         # at a referral the case waits for its visit (st.take_visits) or an answer: it leaves
