@@ -254,3 +254,39 @@ def test_informed_exponents_equal_shift_then_exponents(compiled):
             assert np.array_equal(got[0], want) and np.array_equal(got[1], bel)
             assert (got[2], got[3]) == (free, none)
             assert m < 80 or not active or (free and none)  # the extra rows are exercised
+
+
+@pytest.mark.parametrize("compiled", [True, False])
+def test_tag_cases_equals_the_numpy_tagging(compiled):
+    """The compiled tagging of new cases against the numpy ``CareLink.tag`` did: the same
+    uniforms (item by item, one per case, and no other draw), the same ``concerns`` bits,
+    the same handler states in their precedence, and the states ``shift`` reads."""
+    from sim.processes.diagnosis import accuracy_kernels as K
+    from sim.processes.diagnosis.kernels import item_states  # what tag read the states with
+    from sim.rng_ref import GeneratorRef
+
+    tag = K.tag_cases if compiled else K.tag_cases.py_func
+    rng = np.random.default_rng(43)
+    n_people = 60
+    state = rng.integers(0, 5, (4, n_people)).astype(np.int8)
+    item, rumor = np.array([0, 1, 3], np.int64), np.array([False, True, True])
+    item_spec, share = np.array([0, 2, 0], np.int64), np.array([0.7, 0.5, 1.0])
+    codes = (10, 11, 12, 13, 14)  # neutral, unconcerned, adopted, corrected, believes
+    draws, ref = np.random.default_rng(9), np.random.default_rng(9)
+    stream = GeneratorRef(draws)
+    for n, with_states in ((0, True), (1, True), (300, True), (300, False)):
+        spec = rng.integers(0, 4, n).astype(np.int8)
+        asker = rng.integers(0, n_people, n).astype(np.int32)
+        bits = np.zeros(n, np.int32)  # the numpy of CareLink.tag
+        for k, (s, p) in enumerate(zip(item_spec, share, strict=True)):
+            bits |= ((spec == s) & (ref.random(n) < p)).astype(np.int32) << k
+        h = np.where(bits != 0, codes[0], codes[1]).astype(np.int8)
+        ad, bel = np.zeros(n, bool), np.zeros(n, bool)
+        if with_states:
+            ad, bel, cor = item_states(bits, asker, state, item, rumor, 2, 3, 4)
+            h = np.where(bel, codes[4], np.where(cor, codes[3], np.where(ad, codes[2], h))).astype(np.int8)
+        got = tag(stream, spec, item_spec, share, with_states, asker, state, item, rumor, 2, 3, 4, *codes)
+        for g, w in zip(got, (bits, h, ad, bel), strict=True):
+            assert np.array_equal(g, w) and g.dtype == w.dtype
+        assert draws.bit_generator.state == ref.bit_generator.state
+        assert n < 300 or ((h == codes[0]).any() and (not with_states or {12, 13, 14} <= set(h.tolist())))

@@ -1,4 +1,5 @@
-"""Compiled judgments of accuracy (numba, ``nopython``) for :meth:`.care.CareLink.judge`.
+"""Compiled judgments of accuracy (numba, ``nopython``) for :meth:`.care.CareLink.judge`, and the
+tagging of new cases (:meth:`.care.CareLink.tag`).
 
 A judgment is right with probability ``g + (1 - g) / (1 + exp(-z))``,
 ``z = (skill - image and equipment penalties - difficulty) / slope``
@@ -16,9 +17,10 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from .kernels import _held_row
+from ...rng_ref import as_generator
+from .kernels import _held_row, item_states
 
-__all__ = ["accuracy_exponents", "informed_exponents", "judged"]
+__all__ = ["accuracy_exponents", "informed_exponents", "judged", "tag_cases"]
 
 
 @njit(cache=True)
@@ -84,6 +86,41 @@ def informed_exponents(
         skill, gain, loss, diff, lacks, quality, image_penalty, equipment_penalty, slope, free, none
     )  # fmt: skip
     return e, bel, free, none
+
+
+@njit(cache=True)
+def tag_cases(
+    rng_ref, spec, item_spec, item_share, with_states, asker, state, item, rumor, adopted, believes, corrected,
+    neutral, unconcerned, h_adopted, h_corrected, h_believes,
+):  # fmt: skip
+    """What ``CareLink.tag`` drew and read for new cases of specialty ``spec``: bit k of
+    ``concerns`` set when the case is of item k's condition (``item_spec[k]``) and its
+    uniform is below ``item_share[k]`` (one uniform per case for each item in turn, as
+    ``rng.random(n)`` item by item); the treating clinician's (``asker``) state for the
+    items that concern it (``h_info``: believes over corrected over adopted over neutral, or
+    unconcerned; read only ``with_states``). Returns ``concerns``, ``h_info`` and whether
+    the clinician adopted / believes (:func:`.kernels.item_states`; False without states)."""
+    rng = as_generator(rng_ref)
+    n = spec.size
+    bits = np.zeros(n, np.int32)
+    for k in range(item_spec.size):
+        for i in range(n):
+            if rng.random() < item_share[k] and spec[i] == item_spec[k]:
+                bits[i] |= np.int32(1) << k
+    h = np.empty(n, np.int8)
+    for i in range(n):
+        h[i] = neutral if bits[i] != 0 else unconcerned
+    if not with_states:
+        return bits, h, np.zeros(n, np.bool_), np.zeros(n, np.bool_)
+    ad, bel, cor = item_states(bits, asker, state, item, rumor, adopted, believes, corrected)
+    for i in range(n):
+        if bel[i]:
+            h[i] = h_believes
+        elif cor[i]:
+            h[i] = h_corrected
+        elif ad[i]:
+            h[i] = h_adopted
+    return bits, h, ad, bel
 
 
 @njit(cache=True)

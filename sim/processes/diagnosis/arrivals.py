@@ -116,10 +116,10 @@ class Arrivals:
         st.new_cases_since_record += k
         workup = cfg.local_workup_hours / 24.0
         care = st.care
-        if care is not None:
-            care.tag(st, cfg, ids)  # which guidelines and rumors concern the new cases
+        # which guidelines and rumors concern the new cases, and the treating clinicians' states
+        states = care.tag(st, cfg, ids) if care is not None else None
         if cfg.routes and cfg.routes[0] == "local":
-            shifts = care.shift(st, cfg, ids, asker) if care is not None else None
+            shifts = care.shift(st, cfg, ids, asker, states) if care is not None else None
             gain = shifts[0] if shifts is not None else 0.0  # a believer decides on the skill they think they have
             can = (skill + gain >= diff) & (pop.fac_equipment[fac] >= need)
             loc = ids[can]

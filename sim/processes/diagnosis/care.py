@@ -28,9 +28,10 @@ import numpy as np
 import pandas as pd
 
 from ...arrays import label_masks, sorted_member
+from ...rng_ref import GeneratorRef
 from ...schema import TIERS
 from ..information.config import ADOPTED, BELIEVES, CORRECTED
-from .accuracy_kernels import accuracy_exponents, informed_exponents, judged
+from .accuracy_kernels import accuracy_exponents, informed_exponents, judged, tag_cases
 from .config import CASE_SPECIALTIES, LOCAL, DiagnosisConfig
 from .kernels import item_states
 from .state import DxState
@@ -68,6 +69,9 @@ class CareLink:
                     self.items.append((j, it.kind, CASE_SPECIALTIES.index(it.condition), it.condition_share))
             self.info = info
         self._item = np.array([j for j, _, _, _ in self.items], np.int64)  # for item_states
+        self._spec = np.array([spec for _, _, spec, _ in self.items], np.int64)  # for tag_cases
+        self._share = np.array([share for _, _, _, share in self.items], np.float64)
+        self.rng_ref = GeneratorRef(rng)  # the same stream, as tag_cases draws from it
         self._rumor = np.array([kind == "rumor" for _, kind, _, _ in self.items], bool)
         n_t = 3
         self.harm_wrong = np.zeros((len(JUDGES), n_t), np.int64)  # wrong because of a belief, by judge x tier
@@ -79,25 +83,24 @@ class CareLink:
         return bool(self.items) and cfg.information_effects.enabled
 
     # ---------------------------------------------------------------- hooks
-    def tag(self, st: DxState, cfg: DiagnosisConfig, ids: np.ndarray) -> None:
+    def tag(self, st: DxState, cfg: DiagnosisConfig, ids: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
         """New cases: which items concern them (bit k of ``concerns`` for the k-th item about a
-        condition), drawn whatever the effects' setting so that switching them keeps the cases."""
+        condition), drawn whatever the effects' setting so that switching them keeps the cases;
+        the treating clinician's state for them (``h_info``). Returns, with the effects on,
+        whether each treating clinician adopted a guideline / believes a rumor about the case
+        (what :meth:`shift` reads), else None. One compiled pass (``tag_cases``)."""
         if not self.items or ids.size == 0:
-            return
+            return None
         C, row = st.cases, st.rows(ids)
-        spec = C["spec"][row]
-        bits = np.zeros(ids.size, np.int32)
-        for k, (_, _, s, share) in enumerate(self.items):
-            hit = (spec == s) & (self.rng.random(ids.size) < share)
-            bits |= hit.astype(np.int32) << k
-        C["concerns"][row] = bits
-        h = np.where(bits != 0, NEUTRAL, UNCONCERNED).astype(np.int8)
-        if cfg.information_effects.enabled:
-            ad, bel, cor = self._states(C["concerns"][row], C["asker"][row])
-            h = np.where(ad, H_ADOPTED, h)
-            h = np.where(cor, H_CORRECTED, h)
-            h = np.where(bel, H_BELIEVES, h).astype(np.int8)
-        C["h_info"][row] = h
+        on = bool(cfg.information_effects.enabled)
+        assert self.info is not None  # (items come from it)
+        bits, h, ad, bel = tag_cases(
+            self.rng_ref, C["spec"][row], self._spec, self._share, on, C["asker"][row], self.info.arrays.state,
+            self._item, self._rumor, ADOPTED, BELIEVES, CORRECTED, NEUTRAL, UNCONCERNED, H_ADOPTED, H_CORRECTED,
+            H_BELIEVES,
+        )  # fmt: skip
+        C["concerns"][row], C["h_info"][row] = bits, h
+        return (ad, bel) if on else None
 
     def _states(self, bits: np.ndarray, who: np.ndarray):
         """Per (case bits, clinician): adopted a guideline / believes a rumor / holds a correction
@@ -105,14 +108,15 @@ class CareLink:
         assert self.info is not None
         return item_states(bits, who, self.info.arrays.state, self._item, self._rumor, ADOPTED, BELIEVES, CORRECTED)
 
-    def shift(self, st: DxState, cfg: DiagnosisConfig, cases: np.ndarray, who: np.ndarray):
+    def shift(self, st: DxState, cfg: DiagnosisConfig, cases: np.ndarray, who: np.ndarray, states=None):
         """(gain, loss, believes) per (case, judge): skill added by adopted guidelines, lost by
-        believed rumors about the case (zeros when inactive)."""
+        believed rumors about the case (zeros when inactive). ``states``: (adopted, believes)
+        per judgment when known (from :meth:`tag`)."""
         z = np.zeros(cases.size)
         if not self.active(cfg) or cases.size == 0:
             return z, z, np.zeros(cases.size, bool)
         fx = cfg.information_effects
-        ad, bel, _ = self._states(st.cases["concerns"][st.rows(cases)], who)
+        ad, bel = self._states(st.cases["concerns"][st.rows(cases)], who)[:2] if states is None else states
         return fx.adopted_skill_gain * ad, fx.believer_skill_loss * bel, bel
 
     def judge(
