@@ -204,6 +204,34 @@ def test_due_cases_equal_the_mask_of_the_gathered_times(kernel):
                 assert got_ids.dtype == ids.dtype and got_t.dtype == t_due.dtype
 
 
+@pytest.mark.parametrize("kernel", _both(AK.log_first_answers))
+def test_log_first_answers_equals_fmin_at(kernel):
+    """The compiled log of first answers against the numpy of ``DxState.log_answers``:
+    ``np.fmin.at`` of the minutes by request id (NaN until an answer; several answers to one
+    request in a batch, ties included) and the abroad flags and count."""
+    rng = np.random.default_rng(14)
+    n_open, n_log, n_people, n_fac = 40, 60, 30, 6
+    ids = rng.choice(n_log, n_open, replace=False).astype(np.int64)  # open row -> request id
+    t_post = np.round(rng.uniform(0, 3, n_open), 2)
+    facility = rng.integers(0, n_fac, n_people).astype(np.int32)
+    fac_abroad = rng.random(n_fac) < 0.4
+    got_min, want_min = np.full(n_log, np.nan), np.full(n_log, np.nan)
+    got_ab, want_ab = np.zeros(n_log, bool), np.zeros(n_log, bool)
+    for _ in range(30):
+        m = int(rng.integers(0, 15))
+        req = rng.integers(0, n_open, m)  # repeats: several answers to a request
+        end = t_post[req] + np.round(rng.uniform(0, 1, m), 2)  # ties in the minutes
+        e = rng.integers(0, n_people, m).astype(np.int32)
+        minutes = (end - t_post[req]) * 24 * 60
+        np.fmin.at(want_min, ids[req], minutes)
+        abroad = fac_abroad[facility[e]]
+        want_ab[ids[req][abroad]] = True
+        n = kernel(ids, t_post, req, end, e, facility, fac_abroad, got_min, got_ab)
+        assert n == np.count_nonzero(abroad)
+        assert np.array_equal(got_min, want_min, equal_nan=True) and np.array_equal(got_ab, want_ab)
+    assert np.isnan(got_min).any() and not np.isnan(got_min).all() and got_ab.any()
+
+
 @pytest.mark.parametrize("kernel", _both(AK.match_rounds))
 @pytest.mark.parametrize("exponential", [True, False], ids=["exponential", "fixed"])
 @pytest.mark.parametrize("cap", [0, 2])

@@ -20,6 +20,7 @@ __all__ = [
     "engaged_rates",
     "first_opening",
     "first_reads",
+    "log_first_answers",
     "match_rounds",
     "pending_pairs",
     "record_answers",
@@ -346,3 +347,24 @@ def match_rounds(req, e, ready, post, alive, slots, free_at, today, cap, t0, t1,
             services[k] = service
             k += 1
     return matched[:k].copy(), starts[:k].copy(), services[:k].copy(), done
+
+
+@njit(cache=True)
+def log_first_answers(ids, t_post, req, end, exp, facility, fac_abroad, first_minutes, abroad):
+    """Log the answers started for the open requests ``req`` (rows; their request ids
+    ``ids`` and posts ``t_post`` by row), ending at ``end``, by members ``exp``: each
+    request's fewest minutes from the post to an answer's end (``np.fmin.at`` of
+    ``(end - t_post) * 24 * 60`` into ``first_minutes``, by id) and whether an answer came
+    from a member whose facility is abroad (into ``abroad``, by id). Returns how many did."""
+    n_abroad = 0
+    for i in range(req.size):
+        r = req[i]
+        k = ids[r]
+        minutes = (end[i] - t_post[r]) * 24.0 * 60.0
+        cur = first_minutes[k]
+        if cur != cur or minutes < cur:  # fmin: a NaN gives way to a number
+            first_minutes[k] = minutes
+        if fac_abroad[facility[exp[i]]]:
+            abroad[k] = True
+            n_abroad += 1
+    return n_abroad

@@ -118,11 +118,10 @@ def commit(st: DxState, cfg: DiagnosisConfig, model, rows: np.ndarray, start: np
     )  # fmt: skip
     st.counters["answers"] += m
     st.counters["offhours"] += int(np.count_nonzero(off))
-    ids = R["id"][req]
-    st.log_answers(ids, (end - R["t_post"][req]) * 24 * 60, pop.fac_abroad[pop.facility[e]])
+    st.log_answers(req, end, e, pop)
     st.inflight.append(
         case=case,
-        req=ids,
+        req=R["id"][req],
         exp=e,
         route=R["route"][req],
         group=R["group"][req],
