@@ -22,7 +22,7 @@ from .answer_kernels import (
 )
 from .combining import p_correct
 from .config import CONTACT, PENDING, QUEUED, DiagnosisConfig
-from .state import DxState, compacted
+from .state import DxState
 
 __all__ = ["commit", "match", "read"]
 
@@ -54,7 +54,7 @@ def read(st: DxState, cfg: DiagnosisConfig, model, t0: float, t1: float) -> None
     )  # fmt: skip
     st.counters["declined"] += declined
     if declined:
-        compacted(P, keep)
+        st.drop_pairs(~keep)
 
 
 def match(st: DxState, cfg: DiagnosisConfig, model, t0: float, t1: float) -> None:
@@ -89,10 +89,8 @@ def match(st: DxState, cfg: DiagnosisConfig, model, t0: float, t1: float) -> Non
         # for their next chat opening on a new day (read again, no new decision)
         stop = q[~done & (E.answers_today[e] >= cap)]
         P["state"][stop] = PENDING
-    used = np.zeros(len(P), bool)
-    used[q[done]] = True
-    full = R["slots"][P["req"]] <= 0
-    compacted(P, ~used & ~full)
+    st.drop_pairs(q[done])  # answered
+    st.drop_pairs(R["slots"][P["req"]] <= 0)  # their request took its answers
 
 
 def commit(st: DxState, cfg: DiagnosisConfig, model, rows: np.ndarray, start: np.ndarray, service: np.ndarray) -> None:

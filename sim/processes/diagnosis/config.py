@@ -19,6 +19,7 @@ __all__ = [
     "ARRIVAL_BLOCK_DAYS",
     "CASE_SPECIALTIES",
     "CONTACT",
+    "DROPPED",
     "GROUP",
     "LOCAL",
     "NONE",
@@ -38,7 +39,7 @@ ROUTES = ("local", "group", "contact", "referral")
 NONE, LOCAL, GROUP, CONTACT, REFERRAL = -1, 0, 1, 2, 3
 CASE_SPECIALTIES = SPECIALTIES[:10]  # nine clinical specialties and laboratory
 N_CASE_SPEC = len(CASE_SPECIALTIES)
-PENDING, QUEUED = 0, 1  # state of a (request, member) pair
+PENDING, QUEUED, DROPPED = 0, 1, 2  # state of a (request, member) pair (dropped: gone, row not yet removed)
 ARRIVAL_BLOCK_DAYS = 1.0  # cases are drawn a day ahead
 Route = Literal["local", "group", "contact", "referral"]
 Role = Literal["doctor", "nurse", "lab_technician", "pharmacist", "public_health_admin"]

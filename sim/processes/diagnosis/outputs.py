@@ -71,7 +71,7 @@ def record(st: DxState, rec: Recorder, t: float) -> None:
     rec.add("cum_dx_requests", counters["requests"])
     rec.add("cum_dx_answers", counters["answers"])
     rec.add("cum_dx_offhours_answers", counters["offhours"])
-    rec.add("n_dx_open_asks", len(st.pairs))  # (request, member) not yet answered
+    rec.add("n_dx_open_asks", st.n_open_pairs())  # (request, member) not yet answered
     rec.add("n_dx_oncall", int(st.experts.oncall.sum()))
 
 

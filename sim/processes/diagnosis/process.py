@@ -179,6 +179,7 @@ class DiagnosisProcess(Component):
             self.referrals.book(st, cfg, staff, pop, cases)
 
         combining.resolve(st, cfg, t1, entered_referral, book)
+        st.settle_pairs()
         if st.answer_sink is not None:
             outputs.stream_answers(st, t0)
         if st.case_sink is not None:

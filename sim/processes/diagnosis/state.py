@@ -29,7 +29,7 @@ from ...kernels import DistinctIds
 from ...rng_ref import GeneratorRef
 from ...table import Table
 from .answer_kernels import log_first_answers
-from .config import NONE, PENDING
+from .config import DROPPED, NONE, PENDING
 from .kernels import in_sorted_ids, insert_sorted, link_requests, merge_open_keys, open_cases
 from .resolution_kernels import close_requests
 
@@ -352,6 +352,28 @@ class DxState:
         self._n_asked_new += keys.size
         self.pairs.append(req=req, exp=exp)
 
+    def drop_pairs(self, which: np.ndarray) -> None:
+        """The pairs ``which`` (rows, or a bool per row) leave: declined, answered, or their
+        request full or closed. They are marked :data:`.config.DROPPED` (every reader of the
+        pairs looks at pending or queued ones alone) and their rows removed, the others'
+        order kept, once they are half the table (:meth:`settle_pairs`): a compaction of
+        every pair per step and change would cost more than the rows it saves."""
+        self.pairs["state"][which] = DROPPED
+
+    def settle_pairs(self, force: bool = False) -> None:
+        """Remove the rows of the dropped pairs when they are at least half the rows (or
+        any, with ``force``)."""
+        P = self.pairs
+        if len(P):
+            gone = P["state"] == DROPPED
+            k = int(np.count_nonzero(gone))
+            if k and (force or 2 * k >= len(P)):
+                compacted(P, ~gone)
+
+    def n_open_pairs(self) -> int:
+        """The (request, member) pairs not yet answered, declined or dropped."""
+        return len(self.pairs) - int(np.count_nonzero(self.pairs["state"] == DROPPED))
+
     def asked_keys(self) -> tuple[np.ndarray, np.ndarray]:
         """The keys ``case * n + member`` of the (case, member) pairs asked about cases not
         yet diagnosed: those of the last merge, and those added since (each sorted)."""
@@ -408,7 +430,7 @@ class DxState:
             self._req_head, H["next"], self.rows(newly), H["open"], H["slots"], H["t_post"], C["t_dx"], C["n_req"]
         )  # fmt: skip
         if len(P):  # every pair's request was open: those of the cases diagnosed are the closed ones
-            compacted(P, H["open"][P["req"]])
+            self.drop_pairs(~H["open"][P["req"]])
         if len(H) > max(2 * self._n_open_reqs, OPEN_REQUESTS_COMPACT_MIN):
             self._drop_closed_requests()
         if self._n_asked_new > max(self._asked.size // 4, ASKED_MERGE_MIN):
@@ -429,6 +451,7 @@ class DxState:
         """Keep only the open requests' rows of ``open_requests``; the pairs (all of open
         requests) and the open set follow their rows."""
         H = self.open_requests
+        self.settle_pairs(force=True)  # the pairs' requests are open (a dropped pair's may not be)
         keep = H["open"].copy()
         new_row = np.cumsum(keep, dtype=np.int64) - 1
         H.keep(keep)
