@@ -433,6 +433,61 @@ def test_combining_kernels_equal_the_numpy_combination(scores_kernel, accept_ker
     assert accepted > 50 and late > 10  # acceptances, some with answers after them
 
 
+@pytest.mark.parametrize("compiled", [True, False])
+@pytest.mark.parametrize("n_labels", [2, 4, 9, 20])
+def test_compiled_combination_equals_scores_posterior_accept(compiled, n_labels):
+    """``_combine``'s compiled passes around numpy's exponential and row sums against what it
+    did before: ``combine_scores``, ``combine_posterior`` (numpy) and ``accept_first``; the
+    same leads, counted flags, accepting answers and held tables, bit for bit; and the open
+    answers as ``np.flatnonzero(np.isnan(t_dx[rows]))``."""
+    from sim.processes.diagnosis import resolution_kernels as RZ
+    from sim.processes.diagnosis.combining import combine_posterior
+
+    def pick(k):
+        return k if compiled else k.py_func
+
+    open_answers, shifted, accept = pick(RZ.open_answers), pick(RZ.shifted_scores), pick(RZ.accept_combined)
+    rng = np.random.default_rng(22)
+    n_cases, accepted = 25, 0
+    for trial in range(40):
+        m = int(rng.integers(1, 40))
+        case = np.sort(rng.integers(100, 100 + n_cases, m)).astype(np.int64)
+        row_of = rng.permutation(n_cases).astype(np.int32)  # cases held in any rows
+        t_dx = np.where(rng.random(n_cases) < 0.3, 1.0, np.nan)
+        idx, cs, rows = open_answers(case, 100, row_of, t_dx)
+        keep = np.flatnonzero(np.isnan(t_dx[row_of[case - 100]]))
+        assert np.array_equal(idx, keep) and np.array_equal(cs, case[keep]) and np.array_equal(rows, row_of[cs - 100])
+        if idx.size == 0:
+            continue
+        lab = rng.integers(0, n_labels, idx.size).astype(np.int16)
+        wv = np.full(idx.size, 1.5) if trial % 2 else np.log(rng.uniform(0.3, 0.95, idx.size) * 9)
+        end = np.round(rng.uniform(0.0, 1.0, idx.size), 1)
+        held = [
+            rng.normal(0.0, 1.0, (n_cases, n_labels)) * (rng.random((n_cases, 1)) < 0.5),
+            rng.integers(0, 3, n_cases).astype(np.int16),
+            np.full(n_cases, -1, np.int16),
+            np.where(rng.random(n_cases) < 0.5, np.nan, 0.5),
+        ]
+        ref = [a.copy() for a in held]
+        accept_at, min_answers = {2: 0.9, 4: 0.9, 9: 0.6, 20: 0.3}[n_labels], int(rng.integers(1, 3))
+        scores, bumped, n_cum = DK.combine_scores(cs, lab, wv, rows, ref[0], ref[1])
+        want_lead, conf = combine_posterior(bumped)
+        want_counted, want_pos = DK.accept_first(
+            cs, rows, scores, n_cum, want_lead, conf, accept_at, min_answers, end, *ref
+        )  # fmt: skip
+        scores, s, n_cum = shifted(cs, lab, wv, rows, held[0], held[1])
+        p = np.exp(s)
+        lead, counted, pos = accept(
+            p, p.sum(axis=1), cs, rows, scores, n_cum, accept_at, min_answers, end, *held
+        )  # fmt: skip
+        assert np.array_equal(lead, want_lead) and lead.dtype == want_lead.dtype
+        assert np.array_equal(counted, want_counted) and np.array_equal(pos, want_pos)
+        for got, want in zip(held, ref, strict=True):
+            assert np.array_equal(got, want, equal_nan=True)
+        accepted += pos.size
+    assert accepted > 20
+
+
 @pytest.mark.parametrize("kernel", _both(DK.choose_groups))
 @pytest.mark.parametrize("any_specialty", [False, True], ids=["specialty", "any"])
 @pytest.mark.parametrize("per_request", [1, 2])

@@ -15,8 +15,8 @@ import numpy as np
 
 from ...table import Table
 from .config import REFERRAL, DiagnosisConfig
-from .kernels import accept_first, combine_scores, lookup_sorted
-from .resolution_kernels import diagnose, settle_answers
+from .kernels import lookup_sorted
+from .resolution_kernels import accept_combined, diagnose, open_answers, settle_answers, shifted_scores
 from .state import DxState, compacted
 
 __all__ = ["combine_posterior", "p_correct", "resolve", "weights"]
@@ -56,22 +56,20 @@ def _combine(st: DxState, cfg: DiagnosisConfig, A: Table):
 
     Returns the cases whose combination was accepted in this batch, with the time,
     route and correctness of the accepting answer; marks the counted answers in ``A``.
+    Compiled around numpy's logarithm (the weights) and exponential and row sums (the
+    posterior; see :func:`combine_posterior`, whose arithmetic this is).
     """
-    C, row = st.cases, st.rows
-    none = (np.zeros(0, np.int64), np.zeros(0), np.zeros(0, np.int8), np.zeros(0, bool))
-    idx = np.flatnonzero(np.isnan(C["t_dx"][row(A["case"])]))
+    C = st.cases
+    idx, cs, rows = open_answers(A["case"], *st.row_lookup(), C["t_dx"])
     if idx.size == 0:
-        return none
-    cs = A["case"][idx]
-    rows = row(cs)
-    scores, bumped, n_cum = combine_scores(
-        cs, A["label"][idx], weights(cfg, st.n_labels, A["confidence"][idx]), rows, st.scores, C["n_answers"]
-    )
-    lead, conf = combine_posterior(bumped)
+        return np.zeros(0, np.int64), np.zeros(0), np.zeros(0, np.int8), np.zeros(0, bool)
+    w = weights(cfg, st.n_labels, A["confidence"][idx])
+    scores, shifted, n_cum = shifted_scores(cs, A["label"][idx], w, rows, st.scores, C["n_answers"])
+    p = np.exp(shifted)
     end = A["end"][idx]
-    counted, pos = accept_first(
-        cs, rows, scores, n_cum, lead, conf, cfg.accept_confidence, cfg.min_answers, end, st.scores, C["n_answers"],
-        C["lead"], C["t_first_answer"],
+    lead, counted, pos = accept_combined(
+        p, p.sum(axis=1), cs, rows, scores, n_cum, cfg.accept_confidence, cfg.min_answers, end, st.scores,
+        C["n_answers"], C["lead"], C["t_first_answer"],
     )  # fmt: skip
     A["counted"][idx] = counted
     return cs[pos], end[pos], A["route"][idx[pos]], lead[pos] == 0

@@ -13,9 +13,9 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from .kernels import _held_row
+from .kernels import _held_row, accept_first, combine_scores
 
-__all__ = ["close_requests", "diagnose", "settle_answers"]
+__all__ = ["accept_combined", "close_requests", "diagnose", "open_answers", "settle_answers", "shifted_scores"]
 
 
 @njit(cache=True)
@@ -98,3 +98,65 @@ def close_requests(head, nxt, case_rows, is_open, slots, t_post, t_dx, n_req):
             r = nxt[r]
         head[c] = -1
     return n
+
+
+# the combination of a step's answers (``combining._combine``): the answers of open cases, their
+# running scores shifted by each row's largest, numpy's exponential and row sums, then the
+# posterior's lead and the first answer of each case that is accepted
+
+
+@njit(cache=True)
+def open_answers(case, first_held, row_of, t_dx):
+    """The answers (positions in ``case``) whose case is not diagnosed, their cases and the
+    cases' rows: ``np.flatnonzero(np.isnan(t_dx[rows(case)]))`` and what it indexes."""
+    m = case.size
+    idx = np.empty(m, np.int64)
+    cs = np.empty(m, case.dtype)
+    rows = np.empty(m, np.int64)
+    n = 0
+    for i in range(m):
+        r = _held_row(case[i], first_held, row_of)
+        if np.isnan(t_dx[r]):
+            idx[n], cs[n], rows[n] = i, case[i], r
+            n += 1
+    return idx[:n], cs[:n], rows[:n]
+
+
+@njit(cache=True)
+def shifted_scores(cs, lab, w, rows, held_scores, n_answers):
+    """:func:`.kernels.combine_scores`, and the bumped scores less each row's largest (the
+    exponent of ``combining.combine_posterior``). Returns the scores, the shifted bumped
+    scores and the answers counted so far."""
+    scores, bumped, n_cum = combine_scores(cs, lab, w, rows, held_scores, n_answers)
+    m, n_labels = bumped.shape
+    for i in range(m):
+        top = bumped[i, 0]
+        for k in range(1, n_labels):
+            top = max(top, bumped[i, k])
+        for k in range(n_labels):
+            bumped[i, k] = bumped[i, k] - top
+    return scores, bumped, n_cum
+
+
+@njit(cache=True)
+def accept_combined(p, total, cs, rows, scores, n_cum, accept, min_answers, end, held_scores, c_n_answers, c_lead,
+                    t_first_answer):  # fmt: skip
+    """From ``p = exp(shifted scores)`` and its row sums ``total`` (numpy's): each answer's
+    posterior ``p / total``, its lead (the first largest) and the lead's posterior, then
+    :func:`.kernels.accept_first`. Returns the leads, the counted flags and the positions
+    of the accepting answers."""
+    m, n_labels = p.shape
+    lead = np.empty(m, np.int64)
+    conf = np.empty(m)
+    for i in range(m):
+        best, top = 0, p[i, 0] / total[i]
+        for k in range(1, n_labels):
+            v = p[i, k] / total[i]
+            if v > top:
+                best, top = k, v
+        lead[i], conf[i] = best, top
+    counted, pos = accept_first(
+        cs, rows, scores, n_cum, lead, conf, accept, min_answers, end, held_scores, c_n_answers, c_lead,
+        t_first_answer,
+    )  # fmt: skip
+    return lead, counted, pos
