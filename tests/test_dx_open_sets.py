@@ -8,7 +8,7 @@ import pytest
 
 from sim.arrays import sorted_member
 from sim.processes.diagnosis import state as S
-from sim.processes.diagnosis.config import CONTACT
+from sim.processes.diagnosis.config import CONTACT, DROPPED
 
 
 def _not_asked(st, cases, members):
@@ -27,11 +27,13 @@ def test_open_sets_and_asked_keys_follow_the_diagnoses(monkeypatch, streamed):
     n = 30  # clinicians
     st = S.DxState(n, 3, rng)
     asked_ref: list[tuple[int, int]] = []
+    pair_ids: list[int] = []  # the request id of every pair made
     req_case: list[int] = []
     req_t: list[float] = []
     merges = 0
     late = 0  # requests made after their case's diagnosis
     drops = 0  # steps that dropped the rows of closed requests
+    dropped_seen = 0  # dropped pairs whose rows were held after a step
     for step in range(60):
         ids = st.add_cases(t_arrival=np.full(4, float(step)))
         st.open_ids = np.concatenate([st.open_ids, ids])
@@ -43,6 +45,7 @@ def test_open_sets_and_asked_keys_follow_the_diagnoses(monkeypatch, streamed):
         req_t += [float(step)] * about.size
         members = rng.integers(0, n, (about.size, 2))
         st.add_pairs(np.repeat(reqs, 2), members.ravel().astype(np.int32), np.repeat(about, 2))
+        pair_ids += np.repeat(st.open_requests["id"][reqs], 2).tolist()
         asked_ref += list(zip(np.repeat(about, 2).tolist(), members.ravel().tolist(), strict=True))
         # who of the open cases is asked about, against the keys of every (case, member) asked
         q_case = rng.choice(open_now, 40)
@@ -56,6 +59,7 @@ def test_open_sets_and_asked_keys_follow_the_diagnoses(monkeypatch, streamed):
         st.cases["t_dx"][st.rows(newly)] = float(step) + np.where(rng.random(newly.size) < 0.3, -0.5, 0.5)
         before, h_before = st._asked.size, len(st.open_requests)
         st.forget_diagnosed(newly)
+        st.settle_pairs()  # as the process does at the end of a step
         merges += st._asked.size != before
         t_dx = st.cases["t_dx"]
         held = st.held_ids()
@@ -68,8 +72,14 @@ def test_open_sets_and_asked_keys_follow_the_diagnoses(monkeypatch, streamed):
         assert np.array_equal(H["id"][st.open_reqs], np.flatnonzero(np.isin(rc, st.open_ids)))
         assert np.array_equal(H["case"], rc[H["id"]]) and (np.diff(H["id"]) > 0).all()
         assert (H["slots"][np.isin(H["case"], newly)] == 0).all()
-        assert np.isin(st.pairs["req"], st.open_reqs).all()  # the pairs are of open requests
-        assert np.isin(H["case"][st.pairs["req"]], st.open_ids).all()
+        # the pairs not dropped are those of open requests, in the order made; the dropped are
+        # removed once they are half the table
+        live = st.pairs["state"] != DROPPED
+        still = set(H["id"][st.open_reqs].tolist())
+        assert np.array_equal(H["id"][st.pairs["req"][live]], [i for i in pair_ids if i in still])
+        assert np.isin(H["case"][st.pairs["req"][live]], st.open_ids).all()
+        assert st.n_open_pairs() == np.count_nonzero(live) and 2 * np.count_nonzero(~live) < max(live.size, 1)
+        dropped_seen += np.count_nonzero(~live)
         assert len(H) <= max(2 * st.open_reqs.size, S.OPEN_REQUESTS_COMPACT_MIN)
         drops += len(H) < h_before
         # requests made before the diagnosis (all, when open), per case held: as counted from every request
@@ -84,7 +94,7 @@ def test_open_sets_and_asked_keys_follow_the_diagnoses(monkeypatch, streamed):
         if streamed and step % 10 == 9:  # write out the diagnosed cases, as streaming does
             done = ~np.isnan(t_dx)
             st.drop_cases(done)
-    assert merges >= 3 and late > 0 and drops >= 2
+    assert merges >= 3 and late > 0 and drops >= 2 and dropped_seen > 0
     if streamed:
         assert st.n_written > 0
 
