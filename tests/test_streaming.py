@@ -147,10 +147,10 @@ def test_an_answer_starting_before_those_written_is_refused(tmp_path, monkeypatc
         )
         return A
 
-    st.answer_log.append(finished([1.0, 2.0, 3.0]))
+    st.log_finished(finished([1.0, 2.0, 3.0]))
     outputs.stream_answers(st, 2.5)  # before the step at 2.5: the first two are written
-    assert st.answer_sink.rows == 2 and len(st.answer_log[0]) == 1
-    st.answer_log.append(finished([1.5, 4.0]))
+    assert st.answer_sink.rows == 2 and len(st.answer_log[0]) == 1 and st.answer_log_rows == 1
+    st.log_finished(finished([1.5, 4.0]))
     with pytest.raises(RuntimeError, match="started before answers already written"):
         outputs.stream_answers(st, 5.0)
 

@@ -112,4 +112,4 @@ def resolve(
         )  # fmt: skip
         st.counters["counted"] += n_counted
         st.counters["after_diagnosis"] += n_after
-        st.answer_log.append(A)
+        st.log_finished(A)

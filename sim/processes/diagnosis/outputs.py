@@ -116,7 +116,7 @@ def stream_answers(st: DxState, t: float) -> None:
     The rows written start before the rows held back, so the file is in the order of the
     in-memory table (a stable sort by start of finished answers, then those in flight); an
     answer starting before what was written already stops the run with an error."""
-    if sum(len(a) for a in st.answer_log) < streaming.CHUNK_ROWS:
+    if st.answer_log_rows < streaming.CHUNK_ROWS:
         return
     assert st.answer_sink is not None
     L = Table.concat(st.answer_log)
@@ -130,6 +130,7 @@ def stream_answers(st: DxState, t: float) -> None:
         L = L.take(~ready)
         st.answers_written_before = cutoff
     st.answer_log = [L] if len(L) else []
+    st.answer_log_rows = len(L)
 
 
 def close_answers(st: DxState) -> StreamedTable:

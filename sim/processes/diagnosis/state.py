@@ -239,6 +239,7 @@ class DxState:
         self.pairs = _new_table(PAIR_SPEC, PAIR_DEFAULTS)
         self.inflight = _new_table(ANSWER_SPEC, ANSWER_DEFAULTS)
         self.answer_log: list[Table] = []
+        self.answer_log_rows = 0  # the rows of answer_log (a step's look costs no pass over the list)
         self.answer_sink: TableStream | None = None  # streamed: finished answers go there (outputs.stream_answers)
         self.answers_written_before = -np.inf  # every answer written started before this time
         self.case_sink: TableStream | None = None  # streamed: finished cases go there (outputs.stream_cases)
@@ -351,6 +352,11 @@ class DxState:
         self._asked_new.append(keys)
         self._n_asked_new += keys.size
         self.pairs.append(req=req, exp=exp)
+
+    def log_finished(self, answers: Table) -> None:
+        """Keep the answers finished in a step (``answer_log``; streamed runs write them out)."""
+        self.answer_log.append(answers)
+        self.answer_log_rows += len(answers)
 
     def drop_pairs(self, which: np.ndarray) -> None:
         """The pairs ``which`` (rows, or a bool per row) leave: declined, answered, or their
