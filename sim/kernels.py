@@ -3,7 +3,7 @@
 Imported when a model is built (never by ``import sim``): the membership index is rebuilt
 with :func:`membership_index`, its rows kept in order in place with :func:`first_descent`,
 :func:`merge_positions`, :func:`insert_in_place` and :func:`compact_in_place`; the distinct clinicians of a list (:class:`DistinctIds`) by
-:func:`unique_inverse` or :func:`unique_inverse_dense`; a sorted list of clinicians kept up to date by
+:func:`unique_inverse` or :func:`unique_inverse_bits`; a sorted list of clinicians kept up to date by
 :func:`merge_where`. ``kernel.py_func`` is the same code run by the
 interpreter; the tests check that both give the same results as the numpy they replace.
 Compiled code is cached next to this file (``cache=True``).
@@ -24,7 +24,7 @@ __all__ = [
     "merge_where",
     "pick_where",
     "unique_inverse",
-    "unique_inverse_dense",
+    "unique_inverse_bits",
 ]
 
 
@@ -183,57 +183,62 @@ def unique_inverse(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return uniq[: k + 1].copy(), inv
 
 
+#: ``x & -x`` (the lowest set bit of a uint64) times this has the bit's index in its top six
+#: bits, each index once (a De Bruijn sequence): :data:`_LOWEST_BIT` maps them back
+_DE_BRUIJN = np.uint64(0x022FDD63CC95386D)
+_LOWEST_BIT = np.zeros(64, np.int64)
+for _i in range(64):
+    _LOWEST_BIT[((1 << _i) * int(_DE_BRUIJN) % (1 << 64)) >> 58] = _i
+assert sorted(_LOWEST_BIT.tolist()) == list(range(64))
+
+
 @njit(cache=True)
-def unique_inverse_dense(values: np.ndarray, mark: np.ndarray, slot: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """:func:`unique_inverse` of values in ``[0, mark.size)`` by one pass over that range
-    instead of a sort (for many values of a small range). ``mark`` (bool) is all False on
-    entry and is left so; ``slot`` (ints, as long) is scratch."""
+def unique_inverse_bits(values: np.ndarray, words: np.ndarray, slot: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`unique_inverse` of values in ``[0, 64 * words.size)`` without a sort: each
+    value sets its bit in ``words`` (uint64, all zero on entry and left so), and a pass over
+    the words visits the set bits in order (a word at a time: 64 ids for one test), giving
+    each distinct value its position; ``slot`` (ints, one per id) is scratch."""
+    one = np.uint64(1)
     for i in range(values.size):
-        mark[values[i]] = True
-    uniq = np.empty(values.size + 1, values.dtype)
+        v = values[i]
+        words[v >> 6] |= one << np.uint64(v & 63)
+    uniq = np.empty(values.size, values.dtype)
     k = 0
-    if values.size * DENSE_BRANCHLESS_RATIO >= mark.size:
-        # many marks: a pass without a branch on each (it writes every slot, not only the marked)
-        for v in range(mark.size):
-            m = mark[v]
+    for w in range(words.size):
+        x = words[w]
+        if x == 0:
+            continue
+        words[w] = 0
+        while x:
+            v = (w << 6) + _LOWEST_BIT[((x & (~x + one)) * _DE_BRUIJN) >> np.uint64(58)]
             slot[v] = k
             uniq[k] = v
-            k += m
-            mark[v] = False
-    else:
-        for v in range(mark.size):
-            if mark[v]:
-                mark[v] = False
-                slot[v] = k
-                uniq[k] = v
-                k += 1
+            k += 1
+            x &= x - one
     inv = np.empty(values.size, np.int64)
     for i in range(values.size):
         inv[i] = slot[values[i]]
     return uniq[:k].copy(), inv
 
 
-#: :func:`unique_inverse_dense` passes over the range without a branch per id when the values
-#: are at least ``1 / DENSE_BRANCHLESS_RATIO`` of it (where the branch would be mispredicted often)
-DENSE_BRANCHLESS_RATIO = 12
 #: a list of ids at least ``1 / DENSE_UNIQUE_RATIO`` as long as the range is made distinct by a
-#: pass over the range rather than by a sort
-DENSE_UNIQUE_RATIO = 32
+#: pass over the range's bits (a word per 64 ids) rather than by a sort
+DENSE_UNIQUE_RATIO = 1024
 
 
 class DistinctIds:
     """``np.unique(who, return_inverse=True)`` of ids in ``[0, n)`` (clinicians): by a pass
-    over the range when the ids are many next to it (no sort; the scratch is kept), else by
-    a sort."""
+    over the range's bits when the ids are not few next to it (no sort; the scratch is
+    kept), else by a sort."""
 
     def __init__(self, n: int) -> None:
         self.n = n
-        self._mark = np.zeros(0, bool)
+        self._words = np.zeros(0, np.uint64)
         self._slot = np.zeros(0, np.int32)
 
     def __call__(self, who: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         if who.size * DENSE_UNIQUE_RATIO < self.n:
             return unique_inverse(who)
-        if self._mark.size != self.n:
-            self._mark, self._slot = np.zeros(self.n, bool), np.empty(self.n, np.int32)
-        return unique_inverse_dense(who, self._mark, self._slot)
+        if self._slot.size != self.n:
+            self._words, self._slot = np.zeros(self.n // 64 + 1, np.uint64), np.empty(self.n, np.int32)
+        return unique_inverse_bits(who, self._words, self._slot)

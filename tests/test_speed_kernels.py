@@ -21,7 +21,7 @@ from sim.kernels import (
     merge_where,
     pick_where,
     unique_inverse,
-    unique_inverse_dense,
+    unique_inverse_bits,
 )
 from sim.processes.diagnosis import answer_kernels as AK
 from sim.processes.diagnosis import kernels as DK
@@ -744,35 +744,42 @@ def test_forget_diagnosed_finds_the_cases_by_either_path(narrow, monkeypatch):
 
 @pytest.mark.parametrize("compiled", [True, False])
 def test_unique_kernels_equal_np_unique(compiled):
+    """Both ways to the distinct values against ``np.unique(return_inverse=True)``: by a sort,
+    and by a pass over the bits of the range (values at every place of a 64-bit word, the
+    words' ends included)."""
     rng = np.random.default_rng(13)
     inverse = unique_inverse if compiled else unique_inverse.py_func
-    dense = unique_inverse_dense if compiled else unique_inverse_dense.py_func
-    for n in (0, 1, 9, 300):
-        for dtype in (np.int32, np.int64):
-            v = rng.integers(0, 40, n).astype(dtype)
-            u, inv = inverse(v)
-            u_ref, inv_ref = np.unique(v, return_inverse=True)
-            assert np.array_equal(u, u_ref) and u.dtype == u_ref.dtype
-            assert np.array_equal(inv, inv_ref) and inv.dtype == inv_ref.dtype
-            mark, slot = np.zeros(40, bool), np.full(40, -7, np.int32)
-            u2, inv2 = dense(v, mark, slot)
-            assert np.array_equal(u2, u_ref) and u2.dtype == u_ref.dtype
-            assert np.array_equal(inv2, inv_ref) and inv2.dtype == inv_ref.dtype
-            assert not mark.any()  # left as it came, for the next call
+    bits = unique_inverse_bits if compiled else unique_inverse_bits.py_func
+    for span in (40, 64, 200):
+        for n in (0, 1, 9, 300):
+            for dtype in (np.int32, np.int64):
+                v = rng.integers(0, span, n).astype(dtype)
+                if n >= 9:
+                    v[:4] = (0, min(63, span - 1), span - 1, min(64, span - 1))  # a word's first and last bits
+                u, inv = inverse(v)
+                u_ref, inv_ref = np.unique(v, return_inverse=True)
+                assert np.array_equal(u, u_ref) and u.dtype == u_ref.dtype
+                assert np.array_equal(inv, inv_ref) and inv.dtype == inv_ref.dtype
+                words, slot = np.zeros(span // 64 + 1, np.uint64), np.full(span, -7, np.int32)
+                with np.errstate(over="ignore"):  # (interpreted: the De Bruijn product wraps, as compiled)
+                    u2, inv2 = bits(v, words, slot)
+                assert np.array_equal(u2, u_ref) and u2.dtype == u_ref.dtype
+                assert np.array_equal(inv2, inv_ref) and inv2.dtype == inv_ref.dtype
+                assert not words.any()  # left as it came, for the next call
 
 
 @pytest.mark.parametrize("many", [False, True])
 def test_distinct_ids_by_either_path_are_np_unique(many):
-    n = 5000
+    n = 50_000
     distinct = DistinctIds(n)
     rng = np.random.default_rng(15)
-    size = n // DENSE_UNIQUE_RATIO + (50 if many else -50)
+    size = n // DENSE_UNIQUE_RATIO + (20 if many else -20)
     for _ in range(3):  # the scratch is reused
         who = rng.integers(0, n, size).astype(np.int32)
         u, inv = distinct(who)
         u_ref, inv_ref = np.unique(who, return_inverse=True)
         assert np.array_equal(u, u_ref) and np.array_equal(inv, inv_ref)
-    assert (distinct._mark.size == n) == many  # the pass over every clinician was taken (or not)
+    assert (distinct._slot.size == n) == many  # the pass over the range's bits was taken (or not)
 
 
 @pytest.mark.parametrize("kernel", _both(membership_index))
