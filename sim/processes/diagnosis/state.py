@@ -362,8 +362,8 @@ class DxState:
         """The pairs ``which`` (rows, or a bool per row) leave: declined, answered, or their
         request full or closed. They are marked :data:`.config.DROPPED` (every reader of the
         pairs looks at pending or queued ones alone) and their rows removed, the others'
-        order kept, once they are half the table (:meth:`settle_pairs`): a compaction of
-        every pair per step and change would cost more than the rows it saves."""
+        order kept, once they are half the table (:meth:`settle_pairs`): compacting every
+        pair at each change costs more than passing over the dropped rows meanwhile."""
         self.pairs["state"][which] = DROPPED
 
     def settle_pairs(self, force: bool = False) -> None:
@@ -435,7 +435,7 @@ class DxState:
         self._n_open_reqs -= close_requests(
             self._req_head, H["next"], self.rows(newly), H["open"], H["slots"], H["t_post"], C["t_dx"], C["n_req"]
         )  # fmt: skip
-        if len(P):  # every pair's request was open: those of the cases diagnosed are the closed ones
+        if len(P):  # the pairs of the requests closed now leave (those dropped before stay so)
             self.drop_pairs(~H["open"][P["req"]])
         if len(H) > max(2 * self._n_open_reqs, OPEN_REQUESTS_COMPACT_MIN):
             self._drop_closed_requests()
