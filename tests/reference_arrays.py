@@ -185,8 +185,6 @@ def combine_batch(cs, lab, wv, rows, scores_held, n_answers, lead_held, t_first_
     """The numpy of the combination of a batch of answers to open cases (``cs`` sorted;
     the held tables changed in place), from the answers' weights ``wv``. Returns the
     counted flags and the positions of the accepting answers."""
-    from sim.processes.diagnosis.combining import combine_posterior
-
     m, L = cs.size, scores_held.shape[1]
     w = np.zeros((m, L))
     w[np.arange(m), lab] = wv
@@ -246,3 +244,13 @@ def book_referrals(cases, rows, t_ref_entry, facility, spec, need, dest_of, hops
     skill = expertise[doctor] * np.where(specialty[doctor] == s, 1.0, off)
     lacks = fac_equipment[dest] < need[row]
     return cases, row, doctor, skill, lacks, slot + workup_days, dest, hops
+
+
+def combine_posterior(scores: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(leading label, its posterior) from per-label log-likelihood scores (rows = cases): the
+    numpy of ``combining._combine``'s posterior before its compiled passes."""
+    s = scores - scores.max(axis=1, keepdims=True)
+    p = np.exp(s)
+    p /= p.sum(axis=1, keepdims=True)
+    lead = np.argmax(p, axis=1)
+    return lead, p[np.arange(p.shape[0]), lead]

@@ -26,7 +26,7 @@ from sim.cli import main as cli_main
 from sim.components import Outputs
 from sim.config import ScenarioError, load_scenario
 from sim.model import QunModel
-from sim.processes.diagnosis.combining import combine_posterior, p_correct, weights
+from sim.processes.diagnosis.combining import p_correct, weights
 from sim.processes.diagnosis.config import DiagnosisConfig
 from sim.processes.diagnosis.mmc import (
     erlang_c,
@@ -177,6 +177,10 @@ def test_chain_next_follows_routes_and_the_groups_switch():
 
 # ---------------------------------------------------------------------- mechanics
 def test_combining_answers():
+    # the posterior's numpy statement; the compiled passes of _combine equal it bit for bit
+    # (test_speed_kernels.test_compiled_combination_equals_scores_posterior_accept)
+    from .reference_arrays import combine_posterior
+
     cfg = DiagnosisConfig()  # K = 3 wrong diagnoses
     # one answer weighted by its confidence c: posterior of its label is exactly c
     for c in (0.3, 0.6, 0.9):

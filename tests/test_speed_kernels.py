@@ -34,6 +34,7 @@ from .reference_arrays import (
     book_referrals,
     choose_groups,
     combine_batch,
+    combine_posterior,
     csr_rows,
     first_at_or_after,
     lookup,
@@ -398,8 +399,6 @@ def test_insert_sorted_is_np_insert_at_the_right_searchsorted(kernel):
 @pytest.mark.parametrize("scores_kernel", _both(DK.combine_scores))
 @pytest.mark.parametrize("accept_kernel", _both(DK.accept_first))
 def test_combining_kernels_equal_the_numpy_combination(scores_kernel, accept_kernel):
-    from sim.processes.diagnosis.combining import combine_posterior
-
     rng = np.random.default_rng(20)
     n_cases, n_labels, accepted, late = 25, 4, 0, 0
     for trial in range(60):
@@ -441,7 +440,6 @@ def test_compiled_combination_equals_scores_posterior_accept(compiled, n_labels)
     same leads, counted flags, accepting answers and held tables, bit for bit; and the open
     answers as ``np.flatnonzero(np.isnan(t_dx[rows]))``."""
     from sim.processes.diagnosis import resolution_kernels as RZ
-    from sim.processes.diagnosis.combining import combine_posterior
 
     def pick(k):
         return k if compiled else k.py_func

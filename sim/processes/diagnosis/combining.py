@@ -19,7 +19,7 @@ from .kernels import lookup_sorted
 from .resolution_kernels import accept_combined, diagnose, open_answers, settle_answers, shifted_scores
 from .state import DxState, compacted
 
-__all__ = ["combine_posterior", "p_correct", "resolve", "weights"]
+__all__ = ["p_correct", "resolve", "weights"]
 
 
 def p_correct(cfg: DiagnosisConfig, n_labels: int, skill, difficulty, lacks_equipment, quality) -> np.ndarray:
@@ -32,15 +32,6 @@ def p_correct(cfg: DiagnosisConfig, n_labels: int, skill, difficulty, lacks_equi
     )
     z = (s - np.asarray(difficulty, float)) / cfg.accuracy_slope
     return g + (1.0 - g) / (1.0 + np.exp(-z))
-
-
-def combine_posterior(scores: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(leading label, its posterior) from per-label log-likelihood scores (rows = cases)."""
-    s = scores - scores.max(axis=1, keepdims=True)
-    p = np.exp(s)
-    p /= p.sum(axis=1, keepdims=True)
-    lead = np.argmax(p, axis=1)
-    return lead, p[np.arange(p.shape[0]), lead]
 
 
 def weights(cfg: DiagnosisConfig, n_labels: int, confidence: np.ndarray) -> np.ndarray:
@@ -56,8 +47,9 @@ def _combine(st: DxState, cfg: DiagnosisConfig, A: Table):
 
     Returns the cases whose combination was accepted in this batch, with the time,
     route and correctness of the accepting answer; marks the counted answers in ``A``.
-    Compiled around numpy's logarithm (the weights) and exponential and row sums (the
-    posterior; see :func:`combine_posterior`, whose arithmetic this is).
+    Compiled around numpy's logarithm (the weights), exponential and row sums (the
+    posterior of each label: ``exp(s - max s)`` over its row's sum; the lead is the first
+    largest).
     """
     C = st.cases
     idx, cs, rows = open_answers(A["case"], *st.row_lookup(), C["t_dx"])

@@ -125,7 +125,7 @@ def open_answers(case, first_held, row_of, t_dx):
 @njit(cache=True)
 def shifted_scores(cs, lab, w, rows, held_scores, n_answers):
     """:func:`.kernels.combine_scores`, and the bumped scores less each row's largest (the
-    exponent of ``combining.combine_posterior``). Returns the scores, the shifted bumped
+    exponent of the posterior, whose ``exp`` and row sums numpy computes). Returns the scores, the shifted bumped
     scores and the answers counted so far."""
     scores, bumped, n_cum = combine_scores(cs, lab, w, rows, held_scores, n_answers)
     m, n_labels = bumped.shape
