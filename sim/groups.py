@@ -43,30 +43,12 @@ ROOM_SHARE = 32
 CHANGE_LOG = 8
 
 
-def _merge(key: np.ndarray) -> tuple[int, np.ndarray, np.ndarray] | None:
-    """How the rows come into the order of ``np.argsort(key, kind="stable")``, or None when
-    ``key`` is already sorted: the leading sorted run (its length ``p``) keeps its order;
-    the rest (rows appended since the last rebuild), sorted, go to their positions
-    (``tail`` to ``pos``, see :func:`.kernels.insert_in_place`)."""
-    from .kernels import first_descent, merge_positions
-
-    p = first_descent(key)
-    if p < 0:
-        return None
-    tail = np.argsort(key[p:], kind="stable") + p
-    return p, tail, merge_positions(key, p, tail)
-
-
 def load_kernels() -> None:
-    """Compile (first use after an install) or load the kernels that keep the rows in order,
-    for each type of column."""
-    from .kernels import compact_in_place, insert_in_place
+    """Compile (first use after an install) or load the kernels that keep the rows in order
+    and the indexes up to date (:func:`.group_index.load_kernels`)."""
+    from .group_index import load_kernels as load
 
-    merged = _merge(np.array([1, 0], np.int64))
-    assert merged is not None
-    for dtype in (np.int64, np.int32, np.int8, np.float32, np.bool_):
-        insert_in_place(np.zeros(2, dtype), *merged)
-        compact_in_place(np.zeros(2, dtype), np.ones(2, bool))
+    load()
 
 
 @dataclass
@@ -92,28 +74,42 @@ class GroupNetwork:
         self._touched: list[np.ndarray] = []  # groups whose rows changed since the last rebuild
         self._changed: dict[int, np.ndarray] = {}  # version -> the groups changed by its rebuild
         self._key_buf = np.zeros(0, np.int64)  # holds m_key (see _keys)
+        self._n_keyed = 0  # the first rows whose keys the buffer holds, in order (see _keys)
+        # clinician keys of the memberships added and removed since the indexes (group_index)
+        self._added: list[np.ndarray] = []
+        self._removed: list[np.ndarray] = []
+        self._indexed = False
         self._room: dict[str, np.ndarray] = {}  # per membership column: the buffer it is the front of
         self.reindex()
 
     # ------------------------------------------------------------------ indexes
-    def reindex(self) -> None:
-        """Rebuild both CSR indexes after rows were added or removed."""
+    def reindex(self, full: bool = False) -> None:
+        """Bring both CSR indexes up to date after rows were added or removed: from the changes
+        since the last (:func:`.group_index.update_index`), or from every row (the first time,
+        with ``full``, or when the changes logged do not account for the rows held)."""
         # rows stay sorted by (group, clinician): rows removed keep the order, rows appended
-        # are sorted apart and merged in (see ``_merge``); no sort of every row
+        # are sorted apart and merged in (see ``merge_tail``); no sort of every row
+        from .group_index import merge_tail, muted_counts, update_index
         from .kernels import membership_index
 
+        start = self._n_keyed  # the rows keyed at the last rebuild, in order
         key = self._keys()
-        merged = _merge(key)
+        merged = merge_tail(key, start)
         if merged is not None:  # the columns (and keys) are put in order where they are
             from .kernels import insert_in_place
 
             for name in _COLUMNS:
                 insert_in_place(self._own(name, self.n_rows), *merged)
             insert_in_place(key, *merged)
-        # group sizes and muted members, clinician -> rows and their groups: one compiled pass
-        self.g_indptr, self.c_indptr, self.c_rows, self.c_groups, self.g_muted = membership_index(
-            self.m_clinician, self.m_group, self.m_muted, self.n_clinicians, self.n_groups
-        )
+        added, removed, self._added, self._removed = self._added, self._removed, [], []
+        index = update_index(self, added, removed) if self._indexed and not full else None
+        if index is None:  # group sizes, clinician -> groups: one compiled pass
+            index = membership_index(self.m_clinician, self.m_group, self.m_muted, self.n_clinicians, self.n_groups)
+            index = index[0], index[1], index[3]
+        self.g_indptr, self.c_indptr, self.c_groups = index
+        # muted rows per group and per clinician (``mute`` adds to the latter at once)
+        self.g_muted, self.c_muted = muted_counts(self.g_indptr, self.m_muted, self.m_clinician, self.n_clinicians)
+        self._indexed = True
         # rows are sorted by group, so group -> members is the clinician column itself
         self.g_members = self.m_clinician
         self.m_key = key  # sorted
@@ -122,6 +118,12 @@ class GroupNetwork:
         self._touched = []
         self._changed[self.version] = np.unique(touched)
         self._changed.pop(self.version - CHANGE_LOG, None)
+
+    @property
+    def c_rows(self) -> np.ndarray:
+        """The membership row of each entry of ``c_groups`` (``np.argsort(m_clinician,
+        kind="stable")`` as int32), made when asked: it is not kept (see :mod:`.group_index`)."""
+        return np.argsort(self.m_clinician, kind="stable").astype(np.int32)
 
     def changed_since(self, version: int) -> np.ndarray | None:
         """The groups whose rows (members, or a member's mute) changed since the indexes of
@@ -134,22 +136,27 @@ class GroupNetwork:
         return np.unique(np.concatenate([self._changed[v] for v in range(version + 1, self.version + 1)]))
 
     def mute(self, rows: np.ndarray) -> None:
-        """The members of the membership rows ``rows`` no longer read their groups (until
-        ``reindex()`` the indexes' muted counts are stale)."""
+        """The members of the membership rows ``rows`` no longer read their groups (the muted
+        rows per group are counted at the next ``reindex()``, per clinician at once)."""
+        np.add.at(self.c_muted, self.m_clinician[np.unique(rows[~self.m_muted[rows]])], 1)
         self.m_muted[rows] = True
         self._touched.append(self.m_group[rows])
 
     def _keys(self) -> np.ndarray:
-        """``group * n_clinicians + clinician`` of every row, written over the last keys (a
-        kept buffer: a fresh array of this size costs more in page faults than the
-        arithmetic)."""
-        n = self.n_rows
+        """``group * n_clinicians + clinician`` of every row, in a kept buffer (a fresh array
+        of this size costs more in page faults than the arithmetic): the keys of the rows
+        appended since the last call are computed, the others' kept (``remove_rows``
+        compacts them with the rows)."""
+        n, done = self.n_rows, self._n_keyed
         buf = self._key_buf
         if buf.size < n:
-            buf = self._key_buf = np.empty(n + n // 8, np.int64)  # room for the rows to come
+            buf = np.empty(n + n // 8, np.int64)  # room for the rows to come
+            buf[:done] = self._key_buf[:done]
+            self._key_buf = buf
         key = buf[:n]
-        np.multiply(self.m_group, np.int64(self.n_clinicians), out=key)
-        np.add(key, self.m_clinician, out=key)
+        np.multiply(self.m_group[done:], np.int64(self.n_clinicians), out=key[done:])
+        np.add(key[done:], self.m_clinician[done:], out=key[done:])
+        self._n_keyed = n
         return key
 
     def is_member(self, clinician: np.ndarray, group: np.ndarray) -> np.ndarray:
@@ -213,23 +220,31 @@ class GroupNetwork:
     def remove_rows(self, rows: np.ndarray, reindex: bool = True) -> None:
         """Drop the membership rows ``rows``; the others keep their order. Until ``reindex()``
         the indexes are stale (``g_members``, the clinician column, changes with it)."""
+        from .group_index import c_key
         from .kernels import compact_in_place
 
         n = self.n_rows  # (n_rows follows the first column, compacted first)
         self._touched.append(self.m_group[rows])
+        gone = rows if np.asarray(rows).dtype == bool else np.unique(rows)  # each row once
+        self._removed.append(c_key(self.m_clinician[gone], self.m_group[gone]))
         keep = np.ones(n, dtype=bool)
         keep[rows] = False
         for name in _COLUMNS:
             col = self._own(name, n)
             setattr(self, name, col[: compact_in_place(col, keep)])
+        self._n_keyed = compact_in_place(self._key_buf[: self._n_keyed], keep[: self._n_keyed])  # keys follow
+        self.m_key = self._key_buf[: self._n_keyed]  # the rows indexed that stay, still in order
         if reindex:
             self.reindex()
 
     def _append(self, clin, group, moderator, joined, via, inviter=None):
+        from .group_index import c_key
+
         if inviter is None:
             inviter = np.full(clin.size, -1, np.int32)
         n, k = self.n_rows, clin.size
         self._touched.append(np.array(group, np.int32))
+        self._added.append(c_key(clin, group))
         new = {
             "m_inviter": inviter,
             "m_clinician": clin,

@@ -39,7 +39,7 @@ def _groups(sizes, n_clinicians, seed=0):
 
 def _index(net, muted, g_muted):
     """The kernels' view of the groups of ``_groups``."""
-    return K.Groups(net["c_indptr"], net["c_groups"], net["c_rows"], net["g_indptr"], net["g_members"], muted, g_muted)
+    return K.Groups(net["c_indptr"], net["c_groups"], net["g_indptr"], net["g_members"], muted, g_muted)
 
 
 def test_noticed_copies_are_bernoulli_per_unmuted_member():

@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from sim.groups import _merge
+from sim.group_index import merge_tail
 from sim.kernels import (
     DENSE_UNIQUE_RATIO,
     DistinctIds,
@@ -61,7 +61,7 @@ def test_merge_in_place_is_the_stable_argsort(seed):
         tail = rng.integers(0, 40, rng.integers(0, 30))
         key = np.concatenate([head, tail]).astype(np.int64)
         ref = np.argsort(key, kind="stable")
-        merged = _merge(key)
+        merged = merge_tail(key)
         if merged is None:
             assert (ref == np.arange(key.size)).all()
             continue
@@ -493,13 +493,15 @@ def test_choose_groups_equals_the_numpy_ranking(kernel, any_specialty, per_reque
     rng = np.random.default_rng(13)
     n, n_groups, n_spec = 40, 12, 4
     for _ in range(30):
-        counts = rng.integers(0, 6, n)
-        c_indptr = np.zeros(n + 1, np.int64)
-        np.cumsum(counts, out=c_indptr[1:])
-        rows = int(c_indptr[-1])
-        c_groups = rng.integers(0, n_groups, rows).astype(np.int32)
-        c_rows = rng.permutation(rows).astype(np.int32)
+        # memberships (a clinician twice in a group, too), rows sorted by group and clinician
+        rows = int(rng.integers(0, 120))
+        key = np.sort(rng.integers(0, n_groups, rows) * n + rng.integers(0, n, rows))
+        m_group, g_members = (key // n).astype(np.int32), (key % n).astype(np.int32)
         m_muted = rng.random(rows) < 0.2
+        g_indptr, c_indptr, c_rows, c_groups, _ = membership_index(g_members, m_group, m_muted, n, n_groups)
+        counts = np.diff(c_indptr)
+        # per clinician, the muted rows or more (a muted row removed is counted until the rebuild)
+        c_muted = (np.bincount(g_members[m_muted], minlength=n) + rng.integers(0, 2, n)).astype(np.int32)
         answering = rng.random(n) < 0.7
         specialty = rng.integers(0, n_spec, n).astype(np.int8)
         expertise = (rng.integers(0, 4, n) / 4).astype(np.float32)  # ties in stock
@@ -509,9 +511,9 @@ def test_choose_groups_equals_the_numpy_ranking(kernel, any_specialty, per_reque
         askers = rng.integers(0, n, int(rng.integers(0, 15))).astype(np.int32)
         spec = rng.integers(0, n_spec, askers.size).astype(np.int64)
         u = rng.random(int(counts[askers].sum()))
-        args = ((c_indptr, c_groups, c_rows, m_muted), answering, specialty, expertise, stock, askers, spec, u)
-        want = choose_groups(*args, any_specialty, 0.5, per_request)
-        got = kernel(*args, any_specialty, 0.5, per_request)
+        args = (answering, specialty, expertise, stock, askers, spec, u, any_specialty, 0.5, per_request)
+        want = choose_groups((c_indptr, c_groups, c_rows, m_muted), *args)
+        got = kernel((c_indptr, c_groups, g_indptr, g_members, m_muted, c_muted), *args)
         for w, g in zip(want, got, strict=True):
             assert np.array_equal(g, w)
 

@@ -11,6 +11,8 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
+from ...group_index import membership_row
+
 __all__ = [
     "accept_first",
     "best_contacts",
@@ -256,13 +258,14 @@ def choose_groups(net, answering, specialty, expertise, stock, askers, spec, u, 
     the case's specialty ``spec[k]`` rounded to 1e-9, highest first; then ``u``, one
     uniform per membership; then membership order), kept where someone may answer.
 
-    ``net`` is (``c_indptr``, ``c_groups``, ``c_rows``, ``m_muted``); ``stock`` is the
+    ``net`` is (``c_indptr``, ``c_groups``, ``g_indptr``, ``g_members``, ``m_muted``, ``c_muted``: a
+    clinician counted no muted row has none, see :class:`sim.groups.GroupNetwork`); ``stock`` is the
     :class:`.routing.GroupStock` (``count``, ``skill``, ``count_all``, ``skill_all``). A
     group's stock is the summed expertise of the members who may answer, the asker
     excluded; with ``any_specialty``, off-specialty members count at ``f``. The
     arithmetic is that of the numpy formulation, in its order. Returns (case index,
     group) of every post, by case, best group first."""
-    c_indptr, c_groups, c_rows, m_muted = net
+    c_indptr, c_groups, g_indptr, g_members, m_muted, c_muted = net
     count, skill, count_all, skill_all = stock
     total = _csr_total(c_indptr, askers)
     out_k = np.empty(total, np.int64)
@@ -283,7 +286,9 @@ def choose_groups(net, answering, specialty, expertise, stock, askers, spec, u, 
         xa = np.float64(expertise[a])
         for i in range(m):
             g = c_groups[lo + i]
-            asker_in = answering[a] and not m_muted[c_rows[lo + i]]
+            asker_in = answering[a] and (  # the asker's row found only when they muted one
+                c_muted[a] == 0 or not m_muted[membership_row(c_indptr, c_groups, g_indptr, g_members, a, lo + i)]
+            )
             if any_specialty:
                 n_ok[i] = count_all[g] - (1 if asker_in else 0)
                 own = (xa if asker_in else 0.0) * (1.0 if same else f)

@@ -221,7 +221,8 @@ class Router:
         if n_rows == 0:
             return posted
         k, g = choose_groups(
-            (net.c_indptr, net.c_groups, net.c_rows, net.m_muted), staff.answering, pop.specialty, pop.expertise,
+            (net.c_indptr, net.c_groups, net.g_indptr, net.g_members, net.m_muted, net.c_muted),
+            staff.answering, pop.specialty, pop.expertise,
             (G.count, G.skill, G.count_all, G.skill_all), asker, spec, rng.random(n_rows),
             cfg.group_answerers == "any", float(cfg.off_specialty_factor), int(cfg.groups_per_request),
         )  # fmt: skip

@@ -94,7 +94,7 @@ class Posting:
 
 def groups_of(net) -> kernels.Groups:
     """The membership index of ``net`` as the kernels take it (current arrays)."""
-    return kernels.Groups(net.c_indptr, net.c_groups, net.c_rows, net.g_indptr, net.g_members, net.m_muted, net.g_muted)
+    return kernels.Groups(net.c_indptr, net.c_groups, net.g_indptr, net.g_members, net.m_muted, net.g_muted)
 
 
 def post(p: InformationProcess, model, t: float, dt: float) -> None:

@@ -13,9 +13,9 @@ compare each with the numpy it replaced. Compiled code is cached next to this fi
 Their arguments, after the pairs (int64 arrays ``reader``, ``sender``, ``group``; -1: 1-on-1):
 
 * ``ties``: what the tie of a pair is made of: ``(facility, fac_parent, event_basis, g_basis,
-  c_indptr, c_groups, c_rows, m_inviter)`` (the clinicians' facilities, the facilities'
-  parents, whether each group basis met in person, the groups' bases, the network's
-  clinician -> rows index and the rows' inviters);
+  g_indptr, g_members, m_inviter)`` (the clinicians' facilities, the facilities' parents,
+  whether each group basis met in person, the groups' bases, the network's group -> members
+  index and the rows' inviters);
 * ``store``: the entries, as the process keeps them: ``(table, alpha, beta)``, the hash table
   of their keys (``reader * n + sender``, see :func:`add_entries`) and their counts;
 * ``params``: ``(n, invited, initial_formal, initial_event, initial_introduced,
@@ -26,6 +26,8 @@ from __future__ import annotations
 
 import numpy as np
 from numba import njit
+
+from ...group_index import row_in_group
 
 __all__ = ["add_entries", "find_entries", "new_table", "prior_means", "trust_values"]
 
@@ -111,7 +113,7 @@ def _pairs(reader, sender, group, ties, store, params, stored_first: bool):
     """(tie, value) of each pair: with ``stored_first``, the stored trust where the pair has an
     entry (its tie then -1), else the prior mean and its tie. One loop, the tuples unpacked
     once (a helper taking them per pair would pay for them per pair)."""
-    facility, fac_parent, event_basis, g_basis, c_indptr, c_groups, c_rows, m_inviter = ties
+    facility, fac_parent, event_basis, g_basis, g_indptr, g_members, m_inviter = ties
     table, alpha, beta = store
     shift = _shift(table)
     n, invited, formal, event_mean, introduced, vouch = params
@@ -133,15 +135,9 @@ def _pairs(reader, sender, group, ties, store, params, stored_first: bool):
         if not invited or g < 0 or by_facility:
             continue
         # introduced: one of them joined the group by invitation (each one's first row in it)
-        inv_r, inv_s = -1, -1
-        for j in range(c_indptr[r], c_indptr[r + 1]):
-            if c_groups[j] == g:
-                inv_r = m_inviter[c_rows[j]]
-                break
-        for j in range(c_indptr[s], c_indptr[s + 1]):
-            if c_groups[j] == g:
-                inv_s = m_inviter[c_rows[j]]
-                break
+        row_r, row_s = row_in_group(g_indptr, g_members, g, r), row_in_group(g_indptr, g_members, g, s)
+        inv_r = m_inviter[row_r] if row_r >= 0 else -1
+        inv_s = m_inviter[row_s] if row_s >= 0 else -1
         if inv_r < 0 and inv_s < 0:
             continue
         # the voucher's trust: the inviter's in the sender, or the reader's in the inviter

@@ -118,7 +118,7 @@ class TrustProcess(Component):
         if group.shape != reader.shape:  # one context for every pair (e.g. -1: 1-on-1)
             group = np.full(reader.shape, group, np.int64)
         pop, net, c = self.model.pop, self.model.net, self.config
-        ties = (pop.facility, pop.fac_parent, _EVENT_BASIS, net.g_basis, net.c_indptr, net.c_groups, net.c_rows,
+        ties = (pop.facility, pop.fac_parent, _EVENT_BASIS, net.g_basis, net.g_indptr, net.g_members,
                 net.m_inviter)  # fmt: skip
         store = (self._table, self.alpha, self.beta)
         params = (self.n, self._invited(), float(c.initial_formal), float(c.initial_event),
