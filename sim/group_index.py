@@ -35,6 +35,7 @@ __all__ = [
     "merge_tail",
     "muted_counts",
     "row_in_group",
+    "unmoderated",
     "update_index",
 ]
 
@@ -71,6 +72,7 @@ def load_kernels() -> None:
     clinician_changes(np.array([0, 1, 1], np.int64), np.zeros(1, np.int32), a, d)
     group_sizes(np.array([0, 1], np.int64), 1, a, d)
     muted_counts(np.array([0, 1], np.int64), np.zeros(1, bool), np.zeros(1, np.int32), 1)
+    unmoderated(np.array([0, 1], np.int64), np.zeros(1, bool))
 
 
 def update_index(net, added: list[np.ndarray], removed: list[np.ndarray]) -> tuple | None:
@@ -206,6 +208,26 @@ def muted_counts(g_indptr: np.ndarray, m_muted: np.ndarray, m_clinician: np.ndar
                 c_muted[m_clinician[r]] += 1
         g_muted[g] = s
     return g_muted, c_muted
+
+
+@njit(cache=True)
+def unmoderated(g_indptr: np.ndarray, m_moderator: np.ndarray) -> np.ndarray:
+    """The groups with members and no moderator, ascending (as ``np.flatnonzero((sizes > 0) &
+    (np.bincount(m_group[m_moderator]) == 0))``, the rows sorted by group): each group's rows
+    read up to its first moderator."""
+    out = np.empty(g_indptr.size - 1, np.int64)
+    k = 0
+    for g in range(out.size):
+        lo, hi = g_indptr[g], g_indptr[g + 1]
+        if lo == hi:
+            continue
+        r = lo
+        while r < hi and not m_moderator[r]:
+            r += 1
+        if r == hi:
+            out[k] = g
+            k += 1
+    return out[:k].copy()
 
 
 @njit(cache=True)

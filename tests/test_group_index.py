@@ -22,6 +22,7 @@ from sim.group_index import (
     membership_row,
     muted_counts,
     row_in_group,
+    unmoderated,
 )
 from sim.groups import GroupNetwork
 from sim.kernels import membership_index
@@ -118,6 +119,19 @@ def test_muted_counts_are_the_bincounts(kernel):
         g_muted, c_muted = kernel(g_indptr, muted, clin, n)
         assert np.array_equal(g_muted, np.bincount(group[muted], minlength=n_groups)) and g_muted.dtype == np.int64
         assert np.array_equal(c_muted, np.bincount(clin[muted], minlength=n)) and c_muted.dtype == np.int32
+
+
+@pytest.mark.parametrize("kernel", _both(unmoderated))
+def test_unmoderated_are_the_groups_with_members_and_no_moderator(kernel):
+    rng = np.random.default_rng(7)
+    for n, n_groups, rows in ((3, 2, 0), (20, 12, 40), (200, 60, 900)):
+        clin, group = _rows(rng, n, n_groups, rows)
+        moderator = rng.random(rows) < 0.15
+        g_indptr = np.r_[0, np.cumsum(np.bincount(group, minlength=n_groups))].astype(np.int64)
+        sizes = np.diff(g_indptr)
+        want = np.flatnonzero((sizes > 0) & (np.bincount(group[moderator], minlength=n_groups) == 0))
+        got = kernel(g_indptr, moderator)
+        assert np.array_equal(got, want) and got.dtype == np.int64
 
 
 @pytest.mark.parametrize("find", _both(membership_row))

@@ -78,8 +78,9 @@ class NetworkProcess(Component):
         changed |= added > 0 or leave.size > 0 or mute.size > 0
         if changed:
             net.reindex()
-            has_mod = np.bincount(net.m_group[net.m_moderator], minlength=net.n_groups) > 0
-            orphan = np.flatnonzero(~has_mod & (net.sizes > 0))
+            from ...group_index import unmoderated
+
+            orphan = unmoderated(net.g_indptr, net.m_moderator)  # groups left without a moderator
             if orphan.size:
                 assign_moderators(net, pop, 1, rng, groups=orphan)
 
