@@ -12,9 +12,11 @@ and drops or inserts the changed entries; only the muted counts pass over every 
 order, so that mutes written into ``m_muted`` directly count too). The results equal the
 full rebuild's, element for element (the tests compare both).
 
-No clinician index of membership rows is kept: a row's number changes whenever a row
-before it comes or goes. The kernels that need a clinician's row in a group find it in
-the group's members, which are sorted (:func:`row_in_group`, :func:`membership_row`).
+No clinician index of membership rows is kept from day to day: a row's number changes
+whenever a row before it comes or goes. The kernels that need a clinician's row in a group
+find it in the group's members, which are sorted (:func:`row_in_group`,
+:func:`membership_row`), or, where many are looked up between two changes, in that index
+made for the day (:func:`entry_rows`).
 """
 
 from __future__ import annotations
@@ -26,9 +28,11 @@ from numpy.typing import ArrayLike
 from .kernels import compact_in_place, first_descent, insert_in_place, merge_positions
 
 __all__ = [
+    "ROW_SEARCH_SHARE",
     "c_key",
     "cancel_common",
     "clinician_changes",
+    "entry_rows",
     "group_sizes",
     "load_kernels",
     "membership_row",
@@ -36,6 +40,7 @@ __all__ = [
     "muted_counts",
     "row_in_group",
     "unmoderated",
+    "up_to_date",
     "update_index",
 ]
 
@@ -73,6 +78,49 @@ def load_kernels() -> None:
     group_sizes(np.array([0, 1], np.int64), 1, a, d)
     muted_counts(np.array([0, 1], np.int64), np.zeros(1, bool), np.zeros(1, np.int32), 1)
     unmoderated(np.array([0, 1], np.int64), np.zeros(1, bool))
+
+
+#: rows looked up (one search each) in a clinician's groups, as a share of every row, past which
+#: the clinician -> rows index is made until the indexes change (:func:`entry_rows`): a search
+#: costs about what making that index costs for 32 rows
+ROW_SEARCH_SHARE = 32
+_NO_ROWS = np.zeros(0, np.int32)
+
+
+def entry_rows(net, lookups: int = 0, always: bool = False) -> np.ndarray:
+    """The membership row of each entry of ``net.c_groups`` (``np.argsort(m_clinician,
+    kind="stable")`` as int32), kept until the indexes change: made when ``always``, or once
+    the rows looked up since they changed (``lookups`` counts more) pass 1/:data:`ROW_SEARCH_SHARE`
+    of every row (a network that does not change, as the shared workload's, makes it once);
+    else empty, and the kernels search each row (:func:`membership_row`). Either way the rows
+    are the same."""
+    memo = net.__dict__.setdefault("_entry_rows", {"version": None})
+    if memo["version"] != net.version:
+        memo.update(version=net.version, rows=None, lookups=0)
+    memo["lookups"] += lookups
+    if memo["rows"] is None and (always or memo["lookups"] * ROW_SEARCH_SHARE > net.n_rows):
+        from .kernels import membership_index
+
+        memo["rows"] = membership_index(net.m_clinician, net.m_group, net.m_muted, net.n_clinicians, net.n_groups)[2]
+    return _NO_ROWS if memo["rows"] is None else memo["rows"]
+
+
+def up_to_date(net, added: list[np.ndarray], removed: list[np.ndarray], full: bool = False) -> tuple:
+    """``(g_indptr, c_indptr, c_groups)`` of ``net``'s rows (sorted): from the changes since
+    its last indexes (:func:`update_index`) unless ``full`` or there are none yet or the
+    changes do not account for the rows; else from every row (one compiled pass,
+    :func:`.kernels.membership_index`), whose clinician -> rows index is then kept for the
+    indexes about to be made (:func:`entry_rows`)."""
+    index = update_index(net, added, removed) if net._indexed and not full else None
+    if index is not None:
+        return index
+    from .kernels import membership_index
+
+    g_indptr, c_indptr, c_rows, c_groups, _ = membership_index(
+        net.m_clinician, net.m_group, net.m_muted, net.n_clinicians, net.n_groups
+    )
+    net.__dict__["_entry_rows"] = {"version": net.version + 1, "rows": c_rows, "lookups": 0}
+    return g_indptr, c_indptr, c_groups
 
 
 def update_index(net, added: list[np.ndarray], removed: list[np.ndarray]) -> tuple | None:

@@ -89,8 +89,7 @@ class GroupNetwork:
         with ``full``, or when the changes logged do not account for the rows held)."""
         # rows stay sorted by (group, clinician): rows removed keep the order, rows appended
         # are sorted apart and merged in (see ``merge_tail``); no sort of every row
-        from .group_index import merge_tail, muted_counts, update_index
-        from .kernels import membership_index
+        from .group_index import merge_tail, muted_counts, up_to_date
 
         start = self._n_keyed  # the rows keyed at the last rebuild, in order
         key = self._keys()
@@ -102,11 +101,7 @@ class GroupNetwork:
                 insert_in_place(self._own(name, self.n_rows), *merged)
             insert_in_place(key, *merged)
         added, removed, self._added, self._removed = self._added, self._removed, [], []
-        index = update_index(self, added, removed) if self._indexed and not full else None
-        if index is None:  # group sizes, clinician -> groups: one compiled pass
-            index = membership_index(self.m_clinician, self.m_group, self.m_muted, self.n_clinicians, self.n_groups)
-            index = index[0], index[1], index[3]
-        self.g_indptr, self.c_indptr, self.c_groups = index
+        self.g_indptr, self.c_indptr, self.c_groups = up_to_date(self, added, removed, full)
         # muted rows per group and per clinician (``mute`` adds to the latter at once)
         self.g_muted, self.c_muted = muted_counts(self.g_indptr, self.m_muted, self.m_clinician, self.n_clinicians)
         self._indexed = True
@@ -122,8 +117,10 @@ class GroupNetwork:
     @property
     def c_rows(self) -> np.ndarray:
         """The membership row of each entry of ``c_groups`` (``np.argsort(m_clinician,
-        kind="stable")`` as int32), made when asked: it is not kept (see :mod:`.group_index`)."""
-        return np.argsort(self.m_clinician, kind="stable").astype(np.int32)
+        kind="stable")`` as int32), made when asked (:func:`.group_index.entry_rows`)."""
+        from .group_index import entry_rows
+
+        return entry_rows(self, always=True)
 
     def changed_since(self, version: int) -> np.ndarray | None:
         """The groups whose rows (members, or a member's mute) changed since the indexes of

@@ -168,7 +168,7 @@ def _check_index(net: GroupNetwork) -> None:
         assert np.array_equal(got, want) and got.dtype == want.dtype
 
 
-def test_indexes_kept_up_to_date_equal_the_full_rebuild(monkeypatch):
+def test_indexes_kept_up_to_date_equal_the_full_rebuild():
     """Thirty days of changes to a network with repeated memberships: appends (new groups
     among them), removals (of rows appended the same day, too), mutes through ``mute`` and
     written directly. After each rebuild the indexes equal the full rebuild's; between
@@ -187,10 +187,10 @@ def test_indexes_kept_up_to_date_equal_the_full_rebuild(monkeypatch):
         g_created=np.zeros(n_groups, np.float32),
     )
     _check_index(net)
-    import sim.kernels
 
-    full = []  # the rebuilds from every row: none after the first, until asked
-    monkeypatch.setattr(sim.kernels, "membership_index", lambda *a: full.append(1) or membership_index(*a))
+    def from_every_row() -> bool:  # the full rebuild keeps its clinician -> rows index for the day
+        return net.__dict__["_entry_rows"]["version"] == net.version and net.__dict__["_entry_rows"]["rows"] is not None
+
     for day in range(30):
         if day % 5 == 2:
             net.new_groups(0, day, 2)
@@ -206,8 +206,39 @@ def test_indexes_kept_up_to_date_equal_the_full_rebuild(monkeypatch):
             net.m_muted[mute] = True  # written directly: counted at the rebuild
         net.remove_rows(rng.choice(net.n_rows, int(rng.integers(0, 40)), replace=False), reindex=False)
         net.reindex()
+        assert not from_every_row()
         _check_index(net)
-    assert not full
     net.reindex(full=True)  # rebuilt from every row: the same
-    assert len(full) == 1
+    assert from_every_row()
     _check_index(net)
+
+
+def test_rows_of_the_clinicians_groups_are_made_once_enough_were_looked_up():
+    """After a day's changes the kernels search the rows; once the rows looked up pass
+    1/ROW_SEARCH_SHARE of every row, the index is made (the stable argsort) and kept until the
+    next change; the full rebuild keeps the one it made."""
+    from sim.group_index import ROW_SEARCH_SHARE, entry_rows
+
+    rng = np.random.default_rng(8)
+    n, n_groups, rows = 100, 20, 600
+    net = GroupNetwork(
+        n,
+        m_clinician=rng.integers(0, n, rows).astype(np.int32),
+        m_group=rng.integers(0, n_groups, rows).astype(np.int32),
+        m_moderator=np.zeros(rows, bool),
+        m_joined=np.zeros(rows, np.float32),
+        m_via=np.zeros(rows, np.int8),
+        m_muted=np.zeros(rows, bool),
+        g_basis=np.zeros(n_groups, np.int8),
+        g_created=np.zeros(n_groups, np.float32),
+    )
+    stable = np.argsort(net.m_clinician, kind="stable").astype(np.int32)
+    assert np.array_equal(entry_rows(net), stable)  # from the first (full) build
+    net.remove_rows(np.arange(5))
+    assert entry_rows(net).size == 0
+    assert entry_rows(net, net.n_rows // ROW_SEARCH_SHARE).size == 0  # not yet past the share
+    got = entry_rows(net, 1)
+    assert np.array_equal(got, np.argsort(net.m_clinician, kind="stable").astype(np.int32))
+    assert entry_rows(net) is got  # kept
+    net.remove_rows(np.arange(5))
+    assert entry_rows(net).size == 0

@@ -37,9 +37,11 @@ def _groups(sizes, n_clinicians, seed=0):
     )
 
 
-def _index(net, muted, g_muted):
-    """The kernels' view of the groups of ``_groups``."""
-    return K.Groups(net["c_indptr"], net["c_groups"], net["g_indptr"], net["g_members"], muted, g_muted)
+def _index(net, muted, g_muted, rows=True):
+    """The kernels' view of the groups of ``_groups`` (without ``rows``, the kernels search the
+    rows of the clinicians' groups, as after a day's changes)."""
+    c_rows = net["c_rows"] if rows else np.zeros(0, np.int32)
+    return K.Groups(net["c_indptr"], net["c_groups"], c_rows, net["g_indptr"], net["g_members"], muted, g_muted)
 
 
 def test_noticed_copies_are_bernoulli_per_unmuted_member():
@@ -170,10 +172,11 @@ def _post(stream, u, sharing, index, active, gp, interpreted=False, gaps=None):
 @pytest.mark.parametrize("seed", [0, 1])
 def test_compiled_and_interpreted_kernels_agree(seed, staged):
     """The compiled kernels and the same code run by the interpreter give identical results
-    (staged: a paywalled guideline, some sharers posting the article, staged adoption)."""
+    (staged: a paywalled guideline, some sharers posting the article, staged adoption), and so
+    do the posts' rows searched in their groups."""
     n, net, muted, g_muted, sharers = _random_inputs(seed)
     outs = []
-    for run in ("compiled", "compiled, stream by reference", "interpreted"):
+    for run in ("compiled", "compiled, stream by reference", "interpreted", "compiled, rows searched"):
         read_fn = K.read_guideline if run != "interpreted" else K.read_guideline.py_func
         rng = np.random.default_rng(seed + 10)
         active = np.zeros(n, bool)
@@ -182,7 +185,7 @@ def test_compiled_and_interpreted_kernels_agree(seed, staged):
         stance = (rng.random(sharers.size) < 0.3).astype(np.int8) * K.ARTICLE if staged else np.zeros(1, np.int8)
         sharing = K.Sharers(sharers, rng.random(sharers.size), stance, np.ones(1, np.float32))
         stream = GeneratorRef(rng) if run.endswith("reference") else rng  # the same draws either way
-        index = _index(net, muted, g_muted)
+        index = _index(net, muted, g_muted, rows=not run.endswith("searched"))
         u = draws.posting_uniforms(rng, sharing, index)
         res = _post(stream, u, sharing, index, active, gp, interpreted=run == "interpreted")
         who, group, row, _, post, recv, msgs = res

@@ -63,11 +63,12 @@ __all__ = [
 class Groups(NamedTuple):
     """The group membership index as the kernels see it (see :class:`sim.groups.GroupNetwork`):
     rows sorted by group (``g_indptr``, ``g_members``), each clinician's groups (``c_indptr``,
-    ``c_groups``; the row of one by :func:`sim.group_index.membership_row`), muted rows and
-    muted rows per group."""
+    ``c_groups``) and their rows (``c_rows``; empty: found by :func:`sim.group_index.membership_row`,
+    see :func:`sim.group_index.entry_rows`), muted rows and muted rows per group."""
 
     c_indptr: np.ndarray  # int64, clinicians + 1
     c_groups: np.ndarray  # int32, group of each of a clinician's rows
+    c_rows: np.ndarray  # int32, membership row of each of a clinician's rows, or empty
     g_indptr: np.ndarray  # int64, groups + 1
     g_members: np.ndarray  # int32, clinician of each row (rows sorted by group)
     m_muted: np.ndarray  # bool, per row
@@ -189,7 +190,7 @@ def choose_posts(rng_ref, u, sharers, net, p_stop, active, group_posts):
     """
     rng = as_generator(rng_ref)  # a Generator, or a GeneratorRef (passed at the cost of a pointer)
     ids, p_post = sharers.ids, sharers.p_post  # locals: the loops below run at full speed
-    c_indptr, c_groups = net.c_indptr, net.c_groups
+    c_indptr, c_groups, c_rows = net.c_indptr, net.c_groups, net.c_rows
     same = p_post.size == 1
     if u.size == 0:
         u = rng.random(posting_trials(ids, p_post, c_indptr))
@@ -221,7 +222,10 @@ def choose_posts(rng_ref, u, sharers, net, p_stop, active, group_posts):
     row = np.empty(n, np.int64)
     for k in range(n):
         group[k] = c_groups[ent[k]]
-        row[k] = membership_row(c_indptr, c_groups, net.g_indptr, net.g_members, ids[who[k]], ent[k])
+        if c_rows.size:
+            row[k] = c_rows[ent[k]]
+        else:
+            row[k] = membership_row(c_indptr, c_groups, net.g_indptr, net.g_members, ids[who[k]], ent[k])
     trials, deliveries = count_copies(group, row, net, group_posts)
     return who[:n].astype(np.int64), group, row, trials, deliveries  # compact: callers keep them
 

@@ -21,6 +21,7 @@ import numpy as np
 
 from ...activity import awake
 from ...clock import in_hours
+from ...group_index import entry_rows
 from . import draws, kernels, moderation
 from .config import ARTICLE, CONTENT, CORRECTED, CORRECTION, EVENT_KINDS, ROLE_ORDER, Src
 from .state import credibility, per_step
@@ -93,8 +94,11 @@ class Posting:
 
 
 def groups_of(net) -> kernels.Groups:
-    """The membership index of ``net`` as the kernels take it (current arrays)."""
-    return kernels.Groups(net.c_indptr, net.c_groups, net.g_indptr, net.g_members, net.m_muted, net.g_muted)
+    """The membership index of ``net`` as the kernels take it (current arrays; the rows of the
+    clinicians' groups once enough were looked up, :func:`sim.group_index.entry_rows`)."""
+    return kernels.Groups(
+        net.c_indptr, net.c_groups, entry_rows(net), net.g_indptr, net.g_members, net.m_muted, net.g_muted
+    )
 
 
 def post(p: InformationProcess, model, t: float, dt: float) -> None:
@@ -141,6 +145,7 @@ def post(p: InformationProcess, model, t: float, dt: float) -> None:
             p.arrays.group_posts[j],
             kernels.Stamp(j, float(t), p.queues.n_posts),
         )
+        entry_rows(net, who.size)  # each post's row was looked up in its sharer's groups: counted
         if who.size:
             stance_of = stance[who] if per_sharer else stance
             copies = (recv, msg, messages)
