@@ -135,7 +135,8 @@ class GroupNetwork:
     def mute(self, rows: np.ndarray) -> None:
         """The members of the membership rows ``rows`` no longer read their groups (the muted
         rows per group are counted at the next ``reindex()``, per clinician at once)."""
-        np.add.at(self.c_muted, self.m_clinician[np.unique(rows[~self.m_muted[rows]])], 1)
+        rows = np.flatnonzero(rows) if np.asarray(rows).dtype == bool else np.unique(rows)
+        np.add.at(self.c_muted, self.m_clinician[rows[~self.m_muted[rows]]], 1)
         self.m_muted[rows] = True
         self._touched.append(self.m_group[rows])
 
