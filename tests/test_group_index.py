@@ -103,19 +103,20 @@ def test_group_sizes_follow_the_changes_and_the_new_groups(kernel):
         assert np.array_equal(got, np.r_[0, np.cumsum(sizes)]) and got.dtype == np.int64
 
 
-def _rows(rng, n, n_groups, rows):
-    """Membership rows sorted by (group, clinician), repeats allowed."""
+def _rows(rng, n, n_groups, rows, share):
+    """Membership rows sorted by (group, clinician), repeats allowed: their clinicians, groups,
+    the group index, and a flag per row set with probability ``share``."""
     key = np.sort(rng.integers(0, n_groups, rows) * n + rng.integers(0, n, rows))
-    return (key % n).astype(np.int32), (key // n).astype(np.int32)
+    group = (key // n).astype(np.int32)
+    g_indptr = np.r_[0, np.cumsum(np.bincount(group, minlength=n_groups))].astype(np.int64)
+    return (key % n).astype(np.int32), group, g_indptr, rng.random(rows) < share
 
 
 @pytest.mark.parametrize("kernel", _both(muted_counts))
 def test_muted_counts_are_the_bincounts(kernel):
     rng = np.random.default_rng(4)
     for n, n_groups, rows in ((3, 2, 0), (20, 6, 80), (200, 30, 900)):
-        clin, group = _rows(rng, n, n_groups, rows)
-        muted = rng.random(rows) < 0.3
-        g_indptr = np.r_[0, np.cumsum(np.bincount(group, minlength=n_groups))].astype(np.int64)
+        clin, group, g_indptr, muted = _rows(rng, n, n_groups, rows, 0.3)
         g_muted, c_muted = kernel(g_indptr, muted, clin, n)
         assert np.array_equal(g_muted, np.bincount(group[muted], minlength=n_groups)) and g_muted.dtype == np.int64
         assert np.array_equal(c_muted, np.bincount(clin[muted], minlength=n)) and c_muted.dtype == np.int32
@@ -125,9 +126,7 @@ def test_muted_counts_are_the_bincounts(kernel):
 def test_unmoderated_are_the_groups_with_members_and_no_moderator(kernel):
     rng = np.random.default_rng(7)
     for n, n_groups, rows in ((3, 2, 0), (20, 12, 40), (200, 60, 900)):
-        clin, group = _rows(rng, n, n_groups, rows)
-        moderator = rng.random(rows) < 0.15
-        g_indptr = np.r_[0, np.cumsum(np.bincount(group, minlength=n_groups))].astype(np.int64)
+        clin, group, g_indptr, moderator = _rows(rng, n, n_groups, rows, 0.15)
         sizes = np.diff(g_indptr)
         want = np.flatnonzero((sizes > 0) & (np.bincount(group[moderator], minlength=n_groups) == 0))
         got = kernel(g_indptr, moderator)
@@ -141,7 +140,7 @@ def test_rows_found_in_the_groups_are_those_of_the_stable_argsort(find, first):
     a repeated group the k-th row); a clinician not in a group finds none."""
     rng = np.random.default_rng(5)
     for n, n_groups, rows in ((4, 2, 6), (30, 8, 120), (100, 40, 600)):
-        clin, group = _rows(rng, n, n_groups, rows)
+        clin, group, _, _ = _rows(rng, n, n_groups, rows, 0.0)
         g_indptr, c_indptr, c_rows, c_groups, _ = membership_index(clin, group, np.zeros(rows, bool), n, n_groups)
         for c in range(n):
             for e in range(c_indptr[c], c_indptr[c + 1]):
@@ -168,24 +167,29 @@ def _check_index(net: GroupNetwork) -> None:
         assert np.array_equal(got, want) and got.dtype == want.dtype
 
 
-def test_indexes_kept_up_to_date_equal_the_full_rebuild():
-    """Thirty days of changes to a network with repeated memberships: appends (new groups
-    among them), removals (of rows appended the same day, too), mutes through ``mute`` and
-    written directly. After each rebuild the indexes equal the full rebuild's; between
-    ``mute`` and the rebuild, a clinician with a muted row is counted at least once."""
-    rng = np.random.default_rng(6)
-    n, n_groups, rows = 200, 30, 900
-    net = GroupNetwork(
+def _network(rng, n: int, n_groups: int, rows: int, muted_share: float) -> GroupNetwork:
+    """A network of random memberships (repeats too), a share of them muted."""
+    return GroupNetwork(
         n,
         m_clinician=rng.integers(0, n, rows).astype(np.int32),
         m_group=rng.integers(0, n_groups, rows).astype(np.int32),
         m_moderator=np.zeros(rows, bool),
         m_joined=np.zeros(rows, np.float32),
         m_via=np.zeros(rows, np.int8),
-        m_muted=rng.random(rows) < 0.1,
+        m_muted=rng.random(rows) < muted_share,
         g_basis=np.zeros(n_groups, np.int8),
         g_created=np.zeros(n_groups, np.float32),
     )
+
+
+def test_indexes_kept_up_to_date_equal_the_full_rebuild():
+    """Thirty days of changes to a network with repeated memberships: appends (new groups
+    among them), removals (of rows appended the same day, too), mutes through ``mute`` and
+    written directly. After each rebuild the indexes equal the full rebuild's; between
+    ``mute`` and the rebuild, a clinician with a muted row is counted at least once."""
+    rng = np.random.default_rng(6)
+    n = 200
+    net = _network(rng, n, 30, 900, muted_share=0.1)
     _check_index(net)
 
     def from_every_row() -> bool:  # the full rebuild keeps its clinician -> rows index for the day
@@ -221,19 +225,7 @@ def test_rows_of_the_clinicians_groups_are_made_once_enough_were_looked_up():
     next change; the full rebuild keeps the one it made."""
     from sim.group_index import ROW_SEARCH_SHARE, entry_rows
 
-    rng = np.random.default_rng(8)
-    n, n_groups, rows = 100, 20, 600
-    net = GroupNetwork(
-        n,
-        m_clinician=rng.integers(0, n, rows).astype(np.int32),
-        m_group=rng.integers(0, n_groups, rows).astype(np.int32),
-        m_moderator=np.zeros(rows, bool),
-        m_joined=np.zeros(rows, np.float32),
-        m_via=np.zeros(rows, np.int8),
-        m_muted=np.zeros(rows, bool),
-        g_basis=np.zeros(n_groups, np.int8),
-        g_created=np.zeros(n_groups, np.float32),
-    )
+    net = _network(np.random.default_rng(8), 100, 20, 600, muted_share=0.0)
     stable = np.argsort(net.m_clinician, kind="stable").astype(np.int32)
     assert np.array_equal(entry_rows(net), stable)  # from the first (full) build
     net.remove_rows(np.arange(5))
