@@ -1,7 +1,8 @@
 """Compiled helpers shared by the model's data structures (numba, ``nopython``).
 
-Imported when a model is built (never by ``import sim``): the membership index is rebuilt
-with :func:`membership_index`, its rows kept in order in place with :func:`first_descent`,
+Imported when a model is built (never by ``import sim``): the membership index is built
+with :func:`membership_index` (and then brought up to date by :mod:`sim.group_index`), its
+rows kept in order in place with :func:`first_descent`,
 :func:`merge_positions`, :func:`insert_in_place` and :func:`compact_in_place`; the distinct clinicians of a list (:class:`DistinctIds`) by
 :func:`unique_inverse` or :func:`unique_inverse_bits`; a sorted list of clinicians kept up to date by
 :func:`merge_where`. ``kernel.py_func`` is the same code run by the
