@@ -3,7 +3,7 @@
 :class:`sim.groups.GroupNetwork` keeps its membership rows sorted by (group, clinician) and
 derives from them the group index (``g_indptr``: the rows are the members), the clinician
 index (``c_indptr``, ``c_groups``: each clinician's groups, ascending) and the muted rows
-per group (``g_muted``). A full rebuild (:func:`sim.kernels.membership_index`) passes over
+per group and per clinician (``g_muted``, ``c_muted``). A full rebuild (:func:`sim.kernels.membership_index`) passes over
 every row three times, the middle pass scattered over all of them. A day changes few
 memberships, so after the first build the indexes are brought up to date from the
 memberships added and removed since the last (:func:`update_index`): the group sizes by
@@ -124,9 +124,10 @@ def up_to_date(net, added: list[np.ndarray], removed: list[np.ndarray], full: bo
 
 
 def update_index(net, added: list[np.ndarray], removed: list[np.ndarray]) -> tuple | None:
-    """``(g_indptr, c_indptr, c_groups)`` of ``net``'s rows (sorted) from its last indexes and the clinician keys (:func:`c_key`)
-    of the memberships ``added`` and ``removed`` since; None when those do not account for
-    the rows now held (a full rebuild is then needed)."""
+    """``(g_indptr, c_indptr, c_groups)`` of ``net``'s rows (sorted) from its last indexes and
+    the clinician keys (:func:`c_key`) of the memberships ``added`` and ``removed`` since; None
+    when those do not account for the rows now held (their count, or a membership removed that
+    the index does not hold): a full rebuild is then needed."""
     none = np.zeros(0, np.int64)
     add, drop = cancel_common(
         np.sort(np.concatenate(added)) if added else none, np.sort(np.concatenate(removed)) if removed else none
@@ -138,7 +139,10 @@ def update_index(net, added: list[np.ndarray], removed: list[np.ndarray]) -> tup
         add.min() < 0 or (add >> 32).max() >= net.n_clinicians or (add & 0xFFFFFFFF).max() >= net.n_groups
     ):
         raise ValueError("membership index: a row's group or clinician is out of range")
-    c_indptr, c_groups = clinician_changes(net.c_indptr, net.c_groups, add, drop)
+    try:
+        c_indptr, c_groups = clinician_changes(net.c_indptr, net.c_groups, add, drop)
+    except ValueError:  # a membership removed that the index does not hold
+        return None
     g_indptr = group_sizes(net.g_indptr, net.n_groups, add, drop)
     return (g_indptr, c_indptr, c_groups) if int(g_indptr[-1]) == n else None
 

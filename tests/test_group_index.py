@@ -236,3 +236,21 @@ def test_rows_of_the_clinicians_groups_are_made_once_enough_were_looked_up():
     assert entry_rows(net) is got  # kept
     net.remove_rows(np.arange(5))
     assert entry_rows(net).size == 0
+
+
+def test_changes_that_do_not_account_for_the_rows_rebuild_from_every_row():
+    """Changes logged that do not match the rows held (their count, or a removal of a
+    membership the index does not hold) fall back to the full rebuild, whose indexes are right."""
+    rng = np.random.default_rng(9)
+    net = _network(rng, 50, 10, 200, muted_share=0.1)
+    held = set(zip(net.m_clinician.tolist(), net.m_group.tolist(), strict=True))
+    c, g = next((c, g) for c in range(50) for g in range(10) if (c, g) not in held)
+    for removed, added in (
+        ([c_key([c], [g])], [c_key([c], [g])[:0]]),
+        ([c_key([c], [g])], [c_key([c], [(g + 1) % 10])]),
+    ):
+        net._removed, net._added = removed, added  # (written as a caller outside the network might)
+        net.reindex()
+        memo = net.__dict__["_entry_rows"]
+        assert memo["version"] == net.version and memo["rows"] is not None  # rebuilt from every row
+        _check_index(net)
