@@ -94,7 +94,7 @@ def entry_rows(net, lookups: int = 0, always: bool = False) -> np.ndarray:
     of every row (a network that does not change, as the shared workload's, makes it once);
     else empty, and the kernels search each row (:func:`membership_row`). Either way the rows
     are the same."""
-    memo = net.__dict__.setdefault("_entry_rows", {"version": None})
+    memo = net._entry_rows
     if memo["version"] != net.version:
         memo.update(version=net.version, rows=None, lookups=0)
     memo["lookups"] += lookups
@@ -119,7 +119,7 @@ def up_to_date(net, added: list[np.ndarray], removed: list[np.ndarray], full: bo
     g_indptr, c_indptr, c_rows, c_groups, _ = membership_index(
         net.m_clinician, net.m_group, net.m_muted, net.n_clinicians, net.n_groups
     )
-    net.__dict__["_entry_rows"] = {"version": net.version + 1, "rows": c_rows, "lookups": 0}
+    net._entry_rows = {"version": net.version + 1, "rows": c_rows, "lookups": 0}
     return g_indptr, c_indptr, c_groups
 
 
@@ -133,7 +133,7 @@ def update_index(net, added: list[np.ndarray], removed: list[np.ndarray]) -> tup
         np.sort(np.concatenate(added)) if added else none, np.sort(np.concatenate(removed)) if removed else none
     )
     n = net.n_rows
-    if int(net.c_indptr[-1]) + add.size - drop.size != n or net.n_clinicians > (1 << 31):
+    if int(net.c_indptr[-1]) + add.size - drop.size != n:
         return None
     if add.size and (
         add.min() < 0 or (add >> 32).max() >= net.n_clinicians or (add & 0xFFFFFFFF).max() >= net.n_groups

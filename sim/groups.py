@@ -79,6 +79,7 @@ class GroupNetwork:
         self._added: list[np.ndarray] = []
         self._removed: list[np.ndarray] = []
         self._indexed = False
+        self._entry_rows: dict = {"version": None}  # the clinician -> rows index of a day (group_index)
         self._room: dict[str, np.ndarray] = {}  # per membership column: the buffer it is the front of
         self.reindex()
 
