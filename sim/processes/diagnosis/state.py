@@ -50,7 +50,7 @@ __all__ = [
 ]
 
 #: keys added to the asked set before it is merged and its keys of diagnosed cases dropped, at least
-ASKED_MERGE_MIN = 1 << 16
+ASKED_MERGE_MIN = 1 << 13
 #: a mark over the range of the case ids diagnosed in a step is used (not a binary search per
 #: element) when the range spans at most this many ids per element searched, plus MARK_SPAN_MIN
 MARK_SPAN_RATIO = 4
