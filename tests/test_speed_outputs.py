@@ -139,3 +139,57 @@ def test_the_group_stock_made_group_by_group_is_the_full_stock_every_day(monkeyp
         checked += 1
     assert checked > 20
     assert calls["groups"] > 20 and calls["full"] == 1  # made once in full, then group by group
+
+
+#: settings whose escalation takes other branches of the compiled pass (and of the numpy path)
+ESCALATION_VARIANTS = {
+    "two groups, any answerer": ["diagnosis.groups_per_request=2", 'diagnosis.group_answerers="any"'],
+    "no local route": ['diagnosis.routes=["group", "contact", "referral"]'],
+    "one answer a post": ["diagnosis.max_answers_per_request=1", "diagnosis.referral_patience_hours=0"],
+    "no groups": ["diagnosis.groups=false"],
+}
+
+
+@pytest.mark.parametrize("case", ["shipped", "serial", *ESCALATION_VARIANTS])
+def test_the_compiled_escalation_gives_what_the_numpy_path_gives(monkeypatch, case):
+    """Escalation in one compiled pass (``Router.compiled``, where patience is fixed and trust
+    does not weigh contacts) and the numpy path it stands for give the same run: every table,
+    the time series and the metrics (the shipped and serial cases: the recorded ones)."""
+    from sim.processes.diagnosis import escalation_kernels, routing
+
+    calls = []
+    kernel = escalation_kernels.escalate_due
+
+    def counted(*args):
+        calls.append(1)
+        return kernel(*args)
+
+    monkeypatch.setattr(routing, "escalate_due", counted)
+    extra = CASES.get(case, ESCALATION_VARIANTS.get(case, []))
+    scenario = sim.load_scenario(PROVINCE, [*SMALL, "run.duration_days=12", *extra])
+    fast = sim.run(scenario, seed=SEED)
+    assert len(calls) > 100  # the compiled pass ran (a call per step with cases due)
+    monkeypatch.setattr(routing.Router, "compiled", False)
+    n_fast = len(calls)
+    slow = sim.run(scenario, seed=SEED)
+    assert len(calls) == n_fast  # the numpy path ran
+    if case != "no groups":  # (formal referral only: nobody is asked)
+        assert fast.metrics["dx_group_requests"] > 50 and fast.metrics["dx_contact_requests"] > 50
+    assert fingerprint(fast) == fingerprint(slow)
+
+
+@pytest.mark.parametrize(
+    "extra",
+    [
+        ['diagnosis.routes=["local", "contact", "group", "referral"]'],  # a group may be asked in a later pass
+        ["diagnosis.patience_log_sd=0.5"],  # patience drawn (numpy's exponential)
+        ["trust.enabled=true"],  # trust weighs the contacts
+    ],
+)
+def test_the_escalation_keeps_the_numpy_path_where_the_compiled_pass_does_not_apply(monkeypatch, extra):
+    from sim.processes.diagnosis import routing
+
+    calls = []
+    monkeypatch.setattr(routing, "escalate_due", lambda *a: calls.append(1))
+    res = sim.run(sim.load_scenario(PROVINCE, [*SMALL, "run.duration_days=5", *extra]), seed=SEED)
+    assert res.metrics["dx_requests"] > 50 and not calls

@@ -19,6 +19,7 @@ import numpy as np
 from ...arrays import sorted_member, unique_first
 from ...population import SPECIALTIES
 from .config import CONTACT, GROUP, N_CASE_SPEC, NONE, REFERRAL, ROUTES, DiagnosisConfig
+from .escalation_kernels import escalate_due
 from .kernels import best_contacts, choose_groups, contact_candidates, csr_total, due_cases, eligible_members
 from .staff import Staff
 from .state import DxState
@@ -26,6 +27,7 @@ from .state import DxState
 __all__ = ["GroupStock", "Router", "chain_next", "draw_patience"]
 
 _NO_FACTOR = np.zeros(0)  # contacts scored without trust
+_NO_STOCK = (np.zeros((0, N_CASE_SPEC), np.int64), np.zeros((0, N_CASE_SPEC)), np.zeros(0, np.int64), np.zeros(0))
 
 
 def chain_next(cfg: DiagnosisConfig) -> np.ndarray:
@@ -123,6 +125,10 @@ class GroupStock:
 class Router:
     """Moves due cases along their chain of routes."""
 
+    #: escalate in one compiled pass (:func:`.escalation_kernels.escalate_due`) where it can; the
+    #: tests turn it off to compare with the numpy path
+    compiled = True
+
     def __init__(self) -> None:
         self.stock = GroupStock()
         self._chain: tuple[tuple, np.ndarray] | None = None  # chain_next, for the routes it was made for
@@ -143,6 +149,8 @@ class Router:
         if due.size == 0:
             return np.zeros(0, np.int64)
         nxt_of = self._next_routes(cfg)
+        if self._compiles(st, cfg):
+            return self._escalate_compiled(st, cfg, model, staff, day, t1, due, tau, nxt_of)
         parallel = cfg.escalation == "parallel"
         tier = model.pop.fac_tier
         for _ in range(len(ROUTES) + 2):
@@ -194,6 +202,49 @@ class Router:
         # the cases that escalate, which every step scans
         out = np.concatenate(referred)
         st.open_ids = st.open_ids[~sorted_member(st.open_ids, np.sort(out))]
+        return out
+
+    def _compiles(self, st: DxState, cfg: DiagnosisConfig) -> bool:
+        """Whether :meth:`escalate` runs as one compiled pass: patience fixed, contacts not
+        weighed by trust, and a group (if any) asked before a contact, so that group posts
+        happen in the first pass alone (the stock is brought up to date before it)."""
+        routes = list(cfg.routes)
+        contact_first = "contact" in routes and "group" in routes and routes.index("contact") < routes.index("group")
+        trusted = st.trust is not None and st.trust.config.routing
+        return self.compiled and cfg.patience_log_sd == 0 and not trusted and not contact_first
+
+    def _escalate_compiled(
+        self, st: DxState, cfg: DiagnosisConfig, model, staff: Staff, day: int | None, t1: float, due, tau, nxt_of
+    ) -> np.ndarray:
+        """:meth:`escalate` in one compiled pass (:func:`.escalation_kernels.escalate_due`),
+        the requests and pairs appended at the end."""
+        C, net, pop = st.cases, model.net, model.pop
+        # the group stock is brought up to date where the numpy path does it: before a group
+        # post (only in the first pass: routes only move on, and a group comes first)
+        if (nxt_of[C["now"][st.rows(due)].astype(np.int64) + 1] == GROUP).any():
+            self.stock.update(net, pop, staff, day)
+        G, f = self.stock, cfg.patience_tier_factor
+        asked, recent = st.asked_keys()
+        made = escalate_due(
+            due, tau, *st.row_lookup(),
+            (C["now"], C["t_esc"], C["t_first_request"], C["t_ref_entry"], C["asker"], C["spec"], C["quality"],
+             C["facility"]),
+            nxt_of, cfg.escalation == "parallel", pop.fac_tier, np.array([f.primary, f.secondary, f.tertiary]),
+            np.array([cfg.group_patience_hours, cfg.contact_patience_hours, cfg.referral_patience_hours], float),
+            (net.c_indptr, net.c_groups, net.g_indptr, net.g_members, net.m_muted, net.c_muted),
+            (G.count, G.skill, G.count_all, G.skill_all) if G.key is not None else _NO_STOCK,
+            (staff.answering, pop.specialty, pop.expertise, pop.tier),
+            (cfg.group_answerers == "any", float(cfg.off_specialty_factor), int(cfg.groups_per_request),
+             int(cfg.max_answers_per_request), st.n, float(t1)),
+            (model.contacts.indptr, model.contacts.neighbors), asked, recent, st.rng_ref,
+        )  # fmt: skip
+        case, route, group, t_post, slots, quality, p_req, p_exp, p_case, out = made
+        if case.size:
+            req = st.add_requests(case=case, route=route, group=group, t_post=t_post, slots=slots, quality=quality)
+            st.add_pairs(req[p_req], p_exp, p_case)
+            st.counters["requests"] += int(case.size)
+        if out.size:  # as escalate: referred cases leave the open set
+            st.open_ids = st.open_ids[~sorted_member(st.open_ids, np.sort(out))]
         return out
 
     def post_groups(
