@@ -141,40 +141,70 @@ def test_the_group_stock_made_group_by_group_is_the_full_stock_every_day(monkeyp
     assert calls["groups"] > 20 and calls["full"] == 1  # made once in full, then group by group
 
 
-#: settings whose escalation takes other branches of the compiled pass (and of the numpy path)
-ESCALATION_VARIANTS = {
+#: settings that take other branches of the compiled passes (and of the numpy paths)
+VARIANTS = {
     "two groups, any answerer": ["diagnosis.groups_per_request=2", 'diagnosis.group_answerers="any"'],
     "no local route": ['diagnosis.routes=["group", "contact", "referral"]'],
     "one answer a post": ["diagnosis.max_answers_per_request=1", "diagnosis.referral_patience_hours=0"],
     "no groups": ["diagnosis.groups=false"],
+    # guideline and rumor from the start, widely seeded: adopters and believers judge cases
+    "informed care": [
+        "run.duration_days=20",
+        "information.items.0.start_day=0",
+        "information.items.1.start_day=0",
+        "information.items.0.n_seeds=200",
+        "information.items.1.n_seeds=200",
+        "information.adopt_prob_per_day=0.3",
+    ],
+    "informed care, no delay": [
+        "run.duration_days=20",
+        "information.items.1.start_day=0",
+        "information.items.1.n_seeds=200",
+        "diagnosis.information_effects.believer_delay_hours=0",
+    ],
+    "care effects off": ["diagnosis.information_effects.enabled=false"],
+}
+#: the compiled passes, by where their switch and kernel are
+COMPILED = {
+    "escalation": ("routing", "Router", "escalate_due"),
+    "local decision": ("arrivals", "Arrivals", "local_decisions"),
 }
 
 
-@pytest.mark.parametrize("case", ["shipped", "serial", *ESCALATION_VARIANTS])
-def test_the_compiled_escalation_gives_what_the_numpy_path_gives(monkeypatch, case):
-    """Escalation in one compiled pass (``Router.compiled``, where patience is fixed and trust
-    does not weigh contacts) and the numpy path it stands for give the same run: every table,
-    the time series and the metrics (the shipped and serial cases: the recorded ones)."""
-    from sim.processes.diagnosis import escalation_kernels, routing
+@pytest.mark.parametrize("case", ["shipped", "serial", *VARIANTS])
+@pytest.mark.parametrize("part", list(COMPILED))
+def test_the_compiled_passes_give_what_the_numpy_paths_give(monkeypatch, part, case):
+    """Each compiled pass (escalation: where patience is fixed and trust does not weigh
+    contacts; the local decision: where the chain starts with it) and the numpy path it
+    stands for give the same run: every table, the time series and the metrics."""
+    import importlib
 
+    module, owner, name = COMPILED[part]
+    mod = importlib.import_module(f"sim.processes.diagnosis.{module}")
     calls = []
-    kernel = escalation_kernels.escalate_due
+    kernel = getattr(mod, name)
 
     def counted(*args):
         calls.append(1)
         return kernel(*args)
 
-    monkeypatch.setattr(routing, "escalate_due", counted)
-    extra = CASES.get(case, ESCALATION_VARIANTS.get(case, []))
+    monkeypatch.setattr(mod, name, counted)
+    extra = CASES.get(case, VARIANTS.get(case, []))
     scenario = sim.load_scenario(PROVINCE, [*SMALL, "run.duration_days=12", *extra])
     fast = sim.run(scenario, seed=SEED)
-    assert len(calls) > 100  # the compiled pass ran (a call per step with cases due)
-    monkeypatch.setattr(routing.Router, "compiled", False)
+    applies = not (part == "local decision" and case == "no local route")
+    assert (len(calls) > 100) == applies  # the compiled pass ran (a call per step with work) where it applies
+    monkeypatch.setattr(getattr(mod, owner), "compiled", False)
     n_fast = len(calls)
     slow = sim.run(scenario, seed=SEED)
     assert len(calls) == n_fast  # the numpy path ran
     if case != "no groups":  # (formal referral only: nobody is asked)
         assert fast.metrics["dx_group_requests"] > 50 and fast.metrics["dx_contact_requests"] > 50
+    if case.startswith("informed care"):  # believers judged cases (and held theirs back, with a delay)
+        assert fast.metrics["dx_judged_believing_local_tertiary"] > 0
+        assert (fast.metrics["dx_harm_delayed_cases_primary"] > 0) == (case == "informed care")
+    if case == "informed care":  # and adopters, some right because of the guideline
+        assert sum(v for k, v in fast.metrics.items() if k.startswith("dx_benefit_right_local")) > 0
     assert fingerprint(fast) == fingerprint(slow)
 
 

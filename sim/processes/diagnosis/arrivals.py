@@ -12,6 +12,9 @@ import numpy as np
 
 from ...schema import TIERS
 from ...table import Table
+from .accuracy_kernels import judged
+from .arrival_kernels import local_decisions
+from .care import H_BELIEVES, TAG_CODES, CareLink
 from .combining import p_correct
 from .config import ARRIVAL_BLOCK_DAYS, CASE_SPECIALTIES, LOCAL, N_CASE_SPEC, DiagnosisConfig
 from .staff import Staff
@@ -31,6 +34,11 @@ BLOCK_SPEC = {
 }
 
 
+_NO_INFO = np.zeros((0, 0), np.int8)  # (no item concerns a condition: no state is read)
+#: the case columns a new case takes from its block row
+_CASE_FROM_BLOCK = ("facility", "t_arrival", "spec", "difficulty", "need", "asker", "quality")
+
+
 def case_rates(cfg: DiagnosisConfig, pop) -> np.ndarray:
     """Cases per day at each facility under the current settings."""
     per_bed = np.array([getattr(cfg.case_rate_per_100_beds_per_day, t) for t in TIERS])
@@ -43,6 +51,11 @@ def case_rates(cfg: DiagnosisConfig, pop) -> np.ndarray:
 
 class Arrivals:
     """The cases drawn ahead and not yet arrived."""
+
+    #: decide on the new cases in one compiled pass (:func:`.arrival_kernels.local_decisions`)
+    #: where the chain starts with the local route and care's hooks are set; the tests turn
+    #: it off to compare with the numpy path
+    compiled = True
 
     def __init__(self, rng: np.random.Generator):
         self.rng = rng
@@ -100,6 +113,10 @@ class Arrivals:
         fac, times, spec, diff, need, asker = (
             new[key] for key in ("facility", "t_arrival", "spec", "difficulty", "need", "asker")
         )
+        care = st.care
+        if self.compiled and care is not None and cfg.routes and cfg.routes[0] == "local":
+            self._decide_compiled(st, cfg, pop, care, new, t1)
+            return
         skill = pop.expertise[asker] * np.where(pop.specialty[asker] == spec, 1.0, cfg.off_specialty_factor)
         ids = st.add_cases(
             facility=fac,
@@ -115,7 +132,6 @@ class Arrivals:
         st.counters["cases"] += k
         st.new_cases_since_record += k
         workup = cfg.local_workup_hours / 24.0
-        care = st.care
         # which guidelines and rumors concern the new cases, and the treating clinicians' states
         states = care.tag(st, cfg, ids) if care is not None else None
         if cfg.routes and cfg.routes[0] == "local":
@@ -146,3 +162,39 @@ class Arrivals:
             C["t_esc"][row] = times
             consult = ids
         st.open_ids = np.concatenate([st.open_ids, consult])
+
+    def _decide_compiled(self, st: DxState, cfg: DiagnosisConfig, pop, care: CareLink, new: dict, t1: float) -> None:
+        """The rest of :meth:`admit` (the local decision) in one compiled pass, then numpy's
+        exponential and the judgments (as ``CareLink.judge``)."""
+        ids = st.add_cases(**{key: new[key] for key in _CASE_FROM_BLOCK})
+        C, row = st.cases, st.rows(ids)
+        k = ids.size
+        st.counters["cases"] += k
+        st.new_cases_since_record += k
+        fx = cfg.information_effects
+        info = care.info.arrays.state if care.info is not None and care.items else _NO_INFO
+        can, e, bel, free, none, held = local_decisions(
+            row,
+            tuple(new[key] for key in ("facility", "t_arrival", "spec", "difficulty", "need", "asker")),
+            (pop.expertise, pop.specialty, pop.fac_equipment),
+            (C["asker_skill"], C["concerns"], C["h_info"], C["now"], C["t_dx"], C["route"], C["belief_delay"],
+             C["t_esc"]),
+            care.rng_ref,
+            (care._spec, care._share, bool(fx.enabled), info, care._item, care._rumor, TAG_CODES),
+            (care.active(cfg), float(fx.adopted_skill_gain), float(fx.believer_skill_loss),
+             fx.believer_delay_hours / 24.0, H_BELIEVES),
+            (float(cfg.off_specialty_factor), cfg.local_workup_hours / 24.0, float(cfg.image_penalty),
+             float(cfg.equipment_penalty), float(cfg.accuracy_slope)),
+        )  # fmt: skip
+        tier = pop.fac_tier[new["facility"][can]]
+        _, ok = judged(
+            np.exp(e), 1.0 / st.n_labels, new["u_local"][can], tier, bel, care.harm_wrong[0],
+            care.judged_believing[0], care.benefit_right[0], free, none,
+        )  # fmt: skip
+        C["correct"][row[can]] = ok
+        st.counters["resolved"] += int(can.size)
+        consult = np.ones(k, bool)
+        consult[can] = False
+        if care.active(cfg) and k:
+            care.held_back = np.concatenate([care.held_back, ids[held]])
+        st.open_ids = np.concatenate([st.open_ids, ids[consult]])

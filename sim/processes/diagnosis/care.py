@@ -40,7 +40,7 @@ from .survival import durations, km_quantile
 #: the columns of the cases that :func:`add_metrics` reads besides those of :func:`.survival.durations`
 CASE_COLUMNS_READ = ["tier", "resolved", "correct", "concerned", "handler_info", "belief_delay_hours"]
 
-__all__ = ["CASE_COLUMNS_READ", "HANDLER_STATES", "JUDGES", "CareLink", "add_metrics"]
+__all__ = ["CASE_COLUMNS_READ", "HANDLER_STATES", "JUDGES", "TAG_CODES", "CareLink", "add_metrics"]
 
 #: the treating clinician's state for the case's items at arrival (case column ``h_info``)
 HANDLER_STATES = ("unconcerned", "neutral", "adopted", "corrected", "believes")
@@ -49,6 +49,8 @@ UNCONCERNED, NEUTRAL, H_ADOPTED, H_CORRECTED, H_BELIEVES = range(5)
 JUDGES = ("local", "answer", "referral")
 MAX_ITEMS = 31  # items about a condition are bits of the int32 column ``concerns``
 _NO_STATE = np.zeros((0, 0), np.int8)  # the information state when there is no information process
+#: the state codes :func:`.accuracy_kernels.tag_cases` reads and writes, in its order
+TAG_CODES = (ADOPTED, BELIEVES, CORRECTED, NEUTRAL, UNCONCERNED, H_ADOPTED, H_CORRECTED, H_BELIEVES)
 
 
 class CareLink:
@@ -96,8 +98,7 @@ class CareLink:
         assert self.info is not None  # (items come from it)
         bits, h, ad, bel = tag_cases(
             self.rng_ref, C["spec"][row], self._spec, self._share, on, C["asker"][row], self.info.arrays.state,
-            self._item, self._rumor, ADOPTED, BELIEVES, CORRECTED, NEUTRAL, UNCONCERNED, H_ADOPTED, H_CORRECTED,
-            H_BELIEVES,
+            self._item, self._rumor, *TAG_CODES,
         )  # fmt: skip
         C["concerns"][row], C["h_info"][row] = bits, h
         return (ad, bel) if on else None
