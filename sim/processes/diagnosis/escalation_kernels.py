@@ -33,6 +33,21 @@ def _grown(a: np.ndarray, need: int) -> np.ndarray:
 
 
 @njit(cache=True)
+def _merged(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """The sorted arrays ``a`` and ``b`` merged into one sorted array (linear time)."""
+    out = np.empty(a.size + b.size, a.dtype)
+    i, j = 0, 0
+    for k in range(out.size):
+        if j >= b.size or (i < a.size and a[i] <= b[j]):
+            out[k] = a[i]
+            i += 1
+        else:
+            out[k] = b[j]
+            j += 1
+    return out
+
+
+@njit(cache=True)
 def _first_of_each(keys: np.ndarray) -> np.ndarray:
     """Positions of the first occurrence of each distinct key, in increasing key order
     (:func:`sim.arrays.unique_first`'s index)."""
@@ -160,7 +175,7 @@ def escalate_due(
                         p_exp[n_pair] = member[i]
                         p_case[n_pair] = due[sel[kc[kk[i]]]]
                         n_pair += 1
-                    step_keys = np.sort(np.concatenate((step_keys, keys[first])))
+                    step_keys = _merged(step_keys, keys[first])  # (in increasing order: see _first_of_each)
             elif total > 0:  # 1-on-1: the best contact at a higher tier not asked about the case yet
                 kc = np.empty(total, np.int64)
                 nb = np.empty(total, ct_neighbors.dtype)
@@ -192,7 +207,7 @@ def escalate_due(
                         p_case[n_pair] = due[sel[kc[j]]]
                         keys[j] = np.int64(due[sel[kc[j]]]) * n + nb[j]
                         n_pair += 1
-                    step_keys = np.sort(np.concatenate((step_keys, keys)))
+                    step_keys = _merged(step_keys, np.sort(keys))
             if made:
                 need = n_req + made
                 r_case, r_route, r_group = _grown(r_case, need), _grown(r_route, need), _grown(r_group, need)
