@@ -98,6 +98,10 @@ def escalate_due(
     ct_indptr, ct_neighbors = contacts
     gen = as_generator(rng_ref)
     due, tau = due.copy(), tau.copy()
+    # whether each case asked anyone before this step (else no key of it is among asked, recent)
+    asked_before = np.empty(due.size, np.bool_)
+    for i in range(due.size):
+        asked_before[i] = not np.isnan(t_first_request[_held_row(due[i], first_held, row_of)])
     # what is made, in order
     r_case = np.empty(16, np.int64)
     r_route = np.empty(16, np.int8)
@@ -183,11 +187,15 @@ def escalate_due(
                 for j in range(ns):
                     a = asker[j]
                     case = due[sel[j]]
+                    before = asked_before[sel[j]]
                     for e in range(ct_indptr[a], ct_indptr[a + 1]):
                         c = ct_neighbors[e]
                         if tier[c] > tier[a] and answering[c]:
                             key = np.int64(case) * n + c
-                            if not (_in_sorted(key, asked) or _in_sorted(key, recent) or _in_sorted(key, step_keys)):
+                            if not (
+                                (before and (_in_sorted(key, asked) or _in_sorted(key, recent)))
+                                or _in_sorted(key, step_keys)
+                            ):
                                 kc[nc] = j
                                 nb[nc] = c
                                 nc += 1
@@ -257,9 +265,9 @@ def escalate_due(
         for i in range(m):
             t = t_esc[rows[i]]
             if t < t1:
-                due[k], tau[k] = due[i], t
+                due[k], tau[k], asked_before[k] = due[i], t, asked_before[i]
                 k += 1
-        due, tau = due[:k], tau[:k]
+        due, tau, asked_before = due[:k], tau[:k], asked_before[:k]
     return (
         r_case[:n_req], r_route[:n_req], r_group[:n_req], r_t[:n_req], r_slots[:n_req], r_quality[:n_req],
         p_req[:n_pair], p_exp[:n_pair], p_case[:n_pair], referred[:n_ref],
