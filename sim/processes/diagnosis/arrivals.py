@@ -14,7 +14,7 @@ from ...schema import TIERS
 from ...table import Table
 from .accuracy_kernels import judged
 from .arrival_kernels import local_decisions
-from .care import H_BELIEVES, TAG_CODES, CareLink
+from .care import H_BELIEVES, CareLink
 from .combining import p_correct
 from .config import ARRIVAL_BLOCK_DAYS, CASE_SPECIALTIES, LOCAL, N_CASE_SPEC, DiagnosisConfig
 from .staff import Staff
@@ -34,7 +34,6 @@ BLOCK_SPEC = {
 }
 
 
-_NO_INFO = np.zeros((0, 0), np.int8)  # (no item concerns a condition: no state is read)
 #: the case columns a new case takes from its block row
 _CASE_FROM_BLOCK = ("facility", "t_arrival", "spec", "difficulty", "need", "asker", "quality")
 
@@ -172,7 +171,6 @@ class Arrivals:
         st.counters["cases"] += k
         st.new_cases_since_record += k
         fx = cfg.information_effects
-        info = care.info.arrays.state if care.info is not None and care.items else _NO_INFO
         can, e, bel, free, none, held = local_decisions(
             row,
             tuple(new[key] for key in ("facility", "t_arrival", "spec", "difficulty", "need", "asker")),
@@ -180,7 +178,7 @@ class Arrivals:
             (C["asker_skill"], C["concerns"], C["h_info"], C["now"], C["t_dx"], C["route"], C["belief_delay"],
              C["t_esc"]),
             care.rng_ref,
-            (care._spec, care._share, bool(fx.enabled), info, care._item, care._rumor, TAG_CODES),
+            care.tag_inputs(cfg),
             (care.active(cfg), float(fx.adopted_skill_gain), float(fx.believer_skill_loss),
              fx.believer_delay_hours / 24.0, H_BELIEVES),
             (float(cfg.off_specialty_factor), cfg.local_workup_hours / 24.0, float(cfg.image_penalty),

@@ -84,6 +84,21 @@ class CareLink:
     def active(self, cfg: DiagnosisConfig) -> bool:
         return bool(self.items) and cfg.information_effects.enabled
 
+    def tag_inputs(self, cfg: DiagnosisConfig) -> tuple:
+        """What :func:`.accuracy_kernels.tag_cases` reads besides the cases (as :meth:`tag`
+        gives it, from ``spec`` on): the items' specialties and shares, whether the states
+        are read, the information state, the items, their rumor flags and the state codes."""
+        info = self.info.arrays.state if self.info is not None and self.items else _NO_STATE
+        return (
+            self._spec,
+            self._share,
+            bool(cfg.information_effects.enabled),
+            info,
+            self._item,
+            self._rumor,
+            TAG_CODES,
+        )
+
     # ---------------------------------------------------------------- hooks
     def tag(self, st: DxState, cfg: DiagnosisConfig, ids: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
         """New cases: which items concern them (bit k of ``concerns`` for the k-th item about a

@@ -27,7 +27,10 @@ from .state import DxState
 __all__ = ["GroupStock", "Router", "chain_next", "draw_patience"]
 
 _NO_FACTOR = np.zeros(0)  # contacts scored without trust
-_NO_STOCK = (np.zeros((0, N_CASE_SPEC), np.int64), np.zeros((0, N_CASE_SPEC)), np.zeros(0, np.int64), np.zeros(0))
+#: the group stock's arrays before it is made (of the types of those made: one compiled escalation)
+_NO_STOCK = (
+    np.zeros((0, len(SPECIALTIES)), np.int64), np.zeros((0, len(SPECIALTIES))), np.zeros(0, np.int64), np.zeros(0),
+)  # fmt: skip
 
 
 def chain_next(cfg: DiagnosisConfig) -> np.ndarray:
@@ -104,6 +107,11 @@ class GroupStock:
         self.count, self.skill = count[:, :N_CASE_SPEC], skill[:, :N_CASE_SPEC]
         self.key, self.day = key, day
         self._made_from = (net.m_muted.copy(), staff.answering.copy(), pop.expertise.copy())
+
+    def arrays(self) -> tuple[np.ndarray, ...]:
+        """``count``, ``skill`` (every specialty's column, as made), ``count_all`` and
+        ``skill_all``, as the compiled escalation takes them (empty before the stock is made)."""
+        return self._full if self._full else _NO_STOCK
 
     def _cover(self, n_groups: int) -> None:
         """Room in the sums for the groups created since they were made (empty: zeros)."""
@@ -232,7 +240,7 @@ class Router:
             nxt_of, cfg.escalation == "parallel", pop.fac_tier, np.array([f.primary, f.secondary, f.tertiary]),
             np.array([cfg.group_patience_hours, cfg.contact_patience_hours, cfg.referral_patience_hours], float),
             (net.c_indptr, net.c_groups, net.g_indptr, net.g_members, net.m_muted, net.c_muted),
-            (G.count, G.skill, G.count_all, G.skill_all) if G.key is not None else _NO_STOCK,
+            G.arrays(),
             (staff.answering, pop.specialty, pop.expertise, pop.tier),
             (cfg.group_answerers == "any", float(cfg.off_specialty_factor), int(cfg.groups_per_request),
              int(cfg.max_answers_per_request), st.n, float(t1)),
