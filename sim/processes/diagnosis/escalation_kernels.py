@@ -16,10 +16,13 @@ import numpy as np
 from numba import njit
 
 from ...rng_ref import as_generator
-from .config import CONTACT, GROUP, NONE, REFERRAL
+from .config import CONTACT, GROUP, NONE, REFERRAL, ROUTES
 from .kernels import _held_row, _in_sorted, best_contacts, choose_groups, eligible_members
 
 __all__ = ["escalate_due"]
+
+#: passes of a step's escalation at most (as the numpy loop: a case moves on a route a pass)
+PASSES = len(ROUTES) + 2
 
 
 @njit(cache=True)
@@ -117,7 +120,7 @@ def escalate_due(
     step_keys = np.empty(0, np.int64)  # keys of the pairs made in this step, sorted
     referred = np.empty(16, np.int64)
     n_ref = 0
-    for _ in range(6):  # len(ROUTES) + 2 passes at most, as the numpy loop
+    for _ in range(PASSES):
         m = due.size
         if m == 0:
             break
