@@ -146,7 +146,7 @@ def finish_experiment(store: Store, ep: ExperimentPlan) -> ExperimentOutcome:
     have = ep.rows[ep.rows["key"].isin(done)]
     parts = store.rows(have["key"])
     runs = have.merge(parts.drop(columns=["seed"], errors="ignore"), on="key", how="left")
-    runs = runs.reset_index(drop=True)
+    runs = runs.reset_index(drop=True).copy()  # consolidated: a merge of many metrics leaves a block per column
     atomic_write(folder / "runs.parquet", lambda p: runs.to_parquet(p, index=False))
     if cfg.timeseries:
         write_streamed(folder / "timeseries.parquet", _timeseries_frames(store, have))

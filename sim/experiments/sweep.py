@@ -322,6 +322,7 @@ def finish_sweep(store: Store, sp: SweepPlan) -> SweepOutcome:
     have = sp.rows[sp.rows["key"].isin(done)]
     parts = store.rows(have["key"])
     runs = have.merge(parts.drop(columns=["seed"], errors="ignore"), on="key", how="left").reset_index(drop=True)
+    runs = runs.copy()  # consolidated (one block per dtype), as compare's
     atomic_write(folder / "runs.parquet", lambda p: runs.to_parquet(p, index=False))
     if sp.cfg.timeseries:
 
