@@ -6,8 +6,9 @@ formulation of :class:`.routing.Router` does, pass by pass: the same group posts
 and the same case columns written. What the numpy path appends to the request and pair
 tables as it goes, the pass returns for one append at the end (the rows and ids come out
 the same: the requests are in the same order). Used when patience is fixed
-(``patience_log_sd = 0``) and trust does not weigh the contacts; the numpy path covers
-those settings, and the tests run both on the same model and compare every table.
+(``patience_log_sd = 0``), trust does not weigh the contacts and a group (if any) comes
+before a contact in the chain (:meth:`.routing.Router._compiles`); the numpy path covers
+the other settings, and the tests run both on the same model and compare every table.
 """
 
 from __future__ import annotations
