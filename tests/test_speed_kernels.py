@@ -940,11 +940,22 @@ def test_contact_choice_is_the_numpy_filter_and_lexsort(interpreted, trust):
         want_k, want_nb = _contacts_numpy(
             cases, asker, spec, indptr, neighbors, tier, answering, specialty, expertise, n, asked, seeds
         )
-        k, nb = candidates(cases, asker, indptr, neighbors, tier, answering, n, *asked)
+        none = pairs[:0]
+        k, nb = candidates(cases, asker, indptr, neighbors, tier, answering, n, *asked, none, none.astype(bool))
+        # the keys made in the step are a third pool; cases marked as never asked before skip the first two
+        split = candidates(
+            cases, asker, indptr, neighbors, tier, answering, n, asked[0], none, asked[1], none.astype(bool)
+        )
+        np.testing.assert_array_equal(split[0], k)
+        np.testing.assert_array_equal(split[1], nb)
+        fresh = np.isin(cases, np.concatenate(asked) // n, invert=True)  # no key of theirs anywhere
+        skipping = candidates(cases, asker, indptr, neighbors, tier, answering, n, *asked, none, ~fresh)
+        np.testing.assert_array_equal(skipping[0], k)
+        np.testing.assert_array_equal(skipping[1], nb)
         factor, u = _trust_and_u(seeds, k.size)
         pick = best(k, nb, spec, specialty, expertise, np.zeros(0) if factor is None else factor, u)
         np.testing.assert_array_equal(k[pick], want_k)
         np.testing.assert_array_equal(nb[pick], want_nb)
-        none_asked = candidates(cases, asker, indptr, neighbors, tier, answering, n, pairs[:0], pairs[:0])[0]
+        none_asked = candidates(cases, asker, indptr, neighbors, tier, answering, n, none, none, none, ~fresh)[0]
         seen += [want_k.size, none_asked.size - k.size, k.size - want_k.size]
     assert (seen > 20).all()  # cases with a contact; candidates asked already; candidates not chosen

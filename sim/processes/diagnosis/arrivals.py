@@ -112,24 +112,16 @@ class Arrivals:
         fac, times, spec, diff, need, asker = (
             new[key] for key in ("facility", "t_arrival", "spec", "difficulty", "need", "asker")
         )
-        care = st.care
-        if self.compiled and care is not None and cfg.routes and cfg.routes[0] == "local":
-            self._decide_compiled(st, cfg, pop, care, new, t1)
-            return
-        skill = pop.expertise[asker] * np.where(pop.specialty[asker] == spec, 1.0, cfg.off_specialty_factor)
-        ids = st.add_cases(
-            facility=fac,
-            t_arrival=times,
-            spec=spec,
-            difficulty=diff,
-            need=need,
-            asker=asker,
-            quality=new["quality"],
-            asker_skill=skill,
-        )
+        ids = st.add_cases(**{key: new[key] for key in _CASE_FROM_BLOCK})
         C, row = st.cases, st.rows(ids)
         st.counters["cases"] += k
         st.new_cases_since_record += k
+        care = st.care
+        if self.compiled and care is not None and cfg.routes and cfg.routes[0] == "local":
+            self._decide_compiled(st, cfg, pop, care, new, ids, row)
+            return
+        skill = pop.expertise[asker] * np.where(pop.specialty[asker] == spec, 1.0, cfg.off_specialty_factor)
+        C["asker_skill"][row] = skill
         workup = cfg.local_workup_hours / 24.0
         # which guidelines and rumors concern the new cases, and the treating clinicians' states
         states = care.tag(st, cfg, ids) if care is not None else None
@@ -162,14 +154,12 @@ class Arrivals:
             consult = ids
         st.open_ids = np.concatenate([st.open_ids, consult])
 
-    def _decide_compiled(self, st: DxState, cfg: DiagnosisConfig, pop, care: CareLink, new: dict, t1: float) -> None:
-        """The rest of :meth:`admit` (the local decision) in one compiled pass, then numpy's
-        exponential and the judgments (as ``CareLink.judge``)."""
-        ids = st.add_cases(**{key: new[key] for key in _CASE_FROM_BLOCK})
-        C, row = st.cases, st.rows(ids)
-        k = ids.size
-        st.counters["cases"] += k
-        st.new_cases_since_record += k
+    def _decide_compiled(
+        self, st: DxState, cfg: DiagnosisConfig, pop, care: CareLink, new: dict, ids: np.ndarray, row: np.ndarray
+    ) -> None:
+        """The local decision on the new cases ``ids`` (at ``row``) in one compiled pass, then
+        numpy's exponential and the judgments (as ``CareLink.judge``)."""
+        C, k = st.cases, ids.size
         fx = cfg.information_effects
         can, e, bel, free, none, held = local_decisions(
             row,

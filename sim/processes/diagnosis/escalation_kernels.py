@@ -18,7 +18,7 @@ from numba import njit
 
 from ...rng_ref import as_generator
 from .config import CONTACT, GROUP, NONE, REFERRAL, ROUTES
-from .kernels import _held_row, _in_sorted, best_contacts, choose_groups, eligible_members
+from .kernels import _held_row, best_contacts, choose_groups, contact_candidates, eligible_members
 
 __all__ = ["escalate_due"]
 
@@ -185,30 +185,17 @@ def escalate_due(
                         n_pair += 1
                     step_keys = _merged(step_keys, keys[first])  # (in increasing order: see _first_of_each)
             elif total > 0:  # 1-on-1: the best contact at a higher tier not asked about the case yet
-                kc = np.empty(total, np.int64)
-                nb = np.empty(total, ct_neighbors.dtype)
-                nc = 0
-                for j in range(ns):
-                    a = asker[j]
-                    case = due[sel[j]]
-                    before = asked_before[sel[j]]
-                    for e in range(ct_indptr[a], ct_indptr[a + 1]):
-                        c = ct_neighbors[e]
-                        if tier[c] > tier[a] and answering[c]:
-                            key = np.int64(case) * n + c
-                            if not (
-                                (before and (_in_sorted(key, asked) or _in_sorted(key, recent)))
-                                or _in_sorted(key, step_keys)
-                            ):
-                                kc[nc] = j
-                                nb[nc] = c
-                                nc += 1
-                if nc:
-                    u = np.empty(nc)
-                    for j in range(nc):
+                cases = due[sel]
+                kc, nb = contact_candidates(
+                    cases, asker, ct_indptr, ct_neighbors, tier, answering, n, asked, recent, step_keys,
+                    asked_before[sel],
+                )  # fmt: skip
+                if kc.size:
+                    u = np.empty(kc.size)
+                    for j in range(kc.size):
                         u[j] = gen.random()
-                    pick = best_contacts(kc[:nc], nb[:nc], spec, specialty, expertise, np.zeros(0), u)
-                    kc, nb = kc[:nc][pick], nb[:nc][pick]
+                    pick = best_contacts(kc, nb, spec, specialty, expertise, np.zeros(0), u)
+                    kc, nb = kc[pick], nb[pick]
                     made = kc.size
                     need = n_pair + made
                     p_req, p_exp, p_case = _grown(p_req, need), _grown(p_exp, need), _grown(p_case, need)

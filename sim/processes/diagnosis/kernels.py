@@ -346,12 +346,14 @@ def _in_sorted(key, pool) -> bool:
 
 
 @njit(cache=True)
-def contact_candidates(cases, asker, indptr, neighbors, tier, answering, n, asked, recent):
+def contact_candidates(cases, asker, indptr, neighbors, tier, answering, n, asked, recent, made, before):
     """The contacts the asker of each of ``cases`` (``asker``, per case) may message: of its
     contacts (CSR ``indptr``, ``neighbors``) those at a higher tier, of an answering role,
-    and not asked about the case already (the key ``case * n + contact`` in neither of the
-    sorted ``asked`` and ``recent``). Returns (index into ``cases``, contact), case by case
-    in the order of the askers' contacts."""
+    and not asked about the case already (the key ``case * n + contact`` in none of the
+    sorted ``asked``, ``recent`` and ``made``; the first two are searched only for the cases
+    with ``before`` set, or for all when ``before`` is empty: a case that never posted has
+    no key there). Returns (index into ``cases``, contact), case by case in the order of
+    the askers' contacts."""
     m = 0
     for i in range(cases.size):
         m += indptr[asker[i] + 1] - indptr[asker[i]]
@@ -364,7 +366,8 @@ def contact_candidates(cases, asker, indptr, neighbors, tier, answering, n, aske
             c = neighbors[e]
             if tier[c] > tier[a] and answering[c]:
                 key = np.int64(cases[i]) * n + c
-                if not (_in_sorted(key, asked) or _in_sorted(key, recent)):
+                earlier = (before.size == 0 or before[i]) and (_in_sorted(key, asked) or _in_sorted(key, recent))
+                if not (earlier or _in_sorted(key, made)):
                     k[j] = i
                     nb[j] = c
                     j += 1

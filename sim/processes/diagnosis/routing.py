@@ -27,6 +27,7 @@ from .state import DxState
 __all__ = ["GroupStock", "Router", "chain_next", "draw_patience"]
 
 _NO_FACTOR = np.zeros(0)  # contacts scored without trust
+_NO_KEYS = np.zeros(0, np.int64)  # (contact_candidates: no keys made in the step; every case searched)
 #: the group stock's arrays before it is made (of the types of those made: one compiled escalation)
 _NO_STOCK = (
     np.zeros((0, len(SPECIALTIES)), np.int64), np.zeros((0, len(SPECIALTIES))), np.zeros(0, np.int64), np.zeros(0),
@@ -318,7 +319,8 @@ class Router:
         if csr_total(contacts.indptr, asker) == 0:
             return posted
         k, nb = contact_candidates(
-            cases, asker, contacts.indptr, contacts.neighbors, pop.tier, staff.answering, st.n, *st.asked_keys()
+            cases, asker, contacts.indptr, contacts.neighbors, pop.tier, staff.answering, st.n, *st.asked_keys(),
+            _NO_KEYS, _NO_KEYS,
         )  # fmt: skip
         if k.size == 0:
             return posted
