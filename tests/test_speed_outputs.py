@@ -91,6 +91,26 @@ def test_the_draws_made_ahead_by_numpy_or_by_the_kernels_give_the_recorded_outpu
     assert (sum(n > 0 for n in made) > 50) if ahead else not any(made)  # (not over a buffered half-draw)
 
 
+def test_batches_read_as_bursts_give_the_recorded_outputs(monkeypatch):
+    """Every batch of more than one copy read as a burst (a first block of 64 uniforms, the
+    rest drawn by the kernel as they are used): one stream, the same run as every uniform
+    drawn beforehand."""
+    from sim.processes.information import kernels
+
+    monkeypatch.setattr(kernels, "BURST_FROM", 3)
+    monkeypatch.setattr(kernels, "DRAW_BLOCK", 64)
+    bursts = []
+    read_guideline = kernels.read_guideline
+
+    def counted(u, order, *rest):
+        bursts.append(rest[-1] is not None and 3 * order.size > u.size)
+        return read_guideline(u, order, *rest)
+
+    monkeypatch.setattr(kernels, "read_guideline", counted)
+    assert fingerprint(_run("shipped")) == RECORDED["shipped"]
+    assert sum(bursts) > 50
+
+
 def test_the_fingerprint_sees_one_changed_cell():
     res = _run("shipped")
     before = fingerprint(res)

@@ -108,9 +108,10 @@ def expose_guideline(p: InformationProcess, model, j: int, copies: kernels.Copie
         literacy_ref=LITERACY_REF,
     )
     # three uniforms per copy always suffice; a burst holds a block of them at a time
-    burst = 3 * order.size > kernels.DRAW_BLOCK
+    need = 3 * order.size
+    burst = need > kernels.BURST_FROM
     aware_at, adopt_at, consider_at = kernels.read_guideline(
-        p.rng.random(kernels.DRAW_BLOCK if burst else 3 * order.size),
+        p.rng.random(min(kernels.DRAW_BLOCK, need) if burst else need),
         order,
         copies,
         p.arrays.guideline(j),
