@@ -557,6 +557,90 @@ def test_rumor_readers_equal_the_sort_and_the_bincounts(compiled):
         assert n < 2000 or ((got[3] > 0).any() and (got[5] < 0).any() and (got[7] >= 0).any())
 
 
+def _stances_by_masks(rng, readers, st, w_r, w_c, literacy, rule, item, codes, t):
+    """What :func:`expose_rumor` computed before :func:`take_stances`: numpy masks over the
+    susceptible readers, and the states set as ``set_state`` set them."""
+    cred, effect, ref, w0, kappa, beta, persistent_share, share_prob = rule
+    state, t_first, t_taken, ever, persistent, active, reached = item
+    unaware, doubts, believes, corrected = codes
+    sus = (st == unaware) | (st == doubts)
+    r_s = readers[sus]
+    a = np.full(r_s.size, cred)
+    if literacy.size:
+        a = a - effect * (literacy[r_s] - ref)
+    a = np.clip(a, -0.99, 0.99)
+    wc_s = w_c[sus]
+    wr, wc, wj = w_r[sus] * (1 + a), kappa * wc_s * (1 - a), w0 * (1 - a)
+    take = rng.random(r_s.size) < beta
+    u = rng.random(r_s.size) * (wr + wc + wj)
+    believe = take & (u < wr)
+    correct = take & ~believe & (u < wr + wc)
+    doubt = ~(believe | correct) & (st[sus] == unaware)
+    for mask, new in ((believe, believes), (correct, corrected), (doubt, doubts)):
+        who = r_s[mask]
+        t_first[who[np.isnan(t_first[who])]] = t
+        state[who] = new
+    who = r_s[believe]
+    ever[who] = True
+    t_taken[who[np.isnan(t_taken[who])]] = t
+    persistent[who] = rng.random(who.size) < persistent_share
+    took = r_s[believe | correct]
+    active[took] = rng.random(took.size) < share_prob
+    reached[r_s[believe & (wc_s > 0)]] = True
+    at = np.flatnonzero(sus)
+    return at[believe], at[correct], at[doubt], at[believe | correct]
+
+
+@pytest.mark.parametrize("compiled", [True, False])
+def test_a_readers_credibility_is_numpys_bit_for_bit(compiled):
+    kernel = D.reader_credibility if compiled else D.reader_credibility.py_func
+    rng = np.random.default_rng(25)
+    literacy = rng.random(2000).astype(np.float32)
+    for cred, effect in ((0.3, 1.0), (0.9, 0.37), (-0.5, 2.5)):
+        want = np.clip(np.full(literacy.size, cred) - effect * (literacy - 0.5), -0.99, 0.99)
+        got = np.array([kernel(cred, effect, 0.5, x) for x in literacy])
+        assert np.array_equal(got, want)
+        assert kernel(cred, effect, 0.5, np.float32(np.nan)) == cred
+    assert kernel(0.9, 2.5, 0.5, np.float32(0.0)) == 0.99 and kernel(-0.9, 2.5, 0.5, np.float32(1.0)) == -0.99
+
+
+@pytest.mark.parametrize("compiled", [True, False])
+def test_take_stances_is_the_masks_it_replaced(compiled):
+    from sim.rng_ref import GeneratorRef
+
+    kernel = D.take_stances if compiled else D.take_stances.py_func
+    rng = np.random.default_rng(24)
+    codes = (0, 3, 1, 2)  # unaware, doubts, believes, corrected
+    n_clin = 3000
+    for m, hetero, w0 in ((0, True, 1.0), (1, False, 1.0), (900, True, 1.0), (900, False, 0.0), (900, True, 0.0)):
+        readers = np.sort(rng.choice(n_clin, m, replace=False)).astype(np.int64)
+        st = rng.integers(0, 4, m).astype(np.int8)
+        w_r = np.where(rng.random(m) < 0.7, rng.random(m) * 2, 0.0)
+        w_c = np.where(rng.random(m) < 0.4, rng.random(m) * 2, 0.0)
+        literacy = rng.random(n_clin).astype(np.float32) if hetero else np.zeros(0, np.float32)
+        rule = (0.3, 1.0, 0.5, w0, w0 * 1.07 if w0 else 1.0, 0.6, 0.2, 0.45)
+        item0 = (
+            rng.integers(0, 4, n_clin).astype(np.int8),
+            np.where(rng.random(n_clin) < 0.5, np.float32(2.0), np.nan).astype(np.float32),
+            np.where(rng.random(n_clin) < 0.2, np.float32(1.0), np.nan).astype(np.float32),
+            rng.random(n_clin) < 0.2,
+            rng.random(n_clin) < 0.1,
+            rng.random(n_clin) < 0.3,
+            rng.random(n_clin) < 0.2,
+        )
+        want_item = tuple(x.copy() for x in item0)
+        got_item = tuple(x.copy() for x in item0)
+        want_gen, got_gen = np.random.default_rng(m), np.random.default_rng(m)
+        want = _stances_by_masks(want_gen, readers, st, w_r, w_c, literacy, rule, want_item, codes, 3.25)
+        got = kernel(GeneratorRef(got_gen), readers, st, w_r, w_c, literacy, rule, got_item, codes, 3.25)
+        for g, w in zip(got, want, strict=True):
+            assert np.array_equal(g, w) and g.dtype == w.dtype
+        for g, w in zip(got_item, want_item, strict=True):
+            assert np.array_equal(g, w, equal_nan=g.dtype.kind == "f") and g.dtype == w.dtype
+        assert np.array_equal(got_gen.random(3), want_gen.random(3))  # the same draws, in the same order
+        assert m < 900 or all(g.size for g in got)
+
+
 @pytest.mark.parametrize("compiled", [True, False])
 def test_decide_considering_is_the_masks_it_replaced(compiled):
     kernel = D.decide_considering if compiled else D.decide_considering.py_func

@@ -41,12 +41,14 @@ from ...table import Table
 from . import decision_kernels
 from .config import BELIEVES, CONTENT, CORRECTED, CORRECTION, DOUBTS, LITERACY_REF, UNAWARE
 from .state import per_step
-from .transitions import set_state
+from .transitions import first_correction, set_state
 
 if TYPE_CHECKING:  # pragma: no cover
     from .process import InformationProcess
 
 __all__ = ["correction_odds_ratio", "expose_rumor", "stance_probabilities", "stance_weights", "verify_and_forget"]
+
+_NO_LITERACY = np.zeros(0, np.float32)  # take_stances: no heterogeneity
 
 
 def expose_rumor(p: InformationProcess, model, j: int, sub: Table, t: float) -> None:
@@ -62,33 +64,33 @@ def expose_rumor(p: InformationProcess, model, j: int, sub: Table, t: float) -> 
         slot, readers, stance, w, sender, group, arr.state[j], CONTENT, CORRECTION, UNAWARE
     )
     _stifle(p, j, sender, group, known)
-    src, grp = sender[at], group[at]
-    # susceptible readers take a stance
-    sus = (st == UNAWARE) | (st == DOUBTS)
-    r_s = readers[sus]
-    a = np.full(r_s.size, p.catalog.items[j].credibility)
-    if cfg.heterogeneity:
-        a = a - cfg.literacy_effect * (model.pop.literacy[r_s] - LITERACY_REF)
-    a = np.clip(a, -0.99, 0.99)
-    w0, kappa = stance_weights(cfg)
-    wc_s = w_c[sus]
-    wr, wc, wj = w_r[sus] * (1 + a), kappa * wc_s * (1 - a), w0 * (1 - a)
-    take = p.rng.random(r_s.size) < cfg.beta
-    u = p.rng.random(r_s.size) * (wr + wc + wj)
-    believe = take & (u < wr)
-    correct = take & ~believe & (u < wr + wc)
-    doubt = ~(believe | correct) & (st[sus] == UNAWARE)
-    for mask, new, who_s, who_g in (
-        (believe, BELIEVES, src_r, grp_r),
-        (correct, CORRECTED, src_c, grp_c),
-        (doubt, DOUBTS, src, grp),
-    ):
-        if mask.any():
-            set_state(p, j, r_s[mask], new, t, sender=who_s[sus][mask], group=who_g[sus][mask])
+    # susceptible readers take a stance (one compiled pass: the draws, the states, the sharing)
     share_prob = p.settings["share_prob"][j]
-    took = r_s[believe | correct]
-    arr.active[j, took] = p.rng.random(took.size) < share_prob
-    arr.may_share(j, took)
+    w0, kappa = stance_weights(cfg)
+    rule = (
+        float(p.catalog.items[j].credibility),
+        float(cfg.literacy_effect),
+        LITERACY_REF,
+        w0,
+        kappa,
+        float(cfg.beta),
+        float(cfg.persistent_share),
+        float(share_prob),
+    )
+    item = (arr.state[j], arr.t_first[j], arr.t_taken[j], arr.ever_believed[j], arr.persistent[j], arr.active[j])
+    believe, correct, doubt, took = decision_kernels.take_stances(
+        p.rng_ref, readers, st, w_r, w_c, model.pop.literacy if cfg.heterogeneity else _NO_LITERACY, rule,
+        (*item, arr.reached_corr[j]), (UNAWARE, DOUBTS, BELIEVES, CORRECTED), float(t),
+    )  # fmt: skip
+    if believe.size:
+        p.log.add(j, "believe", src_r[believe], readers[believe], grp_r[believe], t)
+    if correct.size:
+        first_correction(p, j, t)
+        p.log.add(p.catalog.corr_id[j], "correct", src_c[correct], readers[correct], grp_c[correct], t)
+    if doubt.size:
+        src, grp = sender[at[doubt]], group[at[doubt]]
+        p.log.add(j, "doubt", src, readers[doubt], grp, t)
+    arr.may_share(j, readers[took])
     # believers reading corrections
     bel = (st == BELIEVES) & (w_c > 0)
     if bel.any():
@@ -99,8 +101,6 @@ def expose_rumor(p: InformationProcess, model, j: int, sub: Table, t: float) -> 
         set_state(p, j, r_b[turn], CORRECTED, t, sender=src_c[bel][turn], group=grp_c[bel][turn])
         arr.active[j, r_b[turn]] = p.rng.random(int(turn.sum())) < share_prob
         arr.may_share(j, r_b[turn])
-    # believers reached by a correction (also those who believe after reading one now)
-    arr.reached_corr[j, r_s[believe & (wc_s > 0)]] = True
 
 
 def verify_and_forget(p: InformationProcess, model, start: dict[int, np.ndarray], t: float, dt: float) -> None:

@@ -4,7 +4,8 @@ The chances that the process draws once per step for the clinicians concerned, n
 copy: a rumor's believers forgetting, verifying or checking (:func:`rumor_transitions`,
 :mod:`.belief`), and staged adoption's reinforcing copies and decisions
 (:func:`reinforced_now`, :func:`decide_considering`, :mod:`.adoption`); and what a rumor's
-readers bring to their stance, from the copies they read (:func:`rumor_readers`). Each is one
+readers bring to their stance, from the copies they read (:func:`rumor_readers`), and the
+stance the susceptible among them take (:func:`take_stances`). Each is one
 pass replacing a few numpy masks, sorts or counts, with identical results (the tests compare each with the numpy
 it replaced, compiled and as ``py_func``). Compiled code is cached next to this file
 (``cache=True``).
@@ -15,7 +16,16 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-__all__ = ["decide_considering", "reinforced_now", "rumor_readers", "rumor_transitions"]
+from ...rng_ref import as_generator
+
+__all__ = [
+    "decide_considering",
+    "reader_credibility",
+    "reinforced_now",
+    "rumor_readers",
+    "rumor_transitions",
+    "take_stances",
+]
 
 
 @njit(cache=True)
@@ -58,6 +68,107 @@ def rumor_readers(slot, readers, stance, w, sender, group, state, content, corre
                 seen_c[k] = True
                 src_c[k], grp_c[k] = sender[i], group[i]
     return at, st, known, w_r, w_c, src_r, grp_r, src_c, grp_c
+
+
+@njit(cache=True)
+def reader_credibility(credibility, literacy_effect, literacy_ref, literacy):
+    """A rumor's credibility ``a`` for a reader of ``literacy`` (float32; NaN: no
+    heterogeneity), clipped to +-0.99: ``credibility - literacy_effect * (literacy -
+    literacy_ref)``, the product in float32 as numpy makes it from float32 literacy."""
+    a = credibility
+    if not np.isnan(literacy):
+        a = a - np.float64(np.float32(literacy_effect) * (literacy - np.float32(literacy_ref)))
+    return min(max(a, -0.99), 0.99)
+
+
+@njit(cache=True)
+def _enter(readers, at, new, state, t_first, t):
+    """``readers[at]`` move to state ``new``; the first time they hear of the item, ``t_first``."""
+    for k in at:
+        r = readers[k]
+        if np.isnan(t_first[r]):
+            t_first[r] = t
+        state[r] = new
+
+
+@njit(cache=True)
+def take_stances(rng_ref, readers, st, w_r, w_c, literacy, rule, item, codes, t):
+    """The stance each susceptible reader of a rumor takes (:func:`.belief.expose_rumor`).
+
+    ``readers`` with their state ``st`` and the weights of the content and the correction
+    they read (``w_r``, ``w_c``, :func:`rumor_readers`); ``literacy`` per clinician (empty: no
+    heterogeneity); ``rule`` = (credibility, literacy_effect, literacy_ref, w0, kappa, beta,
+    persistent_share, share_prob); ``item`` = the rumor's (state, t_first, t_taken,
+    ever_believed, persistent, active, reached_corr) per clinician, updated in place;
+    ``codes`` = (UNAWARE, DOUBTS, BELIEVES, CORRECTED).
+
+    A reader unaware or in doubt is susceptible: ``a`` is the credibility less the literacy
+    effect (float32, as numpy computes it from float32 literacy), clipped to +-0.99; the
+    weights are ``w_r (1 + a)``, ``kappa w_c (1 - a)``, ``w0 (1 - a)``. Draws from
+    ``rng_ref``, in this order: a uniform per susceptible reader (a stance is taken below
+    ``beta``), another per susceptible reader (times the weights' sum: which stance), one
+    per new believer (persistent below ``persistent_share``), one per reader who took a
+    stance (shares it below ``share_prob``). A reader who takes no stance and was unaware
+    doubts. Returns the positions in ``readers`` of those who believe, are corrected, and
+    doubt now, and of those who took a stance (each ascending)."""
+    rng = as_generator(rng_ref)
+    credibility, literacy_effect, literacy_ref, w0, kappa, beta, persistent_share, share_prob = rule
+    state, t_first, t_taken, ever_believed, persistent, active, reached_corr = item
+    unaware, doubts, believes, corrected = codes
+    sus = np.empty(readers.size, np.int64)
+    n = 0
+    for k in range(readers.size):
+        if st[k] == unaware or st[k] == doubts:
+            sus[n] = k
+            n += 1
+    hetero = literacy.size > 0
+    wr = np.empty(n)
+    wc = np.empty(n)
+    wj = np.empty(n)
+    for i in range(n):
+        k = sus[i]
+        a = reader_credibility(
+            credibility, literacy_effect, literacy_ref, literacy[readers[k]] if hetero else np.float32(np.nan)
+        )
+        wr[i] = w_r[k] * (1 + a)
+        wc[i] = kappa * w_c[k] * (1 - a)
+        wj[i] = w0 * (1 - a)
+    take = np.empty(n, np.bool_)
+    for i in range(n):
+        take[i] = rng.random() < beta
+    out = np.empty((4, n), np.int64)  # believe, correct, doubt, took
+    nb = nc = nd = nt = 0
+    for i in range(n):
+        k = sus[i]
+        u = rng.random() * (wr[i] + wc[i] + wj[i])
+        if take[i] and u < wr[i]:
+            out[0, nb] = k
+            nb += 1
+            out[3, nt] = k
+            nt += 1
+        elif take[i] and u < wr[i] + wc[i]:
+            out[1, nc] = k
+            nc += 1
+            out[3, nt] = k
+            nt += 1
+        elif st[k] == unaware:
+            out[2, nd] = k
+            nd += 1
+    _enter(readers, out[0, :nb], believes, state, t_first, t)
+    _enter(readers, out[1, :nc], corrected, state, t_first, t)
+    _enter(readers, out[2, :nd], doubts, state, t_first, t)
+    for i in range(nb):
+        k = out[0, i]
+        r = readers[k]
+        ever_believed[r] = True
+        if np.isnan(t_taken[r]):
+            t_taken[r] = t
+        persistent[r] = rng.random() < persistent_share
+        if w_c[k] > 0:
+            reached_corr[r] = True  # a believer reached by a correction
+    for i in range(nt):
+        active[readers[out[3, i]]] = rng.random() < share_prob
+    return out[0, :nb].copy(), out[1, :nc].copy(), out[2, :nd].copy(), out[3, :nt].copy()
 
 
 @njit(cache=True)

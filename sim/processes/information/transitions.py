@@ -15,7 +15,7 @@ from .config import ADOPTED, BELIEVES, CORRECTED, DOUBTS
 if TYPE_CHECKING:  # pragma: no cover
     from .process import InformationProcess
 
-__all__ = ["set_state"]
+__all__ = ["first_correction", "set_state"]
 
 
 def set_state(
@@ -43,9 +43,7 @@ def set_state(
             arr.persistent[j, who] = p.rng.random(who.size) < p.config.persistent_share
             p.log.add(j, "believe", sender, who, group, t)
         elif new == CORRECTED:
-            r = p.catalog.rumors.index(j)
-            if np.isnan(p.track.t_first_correction[r]):
-                p.track.t_first_correction[r] = t
+            first_correction(p, j, t)
             p.log.add(p.catalog.corr_id[j], "correct", sender, who, group, t)
         elif new == DOUBTS:
             p.log.add(j, "doubt", sender, who, group, t)
@@ -54,3 +52,11 @@ def set_state(
         p.log.add(j, "adopt", sender, who, group, t)
     else:
         p.log.add(j, "aware", sender, who, group, t)
+
+
+def first_correction(p: InformationProcess, j: int, t: float) -> None:
+    """Someone was corrected about rumor ``j`` at ``t``: the time of its first correction,
+    unless it has one."""
+    r = p.catalog.rumors.index(j)
+    if np.isnan(p.track.t_first_correction[r]):
+        p.track.t_first_correction[r] = t
