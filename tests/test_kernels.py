@@ -139,6 +139,51 @@ def test_posting_and_stopping_rates():
     assert np.isin(c_group.astype(np.int64) * n + recv, keys).all()  # copies go to co-members
 
 
+@pytest.mark.parametrize("compiled", [True, False])
+def test_the_posts_chosen_are_the_trials_below_their_chance(compiled):
+    """Each sharer's trials, one per group in the order of its groups, then its stop: the
+    same posts whether a sharer's trials run as one block (up to ``UNROLL`` groups) or one
+    by one (more groups, or the last trials of the uniforms), with one chance or one each."""
+    choose = K.choose_posts if compiled else K.choose_posts.py_func
+    rng = np.random.default_rng(26)
+    n = 300
+    # groups per clinician from 0 to about 3 x UNROLL: many large groups, and a few small
+    net = _groups(np.r_[rng.integers(40, 120, 12), rng.integers(2, 6, 30)], n, seed=26)
+    index = _index(net, np.zeros(net["g_members"].size, bool), np.zeros(42, np.int64))
+    deg = np.diff(net["c_indptr"])
+    assert deg.max() > K.UNROLL and (deg <= K.UNROLL).any() and (deg == 0).any()
+    for one_chance in (True, False):
+        sharers = np.sort(rng.choice(n, 200, replace=False)).astype(np.int64)
+        p_post = np.array([0.4]) if one_chance else np.where(rng.random(200) < 0.2, 0.0, rng.random(200))
+        trials = K.posting_trials(sharers, p_post, net["c_indptr"])
+        u = rng.random(trials)
+        want_who, want_ent, want_stop, q = [], [], [], 0
+        for i, s in enumerate(sharers):  # the trials one by one, as the rule reads
+            p = p_post[0] if one_chance else p_post[i]
+            if p > 0:
+                for e in range(net["c_indptr"][s], net["c_indptr"][s + 1]):
+                    if u[q] < p:
+                        want_who.append(i)
+                        want_ent.append(e)
+                    q += 1
+            want_stop.append(u[q] < 0.3)
+            q += 1
+        assert q == u.size
+        active = np.ones(n, bool)
+        who, group, row, _, _ = choose(
+            rng,
+            u,
+            K.Sharers(sharers, p_post, np.zeros(1, np.int8), np.ones(1, np.float32)),
+            index,
+            0.3,
+            active,
+            np.zeros(42, np.int32),
+        )
+        assert who.tolist() == want_who and len(want_who) > 100
+        assert np.array_equal(group, net["c_groups"][want_ent]) and np.array_equal(row, net["c_rows"][want_ent])
+        assert np.array_equal(~active[sharers], np.array(want_stop))
+
+
 def test_with_copies():
     keep, msg = K.with_copies(np.array([0, 0, 3, 3, 3, 4, 9], np.int64), 12)
     assert keep.tolist() == [0, 3, 4, 9] and msg.tolist() == [0, 0, 1, 1, 1, 2, 3]

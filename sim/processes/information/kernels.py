@@ -157,6 +157,9 @@ class Uptake(NamedTuple):
 # the Src codes as plain ints (nopython code reads module globals, not class attributes)
 _NONE, _OPEN, _OWN, _ARTICLE, _ARTICLE_LATER = Src.NONE, Src.OPEN, Src.OWN, Src.ARTICLE, Src.ARTICLE_LATER
 _MAX_REINFORCED = 30000  # int16
+#: the trials of a sharer's groups that :func:`choose_posts` makes as one block, when it has
+#: no more groups (most clinicians are in a few)
+UNROLL = 8
 #: uniform draws made at a time by :func:`read_guideline` in a burst (256 KiB)
 DRAW_BLOCK = 1 << 15
 #: uniforms from which a batch is read as a burst (8 MiB): below, every uniform is drawn
@@ -201,22 +204,33 @@ def choose_posts(rng_ref, u, sharers, net, p_stop, active, group_posts):
     cap = u.size - ids.size  # at most as many posts as membership trials
     if cap < 0:
         raise ValueError("choose_posts: fewer uniforms than the sharers' trials")
-    who = np.empty(cap, np.int32)  # every trial is written at n, kept (n advances) if it posts
-    ent = np.empty(cap, np.int32)  # the membership of each post (group and row are read after)
+    # every trial is written at n, kept (n advances) if it posts; room for a block of UNROLL
+    who = np.empty(cap + UNROLL, np.int32)
+    ent = np.empty(cap + UNROLL, np.int32)  # the membership of each post (group and row are read after)
     n = 0
     q = 0
     for i in range(ids.size):
         s = ids[i]
         p = p_post[0] if same else p_post[i]
         lo, hi = c_indptr[s], c_indptr[s + 1]
-        if q + (hi - lo + 1 if p > 0.0 else 1) > u.size:
+        d = hi - lo
+        if q + (d + 1 if p > 0.0 else 1) > u.size:
             raise ValueError("choose_posts: fewer uniforms than the sharers' trials")
         if p > 0.0:
-            for e in range(lo, hi):
-                who[n] = i
-                ent[n] = e
-                n += u[q] < p
-                q += 1
+            if d <= UNROLL and q + UNROLL <= u.size:
+                # a fixed block of trials, those past the sharer's own masked out: no branch
+                # on the number of its groups (which a loop of its own mispredicts at its end)
+                for k in range(UNROLL):
+                    who[n] = i
+                    ent[n] = lo + k
+                    n += (k < d) & (u[q + k] < p)
+                q += d
+            else:
+                for e in range(lo, hi):
+                    who[n] = i
+                    ent[n] = e
+                    n += u[q] < p
+                    q += 1
         if u[q] < p_stop:
             active[s] = False
         q += 1
