@@ -896,7 +896,7 @@ def main() -> None:
         if warm is None:
             has_qunsim = any(i.name == "qunsim" for i in impls) and importlib.util.find_spec("sim") is not None
             warm = warm_up(t0, net_file if has_qunsim else None, full=not a.no_full)
-        cells = []
+        chosen = []
         for impl in impls:
             if n == LARGE_N and not impl.large:
                 continue
@@ -910,7 +910,10 @@ def main() -> None:
                 skips.append({"impl": impl.name, "n": n, "reason": reason})
                 log(t0, f"N={n} {impl.name}: skipped ({reason})")
                 continue
-            cells += [(impl, s) for s in seeds]
+            chosen.append(impl)
+        # seed by seed, each implementation in turn: a slow spell of the machine falls on all
+        # of them alike, not on the one whose seeds happened to run then
+        cells = [(impl, s) for s in seeds for impl in chosen]
 
         def task(cell):
             impl, seed = cell
