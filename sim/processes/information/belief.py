@@ -77,10 +77,13 @@ def expose_rumor(p: InformationProcess, model, j: int, sub: Table, t: float) -> 
         float(cfg.persistent_share),
         float(share_prob),
     )
-    item = (arr.state[j], arr.t_first[j], arr.t_taken[j], arr.ever_believed[j], arr.persistent[j], arr.active[j])
+    item = (
+        arr.state[j], arr.t_first[j], arr.t_taken[j], arr.ever_believed[j], arr.persistent[j], arr.active[j],
+        arr.reached_corr[j],
+    )  # fmt: skip
     believe, correct, doubt, took = decision_kernels.take_stances(
-        p.rng_ref, readers, st, w_r, w_c, model.pop.literacy if cfg.heterogeneity else _NO_LITERACY, rule,
-        (*item, arr.reached_corr[j]), (UNAWARE, DOUBTS, BELIEVES, CORRECTED), float(t),
+        p.rng_ref, readers, st, w_r, w_c, model.pop.literacy if cfg.heterogeneity else _NO_LITERACY, rule, item,
+        (UNAWARE, DOUBTS, BELIEVES, CORRECTED), float(t),
     )  # fmt: skip
     if believe.size:
         p.log.add(j, "believe", src_r[believe], readers[believe], grp_r[believe], t)
