@@ -34,8 +34,10 @@ BLOCK_SPEC = {
 }
 
 
+#: what the local decision reads of a new case's block row (in :func:`.arrival_kernels.local_decisions`' order)
+_DECISION_INPUTS = ("facility", "t_arrival", "spec", "difficulty", "need", "asker")
 #: the case columns a new case takes from its block row
-_CASE_FROM_BLOCK = ("facility", "t_arrival", "spec", "difficulty", "need", "asker", "quality")
+_CASE_FROM_BLOCK = (*_DECISION_INPUTS, "quality")
 
 
 def case_rates(cfg: DiagnosisConfig, pop) -> np.ndarray:
@@ -109,9 +111,6 @@ class Arrivals:
         j = int(np.searchsorted(B["t_arrival"], t1, side="left"))
         k, self.next = j - i, j
         new = {key: B[key][i:j] for key in BLOCK_SPEC}  # views, used before ``pending`` changes
-        fac, times, spec, diff, need, asker = (
-            new[key] for key in ("facility", "t_arrival", "spec", "difficulty", "need", "asker")
-        )
         ids = st.add_cases(**{key: new[key] for key in _CASE_FROM_BLOCK})
         C, row = st.cases, st.rows(ids)
         st.counters["cases"] += k
@@ -120,6 +119,7 @@ class Arrivals:
         if self.compiled and care is not None and cfg.routes and cfg.routes[0] == "local":
             self._decide_compiled(st, cfg, pop, care, new, ids, row)
             return
+        fac, times, spec, diff, need, asker = (new[key] for key in _DECISION_INPUTS)
         skill = pop.expertise[asker] * np.where(pop.specialty[asker] == spec, 1.0, cfg.off_specialty_factor)
         C["asker_skill"][row] = skill
         workup = cfg.local_workup_hours / 24.0
@@ -163,7 +163,7 @@ class Arrivals:
         fx = cfg.information_effects
         can, e, bel, free, none, held = local_decisions(
             row,
-            tuple(new[key] for key in ("facility", "t_arrival", "spec", "difficulty", "need", "asker")),
+            tuple(new[key] for key in _DECISION_INPUTS),
             (pop.expertise, pop.specialty, pop.fac_equipment),
             (C["asker_skill"], C["concerns"], C["h_info"], C["now"], C["t_dx"], C["route"], C["belief_delay"],
              C["t_esc"]),

@@ -34,6 +34,12 @@ _NO_STOCK = (
 )  # fmt: skip
 
 
+def _leave_open(st: DxState, referred: np.ndarray) -> None:
+    """At a referral a case waits for its visit (``st.take_visits``) or an answer: it leaves
+    the cases that escalate, which every step scans."""
+    st.open_ids = st.open_ids[~sorted_member(st.open_ids, np.sort(referred))]
+
+
 def chain_next(cfg: DiagnosisConfig) -> np.ndarray:
     """next_route[code + 1] for codes NONE..REFERRAL (NONE when the chain ends)."""
     names: list[str] = list(cfg.routes)
@@ -207,10 +213,8 @@ class Router:
             due, tau = due_cases(due, *st.row_lookup(), C["t_esc"], t1)
         if not referred:
             return np.zeros(0, np.int64)
-        # at a referral the case waits for its visit (st.take_visits) or an answer: it leaves
-        # the cases that escalate, which every step scans
         out = np.concatenate(referred)
-        st.open_ids = st.open_ids[~sorted_member(st.open_ids, np.sort(out))]
+        _leave_open(st, out)
         return out
 
     def _compiles(self, st: DxState, cfg: DiagnosisConfig) -> bool:
@@ -252,8 +256,8 @@ class Router:
             req = st.add_requests(case=case, route=route, group=group, t_post=t_post, slots=slots, quality=quality)
             st.add_pairs(req[p_req], p_exp, p_case)
             st.counters["requests"] += int(case.size)
-        if out.size:  # as escalate: referred cases leave the open set
-            st.open_ids = st.open_ids[~sorted_member(st.open_ids, np.sort(out))]
+        if out.size:
+            _leave_open(st, out)
         return out
 
     def post_groups(
