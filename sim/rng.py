@@ -51,9 +51,13 @@ class Streams:
 
 #: above this chance :func:`bernoulli_hits` draws one uniform per trial (as cheap as the sparse draw there)
 DENSE_CHANCE = 0.25
+#: ``Generator.choice(n, k, replace=False, shuffle=False)`` shuffles the tail of ``range(n)``
+#: rather than taking Floyd's algorithm when ``n`` exceeds the first and ``k`` exceeds ``n //``
+#: the second (numpy's own rule)
+CHOICE_TAIL_SHUFFLE_N, CHOICE_TAIL_SHUFFLE_SHARE = 10000, 20
 
 
-def bernoulli_hits(rng: np.random.Generator, n: int, q: float) -> tuple[np.ndarray, np.ndarray]:
+def bernoulli_hits(rng: np.random.Generator, n: int, q: float, ref=None) -> tuple[np.ndarray, np.ndarray]:
     """The trials ``i < n`` whose uniform ``u_i`` falls below ``q``, and those ``u_i``.
 
     The same joint law as ``u = rng.random(n); hit = np.flatnonzero(u < q); u[hit]``,
@@ -63,6 +67,11 @@ def bernoulli_hits(rng: np.random.Generator, n: int, q: float) -> tuple[np.ndarr
     chance ``p_i <= q`` happens where ``u_i < p_i``, so rare per-step events of many
     clinicians (forgetting, a decision, a membership muted) are drawn without a uniform
     per clinician and step. Above :data:`DENSE_CHANCE` it draws the ``n`` uniforms.
+
+    ``ref``, a :class:`sim.rng_ref.GeneratorRef` of ``rng`` itself, has the trials and their
+    uniforms drawn in one compiled pass (:func:`sim.rng_ref.sparse_hits`: the same draws, the
+    same results) where numpy's ``choice`` would take Floyd's algorithm, which is the usual
+    case: numpy's checks and the sort cost more than the draws.
     """
     if not 0.0 <= q <= 1.0:
         raise ValueError(f"a chance must be in [0, 1], got {q}")
@@ -73,6 +82,10 @@ def bernoulli_hits(rng: np.random.Generator, n: int, q: float) -> tuple[np.ndarr
         hit = np.flatnonzero(u < q)
         return hit, u[hit]
     k = int(rng.binomial(n, q))
+    if ref is not None and not (n > CHOICE_TAIL_SHUFFLE_N and k > n // CHOICE_TAIL_SHUFFLE_SHARE):
+        from .rng_ref import sparse_hits  # (numba: not imported with the package)
+
+        return sparse_hits(ref, n, k, q)
     hit = np.sort(rng.choice(n, size=k, replace=False, shuffle=False)).astype(np.int64, copy=False)
     return hit, rng.random(k) * q
 

@@ -15,6 +15,7 @@ import numpy as np
 from numba import njit, types
 from numba.experimental import structref
 from numba.extending import overload
+from numba.np.random.generator_core import next_uint32
 
 __all__ = ["GeneratorRef", "as_generator"]
 
@@ -71,3 +72,58 @@ def _as_generator(rng):
     if isinstance(rng, GeneratorRefType):
         return lambda rng: rng.rng
     return lambda rng: rng
+
+
+@njit(cache=True)
+def _bounded(gen, j: int) -> int:
+    """An integer uniform on ``[0, j]`` (``j < 2**32``), drawn as numpy draws it there
+    (``random_bounded_uint64`` without a mask: Lemire's method on 32-bit draws; no draw when
+    ``j = 0``). ``Generator.integers`` would draw the same, through an array of one."""
+    if j == 0:
+        return 0
+    excl = np.uint64(j) + np.uint64(1)
+    m = np.uint64(next_uint32(gen.bit_generator)) * excl
+    leftover = m & np.uint64(0xFFFFFFFF)
+    if leftover < excl:
+        threshold = (np.uint64(0xFFFFFFFF) - np.uint64(j)) % excl
+        while leftover < threshold:
+            m = np.uint64(next_uint32(gen.bit_generator)) * excl
+            leftover = m & np.uint64(0xFFFFFFFF)
+    return np.int64(m >> np.uint64(32))
+
+
+@njit(cache=True)
+def sparse_hits(ref, n: int, k: int, q: float):
+    """``k`` distinct trials of ``range(n)`` (increasing) and a uniform on ``[0, q)`` each,
+    drawn from ``ref``'s stream exactly as :func:`sim.rng.bernoulli_hits` draws them with
+    numpy: the trials as ``Generator.choice(n, k, replace=False, shuffle=False)`` picks them
+    by Floyd's algorithm (a bounded integer in ``[0, j]`` for each ``j`` from ``n - k`` to
+    ``n - 1``: itself if not yet taken, else ``j``), then ``random(k) * q``. numpy takes that
+    algorithm unless ``n > 10000`` and ``k > n // 20``; the caller keeps to those sizes."""
+    gen = as_generator(ref)
+    size = 2
+    while size < 2 * k:
+        size <<= 1
+    mask = size - 1
+    taken = np.full(size, -1, np.int64)  # open addressing: only whether a trial is taken matters
+    hit = np.empty(k, np.int64)
+    for i in range(k):
+        j = n - k + i
+        val = _bounded(gen, j)
+        pick = val
+        loc = val & mask
+        while taken[loc] != -1:
+            if taken[loc] == val:
+                pick = j  # val was taken: j goes in (never taken before: it exceeds them all)
+                break
+            loc = (loc + 1) & mask
+        loc = pick & mask
+        while taken[loc] != -1:
+            loc = (loc + 1) & mask
+        taken[loc] = pick
+        hit[i] = pick
+    hit.sort()
+    u = np.empty(k)
+    for i in range(k):
+        u[i] = gen.random() * q
+    return hit, u

@@ -12,7 +12,14 @@ from scipy import stats
 import sim
 from sim import Results, load_scenario
 from sim.model import QunModel
-from sim.rng import DENSE_CHANCE, bernoulli_hits, replicate_seeds, stream
+from sim.rng import (
+    CHOICE_TAIL_SHUFFLE_N,
+    CHOICE_TAIL_SHUFFLE_SHARE,
+    DENSE_CHANCE,
+    bernoulli_hits,
+    replicate_seeds,
+    stream,
+)
 
 from .conftest import SCENARIOS
 
@@ -104,6 +111,30 @@ def test_bernoulli_hits_have_the_law_of_a_uniform_per_trial(q):
     assert bernoulli_hits(rng, 0, q)[0].size == 0 and bernoulli_hits(rng, n, 0.0)[0].size == 0
     with pytest.raises(ValueError, match="chance"):
         bernoulli_hits(rng, n, 1.5)
+
+
+def test_bernoulli_hits_drawn_compiled_are_numpys_draws():
+    """With a GeneratorRef, the trials and uniforms come from one compiled pass (Floyd's
+    algorithm, as numpy's ``choice`` takes it): the same hits, uniforms and next draws as
+    numpy's path, on both sides of numpy's switch to a tail shuffle (n > 10,000 and k > n //
+    20, left to numpy), at populations from one trial to a network's rows."""
+    from sim.rng_ref import GeneratorRef
+
+    compiled = 0
+    for seed in range(12):
+        for n in (1, 2, 7, 100, 9_999, 10_001, 60_000, 226_000):
+            for q in (1e-4, 2e-3, 0.03, 0.049, 0.2):
+                a, b = stream(seed, "hits"), stream(seed, "hits")
+                ref = GeneratorRef(b)
+                for _ in range(2):
+                    h_np, u_np = bernoulli_hits(a, n, q)
+                    h_c, u_c = bernoulli_hits(b, n, q, ref)
+                    assert h_c.dtype == np.int64
+                    np.testing.assert_array_equal(h_c, h_np)
+                    np.testing.assert_array_equal(u_c, u_np)
+                    compiled += not (n > CHOICE_TAIL_SHUFFLE_N and h_np.size > n // CHOICE_TAIL_SHUFFLE_SHARE)
+                assert a.random() == b.random()  # the stream moved alike
+    assert compiled > 600  # most draws took the compiled pass (of 960)
 
 
 def test_switching_a_process_off_leaves_the_others_draws_unchanged():

@@ -117,7 +117,7 @@ def verify_and_forget(p: InformationProcess, model, start: dict[int, np.ndarray]
     arr = p.arrays
     p_forget, verify_below, check_below, most = _thresholds(p, model, dt)
     for j in p.catalog.rumors:
-        hit, u = bernoulli_hits(p.rng, start[j].size, most)
+        hit, u = bernoulli_hits(p.rng, start[j].size, most, p.rng_ref)
         # one compiled pass: those still in their start-of-step state that forget, verify, check
         forget, verify, check = decision_kernels.rumor_transitions(
             arr.state[j], start[j], hit, u, p_forget, verify_below, check_below, BELIEVES, CORRECTED, DOUBTS
