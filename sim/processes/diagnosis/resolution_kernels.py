@@ -15,7 +15,15 @@ from numba import njit
 
 from .kernels import _held_row, accept_first, combine_scores
 
-__all__ = ["accept_combined", "close_requests", "diagnose", "open_answers", "settle_answers", "shifted_scores"]
+__all__ = [
+    "accept_combined",
+    "close_requests",
+    "diagnose",
+    "open_answers",
+    "relink",
+    "settle_answers",
+    "shifted_scores",
+]
 
 
 @njit(cache=True)
@@ -28,7 +36,7 @@ def diagnose(ids, acc_case, acc_t, acc_route, acc_correct, t1, referral, first_h
     ``t_dx``, ``route`` and ``correct`` (the visit's ``ref_correct``, or the answer's) and
     sets ``t_esc`` to ``inf``; ``C`` holds those columns of the cases (``t_ref_dx``,
     ``t_dx``, ``route``, ``correct``, ``ref_correct``, ``t_esc``). Returns the cases
-    diagnosed: by a visit, then by an answer (each in order)."""
+    diagnosed, sorted (each once: an accepted case diagnosed by its visit is not again)."""
     t_ref_dx, t_dx, route, correct, ref_correct, t_esc = C
     newly = np.empty(ids.size + acc_case.size, np.int64)
     n = 0
@@ -56,7 +64,7 @@ def diagnose(ids, acc_case, acc_t, acc_route, acc_correct, t1, referral, first_h
             n += 1
     for i in range(n):
         t_esc[_held_row(newly[i], first_held, row_of)] = np.inf
-    return newly[:n].copy()
+    return np.sort(newly[:n])
 
 
 @njit(cache=True)
@@ -98,6 +106,17 @@ def close_requests(head, nxt, case_rows, is_open, slots, t_post, t_dx, n_req):
             r = nxt[r]
         head[c] = -1
     return n
+
+
+@njit(cache=True)
+def relink(links, new_row):
+    """Each link of ``links`` (a row of the open requests, or -1 for none) to the row
+    ``new_row`` gives it once the closed requests' rows are gone, in place: as
+    ``links[:] = np.where(links >= 0, new_row[links], -1)`` without a pass over every link
+    for each of those operations (the heads are one per case held)."""
+    for i in range(links.size):
+        if links[i] >= 0:
+            links[i] = new_row[links[i]]
 
 
 # the combination of a step's answers (``combining._combine``): the answers of open cases, their

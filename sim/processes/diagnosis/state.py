@@ -31,7 +31,7 @@ from ...table import Table
 from .answer_kernels import log_first_answers
 from .config import DROPPED, NONE, PENDING
 from .kernels import in_sorted_ids, insert_sorted, link_requests, merge_open_keys, open_cases
-from .resolution_kernels import close_requests
+from .resolution_kernels import close_requests, relink
 
 if TYPE_CHECKING:  # pragma: no cover
     from ...streaming import TableStream
@@ -420,7 +420,8 @@ class DxState:
         return self._row_of if self.n_written else self._row_of[:0]
 
     def forget_diagnosed(self, newly: np.ndarray) -> None:
-        """Drop what belongs to the cases ``newly`` diagnosed: their open ids, pairs and open
+        """Drop what belongs to the cases ``newly`` diagnosed (sorted, distinct, as
+        :func:`.resolution_kernels.diagnose` returns them): their open ids, pairs and open
         requests (which take no more answers; those made before the diagnosis are counted in
         the case's ``n_req``); their asked keys go at the next merge (nobody asks about a
         diagnosed case), once a quarter as many keys were added as are kept. So do those of
@@ -429,7 +430,6 @@ class DxState:
 
         The work is on the open sets, not on every case: the cases diagnosed in earlier
         steps were dropped then."""
-        newly = np.unique(newly)
         self.open_ids = self.open_ids[~_among(self.open_ids, newly)]
         H, P, C = self.open_requests, self.pairs, self.cases
         self._n_open_reqs -= close_requests(
@@ -462,7 +462,7 @@ class DxState:
         new_row = np.cumsum(keep, dtype=np.int64) - 1
         H.keep(keep)
         for links in (H["next"], self._req_head):  # rows of open requests, or -1
-            links[:] = np.where(links >= 0, new_row[links], -1)
+            relink(links, new_row)
         if len(self.pairs):
             req = self.pairs["req"]
             req[:] = new_row[req]
