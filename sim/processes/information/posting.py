@@ -194,7 +194,7 @@ def emit_direct(p: InformationProcess, model, j: int, stance, senders: np.ndarra
     """1-on-1 messages of item ``j`` (``stance`` per sender or one for all) from ``senders``
     to a contact each (``direct_targets = "anyone"``: to anyone but themselves)."""
     n = model.pop.n
-    stance = np.broadcast_to(np.asarray(stance, np.int8), senders.shape)
+    stance = np.full(senders.size, stance, np.int8) if np.ndim(stance) == 0 else np.asarray(stance, np.int8)
     if p.config.direct_targets == "anyone":
         recv = p.rng.integers(0, n - 1, senders.size)
         recv = recv + (recv >= senders)  # anyone but oneself
@@ -262,6 +262,12 @@ def emit_group_posts(p: InformationProcess, model, j: int, stance, senders, grou
     _posted(p, model, j, stance, senders, groups, t, deliveries, (recv, msg, messages), pinned=True)
 
 
+def _per_post(values: np.ndarray, n: int) -> np.ndarray:
+    """``values`` for ``n`` posts: themselves, or their one value (the log repeats a scalar
+    over the rows; cheaper than ``np.broadcast_to``)."""
+    return values if values.size == n else values.reshape(-1)[0]
+
+
 def _posted(
     p: InformationProcess,
     model,
@@ -291,8 +297,8 @@ def _posted(
         log_item = np.where(stance == CORRECTION, p.catalog.corr_id.get(j, j), j)
         kind: str | np.ndarray = "pinned" if pinned else "post"
         if not pinned and np.any(stance == ARTICLE):
-            kind = np.where(np.broadcast_to(stance, (n_new,)) == ARTICLE, EVENT_KINDS.index("article"), _POST)
-        p.log.add(np.broadcast_to(log_item, (n_new,)), kind, senders, -1, groups, t)
+            kind = _per_post(np.where(stance == ARTICLE, EVENT_KINDS.index("article"), _POST), n_new)
+        p.log.add(_per_post(log_item, n_new), kind, senders, -1, groups, t)
     p.queues.queue(*copies)
     if p.config.moderation.enabled and not pinned and p.catalog.kinds[j] == "rumor":
         moderation.queue_checks(p, model, j, stance, groups, first_id, t)
