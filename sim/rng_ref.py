@@ -75,7 +75,7 @@ def _as_generator(rng):
 
 
 @njit(cache=True)
-def _bounded(gen, j: int) -> int:
+def _bounded(gen, j):
     """An integer uniform on ``[0, j]`` (``j < 2**32``), drawn as numpy draws it there
     (``random_bounded_uint64`` without a mask: Lemire's method on 32-bit draws; no draw when
     ``j = 0``). ``Generator.integers`` would draw the same, through an array of one."""
