@@ -44,7 +44,7 @@ def sorted_member(keys: np.ndarray, sorted_pool: np.ndarray) -> np.ndarray:
     """Whether each key is in ``sorted_pool`` (binary search; numpy's hash ``isin`` is slow)."""
     if sorted_pool.size == 0:
         return np.zeros(np.size(keys), bool)
-    at = np.minimum(np.searchsorted(sorted_pool, keys), sorted_pool.size - 1)
+    at = np.minimum(sorted_pool.searchsorted(keys), sorted_pool.size - 1)  # (the method: no wrapper)
     return sorted_pool[at] == keys
 
 

@@ -71,7 +71,7 @@ def match(st: DxState, cfg: DiagnosisConfig, model, t0: float, t1: float) -> Non
     earlier than ``t0``.
     """
     P, R, C, E = st.pairs, st.open_requests, st.cases, st.experts
-    q = np.flatnonzero(P["state"] == QUEUED)
+    q = (P["state"] == QUEUED).nonzero()[0]
     if q.size == 0:
         return
     req, e, ready = P["req"][q], P["exp"][q], P["ready"][q]

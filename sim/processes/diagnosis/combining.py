@@ -38,7 +38,7 @@ def weights(cfg: DiagnosisConfig, n_labels: int, confidence: np.ndarray) -> np.n
     """Log-likelihood weight of an answer for its label: log(c K / (1 - c))."""
     K = n_labels - 1
     c = np.full(confidence.size, cfg.vote_accuracy) if cfg.combine == "majority" else confidence.astype(float)
-    c = np.clip(c, 1e-6, 1 - 1e-6)
+    c = np.minimum(np.maximum(c, 1e-6), 1 - 1e-6)  # as np.clip, without its Python wrappers
     return np.log(c * K / (1.0 - c))
 
 
@@ -60,7 +60,7 @@ def _combine(st: DxState, cfg: DiagnosisConfig, A: Table):
     p = np.exp(shifted)
     end = A["end"][idx]
     lead, counted, pos = accept_combined(
-        p, p.sum(axis=1), cs, rows, scores, n_cum, cfg.accept_confidence, cfg.min_answers, end, st.scores,
+        p, np.add.reduce(p, axis=1), cs, rows, scores, n_cum, cfg.accept_confidence, cfg.min_answers, end, st.scores,
         C["n_answers"], C["lead"], C["t_first_answer"],
     )  # fmt: skip
     A["counted"][idx] = counted

@@ -386,12 +386,14 @@ class DxState:
         if not self._asked_new:
             return self._asked, self._asked[:0]
         # sorted once, then kept as one run until the next merge (sorted runs: merged in linear time)
-        self._asked_new = [np.sort(np.concatenate(self._asked_new), kind="stable")]
+        keys = np.concatenate(self._asked_new)  # (a new array: sorted in place)
+        keys.sort(kind="stable")
+        self._asked_new = [keys]
         return self._asked, self._asked_new[0]
 
     def book_visits(self, ids: np.ndarray, t: np.ndarray) -> None:
         """Referral visits booked for the cases ``ids`` at times ``t`` (kept in order of time)."""
-        order = np.argsort(t, kind="stable")
+        order = t.argsort(kind="stable")
         self.visit_t, self.visit_case = insert_sorted(self.visit_t, self.visit_case, t[order], ids[order])
 
     def visit_before(self, t: float) -> bool:

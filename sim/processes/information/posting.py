@@ -119,8 +119,9 @@ def post(p: InformationProcess, model, t: float, dt: float) -> None:
             on = (up if isinstance(up, bool) else up[spreaders]) | in_hours(
                 model.clock.hour, pop.work_start[spreaders], pop.work_end[spreaders]
             )
-            factor = np.clip(activity[spreaders] * np.where(on, 1.0, night), 0, 5)
-            p_post = np.clip(k.p_post * factor, 0, 1).astype(np.float64)
+            # (np.minimum of np.maximum: np.clip's values, without its Python wrappers)
+            factor = np.minimum(np.maximum(activity[spreaders] * np.where(on, 1.0, night), 0), 5)
+            p_post = np.minimum(np.maximum(k.p_post * factor, 0), 1).astype(np.float64)
             weight = (credibility(cfg, pop, spreaders) * k.fidelity).astype(np.float32)
         else:
             factor, p_post, weight = 1.0, k.p_post_one, k.weight_one
@@ -152,7 +153,7 @@ def post(p: InformationProcess, model, t: float, dt: float) -> None:
             _posted(p, model, j, stance_of, spreaders[who], groups, t, deliveries, copies)
         # direct messages
         if k.p_direct > 0:
-            send = p.rng.random(spreaders.size) < np.clip(k.p_direct * factor, 0, 1)
+            send = p.rng.random(spreaders.size) < np.minimum(np.maximum(k.p_direct * factor, 0), 1)
             if send.any():
                 emit_direct(p, model, j, stance[send] if per_sharer else CONTENT, spreaders[send], t)
 
