@@ -108,7 +108,7 @@ class Arrivals:
         B, i = self.pending, self.next
         if len(B) == i or B["t_arrival"][i] >= t1:
             return
-        j = int(np.searchsorted(B["t_arrival"], t1, side="left"))
+        j = int(B["t_arrival"].searchsorted(t1, side="left"))
         k, self.next = j - i, j
         new = {key: B[key][i:j] for key in BLOCK_SPEC}  # views, used before ``pending`` changes
         ids = st.add_cases(**{key: new[key] for key in _CASE_FROM_BLOCK})

@@ -75,9 +75,9 @@ def resolve(
     C, row = st.cases, st.rows
     F = st.inflight
     due = F["end"] < t1
-    if not due.any() and not entered_referral.size and not st.visit_before(t1):
+    pos = due.nonzero()[0]
+    if not pos.size and not entered_referral.size and not st.visit_before(t1):
         return
-    pos = np.flatnonzero(due)
     A = F.take(pos[np.lexsort((F["end"][pos], F["case"][pos]))])  # by case, then end
     compacted(F, ~due)
     acc_case = np.zeros(0, np.int64)

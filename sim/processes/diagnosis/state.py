@@ -403,8 +403,9 @@ class DxState:
     def take_visits(self, t: float) -> np.ndarray:
         """The cases not yet diagnosed whose referral visit falls before ``t`` (sorted); their
         visits leave the queue (that of a case diagnosed by an answer meanwhile, too)."""
-        k = int(np.searchsorted(self.visit_t, t, side="left"))
-        ids = np.sort(self.visit_case[:k])
+        k = int(self.visit_t.searchsorted(t, side="left"))
+        ids = self.visit_case[:k].copy()
+        ids.sort()
         self.visit_t, self.visit_case = self.visit_t[k:], self.visit_case[k:]
         return ids[self._undiagnosed(ids)]
 

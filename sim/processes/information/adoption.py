@@ -181,7 +181,7 @@ def decide(p: InformationProcess, model, t: float, dt: float) -> None:
         # one compiled pass: who adopts, who rejects; the others stay, kept in place
         # the uniforms that can decide: below the largest chance (of the chances alone, so the
         # draws do not depend on which chances were kept from the step before)
-        hit, u = bernoulli_hits(p.rng, who.size, min(1.0, float(p_decide.max())), p.rng_ref)
+        hit, u = bernoulli_hits(p.rng, who.size, min(1.0, float(np.maximum.reduce(p_decide))), p.rng_ref)
         adopt, reject, m = decision_kernels.decide_considering(hit, u, p_adopt, p_decide, who, base.rate, base.seen)
         if m == who.size:
             continue

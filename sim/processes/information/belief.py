@@ -102,7 +102,7 @@ def expose_rumor(p: InformationProcess, model, j: int, sub: Table, t: float) -> 
         p_turn = 1.0 - np.power(1.0 - cfg.correction_uptake, w_c[bel])
         turn = (p.rng.random(r_b.size) < p_turn) & ~arr.persistent[j, r_b]
         set_state(p, j, r_b[turn], CORRECTED, t, sender=src_c[bel][turn], group=grp_c[bel][turn])
-        arr.active[j, r_b[turn]] = p.rng.random(int(turn.sum())) < share_prob
+        arr.active[j, r_b[turn]] = p.rng.random(int(np.count_nonzero(turn))) < share_prob
         arr.may_share(j, r_b[turn])
 
 

@@ -69,7 +69,7 @@ class ReportingProcess(Component):
         on_duty = not cfg.working_hours_only or bool(
             in_hours(clock.hour, np.array([pop_cfg.work_start_hour]), np.array([pop_cfg.work_end_hour]))[0]
         )
-        for j in np.flatnonzero((self.start < t1) & (self.level < len(LEVELS))):
+        for j in ((self.start < t1) & (self.level < len(LEVELS))).nonzero()[0]:
             if np.isnan(self.need[j]):
                 self.need[j] = self._hop(int(self.level[j]))
             if not on_duty:
