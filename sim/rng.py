@@ -55,6 +55,8 @@ DENSE_CHANCE = 0.25
 #: rather than taking Floyd's algorithm when ``n`` exceeds the first and ``k`` exceeds ``n //``
 #: the second (numpy's own rule)
 CHOICE_TAIL_SHUFFLE_N, CHOICE_TAIL_SHUFFLE_SHARE = 10000, 20
+#: the compiled pass draws as numpy does below 2^32 trials (32-bit bounded draws)
+MAX_BOUNDED = 0xFFFFFFFF
 
 
 def bernoulli_hits(rng: np.random.Generator, n: int, q: float, ref=None) -> tuple[np.ndarray, np.ndarray]:
@@ -82,7 +84,7 @@ def bernoulli_hits(rng: np.random.Generator, n: int, q: float, ref=None) -> tupl
         hit = np.flatnonzero(u < q)
         return hit, u[hit]
     k = int(rng.binomial(n, q))
-    if ref is not None and not (n > CHOICE_TAIL_SHUFFLE_N and k > n // CHOICE_TAIL_SHUFFLE_SHARE):
+    if ref is not None and n <= MAX_BOUNDED and not (n > CHOICE_TAIL_SHUFFLE_N and k > n // CHOICE_TAIL_SHUFFLE_SHARE):
         from .rng_ref import sparse_hits  # (numba: not imported with the package)
 
         return sparse_hits(ref, n, k, q)

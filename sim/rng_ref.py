@@ -17,7 +17,7 @@ from numba.experimental import structref
 from numba.extending import overload
 from numba.np.random.generator_core import next_uint32
 
-__all__ = ["GeneratorRef", "as_generator"]
+__all__ = ["GeneratorRef", "as_generator", "sparse_hits"]
 
 
 @structref.register

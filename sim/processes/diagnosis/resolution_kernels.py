@@ -110,10 +110,10 @@ def close_requests(head, nxt, case_rows, is_open, slots, t_post, t_dx, n_req):
 
 @njit(cache=True)
 def relink(links, new_row):
-    """Each link of ``links`` (a row of the open requests, or -1 for none) to the row
-    ``new_row`` gives it once the closed requests' rows are gone, in place: as
-    ``links[:] = np.where(links >= 0, new_row[links], -1)`` without a pass over every link
-    for each of those operations (the heads are one per case held)."""
+    """Each link of ``links`` (a row of the open requests, or -1 for none) moved to the row
+    ``new_row`` gives it once the closed requests' rows are gone, in place: as ``links[:] =
+    np.where(links >= 0, new_row[links], -1)`` in one pass rather than numpy's several over
+    every link (the heads are one per case held)."""
     for i in range(links.size):
         if links[i] >= 0:
             links[i] = new_row[links[i]]
