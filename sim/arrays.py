@@ -6,11 +6,27 @@ import numpy as np
 import pandas as pd
 
 __all__ = [
+    "bounded",
     "expand_ranges",
     "label_masks",
+    "sorted_copy",
     "sorted_member",
     "unique_first",
 ]
+
+
+def bounded(x: np.ndarray | float, lo: float, hi: float) -> np.ndarray:
+    """``x`` clipped to ``[lo, hi]``: ``np.clip``'s values (NaN stays NaN) for inputs that are
+    not -0.0 (``np.maximum`` keeps its sign, ``np.clip`` gives +0.0), by two ufunc calls
+    without ``np.clip``'s Python wrappers, which cost several times more on a step's path."""
+    return np.minimum(np.maximum(x, lo), hi)
+
+
+def sorted_copy(a: np.ndarray) -> np.ndarray:
+    """``np.sort(a)`` by the array's own method (numpy's function goes through Python wrappers)."""
+    out = a.copy()
+    out.sort()
+    return out
 
 
 def expand_ranges(starts: np.ndarray, sizes: np.ndarray) -> np.ndarray:

@@ -959,3 +959,24 @@ def test_contact_choice_is_the_numpy_filter_and_lexsort(interpreted, trust):
         none_asked = candidates(cases, asker, indptr, neighbors, tier, answering, n, none, none, none, ~fresh)[0]
         seen += [want_k.size, none_asked.size - k.size, k.size - want_k.size]
     assert (seen > 20).all()  # cases with a contact; candidates asked already; candidates not chosen
+
+
+def test_bounded_and_sorted_copy_are_numpys_clip_and_sort():
+    """The wrapper-free forms used on a step's path give np.clip's and np.sort's values
+    (NaN and the bounds included; +0.0 inputs, as the model's are) and leave their input be."""
+    from sim.arrays import bounded, sorted_copy
+
+    rng = np.random.default_rng(23)
+    for dtype in (np.float32, np.float64):
+        x = rng.normal(0.5, 1.0, 500).astype(dtype)
+        x[:6] = (np.nan, 0.0, 1.0, -np.inf, np.inf, 5.0)
+        for lo, hi in ((0, 1), (0, 5), (1e-6, 1 - 1e-6)):
+            got, want = bounded(x, lo, hi), np.clip(x, lo, hi)
+            assert got.dtype == want.dtype
+            np.testing.assert_array_equal(got, want)
+            assert not np.signbit(got[1:]).any()  # no -0.0 comes out of +0.0 inputs
+    assert float(bounded(7.5, 0, 5)) == 5.0
+    v = rng.integers(0, 50, 300)
+    before = v.copy()
+    np.testing.assert_array_equal(sorted_copy(v), np.sort(v))
+    np.testing.assert_array_equal(v, before)

@@ -13,6 +13,7 @@ from collections.abc import Callable
 
 import numpy as np
 
+from ...arrays import bounded
 from ...table import Table
 from .config import REFERRAL, DiagnosisConfig
 from .kernels import lookup_sorted
@@ -38,7 +39,7 @@ def weights(cfg: DiagnosisConfig, n_labels: int, confidence: np.ndarray) -> np.n
     """Log-likelihood weight of an answer for its label: log(c K / (1 - c))."""
     K = n_labels - 1
     c = np.full(confidence.size, cfg.vote_accuracy) if cfg.combine == "majority" else confidence.astype(float)
-    c = np.minimum(np.maximum(c, 1e-6), 1 - 1e-6)  # as np.clip, without its Python wrappers
+    c = bounded(c, 1e-6, 1 - 1e-6)
     return np.log(c * K / (1.0 - c))
 
 

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ...arrays import sorted_member, unique_first
+from ...arrays import sorted_copy, sorted_member, unique_first
 from ...population import SPECIALTIES
 from .config import CONTACT, GROUP, N_CASE_SPEC, NONE, REFERRAL, ROUTES, DiagnosisConfig
 from .escalation_kernels import escalate_due
@@ -37,9 +37,7 @@ _NO_STOCK = (
 def _leave_open(st: DxState, referred: np.ndarray) -> None:
     """At a referral a case waits for its visit (``st.take_visits``) or an answer: it leaves
     the cases that escalate, which every step scans."""
-    referred = referred.copy()
-    referred.sort()
-    st.open_ids = st.open_ids[~sorted_member(st.open_ids, referred)]
+    st.open_ids = st.open_ids[~sorted_member(st.open_ids, sorted_copy(referred))]
 
 
 def chain_next(cfg: DiagnosisConfig) -> np.ndarray:

@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from ...arrays import sorted_member
+from ...arrays import sorted_copy, sorted_member
 from ...kernels import DistinctIds
 from ...rng_ref import GeneratorRef
 from ...table import Table
@@ -404,8 +404,7 @@ class DxState:
         """The cases not yet diagnosed whose referral visit falls before ``t`` (sorted); their
         visits leave the queue (that of a case diagnosed by an answer meanwhile, too)."""
         k = int(self.visit_t.searchsorted(t, side="left"))
-        ids = self.visit_case[:k].copy()
-        ids.sort()
+        ids = sorted_copy(self.visit_case[:k])
         self.visit_t, self.visit_case = self.visit_t[k:], self.visit_case[k:]
         return ids[self._undiagnosed(ids)]
 

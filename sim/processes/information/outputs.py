@@ -68,9 +68,9 @@ class EventLog:
         """Write the rows to ``sink`` in chunks from now on (before the run starts)."""
         self.sink = sink
 
-    def add(self, item, kind: str | np.ndarray, sender, receiver, group, t: float) -> None:
+    def add(self, item, kind: str | np.ndarray | np.generic, sender, receiver, group, t: float) -> None:
         """One row per element of the array arguments (scalars hold for every row); ``kind``
-        is a name of config.EVENT_KINDS or an array of their codes."""
+        is a name of config.EVENT_KINDS, or their codes (an array, or one for every row)."""
         if self.enabled:
             code = EVENT_KINDS.index(kind) if isinstance(kind, str) else kind
             self.rows.append(item=item, kind=code, sender=sender, receiver=receiver, group=group, t=t)

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, NamedTuple
 import numpy as np
 
 from ...activity import awake
+from ...arrays import bounded
 from ...clock import in_hours
 from ...group_index import entry_rows
 from . import draws, kernels, moderation
@@ -119,9 +120,8 @@ def post(p: InformationProcess, model, t: float, dt: float) -> None:
             on = (up if isinstance(up, bool) else up[spreaders]) | in_hours(
                 model.clock.hour, pop.work_start[spreaders], pop.work_end[spreaders]
             )
-            # (np.minimum of np.maximum: np.clip's values, without its Python wrappers)
-            factor = np.minimum(np.maximum(activity[spreaders] * np.where(on, 1.0, night), 0), 5)
-            p_post = np.minimum(np.maximum(k.p_post * factor, 0), 1).astype(np.float64)
+            factor = bounded(activity[spreaders] * np.where(on, 1.0, night), 0, 5)
+            p_post = bounded(k.p_post * factor, 0, 1).astype(np.float64)
             weight = (credibility(cfg, pop, spreaders) * k.fidelity).astype(np.float32)
         else:
             factor, p_post, weight = 1.0, k.p_post_one, k.weight_one
@@ -153,7 +153,7 @@ def post(p: InformationProcess, model, t: float, dt: float) -> None:
             _posted(p, model, j, stance_of, spreaders[who], groups, t, deliveries, copies)
         # direct messages
         if k.p_direct > 0:
-            send = p.rng.random(spreaders.size) < np.minimum(np.maximum(k.p_direct * factor, 0), 1)
+            send = p.rng.random(spreaders.size) < bounded(k.p_direct * factor, 0, 1)
             if send.any():
                 emit_direct(p, model, j, stance[send] if per_sharer else CONTENT, spreaders[send], t)
 
@@ -263,7 +263,7 @@ def emit_group_posts(p: InformationProcess, model, j: int, stance, senders, grou
     _posted(p, model, j, stance, senders, groups, t, deliveries, (recv, msg, messages), pinned=True)
 
 
-def _per_post(values: np.ndarray, n: int) -> np.ndarray:
+def _per_post(values: np.ndarray, n: int) -> np.ndarray | np.generic:
     """``values`` for ``n`` posts: themselves, or their one value (the log repeats a scalar
     over the rows; cheaper than ``np.broadcast_to``)."""
     return values if values.size == n else values.reshape(-1)[0]
@@ -296,7 +296,7 @@ def _posted(
         p.arrays.ever_shared[j, senders[own]] = True
     if p.log.enabled:
         log_item = np.where(stance == CORRECTION, p.catalog.corr_id.get(j, j), j)
-        kind: str | np.ndarray = "pinned" if pinned else "post"
+        kind: str | np.ndarray | np.generic = "pinned" if pinned else "post"
         if not pinned and np.any(stance == ARTICLE):
             kind = _per_post(np.where(stance == ARTICLE, EVENT_KINDS.index("article"), _POST), n_new)
         p.log.add(_per_post(log_item, n_new), kind, senders, -1, groups, t)
