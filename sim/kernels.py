@@ -3,7 +3,8 @@
 Imported when a model is built (never by ``import sim``): the membership index is built
 with :func:`membership_index` (and then brought up to date by :mod:`sim.group_index`), its
 rows kept in order in place with :func:`first_descent`,
-:func:`merge_positions`, :func:`insert_in_place` and :func:`compact_in_place`; the distinct clinicians of a list (:class:`DistinctIds`) by
+:func:`merge_positions`, :func:`insert_in_place` and :func:`compact_in_place` (runs of rows
+moved whole by :func:`move_rows`, one ``memmove``); the distinct clinicians of a list (:class:`DistinctIds`) by
 :func:`unique_inverse` or :func:`unique_inverse_bits`; a sorted list of clinicians kept up to date by
 :func:`merge_where`. ``kernel.py_func`` is the same code run by the
 interpreter; the tests check that both give the same results as the numpy they replace.
@@ -13,7 +14,10 @@ Compiled code is cached next to this file (``cache=True``).
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
+from numba import njit, types
+from numba.core import cgutils
+from numba.extending import intrinsic, overload
+from numba.np.arrayobj import make_array
 
 __all__ = [
     "DistinctIds",
@@ -23,6 +27,7 @@ __all__ = [
     "membership_index",
     "merge_positions",
     "merge_where",
+    "move_rows",
     "pick_where",
     "unique_inverse",
     "unique_inverse_bits",
@@ -39,14 +44,115 @@ def pick_where(cond: np.ndarray, a: np.ndarray, b: np.ndarray, who: np.ndarray) 
     return out
 
 
+def move_rows(col: np.ndarray, dst: int, src: int, count: int) -> None:
+    """``col[dst : dst + count] = col[src : src + count]``, the two ranges possibly
+    overlapping: compiled, one ``memmove`` of a contiguous column (numba's slice assignment
+    copies an overlapping source into a new array first: twice the memory traffic, and an
+    allocation per move)."""
+    col[dst : dst + count] = col[src : src + count].copy()
+
+
+@intrinsic
+def _memmove_rows(typingctx, col, dst, src, count):
+    """The ``memmove`` of :func:`move_rows` (a 1-d C-contiguous array; the caller keeps the
+    ranges inside it)."""
+    sig = types.void(col, types.intp, types.intp, types.intp)
+
+    def codegen(context, builder, signature, args):
+        arr = make_array(signature.args[0])(context, builder, value=args[0])
+        itemsize = context.get_abi_sizeof(context.get_data_type(signature.args[0].dtype))
+        to, frm = cgutils.gep(builder, arr.data, args[1]), cgutils.gep(builder, arr.data, args[2])
+        cgutils.raw_memmove(builder, to, frm, args[3], itemsize)
+        return context.get_dummy_value()
+
+    return sig, codegen
+
+
+@overload(move_rows)
+def _move_rows_compiled(col, dst, src, count):
+    if isinstance(col, types.Array) and col.ndim == 1 and col.layout == "C":
+
+        def impl(col, dst, src, count):
+            if count > 0:
+                _memmove_rows(col, dst, src, count)
+
+        return impl
+
+    def impl_any(col, dst, src, count):  # (another layout: numba's slice assignment)
+        col[dst : dst + count] = col[src : src + count]
+
+    return impl_any
+
+
+#: ``compact_in_place`` moves the kept runs whole when fewer than one row in this many goes
+SPARSE_DROP = 64
+_ALL_KEPT = np.uint64(0x0101010101010101)  # eight bools, all True, read as one word
+
+
+def dropped_rows(keep: np.ndarray, limit: int) -> tuple[np.ndarray, bool]:
+    """The rows where ``keep`` is False, in order, and True; or (none, False) when there
+    are more than ``limit``. Compiled, a contiguous mask is read eight rows to a word
+    and the words all kept are passed over (a loop the compiler vectorizes)."""
+    gone = np.flatnonzero(~keep)
+    return (gone, True) if gone.size <= limit else (gone[:0], False)
+
+
+@njit(cache=True)
+def _collect_dropped(keep, out, k, lo, hi, limit):
+    """Append the rows ``[lo, hi)`` where ``keep`` is False to ``out[:k]``; -1 past ``limit``."""
+    for i in range(lo, hi):
+        if not keep[i]:
+            if k == limit:
+                return -1
+            out[k] = i
+            k += 1
+    return k
+
+
+@overload(dropped_rows)
+def _dropped_rows_compiled(keep, limit):
+    contiguous = isinstance(keep, types.Array) and keep.ndim == 1 and keep.layout == "C"
+
+    def impl(keep, limit):
+        n = keep.size
+        out = np.empty(limit, np.int64)
+        k = 0
+        head = n - n % 8 if contiguous else 0
+        if head:
+            words = keep[:head].view(np.uint64)
+            for w in range(words.size):
+                if words[w] != _ALL_KEPT:
+                    k = _collect_dropped(keep, out, k, 8 * w, 8 * w + 8, limit)
+                    if k < 0:
+                        return out[:0], False
+        k = _collect_dropped(keep, out, k, head, n, limit)
+        if k < 0:
+            return out[:0], False
+        return out[:k], True
+
+    return impl
+
+
 @njit(cache=True)
 def compact_in_place(col: np.ndarray, keep: np.ndarray) -> int:
     """Move the rows ``keep`` (bool per row) of ``col`` to its front, in order (as
-    ``col[keep]``, without a new array); returns how many. Every row is written where the
-    next kept one goes (no branch: a mask of mixed rows costs no mispredictions); the rows
-    after the kept ones are left as they fall."""
+    ``col[keep]``, without a new array); returns how many; the rows after the kept ones
+    are left as they fall. When few rows go (under one in :data:`SPARSE_DROP`: a network
+    losing some memberships a day), the runs kept between them move whole
+    (:func:`move_rows`); else every row is written where the next kept one goes (no
+    branch: a mask of mixed rows costs no mispredictions)."""
+    n = keep.size
+    gone, sparse = dropped_rows(keep, n // SPARSE_DROP)
+    if sparse:
+        m = gone[0] if gone.size else n
+        for r in range(gone.size):
+            i = gone[r] + 1
+            j = gone[r + 1] if r + 1 < gone.size else n
+            move_rows(col, m, i, j - i)
+            m += j - i
+        return m
     m = 0
-    for i in range(keep.size):
+    for i in range(n):
         col[m] = col[i]
         m += keep[i]
     return m
@@ -78,8 +184,8 @@ def insert_in_place(col: np.ndarray, p: int, tail: np.ndarray, pos: np.ndarray) 
     hi = p
     for j in range(tail.size - 1, -1, -1):
         lo = pos[j] - j  # the run's rows [lo, hi) go after the tail row j
-        if hi > lo:  # a block move (numba copies an overlapping source first, as numpy does)
-            col[lo + j + 1 : hi + j + 1] = col[lo:hi]
+        if hi > lo:  # a block move
+            move_rows(col, lo + j + 1, lo, hi - lo)
         col[pos[j]] = vals[j]
         hi = lo
 

@@ -8,17 +8,21 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from numba import njit
 
 from sim.group_index import merge_tail
 from sim.kernels import (
     DENSE_UNIQUE_RATIO,
+    SPARSE_DROP,
     DistinctIds,
     compact_in_place,
+    dropped_rows,
     first_descent,
     insert_in_place,
     membership_index,
     merge_positions,
     merge_where,
+    move_rows,
     pick_where,
     unique_inverse,
     unique_inverse_bits,
@@ -84,6 +88,59 @@ def test_merge_in_place_is_the_stable_argsort(seed):
         col, keep = rng.integers(0, 9, 500).astype(np.int8), rng.random(500) < 0.7
         want = col[keep]
         assert compact(col, keep) == want.size and np.array_equal(col[: want.size], want)
+
+
+@njit
+def _move_compiled(col, dst, src, count):
+    move_rows(col, dst, src, count)  # (an overload: compiled only inside a kernel)
+
+
+@pytest.mark.parametrize("dtype", [np.bool_, np.int8, np.int32, np.int64, np.float32, np.float64])
+def test_move_rows_is_the_overlapping_slice_assignment(dtype):
+    """The compiled memmove moves a range up or down over itself as numpy's slice
+    assignment does (the source read before it is overwritten), every item size."""
+    rng = np.random.default_rng(3)
+    for _ in range(200):
+        n = int(rng.integers(1, 60))
+        src, dst = (int(v) for v in rng.integers(0, n, 2))
+        count = int(rng.integers(0, n - max(src, dst) + 1))
+        col = (rng.random(n) * 100).astype(dtype)
+        want = col.copy()
+        want[dst : dst + count] = col[src : src + count].copy()
+        for move in (_move_compiled, move_rows):
+            got = col.copy()
+            move(got, dst, src, count)
+            assert np.array_equal(got, want)
+    strided = (np.arange(20) % 3).astype(dtype)[::2]  # another layout: numba's slice assignment
+    want = strided.copy()
+    want[1:6] = strided[0:5].copy()
+    _move_compiled(strided, 1, 0, 5)
+    assert np.array_equal(strided, want)
+
+
+@pytest.mark.parametrize("n", [0, 1, 7, 8, 9, 63, 64, 65, 640, 6401])
+def test_compaction_sparse_and_dense_is_the_mask(n):
+    """``compact_in_place`` keeps ``col[keep]`` whether few rows go (the kept runs moved
+    whole, the dropped rows found eight to a word) or many (the branch-free pass), for
+    masks contiguous or strided; ``dropped_rows`` gives the rows that go up to its limit."""
+    rng = np.random.default_rng(n)
+    for drops in {0, 1, n // (2 * SPARSE_DROP), n // SPARSE_DROP, n // SPARSE_DROP + 1, n // 3, n}:
+        keep = np.ones(n, bool)
+        keep[rng.choice(n, min(drops, n), replace=False)] = False
+        for mask in (keep, np.repeat(keep, 2)[::2]):
+            for limit in (0, drops - 1, drops, n):
+                if limit < 0:
+                    continue
+                gone, ok = dropped_rows(mask, limit)
+                want = np.flatnonzero(~keep)
+                assert ok == (want.size <= limit) and np.array_equal(gone, want if ok else want[:0])
+            for dtype in (np.bool_, np.int16, np.float64):
+                col = rng.integers(0, 1000, n).astype(dtype)
+                want = col[keep]
+                for compact in _both(compact_in_place):
+                    got = col.copy()
+                    m = compact(got, mask)
+                    assert m == want.size and np.array_equal(got[:m], want)
 
 
 def _book_reference(dest, arrive, gap, next_slot):
