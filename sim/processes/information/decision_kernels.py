@@ -16,6 +16,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
+from ...kernels import move_rows
 from ...rng_ref import as_generator
 
 __all__ = [
@@ -247,9 +248,12 @@ def decide_considering(hit, u, p_adopt, p_decide, who, rate, seen):
         return adopt[:0], reject[:0], n
     gone[n_gone] = n
     m = gone[0]
-    for r in range(n_gone):
-        for i in range(gone[r] + 1, gone[r + 1]):
-            who[m], rate[m], seen[m] = who[i], rate[i], seen[i]
-            p_adopt[m], p_decide[m] = p_adopt[i], p_decide[i]
-            m += 1
+    for r in range(n_gone):  # the runs between those who decided, each moved whole
+        i, k = gone[r] + 1, gone[r + 1] - gone[r] - 1
+        move_rows(p_adopt, m, i, k)
+        move_rows(p_decide, m, i, k)
+        move_rows(who, m, i, k)
+        move_rows(rate, m, i, k)
+        move_rows(seen, m, i, k)
+        m += k
     return adopt[:n_adopt], reject[:n_reject], m
