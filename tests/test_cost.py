@@ -96,3 +96,33 @@ def test_switching_cost_off_changes_no_other_output(runs):
     pd.testing.assert_frame_equal(base.timeseries, off.timeseries)
     for name in off.tables:
         pd.testing.assert_frame_equal(base.tables[name], off.tables[name])
+
+
+READING_PRICE = """
+import sys
+import sim
+res = sim.run(sim.load_scenario(sys.argv[1], ["run.duration_days=2"]), seed=3)  # shares where the two differ
+cost = res.tables["cost"]
+print(repr(float(cost.loc[cost["component"] == "reading", "unit_cost_cny"].iloc[0])))
+"""
+
+
+def test_the_reading_price_does_not_depend_on_the_blas_kernel():
+    """The price of a message read (the tiers' hourly prices weighted by their shares of
+    the clinicians) is summed in order, not by a BLAS dot product whose rounding changes
+    with the kernel the library picks for the processor (here forced both ways)."""
+    import os
+    import subprocess
+    import sys
+
+    from .conftest import SCENARIOS
+
+    prices = set()
+    for core in ("Haswell", "SkylakeX"):
+        env = {**os.environ, "OPENBLAS_CORETYPE": core}
+        out = subprocess.run(
+            [sys.executable, "-c", READING_PRICE, str(SCENARIOS / "guangdong_study.toml")],
+            env=env, capture_output=True, text=True, check=True, timeout=300,
+        )  # fmt: skip
+        prices.add(float(out.stdout.strip().splitlines()[-1]))
+    assert len(prices) == 1

@@ -72,7 +72,11 @@ def cost_rows(
                 ("referral_visits", name, n_visits, "visits", cfg.referral_visit, n_visits * cfg.referral_visit)
             )
     shares = np.bincount(pop.fac_tier[pop.facility], minlength=3) / max(pop.n, 1)
-    per_read = cfg.reading_minutes_per_message / 60.0 * float(shares @ hour)
+    # the mean hourly price over the tiers, summed in order (a BLAS dot product's rounding
+    # depends on the kernel the library picks for the processor)
+    per_read = (
+        cfg.reading_minutes_per_message / 60.0 * sum(float(s) * float(h) for s, h in zip(shares, hour, strict=True))
+    )
     if "read" in counts:
         rows.append(("reading", "all", float(counts["read"]), "messages read", per_read, counts["read"] * per_read))
     for key, component, unit in (
