@@ -118,6 +118,11 @@ def test_move_rows_is_the_overlapping_slice_assignment(dtype):
     assert np.array_equal(strided, want)
 
 
+@njit
+def _dropped_compiled(keep, limit):
+    return dropped_rows(keep, limit)  # (an overload: compiled only inside a kernel)
+
+
 @pytest.mark.parametrize("n", [0, 1, 7, 8, 9, 63, 64, 65, 640, 6401])
 def test_compaction_sparse_and_dense_is_the_mask(n):
     """``compact_in_place`` keeps ``col[keep]`` whether few rows go (the kept runs moved
@@ -131,9 +136,10 @@ def test_compaction_sparse_and_dense_is_the_mask(n):
             for limit in (0, drops - 1, drops, n):
                 if limit < 0:
                     continue
-                gone, ok = dropped_rows(mask, limit)
                 want = np.flatnonzero(~keep)
-                assert ok == (want.size <= limit) and np.array_equal(gone, want if ok else want[:0])
+                for find in (_dropped_compiled, dropped_rows):
+                    gone, ok = find(mask, limit)
+                    assert ok == (want.size <= limit) and np.array_equal(gone, want if ok else want[:0])
             for dtype in (np.bool_, np.int16, np.float64):
                 col = rng.integers(0, 1000, n).astype(dtype)
                 want = col[keep]
