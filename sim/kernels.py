@@ -21,6 +21,7 @@ from numba.np.arrayobj import make_array
 
 __all__ = [
     "DistinctIds",
+    "close_gaps",
     "compact_in_place",
     "first_descent",
     "insert_in_place",
@@ -84,6 +85,20 @@ def _move_rows_compiled(col, dst, src, count):
     return impl_any
 
 
+@njit(cache=True)
+def close_gaps(col: np.ndarray, gone: np.ndarray, n: int) -> int:
+    """Move the rows of ``col[:n]`` that are not at the positions ``gone`` (ascending,
+    distinct) to its front, in order, a run between two of them at a time
+    (:func:`move_rows`); returns how many rows stay."""
+    m = gone[0] if gone.size else n
+    for r in range(gone.size):
+        i = gone[r] + 1
+        j = gone[r + 1] if r + 1 < gone.size else n
+        move_rows(col, m, i, j - i)
+        m += j - i
+    return m
+
+
 #: ``compact_in_place`` moves the kept runs whole when fewer than one row in this many goes
 SPARSE_DROP = 64
 _ALL_KEPT = np.uint64(0x0101010101010101)  # eight bools, all True, read as one word
@@ -144,13 +159,7 @@ def compact_in_place(col: np.ndarray, keep: np.ndarray) -> int:
     n = keep.size
     gone, sparse = dropped_rows(keep, n // SPARSE_DROP)
     if sparse:
-        m = gone[0] if gone.size else n
-        for r in range(gone.size):
-            i = gone[r] + 1
-            j = gone[r + 1] if r + 1 < gone.size else n
-            move_rows(col, m, i, j - i)
-            m += j - i
-        return m
+        return close_gaps(col, gone, n)
     m = 0
     for i in range(n):
         col[m] = col[i]

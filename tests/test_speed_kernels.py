@@ -15,6 +15,7 @@ from sim.kernels import (
     DENSE_UNIQUE_RATIO,
     SPARSE_DROP,
     DistinctIds,
+    close_gaps,
     compact_in_place,
     dropped_rows,
     first_descent,
@@ -146,6 +147,10 @@ def test_compaction_sparse_and_dense_is_the_mask(n):
                 for compact in _both(compact_in_place):
                     got = col.copy()
                     m = compact(got, mask)
+                    assert m == want.size and np.array_equal(got[:m], want)
+                for close in _both(close_gaps):  # the same, from the rows that go
+                    got = col.copy()
+                    m = close(got, np.flatnonzero(~keep), n)
                     assert m == want.size and np.array_equal(got[:m], want)
 
 

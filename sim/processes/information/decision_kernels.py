@@ -16,7 +16,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from ...kernels import move_rows
+from ...kernels import close_gaps
 from ...rng_ref import as_generator
 
 __all__ = [
@@ -230,7 +230,7 @@ def decide_considering(hit, u, p_adopt, p_decide, who, rate, seen):
     n = who.size
     adopt = np.empty(hit.size, who.dtype)
     reject = np.empty(hit.size, who.dtype)
-    gone = np.empty(hit.size + 1, np.int64)  # places of those who decided, then n
+    gone = np.empty(hit.size, np.int64)  # places of those who decided
     n_adopt, n_reject, n_gone = 0, 0, 0
     for k in range(hit.size):
         i = hit[k]
@@ -246,14 +246,10 @@ def decide_considering(hit, u, p_adopt, p_decide, who, rate, seen):
         n_gone += 1
     if n_gone == 0:
         return adopt[:0], reject[:0], n
-    gone[n_gone] = n
-    m = gone[0]
-    for r in range(n_gone):  # the runs between those who decided, each moved whole
-        i, k = gone[r] + 1, gone[r + 1] - gone[r] - 1
-        move_rows(p_adopt, m, i, k)
-        move_rows(p_decide, m, i, k)
-        move_rows(who, m, i, k)
-        move_rows(rate, m, i, k)
-        move_rows(seen, m, i, k)
-        m += k
+    gone = gone[:n_gone]  # the runs between those who decided move up whole
+    close_gaps(p_adopt, gone, n)
+    close_gaps(p_decide, gone, n)
+    close_gaps(who, gone, n)
+    close_gaps(rate, gone, n)
+    m = close_gaps(seen, gone, n)
     return adopt[:n_adopt], reject[:n_reject], m
