@@ -15,7 +15,10 @@ import argparse
 import json
 import math
 import resource
+import statistics
 import sys
+import time
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -118,6 +121,45 @@ def rss_mb() -> float:
 def peak_rss_mb() -> float:
     """Peak RSS of this process (ru_maxrss is in KB on Linux)."""
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+
+
+#: a run whose simulation takes less than this is repeated in its process (see :func:`timed`)
+REPEAT_BELOW_S = 0.1
+#: repetitions go on until their simulations add up to this, or to REPEAT_MAX runs, or
+#: the builds and simulations together to REPEAT_WALL_S (a peer's build can take 100 runs)
+REPEAT_TOTAL_S = 0.5
+REPEAT_MAX = 25
+REPEAT_WALL_S = 3.0
+
+
+def timed(build: Callable[[], object], simulate: Callable[[object], dict]) -> tuple[float, float, int, dict]:
+    """Time ``build()`` then ``simulate(built)`` (its outcome: reach, steps, ...), the same
+    way for every implementation. A simulation shorter than :data:`REPEAT_BELOW_S` (tens of
+    milliseconds: at that length one run's time is mostly the machine's noise, first-touch
+    page faults and caches) is built and run again, from the same seed, until the runs add
+    up to :data:`REPEAT_TOTAL_S` (at most :data:`REPEAT_MAX` runs, or :data:`REPEAT_WALL_S`
+    of builds and runs); the times are then the medians. Every repetition must end as the first did (same seed, same outcome), or this
+    raises: an implementation that does not is not measuring one run.
+
+    Returns (build_s, sim_s, runs, outcome)."""
+    builds, sims = [], []
+    first: dict | None = None
+    while True:
+        t0 = time.perf_counter()
+        built = build()
+        t1 = time.perf_counter()
+        outcome = simulate(built)
+        t2 = time.perf_counter()
+        del built
+        builds.append(t1 - t0)
+        sims.append(t2 - t1)
+        if first is None:
+            first = outcome
+        elif outcome != first:
+            raise RuntimeError(f"a repeated run from the same seed ended otherwise: {outcome} != {first}")
+        done = sum(sims) >= REPEAT_TOTAL_S or len(sims) >= REPEAT_MAX or sum(sims) + sum(builds) >= REPEAT_WALL_S
+        if sims[0] >= REPEAT_BELOW_S or done:
+            return statistics.median(builds), statistics.median(sims), len(sims), first
 
 
 def parse_args(description: str, extra=None) -> argparse.Namespace:

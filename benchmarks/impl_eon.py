@@ -18,8 +18,6 @@ projection's edge count are reported instead.
 
 from __future__ import annotations
 
-import time
-
 import EoN
 import networkx as nx
 import numpy as np
@@ -33,6 +31,7 @@ from benchmarks.common import (
     parse_args,
     projection_pairs_upper_bound,
     rss_mb,
+    timed,
 )
 
 
@@ -59,29 +58,37 @@ def main() -> None:
     )
     n, indptr, indices = load_network(a.network)
     base_rss = rss_mb()
-    t0 = time.perf_counter()
-    g = build_graph(n, indptr, indices, a.variant == "weighted")
-    build_s = time.perf_counter() - t0
     seeds = initial_spreaders(n, a.seed).tolist()
-    rng = np.random.default_rng(a.seed)
-    t0 = time.perf_counter()
-    if a.variant == "weighted":
-        t, S, I, R = EoN.fast_SIR(g, 1.0, 1.0, initial_infecteds=seeds, transmission_weight="rate", rng=rng)
-    else:
-        t, S, I, R = EoN.fast_SIR(g, float(tau_for(1)), 1.0, initial_infecteds=seeds, rng=rng)
-    sim_s = time.perf_counter() - t0
+    edges = 0
+
+    def build() -> nx.Graph:
+        nonlocal edges
+        g = build_graph(n, indptr, indices, a.variant == "weighted")
+        edges = g.number_of_edges()
+        return g
+
+    def simulate(g: nx.Graph) -> dict:
+        rng = np.random.default_rng(a.seed)
+        if a.variant == "weighted":
+            t, S, _, _ = EoN.fast_SIR(g, 1.0, 1.0, initial_infecteds=seeds, transmission_weight="rate", rng=rng)
+        else:
+            t, S, _, _ = EoN.fast_SIR(g, float(tau_for(1)), 1.0, initial_infecteds=seeds, rng=rng)
+        return {"reach": 1.0 - S[-1] / n, "t_end": float(t[-1])}
+
+    build_s, sim_s, runs, out = timed(build, simulate)
     emit(
         f"eon_{a.variant}",
         n,
         a.seed,
         build_s,
         sim_s,
-        reach=1.0 - S[-1] / n,
+        reach=out["reach"],
         steps=None,
         posts=None,
         deliveries=None,
-        t_end=float(t[-1]),
-        proj_edges=g.number_of_edges(),
+        t_end=out["t_end"],
+        timed_runs=runs,
+        proj_edges=edges,
         proj_pairs_ub=projection_pairs_upper_bound(indptr),
         base_rss_mb=round(base_rss, 1),
     )

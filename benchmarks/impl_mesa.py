@@ -14,8 +14,6 @@ other members' Bernoulli(P_ADOPT) trials unchanged.
 
 from __future__ import annotations
 
-import time
-
 import mesa
 import numpy as np
 from mesa.agentset import AgentSet
@@ -30,6 +28,7 @@ from benchmarks.common import (
     load_network,
     parse_args,
     rss_mb,
+    timed,
 )
 
 
@@ -89,27 +88,21 @@ def main() -> None:
     a = parse_args(__doc__.splitlines()[0])
     n, indptr, indices = load_network(a.network)
     base_rss = rss_mb()
-    t0 = time.perf_counter()
-    model = Diffusion(n, indptr, indices, rng=a.seed)
-    build_s = time.perf_counter() - t0
-    model.seed(initial_spreaders(n, a.seed).tolist())
-    t0 = time.perf_counter()
-    while model.running and model.steps < MAX_STEPS:
-        model.step()
-    sim_s = time.perf_counter() - t0
-    reach = sum(c.ever_spreader for c in model.clinicians) / n
-    emit(
-        "mesa",
-        n,
-        a.seed,
-        build_s,
-        sim_s,
-        reach,
-        model.steps,
-        model.posts,
-        model.deliveries,
-        base_rss_mb=round(base_rss, 1),
-    )
+    seeds = initial_spreaders(n, a.seed).tolist()
+
+    def build() -> Diffusion:
+        model = Diffusion(n, indptr, indices, rng=a.seed)
+        model.seed(seeds)
+        return model
+
+    def simulate(model: Diffusion) -> dict:
+        while model.running and model.steps < MAX_STEPS:
+            model.step()
+        reach = sum(c.ever_spreader for c in model.clinicians) / n
+        return {"reach": reach, "steps": model.steps, "posts": model.posts, "deliveries": model.deliveries}
+
+    build_s, sim_s, runs, out = timed(build, simulate)
+    emit("mesa", n, a.seed, build_s, sim_s, **out, timed_runs=runs, base_rss_mb=round(base_rss, 1))
 
 
 if __name__ == "__main__":

@@ -20,8 +20,6 @@ Steps = dynamic iterations run (stop at no infected or MAX_STEPS). No posts/deli
 
 from __future__ import annotations
 
-import time
-
 import ndlib.models.epidemics as ep
 import ndlib.models.ModelConfig as mc
 import networkx as nx
@@ -38,6 +36,7 @@ from benchmarks.common import (
     parse_args,
     projection_pairs_upper_bound,
     rss_mb,
+    timed,
 )
 
 
@@ -45,39 +44,46 @@ def main() -> None:
     a = parse_args(__doc__.splitlines()[0])
     n, indptr, indices = load_network(a.network)
     base_rss = rss_mb()
-    t0 = time.perf_counter()
-    u, v, _ = clique_projection(n, indptr, indices)
-    g = nx.Graph()
-    g.add_nodes_from(range(n))
-    g.add_edges_from(zip(u.tolist(), v.tolist()))
-    del u, v
-    model = ep.SIRModel(g, seed=a.seed)  # seeds numpy's global RNG
-    cfg = mc.Configuration()
-    cfg.add_model_parameter("beta", P_POST * P_ADOPT)
-    cfg.add_model_parameter("gamma", P_STOP)
-    cfg.add_model_initial_configuration("Infected", initial_spreaders(n, a.seed).tolist())
-    model.set_initial_status(cfg)
-    build_s = time.perf_counter() - t0
+    seeds = initial_spreaders(n, a.seed).tolist()
+    edges = 0
 
-    t0 = time.perf_counter()
-    model.iteration(node_status=False)  # iteration 0: initial state only
-    steps, infected = 0, 1
-    while infected and steps < MAX_STEPS:
-        infected = model.iteration(node_status=False)["node_count"][1]
-        steps += 1
-    sim_s = time.perf_counter() - t0
-    susceptible = sum(1 for s in model.status.values() if s == 0)
+    def build() -> ep.SIRModel:
+        nonlocal edges
+        u, v, _ = clique_projection(n, indptr, indices)
+        g = nx.Graph()
+        g.add_nodes_from(range(n))
+        g.add_edges_from(zip(u.tolist(), v.tolist()))
+        edges = g.number_of_edges()
+        model = ep.SIRModel(g, seed=a.seed)  # seeds numpy's global RNG
+        cfg = mc.Configuration()
+        cfg.add_model_parameter("beta", P_POST * P_ADOPT)
+        cfg.add_model_parameter("gamma", P_STOP)
+        cfg.add_model_initial_configuration("Infected", seeds)
+        model.set_initial_status(cfg)
+        return model
+
+    def simulate(model: ep.SIRModel) -> dict:
+        model.iteration(node_status=False)  # iteration 0: initial state only
+        steps, infected = 0, 1
+        while infected and steps < MAX_STEPS:
+            infected = model.iteration(node_status=False)["node_count"][1]
+            steps += 1
+        susceptible = sum(1 for s in model.status.values() if s == 0)
+        return {"reach": 1.0 - susceptible / n, "steps": steps}
+
+    build_s, sim_s, runs, out = timed(build, simulate)
     emit(
         "ndlib",
         n,
         a.seed,
         build_s,
         sim_s,
-        reach=1.0 - susceptible / n,
-        steps=steps,
+        reach=out["reach"],
+        steps=out["steps"],
         posts=None,
         deliveries=None,
-        proj_edges=g.number_of_edges(),
+        timed_runs=runs,
+        proj_edges=edges,
         proj_pairs_ub=projection_pairs_upper_bound(indptr),
         base_rss_mb=round(base_rss, 1),
     )

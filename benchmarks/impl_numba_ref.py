@@ -14,8 +14,6 @@ The kernel is compiled before the clock starts (on a tiny network; cached on dis
 
 from __future__ import annotations
 
-import time
-
 import numpy as np
 from numba import njit
 
@@ -29,6 +27,7 @@ from benchmarks.common import (
     load_network,
     parse_args,
     rss_mb,
+    timed,
 )
 
 
@@ -86,27 +85,16 @@ def main() -> None:
     tiny_ptr, tiny_idx = np.array([0, 2, 4], np.int64), np.array([0, 1, 1, 2], np.int64)
     _run(3, tiny_ptr, tiny_idx, *build(3, tiny_ptr, tiny_idx), np.array([0], np.int64), 0, 2, 0.5, 0.5, 0.5)
     base_rss = rss_mb()
-    t0 = time.perf_counter()
-    c_indptr, c_group = build(n, indptr, indices)
-    build_s = time.perf_counter() - t0
     seeds = initial_spreaders(n, a.seed)
-    t0 = time.perf_counter()
-    reach, steps, posts, deliveries = _run(
-        n, indptr, indices, c_indptr, c_group, seeds, a.seed, MAX_STEPS, P_POST, P_ADOPT, P_STOP
-    )
-    sim_s = time.perf_counter() - t0
-    emit(
-        "numba_ref",
-        n,
-        a.seed,
-        build_s,
-        sim_s,
-        reach=float(reach),
-        steps=int(steps),
-        posts=int(posts),
-        deliveries=int(deliveries),
-        base_rss_mb=round(base_rss, 1),
-    )
+
+    def simulate(index: tuple[np.ndarray, np.ndarray]) -> dict:
+        reach, steps, posts, deliveries = _run(
+            n, indptr, indices, *index, seeds, a.seed, MAX_STEPS, P_POST, P_ADOPT, P_STOP
+        )  # fmt: skip
+        return {"reach": float(reach), "steps": int(steps), "posts": int(posts), "deliveries": int(deliveries)}
+
+    build_s, sim_s, runs, out = timed(lambda: build(n, indptr, indices), simulate)
+    emit("numba_ref", n, a.seed, build_s, sim_s, **out, timed_runs=runs, base_rss_mb=round(base_rss, 1))
 
 
 if __name__ == "__main__":

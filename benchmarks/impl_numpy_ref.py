@@ -14,8 +14,6 @@ No per-clinician Python loops; the only loop is over steps.
 
 from __future__ import annotations
 
-import time
-
 import numpy as np
 
 from benchmarks.common import (
@@ -28,6 +26,7 @@ from benchmarks.common import (
     load_network,
     parse_args,
     rss_mb,
+    timed,
 )
 
 
@@ -94,14 +93,11 @@ def main() -> None:
     a = parse_args(__doc__.splitlines()[0])
     n, indptr, indices = load_network(a.network)
     base_rss = rss_mb()
-    t0 = time.perf_counter()
-    ref = Reference(n, indptr, indices)
-    build_s = time.perf_counter() - t0
     seeds = initial_spreaders(n, a.seed)
-    t0 = time.perf_counter()
-    out = ref.run(seeds, np.random.default_rng(a.seed))
-    sim_s = time.perf_counter() - t0
-    emit("numpy_ref", n, a.seed, build_s, sim_s, **out, base_rss_mb=round(base_rss, 1))
+    build_s, sim_s, runs, out = timed(
+        lambda: Reference(n, indptr, indices), lambda ref: ref.run(seeds, np.random.default_rng(a.seed))
+    )
+    emit("numpy_ref", n, a.seed, build_s, sim_s, **out, timed_runs=runs, base_rss_mb=round(base_rss, 1))
 
 
 if __name__ == "__main__":

@@ -13,13 +13,12 @@ call in a process, so neither time counts that loading.
 from __future__ import annotations
 
 import tempfile
-import time
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from benchmarks.common import MAX_STEPS, emit, initial_spreaders, load_network, parse_args
+from benchmarks.common import MAX_STEPS, emit, initial_spreaders, load_network, parse_args, timed
 from sim import load_scenario
 from sim.model import QunModel
 from sim.scenario import Scenario
@@ -53,24 +52,19 @@ def main() -> None:
         warm.information.items[0].notice_prob = 1.0
         QunModel(warm, seed=args.seed).run_model()
         scen = workload(Path(tmp), n, indptr, indices, seeds)
-        t0 = time.perf_counter()
-        model = QunModel(scen, seed=args.seed)
-        build_s = time.perf_counter() - t0
-    t0 = time.perf_counter()
+        build_s, sim_s, runs, out = timed(lambda: QunModel(scen, seed=args.seed), simulate)
+    emit("qunsim", n, args.seed, build_s, sim_s, **out, timed_runs=runs)
+
+
+def simulate(model: QunModel) -> dict:
     model.run_model()
-    sim_s = time.perf_counter() - t0
     info = model.process("information")
-    emit(
-        "qunsim",
-        n,
-        args.seed,
-        build_s,
-        sim_s,
-        reach=float(np.isfinite(info.arrays.t_first[0]).mean()),
-        steps=model.clock.step,
-        posts=info.counters["posts"],
-        deliveries=info.counters["deliveries"],
-    )
+    return {
+        "reach": float(np.isfinite(info.arrays.t_first[0]).mean()),
+        "steps": model.clock.step,
+        "posts": info.counters["posts"],
+        "deliveries": info.counters["deliveries"],
+    }
 
 
 if __name__ == "__main__":

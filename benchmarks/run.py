@@ -19,6 +19,9 @@ implementation in ``IMPLS`` as its own subprocess (``python -m <module> --networ
   An implementation that timed out stays skipped at larger sizes, and the remaining
   seeds of a timed-out cell are not run.
 
+Each child times its build and simulation with ``common.timed``: a simulation under 0.1 s
+is run again from the same seed in the same process, and its times are medians.
+
 Before anything is timed, a warm-up compiles (or loads from numba's cache) every kernel:
 qunsim on the smallest network, the full model and Starsim for a few days (untimed), so
 neither a timing nor the time guard counts compilation. Quick mode always measures qunsim

@@ -1,0 +1,85 @@
+"""The benchmark harness's timing rule (``benchmarks.common.timed``), on a fake clock: which
+runs it repeats, what it reports, and that a repeat ending otherwise is an error."""
+
+from __future__ import annotations
+
+import pytest
+
+from benchmarks import common
+
+
+class FakeClock:
+    """``time.perf_counter`` advancing by the durations the test's build and simulate spend."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@pytest.fixture
+def clock(monkeypatch):
+    c = FakeClock()
+    monkeypatch.setattr(common.time, "perf_counter", c)
+    return c
+
+
+def make(clock, build_s, sim_s, outcomes=None):
+    """build and simulate that take ``build_s`` and ``sim_s[k]`` at the k-th run (the last one
+    repeated) and return ``outcomes[k]`` (the same outcome by default)."""
+    calls = {"build": 0, "sim": 0}
+
+    def build():
+        clock.now += build_s
+        calls["build"] += 1
+        return calls["build"]
+
+    def simulate(built):
+        k = calls["sim"]
+        clock.now += sim_s[min(k, len(sim_s) - 1)]
+        calls["sim"] += 1
+        assert built == calls["sim"]  # each run simulates its own, freshly built state
+        return {"reach": 0.5} if outcomes is None else outcomes[min(k, len(outcomes) - 1)]
+
+    return build, simulate, calls
+
+
+def test_a_long_run_is_timed_once(clock):
+    # dyadic durations: the fake clock's differences are exact
+    build, simulate, calls = make(clock, 0.25, [0.125])
+    assert common.timed(build, simulate) == (0.25, 0.125, 1, {"reach": 0.5})
+    assert calls == {"build": 1, "sim": 1}
+
+
+def test_short_runs_repeat_until_their_total_and_report_medians(clock):
+    # a slower first run (cold caches), then runs of 1/16 s: eight add up to REPEAT_TOTAL_S
+    # (0.5 s: 3/32 + 7/16 = 17/32), and the first does not move the median
+    sims = [0.09375] + [0.0625] * 20
+    build, simulate, calls = make(clock, 0.015625, sims)
+    build_s, sim_s, runs, outcome = common.timed(build, simulate)
+    assert runs == calls["sim"] == calls["build"] == 8
+    assert (sim_s, build_s) == (0.0625, 0.015625)
+    assert outcome == {"reach": 0.5}
+
+
+def test_very_short_runs_stop_at_the_cap(clock):
+    build, simulate, calls = make(clock, 0.0, [0.001])
+    _, sim_s, runs, _ = common.timed(build, simulate)
+    assert runs == common.REPEAT_MAX == calls["sim"]
+    assert sim_s == pytest.approx(0.001)
+
+
+def test_repeats_stop_when_the_builds_take_long(clock):
+    # a peer whose build takes 0.75 s: four runs reach REPEAT_WALL_S (3 s) long before the
+    # runs add up to REPEAT_TOTAL_S
+    build, simulate, calls = make(clock, 0.75, [0.0078125])
+    _, sim_s, runs, _ = common.timed(build, simulate)
+    assert runs == calls["build"] == 4
+    assert sim_s == 0.0078125
+
+
+def test_a_repeat_that_ends_otherwise_is_an_error(clock):
+    build, simulate, _ = make(clock, 0.0, [0.01], outcomes=[{"reach": 0.5}, {"reach": 0.5}, {"reach": 0.25}])
+    with pytest.raises(RuntimeError, match="ended otherwise"):
+        common.timed(build, simulate)
