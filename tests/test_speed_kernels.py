@@ -365,13 +365,12 @@ def test_reading_kernels_equal_the_numpy_reading(pending, settle):
         assert np.array_equal(since, np.maximum(R["t_post"][P["req"][want_pend]], t0))
         when = np.where(rng.random(pend.size) < 0.6, np.round(rng.uniform(0.0, 0.75, pend.size) * 4) / 4, np.inf)
         u = rng.random(int(np.count_nonzero(when < t1)))
-        uniq, inv = np.unique(e, return_inverse=True)
-        factor = np.exp(-0.3 * E.burnout[uniq])
+        factor = np.exp(-0.3 * E.burnout[e[when < t1]])  # by pair read
         Pw = {k: v.copy() for k, v in P.items()}
         want = settle_reads(pend, when, t1, u, Pw, R, E, 0.3, 2, 0.7, 0.4, 0.5, 0.25, 1)
         got = settle(
             pend, when, t1, u, P["state"], P["req"], P["exp"], P["ready"], P["quality"], P["willing"],
-            R["route"], R["t_post"], R["quality"], E.oncall, E.oncall_answer_prob, factor, inv, 2, 0.7, 0.4, 0.5, 0.25, 1,
+            R["route"], R["t_post"], R["quality"], E.oncall, E.oncall_answer_prob, factor, 2, 0.7, 0.4, 0.5, 0.25, 1,
         )  # fmt: skip
         assert np.array_equal(got[0], want[0]) and got[1] == want[1]
         for name in P:

@@ -115,13 +115,13 @@ def pending_pairs(state: np.ndarray, exp: np.ndarray, req: np.ndarray, t_post: n
 @njit(cache=True)
 def settle_reads(
     pend, when, t1, u, state, req, exp, ready, quality, willing, route, r_t_post, r_quality,
-    oncall, oncall_prob, factor, inv, contact, contact_prob, group_prob, purge_days, purged_quality, queued,
+    oncall, oncall_prob, factor, contact, contact_prob, group_prob, purge_days, purged_quality, queued,
 ):  # fmt: skip
     """The pending pairs ``pend`` read before ``t1`` (first opening ``when``) decide, once,
     whether to answer: with probability ``base * factor`` (``base``: ``contact_prob`` on a
     request of route ``contact``, else ``group_prob``, raised to the member's
-    ``oncall_prob`` when on call; ``factor``: by distinct member, ``inv`` the pair's), the
-    ``j``-th read drawing ``u[j]``, or already willing. A read pair becomes ``queued``,
+    ``oncall_prob`` when on call), the ``j``-th read drawing ``u[j]`` with ``factor[j]``
+    (its member's, of the pairs read alone), or already willing. A read pair becomes ``queued``,
     ready at ``when``, with its request's quality (``purged_quality`` once read more than
     ``purge_days`` after the post). Returns a bool per pair, False where it declined (to
     be dropped), and the count declined."""
@@ -138,7 +138,7 @@ def settle_reads(
         base = contact_prob if route[r] == contact else group_prob
         if oncall[e]:
             base = _nan_max(base, oncall_prob[e])
-        p = base * factor[inv[q]]
+        p = base * factor[j]
         if not (u[j] < p or willing[i]):
             keep[i] = False
             declined += 1

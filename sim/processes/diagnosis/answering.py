@@ -46,10 +46,11 @@ def read(st: DxState, cfg: DiagnosisConfig, model, t0: float, t1: float) -> None
         when, u = first_reads(st.rng_ref, inv, since, rho, np.exp(-(rho * (t1 - t0))), t0, t1 - t0, t1)
     if u.size == 0:
         return
-    factor = np.exp(-cfg.burnout_sensitivity_per_answer * E.burnout[uniq])  # by member
+    # by pair read (their members' burnout): most pending pairs are not read in a step
+    factor = np.exp(-cfg.burnout_sensitivity_per_answer * E.burnout[e[when < t1]])
     keep, declined = settle_reads(
         pend, when, t1, u, P["state"], P["req"], P["exp"], P["ready"], P["quality"], P["willing"],
-        R["route"], R["t_post"], R["quality"], E.oncall, E.oncall_answer_prob, factor, inv,
+        R["route"], R["t_post"], R["quality"], E.oncall, E.oncall_answer_prob, factor,
         CONTACT, cfg.contact_answer_prob, cfg.group_answer_prob, cfg.media_purge_days, cfg.purged_quality, QUEUED,
     )  # fmt: skip
     st.counters["declined"] += declined
