@@ -126,7 +126,8 @@ def peak_rss_mb() -> float:
 #: a run whose simulation takes less than this is repeated in its process (see :func:`timed`)
 REPEAT_BELOW_S = 0.1
 #: repetitions go on until their simulations add up to this, or to REPEAT_MAX runs, or
-#: the builds and simulations together to REPEAT_WALL_S (a peer's build can take 100 runs)
+#: the builds and simulations together to REPEAT_WALL_S (a peer's build can take as long
+#: as a hundred of its runs)
 REPEAT_TOTAL_S = 0.5
 REPEAT_MAX = 25
 REPEAT_WALL_S = 3.0
@@ -138,8 +139,9 @@ def timed(build: Callable[[], object], simulate: Callable[[object], dict]) -> tu
     milliseconds: at that length one run's time is mostly the machine's noise, first-touch
     page faults and caches) is built and run again, from the same seed, until the runs add
     up to :data:`REPEAT_TOTAL_S` (at most :data:`REPEAT_MAX` runs, or :data:`REPEAT_WALL_S`
-    of builds and runs); the times are then the medians. Every repetition must end as the first did (same seed, same outcome), or this
-    raises: an implementation that does not is not measuring one run.
+    of builds and runs); the times are then the medians. Every repetition must end as the
+    first did (same seed, same outcome), or this raises: an implementation that does not is
+    not measuring one run.
 
     Returns (build_s, sim_s, runs, outcome)."""
     builds, sims = [], []

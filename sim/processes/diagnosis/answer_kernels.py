@@ -120,8 +120,8 @@ def settle_reads(
     """The pending pairs ``pend`` read before ``t1`` (first opening ``when``) decide, once,
     whether to answer: with probability ``base * factor`` (``base``: ``contact_prob`` on a
     request of route ``contact``, else ``group_prob``, raised to the member's
-    ``oncall_prob`` when on call), the ``j``-th read drawing ``u[j]`` with ``factor[j]``
-    (its member's, of the pairs read alone), or already willing. A read pair becomes ``queued``,
+    ``oncall_prob`` when on call), the ``j``-th read drawing ``u[j]`` and taking ``factor[j]``
+    (its member's: one per pair read), or already willing. A read pair becomes ``queued``,
     ready at ``when``, with its request's quality (``purged_quality`` once read more than
     ``purge_days`` after the post). Returns a bool per pair, False where it declined (to
     be dropped), and the count declined."""

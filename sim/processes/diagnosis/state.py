@@ -50,10 +50,11 @@ __all__ = [
 ]
 
 #: keys added to the asked set before it is merged and its keys of diagnosed cases dropped: at
-#: least this many, and more than the keys it holds over ASKED_MERGE_SHARE (a merge passes over
-#: all of them; those added since are searched as a second sorted run meanwhile). At a million
-#: clinicians a quarter of the keys held came in about a step, and merging every step cost
-#: forget_diagnosed 0.45-0.50 s of 30 days against 0.30 s with a share of 1
+#: least ASKED_MERGE_MIN, and more than the keys it holds divided by ASKED_MERGE_SHARE (a merge
+#: passes over all of them; those added since are searched as a second sorted run meanwhile).
+#: At a million clinicians a quarter of the keys held came in about a step: with a share of 4
+#: the merge ran nearly every step, and forget_diagnosed took 0.45-0.50 s of 30 days against
+#: 0.30 s with a share of 1
 ASKED_MERGE_MIN = 1 << 13
 ASKED_MERGE_SHARE = 1
 #: a mark over the range of the case ids diagnosed in a step is used (not a binary search per
@@ -431,9 +432,9 @@ class DxState:
         :func:`.resolution_kernels.diagnose` returns them): their open ids, pairs and open
         requests (which take no more answers; those made before the diagnosis are counted in
         the case's ``n_req``); their asked keys go at the next merge (nobody asks about a
-        diagnosed case), once more keys were added than are kept (:data:`ASKED_MERGE_SHARE`). So do those of
-        the cases referred since: they never escalate again, so the keys kept are those of the
-        cases still consulting, not of every case waiting for a referral visit.
+        diagnosed case), once more keys were added than are kept (:data:`ASKED_MERGE_SHARE`).
+        So do those of the cases referred since: they never escalate again, so the keys kept
+        are those of the cases still consulting, not of every case waiting for a referral visit.
 
         The work is on the open sets, not on every case: the cases diagnosed in earlier
         steps were dropped then."""
