@@ -355,6 +355,11 @@ class DistinctIds:
     def __call__(self, who: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         if who.size * DENSE_UNIQUE_RATIO < self.n:
             return unique_inverse(who)
+        return unique_inverse_bits(who, *self.scratch())
+
+    def scratch(self) -> tuple[np.ndarray, np.ndarray]:
+        """The bits (``uint64``, all zero) and the slots (one per id) of the pass over the
+        range, for a kernel that makes ids distinct itself (the slots' size is the range)."""
         if self._slot.size != self.n:
             self._words, self._slot = np.zeros(self.n // 64 + 1, np.uint64), np.empty(self.n, np.int32)
-        return unique_inverse_bits(who, self._words, self._slot)
+        return self._words, self._slot

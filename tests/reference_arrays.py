@@ -129,17 +129,18 @@ def choose_groups(net, answering, specialty, expertise, stock, askers, spec, u, 
 
 
 def settle_reads(
-    pend, when, t1, u, P, R, E, sens, contact, contact_prob, group_prob, purge_days, purged_quality, queued
+    pend, when, t1, u, P, R, E, sens, contact, contact_prob, group_prob, purge_days, purged_quality, queued, exp=np.exp
 ):
     """The numpy of :func:`sim.processes.diagnosis.answering.read` after the openings are
     drawn (``P``, ``R``: dicts of the pairs' and open requests' columns, changed in place;
-    ``E``: the experts). Returns the rows kept and the count declined."""
+    ``E``: the experts; ``exp``: the exponential of the burnout factors). Returns the rows
+    kept and the count declined."""
     got = when < t1
     idx, when = pend[got], when[got]
     e, req = P["exp"][idx], P["req"][idx]
     base = np.where(R["route"][req] == contact, contact_prob, group_prob)
     base = np.where(E.oncall[e], np.maximum(base, E.oncall_answer_prob[e]), base)
-    p = base * np.exp(-sens * E.burnout[e])
+    p = base * exp(-sens * E.burnout[e])
     willing = (u < p) | P["willing"][idx]
     fresh = (when - R["t_post"][req]) <= purge_days
     P["quality"][idx] = np.where(fresh, R["quality"][req], purged_quality)

@@ -1,6 +1,7 @@
 """The model as a whole: reproducibility, common random numbers, invariants, results folder."""
 
 import json
+import os
 import subprocess
 import sys
 
@@ -311,3 +312,30 @@ def test_stop_when_idle_ends_a_run_once_the_spread_is_over(tmp_path, trust):
     model.run_model()
     assert model.idle()
     assert model.clock.step < model.n_steps  # stopped early: nothing was left to happen
+
+
+def test_results_do_not_depend_on_numpys_vector_instructions(gd_run, tmp_path):
+    """numpy picks its loops by the CPU (on one with AVX-512 its exp, log and sorts are
+    its own, elsewhere the C library's): the same run with those loops turned off gives the
+    same tables and metrics. (On a CPU without AVX-512 both runs take the same loops.)"""
+    script = (
+        "import sys, sim\n"
+        "res = sim.run(sim.load_scenario(sys.argv[1], ['run.duration_days=25']), seed=7)\n"
+        "res.save(sys.argv[2])\n"
+    )
+    env = {**os.environ, "NPY_DISABLE_CPU_FEATURES": "X86_V4 AVX512_ICL AVX512_SPR AVX512F AVX512_SKX"}
+    proc = subprocess.run(
+        [sys.executable, "-c", script, str(GUANGDONG), str(tmp_path / "plain")],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        env=env,
+    )
+    assert proc.returncode == 0, proc.stderr
+    gd_run.save(tmp_path / "here")
+    plain, here = Results.load(tmp_path / "plain"), Results.load(tmp_path / "here")
+    assert plain.metrics == here.metrics
+    assert set(plain.tables) == set(here.tables)
+    for name in here.tables:
+        pd.testing.assert_frame_equal(plain.tables[name], here.tables[name], check_exact=True, obj=name)
+    pd.testing.assert_frame_equal(plain.timeseries, here.timeseries, check_exact=True)

@@ -6,6 +6,8 @@ reference), compiled and interpreted (``py_func``), on random inputs with ties.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pytest
 from numba import njit
@@ -377,6 +379,83 @@ def test_reading_kernels_equal_the_numpy_reading(pending, settle):
             assert np.array_equal(P[name], Pw[name], equal_nan=name == "ready"), name
         settled += want[1] > 0 and u.size > want[1]
     assert settled > 20  # most trials have both declines and pairs queued
+
+
+def _c_exp(x: np.ndarray) -> np.ndarray:
+    """The C library's exponential, element by element (the compiled kernels' exp)."""
+    return np.array([math.exp(v) for v in np.ravel(x)], float).reshape(np.shape(x))
+
+
+@pytest.mark.parametrize("by_reference", [False, True])
+@pytest.mark.parametrize("kernel", _both(AK.read_pending))
+def test_read_pending_is_the_reading_it_replaced(kernel, by_reference):
+    """The fused reading of a step equals the numpy steps it replaced (pending pairs,
+    ``np.unique`` of their members, engaged rates, first openings or reads at once,
+    burnout factors, decisions, declined pairs dropped): the same columns, the same count
+    declined, the stream left in the same state; by either way of making members distinct."""
+    rng = np.random.default_rng(23)
+    n_req, declined, read = 9, 0, 0
+    for trial in range(80):
+        n_exp = int(rng.integers(2, 40)) if trial % 2 else 200_000  # a range far larger than the members: by a sort
+        n = int(rng.integers(0, 60))
+        P = {
+            "req": rng.integers(0, n_req, n).astype(np.int64),
+            "exp": rng.integers(0, min(n_exp, 40), n).astype(np.int32),
+            "state": rng.integers(0, 3, n).astype(np.int8),  # PENDING 0, QUEUED 1, DROPPED 2
+            "ready": np.full(n, np.nan),
+            "quality": rng.random(n).astype(np.float32),
+            "willing": rng.random(n) < 0.2,
+        }
+        R = {
+            "route": rng.integers(0, 3, n_req).astype(np.int8),
+            "t_post": np.round(rng.uniform(9.0, 10.1, n_req) * 24) / 24,  # ties with t0 and the purge
+            "quality": rng.random(n_req).astype(np.float32),
+        }
+        E = Experts.new(n_exp)
+        E.oncall[:] = rng.random(n_exp) < 0.3
+        E.oncall_answer_prob[:] = rng.random(n_exp)
+        E.oncall_reads_per_hour[:] = rng.random(n_exp) * 2
+        E.answers_today[:] = rng.integers(0, 4, n_exp)
+        E.burnout[:] = rng.exponential(2.0, n_exp) * (rng.random(n_exp) < 0.5)
+        rates = (rng.random(n_exp) < 0.6, rng.random(n_exp) * 30, rng.random(n_exp) * 3, rng.random(n_exp) < 0.5)
+        openings = trial % 4 != 3
+        rules = (0, 1, 2, 0.4, int(rng.integers(0, 4)), openings, 0.3, 2, 0.7, 0.4, 0.05, 0.25)
+        t0, t1 = 10.0, 10.0 + 1 / 12
+        seed = int(rng.integers(1 << 30))
+        mine, ref = np.random.default_rng(seed), np.random.default_rng(seed)
+        # the numpy steps
+        Pw = {k: v.copy() for k, v in P.items()}
+        pend = np.flatnonzero(Pw["state"] == 0)
+        want_declined = 0
+        if pend.size:
+            e = Pw["exp"][pend]
+            since = np.maximum(R["t_post"][Pw["req"][pend]], t0)
+            uniq, inv = np.unique(e, return_inverse=True)
+            rho = AK.engaged_rates(uniq, *rates, E.oncall, E.oncall_reads_per_hour, E.answers_today, 0.4, rules[4])
+            if openings:
+                when, u = _first_reads_numpy(ref, inv, since, rho, t0, t1 - t0, t1)
+            else:
+                when = np.where(rho[inv] > 0, since, np.inf)
+                u = ref.random(int(np.count_nonzero(when < t1)))
+            if u.size:
+                keep, want_declined = settle_reads(pend, when, t1, u, Pw, R, E, 0.3, 2, 0.7, 0.4, 0.05, 0.25, 1, _c_exp)
+                Pw["state"][~keep] = 2
+            read += u.size
+        words, slot = DistinctIds(n_exp).scratch()
+        got = kernel(
+            GeneratorRef(mine) if by_reference else mine,
+            (P["state"], P["exp"], P["req"], P["ready"], P["quality"], P["willing"]),
+            (R["route"], R["t_post"], R["quality"]),
+            (E.oncall, E.oncall_reads_per_hour, E.answers_today, E.oncall_answer_prob, E.burnout),
+            rates, rules, t0, t1, words, slot,
+        )  # fmt: skip
+        assert got == want_declined
+        for name in P:
+            np.testing.assert_array_equal(P[name], Pw[name], err_msg=name)
+        assert not words.any()  # the scratch bits are left clear
+        assert mine.random() == ref.random()  # the same draws were made
+        declined += want_declined
+    assert declined > 20 and read > 100  # pairs were read, and some declined
 
 
 @pytest.mark.parametrize("inputs", _both(AK.answer_inputs))

@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from ...kernels import unique_inverse
+from ...kernels import DENSE_UNIQUE_RATIO, unique_inverse, unique_inverse_bits
 from ...rng_ref import as_generator
 
 __all__ = [
@@ -23,6 +23,7 @@ __all__ = [
     "log_first_answers",
     "match_rounds",
     "pending_pairs",
+    "read_pending",
     "record_answers",
     "settle_reads",
 ]
@@ -57,12 +58,12 @@ def first_reads(rng_ref, inv, since, rho, no_opening, t0, dt, t1):
     uniforms of the reads' decisions, one per pair read (``rng.random``). Returns (when,
     decision uniforms).
 
-    ``no_opening``: ``exp(-rho * dt)`` per member, computed by numpy (in vector registers,
-    where a compiled loop calls the C library's exp once a member): the threshold of the
-    Poisson draws below 10 openings a step, made here as numpy's ``poisson`` makes them
-    (uniforms multiplied until the product falls to the threshold). numpy's exp may differ
-    from the C library's in the last bit, which changes a count only when a product falls
-    within that bit of the threshold (about one chance in 10^16)."""
+    ``no_opening``: ``exp(-rho * dt)`` per member: the threshold of the Poisson draws below
+    10 openings a step, made here as numpy's ``poisson`` makes them (uniforms multiplied
+    until the product falls to the threshold). :func:`read_pending` computes it with the C
+    library's exp; numpy's may differ from it in the last bit (on CPUs with AVX-512), which
+    changes a count only when a product falls within that bit of the threshold (about one
+    chance in 10^16)."""
     rng = as_generator(rng_ref)
     k = np.empty(rho.size, np.int64)
     for i in range(rho.size):
@@ -148,6 +149,69 @@ def settle_reads(
         state[i] = queued
         willing[i] = True
     return keep, declined
+
+
+@njit(cache=True)
+def read_pending(rng_ref, pairs, requests, members, rates, rules, t0, t1, words, slot):
+    """A step's reading of the pending pairs in one compiled pass (:func:`.answering.read`):
+    the pending pairs (:func:`pending_pairs`), their distinct members (``np.unique``: by a
+    sort, or by a pass over the bits of ``words`` with ``slot`` as scratch, as
+    :class:`sim.kernels.DistinctIds` chooses), their engaged rates (:func:`engaged_rates`),
+    the first reading of each (:func:`first_reads`; with ``openings`` off, at once where the
+    rate is positive, then a uniform per pair read), each read pair's burnout factor
+    ``exp(-sensitivity * burnout)`` and the decisions (:func:`settle_reads`); the pairs
+    that declined are marked ``dropped`` (:meth:`.state.DxState.drop_pairs`).
+
+    ``pairs``: (state, exp, req, ready, quality, willing); ``requests``: (route, t_post,
+    quality); ``members``: (oncall, oncall_reads_per_hour, answers_today, oncall_answer_prob,
+    burnout); ``rates``: :func:`sim.activity.rate_parts`; ``rules``: (pending, queued,
+    dropped, offhours_engagement, answer_cap_per_day, openings, burnout_sensitivity, contact,
+    contact_prob, group_prob, purge_days, purged_quality). Returns the number declined.
+    The exponentials are the C library's (numpy's may differ in the last bit)."""
+    state, p_exp, p_req, ready, quality, willing = pairs
+    route, t_post, r_quality = requests
+    oncall, reads_oncall, today, oncall_prob, burnout = members
+    at_day_rate, day, night, duty = rates
+    pending, queued, dropped, offhours, cap, openings, sensitivity = rules[:7]
+    contact, contact_prob, group_prob, purge_days, purged_quality = rules[7:]
+    pend, e, since = pending_pairs(state, p_exp, p_req, t_post, pending, t0)
+    if pend.size == 0:
+        return 0
+    if e.size * DENSE_UNIQUE_RATIO < slot.size:
+        uniq, inv = unique_inverse(e)
+    else:
+        uniq, inv = unique_inverse_bits(e, words, slot)
+    rho = engaged_rates(uniq, at_day_rate, day, night, duty, oncall, reads_oncall, today, offhours, cap)
+    if openings:
+        dt = t1 - t0
+        when, u = first_reads(rng_ref, inv, since, rho, np.exp(-(rho * dt)), t0, dt, t1)
+    else:
+        when = np.empty(inv.size)
+        n_read = 0
+        for q in range(inv.size):
+            when[q] = since[q] if rho[inv[q]] > 0 else np.inf
+            n_read += when[q] < t1
+        gen = as_generator(rng_ref)
+        u = np.empty(n_read)
+        for j in range(n_read):
+            u[j] = gen.random()
+    if u.size == 0:
+        return 0
+    factor = np.empty(u.size)  # by pair read (their members' burnout)
+    j = 0
+    for q in range(when.size):
+        if when[q] < t1:
+            factor[j] = np.exp(-sensitivity * burnout[e[q]])
+            j += 1
+    keep, declined = settle_reads(
+        pend, when, t1, u, state, p_req, p_exp, ready, quality, willing, route, t_post, r_quality, oncall,
+        oncall_prob, factor, contact, contact_prob, group_prob, purge_days, purged_quality, queued,
+    )  # fmt: skip
+    if declined:
+        for i in range(keep.size):
+            if not keep[i]:
+                state[i] = dropped
+    return declined
 
 
 @njit(cache=True)

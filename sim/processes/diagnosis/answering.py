@@ -11,51 +11,37 @@ from __future__ import annotations
 import numpy as np
 
 from ...activity import rate_parts
-from .answer_kernels import (
-    answer_inputs,
-    engaged_rates,
-    first_reads,
-    match_rounds,
-    pending_pairs,
-    record_answers,
-    settle_reads,
-)
+from .answer_kernels import answer_inputs, match_rounds, read_pending, record_answers
 from .combining import p_correct
-from .config import CONTACT, PENDING, QUEUED, DiagnosisConfig
+from .config import CONTACT, DROPPED, PENDING, QUEUED, DiagnosisConfig
 from .state import DxState
 
 __all__ = ["commit", "match", "read"]
 
 
 def read(st: DxState, cfg: DiagnosisConfig, model, t0: float, t1: float) -> None:
-    """Pending pairs read in [t0, t1) become queued (willing) or are dropped (declined)."""
+    """Pending pairs read in [t0, t1) become queued (willing) or are dropped (declined):
+    one compiled pass (:func:`.answer_kernels.read_pending`)."""
     P, R, E = st.pairs, st.open_requests, st.experts
-    pend, e, since = pending_pairs(P["state"], P["exp"], P["req"], R["t_post"], PENDING, t0)
-    if pend.size == 0:
+    if not len(P):
         return
-    uniq, inv = st.distinct_clinicians(e)  # as np.unique(e, return_inverse=True)
-    rho = engaged_rates(  # the members waiting only, not every clinician
-        uniq, *rate_parts(model), E.oncall, E.oncall_reads_per_hour, E.answers_today, cfg.offhours_engagement,
-        cfg.answer_cap_per_day,
-    )  # fmt: skip
-    if cfg.read_delay == "none":
-        when = np.where(rho[inv] > 0, since, np.inf)
-        n_read = int(np.count_nonzero(when < t1))
-        u = st.rng.random(n_read)  # the decision, once, at the first reading
-    else:  # the first chat openings, then the decisions' uniforms (one compiled pass)
-        when, u = first_reads(st.rng_ref, inv, since, rho, np.exp(-(rho * (t1 - t0))), t0, t1 - t0, t1)
-    if u.size == 0:
-        return
-    # by pair read (their members' burnout): most pending pairs are not read in a step
-    factor = np.exp(-cfg.burnout_sensitivity_per_answer * E.burnout[e[when < t1]])
-    keep, declined = settle_reads(
-        pend, when, t1, u, P["state"], P["req"], P["exp"], P["ready"], P["quality"], P["willing"],
-        R["route"], R["t_post"], R["quality"], E.oncall, E.oncall_answer_prob, factor,
-        CONTACT, cfg.contact_answer_prob, cfg.group_answer_prob, cfg.media_purge_days, cfg.purged_quality, QUEUED,
+    declined = read_pending(
+        st.rng_ref,
+        (P["state"], P["exp"], P["req"], P["ready"], P["quality"], P["willing"]),
+        (R["route"], R["t_post"], R["quality"]),
+        (E.oncall, E.oncall_reads_per_hour, E.answers_today, E.oncall_answer_prob, E.burnout),
+        rate_parts(model),
+        (
+            PENDING, QUEUED, DROPPED, float(cfg.offhours_engagement), int(cfg.answer_cap_per_day),
+            cfg.read_delay != "none", float(cfg.burnout_sensitivity_per_answer), CONTACT,
+            float(cfg.contact_answer_prob), float(cfg.group_answer_prob), float(cfg.media_purge_days),
+            float(cfg.purged_quality),
+        ),
+        float(t0),
+        float(t1),
+        *st.distinct_clinicians.scratch(),
     )  # fmt: skip
     st.counters["declined"] += declined
-    if declined:
-        st.drop_pairs(~keep)
 
 
 def match(st: DxState, cfg: DiagnosisConfig, model, t0: float, t1: float) -> None:
