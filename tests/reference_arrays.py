@@ -255,3 +255,89 @@ def combine_posterior(scores: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     p /= p.sum(axis=1, keepdims=True)
     lead = np.argmax(p, axis=1)
     return lead, p[np.arange(p.shape[0]), lead]
+
+
+def answering_read(st, cfg, model, t0: float, t1: float) -> None:
+    """The numpy steps (around the kernels they called) that
+    :func:`sim.processes.diagnosis.answer_kernels.read_pending` replaced."""
+    from sim.activity import rate_parts
+    from sim.processes.diagnosis import answer_kernels as AK
+    from sim.processes.diagnosis.config import CONTACT, PENDING, QUEUED
+
+    P, R, E = st.pairs, st.open_requests, st.experts
+    pend, e, since = AK.pending_pairs(P["state"], P["exp"], P["req"], R["t_post"], PENDING, t0)
+    if pend.size == 0:
+        return
+    uniq, inv = np.unique(e, return_inverse=True)
+    rho = AK.engaged_rates(
+        uniq, *rate_parts(model), E.oncall, E.oncall_reads_per_hour, E.answers_today, cfg.offhours_engagement,
+        cfg.answer_cap_per_day,
+    )  # fmt: skip
+    if cfg.read_delay == "none":
+        when = np.where(rho[inv] > 0, since, np.inf)
+        u = st.rng.random(int(np.count_nonzero(when < t1)))
+    else:
+        when, u = AK.first_reads(st.rng_ref, inv, since, rho, np.exp(-(rho * (t1 - t0))), t0, t1 - t0, t1)
+    if u.size == 0:
+        return
+    factor = np.exp(-cfg.burnout_sensitivity_per_answer * E.burnout[e[when < t1]])
+    keep, declined = AK.settle_reads(
+        pend, when, t1, u, P["state"], P["req"], P["exp"], P["ready"], P["quality"], P["willing"],
+        R["route"], R["t_post"], R["quality"], E.oncall, E.oncall_answer_prob, factor,
+        CONTACT, cfg.contact_answer_prob, cfg.group_answer_prob, cfg.media_purge_days, cfg.purged_quality, QUEUED,
+    )  # fmt: skip
+    st.counters["declined"] += declined
+    if declined:
+        st.drop_pairs(~keep)
+
+
+def answering_match(st, cfg, model, t0: float, t1: float) -> None:
+    """The numpy steps of matching and starting answers (around the kernels they called) that
+    :func:`sim.processes.diagnosis.match_kernels.match_step` replaced."""
+    from sim.processes.diagnosis import answer_kernels as AK
+    from sim.processes.diagnosis.combining import p_correct
+    from sim.processes.diagnosis.config import PENDING, QUEUED
+
+    P, R, C, E, pop = st.pairs, st.open_requests, st.cases, st.experts, model.pop
+    q = (P["state"] == QUEUED).nonzero()[0]
+    if q.size == 0:
+        return
+    req, e, ready = P["req"][q], P["exp"][q], P["ready"][q]
+    alive = (R["slots"][req] > 0) & np.isnan(C["t_dx"][st.rows(R["case"][req])]) & (ready < t1)
+    cap = cfg.answer_cap_per_day
+    matched, start, service, done = AK.match_rounds(
+        req, e, ready, R["t_post"][req], alive, R["slots"], E.free_at, E.answers_today, cap, t0, t1,
+        st.rng_ref, cfg.answer_time == "exponential", cfg.answer_mean_minutes / (24 * 60),
+    )  # fmt: skip
+    if matched.size:
+        rows = q[matched]
+        first_held, row_map = st.row_lookup()
+        req, e, case, row, skill, lacks = AK.answer_inputs(
+            rows, P["req"], P["exp"], R["case"], first_held, row_map, C["spec"], C["need"], pop.expertise,
+            pop.specialty, pop.facility, pop.fac_equipment, cfg.off_specialty_factor,
+        )  # fmt: skip
+        m = rows.size
+        end = start + service
+        u = st.rng.random(m)
+        if st.care is None:
+            p = p_correct(cfg, st.n_labels, skill, C["difficulty"][row], lacks, P["quality"][rows])
+            correct = u < p
+        else:
+            tier = pop.fac_tier[C["facility"][row]]
+            p, correct = st.care.judge(st, cfg, 1, case, e, skill, lacks, P["quality"][rows], u, tier)
+        label, off = AK.record_answers(
+            e, row, start, service, correct, st.rng.random(m), st.n_labels, model.clock.start_hour, pop.work_start,
+            pop.work_end, E.burnout, E.n_answers, E.n_offhours, E.answer_minutes, C["t_first_start"],
+        )  # fmt: skip
+        st.counters["answers"] += m
+        st.counters["offhours"] += int(np.count_nonzero(off))
+        st.log_answers(req, end, e, pop)
+        st.inflight.append(
+            case=case, req=R["id"][req], exp=e, route=R["route"][req], group=R["group"][req], start=start, end=end,
+            label=label, confidence=p, correct=correct, offhours=off,
+        )  # fmt: skip
+    if cap > 0:
+        stop = q[~done & (E.answers_today[P["exp"][q]] >= cap)]
+        P["state"][stop] = PENDING
+    st.drop_pairs(q[done])
+    st.drop_pairs(R["slots"][P["req"]] <= 0)

@@ -245,3 +245,43 @@ def test_the_escalation_keeps_the_numpy_path_where_the_compiled_pass_does_not_ap
     monkeypatch.setattr(routing, "escalate_due", lambda *a: calls.append(1))
     res = sim.run(sim.load_scenario(PROVINCE, [*SMALL, "run.duration_days=5", *extra]), seed=SEED)
     assert res.metrics["dx_requests"] > 50 and not calls
+
+
+#: settings that take the other branches of the fused reading and answering
+ANSWERING = {
+    "shipped": [],
+    "informed care": VARIANTS["informed care"],
+    "care effects off": VARIANTS["care effects off"],
+    "capped, fixed times, read at once": [
+        "diagnosis.answer_cap_per_day=2",
+        'diagnosis.answer_time="fixed"',
+        'diagnosis.read_delay="none"',
+    ],
+    "no care link": [],
+}
+
+
+@pytest.mark.parametrize("case", list(ANSWERING))
+def test_the_fused_reading_and_answering_give_what_the_numpy_steps_gave(monkeypatch, case):
+    """The compiled passes of a step's reading (``read_pending``) and answering
+    (``match_step``) and the numpy steps they replaced (tests/reference_arrays.py) give the
+    same run: every table, the time series and the metrics (also without a care link:
+    judgments as ``p_correct``)."""
+    from sim.processes.diagnosis import answering
+    from sim.processes.diagnosis import process as dx_process
+
+    from . import reference_arrays
+
+    if case == "no care link":
+        monkeypatch.setattr(dx_process, "CareLink", lambda model, rng: None)
+    scenario = sim.load_scenario(PROVINCE, [*SMALL, "run.duration_days=12", *ANSWERING[case]])
+    fast = sim.run(scenario, seed=SEED)
+    monkeypatch.setattr(answering, "read", reference_arrays.answering_read)
+    monkeypatch.setattr(answering, "match", reference_arrays.answering_match)
+    slow = sim.run(scenario, seed=SEED)
+    assert fast.metrics["dx_answers"] > 200 and fast.metrics["dx_declined"] > 20  # pairs were read and answered
+    if case.startswith("capped"):
+        assert fast.metrics["dx_answers_per_answerer_max"] <= 2 * 12  # the cap held
+    if case == "informed care":  # believers answered (their judgments took the care path)
+        assert sum(v for k, v in fast.metrics.items() if k.startswith("dx_judged_believing_answer")) > 0
+    assert fingerprint(fast) == fingerprint(slow)

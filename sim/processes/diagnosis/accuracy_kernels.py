@@ -7,9 +7,11 @@ A judgment is right with probability ``g + (1 - g) / (1 + exp(-z))``,
 accuracy for the skill the judge has and, to count harm and benefit, for the skill without
 the belief's loss and without the guideline's gain. The arithmetic around the
 exponential is compiled, in the order of :func:`.combining.p_correct`; the exponential
-itself stays numpy's (one call over every exponent), whose results a compiled ``exp`` does
-not match in the last bit. The results are bit-identical to the numpy they replace (the
-tests compare them).
+is numpy's (one call over every exponent) in :meth:`.care.CareLink.judge`, the C
+library's in the fused pass of :func:`.match_kernels.match_step` (numpy's may differ from
+it in the last bit on CPUs with AVX-512; tests/test_model.py checks that a run does not
+depend on which). The results are bit-identical to the numpy they replace (the tests
+compare them).
 """
 
 from __future__ import annotations

@@ -8,15 +8,17 @@ matching of members to requests inside a step is exact (see :func:`match`).
 
 from __future__ import annotations
 
-import numpy as np
-
 from ...activity import rate_parts
-from .answer_kernels import answer_inputs, match_rounds, read_pending, record_answers
-from .combining import p_correct
+from .answer_kernels import read_pending
+from .care import NO_CARE
 from .config import CONTACT, DROPPED, PENDING, QUEUED, DiagnosisConfig
+from .match_kernels import match_step
 from .state import DxState
 
-__all__ = ["commit", "match", "read"]
+__all__ = ["match", "read"]
+
+#: the columns of ``inflight`` an answer has when it starts (:func:`.match_kernels.match_step`'s order)
+STARTED = ("case", "req", "exp", "route", "group", "start", "end", "label", "confidence", "correct", "offhours")
 
 
 def read(st: DxState, cfg: DiagnosisConfig, model, t0: float, t1: float) -> None:
@@ -56,64 +58,36 @@ def match(st: DxState, cfg: DiagnosisConfig, model, t0: float, t1: float) -> Non
     overall is always matched, so the loop ends. A pair left over from an earlier
     step was blocked until this step (its member at the daily cap), so it starts no
     earlier than ``t0``.
+
+    The answers started carry their accuracy, correctness, label and off-hours flag;
+    members at the daily cap stop acting on requests (what they meant to answer waits
+    for their next chat opening on a new day: read again, no new decision); answered
+    pairs, and the pairs of requests that took their answers, are dropped. One compiled
+    pass (:func:`.match_kernels.match_step`).
     """
-    P, R, C, E = st.pairs, st.open_requests, st.cases, st.experts
-    q = (P["state"] == QUEUED).nonzero()[0]
-    if q.size == 0:
+    P, H, R, C, E, pop = st.pairs, st.open_requests, st.requests, st.cases, st.experts, model.pop
+    if not len(P):
         return
-    req, e, ready = P["req"][q], P["exp"][q], P["ready"][q]
-    alive = (R["slots"][req] > 0) & np.isnan(C["t_dx"][st.rows(R["case"][req])]) & (ready < t1)
-    cap = cfg.answer_cap_per_day
-    # the rounds, compiled (see match_rounds): slots, free times and daily counts change in place
-    matched, start, service, done = match_rounds(
-        req, e, ready, R["t_post"][req], alive, R["slots"], E.free_at, E.answers_today, cap, t0, t1,
-        st.rng_ref, cfg.answer_time == "exponential", cfg.answer_mean_minutes / (24 * 60),
+    care = NO_CARE if st.care is None else st.care.judge_inputs(cfg, 1)
+    answers, n_off, n_abroad = match_step(
+        st.rng_ref,
+        (P["state"], P["req"], P["exp"], P["ready"], P["quality"]),
+        (H["id"], H["case"], H["route"], H["group"], H["t_post"], H["slots"], R["first_answer_minutes"], R["abroad"]),
+        (*st.row_lookup(), C["t_dx"], C["spec"], C["need"], C["difficulty"], C["concerns"], C["facility"],
+         C["t_first_start"]),
+        (E.free_at, E.answers_today, E.burnout, E.n_answers, E.n_offhours, E.answer_minutes),
+        (pop.expertise, pop.specialty, pop.facility, pop.fac_equipment, pop.fac_tier, pop.fac_abroad, pop.work_start,
+         pop.work_end),
+        care,
+        (QUEUED, PENDING, DROPPED, int(cfg.answer_cap_per_day), cfg.answer_time == "exponential",
+         cfg.answer_mean_minutes / (24 * 60), float(cfg.off_specialty_factor), float(cfg.image_penalty),
+         float(cfg.equipment_penalty), float(cfg.accuracy_slope), int(st.n_labels), float(model.clock.start_hour)),
+        float(t0),
+        float(t1),
     )  # fmt: skip
-    if matched.size:
-        commit(st, cfg, model, q[matched], start, service)
-    if cap > 0:
-        # members at the cap stop acting on requests: what they meant to answer waits
-        # for their next chat opening on a new day (read again, no new decision)
-        stop = q[~done & (E.answers_today[e] >= cap)]
-        P["state"][stop] = PENDING
-    st.drop_pairs(q[done])  # answered
-    st.drop_pairs(R["slots"][P["req"]] <= 0)  # their request took its answers
-
-
-def commit(st: DxState, cfg: DiagnosisConfig, model, rows: np.ndarray, start: np.ndarray, service: np.ndarray) -> None:
-    """Record the answers started in this step: accuracy, label, off-hours, burden."""
-    P, R, C, E, pop = st.pairs, st.open_requests, st.cases, st.experts, model.pop
-    first_held, row_map = st.row_lookup()
-    req, e, case, row, skill, lacks = answer_inputs(
-        rows, P["req"], P["exp"], R["case"], first_held, row_map, C["spec"], C["need"], pop.expertise,
-        pop.specialty, pop.facility, pop.fac_equipment, cfg.off_specialty_factor,
-    )  # fmt: skip
-    m = rows.size
-    end = start + service
-    u = st.rng.random(m)
-    if st.care is None:
-        p = p_correct(cfg, st.n_labels, skill, C["difficulty"][row], lacks, P["quality"][rows])
-        correct = u < p
-    else:  # the answer carries its author's information state (.care)
-        tier = pop.fac_tier[C["facility"][row]]
-        p, correct = st.care.judge(st, cfg, 1, case, e, skill, lacks, P["quality"][rows], u, tier)
-    label, off = record_answers(
-        e, row, start, service, correct, st.rng.random(m), st.n_labels, model.clock.start_hour, pop.work_start,
-        pop.work_end, E.burnout, E.n_answers, E.n_offhours, E.answer_minutes, C["t_first_start"],
-    )  # fmt: skip
-    st.counters["answers"] += m
-    st.counters["offhours"] += int(np.count_nonzero(off))
-    st.log_answers(req, end, e, pop)
-    st.inflight.append(
-        case=case,
-        req=R["id"][req],
-        exp=e,
-        route=R["route"][req],
-        group=R["group"][req],
-        start=start,
-        end=end,
-        label=label,
-        confidence=p,
-        correct=correct,
-        offhours=off,
-    )
+    m = answers[0].size
+    if m:
+        st.counters["answers"] += m
+        st.counters["offhours"] += n_off
+        st.counters["abroad"] += n_abroad
+        st.inflight.append(dict(zip(STARTED, answers, strict=True)))

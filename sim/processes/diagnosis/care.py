@@ -40,7 +40,7 @@ from .survival import durations, km_quantile
 #: the columns of the cases that :func:`add_metrics` reads besides those of :func:`.survival.durations`
 CASE_COLUMNS_READ = ["tier", "resolved", "correct", "concerned", "handler_info", "belief_delay_hours"]
 
-__all__ = ["CASE_COLUMNS_READ", "HANDLER_STATES", "JUDGES", "TAG_CODES", "CareLink", "add_metrics"]
+__all__ = ["CASE_COLUMNS_READ", "HANDLER_STATES", "JUDGES", "NO_CARE", "TAG_CODES", "CareLink", "add_metrics"]
 
 #: the treating clinician's state for the case's items at arrival (case column ``h_info``)
 HANDLER_STATES = ("unconcerned", "neutral", "adopted", "corrected", "believes")
@@ -49,6 +49,11 @@ UNCONCERNED, NEUTRAL, H_ADOPTED, H_CORRECTED, H_BELIEVES = range(5)
 JUDGES = ("local", "answer", "referral")
 MAX_ITEMS = 31  # items about a condition are bits of the int32 column ``concerns``
 _NO_STATE = np.zeros((0, 0), np.int8)  # the information state when there is no information process
+#: :meth:`CareLink.judge_inputs` without a care link (judgments as :func:`.combining.p_correct`)
+NO_CARE = (
+    False, _NO_STATE, np.zeros(0, np.int64), np.zeros(0, bool), False, ADOPTED, BELIEVES, 0.0, 0.0,
+    np.zeros(3, np.int64), np.zeros(3, np.int64), np.zeros(3, np.int64),
+)  # fmt: skip
 #: the state codes :func:`.accuracy_kernels.tag_cases` reads and writes, in its order
 TAG_CODES = (ADOPTED, BELIEVES, CORRECTED, NEUTRAL, UNCONCERNED, H_ADOPTED, H_CORRECTED, H_BELIEVES)
 
@@ -83,6 +88,20 @@ class CareLink:
 
     def active(self, cfg: DiagnosisConfig) -> bool:
         return bool(self.items) and cfg.information_effects.enabled
+
+    def judge_inputs(self, cfg: DiagnosisConfig, judge: int) -> tuple:
+        """What a compiled pass needs to make :meth:`judge`'s judgments by ``judge`` (an index
+        of :data:`JUDGES`) itself: (with care, the information state, the items, their rumor
+        flags, active, the adopted and believes codes, the skill gain and loss, and the
+        judge's rows of the harm, believing and benefit counters); :data:`NO_CARE` without
+        a care link."""
+        fx = cfg.information_effects
+        info = self.info.arrays.state if self.info is not None else _NO_STATE
+        return (
+            True, info, self._item, self._rumor, self.active(cfg), ADOPTED, BELIEVES, float(fx.adopted_skill_gain),
+            float(fx.believer_skill_loss), self.harm_wrong[judge], self.judged_believing[judge],
+            self.benefit_right[judge],
+        )  # fmt: skip
 
     def tag_inputs(self, cfg: DiagnosisConfig) -> tuple:
         """What :func:`.accuracy_kernels.tag_cases` reads besides the cases (as :meth:`tag`
