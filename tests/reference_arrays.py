@@ -341,3 +341,32 @@ def answering_match(st, cfg, model, t0: float, t1: float) -> None:
         P["state"][stop] = PENDING
     st.drop_pairs(q[done])
     st.drop_pairs(R["slots"][P["req"]] <= 0)
+
+
+def referral_book(self, st, cfg, staff, pop, cases) -> None:
+    """The numpy steps around :func:`sim.processes.diagnosis.referral_kernels.book_referrals`
+    and :meth:`~sim.processes.diagnosis.care.CareLink.judge` that
+    :func:`~sim.processes.diagnosis.referral_kernels.book_and_judge` replaced (a method of
+    ``Referrals``)."""
+    from sim.processes.diagnosis.combining import p_correct
+    from sim.processes.diagnosis.referral_kernels import book_referrals
+
+    if cases.size == 0:
+        return
+    C = st.cases
+    cases, row, doctor, skill, lacks, when = book_referrals(
+        cases, *st.row_lookup(), C["t_ref_entry"], C["facility"], C["spec"], C["need"], self.dest, self.hops,
+        cfg.referral_hop_travel_days, cfg.referral_lead_days, cfg.referral_slots_per_100_beds_per_day,
+        pop.fac_beds, self.next_slot, *staff.treating_lists(), st.rng_ref,
+        pop.expertise, pop.specialty, cfg.off_specialty_factor, pop.fac_equipment, cfg.local_workup_hours / 24.0,
+        C["ref_facility"], C["ref_hops"], C["t_ref_dx"],
+    )  # fmt: skip
+    st.book_visits(cases, when)
+    u = st.rng.random(cases.size)
+    if st.care is None:
+        ok = u < p_correct(cfg, st.n_labels, skill, C["difficulty"][row], lacks, np.ones(cases.size))
+    else:
+        tier = pop.fac_tier[C["facility"][row]]
+        _, ok = st.care.judge(st, cfg, 2, cases, doctor, skill, lacks, np.ones(cases.size), u, tier)
+    C["ref_correct"][row] = ok.astype(np.int8)
+    st.counters["referrals"] += int(cases.size)

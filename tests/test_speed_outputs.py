@@ -262,12 +262,12 @@ ANSWERING = {
 
 
 @pytest.mark.parametrize("case", list(ANSWERING))
-def test_the_fused_reading_and_answering_give_what_the_numpy_steps_gave(monkeypatch, case):
-    """The compiled passes of a step's reading (``read_pending``) and answering
-    (``match_step``) and the numpy steps they replaced (tests/reference_arrays.py) give the
-    same run: every table, the time series and the metrics (also without a care link:
-    judgments as ``p_correct``)."""
-    from sim.processes.diagnosis import answering
+def test_the_fused_passes_give_what_the_numpy_steps_gave(monkeypatch, case):
+    """The compiled passes of a step's reading (``read_pending``), answering
+    (``match_step``) and referral booking (``book_and_judge``) and the numpy steps they
+    replaced (tests/reference_arrays.py) give the same run: every table, the time series
+    and the metrics (also without a care link: judgments as ``p_correct``)."""
+    from sim.processes.diagnosis import answering, referral
     from sim.processes.diagnosis import process as dx_process
 
     from . import reference_arrays
@@ -278,10 +278,13 @@ def test_the_fused_reading_and_answering_give_what_the_numpy_steps_gave(monkeypa
     fast = sim.run(scenario, seed=SEED)
     monkeypatch.setattr(answering, "read", reference_arrays.answering_read)
     monkeypatch.setattr(answering, "match", reference_arrays.answering_match)
+    monkeypatch.setattr(referral.Referrals, "book", reference_arrays.referral_book)
     slow = sim.run(scenario, seed=SEED)
     assert fast.metrics["dx_answers"] > 200 and fast.metrics["dx_declined"] > 20  # pairs were read and answered
+    assert fast.metrics["dx_referrals"] > 20
     if case.startswith("capped"):
         assert fast.metrics["dx_answers_per_answerer_max"] <= 2 * 12  # the cap held
-    if case == "informed care":  # believers answered (their judgments took the care path)
+    if case == "informed care":  # believers answered and saw referred patients (the care path)
         assert sum(v for k, v in fast.metrics.items() if k.startswith("dx_judged_believing_answer")) > 0
+        assert sum(v for k, v in fast.metrics.items() if k.startswith("dx_judged_believing_referral")) > 0
     assert fingerprint(fast) == fingerprint(slow)

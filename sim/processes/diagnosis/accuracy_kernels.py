@@ -8,9 +8,9 @@ accuracy for the skill the judge has and, to count harm and benefit, for the ski
 the belief's loss and without the guideline's gain. The arithmetic around the
 exponential is compiled, in the order of :func:`.combining.p_correct`; the exponential
 is numpy's (one call over every exponent) in :meth:`.care.CareLink.judge`, the C
-library's in the fused pass of :func:`.match_kernels.match_step` (numpy's may differ from
-it in the last bit on CPUs with AVX-512; tests/test_model.py checks that a run does not
-depend on which). The results are bit-identical to the numpy they replace (the tests
+library's in :func:`judgments`, which the fused passes of a step's answering and referral
+booking call (numpy's may differ from it in the last bit on CPUs with AVX-512;
+tests/test_model.py checks that a run does not depend on which). The results are bit-identical to the numpy they replace (the tests
 compare them).
 """
 
@@ -22,7 +22,7 @@ from numba import njit
 from ...rng_ref import as_generator
 from .kernels import _held_row, item_states
 
-__all__ = ["accuracy_exponents", "informed_exponents", "judged", "tag_cases"]
+__all__ = ["accuracy_exponents", "informed_exponents", "judged", "judgments", "tag_cases"]
 
 
 @njit(cache=True)
@@ -150,4 +150,41 @@ def judged(e, g, u, tier, believes, harm, believing, benefit, free, none):
             r += 1
             if c and u[i] >= g + (1.0 - g) / (1.0 + e[r, i]):
                 benefit[tier[i]] += 1
+    return p, correct
+
+
+@njit(cache=True)
+def judgments(care, cases, first_held, row_of, rows, cols, fac_tier, who, skill, lacks, quality, u, rules):
+    """(accuracy, correct) of the judgments of ``cases`` (held, at ``rows``) by ``who`` with
+    base ``skill`` and uniforms ``u``: :meth:`.care.CareLink.judge` in one pass (with the
+    care link: ``care`` as :meth:`.care.CareLink.judge_inputs` gives it, the judge's
+    counters updated), else :func:`.combining.p_correct`; the exponentials are the C
+    library's. ``cols``: the cases' (concerns, difficulty, facility); ``rules``:
+    (image_penalty, equipment_penalty, accuracy_slope, labels)."""
+    with_care, info, item, rumor, active, adopted, believes, gain, loss, harm, believing, benefit = care
+    concerns, difficulty, facility = cols
+    image_penalty, equipment_penalty, slope, n_labels = rules
+    m = u.size
+    g = 1.0 / n_labels
+    if with_care:
+        expo, bel, free, none = informed_exponents(
+            cases, first_held, row_of, concerns, difficulty, who, info, item, rumor, adopted, believes, active,
+            gain, loss, skill, lacks, quality, image_penalty, equipment_penalty, slope,
+        )  # fmt: skip
+        tier = np.empty(m, fac_tier.dtype)
+        for j in range(m):
+            tier[j] = fac_tier[facility[rows[j]]]
+        return judged(np.exp(expo), g, u, tier, bel, harm, believing, benefit, free, none)
+    diff = np.empty(m, difficulty.dtype)
+    for j in range(m):
+        diff[j] = difficulty[rows[j]]
+    zero = np.zeros(m)
+    expo = accuracy_exponents(
+        skill, zero, zero, diff, lacks, quality, image_penalty, equipment_penalty, slope, False, False
+    )
+    p = np.empty(m)
+    correct = np.empty(m, np.bool_)
+    for j in range(m):
+        p[j] = g + (1.0 - g) / (1.0 + np.exp(expo[0, j]))
+        correct[j] = u[j] < p[j]
     return p, correct

@@ -17,7 +17,7 @@ import numpy as np
 from numba import njit
 
 from ...rng_ref import as_generator
-from .accuracy_kernels import accuracy_exponents, informed_exponents, judged
+from .accuracy_kernels import judgments
 from .answer_kernels import answer_inputs, log_first_answers, match_rounds, record_answers
 from .kernels import _held_row
 
@@ -47,7 +47,6 @@ def match_step(rng_ref, pairs, requests, cases, experts, people, care, rules, t0
     first_held, row_of, t_dx, c_spec, c_need, c_difficulty, c_concerns, c_facility, t_first_start = cases
     free_at, today, burnout, n_answers, n_offhours, answer_minutes = experts
     expertise, specialty, facility, fac_equipment, fac_tier, fac_abroad, work_start, work_end = people
-    with_care, info, item, rumor, active, adopted, believes, gain, loss, harm, believing, benefit = care
     queued, pending, dropped, cap, exponential, mean_days, off_factor = rules[:7]
     image_penalty, equipment_penalty, slope, n_labels, start_hour = rules[7:]
     n_q = 0
@@ -88,29 +87,10 @@ def match_step(rng_ref, pairs, requests, cases, experts, people, care, rules, t0
     quality = np.empty(m, p_quality.dtype)
     for j in range(m):
         quality[j] = p_quality[rows[j]]
-    g = 1.0 / n_labels
-    if with_care:
-        expo, bel, free, none = informed_exponents(
-            a_case, first_held, row_of, c_concerns, c_difficulty, a_e, info, item, rumor, adopted, believes, active,
-            gain, loss, skill, lacks, quality, image_penalty, equipment_penalty, slope,
-        )  # fmt: skip
-        tier = np.empty(m, fac_tier.dtype)
-        for j in range(m):
-            tier[j] = fac_tier[c_facility[a_row[j]]]
-        p, correct = judged(np.exp(expo), g, u, tier, bel, harm, believing, benefit, free, none)
-    else:  # the accuracy of :func:`.combining.p_correct`
-        diff = np.empty(m, c_difficulty.dtype)
-        for j in range(m):
-            diff[j] = c_difficulty[a_row[j]]
-        zero = np.zeros(m)
-        expo = accuracy_exponents(
-            skill, zero, zero, diff, lacks, quality, image_penalty, equipment_penalty, slope, False, False
-        )  # fmt: skip
-        p = np.empty(m)
-        correct = np.empty(m, np.bool_)
-        for j in range(m):
-            p[j] = g + (1.0 - g) / (1.0 + np.exp(expo[0, j]))
-            correct[j] = u[j] < p[j]
+    p, correct = judgments(
+        care, a_case, first_held, row_of, a_row, (c_concerns, c_difficulty, c_facility), fac_tier, a_e, skill, lacks,
+        quality, u, (image_penalty, equipment_penalty, slope, n_labels),
+    )  # fmt: skip
     u_label = np.empty(m)
     for j in range(m):
         u_label[j] = gen.random()

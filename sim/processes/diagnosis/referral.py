@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from .combining import p_correct
+from .care import NO_CARE
 from .config import N_CASE_SPEC, DiagnosisConfig
-from .referral_kernels import book_referrals
+from .referral_kernels import book_and_judge
 from .staff import Staff
 from .state import DxState
 
@@ -74,24 +74,25 @@ class Referrals:
 
     def book(self, st: DxState, cfg: DiagnosisConfig, staff: Staff, pop, cases: np.ndarray) -> None:
         """Book referral visits in the order the referrals are made (first come, first booked);
-        the visit's diagnosis is drawn now (a clinician of the specialty there, in person)."""
+        the visit's diagnosis is drawn now (a clinician of the specialty there, in person,
+        judging with their information state: :mod:`.care`). One compiled pass
+        (:func:`.referral_kernels.book_and_judge`)."""
         if cases.size == 0:
             return
         C = st.cases
-        # in one compiled pass: the order, the destinations, the slots, the treating doctors
-        cases, row, doctor, skill, lacks, when = book_referrals(
-            cases, *st.row_lookup(), C["t_ref_entry"], C["facility"], C["spec"], C["need"], self.dest, self.hops,
-            cfg.referral_hop_travel_days, cfg.referral_lead_days, cfg.referral_slots_per_100_beds_per_day,
-            pop.fac_beds, self.next_slot, *staff.treating_lists(), st.rng_ref,
-            pop.expertise, pop.specialty, cfg.off_specialty_factor, pop.fac_equipment, cfg.local_workup_hours / 24.0,
-            C["ref_facility"], C["ref_hops"], C["t_ref_dx"],
+        cases, when = book_and_judge(
+            cases,
+            *st.row_lookup(),
+            (C["t_ref_entry"], C["facility"], C["spec"], C["need"], C["ref_facility"], C["ref_hops"], C["t_ref_dx"],
+             C["concerns"], C["difficulty"], C["ref_correct"]),
+            (self.dest, self.hops, float(cfg.referral_hop_travel_days), float(cfg.referral_lead_days),
+             float(cfg.referral_slots_per_100_beds_per_day), pop.fac_beds, self.next_slot,
+             float(cfg.off_specialty_factor), cfg.local_workup_hours / 24.0),
+            staff.treating_lists(),
+            st.rng_ref,
+            (pop.expertise, pop.specialty, pop.fac_equipment, pop.fac_tier),
+            NO_CARE if st.care is None else st.care.judge_inputs(cfg, 2),
+            (float(cfg.image_penalty), float(cfg.equipment_penalty), float(cfg.accuracy_slope), int(st.n_labels)),
         )  # fmt: skip
         st.book_visits(cases, when)
-        u = st.rng.random(cases.size)
-        if st.care is None:
-            ok = u < p_correct(cfg, st.n_labels, skill, C["difficulty"][row], lacks, np.ones(cases.size))
-        else:  # the referral doctor's information state (.care)
-            tier = pop.fac_tier[C["facility"][row]]
-            _, ok = st.care.judge(st, cfg, 2, cases, doctor, skill, lacks, np.ones(cases.size), u, tier)
-        C["ref_correct"][row] = ok.astype(np.int8)
         st.counters["referrals"] += int(cases.size)

@@ -14,9 +14,10 @@ import numpy as np
 from numba import njit
 
 from ...rng_ref import as_generator
+from .accuracy_kernels import judgments
 from .kernels import _held_row, book_slots, pick_in_lists
 
-__all__ = ["book_referrals"]
+__all__ = ["book_and_judge", "book_referrals"]
 
 
 @njit(cache=True)
@@ -72,3 +73,38 @@ def book_referrals(
         when[i] = slot[i] + workup_days
         t_ref_dx[r] = when[i]
     return cases, rows, doctor, skill, lacks, when
+
+
+@njit(cache=True)
+def book_and_judge(cases, first_held, row_of, case_cols, referral, treating, rng_ref, people, care, rules):
+    """:meth:`.referral.Referrals.book` in one pass: :func:`book_referrals`, then a uniform
+    per visit (in booking order) and the visit's judgment by its doctor, in person
+    (:func:`.accuracy_kernels.judgments`, full image quality), written to ``ref_correct``.
+
+    ``case_cols``: (t_ref_entry, facility, spec, need, ref_facility, ref_hops, t_ref_dx,
+    concerns, difficulty, ref_correct); ``referral``: (dest, hops, hop travel days, lead
+    days, slots per 100 beds a day, beds, next slot, off_specialty_factor, local workup
+    days); ``treating``: :meth:`.staff.Staff.treating_lists`; ``people``: (expertise,
+    specialty, fac_equipment, fac_tier); ``care``: :meth:`.care.CareLink.judge_inputs`;
+    ``rules``: (image_penalty, equipment_penalty, accuracy_slope, labels). Returns the
+    cases in booking order and their visits' times."""
+    t_ref_entry, facility, spec, need, ref_facility, ref_hops, t_ref_dx, concerns, difficulty, ref_correct = case_cols
+    dest_of, hops_of, hop_days, lead_days, per_100_beds, fac_beds, next_slot, off_factor, workup_days = referral
+    expertise, specialty, fac_equipment, fac_tier = people
+    cases, rows, doctor, skill, lacks, when = book_referrals(
+        cases, first_held, row_of, t_ref_entry, facility, spec, need, dest_of, hops_of, hop_days, lead_days,
+        per_100_beds, fac_beds, next_slot, treating[0], treating[1], treating[2], rng_ref, expertise, specialty,
+        off_factor, fac_equipment, workup_days, ref_facility, ref_hops, t_ref_dx,
+    )  # fmt: skip
+    gen = as_generator(rng_ref)
+    m = cases.size
+    u = np.empty(m)
+    for i in range(m):
+        u[i] = gen.random()
+    _, ok = judgments(
+        care, cases, first_held, row_of, rows, (concerns, difficulty, facility), fac_tier, doctor, skill, lacks,
+        np.ones(m), u, rules,
+    )  # fmt: skip
+    for i in range(m):
+        ref_correct[rows[i]] = np.int8(ok[i])
+    return cases, when
