@@ -370,3 +370,26 @@ def referral_book(self, st, cfg, staff, pop, cases) -> None:
         _, ok = st.care.judge(st, cfg, 2, cases, doctor, skill, lacks, np.ones(cases.size), u, tier)
     C["ref_correct"][row] = ok.astype(np.int8)
     st.counters["referrals"] += int(cases.size)
+
+
+def combining_combine(st, cfg, A):
+    """The numpy steps (around the kernels they called) of
+    :func:`sim.processes.diagnosis.combining._combine` that
+    :func:`sim.processes.diagnosis.resolution_kernels.combine_answers` replaced."""
+    from sim.processes.diagnosis import resolution_kernels as RZ
+    from sim.processes.diagnosis.combining import weights
+
+    C = st.cases
+    idx, cs, rows = RZ.open_answers(A["case"], *st.row_lookup(), C["t_dx"])
+    if idx.size == 0:
+        return np.zeros(0, np.int64), np.zeros(0), np.zeros(0, np.int8), np.zeros(0, bool)
+    w = weights(cfg, st.n_labels, A["confidence"][idx])
+    scores, shifted, n_cum = RZ.shifted_scores(cs, A["label"][idx], w, rows, st.scores, C["n_answers"])
+    p = np.exp(shifted)
+    end = A["end"][idx]
+    lead, counted, pos = RZ.accept_combined(
+        p, np.add.reduce(p, axis=1), cs, rows, scores, n_cum, cfg.accept_confidence, cfg.min_answers, end, st.scores,
+        C["n_answers"], C["lead"], C["t_first_answer"],
+    )  # fmt: skip
+    A["counted"][idx] = counted
+    return cs[pos], end[pos], A["route"][idx[pos]], lead[pos] == 0

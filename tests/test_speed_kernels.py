@@ -386,6 +386,11 @@ def _c_exp(x: np.ndarray) -> np.ndarray:
     return np.array([math.exp(v) for v in np.ravel(x)], float).reshape(np.shape(x))
 
 
+def _c_log(x: np.ndarray) -> np.ndarray:
+    """The C library's logarithm, element by element (the compiled kernels' log)."""
+    return np.array([math.log(v) for v in np.ravel(x)], float).reshape(np.shape(x))
+
+
 @pytest.mark.parametrize("by_reference", [False, True])
 @pytest.mark.parametrize("kernel", _both(AK.read_pending))
 def test_read_pending_is_the_reading_it_replaced(kernel, by_reference):
@@ -629,6 +634,72 @@ def test_compiled_combination_equals_scores_posterior_accept(compiled, n_labels)
         for got, want in zip(held, ref, strict=True):
             assert np.array_equal(got, want, equal_nan=True)
         accepted += pos.size
+    assert accepted > 20
+
+
+@pytest.mark.parametrize("compiled", [True, False])
+def test_pairwise_sum_is_numpys_row_sum(compiled):
+    """The row sums of the posterior, summed as ``np.add.reduce`` sums a row (in order below
+    8 values, eight running sums above, halves above 128), bit for bit."""
+    from sim.processes.diagnosis import resolution_kernels as RZ
+
+    kernel = RZ._pairwise_sum if compiled else RZ._pairwise_sum.py_func
+    rng = np.random.default_rng(31)
+    for n in [*range(0, 40), 64, 127, 128, 129, 200, 300, 1000]:
+        p = rng.random((20, n)) * np.exp(rng.uniform(-30, 0, (20, n)))
+        want = np.add.reduce(p, axis=1)
+        got = np.array([kernel(p[i]) for i in range(20)])
+        assert np.array_equal(got, want), n
+
+
+@pytest.mark.parametrize("compiled", [True, False])
+@pytest.mark.parametrize("n_labels", [2, 5, 9, 20])
+@pytest.mark.parametrize("majority", [False, True])
+def test_combine_answers_is_the_combination_it_replaced(compiled, n_labels, majority):
+    """``_combine`` in one pass against the steps it replaced: the open answers, the weights
+    ``log(c K / (1 - c))`` of the clipped confidences (or the vote accuracy), the shifted
+    scores, their exponentials, numpy's row sums and the acceptance: the same positions,
+    counted flags, accepting answers, leads and held tables, bit for bit (the logarithms
+    and exponentials are the C library's in the compiled kernel, numpy's interpreted)."""
+    from sim.processes.diagnosis import resolution_kernels as RZ
+
+    kernel = RZ.combine_answers if compiled else RZ.combine_answers.py_func
+    rng = np.random.default_rng(29)
+    n_cases, accepted = 25, 0
+    for _ in range(40):
+        m = int(rng.integers(0, 40))
+        case = np.sort(rng.integers(100, 100 + n_cases, m)).astype(np.int64)
+        row_of = rng.permutation(n_cases).astype(np.int32)
+        t_dx = np.where(rng.random(n_cases) < 0.3, 1.0, np.nan)
+        label = rng.integers(0, n_labels, m).astype(np.int16)
+        confidence = rng.uniform(0.0, 1.0, m).astype(np.float32)
+        confidence[rng.random(m) < 0.1] = 1.0  # clipped to 1 - 1e-6
+        end = np.round(rng.uniform(0.0, 1.0, m), 1)
+        held = [
+            rng.normal(0.0, 1.0, (n_cases, n_labels)) * (rng.random((n_cases, 1)) < 0.5),
+            rng.integers(0, 3, n_cases).astype(np.int16),
+            np.full(n_cases, -1, np.int16),
+            np.where(rng.random(n_cases) < 0.5, np.nan, 0.5),
+        ]
+        ref = [a.copy() for a in held]
+        rules = (majority, 0.7, n_labels, {2: 0.9, 5: 0.8, 9: 0.6, 20: 0.3}[n_labels], int(rng.integers(1, 3)))
+        # the steps it replaced
+        idx, cs, rows = RZ.open_answers(case, 100, row_of, t_dx)
+        c = np.full(idx.size, 0.7) if majority else confidence[idx].astype(float)
+        c = np.minimum(np.maximum(c, 1e-6), 1 - 1e-6)
+        # (compiled, the C library's log and exp; interpreted, numpy's)
+        w = _c_log(c * (n_labels - 1) / (1.0 - c)) if compiled else np.log(c * (n_labels - 1) / (1.0 - c))
+        scores, s, n_cum = RZ.shifted_scores(cs, label[idx], w, rows, ref[0], ref[1])
+        p = _c_exp(s) if compiled else np.exp(s)
+        want_lead, want_counted, want_pos = RZ.accept_combined(
+            p, np.add.reduce(p, axis=1), cs, rows, scores, n_cum, rules[3], rules[4], end[idx], *ref
+        )  # fmt: skip
+        got = kernel(case, label, confidence, end, 100, row_of, t_dx, rules, held[0], tuple(held[1:]))
+        for g, want in zip(got, (idx, want_counted, want_pos, want_lead), strict=True):
+            assert np.array_equal(g, want)
+        for g, want in zip(held, ref, strict=True):
+            assert np.array_equal(g, want, equal_nan=True)
+        accepted += want_pos.size
     assert accepted > 20
 
 

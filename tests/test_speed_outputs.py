@@ -252,10 +252,11 @@ ANSWERING = {
     "shipped": [],
     "informed care": VARIANTS["informed care"],
     "care effects off": VARIANTS["care effects off"],
-    "capped, fixed times, read at once": [
+    "capped, fixed times, read at once, majority": [
         "diagnosis.answer_cap_per_day=2",
         'diagnosis.answer_time="fixed"',
         'diagnosis.read_delay="none"',
+        'diagnosis.combine="majority"',
     ],
     "no care link": [],
 }
@@ -264,10 +265,11 @@ ANSWERING = {
 @pytest.mark.parametrize("case", list(ANSWERING))
 def test_the_fused_passes_give_what_the_numpy_steps_gave(monkeypatch, case):
     """The compiled passes of a step's reading (``read_pending``), answering
-    (``match_step``) and referral booking (``book_and_judge``) and the numpy steps they
-    replaced (tests/reference_arrays.py) give the same run: every table, the time series
-    and the metrics (also without a care link: judgments as ``p_correct``)."""
-    from sim.processes.diagnosis import answering, referral
+    (``match_step``), referral booking (``book_and_judge``) and combination of answers
+    (``combine_answers``) and the numpy steps they replaced (tests/reference_arrays.py)
+    give the same run: every table, the time series and the metrics (also without a care
+    link: judgments as ``p_correct``; and with majority votes)."""
+    from sim.processes.diagnosis import answering, combining, referral
     from sim.processes.diagnosis import process as dx_process
 
     from . import reference_arrays
@@ -279,6 +281,7 @@ def test_the_fused_passes_give_what_the_numpy_steps_gave(monkeypatch, case):
     monkeypatch.setattr(answering, "read", reference_arrays.answering_read)
     monkeypatch.setattr(answering, "match", reference_arrays.answering_match)
     monkeypatch.setattr(referral.Referrals, "book", reference_arrays.referral_book)
+    monkeypatch.setattr(combining, "_combine", reference_arrays.combining_combine)
     slow = sim.run(scenario, seed=SEED)
     assert fast.metrics["dx_answers"] > 200 and fast.metrics["dx_declined"] > 20  # pairs were read and answered
     assert fast.metrics["dx_referrals"] > 20

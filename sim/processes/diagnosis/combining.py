@@ -17,7 +17,7 @@ from ...arrays import bounded
 from ...table import Table
 from .config import REFERRAL, DiagnosisConfig
 from .kernels import lookup_sorted
-from .resolution_kernels import accept_combined, diagnose, open_answers, settle_answers, shifted_scores
+from .resolution_kernels import combine_answers, diagnose, settle_answers
 from .state import DxState, compacted
 
 __all__ = ["p_correct", "resolve", "weights"]
@@ -48,24 +48,22 @@ def _combine(st: DxState, cfg: DiagnosisConfig, A: Table):
 
     Returns the cases whose combination was accepted in this batch, with the time,
     route and correctness of the accepting answer; marks the counted answers in ``A``.
-    Compiled around numpy's logarithm (the weights), exponential and row sums (the
-    posterior of each label: ``exp(s - max s)`` over its row's sum; the lead is the first
-    largest).
+    One compiled pass (:func:`.resolution_kernels.combine_answers`: the weights, the
+    posterior of each label, ``exp(s - max s)`` over its row's sum, and the lead, the
+    first largest).
     """
     C = st.cases
-    idx, cs, rows = open_answers(A["case"], *st.row_lookup(), C["t_dx"])
+    idx, counted, pos, lead = combine_answers(
+        A["case"], A["label"], A["confidence"], A["end"], *st.row_lookup(), C["t_dx"],
+        (cfg.combine == "majority", float(cfg.vote_accuracy), int(st.n_labels), float(cfg.accept_confidence),
+         int(cfg.min_answers)),
+        st.scores, (C["n_answers"], C["lead"], C["t_first_answer"]),
+    )  # fmt: skip
     if idx.size == 0:
         return np.zeros(0, np.int64), np.zeros(0), np.zeros(0, np.int8), np.zeros(0, bool)
-    w = weights(cfg, st.n_labels, A["confidence"][idx])
-    scores, shifted, n_cum = shifted_scores(cs, A["label"][idx], w, rows, st.scores, C["n_answers"])
-    p = np.exp(shifted)
-    end = A["end"][idx]
-    lead, counted, pos = accept_combined(
-        p, np.add.reduce(p, axis=1), cs, rows, scores, n_cum, cfg.accept_confidence, cfg.min_answers, end, st.scores,
-        C["n_answers"], C["lead"], C["t_first_answer"],
-    )  # fmt: skip
     A["counted"][idx] = counted
-    return cs[pos], end[pos], A["route"][idx[pos]], lead[pos] == 0
+    at = idx[pos]
+    return A["case"][at], A["end"][at], A["route"][at], lead[pos] == 0
 
 
 def resolve(

@@ -18,6 +18,7 @@ from .kernels import _held_row, accept_first, combine_scores
 __all__ = [
     "accept_combined",
     "close_requests",
+    "combine_answers",
     "diagnose",
     "open_answers",
     "relink",
@@ -179,3 +180,71 @@ def accept_combined(p, total, cs, rows, scores, n_cum, accept, min_answers, end,
         t_first_answer,
     )  # fmt: skip
     return lead, counted, pos
+
+
+@njit(cache=True)
+def _pairwise_sum(a: np.ndarray) -> float:
+    """``np.add.reduce`` of a contiguous float64 row, summed as numpy sums it: in order
+    below 8 values, else eight running sums (combined in pairs) and the rest in order,
+    halves above 128 values."""
+    n = a.size
+    if n < 8:
+        res = -0.0
+        for i in range(n):
+            res += a[i]
+        return res
+    if n <= 128:
+        r = a[:8].copy()
+        i = 8
+        while i < n - n % 8:
+            for j in range(8):
+                r[j] += a[i + j]
+            i += 8
+        res = ((r[0] + r[1]) + (r[2] + r[3])) + ((r[4] + r[5]) + (r[6] + r[7]))
+        while i < n:
+            res += a[i]
+            i += 1
+        return res
+    n2 = n // 2
+    n2 -= n2 % 8
+    return _pairwise_sum(a[:n2]) + _pairwise_sum(a[n2:])
+
+
+@njit(cache=True)
+def combine_answers(case, label, confidence, end, first_held, row_of, t_dx, rules, held_scores, cols):
+    """:func:`.combining._combine` in one pass: the finished answers (sorted by case, then
+    end) of open cases (:func:`open_answers`), their weights ``log(c K / (1 - c))`` (``c``:
+    the answer's confidence, or ``vote_accuracy`` when ``majority``, within [1e-6, 1 -
+    1e-6]), the running scores (:func:`shifted_scores`), the posterior's exponentials (the
+    C library's) and row sums (as numpy sums them), and :func:`accept_combined`.
+
+    ``rules``: (majority, vote_accuracy, labels, accept_confidence, min_answers); ``cols``:
+    the cases' (n_answers, lead, t_first_answer). Returns the positions in the batch of
+    the answers of open cases, the counted flag of each, and the positions (among those)
+    of the accepting answers."""
+    majority, vote_accuracy, n_labels, accept, min_answers = rules
+    c_n_answers, c_lead, t_first_answer = cols
+    idx, cs, rows = open_answers(case, first_held, row_of, t_dx)
+    m = idx.size
+    K = n_labels - 1
+    w = np.empty(m)
+    lab = np.empty(m, label.dtype)
+    e = np.empty(m)
+    for i in range(m):
+        c = vote_accuracy if majority else np.float64(confidence[idx[i]])
+        if c < 1e-6:
+            c = 1e-6
+        if c > 1 - 1e-6:
+            c = 1 - 1e-6
+        w[i] = np.log(c * K / (1.0 - c))
+        lab[i] = label[idx[i]]
+        e[i] = end[idx[i]]
+    scores, shifted, n_cum = shifted_scores(cs, lab, w, rows, held_scores, c_n_answers)
+    p = np.exp(shifted)
+    total = np.empty(m)
+    for i in range(m):
+        total[i] = _pairwise_sum(p[i])
+    lead, counted, pos = accept_combined(
+        p, total, cs, rows, scores, n_cum, accept, min_answers, e, held_scores, c_n_answers, c_lead, t_first_answer
+    )  # fmt: skip
+    return idx, counted, pos, lead
