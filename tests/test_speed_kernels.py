@@ -649,6 +649,26 @@ def test_compiled_combination_equals_scores_posterior_accept(compiled, n_labels)
 
 
 @pytest.mark.parametrize("compiled", [True, False])
+def test_drop_closed_is_the_masked_assignment(compiled):
+    from sim.processes.diagnosis import resolution_kernels as RZ
+
+    kernel = RZ.drop_closed if compiled else RZ.drop_closed.py_func
+    rng = np.random.default_rng(37)
+    dropped = 0
+    for _ in range(30):
+        n, n_req = int(rng.integers(0, 200)), int(rng.integers(1, 30))
+        state = rng.integers(0, 3, n).astype(np.int8)
+        req = rng.integers(0, n_req, n).astype(np.int64)
+        is_open = rng.random(n_req) < 0.6
+        want = state.copy()
+        want[~is_open[req]] = 2
+        kernel(state, req, is_open, 2)
+        assert np.array_equal(state, want)
+        dropped += int((~is_open[req]).sum())
+    assert dropped > 100
+
+
+@pytest.mark.parametrize("compiled", [True, False])
 def test_pairwise_sum_is_numpys_row_sum(compiled):
     """The row sums of the posterior, summed as ``np.add.reduce`` sums a row (in order below
     8 values, eight running sums above, halves above 128), bit for bit."""

@@ -20,6 +20,7 @@ __all__ = [
     "close_requests",
     "combine_answers",
     "diagnose",
+    "drop_closed",
     "open_answers",
     "relink",
     "settle_answers",
@@ -107,6 +108,15 @@ def close_requests(head, nxt, case_rows, is_open, slots, t_post, t_dx, n_req):
             r = nxt[r]
         head[c] = -1
     return n
+
+
+@njit(cache=True)
+def drop_closed(state, req, is_open, dropped):
+    """Mark ``dropped`` the pairs (``state``, request row ``req``) whose request is no longer
+    ``is_open``: ``state[~is_open[req]] = dropped`` in one pass."""
+    for i in range(state.size):
+        if not is_open[req[i]]:
+            state[i] = dropped
 
 
 @njit(cache=True)

@@ -31,7 +31,7 @@ from ...table import Table
 from .answer_kernels import log_first_answers
 from .config import DROPPED, NONE, PENDING
 from .kernels import in_sorted_ids, insert_sorted, link_requests, merge_open_keys, open_cases
-from .resolution_kernels import close_requests, relink
+from .resolution_kernels import close_requests, drop_closed, relink
 
 if TYPE_CHECKING:  # pragma: no cover
     from ...streaming import TableStream
@@ -440,11 +440,13 @@ class DxState:
         steps were dropped then."""
         self.open_ids = self.open_ids[~_among(self.open_ids, newly)]
         H, P, C = self.open_requests, self.pairs, self.cases
-        self._n_open_reqs -= close_requests(
+        closed = close_requests(
             self._req_head, H["next"], self.rows(newly), H["open"], H["slots"], H["t_post"], C["t_dx"], C["n_req"]
         )  # fmt: skip
-        if len(P):  # the pairs of the requests closed now leave (those dropped before stay so)
-            self.drop_pairs(~H["open"][P["req"]])
+        self._n_open_reqs -= closed
+        if closed and len(P):  # the pairs of the requests closed now leave (those of requests
+            # closed before left then: with none closed now, none is to drop)
+            drop_closed(P["state"], P["req"], H["open"], DROPPED)
         if len(H) > max(2 * self._n_open_reqs, OPEN_REQUESTS_COMPACT_MIN):
             self._drop_closed_requests()
         if self._n_asked_new > max(self._asked.size // ASKED_MERGE_SHARE, ASKED_MERGE_MIN):
