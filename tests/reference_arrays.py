@@ -331,7 +331,10 @@ def answering_match(st, cfg, model, t0: float, t1: float) -> None:
         )  # fmt: skip
         st.counters["answers"] += m
         st.counters["offhours"] += int(np.count_nonzero(off))
-        st.log_answers(req, end, e, pop)
+        H, log = st.open_requests, st.requests
+        st.counters["abroad"] += AK.log_first_answers(
+            H["id"], H["t_post"], req, end, e, pop.facility, pop.fac_abroad, log["first_answer_minutes"], log["abroad"]
+        )
         st.inflight.append(
             case=case, req=R["id"][req], exp=e, route=R["route"][req], group=R["group"][req], start=start, end=end,
             label=label, confidence=p, correct=correct, offhours=off,

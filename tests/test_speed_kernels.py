@@ -594,6 +594,17 @@ def test_combining_kernels_equal_the_numpy_combination(scores_kernel, accept_ker
     assert accepted > 50 and late > 10  # acceptances, some with answers after them
 
 
+def _held_combination(rng, n_cases: int, n_labels: int) -> list[np.ndarray]:
+    """Random held tables of a combination: scores (half the cases with some), answers
+    counted, leads, times of the first answer (half NaN)."""
+    return [
+        rng.normal(0.0, 1.0, (n_cases, n_labels)) * (rng.random((n_cases, 1)) < 0.5),
+        rng.integers(0, 3, n_cases).astype(np.int16),
+        np.full(n_cases, -1, np.int16),
+        np.where(rng.random(n_cases) < 0.5, np.nan, 0.5),
+    ]
+
+
 @pytest.mark.parametrize("compiled", [True, False])
 @pytest.mark.parametrize("n_labels", [2, 4, 9, 20])
 def test_compiled_combination_equals_scores_posterior_accept(compiled, n_labels):
@@ -622,12 +633,7 @@ def test_compiled_combination_equals_scores_posterior_accept(compiled, n_labels)
         lab = rng.integers(0, n_labels, idx.size).astype(np.int16)
         wv = np.full(idx.size, 1.5) if trial % 2 else np.log(rng.uniform(0.3, 0.95, idx.size) * 9)
         end = np.round(rng.uniform(0.0, 1.0, idx.size), 1)
-        held = [
-            rng.normal(0.0, 1.0, (n_cases, n_labels)) * (rng.random((n_cases, 1)) < 0.5),
-            rng.integers(0, 3, n_cases).astype(np.int16),
-            np.full(n_cases, -1, np.int16),
-            np.where(rng.random(n_cases) < 0.5, np.nan, 0.5),
-        ]
+        held = _held_combination(rng, n_cases, n_labels)
         ref = [a.copy() for a in held]
         accept_at, min_answers = {2: 0.9, 4: 0.9, 9: 0.6, 20: 0.3}[n_labels], int(rng.integers(1, 3))
         scores, bumped, n_cum = DK.combine_scores(cs, lab, wv, rows, ref[0], ref[1])
@@ -706,12 +712,7 @@ def test_combine_answers_is_the_combination_it_replaced(compiled, n_labels, majo
         confidence = rng.uniform(0.0, 1.0, m).astype(np.float32)
         confidence[rng.random(m) < 0.1] = 1.0  # clipped to 1 - 1e-6
         end = np.round(rng.uniform(0.0, 1.0, m), 1)
-        held = [
-            rng.normal(0.0, 1.0, (n_cases, n_labels)) * (rng.random((n_cases, 1)) < 0.5),
-            rng.integers(0, 3, n_cases).astype(np.int16),
-            np.full(n_cases, -1, np.int16),
-            np.where(rng.random(n_cases) < 0.5, np.nan, 0.5),
-        ]
+        held = _held_combination(rng, n_cases, n_labels)
         ref = [a.copy() for a in held]
         rules = (majority, 0.7, n_labels, {2: 0.9, 5: 0.8, 9: 0.6, 20: 0.3}[n_labels], int(rng.integers(1, 3)))
         # the steps it replaced

@@ -10,8 +10,8 @@ exponential is compiled, in the order of :func:`.combining.p_correct`; the expon
 is numpy's (one call over every exponent) in :meth:`.care.CareLink.judge`, the C
 library's in :func:`judgments`, which the fused passes of a step's answering and referral
 booking call (numpy's may differ from it in the last bit on CPUs with AVX-512;
-tests/test_model.py checks that a run does not depend on which). The results are bit-identical to the numpy they replace (the tests
-compare them).
+tests/test_model.py checks that a run does not depend on which). The results are
+bit-identical to the numpy they replace (the tests compare them).
 """
 
 from __future__ import annotations

@@ -419,7 +419,9 @@ def log_first_answers(ids, t_post, req, end, exp, facility, fac_abroad, first_mi
     ``ids`` and posts ``t_post`` by row), ending at ``end``, by members ``exp``: each
     request's fewest minutes from the post to an answer's end (``np.fmin.at`` of
     ``(end - t_post) * 24 * 60`` into ``first_minutes``, by id) and whether an answer came
-    from a member whose facility is abroad (into ``abroad``, by id). Returns how many did."""
+    from a member whose facility is abroad (into ``abroad``, by id): what the metrics of first
+    answers need, so that they do not read the answers table (rounding is monotone, so the
+    fewest minutes are those of the earliest end). Returns how many came from abroad."""
     n_abroad = 0
     for i in range(req.size):
         r = req[i]

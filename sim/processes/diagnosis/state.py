@@ -28,7 +28,6 @@ from ...arrays import sorted_copy, sorted_member
 from ...kernels import DistinctIds
 from ...rng_ref import GeneratorRef
 from ...table import Table
-from .answer_kernels import log_first_answers
 from .config import DROPPED, NONE, PENDING
 from .kernels import in_sorted_ids, insert_sorted, link_requests, merge_open_keys, open_cases
 from .resolution_kernels import close_requests, drop_closed, relink
@@ -338,18 +337,6 @@ class DxState:
         link_requests(self._req_head, H["next"], n, self.rows(H["case"][n:]))
         self._n_open_reqs += len(H) - n
         return np.arange(n, len(H))
-
-    def log_answers(self, req: np.ndarray, end: np.ndarray, exp: np.ndarray, pop) -> None:
-        """Answers started for the open requests ``req`` (rows of ``open_requests``), ending at
-        ``end``, by members ``exp``. The request log keeps the fewest minutes from the post to
-        an answer's end, computed per answer as ``(end - t_post) * 24 * 60``, and whether any
-        came from abroad (what the metrics of first answers need, so that they do not read
-        the answers table). Rounding is monotone, so the fewest minutes are exactly those of
-        the earliest end. One compiled pass (:func:`.answer_kernels.log_first_answers`)."""
-        H, R = self.open_requests, self.requests
-        self.counters["abroad"] += log_first_answers(
-            H["id"], H["t_post"], req, end, exp, pop.facility, pop.fac_abroad, R["first_answer_minutes"], R["abroad"]
-        )
 
     def add_pairs(self, req: np.ndarray, exp: np.ndarray, case: np.ndarray) -> None:
         """New (request, member) pairs, pending until the member reads the request (``req``:
