@@ -187,7 +187,7 @@ VARIANTS = {
 #: the compiled passes, by where their switch and kernel are
 COMPILED = {
     "escalation": ("routing", "Router", "escalate_due"),
-    "local decision": ("arrivals", "Arrivals", "local_decisions"),
+    "local decision": ("arrivals", "Arrivals", "decide_locally"),
 }
 
 

@@ -4,9 +4,11 @@
 with care's hooks (:meth:`.care.CareLink.tag`, ``shift``, ``judge``, ``delay``) when the
 chain starts with the local route: the asker's skill, the tags of the items that concern
 each case (drawn from care's stream as ``tag`` draws them), who can diagnose locally, the
-exponents of their accuracy, and the escalation times of the others. Numpy's exponential
-and :func:`.accuracy_kernels.judged` follow, as in ``judge``. The same arithmetic in the
-same order: the tests run both paths on the same model and compare every table.
+exponents of their accuracy, and the escalation times of the others. :func:`decide_locally`
+adds the exponentials (the C library's: numpy's may differ from them in the last bit on CPUs
+with AVX-512, which tests/test_model.py checks does not change a run) and
+:func:`.accuracy_kernels.judged`, as in ``judge``. The same arithmetic in the same order: the
+tests run both paths on the same model and compare every table.
 """
 
 from __future__ import annotations
@@ -14,10 +16,10 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from .accuracy_kernels import accuracy_exponents, tag_cases
+from .accuracy_kernels import accuracy_exponents, judged, tag_cases
 from .config import LOCAL
 
-__all__ = ["local_decisions"]
+__all__ = ["decide_locally", "local_decisions"]
 
 
 @njit(cache=True)
@@ -99,3 +101,29 @@ def local_decisions(rows, new, people, cols, rng_ref, tagging, effects, rules):
         equipment_penalty, slope, free, none,
     )  # fmt: skip
     return can, e, bel[can], free, none, held[:n_held]
+
+
+@njit(cache=True)
+def decide_locally(rows, new, u_local, people, cols, rng_ref, tagging, effects, rules, judging):
+    """:func:`local_decisions`, then the local diagnoses' judgments (their exponentials, the C
+    library's, and :func:`.accuracy_kernels.judged` with the treating clinicians' counters)
+    written to ``correct``: the whole local decision in one pass. ``u_local``: a uniform
+    per new case; ``judging``: (the facilities' tiers, ``correct``, labels, and the local
+    judges' rows of the harm, believing and benefit counters). Returns the positions of the
+    local cases, a bool per new case (it consults: not diagnosed locally) and the positions
+    of the cases held back by a belief."""
+    can, e, bel, free, none, held = local_decisions(rows, new, people, cols, rng_ref, tagging, effects, rules)
+    fac_tier, correct, n_labels, harm, believing, benefit = judging
+    fac = new[0]
+    m = can.size
+    tier = np.empty(m, fac_tier.dtype)
+    u = np.empty(m)
+    for j in range(m):
+        tier[j] = fac_tier[fac[can[j]]]
+        u[j] = u_local[can[j]]
+    _, ok = judged(np.exp(e), 1.0 / n_labels, u, tier, bel, harm, believing, benefit, free, none)
+    consult = np.ones(rows.size, np.bool_)
+    for j in range(m):
+        correct[rows[can[j]]] = ok[j]
+        consult[can[j]] = False
+    return can, consult, held

@@ -12,8 +12,7 @@ import numpy as np
 
 from ...schema import TIERS
 from ...table import Table
-from .accuracy_kernels import judged
-from .arrival_kernels import local_decisions
+from .arrival_kernels import decide_locally
 from .care import H_BELIEVES, CareLink
 from .combining import p_correct
 from .config import ARRIVAL_BLOCK_DAYS, CASE_SPECIALTIES, LOCAL, N_CASE_SPEC, DiagnosisConfig
@@ -53,7 +52,7 @@ def case_rates(cfg: DiagnosisConfig, pop) -> np.ndarray:
 class Arrivals:
     """The cases drawn ahead and not yet arrived."""
 
-    #: decide on the new cases in one compiled pass (:func:`.arrival_kernels.local_decisions`)
+    #: decide on the new cases in one compiled pass (:func:`.arrival_kernels.decide_locally`)
     #: where the chain starts with the local route and care's hooks are set; the tests turn
     #: it off to compare with the numpy path
     compiled = True
@@ -157,13 +156,15 @@ class Arrivals:
     def _decide_compiled(
         self, st: DxState, cfg: DiagnosisConfig, pop, care: CareLink, new: dict, ids: np.ndarray, row: np.ndarray
     ) -> None:
-        """The local decision on the new cases ``ids`` (at ``row``) in one compiled pass, then
-        numpy's exponential and the judgments (as ``CareLink.judge``)."""
+        """The local decision on the new cases ``ids`` (at ``row``) in one compiled pass
+        (:func:`.arrival_kernels.decide_locally`: the decisions, then the judgments, as
+        ``CareLink.judge`` makes them)."""
         C, k = st.cases, ids.size
         fx = cfg.information_effects
-        can, e, bel, free, none, held = local_decisions(
+        can, consult, held = decide_locally(
             row,
             tuple(new[key] for key in _DECISION_INPUTS),
+            new["u_local"],
             (pop.expertise, pop.specialty, pop.fac_equipment),
             (C["asker_skill"], C["concerns"], C["h_info"], C["now"], C["t_dx"], C["route"], C["belief_delay"],
              C["t_esc"]),
@@ -173,16 +174,10 @@ class Arrivals:
              fx.believer_delay_hours / 24.0, H_BELIEVES),
             (float(cfg.off_specialty_factor), cfg.local_workup_hours / 24.0, float(cfg.image_penalty),
              float(cfg.equipment_penalty), float(cfg.accuracy_slope)),
+            (pop.fac_tier, C["correct"], int(st.n_labels), care.harm_wrong[0], care.judged_believing[0],
+             care.benefit_right[0]),
         )  # fmt: skip
-        tier = pop.fac_tier[new["facility"][can]]
-        _, ok = judged(
-            np.exp(e), 1.0 / st.n_labels, new["u_local"][can], tier, bel, care.harm_wrong[0],
-            care.judged_believing[0], care.benefit_right[0], free, none,
-        )  # fmt: skip
-        C["correct"][row[can]] = ok
         st.counters["resolved"] += int(can.size)
-        consult = np.ones(k, bool)
-        consult[can] = False
         if care.active(cfg) and k:
             care.held_back = np.concatenate([care.held_back, ids[held]])
         st.open_ids = np.concatenate([st.open_ids, ids[consult]])
