@@ -14,7 +14,7 @@ Compiled code is cached next to this file (``cache=True``).
 from __future__ import annotations
 
 import numpy as np
-from numba import literal_unroll, njit, types
+from numba import njit, types
 from numba.core import cgutils
 from numba.extending import intrinsic, overload
 from numba.np.arrayobj import make_array
@@ -164,25 +164,6 @@ def compact_in_place(col: np.ndarray, keep: np.ndarray) -> int:
     for i in range(n):
         col[m] = col[i]
         m += keep[i]
-    return m
-
-
-@njit(cache=True)
-def compact_columns(cols, keep: np.ndarray) -> int:
-    """:func:`compact_in_place` of every column of ``cols`` (a tuple of arrays of
-    ``keep.size`` rows, of any dtypes) by the same mask, in one call: the rows that go are
-    found once for all of them. Returns how many rows stay."""
-    n = keep.size
-    gone, sparse = dropped_rows(keep, n // SPARSE_DROP)
-    m = n
-    for col in literal_unroll(cols):
-        if sparse:
-            m = close_gaps(col, gone, n)
-        else:
-            m = 0
-            for i in range(n):
-                col[m] = col[i]
-                m += keep[i]
     return m
 
 

@@ -152,11 +152,11 @@ class Table:
         if mask.dtype != bool or mask.shape != (self._n,):
             raise ValueError(f"keep: need a bool mask of {self._n} rows, got {mask.dtype} {mask.shape}")
         n, m = self._n, 0
-        cols = self._cols.values()
-        if all(col.dtype in _COMPILED_DTYPES for col in cols):  # one compiled pass over every column
-            m = _compactor()(tuple([col[:n] for col in cols]), mask)
-        else:
-            for col in cols:
+        compact = _compactor()
+        for col in self._cols.values():
+            if col.dtype in _COMPILED_DTYPES:
+                m = compact(col[:n], mask)
+            else:
                 kept = col[:n][mask]
                 m = kept.size
                 col[:m] = kept
@@ -284,7 +284,7 @@ class Table:
             raise ValueError(f"tables differ in columns: {self.spec} vs {other.spec}")
 
 
-#: column dtypes that ``keep`` compacts with the compiled pass (a table with another: numpy's mask)
+#: column dtypes that ``keep`` compacts with the compiled pass (others: numpy's mask)
 _COMPILED_DTYPES = frozenset(
     np.dtype(t) for t in (np.bool_, np.int8, np.int16, np.int32, np.int64, np.uint8, np.uint16, np.uint32,
                           np.uint64, np.float32, np.float64)
@@ -293,11 +293,11 @@ _COMPACT: list = []  # the compiled compaction, once imported (numba is not impo
 
 
 def _compactor():
-    """:func:`sim.kernels.compact_columns`, imported at the first ``keep``."""
+    """:func:`sim.kernels.compact_in_place`, imported at the first ``keep``."""
     if not _COMPACT:
-        from .kernels import compact_columns
+        from .kernels import compact_in_place
 
-        _COMPACT.append(compact_columns)
+        _COMPACT.append(compact_in_place)
     return _COMPACT[0]
 
 

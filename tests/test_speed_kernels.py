@@ -18,7 +18,6 @@ from sim.kernels import (
     SPARSE_DROP,
     DistinctIds,
     close_gaps,
-    compact_columns,
     compact_in_place,
     dropped_rows,
     first_descent,
@@ -131,8 +130,7 @@ def _dropped_compiled(keep, limit):
 def test_compaction_sparse_and_dense_is_the_mask(n):
     """``compact_in_place`` keeps ``col[keep]`` whether few rows go (the kept runs moved
     whole, the dropped rows found eight to a word) or many (the branch-free pass), for
-    masks contiguous or strided, and ``compact_columns`` so keeps every column of a tuple
-    of several dtypes; ``dropped_rows`` gives the rows that go up to its limit."""
+    masks contiguous or strided; ``dropped_rows`` gives the rows that go up to its limit."""
     rng = np.random.default_rng(n)
     for drops in {0, 1, n // (2 * SPARSE_DROP), n // SPARSE_DROP, n // SPARSE_DROP + 1, n // 3, n}:
         keep = np.ones(n, bool)
@@ -156,15 +154,6 @@ def test_compaction_sparse_and_dense_is_the_mask(n):
                     got = col.copy()
                     m = close(got, np.flatnonzero(~keep), n)
                     assert m == want.size and np.array_equal(got[:m], want)
-            # every column of a table at once, by the same mask
-            cols = (rng.random(n) < 0.5, rng.integers(-9, 9, n).astype(np.int8), rng.random(n).astype(np.float32),
-                    rng.integers(0, 10**12, n))  # fmt: skip
-            for compact in _both(compact_columns):
-                got = tuple(c.copy() for c in cols)
-                m = compact(got, mask)
-                assert m == int(keep.sum())
-                for g, c in zip(got, cols, strict=True):
-                    assert np.array_equal(g[:m], c[keep]) and g.dtype == c.dtype
 
 
 def _book_reference(dest, arrive, gap, next_slot):
