@@ -1,7 +1,8 @@
 """A step's answering in one compiled pass (:func:`.answering.match`).
 
-:func:`match_step` runs what the numpy steps of :func:`.answering.match` and
-:func:`.answering.commit` ran between the kernels they called: the queued pairs and
+:func:`match_step` runs what the numpy steps of a step's matching and of the answers it
+started ran between the kernels they called (kept in tests/reference_arrays.py as
+``answering_match``): the queued pairs and
 whether each may still be answered, the rounds (:func:`.answer_kernels.match_rounds`),
 the answers started (their inputs, accuracy, correctness, labels, the members' records
 and the request log), the members at the daily cap set back to pending, and the pairs
