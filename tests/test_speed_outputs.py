@@ -247,7 +247,7 @@ def test_the_escalation_keeps_the_numpy_path_where_the_compiled_pass_does_not_ap
     assert res.metrics["dx_requests"] > 50 and not calls
 
 
-#: settings that take the other branches of the fused reading and answering
+#: settings that take the other branches of the fused passes (reading, answering, booking, combining)
 ANSWERING = {
     "shipped": [],
     "informed care": VARIANTS["informed care"],
