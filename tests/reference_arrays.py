@@ -324,7 +324,8 @@ def answering_match(st, cfg, model, t0: float, t1: float) -> None:
             correct = u < p
         else:
             tier = pop.fac_tier[C["facility"][row]]
-            p, correct = st.care.judge(st, cfg, 1, case, e, skill, lacks, P["quality"][rows], u, tier)
+            shifts = st.care.shift(st, cfg, case, e)
+            p, correct = st.care.judge(st, cfg, 1, case, e, skill, lacks, P["quality"][rows], u, tier, shifts)
         label, off = AK.record_answers(
             e, row, start, service, correct, st.rng.random(m), st.n_labels, model.clock.start_hour, pop.work_start,
             pop.work_end, E.burnout, E.n_answers, E.n_offhours, E.answer_minutes, C["t_first_start"],
@@ -370,7 +371,8 @@ def referral_book(self, st, cfg, staff, pop, cases) -> None:
         ok = u < p_correct(cfg, st.n_labels, skill, C["difficulty"][row], lacks, np.ones(cases.size))
     else:
         tier = pop.fac_tier[C["facility"][row]]
-        _, ok = st.care.judge(st, cfg, 2, cases, doctor, skill, lacks, np.ones(cases.size), u, tier)
+        shifts = st.care.shift(st, cfg, cases, doctor)
+        _, ok = st.care.judge(st, cfg, 2, cases, doctor, skill, lacks, np.ones(cases.size), u, tier, shifts)
     C["ref_correct"][row] = ok.astype(np.int8)
     st.counters["referrals"] += int(cases.size)
 

@@ -31,7 +31,7 @@ from ...arrays import label_masks, sorted_member
 from ...rng_ref import GeneratorRef
 from ...schema import TIERS
 from ..information.config import ADOPTED, BELIEVES, CORRECTED
-from .accuracy_kernels import accuracy_exponents, informed_exponents, judged, tag_cases
+from .accuracy_kernels import accuracy_exponents, judged, tag_cases
 from .config import CASE_SPECIALTIES, LOCAL, DiagnosisConfig
 from .kernels import item_states
 from .state import DxState
@@ -166,31 +166,23 @@ class CareLink:
         quality,
         u: np.ndarray,
         tier: np.ndarray,
-        shifts=None,
+        shifts: tuple[np.ndarray, np.ndarray, np.ndarray],
     ) -> tuple[np.ndarray, np.ndarray]:
         """(accuracy, correct) of judgments of ``cases`` by ``who`` with base ``skill`` and
-        uniform draws ``u``, shifted by the judges' information state; counts harm and benefit
-        per ``tier`` (of the case's facility). ``lacks`` and ``quality``: one per judgment
-        (see :func:`.combining.p_correct`); ``shifts``: from :meth:`shift` when known."""
-        if shifts is None:  # the shifts read in the same compiled pass (as :meth:`shift`)
-            fx = cfg.information_effects
-            info = self.info.arrays.state if self.info is not None else _NO_STATE
-            e, bel, free, none = informed_exponents(
-                cases, *st.row_lookup(), st.cases["concerns"], st.cases["difficulty"], who, info, self._item,
-                self._rumor, ADOPTED, BELIEVES, self.active(cfg), fx.adopted_skill_gain, fx.believer_skill_loss,
-                skill, lacks, quality, cfg.image_penalty, cfg.equipment_penalty, cfg.accuracy_slope,
-            )  # fmt: skip
-        else:
-            diff = st.cases["difficulty"][st.rows(cases)]
-            gain, loss, bel = shifts
-            counted = self.active(cfg) and cases.size > 0
-            free, none = counted and bool(bel.any()), counted and bool((gain > 0).any())
-            # the accuracy with the judge's skill, and where counted without the belief's loss
-            # and without the guideline's gain (compiled, around numpy's exponential)
-            e = accuracy_exponents(
-                skill, gain, loss, diff, lacks, quality, cfg.image_penalty, cfg.equipment_penalty, cfg.accuracy_slope,
-                free, none,
-            )  # fmt: skip
+        uniform draws ``u``, shifted by the judges' information state (``shifts``, from
+        :meth:`shift`); counts harm and benefit per ``tier`` (of the case's facility).
+        ``lacks`` and ``quality``: one per judgment (see :func:`.combining.p_correct`). The
+        compiled passes make the same judgments with :func:`.accuracy_kernels.judgments`."""
+        diff = st.cases["difficulty"][st.rows(cases)]
+        gain, loss, bel = shifts
+        counted = self.active(cfg) and cases.size > 0
+        free, none = counted and bool(bel.any()), counted and bool((gain > 0).any())
+        # the accuracy with the judge's skill, and where counted without the belief's loss
+        # and without the guideline's gain (compiled, around numpy's exponential)
+        e = accuracy_exponents(
+            skill, gain, loss, diff, lacks, quality, cfg.image_penalty, cfg.equipment_penalty, cfg.accuracy_slope,
+            free, none,
+        )  # fmt: skip
         e = np.exp(e)
         harm, believing, benefit = self.harm_wrong[judge], self.judged_believing[judge], self.benefit_right[judge]
         return judged(e, 1.0 / st.n_labels, u, tier, bel, harm, believing, benefit, free, none)

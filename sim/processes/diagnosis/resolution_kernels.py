@@ -203,14 +203,20 @@ def _pairwise_sum(a: np.ndarray) -> float:
         for i in range(n):
             res += a[i]
         return res
-    if n <= 128:
-        r = a[:8].copy()
+    if n <= 128:  # eight running sums, in registers (no array a row)
+        r0, r1, r2, r3, r4, r5, r6, r7 = a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7]
         i = 8
         while i < n - n % 8:
-            for j in range(8):
-                r[j] += a[i + j]
+            r0 += a[i]
+            r1 += a[i + 1]
+            r2 += a[i + 2]
+            r3 += a[i + 3]
+            r4 += a[i + 4]
+            r5 += a[i + 5]
+            r6 += a[i + 6]
+            r7 += a[i + 7]
             i += 8
-        res = ((r[0] + r[1]) + (r[2] + r[3])) + ((r[4] + r[5]) + (r[6] + r[7]))
+        res = ((r0 + r1) + (r2 + r3)) + ((r4 + r5) + (r6 + r7))
         while i < n:
             res += a[i]
             i += 1
@@ -230,8 +236,8 @@ def combine_answers(case, label, confidence, end, first_held, row_of, t_dx, rule
 
     ``rules``: (majority, vote_accuracy, labels, accept_confidence, min_answers); ``cols``:
     the cases' (n_answers, lead, t_first_answer). Returns the positions in the batch of
-    the answers of open cases, the counted flag of each, and the positions (among those)
-    of the accepting answers."""
+    the answers of open cases, the counted flag of each, the positions (among those) of
+    the accepting answers, and the lead label after each of those answers."""
     majority, vote_accuracy, n_labels, accept, min_answers = rules
     c_n_answers, c_lead, t_first_answer = cols
     idx, cs, rows = open_answers(case, first_held, row_of, t_dx)
