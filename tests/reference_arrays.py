@@ -249,7 +249,7 @@ def book_referrals(cases, rows, t_ref_entry, facility, spec, need, dest_of, hops
 
 def combine_posterior(scores: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """(leading label, its posterior) from per-label log-likelihood scores (rows = cases): the
-    numpy of ``combining._combine``'s posterior before its compiled passes."""
+    numpy of the combination's posterior before its compiled passes."""
     s = scores - scores.max(axis=1, keepdims=True)
     p = np.exp(s)
     p /= p.sum(axis=1, keepdims=True)
@@ -378,8 +378,8 @@ def referral_book(self, st, cfg, staff, pop, cases) -> None:
 
 
 def combining_combine(st, cfg, A):
-    """The numpy steps (around the kernels they called) of
-    :func:`sim.processes.diagnosis.combining._combine` that
+    """The numpy steps (around the kernels they called) of the combination of the answers
+    finished in a step (:func:`combining_resolve`) that
     :func:`sim.processes.diagnosis.resolution_kernels.combine_answers` replaced."""
     from sim.processes.diagnosis import resolution_kernels as RZ
     from sim.processes.diagnosis.combining import weights
@@ -398,3 +398,61 @@ def combining_combine(st, cfg, A):
     )  # fmt: skip
     A["counted"][idx] = counted
     return cs[pos], end[pos], A["route"][idx[pos]], lead[pos] == 0
+
+
+def combining_resolve(st, cfg, t1, entered_referral, book):
+    """The numpy steps (around the kernels they called) of
+    :func:`sim.processes.diagnosis.combining.resolve` that
+    :func:`sim.processes.diagnosis.resolution_kernels.finish_answers` and
+    :func:`~sim.processes.diagnosis.resolution_kernels.diagnose_due` replaced: the answers
+    finished taken by ``lexsort`` and a mask, the combination (:func:`combining_combine`),
+    the visits taken by ``searchsorted`` and the open sets by membership tests."""
+    from sim.arrays import sorted_member
+    from sim.processes.diagnosis import resolution_kernels as RZ
+    from sim.processes.diagnosis.config import DROPPED, REFERRAL
+    from sim.processes.diagnosis.kernels import lookup_sorted, open_cases
+    from sim.processes.diagnosis.state import compacted
+
+    C, row = st.cases, st.rows
+    F = st.inflight
+    due = F["end"] < t1
+    pos = due.nonzero()[0]
+    if not pos.size and not entered_referral.size and not st.visit_before(t1):
+        return
+    A = F.take(pos[np.lexsort((F["end"][pos], F["case"][pos]))])  # by case, then end
+    compacted(F, ~due)
+    acc_case = np.zeros(0, np.int64)
+    acc_t, acc_route, acc_correct = np.zeros(0), np.zeros(0, np.int8), np.zeros(0, bool)
+    if len(A):
+        if st.trust is not None:
+            st.trust.observe_answers(C["asker"][row(A["case"])], A["exp"], A["group"], A["correct"])
+        acc_case, acc_t, acc_route, acc_correct = combining_combine(st, cfg, A)
+    if entered_referral.size:
+        k = entered_referral
+        book(k[lookup_sorted(acc_case, acc_t, k, np.inf) > C["t_ref_entry"][row(k)]])
+    # the referral visits due: out of the queue, those of cases held and not diagnosed kept
+    k = int(st.visit_t.searchsorted(t1, side="left"))
+    ids = np.sort(st.visit_case[:k])
+    st.visit_t, st.visit_case = st.visit_t[k:], st.visit_case[k:]
+    ids = ids[open_cases(ids, *st.row_lookup(), C["t_dx"])]
+    columns = (C["t_ref_dx"], C["t_dx"], C["route"], C["correct"], C["ref_correct"], C["t_esc"])
+    newly = RZ.diagnose(ids, acc_case, acc_t, acc_route, acc_correct, t1, REFERRAL, *st.row_lookup(), columns)
+    if newly.size:
+        st.counters["resolved"] += int(newly.size)
+        # what the cases diagnosed leave: open ids, open requests, and the pairs of those
+        H, P = st.open_requests, st.pairs
+        open_ids = st.open_ids[~sorted_member(st.open_ids, newly)]
+        closed = RZ.close_requests(
+            st._req_head, H["next"], row(newly), H["open"], H["slots"], H["t_post"], C["t_dx"], C["n_req"]
+        )  # fmt: skip
+        if closed and len(P):
+            P["state"][~H["open"][P["req"]]] = DROPPED
+        st.forgotten(open_ids, closed)
+    if len(A):
+        n_counted, n_after = RZ.settle_answers(
+            A["case"], A["start"], A["end"], A["counted"], A["after_diagnosis"], *st.row_lookup(), C["t_dx"],
+            C["n_counted"],
+        )  # fmt: skip
+        st.counters["counted"] += n_counted
+        st.counters["after_diagnosis"] += n_after
+        st.log_finished(A)

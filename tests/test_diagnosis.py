@@ -177,7 +177,7 @@ def test_chain_next_follows_routes_and_the_groups_switch():
 
 # ---------------------------------------------------------------------- mechanics
 def test_combining_answers():
-    # the posterior's numpy statement; the compiled passes of _combine equal it bit for bit
+    # the posterior's numpy statement; the compiled passes of the combination equal it bit for bit
     # (test_speed_kernels.test_compiled_combination_equals_scores_posterior_accept)
     from .reference_arrays import combine_posterior
 

@@ -199,3 +199,123 @@ def _walk(head, nxt, c):
     while r >= 0:
         yield int(r)
         r = nxt[r]
+
+
+def _in_flight(rng, n: int, cases: np.ndarray) -> tuple[np.ndarray, ...]:
+    """Answers in flight as ``state.ANSWER_SPEC`` holds them (its dtypes, in order): about
+    ``cases``, ending on a coarse grid (ties in case and end)."""
+    from sim.processes.diagnosis.state import ANSWER_SPEC
+
+    start = np.round(rng.uniform(0, 8, n), 0)
+    values = {
+        "case": rng.choice(cases, n), "req": rng.integers(0, 99, n), "exp": rng.integers(0, 50, n),
+        "route": rng.integers(1, 3, n), "group": rng.integers(-1, 9, n), "start": start,
+        "end": start + np.round(rng.uniform(0, 4, n), 0), "label": rng.integers(0, 4, n),
+        "confidence": rng.uniform(0.2, 0.95, n), "correct": rng.random(n) < 0.5, "offhours": rng.random(n) < 0.2,
+        "counted": np.zeros(n, bool), "after_diagnosis": np.zeros(n, bool),
+    }  # fmt: skip
+    return tuple(np.asarray(values[k], dt) for k, dt in ANSWER_SPEC.items())
+
+
+@pytest.mark.parametrize("written", [False, True])
+@pytest.mark.parametrize("kernel", _both(RK.finish_answers))
+def test_finish_answers_takes_the_finished_by_lexsort_then_combines_them(kernel, written):
+    """The answers ending before ``t1`` come out in ``np.lexsort((end, case))`` order, the
+    others stay in order at the front of the columns, and the combination is
+    :func:`RK.combine_answers` on those taken out (the counted marks, the accepting answers)."""
+    rng = np.random.default_rng(9)
+    n_labels, taken, accepted = 4, 0, 0
+    rules = (False, 0.7, n_labels, 0.8, 1)
+    for _ in range(40):
+        n_cases = int(rng.integers(1, 25))
+        first, row_of, held, rows = _held(rng, n_cases, written)
+        F = _in_flight(rng, int(rng.integers(0, 60)), held)
+        t1 = float(rng.choice([3.0, 6.0, 9.0]))  # answers ending at t1 are not finished
+        t_dx = np.where(rng.random(n_cases) < 0.3, 1.0, np.nan)
+        state = (np.zeros((n_cases, n_labels)), (np.zeros(n_cases, np.int16), np.full(n_cases, -1, np.int16),
+                 np.full(n_cases, np.nan)))  # fmt: skip
+        want_state = (state[0].copy(), tuple(c.copy() for c in state[1]))
+        due = F[6] < t1
+        pos = np.flatnonzero(due)
+        order = pos[np.lexsort((F[6][pos], F[0][pos]))]
+        want_A = [c[order].copy() for c in F]
+        want_kept = [c[~due].copy() for c in F]
+        want_acc = [np.zeros(0, np.int64), np.zeros(0), np.zeros(0, np.int8), np.zeros(0, bool)]
+        if order.size:
+            idx, counted, at, lead = RK.combine_answers(
+                want_A[0], want_A[7], want_A[8], want_A[6], first, row_of, t_dx, rules, *want_state
+            )  # fmt: skip
+            want_A[11][idx] = counted
+            i = idx[at]
+            want_acc = [want_A[0][i], want_A[6][i], want_A[3][i], lead[at] == 0]
+        A, acc = kernel(F, t1, first, row_of, t_dx, rules, *state)
+        for got, want in zip((*A, *acc), (*want_A, *want_acc), strict=True):
+            assert got.dtype == want.dtype and np.array_equal(got, want)
+        for col, want in zip(F, want_kept, strict=True):
+            assert np.array_equal(col[: want.size], want)
+        for got, want in zip((state[0], *state[1]), (want_state[0], *want_state[1]), strict=True):
+            np.testing.assert_array_equal(got, want)
+        taken += order.size
+        accepted += want_acc[0].size
+    assert taken > 200 and accepted > 20
+
+
+@pytest.mark.parametrize("written", [False, True])
+@pytest.mark.parametrize("kernel", _both(RK.forget_cases))
+def test_forget_cases_drops_the_open_ids_of_the_cases_diagnosed(kernel, written):
+    """The open ids kept are ``open_ids[~np.isin(open_ids, newly)]``; the requests of the
+    cases diagnosed close (:func:`RK.close_requests`) and their pairs are dropped."""
+    rng = np.random.default_rng(12)
+    dropped_seen = 0
+    for _ in range(40):
+        n_cases, n_req = int(rng.integers(1, 40)), int(rng.integers(0, 60))
+        first, row_of, held, rows = _held(rng, n_cases, written)
+        open_ids = np.sort(rng.choice(held, int(rng.integers(0, n_cases + 1)), replace=False))
+        newly = np.sort(rng.choice(held, int(rng.integers(0, n_cases + 1)), replace=False))  # some not open
+        head, nxt = _link(rng, n_cases, n_req)
+        requests = (head, nxt, np.ones(n_req, bool), np.ones(n_req, np.int32), np.zeros(n_req))
+        p_req = rng.integers(0, max(n_req, 1), 50 if n_req else 0)
+        pairs = (np.zeros(p_req.size, np.int8), p_req)
+        n_req_of, t_dx = np.zeros(n_cases, np.int32), np.ones(n_cases)
+        closing = [r for c in rows(newly) for r in _walk(head, nxt, c)]
+        kept, closed = kernel(newly, first, row_of, open_ids, requests, pairs, n_req_of, t_dx, 3)
+        np.testing.assert_array_equal(kept, open_ids[~np.isin(open_ids, newly)])
+        assert closed == len(closing) and not requests[2][closing].any()
+        np.testing.assert_array_equal(pairs[0] == 3, np.isin(p_req, closing))
+        dropped_seen += int((pairs[0] == 3).sum())
+    assert dropped_seen > 100
+
+
+@pytest.mark.parametrize("kernel", _both(RK.diagnose_due))
+def test_diagnose_due_takes_the_visits_before_the_step_end(kernel):
+    """The visits taken are those before ``t1`` (``searchsorted(side="left")``: a visit at
+    ``t1`` and the NaN ones stay); the cases among them held and not diagnosed are
+    diagnosed at their visit, the others not again."""
+    rng = np.random.default_rng(14)
+    n_dx = n_skipped = 0
+    for _ in range(40):
+        n = int(rng.integers(1, 30))
+        C = _cases(rng, n)
+        C["t_ref_dx"][:] = np.round(rng.uniform(0, 10, n), 0)
+        visit_case = rng.permutation(n)[: int(rng.integers(0, n + 1))]
+        visit_t = np.sort(np.where(rng.random(visit_case.size) < 0.1, np.nan, C["t_ref_dx"][visit_case]))
+        t1 = float(rng.choice([3.0, 6.0, 9.0]))
+        k = int(visit_t.searchsorted(t1, side="left"))
+        was_open = np.isnan(C["t_dx"]).copy()
+        empty = np.zeros(0, np.int64)
+        acc = (empty, np.zeros(0), np.zeros(0, np.int8), np.zeros(0, bool))
+        forget = (np.arange(n), (np.full(n, -1, np.int64), empty, np.zeros(0, bool), np.zeros(0, np.int32),
+                  np.zeros(0)), (np.zeros(0, np.int8), empty), np.zeros(n, np.int32), 3)  # fmt: skip
+        answers = (empty, np.zeros(0), np.zeros(0), np.zeros(0, bool), np.zeros(0, bool), np.zeros(n, np.int32))
+        cols = tuple(C[c] for c in COLUMNS)
+        taken, newly, kept, closed, n_counted, n_after = kernel(
+            visit_t, visit_case, t1, acc, REFERRAL, 0, np.zeros(0, np.int32), cols, forget, answers
+        )  # fmt: skip
+        due = visit_case[:k]
+        want = np.sort(due[was_open[due] & (C["t_ref_dx"][due] < t1)])
+        assert taken == k and np.array_equal(newly, want) and closed == 0 and (n_counted, n_after) == (0, 0)
+        np.testing.assert_array_equal(kept, np.setdiff1d(np.arange(n), want))
+        assert (C["route"][want] == REFERRAL).all()
+        n_dx += want.size
+        n_skipped += int((~was_open[due]).sum())
+    assert n_dx > 30 and n_skipped > 10

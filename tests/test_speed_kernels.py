@@ -597,7 +597,7 @@ def _held_combination(rng, n_cases: int, n_labels: int) -> list[np.ndarray]:
 @pytest.mark.parametrize("compiled", [True, False])
 @pytest.mark.parametrize("n_labels", [2, 4, 9, 20])
 def test_compiled_combination_equals_scores_posterior_accept(compiled, n_labels):
-    """``_combine``'s compiled passes around numpy's exponential and row sums against what it
+    """The combination's compiled passes around numpy's exponential and row sums against what it
     did before: ``combine_scores``, ``combine_posterior`` (numpy) and ``accept_first``; the
     same leads, counted flags, accepting answers and held tables, bit for bit; and the open
     answers as ``np.flatnonzero(np.isnan(t_dx[rows]))``."""
@@ -682,7 +682,7 @@ def test_pairwise_sum_is_numpys_row_sum(compiled):
 @pytest.mark.parametrize("n_labels", [2, 5, 9, 20])
 @pytest.mark.parametrize("majority", [False, True])
 def test_combine_answers_is_the_combination_it_replaced(compiled, n_labels, majority):
-    """``_combine`` in one pass against the steps it replaced: the open answers, the weights
+    """The combination in one pass against the steps it replaced: the open answers, the weights
     ``log(c K / (1 - c))`` of the clipped confidences (or the vote accuracy), the shifted
     scores, their exponentials, numpy's row sums and the acceptance: the same positions,
     counted flags, accepting answers, leads and held tables, bit for bit (the logarithms
@@ -893,21 +893,6 @@ def test_lookup_sorted_equals_lookup(kernel):
         assert np.array_equal(kernel(keys, values, query, np.inf), lookup(keys, values, query, np.inf))
 
 
-@pytest.mark.parametrize("kernel", _both(DK.in_sorted_ids))
-def test_in_sorted_ids_equals_sorted_member(kernel):
-    from sim.arrays import sorted_member
-
-    rng = np.random.default_rng(17)
-    for n_ids, n_x, lo in ((0, 5, 0), (1, 0, 3), (1, 30, 7), (12, 200, 100), (60, 500, 0)):
-        ids = np.unique(rng.integers(lo, lo + 90, n_ids)).astype(np.int64)
-        x = rng.integers(lo - 10, lo + 100, n_x).astype(np.int64)  # below, inside and above the range
-        if n_x:
-            x = np.concatenate([x, ids[::2]])  # some hits for sure
-        got = kernel(x, ids)
-        assert np.array_equal(got, sorted_member(x, ids)) and got.dtype == bool
-        assert got.sum() >= (ids.size + 1) // 2 if n_x else got.size == 0
-
-
 def _open_reference(case, first_held, row_of, t_dx):
     """Whether each case is held and not diagnosed, as ``DxState._undiagnosed`` computed it."""
     if row_of.size == 0:
@@ -960,24 +945,6 @@ def test_merge_open_keys_and_open_cases_equal_the_numpy_they_replaced(kernel, wr
             cases, first_held, row_of, t_dx
         )
         assert is_open.dtype == bool and np.array_equal(is_open, _open_reference(cases, first_held, row_of, t_dx))
-
-
-@pytest.mark.parametrize("narrow", [False, True])
-def test_forget_diagnosed_finds_the_cases_by_either_path(narrow, monkeypatch):
-    """The open sets lose exactly the cases diagnosed, whether found by the mark over their
-    range or by binary search."""
-    from sim.processes.diagnosis import state as S
-
-    monkeypatch.setattr(S, "MARK_SPAN_MIN", 1 << 16 if narrow else 0)
-    monkeypatch.setattr(S, "MARK_SPAN_RATIO", 4 if narrow else 0)
-    rng = np.random.default_rng(19)
-    x = np.sort(rng.choice(5000, 800, replace=False)).astype(np.int64)
-    ids = np.sort(rng.choice(x, 40, replace=False))
-    calls = []
-    monkeypatch.setattr(S, "in_sorted_ids", lambda a, b: calls.append(1) or DK.in_sorted_ids(a, b))
-    got = S._among(x, ids)
-    assert np.array_equal(got, np.isin(x, ids)) and got.sum() == 40
-    assert bool(calls) == narrow
 
 
 @pytest.mark.parametrize("compiled", [True, False])

@@ -281,7 +281,7 @@ def test_the_fused_passes_give_what_the_numpy_steps_gave(monkeypatch, case):
     monkeypatch.setattr(answering, "read", reference_arrays.answering_read)
     monkeypatch.setattr(answering, "match", reference_arrays.answering_match)
     monkeypatch.setattr(referral.Referrals, "book", reference_arrays.referral_book)
-    monkeypatch.setattr(combining, "_combine", reference_arrays.combining_combine)
+    monkeypatch.setattr(combining, "resolve", reference_arrays.combining_resolve)
     slow = sim.run(scenario, seed=SEED)
     assert fast.metrics["dx_answers"] > 200 and fast.metrics["dx_declined"] > 20  # pairs were read and answered
     assert fast.metrics["dx_referrals"] > 20

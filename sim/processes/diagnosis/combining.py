@@ -15,10 +15,10 @@ import numpy as np
 
 from ...arrays import bounded
 from ...table import Table
-from .config import REFERRAL, DiagnosisConfig
+from .config import DROPPED, REFERRAL, DiagnosisConfig
 from .kernels import lookup_sorted
-from .resolution_kernels import combine_answers, diagnose, settle_answers
-from .state import DxState, compacted
+from .resolution_kernels import diagnose_due, finish_answers
+from .state import ANSWER_SPEC, DxState, kept_first
 
 __all__ = ["p_correct", "resolve", "weights"]
 
@@ -43,64 +43,48 @@ def weights(cfg: DiagnosisConfig, n_labels: int, confidence: np.ndarray) -> np.n
     return np.log(c * K / (1.0 - c))
 
 
-def _combine(st: DxState, cfg: DiagnosisConfig, A: Table):
-    """Add the finished answers ``A`` (sorted by case, then end) to their open cases' scores.
-
-    Returns the cases whose combination was accepted in this batch, with the time,
-    route and correctness of the accepting answer; marks the counted answers in ``A``.
-    One compiled pass (:func:`.resolution_kernels.combine_answers`: the weights, the
-    posterior of each label, ``exp(s - max s)`` over its row's sum, and the lead, the
-    first largest).
-    """
-    C = st.cases
-    idx, counted, pos, lead = combine_answers(
-        A["case"], A["label"], A["confidence"], A["end"], *st.row_lookup(), C["t_dx"],
-        (cfg.combine == "majority", float(cfg.vote_accuracy), int(st.n_labels), float(cfg.accept_confidence),
-         int(cfg.min_answers)),
-        st.scores, (C["n_answers"], C["lead"], C["t_first_answer"]),
-    )  # fmt: skip
-    if idx.size == 0:
-        return np.zeros(0, np.int64), np.zeros(0), np.zeros(0, np.int8), np.zeros(0, bool)
-    A["counted"][idx] = counted
-    at = idx[pos]
-    return A["case"][at], A["end"][at], A["route"][at], lead[pos] == 0
-
-
 def resolve(
     st: DxState, cfg: DiagnosisConfig, t1: float, entered_referral: np.ndarray, book: Callable[[np.ndarray], None]
 ) -> None:
     """Combine the answers finished before ``t1``, book this step's referrals (``book``),
-    diagnose cases at the earlier of an accepted answer and the referral visit."""
-    C, row = st.cases, st.rows
-    F = st.inflight
-    due = F["end"] < t1
-    pos = due.nonzero()[0]
-    if not pos.size and not entered_referral.size and not st.visit_before(t1):
+    diagnose cases at the earlier of an accepted answer and the referral visit.
+
+    Two compiled passes around the booking: the answers finished, taken out of those in
+    flight in the order (case, end), and their combination (:func:`.resolution_kernels.
+    finish_answers`: each answer's weight, the posterior of each label, the lead, and the
+    first answer of each case whose lead reaches ``accept_confidence``); then the
+    diagnoses, the open sets and the answers' accounting (:func:`.resolution_kernels.
+    diagnose_due`)."""
+    C, F = st.cases, st.inflight
+    rules = (
+        cfg.combine == "majority", float(cfg.vote_accuracy), int(st.n_labels), float(cfg.accept_confidence),
+        int(cfg.min_answers),
+    )  # fmt: skip
+    done, acc = finish_answers(
+        F.columns(), t1, *st.row_lookup(), C["t_dx"], rules, st.scores, (C["n_answers"], C["lead"], C["t_first_answer"])
+    )  # fmt: skip
+    m = done[0].size
+    if not m and not entered_referral.size and not st.visit_before(t1):
         return
-    A = F.take(pos[np.lexsort((F["end"][pos], F["case"][pos]))])  # by case, then end
-    compacted(F, ~due)
-    acc_case = np.zeros(0, np.int64)
-    acc_t, acc_route, acc_correct = np.zeros(0), np.zeros(0, np.int8), np.zeros(0, bool)
-    if len(A):
-        if st.trust is not None:  # each asker learns whether each answer received was right
-            st.trust.observe_answers(C["asker"][row(A["case"])], A["exp"], A["group"], A["correct"])
-        acc_case, acc_t, acc_route, acc_correct = _combine(st, cfg, A)
+    kept_first(F, len(F) - m)
+    A = Table.wrap(ANSWER_SPEC, done)
+    if m and st.trust is not None:  # each asker learns whether each answer received was right
+        st.trust.observe_answers(C["asker"][st.rows(A["case"])], A["exp"], A["group"], A["correct"])
     # referrals made in this step, unless the case was diagnosed before they were made
     if entered_referral.size:
         k = entered_referral
-        book(k[lookup_sorted(acc_case, acc_t, k, np.inf) > C["t_ref_entry"][row(k)]])
+        book(k[lookup_sorted(acc[0], acc[1], k, np.inf) > C["t_ref_entry"][st.rows(k)]])
     # diagnosis: the earlier of an accepted answer and the referral visit (those due in this step)
-    ids = st.take_visits(t1)
     columns = (C["t_ref_dx"], C["t_dx"], C["route"], C["correct"], C["ref_correct"], C["t_esc"])
-    newly = diagnose(ids, acc_case, acc_t, acc_route, acc_correct, t1, REFERRAL, *st.row_lookup(), columns)
+    taken, newly, open_ids, closed, n_counted, n_after = diagnose_due(
+        st.visit_t, st.visit_case, t1, acc, REFERRAL, *st.row_lookup(), columns, (*st.forget_inputs(), DROPPED),
+        (A["case"], A["start"], A["end"], A["counted"], A["after_diagnosis"], C["n_counted"]),
+    )  # fmt: skip
+    st.drop_visits(taken)
     if newly.size:
         st.counters["resolved"] += int(newly.size)
-        st.forget_diagnosed(newly)
-    if len(A):  # counted towards the diagnosis (final: the cases table's n_answers), or after it
-        n_counted, n_after = settle_answers(
-            A["case"], A["start"], A["end"], A["counted"], A["after_diagnosis"], *st.row_lookup(), C["t_dx"],
-            C["n_counted"],
-        )  # fmt: skip
+        st.forgotten(open_ids, closed)
+    if m:  # counted towards the diagnosis (final: the cases table's n_answers), or after it
         st.counters["counted"] += n_counted
         st.counters["after_diagnosis"] += n_after
         st.log_finished(A)

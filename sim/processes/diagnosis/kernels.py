@@ -24,7 +24,6 @@ __all__ = [
     "due_cases",
     "eligible_members",
     "group_stock",
-    "in_sorted_ids",
     "insert_sorted",
     "item_states",
     "link_requests",
@@ -421,26 +420,6 @@ def lookup_sorted(keys: np.ndarray, values: np.ndarray, query: np.ndarray, defau
         p = min(pos[i], keys.size - 1)
         if keys[p] == query[i]:
             out[i] = values[p]
-    return out
-
-
-@njit(cache=True)
-def in_sorted_ids(x: np.ndarray, ids: np.ndarray) -> np.ndarray:
-    """Whether each of ``x`` is one of ``ids`` (sorted, distinct): a mark per id of their
-    range (its size: the caller bounds it), then one look-up per element instead of a
-    binary search."""
-    out = np.zeros(x.size, np.bool_)
-    if ids.size == 0:
-        return out
-    lo = ids[0]
-    span = ids[ids.size - 1] - lo + 1
-    mark = np.zeros(span, np.bool_)
-    for v in ids:
-        mark[v - lo] = True
-    for i in range(x.size):
-        d = x[i] - lo
-        if d >= 0 and d < span and mark[d]:
-            out[i] = True
     return out
 
 

@@ -13,14 +13,17 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from .kernels import _held_row, accept_first, combine_scores
+from .kernels import _held_row, accept_first, combine_scores, open_cases
 
 __all__ = [
     "accept_combined",
     "close_requests",
     "combine_answers",
     "diagnose",
+    "diagnose_due",
     "drop_closed",
+    "finish_answers",
+    "forget_cases",
     "open_answers",
     "relink",
     "settle_answers",
@@ -130,7 +133,7 @@ def relink(links, new_row):
             links[i] = new_row[links[i]]
 
 
-# the combination of a step's answers (``combining._combine``): the answers of open cases, their
+# the combination of a step's answers (in ``finish_answers``): the answers of open cases, their
 # running scores shifted by each row's largest, numpy's exponential and row sums, then the
 # posterior's lead and the first answer of each case that is accepted
 
@@ -228,8 +231,8 @@ def _pairwise_sum(a: np.ndarray) -> float:
 
 @njit(cache=True)
 def combine_answers(case, label, confidence, end, first_held, row_of, t_dx, rules, held_scores, cols):
-    """:func:`.combining._combine` in one pass: the finished answers (sorted by case, then
-    end) of open cases (:func:`open_answers`), their weights ``log(c K / (1 - c))`` (``c``:
+    """The combination of a step's answers in one pass: the finished answers (sorted by
+    case, then end) of open cases (:func:`open_answers`), their weights ``log(c K / (1 - c))`` (``c``:
     the answer's confidence, or ``vote_accuracy`` when ``majority``, within [1e-6, 1 -
     1e-6]), the running scores (:func:`shifted_scores`), the posterior's exponentials (the
     C library's) and row sums (as numpy sums them), and :func:`accept_combined`.
@@ -264,3 +267,134 @@ def combine_answers(case, label, confidence, end, first_held, row_of, t_dx, rule
         p, total, cs, rows, scores, n_cum, accept, min_answers, e, held_scores, c_n_answers, c_lead, t_first_answer
     )  # fmt: skip
     return idx, counted, pos, lead
+
+
+# the step's resolution (``combining.resolve``) in two passes around the referral booking:
+# the answers finished and their combination (:func:`finish_answers`), then the diagnoses,
+# the open sets and the answers' accounting (:func:`diagnose_due`)
+
+
+@njit(cache=True)
+def _take_rows(col, order, keep):
+    """``col[order]`` (a new array), then the rows ``keep`` (bool per row) of ``col`` moved
+    to its front in order, in place (as ``col[keep]``; the rows after them left as they fall)."""
+    out = np.empty(order.size, col.dtype)
+    for i in range(order.size):
+        out[i] = col[order[i]]
+    m = 0
+    for i in range(keep.size):
+        col[m] = col[i]
+        m += keep[i]
+    return out
+
+
+@njit(cache=True)
+def finish_answers(F, t1, first_held, row_of, t_dx, rules, held_scores, cols):
+    """The answers in flight (``F``: the columns of ``state.ANSWER_SPEC``, in order) that end
+    before ``t1``, taken out in the order (case, end, row) (as ``np.lexsort``), the others
+    kept in order at the front of ``F``'s columns; then, when any ended, their combination
+    (:func:`combine_answers`, with ``rules``, ``held_scores`` and ``cols``), which marks the
+    counted answers. Returns the answers finished (their columns, as ``F``'s), and the
+    case, time, route and correctness of each accepting answer (cases sorted, distinct)."""
+    case, end = F[0], F[6]
+    n = case.size
+    keep = np.empty(n, np.bool_)
+    m = 0
+    for i in range(n):
+        keep[i] = not end[i] < t1
+        m += not keep[i]
+    pos = np.empty(m, np.int64)
+    k = 0
+    for i in range(n):
+        if not keep[i]:
+            pos[k] = i
+            k += 1
+    by_end = np.argsort(end[pos], kind="mergesort")  # stable sorts: end, then case (the primary key)
+    by_case = np.argsort(case[pos[by_end]], kind="mergesort")
+    order = pos[by_end[by_case]]
+    A = (
+        _take_rows(F[0], order, keep), _take_rows(F[1], order, keep), _take_rows(F[2], order, keep),
+        _take_rows(F[3], order, keep), _take_rows(F[4], order, keep), _take_rows(F[5], order, keep),
+        _take_rows(F[6], order, keep), _take_rows(F[7], order, keep), _take_rows(F[8], order, keep),
+        _take_rows(F[9], order, keep), _take_rows(F[10], order, keep), _take_rows(F[11], order, keep),
+        _take_rows(F[12], order, keep),
+    )  # fmt: skip
+    acc_case = np.empty(0, np.int64)
+    acc_t = np.empty(0)
+    acc_route = np.empty(0, F[3].dtype)
+    acc_correct = np.empty(0, np.bool_)
+    if m:
+        a_case, a_route, a_end, a_counted = A[0], A[3], A[6], A[11]
+        idx, now_counted, at, lead = combine_answers(
+            a_case, A[7], A[8], a_end, first_held, row_of, t_dx, rules, held_scores, cols
+        )  # fmt: skip
+        for i in range(idx.size):
+            a_counted[idx[i]] = now_counted[i]
+        acc_case = np.empty(at.size, np.int64)
+        acc_t = np.empty(at.size)
+        acc_route = np.empty(at.size, a_route.dtype)
+        acc_correct = np.empty(at.size, np.bool_)
+        for j in range(at.size):
+            i = idx[at[j]]
+            acc_case[j], acc_t[j], acc_route[j] = a_case[i], a_end[i], a_route[i]
+            acc_correct[j] = lead[at[j]] == 0
+    return A, (acc_case, acc_t, acc_route, acc_correct)
+
+
+@njit(cache=True)
+def forget_cases(newly, first_held, row_of, open_ids, requests, pairs, n_req, t_dx, dropped):
+    """What the cases ``newly`` diagnosed (sorted, distinct) leave: their ids among the
+    ``open_ids`` (sorted; a merge), their open requests (:func:`close_requests`; ``requests``:
+    the head of each case's list, the next of each request, open, slots, t_post; the
+    cases' ``n_req`` and ``t_dx``) and, when some closed, the pairs of requests no longer
+    open (:func:`drop_closed`; ``pairs``: state, req). Returns the open ids kept (a new array) and the number of requests closed."""
+    head, nxt, is_open, slots, t_post = requests
+    p_state, p_req = pairs
+    kept = np.empty(open_ids.size, open_ids.dtype)
+    m = 0
+    q = 0
+    for i in range(open_ids.size):
+        v = open_ids[i]
+        while q < newly.size and newly[q] < v:
+            q += 1
+        if q < newly.size and newly[q] == v:
+            continue
+        kept[m] = v
+        m += 1
+    rows = np.empty(newly.size, np.int64)
+    for i in range(newly.size):
+        rows[i] = _held_row(newly[i], first_held, row_of)
+    closed = close_requests(head, nxt, rows, is_open, slots, t_post, t_dx, n_req)
+    if closed and p_state.size:
+        drop_closed(p_state, p_req, is_open, dropped)
+    return kept[:m].copy(), closed
+
+
+@njit(cache=True)
+def diagnose_due(visit_t, visit_case, t1, acc, referral, first_held, row_of, C, forget, answers):
+    """The diagnoses of a step and what follows them, in one pass: the referral visits due
+    before ``t1`` leave the queue (``visit_t`` sorted, NaN last; their cases sorted, those
+    held and not diagnosed kept), :func:`diagnose` (``acc``: the accepting answers of
+    :func:`finish_answers`; ``C`` as it takes them), :func:`forget_cases` of the cases
+    diagnosed (``forget``: its open ids, requests, pairs, ``n_req`` and the dropped state)
+    and :func:`settle_answers` of the answers finished (``answers``: case, start, end,
+    counted, after_diagnosis, and the cases' ``n_counted``). Returns the visits taken, the
+    cases diagnosed, the open ids kept and the requests closed (None and 0 when none was
+    diagnosed), the answers counted and those started after their case's diagnosis."""
+    t_dx = C[1]
+    k = 0
+    while k < visit_t.size and visit_t[k] < t1:
+        k += 1
+    ids = np.sort(visit_case[:k])
+    ids = ids[open_cases(ids, first_held, row_of, t_dx)]
+    acc_case, acc_t, acc_route, acc_correct = acc
+    newly = diagnose(ids, acc_case, acc_t, acc_route, acc_correct, t1, referral, first_held, row_of, C)
+    open_ids, requests, pairs, n_req, dropped = forget
+    kept, closed = open_ids, 0
+    if newly.size:
+        kept, closed = forget_cases(newly, first_held, row_of, open_ids, requests, pairs, n_req, t_dx, dropped)
+    case, start, end, counted, after, n_counted = answers
+    n_count, n_after = 0, 0
+    if case.size:
+        n_count, n_after = settle_answers(case, start, end, counted, after, first_held, row_of, t_dx, n_counted)
+    return k, newly, kept, closed, n_count, n_after

@@ -35,8 +35,9 @@ _NO_STOCK = (
 
 
 def _leave_open(st: DxState, referred: np.ndarray) -> None:
-    """At a referral a case waits for its visit (``st.take_visits``) or an answer: it leaves
-    the cases that escalate, which every step scans."""
+    """At a referral a case waits for its visit (:func:`.resolution_kernels.diagnose_due`
+    takes it from the queue) or an answer: it leaves the cases that escalate, which every
+    step scans."""
     st.open_ids = st.open_ids[~sorted_member(st.open_ids, sorted_copy(referred))]
 
 

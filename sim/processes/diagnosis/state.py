@@ -24,13 +24,12 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from ...arrays import sorted_copy, sorted_member
 from ...kernels import DistinctIds
 from ...rng_ref import GeneratorRef
 from ...table import Table
 from .config import DROPPED, NONE, PENDING
-from .kernels import in_sorted_ids, insert_sorted, link_requests, merge_open_keys, open_cases
-from .resolution_kernels import close_requests, drop_closed, relink
+from .kernels import insert_sorted, link_requests, merge_open_keys
+from .resolution_kernels import forget_cases, relink
 
 if TYPE_CHECKING:  # pragma: no cover
     from ...streaming import TableStream
@@ -56,10 +55,6 @@ __all__ = [
 #: 0.30 s with a share of 1
 ASKED_MERGE_MIN = 1 << 13
 ASKED_MERGE_SHARE = 1
-#: a mark over the range of the case ids diagnosed in a step is used (not a binary search per
-#: element) when the range spans at most this many ids per element searched, plus MARK_SPAN_MIN
-MARK_SPAN_RATIO = 4
-MARK_SPAN_MIN = 1 << 16
 #: rows of the open requests at least, before those of requests closed since are dropped
 OPEN_REQUESTS_COMPACT_MIN = 1 << 12
 
@@ -182,18 +177,20 @@ def compacted(table: Table, keep: np.ndarray) -> None:
     eight times the rows (and :data:`COMPACT_ROOM_MIN`): then a burst has passed, and they
     are cut to twice that."""
     table.keep(keep)
+    _trim(table)
+
+
+def kept_first(table: Table, n: int) -> None:
+    """:func:`compacted` of a table whose rows kept a compiled pass has moved to the front of
+    its columns in place (``n`` of them)."""
+    table.truncate(n)
+    _trim(table)
+
+
+def _trim(table: Table) -> None:
     room = 2 * max(len(table), COMPACT_ROOM_MIN)
     if table.capacity > 4 * room:
         table.shrink(room)
-
-
-def _among(x: np.ndarray, ids: np.ndarray) -> np.ndarray:
-    """Whether each of ``x`` is one of the case ids ``ids`` (sorted, distinct): by a mark
-    over their range when it is narrow next to ``x`` (the usual step: cases that arrived
-    within weeks of each other), else by binary search."""
-    if ids.size and int(ids[-1] - ids[0]) <= MARK_SPAN_RATIO * x.size + MARK_SPAN_MIN:
-        return in_sorted_ids(x, ids)
-    return sorted_member(x, ids)
 
 
 @dataclass
@@ -393,17 +390,10 @@ class DxState:
         """Whether a referral visit falls before ``t``."""
         return bool(self.visit_t.size) and bool(self.visit_t[0] < t)
 
-    def take_visits(self, t: float) -> np.ndarray:
-        """The cases not yet diagnosed whose referral visit falls before ``t`` (sorted); their
-        visits leave the queue (that of a case diagnosed by an answer meanwhile, too)."""
-        k = int(self.visit_t.searchsorted(t, side="left"))
-        ids = sorted_copy(self.visit_case[:k])
+    def drop_visits(self, k: int) -> None:
+        """The first ``k`` referral visits leave the queue (taken by a step's pass:
+        :func:`.resolution_kernels.diagnose_due`)."""
         self.visit_t, self.visit_case = self.visit_t[k:], self.visit_case[k:]
-        return ids[self._undiagnosed(ids)]
-
-    def _undiagnosed(self, ids: np.ndarray) -> np.ndarray:
-        """Bool per case id: held and not diagnosed."""
-        return open_cases(ids, self._first_held, self._row_map(), self.cases["t_dx"])
 
     def row_lookup(self) -> tuple[int, np.ndarray]:
         """What a kernel needs to find a case's row (see :func:`.kernels._case_open`): the
@@ -418,25 +408,36 @@ class DxState:
         """Drop what belongs to the cases ``newly`` diagnosed (sorted, distinct, as
         :func:`.resolution_kernels.diagnose` returns them): their open ids, pairs and open
         requests (which take no more answers; those made before the diagnosis are counted in
-        the case's ``n_req``); their asked keys go at the next merge (nobody asks about a
-        diagnosed case), once more keys were added than are kept (:data:`ASKED_MERGE_SHARE`).
-        So do those of the cases referred since: they never escalate again, so the keys kept
-        are those of the cases still consulting, not of every case waiting for a referral visit.
+        the case's ``n_req``), in one compiled pass (:func:`.resolution_kernels.forget_cases`),
+        then :meth:`forgotten`.
 
         The work is on the open sets, not on every case: the cases diagnosed in earlier
         steps were dropped then."""
-        self.open_ids = self.open_ids[~_among(self.open_ids, newly)]
-        H, P, C = self.open_requests, self.pairs, self.cases
-        closed = close_requests(
-            self._req_head, H["next"], self.rows(newly), H["open"], H["slots"], H["t_post"], C["t_dx"], C["n_req"]
-        )  # fmt: skip
+        kept, closed = forget_cases(newly, *self.row_lookup(), *self.forget_inputs(), self.cases["t_dx"], DROPPED)
+        self.forgotten(kept, closed)
+
+    def forget_inputs(self) -> tuple[np.ndarray, tuple, tuple, np.ndarray]:
+        """What :func:`.resolution_kernels.forget_cases` reads and changes: the open ids, the
+        requests' lists (head per case, next per request, open, slots, t_post), the pairs
+        (state, req) and the cases' ``n_req``."""
+        H, P = self.open_requests, self.pairs
+        requests = (self._req_head, H["next"], H["open"], H["slots"], H["t_post"])
+        return self.open_ids, requests, (P["state"], P["req"]), self.cases["n_req"]
+
+    def forgotten(self, open_ids: np.ndarray, closed: int) -> None:
+        """After the cases diagnosed in a step left the open sets (``open_ids``, the open ids
+        kept; ``closed`` requests): the rows of closed requests are dropped once they are
+        more than the open ones; the asked keys of the cases diagnosed go at the next merge
+        (nobody asks about a diagnosed case), once more keys were added than are kept
+        (:data:`ASKED_MERGE_SHARE`). So do those of the cases referred since: they never
+        escalate again, so the keys kept are those of the cases still consulting, not of
+        every case waiting for a referral visit."""
+        self.open_ids = open_ids
         self._n_open_reqs -= closed
-        if closed and len(P):  # the pairs of the requests closed now leave (those of requests
-            # closed before left then: with none closed now, none is to drop)
-            drop_closed(P["state"], P["req"], H["open"], DROPPED)
-        if len(H) > max(2 * self._n_open_reqs, OPEN_REQUESTS_COMPACT_MIN):
+        if len(self.open_requests) > max(2 * self._n_open_reqs, OPEN_REQUESTS_COMPACT_MIN):
             self._drop_closed_requests()
         if self._n_asked_new > max(self._asked.size // ASKED_MERGE_SHARE, ASKED_MERGE_MIN):
+            C = self.cases
             recent = np.sort(np.concatenate(self._asked_new), kind="stable")
             keys = merge_open_keys(
                 self._asked, recent, self.n, self._first_held, self._row_map(), C["t_dx"], C["t_ref_entry"]
