@@ -14,7 +14,7 @@ import numpy as np
 from .clock import in_hours
 from .kernels import pick_where
 
-__all__ = ["WAKING_HOURS", "at_work", "awake", "rate_and_duty", "rate_parts", "read_prob", "read_rate"]
+__all__ = ["WAKING_HOURS", "at_work", "awake", "prob_parts", "rate_and_duty", "rate_parts", "read_prob", "read_rate"]
 
 WAKING_HOURS = 16.0
 WAKE_HOUR, SLEEP_HOUR = 7.0, 23.0
@@ -100,6 +100,14 @@ def rate_parts(model) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     day, night = _day_and_night(model, "rate")
     at_day_rate = _at_day_rate(model)
     return at_day_rate, day, night, at_work(model)
+
+
+def prob_parts(model) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """What the chance to read in this step of any clinicians is made of at this hour, for
+    a compiled loop: whether each reads at the day rate, and the day and the night chances
+    (``read_prob(model, who)`` is ``day[w]`` where the first is true, else ``night[w]``)."""
+    day, night = _day_and_night(model, "prob")
+    return _at_day_rate(model), day, night
 
 
 def rate_and_duty(model, who: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

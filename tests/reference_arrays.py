@@ -456,3 +456,37 @@ def combining_resolve(st, cfg, t1, entered_referral, book):
         st.counters["counted"] += n_counted
         st.counters["after_diagnosis"] += n_after
         st.log_finished(A)
+
+
+def reading_opened(p, model):
+    """The numpy steps of :func:`sim.processes.information.reading._opened` that
+    :func:`sim.processes.information.reading_kernels.open_chats` replaced: the distinct
+    readers by ``np.unique``, a uniform each, the mask of the copies read, the queue split
+    by masks and a gather per message column."""
+    from sim.activity import read_prob
+    from sim.processes.information import kernels as K
+
+    q = p.queues
+    if q.n_pending() == 0:
+        return None
+    gone = q.gone() if p.counters["removed_posts"] else None
+    if p.config.reading == "immediate":
+        if gone is not None:
+            p.counters["removed_copies"] += int(gone.sum())
+        return q.take(gone)
+    P = q.pending
+    readers, which = np.unique(P["recv"], return_inverse=True)
+    now = (p.rng.random(readers.size) < read_prob(model)[readers])[which]
+    g = np.zeros(now.size, bool) if gone is None else gone
+    p.counters["removed_copies"] += int((g & now).sum())
+    n_held, n_messages = len(P), len(q.messages)
+    recv, msg = P["recv"], P["msg"]
+    out_recv, out_msg = recv[now & ~g], msg[now & ~g]
+    stay = ~now & ~g
+    left = int(stay.sum())
+    recv[:left], msg[:left] = recv[stay], msg[stay]
+    P.truncate(left)
+    copies = K.Copies(out_recv, *[col[out_msg] for col in q.messages.columns()])
+    q._drop_messages()
+    q._give_back(n_held, n_messages)
+    return copies

@@ -4,11 +4,15 @@ those of a queue that stores every column per copy, in the same order, whatever 
 reading and the removals (copies queued while none are pending are taken as they came),
 and the messages no copy refers to must go."""
 
+import copy
+
 import numpy as np
 import pytest
 
+from sim.kernels import DistinctIds
 from sim.processes.information import kernels as K
 from sim.processes.information import state as S
+from sim.rng_ref import GeneratorRef
 from sim.table import Table
 
 
@@ -38,6 +42,14 @@ def test_taken_copies_equal_a_queue_of_whole_copies(seed, monkeypatch):
     removed = np.zeros(0, np.int64)
     got: K.Copies | None = None
     kept: list[np.ndarray] = []
+    # the chats opened (take_opened): a generator, the chances of 1000 clinicians, and the
+    # scratch of the distinct readers over their range (a pass over its bits) or a far
+    # larger one (a sort)
+    draws = np.random.default_rng(seed + 10)
+    draws_ref = GeneratorRef(draws)
+    chances = (rng.random(1000) < 0.5, rng.random(1000).astype(np.float32), rng.random(1000).astype(np.float32) / 4)
+    scratches = (DistinctIds(1000).scratch(), DistinctIds(1000 * 2048).scratch())
+    opened = 0
     for step in range(200):
         # new posts with several copies each, and messages with one copy each
         m = int(rng.integers(0, 12)) if step != 100 else 400  # a burst of posts at step 100
@@ -71,15 +83,26 @@ def test_taken_copies_equal_a_queue_of_whole_copies(seed, monkeypatch):
             np.testing.assert_array_equal(gone, want_gone)
         else:
             gone = None
-        read = None if step % 3 != 2 else rng.random(len(flat)) < 0.3
+        read = step % 3 == 2  # some open their chats, else every copy is read
         # copies queued while none were pending are not in the tables yet; read whole, they never are
         staged = q._staged is not None
-        whole = staged and read is None and gone is None
+        whole = staged and not read and gone is None
         n_msgs = len(q._messages) + (q._staged[2].item.size if staged and not whole else 0)
         staged_takes += whole
-        got = q.take(read, gone)
-        r = np.ones(len(flat), bool) if read is None else read
         g = np.zeros(len(flat), bool) if gone is None else gone
+        if read:
+            # the reference: a uniform per distinct reader, below their day or night chance
+            before = copy.deepcopy(draws)
+            got, n_gone = q.take_opened(draws_ref, chances, gone, scratches[step % 2])
+            readers, which = np.unique(flat["recv"], return_inverse=True)
+            at_day, day, night = chances
+            r = (before.random(readers.size) < np.where(at_day[readers], day[readers], night[readers]))[which]
+            assert n_gone == int((r & g).sum())
+            assert draws.random() == before.random()  # as many draws made
+            opened += int(r.sum())
+        else:
+            got = q.take(gone)
+            r = np.ones(len(flat), bool)
         want = flat.take(r & ~g)
         flat = flat.take(~r & ~g)
         kept = [col.copy() for col in got]
@@ -94,7 +117,7 @@ def test_taken_copies_equal_a_queue_of_whole_copies(seed, monkeypatch):
             kept_before = len(q.messages)
         assert len(q.messages) <= max(2 * q._kept, S.MESSAGES_COMPACT_MIN)  # bounded by the live ones
         caps.append((q.pending.capacity, q.messages.capacity))
-    assert drops >= 3
+    assert drops >= 3 and opened > 200  # copies read by readers who opened their chats
     assert looked_up == {True, False}  # removed posts were looked up both ways
     assert staged_takes >= 20  # the queue read whole at the next step, without a pass through the tables
     # the burst grew the buffers; once it was read they were cut back
@@ -116,7 +139,7 @@ def test_copies_of_other_dtypes_are_taken_in_the_tables_dtypes():
     msgs = _messages(rng, 4, 0)._replace(weight=rng.random(4))  # float64
     recv = np.array([5, 6, 7, 8], np.int64)
     q.queue(recv, np.arange(4), msgs)
-    got = q.take(None, None)
+    got = q.take(None)
     for name, col in zip(S.DELIVERY_SPEC, got, strict=True):
         assert col.dtype == S.DELIVERY_SPEC[name], name
     np.testing.assert_array_equal(got.recv, recv)

@@ -291,3 +291,35 @@ def test_the_fused_passes_give_what_the_numpy_steps_gave(monkeypatch, case):
         assert sum(v for k, v in fast.metrics.items() if k.startswith("dx_judged_believing_answer")) > 0
         assert sum(v for k, v in fast.metrics.items() if k.startswith("dx_judged_believing_referral")) > 0
     assert fingerprint(fast) == fingerprint(slow)
+
+
+#: moderators who check every rumor post soon, and a rumor spreading from the first day: posts
+#: are removed while copies of them wait in the queue
+REMOVALS = [
+    "information.moderation.enabled=true",
+    "information.moderation.notice_prob=1",
+    "information.moderation.delay_hours=2",
+    "information.items.1.start_day=1",
+    "information.items.1.share_prob=0.6",
+]
+
+
+@pytest.mark.parametrize("extra", [[], REMOVALS], ids=["shipped", "removals"])
+def test_the_opened_chats_give_what_the_numpy_steps_gave(monkeypatch, extra):
+    """The compiled pass of the chats opened in a step (``open_chats``) and the numpy steps
+    it replaced (tests/reference_arrays.py) give the same run, as shipped and with posts
+    removed by moderators (their unread copies gone from the queue)."""
+    from sim.processes.information import reading
+
+    from . import reference_arrays
+
+    calls = []
+    scenario = sim.load_scenario(PROVINCE, [*SMALL, "run.duration_days=12", *extra])
+    fast = sim.run(scenario, seed=SEED)
+    opened = reference_arrays.reading_opened
+    monkeypatch.setattr(reading, "_opened", lambda p, model: calls.append(1) or opened(p, model))
+    slow = sim.run(scenario, seed=SEED)
+    assert len(calls) == 12 * 12 and fast.metrics["cost_reading_cny"] > 0
+    if extra:
+        assert fast.metrics["info_removed_unread_copies"] > 100
+    assert fingerprint(fast) == fingerprint(slow)

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from ...activity import read_prob
+from ...activity import prob_parts
 from ...table import Table
 from . import adoption, belief, kernels
 from .config import LITERACY_REF
@@ -56,21 +56,16 @@ def _opened(p: InformationProcess, model) -> kernels.Copies | None:
     q = p.queues
     if q.n_pending() == 0:
         return None
-    if p.config.reading == "immediate":
-        now = None  # every pending copy is read
-    else:
-        # one draw per clinician with copies waiting decides whether they open the chats
-        readers, which = p.distinct(q.pending["recv"])
-        u = p.rng.random(readers.size)
-        # the probabilities, computed for the readers alone when they are few
-        prob = read_prob(model, readers) if 4 * readers.size < model.pop.n else read_prob(model)[readers]
-        now = (u < prob)[which]
-        del which  # 8 bytes per pending copy, freed before the take (a burst holds millions)
     gone = q.gone() if p.counters["removed_posts"] else None
-    if gone is not None:
-        p.counters["removed_copies"] += int((gone if now is None else gone & now).sum())
-    # one compiled pass: the copies read out, the rest kept in order (as ``take`` then ``keep``)
-    return q.take(now, gone)
+    if p.config.reading == "immediate":  # every pending copy is read
+        if gone is not None:
+            p.counters["removed_copies"] += int(gone.sum())
+        return q.take(gone)
+    # one draw per clinician with copies waiting decides whether they open the chats, and
+    # the copies they read are taken out: one compiled pass
+    copies, n_gone = q.take_opened(p.rng_ref, prob_parts(model), gone, p.distinct.scratch())
+    p.counters["removed_copies"] += n_gone
+    return copies
 
 
 def _purge(p: InformationProcess, batch: Table, t: float) -> Table:

@@ -291,6 +291,7 @@ class RumorTrack:
 
 
 _MESSAGE_DTYPES = tuple(np.dtype(d) for d in MESSAGE_SPEC.values())
+_NONE_GONE = np.zeros(0, bool)  # no pending copy is gone (Queues.take_opened)
 
 
 def _of_spec(recv: np.ndarray, messages: kernels.Messages) -> bool:
@@ -390,11 +391,11 @@ class Queues:
         removed[in_group] = sorted_member(post[in_group], self.removed)
         return removed if per_copy else removed[msg]
 
-    def take(self, read: np.ndarray | None, gone: np.ndarray | None) -> kernels.Copies:
-        """The pending copies ``read & ~gone`` (None: all read, none gone), in order, with
-        their messages' columns; those ``~read & ~gone`` stay pending, in order."""
+    def take(self, gone: np.ndarray | None) -> kernels.Copies:
+        """Every pending copy not ``gone`` (None: none), in order, with its message's
+        columns (``reading = "immediate"``); the queue is left empty."""
         n_held = self.n_pending()
-        if read is None and gone is None:
+        if gone is None:
             if self._staged is not None:  # all of one queue read: straight from what came
                 recv, msg, messages = self._staged
                 self._staged = None
@@ -407,18 +408,35 @@ class Queues:
         else:
             self._settle()
             n = len(self._pending)
-            recv, msg, left = kernels.split_pending(
-                self._pending["recv"],
-                self._pending["msg"],
-                np.ones(n, bool) if read is None else read,
-                np.zeros(n, bool) if gone is None else gone,
-            )
+            recv, msg, left = kernels.split_pending(self._pending["recv"], self._pending["msg"], np.ones(n, bool), gone)
             self._pending.truncate(left)
         copies = kernels.Copies(recv, *[col[msg] for col in self._messages.columns()])
         n_messages = len(self._messages)
         self._drop_messages()
         self._give_back(n_held, n_messages)
         return copies
+
+    def take_opened(
+        self, rng_ref, chances: tuple, gone: np.ndarray | None, scratch: tuple
+    ) -> tuple[kernels.Copies, int]:
+        """The pending copies of the clinicians who open their chats in this step, and not
+        ``gone`` (None: none), in order, with their messages' columns; the others not gone
+        stay pending, in order: one compiled pass (:func:`.reading_kernels.open_chats`, which
+        draws a uniform per distinct reader from ``rng_ref`` and compares it with their
+        ``chances``; ``scratch``: :meth:`sim.kernels.DistinctIds.scratch`). Returns the copies
+        and how many gone copies were of clinicians who opened."""
+        from .reading_kernels import open_chats  # (numba: not imported with the package)
+
+        self._settle()
+        n_held, n_messages = len(self._pending), len(self._messages)
+        columns, left, n_gone = open_chats(
+            rng_ref, self._pending["recv"], self._pending["msg"], self._messages.columns(), chances,
+            _NONE_GONE if gone is None else gone, *scratch,
+        )  # fmt: skip
+        self._pending.truncate(left)
+        self._drop_messages()
+        self._give_back(n_held, n_messages)
+        return kernels.Copies(*columns), n_gone
 
     def _give_back(self, n_held: int, n_messages: int) -> None:
         """Every :data:`SHRINK_EVERY` takes: a table whose buffers hold more than eight times
