@@ -14,7 +14,17 @@ import numpy as np
 from .clock import in_hours
 from .kernels import pick_where
 
-__all__ = ["WAKING_HOURS", "at_work", "awake", "prob_parts", "rate_and_duty", "rate_parts", "read_prob", "read_rate"]
+__all__ = [
+    "WAKING_HOURS",
+    "at_work",
+    "awake",
+    "prob_parts",
+    "rate_and_duty",
+    "rate_parts",
+    "read_prob",
+    "read_rate",
+    "reads_by_day",
+]
 
 WAKING_HOURS = 16.0
 WAKE_HOUR, SLEEP_HOUR = 7.0, 23.0
@@ -57,13 +67,13 @@ def _day_or_night(model, kind: str, who: np.ndarray | None) -> np.ndarray:
     each clinician (or each in ``who``): their day or night value, as they are at work or
     awake now or not."""
     day, night = _day_and_night(model, kind)
-    at_day_rate = _at_day_rate(model)
+    at_day_rate = reads_by_day(model)
     if who is None:
         return np.where(at_day_rate, day, night)
     return pick_where(at_day_rate, day, night, who)
 
 
-def _at_day_rate(model) -> np.ndarray:
+def reads_by_day(model) -> np.ndarray:
     """Bool per clinician: reading at the day rate now (at work or awake), kept per hour."""
     return _hourly(model, ("day_rate",), 1, lambda: np.asarray(at_work(model) | awake(model)))
 
@@ -98,7 +108,7 @@ def rate_parts(model) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     whether each is at work (``read_rate(model, who)`` is ``day[w]`` where the first is
     true, else ``night[w]``; ``at_work(model, who)`` is the last at ``who``)."""
     day, night = _day_and_night(model, "rate")
-    at_day_rate = _at_day_rate(model)
+    at_day_rate = reads_by_day(model)
     return at_day_rate, day, night, at_work(model)
 
 
@@ -107,7 +117,7 @@ def prob_parts(model) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     a compiled loop: whether each reads at the day rate, and the day and the night chances
     (``read_prob(model, who)`` is ``day[w]`` where the first is true, else ``night[w]``)."""
     day, night = _day_and_night(model, "prob")
-    return _at_day_rate(model), day, night
+    return reads_by_day(model), day, night
 
 
 def rate_and_duty(model, who: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

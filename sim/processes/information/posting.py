@@ -19,9 +19,8 @@ from typing import TYPE_CHECKING, NamedTuple
 
 import numpy as np
 
-from ...activity import awake
+from ...activity import reads_by_day
 from ...arrays import bounded
-from ...clock import in_hours
 from ...group_index import entry_rows
 from . import draws, kernels, moderation
 from .config import ARTICLE, CONTENT, CORRECTED, CORRECTION, EVENT_KINDS, ROLE_ORDER, Src
@@ -108,7 +107,7 @@ def post(p: InformationProcess, model, t: float, dt: float) -> None:
     hetero = cfg.heterogeneity
     if hetero:
         activity = p.posting_cache.activity(p, pop)
-        up = awake(model)  # one bool, or one per clinician when members abroad keep their own hours
+        by_day = reads_by_day(model)  # at work or awake now (members abroad keep their own hours)
         night = model.config.population.night_activity
     for j in range(len(p.catalog)):
         spreaders = p.arrays.sharers(j)
@@ -117,10 +116,7 @@ def post(p: InformationProcess, model, t: float, dt: float) -> None:
         k = p.posting_cache.constants(p, j, dt)
         factor: np.ndarray | float
         if hetero:
-            on = (up if isinstance(up, bool) else up[spreaders]) | in_hours(
-                model.clock.hour, pop.work_start[spreaders], pop.work_end[spreaders]
-            )
-            factor = bounded(activity[spreaders] * np.where(on, 1.0, night), 0, 5)
+            factor = bounded(activity[spreaders] * np.where(by_day[spreaders], 1.0, night), 0, 5)
             p_post = bounded(k.p_post * factor, 0, 1).astype(np.float64)
             weight = (credibility(cfg, pop, spreaders) * k.fidelity).astype(np.float32)
         else:

@@ -230,6 +230,8 @@ class ItemArrays:
             now = np.flatnonzero(self.active[j])
         else:
             joined = self._joined.pop(j, None)
+            if joined is None and known.size == 0:
+                return known  # nobody shared, nobody may have started
             if joined is None:
                 new = _NOBODY
             else:
