@@ -319,3 +319,13 @@ def test_diagnose_due_takes_the_visits_before_the_step_end(kernel):
         n_dx += want.size
         n_skipped += int((~was_open[due]).sum())
     assert n_dx > 30 and n_skipped > 10
+
+
+@pytest.mark.parametrize("kernel", _both(RK.without_ids))
+def test_without_ids_is_the_isin_mask(kernel):
+    rng = np.random.default_rng(16)
+    for n, k in ((0, 0), (0, 3), (5, 0), (40, 12), (300, 300)):
+        ids = np.unique(rng.integers(0, 2 * n + 1, n)).astype(np.int64)
+        gone = np.sort(rng.integers(-2, 2 * n + 3, k)).astype(np.int64)  # repeats, and ids not held
+        got = kernel(ids, gone)
+        assert got.dtype == ids.dtype and np.array_equal(got, ids[~np.isin(ids, gone)])

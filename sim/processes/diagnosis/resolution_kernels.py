@@ -28,6 +28,7 @@ __all__ = [
     "relink",
     "settle_answers",
     "shifted_scores",
+    "without_ids",
 ]
 
 
@@ -350,24 +351,32 @@ def forget_cases(newly, first_held, row_of, open_ids, requests, pairs, n_req, t_
     open (:func:`drop_closed`; ``pairs``: state, req). Returns the open ids kept (a new array) and the number of requests closed."""
     head, nxt, is_open, slots, t_post = requests
     p_state, p_req = pairs
-    kept = np.empty(open_ids.size, open_ids.dtype)
-    m = 0
-    q = 0
-    for i in range(open_ids.size):
-        v = open_ids[i]
-        while q < newly.size and newly[q] < v:
-            q += 1
-        if q < newly.size and newly[q] == v:
-            continue
-        kept[m] = v
-        m += 1
+    kept = without_ids(open_ids, newly)
     rows = np.empty(newly.size, np.int64)
     for i in range(newly.size):
         rows[i] = _held_row(newly[i], first_held, row_of)
     closed = close_requests(head, nxt, rows, is_open, slots, t_post, t_dx, n_req)
     if closed and p_state.size:
         drop_closed(p_state, p_req, is_open, dropped)
-    return kept[:m].copy(), closed
+    return kept, closed
+
+
+@njit(cache=True)
+def without_ids(ids, gone):
+    """The ids of ``ids`` (sorted) not among ``gone`` (sorted), in order, as a new array:
+    ``ids[~np.isin(ids, gone)]`` by a merge."""
+    kept = np.empty(ids.size, ids.dtype)
+    m = 0
+    q = 0
+    for i in range(ids.size):
+        v = ids[i]
+        while q < gone.size and gone[q] < v:
+            q += 1
+        if q < gone.size and gone[q] == v:
+            continue
+        kept[m] = v
+        m += 1
+    return kept[:m].copy()
 
 
 @njit(cache=True)

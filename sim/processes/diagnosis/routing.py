@@ -16,11 +16,12 @@ from __future__ import annotations
 
 import numpy as np
 
-from ...arrays import sorted_copy, sorted_member, unique_first
+from ...arrays import sorted_copy, unique_first
 from ...population import SPECIALTIES
 from .config import CONTACT, GROUP, N_CASE_SPEC, NONE, REFERRAL, ROUTES, DiagnosisConfig
 from .escalation_kernels import escalate_due
 from .kernels import best_contacts, choose_groups, contact_candidates, csr_total, due_cases, eligible_members
+from .resolution_kernels import without_ids
 from .staff import Staff
 from .state import DxState
 
@@ -38,7 +39,7 @@ def _leave_open(st: DxState, referred: np.ndarray) -> None:
     """At a referral a case waits for its visit (:func:`.resolution_kernels.diagnose_due`
     takes it from the queue) or an answer: it leaves the cases that escalate, which every
     step scans."""
-    st.open_ids = st.open_ids[~sorted_member(st.open_ids, sorted_copy(referred))]
+    st.open_ids = without_ids(st.open_ids, sorted_copy(referred))
 
 
 def chain_next(cfg: DiagnosisConfig) -> np.ndarray:
