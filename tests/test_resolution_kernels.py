@@ -329,3 +329,26 @@ def test_without_ids_is_the_isin_mask(kernel):
         gone = np.sort(rng.integers(-2, 2 * n + 3, k)).astype(np.int64)  # repeats, and ids not held
         got = kernel(ids, gone)
         assert got.dtype == ids.dtype and np.array_equal(got, ids[~np.isin(ids, gone)])
+
+
+@pytest.mark.parametrize("kernel", _both(RK.settle_dropped))
+def test_settle_dropped_keeps_the_pairs_not_dropped_once_half_are(kernel):
+    """The pairs' columns (``state.PAIR_SPEC``, in order) lose the dropped rows, the others
+    kept in order, when at least half the rows are dropped (or any, forced); else none."""
+    from sim.processes.diagnosis.state import PAIR_SPEC
+
+    rng = np.random.default_rng(18)
+    for n, share, force in ((0, 0.5, False), (10, 0.0, True), (40, 0.3, False), (40, 0.3, True), (41, 0.6, False)):
+        state = np.where(rng.random(n) < share, 9, rng.integers(0, 3, n)).astype(np.int8)
+        values = {
+            "req": rng.integers(0, 99, n), "exp": rng.integers(0, 50, n), "state": state, "ready": rng.random(n),
+            "quality": rng.random(n), "willing": rng.random(n) < 0.5,
+        }  # fmt: skip
+        cols = tuple(np.asarray(values[k], dt) for k, dt in PAIR_SPEC.items())
+        gone = cols[2] == 9
+        settle = gone.any() and (force or 2 * gone.sum() >= n)
+        want = [c[~gone].copy() if settle else c.copy() for c in cols]
+        left = kernel(cols, 9, force)
+        assert left == want[0].size
+        for c, w in zip(cols, want, strict=True):
+            assert np.array_equal(c[:left], w)

@@ -27,6 +27,7 @@ __all__ = [
     "open_answers",
     "relink",
     "settle_answers",
+    "settle_dropped",
     "shifted_scores",
     "without_ids",
 ]
@@ -407,3 +408,24 @@ def diagnose_due(visit_t, visit_case, t1, acc, referral, first_held, row_of, C, 
     if case.size:
         n_count, n_after = settle_answers(case, start, end, counted, after, first_held, row_of, t_dx, n_counted)
     return k, newly, kept, closed, n_count, n_after
+
+
+@njit(cache=True)
+def settle_dropped(pairs, dropped, force):
+    """The pairs (``pairs``: the columns of ``state.PAIR_SPEC``, in order) in state
+    ``dropped`` leave when they are at least half the rows, or any with ``force``: the
+    others are moved to the front of every column, in order, in place. Returns the rows left."""
+    req, exp, state, ready, quality, willing = pairs
+    n = state.size
+    k = 0
+    for i in range(n):
+        k += state[i] == dropped
+    if k == 0 or not (force or 2 * k >= n):
+        return n
+    m = 0
+    for i in range(n):
+        if state[i] != dropped:
+            req[m], exp[m], state[m] = req[i], exp[i], state[i]
+            ready[m], quality[m], willing[m] = ready[i], quality[i], willing[i]
+            m += 1
+    return m

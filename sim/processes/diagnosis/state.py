@@ -29,7 +29,7 @@ from ...rng_ref import GeneratorRef
 from ...table import Table
 from .config import DROPPED, NONE, PENDING
 from .kernels import insert_sorted, link_requests, merge_open_keys
-from .resolution_kernels import forget_cases, relink
+from .resolution_kernels import forget_cases, relink, settle_dropped
 
 if TYPE_CHECKING:  # pragma: no cover
     from ...streaming import TableStream
@@ -361,10 +361,9 @@ class DxState:
         any, with ``force``)."""
         P = self.pairs
         if len(P):
-            gone = P["state"] == DROPPED
-            k = int(np.count_nonzero(gone))
-            if k and (force or 2 * k >= len(P)):
-                compacted(P, ~gone)
+            left = settle_dropped(P.columns(), DROPPED, force)  # one compiled pass
+            if left < len(P):
+                kept_first(P, left)
 
     def n_open_pairs(self) -> int:
         """The (request, member) pairs not yet answered, declined or dropped."""
