@@ -23,6 +23,7 @@ __all__ = [
     "DistinctIds",
     "close_gaps",
     "compact_in_place",
+    "distinct_bits",
     "first_descent",
     "insert_in_place",
     "membership_index",
@@ -314,6 +315,18 @@ def unique_inverse_bits(values: np.ndarray, words: np.ndarray, slot: np.ndarray)
     value sets its bit in ``words`` (uint64, all zero on entry and left so), and a pass over
     the words visits the set bits in order (a word at a time: 64 ids for one test), giving
     each distinct value its position; ``slot`` (ints, one per id) is scratch."""
+    uniq = distinct_bits(values, words, slot)
+    inv = np.empty(values.size, np.int64)
+    for i in range(values.size):
+        inv[i] = slot[values[i]]
+    return uniq, inv
+
+
+@njit(cache=True)
+def distinct_bits(values: np.ndarray, words: np.ndarray, slot: np.ndarray) -> np.ndarray:
+    """The distinct values of :func:`unique_inverse_bits`, sorted, each value's position
+    among them left in ``slot[value]`` (no inverse array: a caller with many values looks
+    their positions up there)."""
     one = np.uint64(1)
     for i in range(values.size):
         v = values[i]
@@ -331,10 +344,7 @@ def unique_inverse_bits(values: np.ndarray, words: np.ndarray, slot: np.ndarray)
             uniq[k] = v
             k += 1
             x &= x - one
-    inv = np.empty(values.size, np.int64)
-    for i in range(values.size):
-        inv[i] = slot[values[i]]
-    return uniq[:k].copy(), inv
+    return uniq[:k].copy()
 
 
 #: a list of ids at least ``1 / DENSE_UNIQUE_RATIO`` as long as the range is made distinct by a

@@ -970,6 +970,7 @@ def test_unique_kernels_equal_np_unique(compiled):
                     u2, inv2 = bits(v, words, slot)
                 assert np.array_equal(u2, u_ref) and u2.dtype == u_ref.dtype
                 assert np.array_equal(inv2, inv_ref) and inv2.dtype == inv_ref.dtype
+                assert np.array_equal(slot[u_ref], np.arange(u_ref.size))  # each value's position (distinct_bits)
                 assert not words.any()  # left as it came, for the next call
 
 

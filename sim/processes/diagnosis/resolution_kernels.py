@@ -234,9 +234,9 @@ def _pairwise_sum(a: np.ndarray) -> float:
 @njit(cache=True)
 def combine_answers(case, label, confidence, end, first_held, row_of, t_dx, rules, held_scores, cols):
     """The combination of a step's answers in one pass: the finished answers (sorted by
-    case, then end) of open cases (:func:`open_answers`), their weights ``log(c K / (1 - c))`` (``c``:
-    the answer's confidence, or ``vote_accuracy`` when ``majority``, within [1e-6, 1 -
-    1e-6]), the running scores (:func:`shifted_scores`), the posterior's exponentials (the
+    case, then end) of open cases (:func:`open_answers`), their weights ``log(c K / (1 -
+    c))`` (``c``: the answer's confidence, or ``vote_accuracy`` when ``majority``, within
+    [1e-6, 1 - 1e-6]), the running scores (:func:`shifted_scores`), the posterior's exponentials (the
     C library's) and row sums (as numpy sums them), and :func:`accept_combined`.
 
     ``rules``: (majority, vote_accuracy, labels, accept_confidence, min_answers); ``cols``:
@@ -349,7 +349,8 @@ def forget_cases(newly, first_held, row_of, open_ids, requests, pairs, n_req, t_
     ``open_ids`` (sorted; a merge), their open requests (:func:`close_requests`; ``requests``:
     the head of each case's list, the next of each request, open, slots, t_post; the
     cases' ``n_req`` and ``t_dx``) and, when some closed, the pairs of requests no longer
-    open (:func:`drop_closed`; ``pairs``: state, req). Returns the open ids kept (a new array) and the number of requests closed."""
+    open (:func:`drop_closed`; ``pairs``: state, req). Returns the open ids kept (a new
+    array) and the number of requests closed."""
     head, nxt, is_open, slots, t_post = requests
     p_state, p_req = pairs
     kept = without_ids(open_ids, newly)
@@ -389,8 +390,9 @@ def diagnose_due(visit_t, visit_case, t1, acc, referral, first_held, row_of, C, 
     diagnosed (``forget``: its open ids, requests, pairs, ``n_req`` and the dropped state)
     and :func:`settle_answers` of the answers finished (``answers``: case, start, end,
     counted, after_diagnosis, and the cases' ``n_counted``). Returns the visits taken, the
-    cases diagnosed, the open ids kept and the requests closed (None and 0 when none was
-    diagnosed), the answers counted and those started after their case's diagnosis."""
+    cases diagnosed, the open ids kept and the requests closed (the open ids as they were and
+    0 when none was diagnosed), the answers counted and those started after their case's
+    diagnosis."""
     t_dx = C[1]
     k = 0
     while k < visit_t.size and visit_t[k] < t1:

@@ -13,7 +13,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from ...kernels import DENSE_UNIQUE_RATIO, unique_inverse, unique_inverse_bits
+from ...kernels import DENSE_UNIQUE_RATIO, distinct_bits, unique_inverse
 from ...rng_ref import as_generator
 
 __all__ = ["open_chats"]
@@ -37,10 +37,13 @@ def open_chats(rng_ref, recv, msg, messages, chances, gone, words, slot):
     at_day_rate, day, night = chances
     item, stance, sender, group, post, t, weight = messages
     n = recv.size
-    if n * DENSE_UNIQUE_RATIO < slot.size:
+    # each copy's reader among the distinct: by the inverse of the sort (few copies), or
+    # looked up in ``slot`` (no array of a position per copy: a burst holds millions)
+    by_sort = n * DENSE_UNIQUE_RATIO < slot.size
+    if by_sort:
         readers, which = unique_inverse(recv)
     else:
-        readers, which = unique_inverse_bits(recv, words, slot)
+        readers, which = distinct_bits(recv, words, slot), np.empty(0, np.int64)
     gen = as_generator(rng_ref)
     opens = np.empty(readers.size, np.bool_)
     for k in range(readers.size):
@@ -51,7 +54,7 @@ def open_chats(rng_ref, recv, msg, messages, chances, gone, words, slot):
     n_read = 0
     n_gone = 0
     for i in range(n):
-        if opens[which[i]]:
+        if opens[which[i] if by_sort else slot[recv[i]]]:
             if any_gone and gone[i]:
                 n_gone += 1
             else:
@@ -69,7 +72,7 @@ def open_chats(rng_ref, recv, msg, messages, chances, gone, words, slot):
     for i in range(n):
         if any_gone and gone[i]:
             continue
-        if opens[which[i]]:
+        if opens[which[i] if by_sort else slot[recv[i]]]:
             r = msg[i]
             out_recv[j], out_item[j], out_stance[j], out_sender[j] = recv[i], item[r], stance[r], sender[r]
             out_group[j], out_post[j], out_t[j], out_weight[j] = group[r], post[r], t[r], weight[r]
