@@ -894,7 +894,7 @@ def test_lookup_sorted_equals_lookup(kernel):
 
 
 def _open_reference(case, first_held, row_of, t_dx):
-    """Whether each case is held and not diagnosed, as ``DxState._undiagnosed`` computed it."""
+    """Whether each case is held and not diagnosed, as the numpy steps before ``open_cases`` computed it."""
     if row_of.size == 0:
         return np.isnan(t_dx[case])
     off = case - first_held
