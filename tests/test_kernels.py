@@ -502,27 +502,6 @@ def test_one_source_considers_on_becoming_aware_when_the_text_comes_with_it():
 
 
 @pytest.mark.parametrize("compiled", [True, False])
-def test_split_pending_is_take_then_keep(compiled):
-    from sim.processes.information.state import PENDING_SPEC
-    from sim.table import Table
-
-    split = K.split_pending if compiled else K.split_pending.py_func
-    rng = np.random.default_rng(21)
-    for n in (0, 1, 50, 400):
-        tab = Table(PENDING_SPEC)
-        tab.append({name: rng.integers(0, 99, n) for name in PENDING_SPEC})
-        read, gone = rng.random(n) < 0.4, rng.random(n) < 0.2
-        if n == 400:
-            read[:30] = gone[:30] = False  # rows that stay where they are
-        want_read, want_left = tab.take(read & ~gone), tab.take(~read & ~gone)
-        recv, msg, left = split(*tab.columns(), read, gone)
-        assert left == len(want_left)
-        for name, col in (("recv", recv), ("msg", msg)):
-            assert np.array_equal(col, want_read[name]) and col.dtype == want_read[name].dtype
-            assert np.array_equal(tab[name][:left], want_left[name])
-
-
-@pytest.mark.parametrize("compiled", [True, False])
 def test_rumor_transitions_equal_the_masks(compiled):
     kernel = D.rumor_transitions if compiled else D.rumor_transitions.py_func
     rng = np.random.default_rng(22)

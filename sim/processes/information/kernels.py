@@ -55,7 +55,6 @@ __all__ = [
     "post_in_groups",
     "posting_trials",
     "read_guideline",
-    "split_pending",
     "with_copies",
 ]
 
@@ -560,31 +559,3 @@ def read_guideline(u, order, copies, item, rules, uptake, literacy, t, rng=None)
             rng.random(d)
             left -= d
     return aware_at[:n_aware], adopt_at[:n_adopt], consider_at[:n_consider]
-
-
-@njit(cache=True)
-def split_pending(recv, msg, read, gone):
-    """One pass over the pending copies (views of the queue's columns ``recv`` and ``msg``):
-    the rows ``read & ~gone``, in order, as new arrays, and the rows ``~read & ~gone``
-    moved in order to the front of the columns (in place); returns (the readers and the
-    messages of the copies read, how many rows are left)."""
-    n = read.size
-    n_read = 0
-    for i in range(n):
-        if read[i] and not gone[i]:
-            n_read += 1
-    out_recv = np.empty(n_read, recv.dtype)
-    out_msg = np.empty(n_read, msg.dtype)
-    j = 0
-    m = 0
-    for i in range(n):
-        if gone[i]:
-            continue
-        if read[i]:
-            out_recv[j], out_msg[j] = recv[i], msg[i]
-            j += 1
-        else:
-            if m != i:  # rows before the first read or gone one stay where they are
-                recv[m], msg[m] = recv[i], msg[i]
-            m += 1
-    return out_recv, out_msg, m

@@ -67,6 +67,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from ...activity import prob_parts
 from ...components import Component
 from ...kernels import DistinctIds, merge_where
 from ...rng_ref import GeneratorRef
@@ -75,6 +76,7 @@ from . import adoption, belief, kernels, moderation, outputs, posting, reading, 
 from .census import census
 from .config import BELIEVES, CORRECTED, LITERACY_REF, STATE_NAMES, InformationConfig, ItemConfig
 from .outputs import EventLog
+from .reading_kernels import open_chats
 from .state import COUNTERS, DELIVERY_SPEC, Catalog, ItemArrays, ItemSettings, Queues, RumorTrack
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -151,7 +153,10 @@ class InformationProcess(Component):
         kernels.log_no_notice(0.5)  # (draws.notice_gaps)
         kernels.with_copies(none, 0)
         kernels.message_columns(none, sharers, empty.group, stamp, none)
-        kernels.split_pending(empty.recv, empty.recv, np.zeros(0, bool), np.zeros(0, bool))
+        pending = self.queues.pending
+        no_words, no_slot = np.zeros(1, np.uint64), np.zeros(1, np.int32)
+        open_chats(ref, pending["recv"], pending["msg"], self.queues.messages.columns(), prob_parts(model),
+                   np.zeros(0, bool), no_words, no_slot)  # fmt: skip
         rules = kernels.ReadRules(0.5, 0.0, True, 0.1, 2, 3, LITERACY_REF)
         uptake = self.arrays.uptake(0, True, False, model.pop.paywall)
         for draws in (None, rng):  # the uniforms drawn beforehand, or a block at a time

@@ -25,6 +25,7 @@ from ...kernels import merge_where
 from ...table import Table
 from . import kernels
 from .config import BELIEVES, ROLE_ORDER, SPREAD_FIELDS, InformationConfig, ItemConfig
+from .reading_kernels import open_chats
 
 __all__ = [
     "COUNTERS",
@@ -409,9 +410,9 @@ class Queues:
             self._pending.clear()
         else:
             self._settle()
-            n = len(self._pending)
-            recv, msg, left = kernels.split_pending(self._pending["recv"], self._pending["msg"], np.ones(n, bool), gone)
-            self._pending.truncate(left)
+            kept = ~gone
+            recv, msg = self._pending["recv"][kept], self._pending["msg"][kept]
+            self._pending.clear()
         copies = kernels.Copies(recv, *[col[msg] for col in self._messages.columns()])
         n_messages = len(self._messages)
         self._drop_messages()
@@ -427,8 +428,6 @@ class Queues:
         draws a uniform per distinct reader from ``rng_ref`` and compares it with their
         ``chances``; ``scratch``: :meth:`sim.kernels.DistinctIds.scratch`). Returns the copies
         and how many gone copies were of clinicians who opened."""
-        from .reading_kernels import open_chats  # (numba: not imported with the package)
-
         self._settle()
         n_held, n_messages = len(self._pending), len(self._messages)
         columns, left, n_gone = open_chats(
