@@ -96,10 +96,16 @@ class Population:
         return np.digitize(self.fac_beds, [BED_RANGES["secondary"][0], BED_RANGES["tertiary"][0]]).astype(np.int8)
 
     def facility_staff(self) -> tuple[np.ndarray, np.ndarray]:
-        """CSR of clinicians by facility: (indptr, clinician ids)."""
+        """CSR of clinicians by facility: (indptr, clinician ids), made once (clinicians do
+        not move; the network process asks for it daily) and read-only."""
+        return self._facility_staff
+
+    @cached_property
+    def _facility_staff(self) -> tuple[np.ndarray, np.ndarray]:
         order = np.argsort(self.facility, kind="stable").astype(np.int32)
         counts = np.bincount(self.facility, minlength=self.n_facilities)
         indptr = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
+        order.flags.writeable = indptr.flags.writeable = False
         return indptr, order
 
     def ancestor(self, levels: int) -> np.ndarray:
