@@ -39,6 +39,20 @@ def test_every_clinician_has_a_facility(built):
     assert np.bincount(pop.facility, minlength=pop.n_facilities).min() >= 1
 
 
+def test_facility_staff_lists_each_facilitys_clinicians_once_made(built):
+    """The facility -> staff index: each facility's clinicians, ascending; made once and
+    handed out read-only (the daily invitations read it)."""
+    _, pop, _ = built
+    indptr, staff = pop.facility_staff()
+    assert indptr.size == pop.n_facilities + 1 and indptr[-1] == pop.n
+    for f in range(pop.n_facilities):
+        assert np.array_equal(staff[indptr[f] : indptr[f + 1]], np.flatnonzero(pop.facility == f))
+    again = pop.facility_staff()
+    assert again[0] is indptr and again[1] is staff
+    with pytest.raises(ValueError):
+        staff[0] = 0
+
+
 def test_tiers_agree_with_beds(built):
     _, pop, _ = built
     np.testing.assert_array_equal(pop.tier_of_beds(), pop.fac_tier)
