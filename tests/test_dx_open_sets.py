@@ -9,6 +9,7 @@ import pytest
 from sim.arrays import sorted_member
 from sim.processes.diagnosis import state as S
 from sim.processes.diagnosis.config import CONTACT, DROPPED
+from sim.processes.diagnosis.resolution_kernels import forget_cases
 
 
 def _not_asked(st, cases, members):
@@ -58,7 +59,9 @@ def test_open_sets_and_asked_keys_follow_the_diagnoses(monkeypatch, streamed):
         # some diagnosed before this step's request about them (it then does not count)
         st.cases["t_dx"][st.rows(newly)] = float(step) + np.where(rng.random(newly.size) < 0.3, -0.5, 0.5)
         before, h_before = st._asked.size, len(st.open_requests)
-        st.forget_diagnosed(newly)
+        # what a step's diagnosis pass does (resolution_kernels.diagnose_due), then the state's upkeep
+        kept, closed = forget_cases(newly, *st.row_lookup(), *st.forget_inputs(), st.cases["t_dx"], DROPPED)
+        st.forgotten(kept, closed)
         st.settle_pairs()  # as the process does at the end of a step
         merges += st._asked.size != before
         t_dx = st.cases["t_dx"]

@@ -29,7 +29,7 @@ from ...rng_ref import GeneratorRef
 from ...table import Table
 from .config import DROPPED, NONE, PENDING
 from .kernels import insert_sorted, link_requests, merge_open_keys
-from .resolution_kernels import forget_cases, relink, settle_dropped
+from .resolution_kernels import relink, settle_dropped
 
 if TYPE_CHECKING:  # pragma: no cover
     from ...streaming import TableStream
@@ -51,8 +51,8 @@ __all__ = [
 #: least ASKED_MERGE_MIN, and more than the keys it holds divided by ASKED_MERGE_SHARE (a merge
 #: passes over all of them; those added since are searched as a second sorted run meanwhile).
 #: At a million clinicians a quarter of the keys held came in about a step: with a share of 4
-#: the merge ran nearly every step, and forget_diagnosed took 0.45-0.50 s of 30 days against
-#: 0.30 s with a share of 1
+#: the merge ran nearly every step, and the forgetting of the diagnosed cases took 0.45-0.50 s
+#: of 30 days against 0.30 s with a share of 1
 ASKED_MERGE_MIN = 1 << 13
 ASKED_MERGE_SHARE = 1
 #: rows of the open requests at least, before those of requests closed since are dropped
@@ -114,7 +114,7 @@ CASE_COLUMNS: dict[str, tuple] = {
     "concerns": (np.int32, 0),  # bit k: the k-th item about a condition concerns the case (.care)
     "h_info": (np.int8, 0),  # the treating clinician's information state for it (.care.HANDLER_STATES)
     "belief_delay": (np.float64, 0.0),  # days its escalation was held back by a belief
-    "n_req": (np.int32, 0),  # requests made before its diagnosis, counted when it is diagnosed (forget_diagnosed)
+    "n_req": (np.int32, 0),  # requests made before its diagnosis, counted at it (resolution_kernels.forget_cases)
 }
 # every request of the run, by id
 REQUEST_SPEC = {
@@ -403,22 +403,12 @@ class DxState:
         """The row map of the kernels: empty until cases were written out (row = id)."""
         return self._row_of if self.n_written else self._row_of[:0]
 
-    def forget_diagnosed(self, newly: np.ndarray) -> None:
-        """Drop what belongs to the cases ``newly`` diagnosed (sorted, distinct, as
-        :func:`.resolution_kernels.diagnose` returns them): their open ids, pairs and open
-        requests (which take no more answers; those made before the diagnosis are counted in
-        the case's ``n_req``), in one compiled pass (:func:`.resolution_kernels.forget_cases`),
-        then :meth:`forgotten`.
-
-        The work is on the open sets, not on every case: the cases diagnosed in earlier
-        steps were dropped then."""
-        kept, closed = forget_cases(newly, *self.row_lookup(), *self.forget_inputs(), self.cases["t_dx"], DROPPED)
-        self.forgotten(kept, closed)
-
     def forget_inputs(self) -> tuple[np.ndarray, tuple, tuple, np.ndarray]:
-        """What :func:`.resolution_kernels.forget_cases` reads and changes: the open ids, the
-        requests' lists (head per case, next per request, open, slots, t_post), the pairs
-        (state, req) and the cases' ``n_req``."""
+        """What :func:`.resolution_kernels.forget_cases` reads and changes when cases are
+        diagnosed (their open ids, pairs and open requests leave; those made before the
+        diagnosis are counted in the case's ``n_req``): the open ids, the requests' lists
+        (head per case, next per request, open, slots, t_post), the pairs (state, req) and
+        the cases' ``n_req``. The work is on the open sets, not on every case."""
         H, P = self.open_requests, self.pairs
         requests = (self._req_head, H["next"], H["open"], H["slots"], H["t_post"])
         return self.open_ids, requests, (P["state"], P["req"]), self.cases["n_req"]
