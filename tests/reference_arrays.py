@@ -411,7 +411,7 @@ def combining_resolve(st, cfg, t1, entered_referral, book):
     from sim.processes.diagnosis import resolution_kernels as RZ
     from sim.processes.diagnosis.config import DROPPED, REFERRAL
     from sim.processes.diagnosis.kernels import lookup_sorted, open_cases
-    from sim.processes.diagnosis.state import compacted
+    from sim.processes.diagnosis.state import kept_first
 
     C, row = st.cases, st.rows
     F = st.inflight
@@ -420,7 +420,8 @@ def combining_resolve(st, cfg, t1, entered_referral, book):
     if not pos.size and not entered_referral.size and not st.visit_before(t1):
         return
     A = F.take(pos[np.lexsort((F["end"][pos], F["case"][pos]))])  # by case, then end
-    compacted(F, ~due)
+    F.keep(~due)
+    kept_first(F, len(F))  # (the room given back as the model does)
     acc_case = np.zeros(0, np.int64)
     acc_t, acc_route, acc_correct = np.zeros(0), np.zeros(0, np.int8), np.zeros(0, bool)
     if len(A):

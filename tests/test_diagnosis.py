@@ -806,21 +806,28 @@ def test_parallel_escalation_case_passes():
 
 
 def test_compacted_tables_keep_their_room_until_a_burst_has_passed():
-    """The pairs and the answers in flight are compacted in place: the rows kept are those of
-    the mask, in order; the buffers keep their room, and give it back once they hold more
-    than eight times the rows (and the floor)."""
-    from sim.processes.diagnosis.state import COMPACT_ROOM_MIN, PAIR_SPEC, compacted
+    """The pairs (and the answers in flight) are compacted in place, by a compiled pass and
+    ``kept_first``: the rows kept are those not dropped, in order; the buffers keep their
+    room, and give it back once they hold more than eight times the rows (and the floor)."""
+    from sim.processes.diagnosis.config import DROPPED
+    from sim.processes.diagnosis.resolution_kernels import settle_dropped
+    from sim.processes.diagnosis.state import COMPACT_ROOM_MIN, PAIR_SPEC, kept_first
     from sim.table import Table
+
+    def settle(t: Table, gone: np.ndarray) -> None:  # as DxState.settle_pairs does
+        t["state"][gone] = DROPPED
+        kept_first(t, settle_dropped(t.columns(), DROPPED, True))
 
     t = Table(PAIR_SPEC)
     n = 20 * COMPACT_ROOM_MIN
     t.append(req=np.arange(n), exp=np.arange(n) % 7, state=0, ready=0.5, quality=1.0, willing=False)
     cap = t.capacity
     keep = np.arange(n) % 3 != 0
-    compacted(t, keep)
+    settle(t, ~keep)
     assert np.array_equal(t["req"], np.arange(n)[keep]) and t.capacity == cap  # room kept
-    compacted(t, np.arange(len(t)) < 10)  # the burst has passed
+    settle(t, np.arange(len(t)) >= 10)  # the burst has passed
     assert len(t) == 10 and np.array_equal(t["req"], np.arange(n)[keep][:10])
+    assert np.array_equal(t["exp"], (np.arange(n) % 7)[keep][:10]) and (t["state"] == 0).all()
     assert t.capacity == 2 * COMPACT_ROOM_MIN
 
 

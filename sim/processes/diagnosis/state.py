@@ -44,7 +44,6 @@ __all__ = [
     "REQUEST_SPEC",
     "DxState",
     "Experts",
-    "compacted",
 ]
 
 #: keys added to the asked set before it is merged and its keys of diagnosed cases dropped: at
@@ -167,27 +166,17 @@ def _case_table() -> Table:
     return _new_table({name: dtype for name, (dtype, _) in CASE_COLUMNS.items()}, CASE_DEFAULTS)
 
 
-#: rows a compacted table keeps room for at least (see :func:`compacted`)
+#: rows a compacted table keeps room for at least (see :func:`kept_first`)
 COMPACT_ROOM_MIN = 1 << 14
 
 
-def compacted(table: Table, keep: np.ndarray) -> None:
-    """Keep the rows ``keep`` of a table held from step to step (pairs, answers in flight) in
-    place: its buffers keep their room for the next appends, unless they hold more than
-    eight times the rows (and :data:`COMPACT_ROOM_MIN`): then a burst has passed, and they
-    are cut to twice that."""
-    table.keep(keep)
-    _trim(table)
-
-
 def kept_first(table: Table, n: int) -> None:
-    """:func:`compacted` of a table whose rows kept a compiled pass has moved to the front of
-    its columns in place (``n`` of them)."""
+    """Keep the first ``n`` rows of a table held from step to step (pairs, answers in flight),
+    whose kept rows a compiled pass has moved to the front of its columns in place: its
+    buffers keep their room for the next appends, unless they hold more than eight times the
+    rows (and :data:`COMPACT_ROOM_MIN`): then a burst has passed, and they are cut to twice
+    that."""
     table.truncate(n)
-    _trim(table)
-
-
-def _trim(table: Table) -> None:
     room = 2 * max(len(table), COMPACT_ROOM_MIN)
     if table.capacity > 4 * room:
         table.shrink(room)
