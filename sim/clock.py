@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -20,6 +20,8 @@ class Clock:
     step_days: float
     start_hour: float = 0.0
     step: int = 0
+    #: (step, step_days, start_hour, hour) of the last ``hour`` asked
+    _hour: tuple = field(default=(-1, 0.0, 0.0, 0.0), init=False, repr=False, compare=False)
 
     @property
     def t(self) -> float:
@@ -34,8 +36,13 @@ class Clock:
         floating point (2 h = 0.08333... days) put the middle of a 2-hour step at 16.999... h on
         some days and 17.0 on others, so a clinician whose shift ends at 17:00 was on duty at
         that step on some days only (and the per-hour caches held dozens of hours, not 12)."""
+        memo = self._hour
+        if memo[0] == self.step and memo[1] == self.step_days and memo[2] == self.start_hour:
+            return memo[3]  # asked several times a step: made once
         step_hours = round(self.step_days * 24.0, 9)
-        return (self.start_hour + (self.step + 0.5) * step_hours) % 24.0
+        hour = (self.start_hour + (self.step + 0.5) * step_hours) % 24.0
+        self._hour = (self.step, self.step_days, self.start_hour, hour)
+        return hour
 
     def is_night(self, night_start: float = 23.0, night_end: float = 7.0) -> bool:
         h = self.hour

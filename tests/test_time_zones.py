@@ -144,6 +144,23 @@ def test_the_clock_hour_is_exact_all_year(step_minutes, hours):
     assert sorted(seen) == hours
 
 
+def test_the_clock_hour_follows_the_step_and_the_settings_once_asked():
+    """The hour is made once a step and kept: it is made again when the step, the step length
+    or the start hour changes, whoever changes them (a test sets ``step`` itself)."""
+    from sim.clock import Clock
+
+    clock = Clock(step_days=2 / 24, start_hour=8.0)
+    assert clock.hour == 9.0 and clock.hour == 9.0
+    clock.advance()
+    assert clock.hour == 11.0
+    clock.step = 8
+    assert clock.hour == 1.0  # 8 + 8.5 * 2 = 25 -> 1 o'clock
+    clock.step_days = 1 / 24
+    assert clock.hour == 16.5
+    clock.start_hour = 0.0
+    assert clock.hour == 8.5
+
+
 def _as_computed_alone(model, who):
     """The read rate and the chance to read in a step as computed for ``who`` alone (the
     float32 operations the values kept per run and per hour must reproduce)."""

@@ -53,6 +53,7 @@ class ReportingProcess(Component):
         self.worked = np.zeros(k)  # hours counted toward the current hop
         self.need = np.full(k, np.nan)  # hours the current hop takes
         self.reached = np.full((k, len(LEVELS)), np.nan)  # day each level was reached
+        self._first_start = float(self.start.min()) if k else np.inf  # no chain runs before it
 
     def _hop(self, level: int) -> float:
         median = float(getattr(self.config.hop_hours, LEVELS[level]))
@@ -60,11 +61,11 @@ class ReportingProcess(Component):
         return median * float(np.exp(sigma * self.rng.standard_normal())) if sigma > 0 else median
 
     def step(self, model: QunModel) -> None:
-        if not self.items:
-            return
         clock, cfg = model.clock, self.config
         t0 = model.t
         t1 = t0 + clock.step_days
+        if not t1 > self._first_start or self.idle():  # (no case report, none released yet, or all done)
+            return
         pop_cfg = model.config.population
         on_duty = not cfg.working_hours_only or bool(
             in_hours(clock.hour, np.array([pop_cfg.work_start_hour]), np.array([pop_cfg.work_end_hour]))[0]
