@@ -115,7 +115,7 @@ class Table:
                 if not v.ndim:
                     continue
                 size = v.size
-            elif isinstance(v, (int, float, np.generic)) or not np.ndim(v):
+            elif type(v) is int or type(v) is float or isinstance(v, np.generic) or not np.ndim(v):
                 continue
             else:
                 size = np.size(v)
@@ -220,15 +220,27 @@ class Table:
         themselves, without copying them: they must be 1-d, of one length and of the
         spec's dtypes. The table then owns them (it writes into them on ``keep`` and
         replaces them when it grows): hand over fresh arrays only."""
-        spec = _normalized(spec)
+        known = _WRAPPED.get(id(spec))
+        if known is None or known[0] is not spec:  # (a spec is a constant: normalized once)
+            norm = _normalized(spec)
+            known = _WRAPPED[id(spec)] = (spec, norm, tuple(norm.values()))
+        _, spec, dtypes = known
+        # the usual case in one pass (this is on hot paths); anything else is told apart below
+        if len(columns) == len(dtypes) and type(columns[0]) is np.ndarray:
+            shape = columns[0].shape
+            if len(shape) == 1 and all(
+                type(v) is np.ndarray and v.shape == shape and v.dtype == d
+                for v, d in zip(columns, dtypes, strict=True)
+            ):
+                return cls._of(spec, dict(zip(spec, columns, strict=True)), shape[0])
         if len(columns) != len(spec):
             raise ValueError(f"wrap: {len(columns)} columns given, the table has {len(spec)}")
-        try:  # one pass each over dtypes and shapes (this is on hot paths)
-            dtypes, shapes = tuple([v.dtype for v in columns]), {v.shape for v in columns}
+        try:
+            given, shapes = tuple([v.dtype for v in columns]), {v.shape for v in columns}
         except AttributeError:
             raise TypeError("wrap: the columns must be numpy arrays") from None
-        if dtypes != tuple(spec.values()) or any(len(shape) != 1 for shape in shapes):
-            raise TypeError(f"wrap: need 1-d arrays of dtypes {list(spec.values())}, got {list(dtypes)}")
+        if given != dtypes or any(len(shape) != 1 for shape in shapes):
+            raise TypeError(f"wrap: need 1-d arrays of dtypes {list(dtypes)}, got {list(given)}")
         if len(shapes) != 1:
             raise ValueError(f"wrap: the columns differ in length: {sorted(shapes)}")
         return cls._of(spec, dict(zip(spec, columns, strict=True)), shapes.pop()[0])
@@ -243,6 +255,8 @@ class Table:
             values = columns
         elif columns:
             raise TypeError("append: give the columns either as one argument or as keywords, not both")
+        elif type(rows) is dict:  # (read, not kept: no copy needed)
+            values = rows
         elif isinstance(rows, Mapping):
             values = dict(rows)
         else:
@@ -344,6 +358,10 @@ def _normalized(spec: Mapping[str, DTypeLike]) -> dict[str, np.dtype]:
         out = _SPECS[key] = _Spec((name, np.dtype(dtype)) for name, dtype in spec.items())
     return out
 
+
+#: per spec given to ``wrap`` (by id): the spec itself (kept, so that its id stays its own), normalized,
+#: and its dtypes in column order
+_WRAPPED: dict[int, tuple[Mapping, dict[str, np.dtype], tuple[np.dtype, ...]]] = {}
 
 _EMPTY: dict[np.dtype, np.ndarray] = {}
 
