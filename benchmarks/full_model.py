@@ -5,7 +5,8 @@
 The province is scaled with N: cities and rural counties are repeated so that the
 clinicians per facility stay as in the shipped scenario (60,000 clinicians in 21 cities
 and 60 counties); the five regions abroad stay. Prints one JSON line: n, facilities,
-groups, memberships, build_s, sim_s, days, steps, peak_rss_mb, base_rss_mb (before the
+groups, memberships, warm_up_s, build_s, sim_s, kernels_loaded_in_run (compiled kernels
+loaded during the timed run: see below), days, steps, peak_rss_mb, base_rss_mb (before the
 model is built: the model's own memory is the difference), sim_s_per_day, process_s
 (seconds of the simulation spent in each process's step, and in recording), and
 peak_rss_by_phase: the peak of each phase (build, run, tables, save) and of each 30
@@ -15,6 +16,16 @@ the peak falls. On Linux the kernel's high-water mark is reset at each boundary
 
 ``--mechanisms`` turns on the mechanisms the shipped province leaves off (:data:`MECHANISMS`:
 pairwise trust and moderators), so that a report can say what they cost.
+
+Before anything is measured, the same scenario runs on :data:`WARM_N` clinicians for
+:data:`WARM_DAYS` days with every content item released at once (its tables streamed and
+built when the timed run's are): numba loads each compiled kernel from its cache at its
+first call in a process (about 0.25 s for the province's, and most of a cold build), and
+the timed run then counts none of that loading (``kernels_loaded_in_run``: 0), as the shared
+workload's runner (``benchmarks.impl_qunsim``) counts none, and as Starsim's timed run
+counts none (a warm-up run before it changes its time by nothing measurable). The memory
+before the warm-up is the base; the phase peaks start after it. ``--cold`` leaves the
+warm-up out.
 
 ``--save DIR`` also builds the end-of-run tables and writes them to ``DIR`` as Parquet, as
 ``qunsim run`` does (``finish_s``, ``save_s``, ``rows``: rows of each table); with
@@ -28,6 +39,7 @@ import argparse
 import json
 import resource
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -105,6 +117,46 @@ def overrides(n: int, days: float, mechanisms: bool = False) -> list[str]:
     ]
 
 
+#: the warm-up run before the timed one: clinicians and simulated days
+WARM_N, WARM_DAYS = 1_000, 3.0
+
+
+def warm_up(mechanisms: bool, stream: bool) -> None:
+    """Run the province (with the mechanisms, if asked) on :data:`WARM_N` clinicians for
+    :data:`WARM_DAYS` days, every content item released at the start, its tables streamed and
+    built when ``stream``: the kernels the timed run calls are loaded by then."""
+    from sim import load_scenario
+    from sim.components import Outputs
+    from sim.model import QunModel
+    from sim.results import Metrics
+    from sim.streaming import stream_tables
+
+    scen = load_scenario(PROVINCE, overrides(WARM_N, WARM_DAYS, mechanisms))
+    for item in scen.information.items:
+        item.start_day = 0.0
+    model = QunModel(scen, seed=0)
+    with tempfile.TemporaryDirectory(prefix="qunsim-warm-up-") as tmp:
+        if stream:
+            stream_tables(model, tmp)
+        model.run_model()
+        if stream:
+            model.finish(Outputs(metrics=Metrics()))
+
+
+def kernels_loaded() -> int:
+    """The compiled kernels of ``sim`` loaded (or compiled) in this process so far: one per
+    kernel and argument types."""
+    from numba.core.registry import CPUDispatcher
+
+    seen: dict[int, int] = {}
+    for name, module in list(sys.modules.items()):
+        if name == "sim" or name.startswith("sim."):
+            for value in list(vars(module).values()):
+                if isinstance(value, CPUDispatcher):
+                    seen[id(value)] = len(value.signatures)
+    return sum(seen.values())
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--n", type=int, required=True)
@@ -113,6 +165,7 @@ def main() -> None:
     ap.add_argument("--save", metavar="DIR", help="build the end-of-run tables and write them to DIR")
     ap.add_argument("--stream", action="store_true", help="with --save: stream events and answers to DIR")
     ap.add_argument("--mechanisms", action="store_true", help="also turn on trust and moderation (MECHANISMS)")
+    ap.add_argument("--cold", action="store_true", help="no warm-up run: the timed run loads the kernels")
     a = ap.parse_args()
     if a.stream and not a.save:
         ap.error("--stream needs --save DIR")
@@ -122,9 +175,14 @@ def main() -> None:
     from sim.results import Metrics, Results
     from sim.streaming import stream_tables
 
+    base_rss_mb = rss_mb()  # interpreter and libraries, before the model exists (and before the warm-up)
+    warm_s = None
+    if not a.cold:
+        t0 = time.perf_counter()
+        warm_up(a.mechanisms, a.stream)
+        warm_s = round(time.perf_counter() - t0, 3)
     scen = load_scenario(PROVINCE, overrides(a.n, a.days, a.mechanisms))
-    base_rss_mb = rss_mb()  # interpreter and libraries, before the model exists
-    peaks = PhasePeaks()
+    peaks = PhasePeaks()  # (from here: the warm-up's peak is not the model's)
     t0 = time.perf_counter()
     model = QunModel(scen, seed=a.seed)
     build_s = time.perf_counter() - t0
@@ -138,9 +196,11 @@ def main() -> None:
             peaks.month(model.t)
             month_end[0] += MONTH_DAYS
 
+    loaded = kernels_loaded()
     t0 = time.perf_counter()
     model.run_model(progress=by_month)
     sim_s = time.perf_counter() - t0
+    loaded_in_run = kernels_loaded() - loaded
     peaks.mark("run")  # the last record, after the last step
     rows, finish_s, save_s = {}, None, None
     if a.save:
@@ -159,8 +219,10 @@ def main() -> None:
         "facilities": model.pop.n_facilities,
         "groups": int((model.net.sizes > 0).sum()),
         "memberships": model.net.n_rows,
+        "warm_up_s": warm_s,
         "build_s": round(build_s, 3),
         "sim_s": round(sim_s, 3),
+        "kernels_loaded_in_run": loaded_in_run,
         "days": a.days,
         "steps": model.clock.step,
         "sim_s_per_day": round(sim_s / a.days, 4),
