@@ -335,6 +335,16 @@ def write_markdown(path: Path, res: dict) -> None:
                 f"{_num(r.get('save_s'))} | {_count(r.get('rows', {}).get('cases'))} | {r['peak_rss_mb']:.0f} | "
                 f"{r.get('model_mb', float('nan')):.0f} |"
             )
+        warm = [r for r in full["runs"] if "error" not in r and r.get("warm_up_s") is not None]
+        if warm:
+            L += [
+                "",
+                "Each timed run followed a warm-up run in its own process (untimed: "
+                + ", ".join(f"{r['warm_up_s']:.1f} s at {r['n']:,}" for r in warm)
+                + "); compiled kernels loaded during the timed run: "
+                + ", ".join(f"{r.get('kernels_loaded_in_run')} at {r['n']:,}" for r in warm)
+                + ".",
+            ]
         procs = sorted({k for r in full["runs"] for k in r.get("process_s", {})})
         if procs:
             L += [
