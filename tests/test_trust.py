@@ -241,3 +241,34 @@ def test_a_run_with_trust_meets_at_conferences_and_writes_its_table(write, tmp_p
     assert (ts["metric"] == "trust_pairs").any()
     folder = res.save(tmp_path / "out")
     assert len(pd.read_parquet(folder / "trust.parquet")) == len(table)
+
+
+def test_the_recorded_means_are_each_ties_mean_trust(write):
+    """The record reads each tie's entries through the ids kept per tie: the same means as
+    ``trust()`` taken under a mask of each tie, after entries of several ties were made over
+    several growths of the store."""
+    from sim.processes.trust.config import TIES
+    from sim.results import Recorder
+
+    model = _model(write, ["trust.answer_gain=0.5"])
+    tr, pop = model.process("trust"), model.pop
+    rng = np.random.default_rng(5)
+    for _ in range(6):  # answers from clinicians at the same facility, and from anyone (1-on-1)
+        asker = rng.integers(0, pop.n, 300)
+        anyone = rng.integers(0, pop.n, 300)
+        colleague = np.array([np.flatnonzero(pop.facility == pop.facility[a])[0] for a in asker])
+        answerer = np.where(rng.random(300) < 0.5, colleague, anyone)
+        ok = answerer != asker
+        tr.observe_answers(asker[ok], answerer[ok], -1, rng.random(ok.sum()) < 0.7)
+    value, ties = tr.trust(), tr.tie
+    assert len(set(ties.tolist())) >= 2  # entries of two ties at least
+    rec = Recorder()
+    tr.record(model, rec)
+    frame = rec.frame()
+    got = dict(zip(frame["metric"], frame["value"], strict=True))
+    assert got["trust_pairs"] == tr.size
+    for code, tie in enumerate(TIES):
+        if (ties == code).any():
+            assert got[f"trust_mean_{tie}"] == float(value[ties == code].mean())
+        else:
+            assert f"trust_mean_{tie}" not in got

@@ -42,6 +42,7 @@ import pandas as pd
 from ...components import Component, Outputs
 from ...groups import BASIS_NAMES
 from ...schema import TIERS
+from ...table import Table
 from .config import TIES, TrustConfig
 from .kernels import EVENT, FORMAL, INTRODUCED, add_entries, find_entries, new_table, prior_means, trust_values
 
@@ -91,6 +92,9 @@ class TrustProcess(Component):
         self.size = 0
         self._data = {name: np.zeros(256, dtype) for name, dtype in _COLUMNS.items()}
         self._table = new_table(1024)  # the entries' ids by key (.kernels.add_entries)
+        # per tie, the ids of its entries, ascending (a tie is set once, at creation): the record
+        # reads those entries alone, not a mask of every entry per tie
+        self._tie_ids = [Table({"id": np.int64}) for _ in TIES]
         self.meetings = 0  # conferences applied
         self._conference_seen = 0
         self._invited_at = -1  # network version of the cached _any_invited
@@ -170,6 +174,10 @@ class TrustProcess(Component):
             d["beta"][ids] = d["beta0"][ids] = (1.0 - mean) * n0
             d["tie"][ids] = tie
             self.size += new.size
+            for code, table in enumerate(self._tie_ids):
+                of_tie = ids[tie == code]
+                if of_tie.size:
+                    table.append(id=of_tie)
             self._table = add_entries(self._table, new, ids, self.keys)
             idx[miss] = ids[which]  # the entries just made (as a second look-up would find them)
         return idx
@@ -242,11 +250,12 @@ class TrustProcess(Component):
 
     def record(self, model: QunModel, rec: Recorder) -> None:
         rec.add("trust_pairs", self.keys.size)
-        value = self.trust()
+        alpha, beta = self.alpha, self.beta
         for code, tie in enumerate(TIES):
-            sel = self.tie == code
-            if sel.any():
-                rec.add(f"trust_mean_{tie}", float(value[sel].mean()))
+            ids = self._tie_ids[code]["id"]  # (the entries of the tie, in order: as a mask takes them)
+            if ids.size:
+                a, b = alpha[ids], beta[ids]
+                rec.add(f"trust_mean_{tie}", float((a / (a + b)).mean()))  # (as trust() per entry)
 
     def frame(self) -> pd.DataFrame:
         """One row per stored pair (the ``trust`` table)."""
