@@ -183,6 +183,8 @@ VARIANTS = {
         "diagnosis.information_effects.believer_delay_hours=0",
     ],
     "care effects off": ["diagnosis.information_effects.enabled=false"],
+    # the askers' trust (learned from answers, priors by tie) weighs the contacts asked
+    "trust weighs the contacts": ["trust.enabled=true"],
 }
 #: the compiled passes, by where their switch and kernel are
 COMPILED = {
@@ -194,8 +196,8 @@ COMPILED = {
 @pytest.mark.parametrize("case", ["shipped", "serial", *VARIANTS])
 @pytest.mark.parametrize("part", list(COMPILED))
 def test_the_compiled_passes_give_what_the_numpy_paths_give(monkeypatch, part, case):
-    """Each compiled pass (escalation: where patience is fixed and trust does not weigh
-    contacts; the local decision: where the chain starts with it) and the numpy path it
+    """Each compiled pass (escalation: where patience is fixed, trust weighing the contacts
+    or not; the local decision: where the chain starts with it) and the numpy path it
     stands for give the same run: every table, the time series and the metrics."""
     import importlib
 
@@ -225,6 +227,8 @@ def test_the_compiled_passes_give_what_the_numpy_paths_give(monkeypatch, part, c
     if case.startswith("informed care"):  # believers judged cases (and held theirs back, with a delay)
         assert fast.metrics["dx_judged_believing_local_tertiary"] > 0
         assert (fast.metrics["dx_harm_delayed_cases_primary"] > 0) == (case == "informed care")
+    if case == "trust weighs the contacts":  # learned trust, and ties of other priors than the reference
+        assert fast.metrics["trust_pairs"] > 100 and fast.metrics["trust_answers_wrong"] > 0
     if case == "informed care":  # and adopters, some right because of the guideline
         assert sum(v for k, v in fast.metrics.items() if k.startswith("dx_benefit_right_local")) > 0
     assert fingerprint(fast) == fingerprint(slow)
@@ -235,7 +239,6 @@ def test_the_compiled_passes_give_what_the_numpy_paths_give(monkeypatch, part, c
     [
         ['diagnosis.routes=["local", "contact", "group", "referral"]'],  # a group may be asked in a later pass
         ["diagnosis.patience_log_sd=0.5"],  # patience drawn (numpy's exponential)
-        ["trust.enabled=true"],  # trust weighs the contacts
     ],
 )
 def test_the_escalation_keeps_the_numpy_path_where_the_compiled_pass_does_not_apply(monkeypatch, extra):

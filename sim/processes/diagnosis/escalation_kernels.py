@@ -6,9 +6,10 @@ formulation of :class:`.routing.Router` does, pass by pass: the same group posts
 and the same case columns written. What the numpy path appends to the request and pair
 tables as it goes, the pass returns for one append at the end (the rows and ids come out
 the same: the requests are in the same order). Used when patience is fixed
-(``patience_log_sd = 0``), trust does not weigh the contacts and a group (if any) comes
-before a contact in the chain (:meth:`.routing.Router._compiles`); the numpy path covers
-the other settings, and the tests run both on the same model and compare every table.
+(``patience_log_sd = 0``) and a group (if any) comes before a contact in the chain
+(:meth:`.routing.Router._compiles`), whether or not trust weighs the contacts; the numpy
+path covers the other settings, and the tests run both on the same model and compare every
+table.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import numpy as np
 from numba import njit
 
 from ...rng_ref import as_generator
+from ..trust.kernels import trust_values
 from .config import CONTACT, GROUP, NONE, REFERRAL, ROUTES
 from .kernels import _held_row, best_contacts, choose_groups, contact_candidates, eligible_members
 
@@ -76,7 +78,7 @@ def _first_of_each(keys: np.ndarray) -> np.ndarray:
 @njit(cache=True)
 def escalate_due(
     due, tau, first_held, row_of, cols, nxt_of, parallel, fac_tier, tier_factor, hours, net, stock, people,
-    rules, contacts, asked, recent, rng_ref,
+    rules, contacts, asked, recent, rng_ref, trust,
 ):  # fmt: skip
     """Move the due cases ``due`` (ids, due at ``tau``) along their chains, in passes, until
     none is due before ``t1`` (``rules``' last entry).
@@ -88,7 +90,12 @@ def escalate_due(
     (``answering``, ``specialty``, ``expertise``, ``tier``); ``rules``: (``any_specialty``,
     ``off_specialty_factor``, ``groups_per_request``, ``max_answers_per_request``, clinicians,
     ``t1``); ``contacts``: (``indptr``, ``neighbors``); ``asked``, ``recent``: the sorted keys
-    ``case * n + member`` of those asked already (:meth:`.state.DxState.asked_keys`).
+    ``case * n + member`` of those asked already (:meth:`.state.DxState.asked_keys`);
+    ``trust``: (weigh, ties, store, params, reference): with ``weigh``, each candidate contact's
+    score is multiplied by the asker's trust in them over ``reference``
+    (:func:`..trust.kernels.trust_values` in a 1-on-1 context, with the rest of the tuple as
+    :meth:`..trust.process.TrustProcess.context` gives it), as the numpy path's
+    ``TrustProcess.factor``.
 
     Returns the requests made (case, route, group, t_post, slots, quality: a row each, in
     the order made), the pairs (request: index into those; member; case) and the cases
@@ -100,6 +107,7 @@ def escalate_due(
     g_indptr, g_members, m_muted = net[2], net[3], net[4]
     c_indptr = net[0]
     ct_indptr, ct_neighbors = contacts
+    weigh, trust_ties, trust_store, trust_params, reference = trust
     gen = as_generator(rng_ref)
     due, tau = due.copy(), tau.copy()
     # whether each case asked anyone before this step (else no key of it is among asked, recent)
@@ -194,7 +202,17 @@ def escalate_due(
                     u = np.empty(kc.size)
                     for j in range(kc.size):
                         u[j] = gen.random()
-                    pick = best_contacts(kc, nb, spec, specialty, expertise, np.zeros(0), u)
+                    factor = np.zeros(0)
+                    if weigh:  # the asker's trust in each candidate, met 1-on-1
+                        reader = np.empty(kc.size, np.int64)
+                        for j in range(kc.size):
+                            reader[j] = asker[kc[j]]
+                        sender = nb.astype(np.int64)
+                        one_on_one = np.full(kc.size, -1, np.int64)
+                        factor = (
+                            trust_values(reader, sender, one_on_one, trust_ties, trust_store, trust_params) / reference
+                        )
+                    pick = best_contacts(kc, nb, spec, specialty, expertise, factor, u)
                     kc, nb = kc[pick], nb[pick]
                     made = kc.size
                     need = n_pair + made

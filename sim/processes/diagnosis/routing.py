@@ -18,6 +18,7 @@ import numpy as np
 
 from ...arrays import sorted_copy, unique_first
 from ...population import SPECIALTIES
+from ..trust.process import no_context
 from .config import CONTACT, GROUP, N_CASE_SPEC, NONE, REFERRAL, ROUTES, DiagnosisConfig
 from .escalation_kernels import escalate_due
 from .kernels import best_contacts, choose_groups, contact_candidates, csr_total, due_cases, eligible_members
@@ -220,13 +221,12 @@ class Router:
         return out
 
     def _compiles(self, st: DxState, cfg: DiagnosisConfig) -> bool:
-        """Whether :meth:`escalate` runs as one compiled pass: patience fixed, contacts not
-        weighed by trust, and a group (if any) asked before a contact, so that group posts
-        happen in the first pass alone (the stock is brought up to date before it)."""
+        """Whether :meth:`escalate` runs as one compiled pass: patience fixed, and a group (if
+        any) asked before a contact, so that group posts happen in the first pass alone (the
+        stock is brought up to date before it)."""
         routes = list(cfg.routes)
         contact_first = "contact" in routes and "group" in routes and routes.index("contact") < routes.index("group")
-        trusted = st.trust is not None and st.trust.config.routing
-        return self.compiled and cfg.patience_log_sd == 0 and not trusted and not contact_first
+        return self.compiled and cfg.patience_log_sd == 0 and not contact_first
 
     def _escalate_compiled(
         self, st: DxState, cfg: DiagnosisConfig, model, staff: Staff, day: int | None, t1: float, due, tau, nxt_of
@@ -240,6 +240,10 @@ class Router:
             self.stock.update(net, pop, staff, day)
         G, f = self.stock, cfg.patience_tier_factor
         asked, recent = st.asked_keys()
+        if st.trust is not None and st.trust.config.routing:  # the askers' trust weighs the contacts
+            trust = (True, *st.trust.context(), float(st.trust.config.reference))
+        else:
+            trust = (False, *no_context(model), 1.0)
         made = escalate_due(
             due, tau, *st.row_lookup(),
             (C["now"], C["t_esc"], C["t_first_request"], C["t_ref_entry"], C["asker"], C["spec"], C["quality"],
@@ -251,7 +255,7 @@ class Router:
             (staff.answering, pop.specialty, pop.expertise, pop.tier),
             (cfg.group_answerers == "any", float(cfg.off_specialty_factor), int(cfg.groups_per_request),
              int(cfg.max_answers_per_request), st.n, float(t1)),
-            (model.contacts.indptr, model.contacts.neighbors), asked, recent, st.rng_ref,
+            (model.contacts.indptr, model.contacts.neighbors), asked, recent, st.rng_ref, trust,
         )  # fmt: skip
         case, route, group, t_post, slots, quality, p_req, p_exp, p_case, out = made
         if case.size:

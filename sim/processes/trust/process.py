@@ -50,7 +50,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from ...model import QunModel
     from ...results import Recorder
 
-__all__ = ["EVENT", "FORMAL", "INTRODUCED", "TrustProcess", "running"]
+__all__ = ["EVENT", "FORMAL", "INTRODUCED", "TrustProcess", "no_context", "running"]
 
 _COLUMNS = {
     "key": np.int64,
@@ -66,6 +66,17 @@ _COLUMNS = {
 #: group bases whose members met in person
 EVENT_BASES = tuple(BASIS_NAMES.index(b) for b in ("alumni", "cohort", "conference"))
 _EVENT_BASIS = np.isin(np.arange(len(BASIS_NAMES)), EVENT_BASES)  # by basis code
+
+
+def no_context(model) -> tuple[tuple, tuple, tuple]:
+    """A context of :meth:`TrustProcess.context`'s types with nothing stored, for a kernel
+    that takes one whether or not trust weighs (and then reads none of it)."""
+    pop, net = model.pop, model.net
+    ties = (pop.facility, pop.fac_parent, _EVENT_BASIS, net.g_basis, net.g_indptr, net.g_members, net.m_inviter)
+    return ties, _NO_STORE, (pop.n, False, 0.5, 0.5, 0.5, 0.0)
+
+
+_NO_STORE = (new_table(2), np.zeros(0), np.zeros(0))  # (never written: nothing is stored without trust)
 
 
 def running(model) -> TrustProcess | None:
@@ -121,13 +132,18 @@ class TrustProcess(Component):
         group = np.asarray(group, np.int64)
         if group.shape != reader.shape:  # one context for every pair (e.g. -1: 1-on-1)
             group = np.full(reader.shape, group, np.int64)
+        return reader, sender, np.ascontiguousarray(group), *self.context()
+
+    def context(self) -> tuple[tuple, tuple, tuple]:
+        """What the compiled look-ups (:func:`.kernels.trust_values`, :func:`.kernels.prior_means`)
+        take besides the pairs: what a prior is made of (ties), the store, and the parameters."""
         pop, net, c = self.model.pop, self.model.net, self.config
         ties = (pop.facility, pop.fac_parent, _EVENT_BASIS, net.g_basis, net.g_indptr, net.g_members,
                 net.m_inviter)  # fmt: skip
         store = (self._table, self.alpha, self.beta)
         params = (self.n, self._invited(), float(c.initial_formal), float(c.initial_event),
                   float(c.initial_introduced), float(c.vouch_weight))  # fmt: skip
-        return reader, sender, np.ascontiguousarray(group), ties, store, params
+        return ties, store, params
 
     def prior(self, reader, sender, group) -> tuple[np.ndarray, np.ndarray]:
         """(tie, prior mean) of each ordered pair met through ``group`` (-1: 1-on-1).
