@@ -104,8 +104,10 @@ class TrustProcess(Component):
         self._data = {name: np.zeros(256, dtype) for name, dtype in _COLUMNS.items()}
         self._table = new_table(1024)  # the entries' ids by key (.kernels.add_entries)
         # per tie, the ids of its entries, ascending (a tie is set once, at creation): the record
-        # reads those entries alone, not a mask of every entry per tie
+        # reads those entries alone, not a mask of every entry per tie; the entries made since
+        # the last record wait in ``_new_ids`` (sorted out by tie when the record asks)
         self._tie_ids = [Table({"id": np.int64}) for _ in TIES]
+        self._new_ids: list[np.ndarray] = []
         self.meetings = 0  # conferences applied
         self._conference_seen = 0
         self._invited_at = -1  # network version of the cached _any_invited
@@ -190,10 +192,7 @@ class TrustProcess(Component):
             d["beta"][ids] = d["beta0"][ids] = (1.0 - mean) * n0
             d["tie"][ids] = tie
             self.size += new.size
-            for code, table in enumerate(self._tie_ids):
-                of_tie = ids[tie == code]
-                if of_tie.size:
-                    table.append(id=of_tie)
+            self._new_ids.append(ids)
             self._table = add_entries(self._table, new, ids, self.keys)
             idx[miss] = ids[which]  # the entries just made (as a second look-up would find them)
         return idx
@@ -268,10 +267,23 @@ class TrustProcess(Component):
         rec.add("trust_pairs", self.keys.size)
         alpha, beta = self.alpha, self.beta
         for code, tie in enumerate(TIES):
-            ids = self._tie_ids[code]["id"]  # (the entries of the tie, in order: as a mask takes them)
+            ids = self._ids_of_tie(code)  # (the entries of the tie, in order: as a mask takes them)
             if ids.size:
                 a, b = alpha[ids], beta[ids]
                 rec.add(f"trust_mean_{tie}", float((a / (a + b)).mean()))  # (as trust() per entry)
+
+    def _ids_of_tie(self, code: int) -> np.ndarray:
+        """The ids of the entries of tie ``code``, ascending (the entries made since the last
+        call sorted out by tie first)."""
+        if self._new_ids:
+            made = np.concatenate(self._new_ids)  # ascending: ids are given in order
+            self._new_ids = []
+            tie = self.tie[made]
+            for c, table in enumerate(self._tie_ids):
+                of_tie = made[tie == c]
+                if of_tie.size:
+                    table.append(id=of_tie)
+        return self._tie_ids[code]["id"]
 
     def frame(self) -> pd.DataFrame:
         """One row per stored pair (the ``trust`` table)."""
