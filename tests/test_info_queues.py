@@ -144,3 +144,16 @@ def test_copies_of_other_dtypes_are_taken_in_the_tables_dtypes():
         assert col.dtype == S.DELIVERY_SPEC[name], name
     np.testing.assert_array_equal(got.recv, recv)
     np.testing.assert_array_equal(got.weight, msgs.weight.astype(np.float32))
+
+
+def test_removed_posts_stay_sorted_and_distinct_as_a_union():
+    """Posts removed in batches (repeats within a batch and across batches, ids below, between
+    and above those held) leave ``removed`` as ``np.union1d`` of every batch would."""
+    rng = np.random.default_rng(4)
+    for _ in range(200):
+        q, union = S.Queues(), np.zeros(0, np.int64)
+        for _ in range(int(rng.integers(1, 10))):
+            posts = rng.integers(0, int(rng.integers(1, 300)), int(rng.integers(0, 25)))
+            q.remove_posts(posts)
+            union = np.union1d(union, posts.astype(np.int64))
+            assert q.removed.dtype == np.int64 and np.array_equal(q.removed, union)
