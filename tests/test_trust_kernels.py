@@ -133,3 +133,17 @@ def test_the_hash_table_finds_every_key_and_no_other():
     assert (find_entries(table, absent) == -1).all()
     with pytest.raises(ValueError, match="power of two"):
         new_table(1000)
+
+
+def test_distinct_keys_are_numpys_unique_with_index_and_inverse():
+    """Sorted distinct keys, each one's first position and each key's place among them, as
+    ``np.unique(return_index=True, return_inverse=True)`` gives them, with repeats (a pair
+    answered twice in a step), one key, and none."""
+    from sim.processes.trust.kernels import distinct_keys
+
+    rng = np.random.default_rng(8)
+    for size, high in [(0, 5), (1, 5), (7, 3), (140, 60), (140, 10**12), (5000, 900)]:
+        keys = rng.integers(0, high, size).astype(np.int64)
+        got, want = distinct_keys(keys), np.unique(keys, return_index=True, return_inverse=True)
+        for g, w in zip(got, want, strict=True):
+            assert np.array_equal(g, w) and g.dtype == np.int64

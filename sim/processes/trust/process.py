@@ -44,7 +44,17 @@ from ...groups import BASIS_NAMES
 from ...schema import TIERS
 from ...table import Table
 from .config import TIES, TrustConfig
-from .kernels import EVENT, FORMAL, INTRODUCED, add_entries, find_entries, new_table, prior_means, trust_values
+from .kernels import (
+    EVENT,
+    FORMAL,
+    INTRODUCED,
+    add_entries,
+    distinct_keys,
+    find_entries,
+    new_table,
+    prior_means,
+    trust_values,
+)
 
 if TYPE_CHECKING:  # pragma: no cover
     from ...model import QunModel
@@ -180,7 +190,7 @@ class TrustProcess(Component):
         idx = self._stored(key)
         miss = idx < 0
         if miss.any():
-            new, first, which = np.unique(key[miss], return_index=True, return_inverse=True)
+            new, first, which = distinct_keys(key[miss])  # (as np.unique with the index and inverse)
             m = np.flatnonzero(miss)[first]
             tie, mean = self.prior(reader[m], sender[m], group[m])
             n0 = self.config.prior_strength
