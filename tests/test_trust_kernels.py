@@ -147,3 +147,23 @@ def test_distinct_keys_are_numpys_unique_with_index_and_inverse():
         got, want = distinct_keys(keys), np.unique(keys, return_index=True, return_inverse=True)
         for g, w in zip(got, want, strict=True):
             assert np.array_equal(g, w) and g.dtype == np.int64
+
+
+def test_answers_are_added_as_numpys_unbuffered_adds():
+    """Answers to entries, several to one entry in a step: the counts and the Beta parameters
+    as ``np.add.at`` leaves them (the same additions in the same order), for gains that are
+    not whole numbers."""
+    from sim.processes.trust.kernels import add_answers
+
+    rng = np.random.default_rng(3)
+    for gain in (1.0, 0.37, 2.5):
+        n, m = 30, int(rng.integers(1, 200))
+        start = (rng.random(n) * 5 + 0.1, rng.random(n) * 5 + 0.1, *rng.integers(0, 9, (2, n)).astype(np.int32))
+        idx, right = rng.integers(0, n, m), rng.random(m) < 0.6
+        want = [x.copy() for x in start]
+        for column, add in zip(want, (gain * right, gain * ~right, right.astype(np.int32), (~right).astype(np.int32))):
+            np.add.at(column, idx, add)
+        got = [x.copy() for x in start]
+        add_answers(idx, right, gain, *got)
+        for g, w in zip(got, want, strict=True):
+            assert g.dtype == w.dtype and np.array_equal(g, w)

@@ -29,7 +29,7 @@ from numba import njit
 
 from ...group_index import row_in_group
 
-__all__ = ["add_entries", "distinct_keys", "find_entries", "new_table", "prior_means", "trust_values"]
+__all__ = ["add_answers", "add_entries", "distinct_keys", "find_entries", "new_table", "prior_means", "trust_values"]
 
 #: the tie codes (:data:`.config.TIES`)
 FORMAL, INTRODUCED, EVENT = 0, 1, 2
@@ -101,6 +101,20 @@ def distinct_keys(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]
             first[k] = order[i]
         which[order[i]] = k
     return distinct[: k + 1].copy(), first[: k + 1].copy(), which
+
+
+@njit(cache=True)
+def add_answers(idx, correct, gain, alpha, beta, right, wrong) -> None:
+    """Answer ``i`` (right where ``correct``) to entry ``idx[i]``: ``alpha`` or ``beta`` gains
+    ``gain`` and ``right`` or ``wrong`` one, in order (as ``np.add.at`` of ``gain * correct``,
+    ``gain * ~correct`` and the counts: the same additions in the same order)."""
+    for i in range(idx.size):
+        e = idx[i]
+        c = correct[i]
+        alpha[e] += gain * c
+        beta[e] += gain * (not c)
+        right[e] += c
+        wrong[e] += not c
 
 
 @njit(cache=True)

@@ -48,6 +48,7 @@ from .kernels import (
     EVENT,
     FORMAL,
     INTRODUCED,
+    add_answers,
     add_entries,
     distinct_keys,
     find_entries,
@@ -238,10 +239,7 @@ class TrustProcess(Component):
         answerer = np.asarray(answerer, np.int64)
         correct = np.asarray(correct, bool)
         idx = self._ensure(asker, answerer, np.broadcast_to(np.asarray(group, np.int64), asker.shape))
-        np.add.at(self.alpha, idx, gain * correct)
-        np.add.at(self.beta, idx, gain * ~correct)
-        np.add.at(self.right, idx, correct.astype(np.int32))
-        np.add.at(self.wrong, idx, (~correct).astype(np.int32))
+        add_answers(idx, correct, float(gain), self.alpha, self.beta, self.right, self.wrong)
 
     def meet(self, attendees: np.ndarray) -> None:
         """Pairs with an entry whose two members both attend meet in person: alpha += meeting_gain."""
