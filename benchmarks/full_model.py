@@ -21,9 +21,11 @@ Before anything is measured, the same scenario runs on :data:`WARM_N` clinicians
 :data:`WARM_DAYS` days with every content item released at once (its tables streamed and
 built when the timed run's are): numba loads each compiled kernel from its cache at its
 first call in a process (about 0.25 s for the province's, and most of a cold build), and
-the timed run then counts none of that loading (``kernels_loaded_in_run``: 0), as the shared
-workload's runner (``benchmarks.impl_qunsim``) counts none, and as Starsim's timed run
-counts none (a warm-up run before it changes its time by nothing measurable). The memory
+the timed run then counts almost none of that loading, as the shared workload's runner
+(``benchmarks.impl_qunsim``) counts none, and as Starsim's timed run counts none (a warm-up
+run before it changes its time by nothing measurable). ``kernels_loaded_in_run`` counts the
+kernels the timed run still loads: none at small N, a few at large N (rare paths that the
+warm-up's 3 days at 1,000 do not reach, such as the compaction of the open requests). The memory
 before the warm-up is the base; the phase peaks start after it. ``--cold`` leaves the
 warm-up out.
 
