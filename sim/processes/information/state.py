@@ -360,9 +360,8 @@ class Queues:
         stays sorted and distinct, as ``np.union1d`` keeps it: the new ids are put in place,
         without a sort of every id removed in the run.)"""
         new = np.unique(np.asarray(posts, np.int64))
-        at = np.searchsorted(self.removed, new)
-        held = self.removed[np.minimum(at, self.removed.size - 1)] == new if self.removed.size else at < 0
-        self.removed = np.insert(self.removed, at[~held], new[~held])
+        new = new[~sorted_member(new, self.removed)]
+        self.removed = np.insert(self.removed, np.searchsorted(self.removed, new), new)
 
     def queue(self, recv: np.ndarray, msg: np.ndarray, messages: kernels.Messages) -> None:
         """Queue the copies ``recv`` (readers) of ``messages``: copy i is of message ``msg[i]``."""
