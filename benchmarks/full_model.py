@@ -1,6 +1,7 @@
 """The full model at scale: one simulated year of ``scenarios/province.toml``, every process on.
 
     python -m benchmarks.full_model --n 100000 [--days 365] [--seed 11] [--save DIR [--stream]] [--mechanisms]
+        [--step-minutes M]
 
 The province is scaled with N: cities and rural counties are repeated so that the
 clinicians per facility stay as in the shipped scenario (60,000 clinicians in 21 cities
@@ -15,7 +16,10 @@ the peak falls. On Linux the kernel's high-water mark is reset at each boundary
 (``/proc/self/clear_refs``); where it cannot be, the field is null.
 
 ``--mechanisms`` turns on the mechanisms the shipped province leaves off (:data:`MECHANISMS`:
-pairwise trust and moderators), so that a report can say what they cost.
+pairwise trust and moderators), so that a report can say what they cost. ``--step-minutes``
+runs the same days in steps of that length instead of the province's 2 hours (``step_minutes``
+in the JSON): at 1440, as many steps as Starsim's daily SIR takes, so that a report can say
+what the finer steps cost (a coarser model: the hours of the day fall into one step).
 
 Before anything is measured, the same scenario runs on :data:`WARM_N` clinicians for
 :data:`WARM_DAYS` days with every content item released at once (its tables streamed and
@@ -108,15 +112,20 @@ BASE_N, BASE_CITIES, BASE_COUNTIES = 60_000, 21, 60
 MECHANISMS = ["trust.enabled=true", "information.moderation.enabled=true"]
 
 
-def overrides(n: int, days: float, mechanisms: bool = False) -> list[str]:
+def overrides(n: int, days: float, mechanisms: bool = False, step_minutes: float | None = None) -> list[str]:
     scale = n / BASE_N
-    return (MECHANISMS if mechanisms else []) + [
-        f"population.n_clinicians={n}",
-        f"population.regions.0.count={max(1, round(BASE_CITIES * scale))}",
-        f"population.regions.1.count={max(1, round(BASE_COUNTIES * scale))}",
-        f"run.duration_days={days}",
-        "run.agent_objects=false",
-    ]
+    steps = [] if step_minutes is None else [f"run.step_minutes={step_minutes:g}"]
+    return (
+        (MECHANISMS if mechanisms else [])
+        + steps
+        + [
+            f"population.n_clinicians={n}",
+            f"population.regions.0.count={max(1, round(BASE_CITIES * scale))}",
+            f"population.regions.1.count={max(1, round(BASE_COUNTIES * scale))}",
+            f"run.duration_days={days}",
+            "run.agent_objects=false",
+        ]
+    )
 
 
 #: the warm-up run before the timed one: clinicians and simulated days
@@ -168,9 +177,12 @@ def main() -> None:
     ap.add_argument("--stream", action="store_true", help="with --save: stream events and answers to DIR")
     ap.add_argument("--mechanisms", action="store_true", help="also turn on trust and moderation (MECHANISMS)")
     ap.add_argument("--cold", action="store_true", help="no warm-up run: the timed run loads the kernels")
+    ap.add_argument("--step-minutes", type=float, help="steps of this length (default: the province's)")
     a = ap.parse_args()
     if a.stream and not a.save:
         ap.error("--stream needs --save DIR")
+    if a.step_minutes is not None and a.step_minutes <= 0:
+        ap.error("--step-minutes must be positive")
     from sim import load_scenario
     from sim.components import Outputs
     from sim.model import QunModel
@@ -183,7 +195,7 @@ def main() -> None:
         t0 = time.perf_counter()
         warm_up(a.mechanisms, a.stream)
         warm_s = round(time.perf_counter() - t0, 3)
-    scen = load_scenario(PROVINCE, overrides(a.n, a.days, a.mechanisms))
+    scen = load_scenario(PROVINCE, overrides(a.n, a.days, a.mechanisms, a.step_minutes))
     peaks = PhasePeaks()  # (from here: the warm-up's peak is not the model's)
     t0 = time.perf_counter()
     model = QunModel(scen, seed=a.seed)
@@ -227,6 +239,7 @@ def main() -> None:
         "kernels_loaded_in_run": loaded_in_run,
         "days": a.days,
         "steps": model.clock.step,
+        "step_minutes": scen.run.step_minutes,
         "sim_s_per_day": round(sim_s / a.days, 4),
         "peak_rss_mb": round(peaks.overall(), 1),
         "peak_rss_by_phase": peaks.record(),

@@ -37,7 +37,9 @@ as ``qunsim run --stream`` does: the peak memory includes the end-of-run tables.
 60,000 (quick: 30,000), right before each year of the shipped settings that a ratio pair
 times, a year with the mechanisms the province leaves off turned on (``full_model
 --mechanisms``: trust, moderation) says what they cost: the median of the pairs' ratios.
-The same days at ``FLOOR_N`` clinicians give the floor: what a step costs whatever N.
+The same days at ``FLOOR_N`` clinicians give the floor: what a step costs whatever N; and the
+same days at the ratio's N in one-day steps (``COARSE_STEP_MINUTES``), as many steps as
+Starsim's, what the province's 2-hour steps cost (a coarser model: reported, not a target).
 
 Writes ``results.json`` (every figure), ``results.md`` (with the targets table) and
 ``scaling.png`` into ``--out``.
@@ -421,6 +423,21 @@ def write_markdown(path: Path, res: dict) -> None:
             ]
         elif floor:
             L += ["", f"The floor (N={floor.get('n', FLOOR_N):,}): failed."]
+        coarse = full.get("coarse_steps") or {}
+        base = {r["n"]: r for r in full["runs"] if "error" not in r}.get(coarse.get("n"))
+        if "sim_s" in coarse and base:
+            ps = coarse.get("process_s", {})
+            extra = base["steps"] - coarse["steps"]
+            L += [
+                "",
+                f"In one-day steps (a coarser model: the hours of the day fall into one step), the same "
+                f"{full['days']:g} days at N={coarse['n']:,} took {coarse['sim_s']:.1f} s in {coarse['steps']:,} steps "
+                f"(by process: " + ", ".join(f"{k} {v:.2f} s" for k, v in ps.items() if v >= 0.005) + f") against "
+                f"{base['sim_s']:.1f} s in {base['steps']:,}: each of the {extra:,} more steps cost "
+                f"{1e3 * (base['sim_s'] - coarse['sim_s']) / max(extra, 1):.2f} ms.",
+            ]
+        elif coarse:
+            L += ["", f"The province in one-day steps (N={coarse.get('n', 0):,}): failed."]
         if full.get("growth_exponents"):
             L += [
                 "",
@@ -451,6 +468,9 @@ RATIO_PAIRS = 3
 #: a province-year this small costs what a step costs whatever N (the calls into Python, numpy and
 #: the kernels): the floor under the year's time at every N, reported next to Starsim's year
 FLOOR_N = 1_000
+#: the province's days again at the ratio's N in steps this long (Starsim's daily step): what the
+#: province's 2-hour steps cost next to the work they hold (the hours of the day fall into one step)
+COARSE_STEP_MINUTES = 1440
 
 
 def _json_run(cmd: list[str]) -> dict:
@@ -503,6 +523,7 @@ def full_model(t0: float, quick: bool, starsim: bool = True) -> dict:
     n_ratio = 60_000 if 60_000 in sizes else sizes[-1]  # where the targets take the ratio to Starsim
     rows, peers, pairs = [], [], []
     mech: dict = {}
+    coarse: dict = {}
     for n in sizes:
         # the mechanisms the province leaves off (trust, moderation), on, right before the year
         # of the shipped settings: what they cost is the pair's ratio (as each later pair's)
@@ -539,6 +560,8 @@ def full_model(t0: float, quick: bool, starsim: bool = True) -> dict:
                         log(t0, f"pair {k} at N={n:,}: {pair}")
         if first_mech is not None:
             mech = first_mech
+        if n == n_ratio and "error" not in rec:
+            coarse = _coarse_year(t0, n, days)
     log(t0, f"full model: N={FLOOR_N:,} (the cost per step whatever N), {days:g} simulated days ...")
     floor = _province_year(FLOOR_N, days)
     floor["n"] = FLOOR_N
@@ -564,6 +587,7 @@ def full_model(t0: float, quick: bool, starsim: bool = True) -> dict:
         "mechanisms": mech,
         "ratio_pairs": {"n": n_ratio, "pairs": pairs},
         "floor": floor,
+        "coarse_steps": coarse,
     }
 
 
@@ -595,6 +619,16 @@ def _mechanisms_year(t0: float, n: int, days: float) -> dict:
     if "error" not in mech:
         log(t0, f"mechanisms on, N={n:,}: {days:g} days in {mech['sim_s']:.1f}s; per process {mech.get('process_s')}")
     return mech
+
+
+def _coarse_year(t0: float, n: int, days: float) -> dict:
+    """The province's ``days`` at ``n`` in steps of :data:`COARSE_STEP_MINUTES` (Starsim's count)."""
+    log(t0, f"full model in {COARSE_STEP_MINUTES:g}-minute steps: N={n:,}, {days:g} simulated days ...")
+    coarse = _province_year(n, days, "--step-minutes", str(COARSE_STEP_MINUTES))
+    coarse["n"] = n
+    if "error" not in coarse:
+        log(t0, f"{coarse['steps']:,} steps, N={n:,}: {days:g} days in {coarse['sim_s']:.1f}s")
+    return coarse
 
 
 def _mech_time(mech: dict | None) -> dict:
@@ -682,6 +716,22 @@ def full_targets(full: dict | None) -> list[dict]:
                     "what they cost (reported)",
                     "measured": f"ratio {r_mech:.2f}: {cost}",
                     "ratio": r_mech,
+                    "met": None,
+                }
+            )
+        coarse = full.get("coarse_steps") or {}
+        if "sim_s" in coarse and coarse.get("n") == n:
+            r_coarse = coarse["sim_s"] / starsim_s
+            fine_s = float(np.median([x["qunsim_s"] for x in pairs])) if len(pairs) > 1 else q["sim_s"]
+            per_step = 1e3 * (fine_s - coarse["sim_s"]) / max(q["steps"] - coarse["steps"], 1)
+            out.append(
+                {
+                    "target": f"the same days in {coarse['steps']:,} one-day steps, as many as Starsim's "
+                    "(a coarser model): what the 2-hour steps cost (reported)",
+                    "measured": f"ratio {r_coarse:.2f}: {coarse['sim_s']:.1f} s against {fine_s:.1f} s in "
+                    f"{q['steps']:,} steps{' (the median of the pairs)' if len(pairs) > 1 else ''}: "
+                    f"{per_step:.2f} ms for each step more",
+                    "ratio": r_coarse,
                     "met": None,
                 }
             )

@@ -138,3 +138,43 @@ def test_the_full_model_timing_counts_no_kernel_loading(tmp_path):
     assert cold["warm_up_s"] is None and cold["kernels_loaded_in_run"] > 0
     # the warm-up changes nothing the run computes
     assert cold["rows"] == warm["rows"] and cold["memberships"] == warm["memberships"]
+
+
+def test_the_full_model_runs_in_the_steps_asked(tmp_path):
+    """``--step-minutes`` runs the same day in steps of that length (one day: one step) and
+    says so; the province's own steps are 2 hours (12 a day, as the test above counts)."""
+    rec = _full_model(tmp_path, "--step-minutes", "1440")
+    assert rec["steps"] == 1 and rec["step_minutes"] == 1440.0 and rec["rows"]["cases"] > 0
+
+
+def test_the_targets_report_what_the_finer_steps_cost():
+    """The targets table's row for the province in one-day steps: its time over Starsim's (the
+    median of the pairs) and the time each of the finer run's extra steps took, from the
+    medians of the pairs run back to back."""
+    from benchmarks.run import full_targets
+
+    run = {"n": 60_000, "sim_s": 10.0, "build_s": 0.5, "steps": 4380}
+    full = {
+        "days": 365.0,
+        "runs": [run],
+        "starsim": [{"n": 60_000, "sim_s": 5.0, "build_s": 0.2}],
+        "ratio_pairs": {
+            "n": 60_000,
+            "pairs": [
+                {"qunsim_s": 10.0, "starsim_s": 5.0},
+                {"qunsim_s": 12.0, "starsim_s": 6.0},
+                {"qunsim_s": 9.0, "starsim_s": 4.0},
+            ],
+        },
+        "coarse_steps": {"n": 60_000, "sim_s": 5.5, "steps": 365},
+    }
+    rows = {r["target"]: r for r in full_targets(full)}
+    main = next(r for t, r in rows.items() if t.startswith("province"))
+    assert main["ratio"] == 2.0 and main["met"] is False  # the pairs' median ratio: 2.0, 2.0, 2.25
+    coarse = next(r for t, r in rows.items() if "one-day steps" in t)
+    assert coarse["met"] is None and coarse["ratio"] == 5.5 / 5.0  # against Starsim's median, 5.0
+    per_step = 1e3 * (10.0 - 5.5) / (4380 - 365)  # the province's median, 10.0 s
+    assert f"{per_step:.2f} ms for each step more" in coarse["measured"]
+    assert "5.5 s against 10.0 s in 4,380 steps" in coarse["measured"]
+    full["coarse_steps"] = {"n": 60_000, "error": "failed"}
+    assert not any("one-day steps" in r["target"] for r in full_targets(full))
