@@ -892,6 +892,9 @@ def plot(path: Path, summary: list[dict], full: dict | None = None) -> None:
         floor = (full or {}).get("floor") or {}
         if "sim_s" in floor:
             ax.axhline(floor["sim_s"], ls=":", color="grey", label=f"time at N={floor['n']:,}: the floor (s)")
+        coarse = (full or {}).get("coarse_steps") or {}
+        if "sim_s" in coarse:
+            ax.plot([coarse["n"]], [coarse["sim_s"]], "D", color="black", label="time in one-day steps (s)")
         ax.set_xscale("log")
         ax.set_yscale("log")
         ax.set_xlabel("clinicians N")
