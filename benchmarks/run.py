@@ -433,7 +433,7 @@ def write_markdown(path: Path, res: dict) -> None:
                 f"In one-day steps (a coarser model: the hours of the day fall into one step), the same "
                 f"{full['days']:g} days at N={coarse['n']:,} took {coarse['sim_s']:.1f} s in {coarse['steps']:,} steps "
                 f"(by process: " + ", ".join(f"{k} {v:.2f} s" for k, v in ps.items() if v >= 0.005) + f") against "
-                f"{base['sim_s']:.1f} s in {base['steps']:,}: each of the {extra:,} more steps cost "
+                f"the first year's {base['sim_s']:.1f} s in {base['steps']:,}: each of the {extra:,} more steps cost "
                 f"{1e3 * (base['sim_s'] - coarse['sim_s']) / max(extra, 1):.2f} ms.",
             ]
         elif coarse:
