@@ -79,12 +79,16 @@ EVENT_BASES = tuple(BASIS_NAMES.index(b) for b in ("alumni", "cohort", "conferen
 _EVENT_BASIS = np.isin(np.arange(len(BASIS_NAMES)), EVENT_BASES)  # by basis code
 
 
+def _ties(model) -> tuple:
+    """What a pair's prior is made of, as the compiled look-ups take it (:func:`.kernels.prior_means`)."""
+    pop, net = model.pop, model.net
+    return pop.facility, pop.fac_parent, _EVENT_BASIS, net.g_basis, net.g_indptr, net.g_members, net.m_inviter
+
+
 def no_context(model) -> tuple[tuple, tuple, tuple]:
     """A context of :meth:`TrustProcess.context`'s types with nothing stored, for a kernel
     that takes one whether or not trust weighs (and then reads none of it)."""
-    pop, net = model.pop, model.net
-    ties = (pop.facility, pop.fac_parent, _EVENT_BASIS, net.g_basis, net.g_indptr, net.g_members, net.m_inviter)
-    return ties, _NO_STORE, (pop.n, False, 0.5, 0.5, 0.5, 0.0)
+    return _ties(model), _NO_STORE, (model.pop.n, False, 0.5, 0.5, 0.5, 0.0)
 
 
 _NO_STORE = (new_table(2), np.zeros(0), np.zeros(0))  # (never written: nothing is stored without trust)
@@ -150,13 +154,11 @@ class TrustProcess(Component):
     def context(self) -> tuple[tuple, tuple, tuple]:
         """What the compiled look-ups (:func:`.kernels.trust_values`, :func:`.kernels.prior_means`)
         take besides the pairs: what a prior is made of (ties), the store, and the parameters."""
-        pop, net, c = self.model.pop, self.model.net, self.config
-        ties = (pop.facility, pop.fac_parent, _EVENT_BASIS, net.g_basis, net.g_indptr, net.g_members,
-                net.m_inviter)  # fmt: skip
+        c = self.config
         store = (self._table, self.alpha, self.beta)
         params = (self.n, self._invited(), float(c.initial_formal), float(c.initial_event),
                   float(c.initial_introduced), float(c.vouch_weight))  # fmt: skip
-        return ties, store, params
+        return _ties(self.model), store, params
 
     def prior(self, reader, sender, group) -> tuple[np.ndarray, np.ndarray]:
         """(tie, prior mean) of each ordered pair met through ``group`` (-1: 1-on-1).
