@@ -132,17 +132,18 @@ def overrides(n: int, days: float, mechanisms: bool = False, step_minutes: float
 WARM_N, WARM_DAYS = 1_000, 3.0
 
 
-def warm_up(mechanisms: bool, stream: bool) -> None:
-    """Run the province (with the mechanisms, if asked) on :data:`WARM_N` clinicians for
-    :data:`WARM_DAYS` days, every content item released at the start, its tables streamed and
-    built when ``stream``: the kernels the timed run calls are loaded by then."""
+def warm_up(mechanisms: bool, stream: bool, step_minutes: float | None = None) -> None:
+    """Run the province (with the mechanisms, if asked; in the timed run's steps) on
+    :data:`WARM_N` clinicians for :data:`WARM_DAYS` days, every content item released at the
+    start, its tables streamed and built when ``stream``: the kernels the timed run calls are
+    loaded by then."""
     from sim import load_scenario
     from sim.components import Outputs
     from sim.model import QunModel
     from sim.results import Metrics
     from sim.streaming import stream_tables
 
-    scen = load_scenario(PROVINCE, overrides(WARM_N, WARM_DAYS, mechanisms))
+    scen = load_scenario(PROVINCE, overrides(WARM_N, WARM_DAYS, mechanisms, step_minutes))
     for item in scen.information.items:
         item.start_day = 0.0
     model = QunModel(scen, seed=0)
@@ -193,7 +194,7 @@ def main() -> None:
     warm_s = None
     if not a.cold:
         t0 = time.perf_counter()
-        warm_up(a.mechanisms, a.stream)
+        warm_up(a.mechanisms, a.stream, a.step_minutes)
         warm_s = round(time.perf_counter() - t0, 3)
     scen = load_scenario(PROVINCE, overrides(a.n, a.days, a.mechanisms, a.step_minutes))
     peaks = PhasePeaks()  # (from here: the warm-up's peak is not the model's)
