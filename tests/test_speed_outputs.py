@@ -326,3 +326,45 @@ def test_the_opened_chats_give_what_the_numpy_steps_gave(monkeypatch, extra):
     if extra:
         assert fast.metrics["info_removed_unread_copies"] > 100
     assert fingerprint(fast) == fingerprint(slow)
+
+
+#: settings that take the other branches of posting: no heterogeneity (the terms are the
+#: settings' own, the direct messages still compiled), messages to anyone (the numpy path);
+#: the rumor spreads from the start, so that the weights and stances of its copies matter
+RUMOR_EARLY = ["information.items.1.start_day=0", "information.items.1.n_seeds=200"]
+POSTING = {
+    "shipped": RUMOR_EARLY,
+    "mechanisms": [*CASES["mechanisms"], *RUMOR_EARLY],
+    "no heterogeneity": ["information.heterogeneity=false", *RUMOR_EARLY],
+    "direct to anyone": ['information.direct_targets="anyone"', *RUMOR_EARLY],
+}
+
+
+@pytest.mark.parametrize("case", list(POSTING))
+def test_the_compiled_posting_passes_give_what_the_numpy_path_gives(monkeypatch, case):
+    """The terms per sharer (activity, chances, weights, a rumor's stances) and the direct
+    messages to contacts, each in a compiled pass, give the same run as the numpy path:
+    every table, the time series and the metrics."""
+    from sim.processes.information import posting, posting_kernels
+
+    calls = {"sharing_terms": 0, "direct_messages": 0}
+    for name in calls:
+        kernel = getattr(posting_kernels, name)
+
+        def counted(*args, _name=name, _kernel=kernel):
+            calls[_name] += 1
+            return _kernel(*args)
+
+        monkeypatch.setattr(posting_kernels, name, counted)
+    scenario = sim.load_scenario(PROVINCE, [*SMALL, *POSTING[case]])
+    fast = sim.run(scenario, seed=SEED)
+    # (each kernel is called once more when the model is built, loading it)
+    assert (calls["sharing_terms"] > 100) == (case != "no heterogeneity")
+    assert (calls["direct_messages"] > 100) == (case != "direct to anyone")
+    assert fast.metrics["info_direct_messages"] > 20 and fast.metrics["info_posts"] > 200
+    assert fast.metrics["info_rumor_p_final_corrected"] > 0.05  # its sharers posted both stances
+    monkeypatch.setattr(posting.Posting, "compiled", False)
+    before = dict(calls)
+    slow = sim.run(scenario, seed=SEED)
+    assert {k: v - before[k] for k, v in calls.items()} == {"sharing_terms": 1, "direct_messages": 1}  # numpy ran
+    assert fingerprint(fast) == fingerprint(slow)

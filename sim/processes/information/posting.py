@@ -22,9 +22,9 @@ import numpy as np
 from ...activity import reads_by_day
 from ...arrays import bounded
 from ...group_index import entry_rows
-from . import draws, kernels, moderation
+from . import draws, kernels, moderation, posting_kernels
 from .config import ARTICLE, CONTENT, CORRECTED, CORRECTION, EVENT_KINDS, ROLE_ORDER, Src
-from .state import credibility, per_step
+from .state import credibility, per_step, source_weights
 
 if TYPE_CHECKING:  # pragma: no cover
     from .process import InformationProcess
@@ -34,6 +34,7 @@ __all__ = ["Posting", "emit_direct", "emit_group_posts", "groups_of", "post", "p
 _ONE_CONTENT = np.full(1, CONTENT, np.int8)  # one stance for all posts
 _NO_P_POST = np.zeros(0)  # pinned posts: no posting draw
 _POST = EVENT_KINDS.index("post")
+STANCES = (CORRECTED, CORRECTION, CONTENT)  # a rumor sharer's stance by state (sharing_terms)
 
 
 class Constants(NamedTuple):
@@ -52,6 +53,10 @@ class Constants(NamedTuple):
 
 class Posting:
     """What posting derives from the settings, recomputed when they change."""
+
+    #: the terms per sharer and the direct messages in compiled passes (:mod:`.posting_kernels`);
+    #: the tests turn it off to compare with the numpy path
+    compiled = True
 
     def __init__(self):
         self._constants: dict[tuple, Constants] = {}
@@ -104,26 +109,35 @@ def groups_of(net) -> kernels.Groups:
 def post(p: InformationProcess, model, t: float, dt: float) -> None:
     """Every item's sharers post in their groups (then stop or not) and message a contact."""
     cfg, net, pop = p.config, model.net, model.pop
-    hetero = cfg.heterogeneity
+    hetero, compiled = cfg.heterogeneity, Posting.compiled
     if hetero:
         activity = p.posting_cache.activity(p, pop)
         by_day = reads_by_day(model)  # at work or awake now (members abroad keep their own hours)
         night = model.config.population.night_activity
+        source = source_of(cfg, pop)
     for j in range(len(p.catalog)):
         spreaders = p.arrays.sharers(j)
         if spreaders.size == 0:
             continue
         k = p.posting_cache.constants(p, j, dt)
-        factor: np.ndarray | float
-        if hetero:
+        stance = None
+        if hetero and compiled:  # the terms per sharer (and a rumor's stances) in one pass
+            p_post, p_direct, weight, stance = posting_kernels.sharing_terms(
+                spreaders, activity, by_day, night, k.p_post, k.p_direct, k.fidelity, source, k.rumor,
+                p.arrays.state[j], STANCES,
+            )  # fmt: skip
+        elif hetero:
             factor = bounded(activity[spreaders] * np.where(by_day[spreaders], 1.0, night), 0, 5)
             p_post = bounded(k.p_post * factor, 0, 1).astype(np.float64)
             weight = (credibility(cfg, pop, spreaders) * k.fidelity).astype(np.float32)
+            p_direct = bounded(k.p_direct * factor, 0, 1)
         else:
-            factor, p_post, weight = 1.0, k.p_post_one, k.weight_one
+            p_post, weight = k.p_post_one, k.weight_one
+            p_direct = np.array([bounded(k.p_direct, 0, 1)])
         per_sharer = k.rumor or k.paywalled  # the stance differs between sharers
         if k.rumor:
-            stance = np.where(p.arrays.state[j, spreaders] == CORRECTED, CORRECTION, CONTENT).astype(np.int8)
+            if stance is None:
+                stance = np.where(p.arrays.state[j, spreaders] == CORRECTED, CORRECTION, CONTENT).astype(np.int8)
         elif k.paywalled:
             stance = _article_or_news(p, pop, j, spreaders)
         else:
@@ -149,9 +163,42 @@ def post(p: InformationProcess, model, t: float, dt: float) -> None:
             _posted(p, model, j, stance_of, spreaders[who], groups, t, deliveries, copies)
         # direct messages
         if k.p_direct > 0:
-            send = p.rng.random(spreaders.size) < bounded(k.p_direct * factor, 0, 1)
+            if compiled and cfg.direct_targets == "contacts":
+                _direct_compiled(p, model, j, spreaders, p_direct, stance, t)
+                continue
+            send = p.rng.random(spreaders.size) < (p_direct if p_direct.size > 1 else p_direct[0])
             if send.any():
                 emit_direct(p, model, j, stance[send] if per_sharer else CONTENT, spreaders[send], t)
+
+
+def _direct_compiled(
+    p: InformationProcess, model, j: int, spreaders: np.ndarray, p_direct: np.ndarray, stance: np.ndarray, t: float
+) -> None:
+    """:func:`emit_direct`'s messages to contacts, with the draws of who sends, in one compiled
+    pass (:func:`.posting_kernels.direct_messages`)."""
+    cfg = p.config
+    senders, recv, said, readers, messages = posting_kernels.direct_messages(
+        p.rng_ref, spreaders, p_direct, stance, (model.contacts.indptr, model.contacts.neighbors),
+        float(p.settings["notice_prob"][j]), j, float(t), cfg.heterogeneity, source_of(cfg, model.pop),
+    )  # fmt: skip
+    if senders.size == 0:
+        return
+    _sent_direct(p, j, said, senders, recv, t)
+    p.queues.queue(readers, np.arange(readers.size), messages)
+
+
+def _sent_direct(p: InformationProcess, j: int, stance: np.ndarray, senders: np.ndarray, recv, t: float) -> None:
+    """Count and log 1-on-1 messages of item ``j`` (``stance`` per sender)."""
+    p.counters["direct"] += int(senders.size)
+    p.counters["deliveries"] += int(senders.size)
+    p.arrays.ever_shared[j, senders[stance != CORRECTION]] = True
+    p.log.add(np.where(stance == CORRECTION, p.catalog.corr_id.get(j, j), j), "direct", senders, recv, -1, t)
+
+
+def source_of(cfg, pop) -> tuple:
+    """What a sender's credibility is made of (:func:`.posting_kernels.sharing_terms`)."""
+    role_c, tier_c = source_weights(cfg)
+    return role_c, tier_c, pop.role, pop.tier, pop.expertise
 
 
 def post_in_groups(rng, rng_ref, sharers, net, p_notice, p_stop, active, group_posts, stamp):
@@ -203,10 +250,7 @@ def emit_direct(p: InformationProcess, model, j: int, stance, senders: np.ndarra
         recv = c.neighbors[c.indptr[senders] + (p.rng.random(senders.size) * deg).astype(np.int64)]
     if senders.size == 0:
         return
-    p.counters["direct"] += int(senders.size)
-    p.counters["deliveries"] += int(senders.size)
-    p.arrays.ever_shared[j, senders[stance != CORRECTION]] = True
-    p.log.add(np.where(stance == CORRECTION, p.catalog.corr_id.get(j, j), j), "direct", senders, recv, -1, t)
+    _sent_direct(p, j, stance, senders, recv, t)
     noticed = p.rng.random(senders.size) < p.settings["notice_prob"][j]
     senders, recv, stance = senders[noticed], recv[noticed], stance[noticed]
     m = senders.size

@@ -72,7 +72,7 @@ from ...components import Component
 from ...kernels import DistinctIds, merge_where
 from ...rng_ref import GeneratorRef
 from ..trust.process import TrustProcess, running
-from . import adoption, belief, kernels, moderation, outputs, posting, reading, seeding
+from . import adoption, belief, kernels, moderation, outputs, posting, posting_kernels, reading, seeding
 from .census import census
 from .config import BELIEVES, CORRECTED, LITERACY_REF, STATE_NAMES, InformationConfig, ItemConfig
 from .outputs import EventLog
@@ -147,6 +147,15 @@ class InformationProcess(Component):
         kernels.posting_trials(none, np.ones(1), groups.c_indptr)
         ref = GeneratorRef(rng)
         posting.post_in_groups(rng, ref, sharers, groups, 0.5, 0.5, item.active, item.group_posts, stamp)
+        source = posting.source_of(self.config, model.pop)
+        posting_kernels.sharing_terms(
+            none, self.posting_cache.activity(self, model.pop), np.zeros(1, bool), 0.5, 0.5, 0.5, 1.0, source, False,
+            item.state, posting.STANCES,
+        )  # fmt: skip
+        contacts = (model.contacts.indptr, model.contacts.neighbors)
+        posting_kernels.direct_messages(
+            ref, none, np.ones(1), np.zeros(1, np.int8), contacts, 0.5, 0, 0.0, True, source
+        )
         no_post = np.zeros(0, np.int32)
         kernels.post_copies(ref, none, none, no_post, none, sharers, groups, 0.5, 0, stamp)  # (many copies)
         kernels.noticed_copies(rng, empty.group, none, groups, 0.5, item.group_posts)

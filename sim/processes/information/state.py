@@ -88,8 +88,13 @@ def credibility(cfg: InformationConfig, pop, sender: np.ndarray) -> np.ndarray:
     """Weight of each sender as a source: role x tier x (0.5 + expertise) (1 without heterogeneity)."""
     if not cfg.heterogeneity:
         return np.ones(sender.size, np.float32)
-    role_c, tier_c = _source_weights(tuple(cfg.role_credibility.items()), tuple(cfg.tier_credibility))
+    role_c, tier_c = source_weights(cfg)
     return role_c[pop.role[sender]] * tier_c[pop.tier[sender]] * (0.5 + pop.expertise[sender])
+
+
+def source_weights(cfg: InformationConfig) -> tuple[np.ndarray, np.ndarray]:
+    """The weight of a source by role (in ROLE_ORDER) and by tier under the current settings."""
+    return _source_weights(tuple(cfg.role_credibility.items()), tuple(cfg.tier_credibility))
 
 
 @functools.lru_cache(maxsize=64)
