@@ -95,6 +95,7 @@ class DiagnosisProcess(Component):
     def setup(self, model: QunModel) -> None:
         cfg, pop = self.config, model.pop
         self.state = DxState(pop.n, cfg.n_wrong_diagnoses + 1, model.streams("diagnosis"))
+        self.state.load_kernels()
         self.state.care = CareLink(model, model.streams("diagnosis.conditions"))
         self.state.trust = running(model)
         self.arrivals = Arrivals(model.streams("diagnosis.arrivals"))

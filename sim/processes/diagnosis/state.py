@@ -245,6 +245,15 @@ class DxState:
         self.distinct_clinicians = DistinctIds(n_clinicians)  # np.unique(who, return_inverse=True) of clinician ids
         self._empty_open_sets()
 
+    def load_kernels(self) -> None:
+        """Load (at the first use after an install: compile) the kernels of the state's rare
+        passes now, on empty inputs, so that set-up pays for it rather than a step deep in a
+        run: the merge of the asked keys (:meth:`forgotten`) and the relinking of the open
+        requests after their compaction."""
+        none, C = np.zeros(0, np.int64), self.cases
+        merge_open_keys(none, none, self.n, self._first_held, self._row_map(), C["t_dx"], C["t_ref_entry"])
+        relink(none, none)
+
     def _empty_open_sets(self) -> None:
         self.open_ids = np.zeros(0, np.int64)  # consulting cases not yet diagnosed nor at a referral (sorted)
         self.visit_t = np.zeros(0)  # referral visits to come: time (sorted) ...

@@ -69,7 +69,7 @@ import numpy as np
 
 from ...activity import prob_parts
 from ...components import Component
-from ...kernels import DistinctIds, merge_where
+from ...kernels import DistinctIds, merge_where, unique_inverse, unique_inverse_bits
 from ...rng_ref import GeneratorRef
 from ..trust.process import TrustProcess, running
 from . import adoption, belief, kernels, moderation, outputs, posting, posting_kernels, reading, seeding
@@ -172,6 +172,9 @@ class InformationProcess(Component):
             kernels.read_guideline(np.zeros(0), none, empty, item, rules, uptake, model.pop.literacy, 0.0, draws)
         census(item.state[:0], model.pop.tier[:0], 1, item.state[:0], 1, item.t_first[:0], item.active[:0])
         merge_where(none, none, item.active)  # (ItemArrays.sharers)
+        no_readers = np.zeros(0, DELIVERY_SPEC["recv"])
+        unique_inverse(no_readers)  # (the distinct readers of a rumor's copies: few of many, by a sort ...)
+        unique_inverse_bits(no_readers, *self.distinct.scratch())  # (... else over the range's bits)
 
     @property
     def items(self) -> list[ItemConfig]:
