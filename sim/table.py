@@ -5,6 +5,7 @@ as columns rather than rows. :class:`Table` holds them::
 
     log = Table({"sender": np.int32, "receiver": np.int32, "t": np.float32})
     log.append(sender=senders, receiver=receivers, t=now)     # arrays, or scalars for all rows
+    new = log.grow(k)                                         # k rows, a view of each column's
     log["sender"]                                             # a view of the filled part
     late = log.take(log["t"] > 3)                             # a new table (copies)
     log.keep(log["receiver"] >= 0)                            # drop rows in place
@@ -139,6 +140,21 @@ class Table:
         for name, v in values.items():
             cols[name][n:end] = v
         self._n = end
+
+    def grow(self, k: int) -> tuple[np.ndarray, ...]:
+        """Add ``k`` rows and return a view of them in every column, in column order, for the
+        caller to fill (a log that writes a few columns on a hot path: no mapping, no checks);
+        the columns with defaults hold them there, the others hold garbage until written."""
+        n = self._n
+        end = n + k
+        if end > self._cap:
+            self._reserve(end)
+        if self._defaults and end > self._clean:
+            ahead = min(self._cap, end + FILL_AHEAD)
+            self._fill(max(n, self._clean), ahead)
+            self._clean = ahead
+        self._n = end
+        return tuple([col[n:end] for col in self._cols.values()])
 
     def extend(self, other: Table) -> None:
         """Append the rows of ``other`` (a table with the same columns)."""

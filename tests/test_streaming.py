@@ -116,6 +116,26 @@ def test_rows_out_of_time_order_are_refused(tmp_path):
         log.flush()
 
 
+def test_the_event_log_takes_arrays_and_scalars_per_entry():
+    """A log entry's arrays (or lists) give its rows, its scalars hold for every row; arrays of
+    different lengths, or no array at all, are refused and add nothing."""
+    from sim.processes.information.outputs import EventLog
+    from sim.processes.information.state import Catalog
+
+    scen = load_scenario(SCENARIOS / "classroom.toml")
+    log = EventLog(True, Catalog(scen.information.items))
+    log.add(0, "post", np.arange(3), -1, np.array([4, 5, 6]), 2.0)
+    log.add(np.array([1, 0]), "aware", [7, 8], np.array([1, 2]), -1, 3.0)
+    with pytest.raises(ValueError, match="rows in one entry"):
+        log.add(0, "post", np.arange(3), np.arange(2), -1, 1.0)
+    with pytest.raises(ValueError, match="at least one array"):
+        log.add(0, "post", 1, 2, 3, 1.0)
+    frame = log.frame()
+    assert frame["item"].tolist() == [0, 0, 0, 1, 0] and frame["sender"].tolist() == [0, 1, 2, 7, 8]
+    assert frame["receiver"].tolist() == [-1, -1, -1, 1, 2] and frame["group"].tolist() == [4, 5, 6, -1, -1]
+    assert frame["kind"].tolist() == ["post"] * 3 + ["aware"] * 2 and frame["t"].tolist() == [2.0] * 3 + [3.0] * 2
+
+
 def test_qunsim_run_stream_writes_the_same_folder(tmp_path, capsys):
     from sim.cli import main
 

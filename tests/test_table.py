@@ -323,3 +323,19 @@ def test_keep_and_take_give_numpy_masking_for_every_dtype():
     tab.append(cols)
     with pytest.raises(IndexError):
         tab.take(np.ones(n - 1, bool))
+
+
+def test_grow_adds_rows_for_the_caller_to_fill():
+    """``grow(k)`` adds k rows and returns a view of them in each column (in column order):
+    past the capacity the buffers grow and the rows held stay; a column with a default holds
+    it in the new rows until written."""
+    t = Table({"a": np.int32, "b": np.float64}, defaults={"b": np.nan})
+    t.append(a=np.arange(3), b=np.ones(3))
+    a, b = t.grow(40)
+    assert a.shape == b.shape == (40,) and len(t) == 43 and t.capacity >= 43
+    a[:] = 7
+    assert t["a"].tolist() == [0, 1, 2, *[7] * 40]
+    assert t["b"][:3].tolist() == [1.0] * 3 and np.isnan(t["b"][3:]).all()
+    b[:2] = 5.0
+    assert t["b"][3:5].tolist() == [5.0, 5.0]
+    assert [len(col) for col in t.grow(0)] == [0, 0] and len(t) == 43

@@ -49,6 +49,9 @@ if TYPE_CHECKING:  # pragma: no cover
 __all__ = ["correction_odds_ratio", "expose_rumor", "stance_probabilities", "stance_weights", "verify_and_forget"]
 
 _NO_LITERACY = np.zeros(0, np.float32)  # take_stances: no heterogeneity
+#: the believers who read a correction in one compiled pass (:func:`.decision_kernels.correct_believers`);
+#: the tests turn it off to compare with the numpy path
+CORRECT_COMPILED = True
 
 
 def expose_rumor(p: InformationProcess, model, j: int, sub: Table, t: float) -> None:
@@ -96,14 +99,26 @@ def expose_rumor(p: InformationProcess, model, j: int, sub: Table, t: float) -> 
     arr.may_share(j, readers[took])
     # believers reading corrections
     bel = (st == BELIEVES) & (w_c > 0)
-    if bel.any():
+    if not bel.any():
+        return
+    p_turn = 1.0 - np.power(1.0 - cfg.correction_uptake, w_c[bel])
+    if not CORRECT_COMPILED:
         r_b = readers[bel]
         arr.reached_corr[j, r_b] = True
-        p_turn = 1.0 - np.power(1.0 - cfg.correction_uptake, w_c[bel])
         turn = (p.rng.random(r_b.size) < p_turn) & ~arr.persistent[j, r_b]
         set_state(p, j, r_b[turn], CORRECTED, t, sender=src_c[bel][turn], group=grp_c[bel][turn])
         arr.active[j, r_b[turn]] = p.rng.random(int(np.count_nonzero(turn))) < share_prob
         arr.may_share(j, r_b[turn])
+        return
+    # one compiled pass: the believers reached, the draws, the moves (as set_state makes them)
+    item = (arr.reached_corr[j], arr.persistent[j], arr.active[j], arr.state[j], arr.t_first[j])
+    turned, by, at_group = decision_kernels.correct_believers(
+        p.rng_ref, readers, bel, p_turn, src_c, grp_c, item, CORRECTED, float(share_prob), float(t)
+    )
+    if turned.size:
+        first_correction(p, j, t)
+        p.log.add(p.catalog.corr_id[j], "correct", by, turned, at_group, t)
+        arr.may_share(j, turned)
 
 
 def verify_and_forget(p: InformationProcess, model, start: dict[int, np.ndarray], t: float, dt: float) -> None:

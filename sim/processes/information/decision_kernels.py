@@ -20,6 +20,7 @@ from ...kernels import close_gaps
 from ...rng_ref import as_generator
 
 __all__ = [
+    "correct_believers",
     "decide_considering",
     "reader_credibility",
     "reinforced_now",
@@ -170,6 +171,35 @@ def take_stances(rng_ref, readers, st, w_r, w_c, literacy, rule, item, codes, t)
     for i in range(nt):
         active[readers[out[3, i]]] = rng.random() < share_prob
     return out[0, :nb].copy(), out[1, :nc].copy(), out[2, :nd].copy(), out[3, :nt].copy()
+
+
+@njit(cache=True)
+def correct_believers(rng_ref, readers, believer, p_turn, src_c, grp_c, item, corrected, share_prob, t):
+    """The believers among a rumor's readers who read its correction (``believer``: a bool per
+    reader; ``p_turn``: the chance of each of them to turn, in order) are reached by it; each
+    draws a uniform and turns (enters ``corrected``) below its chance unless persistent; each
+    who turned draws whether to share the correction (``share_prob``), in order: as
+    :func:`.belief.expose_rumor` drew them with numpy. ``item``: (reached_corr, persistent,
+    active, state, t_first) of the rumor, changed in place. Returns the readers who turned,
+    with the sender and group of their first correction."""
+    reached, persistent, active, state, t_first = item
+    gen = as_generator(rng_ref)
+    turned = np.empty(p_turn.size, readers.dtype)
+    sender = np.empty(p_turn.size, src_c.dtype)
+    group = np.empty(p_turn.size, grp_c.dtype)
+    k, b = 0, 0
+    for i in range(readers.size):
+        if believer[i]:
+            r = readers[i]
+            reached[r] = True
+            if gen.random() < p_turn[b] and not persistent[r]:
+                turned[k], sender[k], group[k] = r, src_c[i], grp_c[i]
+                k += 1
+            b += 1
+    _enter(turned, np.arange(k), corrected, state, t_first, t)  # (as transitions.set_state moves them)
+    for q in range(k):
+        active[turned[q]] = gen.random() < share_prob
+    return turned[:k].copy(), sender[:k].copy(), group[:k].copy()
 
 
 @njit(cache=True)

@@ -48,6 +48,30 @@ _NO_STAGE = np.zeros(0, np.int8)  # census: an item without stages
 N_STAGES = max(CONSIDERING, REJECTED) + 1
 
 
+assert tuple(EVENT_SPEC) == ("item", "kind", "sender", "receiver", "group", "t")  # (EventLog.add's order)
+
+
+def _rows(values: tuple) -> int:
+    """The rows of a log entry: the length of its arrays (equal; scalars hold for every row)."""
+    k = -1
+    for v in values:
+        if type(v) is np.ndarray:  # the usual case (this is on hot paths)
+            if not v.ndim:
+                continue
+            size = v.size
+        elif type(v) is int or type(v) is float or isinstance(v, (str, np.generic)) or not np.ndim(v):
+            continue
+        else:
+            size = np.size(v)
+        if k < 0:
+            k = size
+        elif size != k:
+            raise ValueError(f"event log: arrays of {k} and {size} rows in one entry")
+    if k < 0:
+        raise ValueError("event log: an entry needs at least one array (scalars need a row count)")
+    return k
+
+
 class EventLog:
     """Every seed, post, message and change of state (``events.parquet``), when enabled.
 
@@ -73,7 +97,11 @@ class EventLog:
         is a name of config.EVENT_KINDS, or their codes (an array, or one for every row)."""
         if self.enabled:
             code = EVENT_KINDS.index(kind) if isinstance(kind, str) else kind
-            self.rows.append(item=item, kind=code, sender=sender, receiver=receiver, group=group, t=t)
+            values = (item, code, sender, receiver, group, t)  # (EVENT_SPEC's order)
+            k = _rows(values)
+            if k:
+                for column, value in zip(self.rows.grow(k), values, strict=True):
+                    column[:] = value
             if self.sink is not None and len(self.rows) >= streaming.CHUNK_ROWS:
                 self.flush()
 

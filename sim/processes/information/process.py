@@ -72,7 +72,18 @@ from ...components import Component
 from ...kernels import DistinctIds, merge_where, unique_inverse, unique_inverse_bits
 from ...rng_ref import GeneratorRef
 from ..trust.process import TrustProcess, running
-from . import adoption, belief, kernels, moderation, outputs, posting, posting_kernels, reading, seeding
+from . import (
+    adoption,
+    belief,
+    decision_kernels,
+    kernels,
+    moderation,
+    outputs,
+    posting,
+    posting_kernels,
+    reading,
+    seeding,
+)
 from .census import census
 from .config import BELIEVES, CORRECTED, LITERACY_REF, STATE_NAMES, InformationConfig, ItemConfig
 from .outputs import EventLog
@@ -173,6 +184,11 @@ class InformationProcess(Component):
         census(item.state[:0], model.pop.tier[:0], 1, item.state[:0], 1, item.t_first[:0], item.active[:0])
         merge_where(none, none, item.active)  # (ItemArrays.sharers)
         no_readers = np.zeros(0, DELIVERY_SPEC["recv"])
+        a = self.arrays
+        decision_kernels.correct_believers(
+            ref, no_readers, np.zeros(0, bool), np.zeros(0), no_readers, no_readers,
+            (a.reached_corr[0], a.persistent[0], a.active[0], a.state[0], a.t_first[0]), 0, 0.5, 0.0,
+        )  # fmt: skip
         unique_inverse(no_readers)  # (the distinct readers of a rumor's copies: few of many, by a sort ...)
         unique_inverse_bits(no_readers, *self.distinct.scratch())  # (... else over the range's bits)
 
