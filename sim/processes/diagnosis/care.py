@@ -201,7 +201,7 @@ class CareLink:
 
     def release(self, st: DxState, cfg: DiagnosisConfig, t0: float) -> None:
         """Cases held back by a treating clinician who no longer believes escalate now."""
-        if not self.active(cfg):
+        if not self.active(cfg) or self.held_back.size == 0:
             return
         C, row = st.cases, st.rows
         # the open cases held back at arrival, not escalated and not yet due: a case that is
