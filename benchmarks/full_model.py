@@ -28,10 +28,10 @@ first call in a process (about 0.25 s for the province's, and most of a cold bui
 the timed run then counts almost none of that loading, as the shared workload's runner
 (``benchmarks.impl_qunsim``) counts none, and as Starsim's timed run counts none (a warm-up
 run before it changes its time by nothing measurable). ``kernels_loaded_in_run`` counts the
-kernels the timed run still loads: none (the model's set-up loads those of the rare passes
-that a run reaches only deep in it, which the warm-up's 3 days at 1,000 do not reach, such as
-the compaction of the open requests; before it did, the province year at 60,000 loaded three
-while timed, about 0.4 s of its 10). The memory
+kernels the timed run still loads: none (the model's set-up, and a streamed run's when its
+sinks are set, load those of the rare passes that a run reaches only deep in it, which the
+warm-up's 3 days at 1,000 do not reach, such as the compaction of the open requests; before
+they did, the province year at 60,000 loaded three while timed, about 0.4 s of its 10). The memory
 before the warm-up is the base; the phase peaks start after it. ``--cold`` leaves the
 warm-up out.
 

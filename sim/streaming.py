@@ -216,6 +216,7 @@ def stream_tables(model: QunModel, folder: str | Path) -> Sink:
             state.answer_sink = sink.open("answers")
             state.case_sink = sink.open("cases")
             state.log_requests_lean()
+            state.load_kernels()  # (the streamed run's own rare passes)
     return sink
 
 

@@ -189,25 +189,32 @@ from sim.model import QunModel
 from sim.kernels import unique_inverse
 from sim.processes.diagnosis.kernels import merge_open_keys
 from sim.processes.diagnosis.resolution_kernels import relink
-QunModel(sim.load_scenario(sys.argv[1], ["population.n_clinicians=1500", "population.regions.0.count=1",
-                                         "population.regions.1.count=2"]), seed=1)
-print(json.dumps({k.py_func.__name__: [str(s) for s in k.signatures] for k in (unique_inverse, merge_open_keys, relink)}))
+from sim.kernels import compact_in_place
+from sim.streaming import stream_tables
+model = QunModel(sim.load_scenario(sys.argv[1], ["population.n_clinicians=1500", "population.regions.0.count=1",
+                                                 "population.regions.1.count=2"]), seed=1)
+built = {k.py_func.__name__: [str(s) for s in k.signatures] for k in (unique_inverse, merge_open_keys, relink)}
+stream_tables(model, sys.argv[2])
+built["streamed"] = [str(s) for s in compact_in_place.signatures]
+print(json.dumps(built))
 """
 
 
-def test_building_a_model_loads_the_kernels_of_the_rare_passes():
+def test_building_a_model_loads_the_kernels_of_the_rare_passes(tmp_path):
     """Set-up loads the kernels that a run calls only deep in it (the merge of the asked keys,
     the relinking of the open requests after their compaction, the distinct readers of a
-    rumor's copies by a sort), so that a timed run never pays for loading them: the province
-    year at 60,000 clinicians loaded those three while it was timed (about 0.4 s, most of it
-    the sort's). A fresh interpreter, so that no other test has loaded them."""
+    rumor's copies by a sort; streamed, the compaction of every column type of the cases, as
+    those written out leave), so that a timed run never pays for loading them: the province
+    year at 60,000 clinicians loaded the first three while it was timed (about 0.4 s, most of
+    it the sort's). A fresh interpreter, so that no other test has loaded them."""
     repo = Path(__file__).resolve().parent.parent
     env = dict(os.environ, PYTHONPATH=str(repo))
     province = str(repo / "scenarios" / "province.toml")
     out = subprocess.run(
-        [sys.executable, "-c", _RARE_PASSES, province], cwd=repo, env=env, capture_output=True, text=True,
+        [sys.executable, "-c", _RARE_PASSES, province, str(tmp_path)], cwd=repo, env=env, capture_output=True, text=True,
         timeout=300, check=True,
     )  # fmt: skip
     loaded = json.loads(out.stdout.strip().splitlines()[-1])
     assert any("int32" in sig for sig in loaded["unique_inverse"]), loaded
     assert loaded["merge_open_keys"] and loaded["relink"], loaded
+    assert any("int16" in sig for sig in loaded["streamed"]), loaded  # (the cases' answer counts)

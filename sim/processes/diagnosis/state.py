@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from ...kernels import DistinctIds
+from ...kernels import DistinctIds, compact_in_place
 from ...rng_ref import GeneratorRef
 from ...table import Table
 from .config import DROPPED, NONE, PENDING
@@ -249,10 +249,14 @@ class DxState:
         """Load (at the first use after an install: compile) the kernels of the state's rare
         passes now, on empty inputs, so that set-up pays for it rather than a step deep in a
         run: the merge of the asked keys (:meth:`forgotten`) and the relinking of the open
-        requests after their compaction."""
+        requests after their compaction; streamed (called again once the sinks are set), the
+        compaction of the case table's columns as the cases written out leave it."""
         none, C = np.zeros(0, np.int64), self.cases
         merge_open_keys(none, none, self.n, self._first_held, self._row_map(), C["t_dx"], C["t_ref_entry"])
         relink(none, none)
+        if self.case_sink is not None:  # streamed: the cases written out leave the table (Table.keep)
+            for dtype in {np.dtype(d) for d in C.spec.values()}:
+                compact_in_place(np.zeros(0, dtype), np.zeros(0, bool))
 
     def _empty_open_sets(self) -> None:
         self.open_ids = np.zeros(0, np.int64)  # consulting cases not yet diagnosed nor at a referral (sorted)
@@ -302,7 +306,8 @@ class DxState:
 
     def rows(self, ids: np.ndarray) -> np.ndarray:
         """The rows of ``cases`` (and ``scores``) of the case ids ``ids`` (cases held)."""
-        return ids if not self.n_written else self._row_of[ids - self._first_held]
+        # (int64 either way: the kernels that take rows are loaded for one type)
+        return ids if not self.n_written else self._row_of[ids - self._first_held].astype(np.int64)
 
     def requests_made(self) -> np.ndarray:
         """Per case held (row of ``cases``): the requests made before its diagnosis (all of them

@@ -111,9 +111,9 @@ def expose_rumor(p: InformationProcess, model, j: int, sub: Table, t: float) -> 
         arr.may_share(j, r_b[turn])
         return
     # one compiled pass: the believers reached, the draws, the moves (as set_state makes them)
-    item = (arr.reached_corr[j], arr.persistent[j], arr.active[j], arr.state[j], arr.t_first[j])
+    rumor = (arr.reached_corr[j], arr.persistent[j], arr.active[j], arr.state[j], arr.t_first[j])
     turned, by, at_group = decision_kernels.correct_believers(
-        p.rng_ref, readers, bel, p_turn, src_c, grp_c, item, CORRECTED, float(share_prob), float(t)
+        p.rng_ref, readers, bel, p_turn, src_c, grp_c, rumor, CORRECTED, float(share_prob), float(t)
     )
     if turned.size:
         first_correction(p, j, t)
