@@ -33,7 +33,7 @@ import numpy as np
 import pandas as pd
 from numpy.typing import ArrayLike, DTypeLike
 
-__all__ = ["Table"]
+__all__ = ["Table", "row_count"]
 
 _MIN_CAPACITY = 16
 #: rows past an append that reaches them for the first time that get the defaults with its own
@@ -110,22 +110,7 @@ class Table:
         in column order (a sequence such as a named tuple). A value is an array of the
         rows' length or a scalar for all of them; at least one must be an array."""
         values = self._by_name(rows, columns)
-        k = -1
-        for name, v in values.items():
-            if type(v) is np.ndarray:  # the usual case: no np.ndim call (this is on hot paths)
-                if not v.ndim:
-                    continue
-                size = v.size
-            elif type(v) is int or type(v) is float or isinstance(v, np.generic) or not np.ndim(v):
-                continue
-            else:
-                size = np.size(v)
-            if k < 0:
-                k = size
-            elif size != k:
-                raise ValueError(f"column {name!r} has {size} values, another has {k}")
-        if k < 0:
-            raise ValueError("append: give at least one column as an array (scalars need a row count)")
+        k = row_count(values.items())
         if k == 0:
             return
         n = self._n
@@ -353,6 +338,28 @@ def _required(spec: dict[str, np.dtype], defaults: dict[str, Any]):
 
 class _Spec(dict):
     """A table spec whose dtypes are numpy dtypes (normalized once, then shared)."""
+
+
+def row_count(values: Iterable[tuple[str, Any]], what: str = "append") -> int:
+    """The rows that the ``(column, value)`` pairs ``values`` give: the length of the arrays
+    among them, which must be equal (a scalar holds for every row; at least one array)."""
+    k = -1
+    for name, v in values:
+        if type(v) is np.ndarray:  # the usual case: no np.ndim call (this is on hot paths)
+            if not v.ndim:
+                continue
+            size = v.size
+        elif type(v) is int or type(v) is float or isinstance(v, np.generic) or not np.ndim(v):
+            continue
+        else:
+            size = np.size(v)
+        if k < 0:
+            k = size
+        elif size != k:
+            raise ValueError(f"column {name!r} has {size} values, another has {k}")
+    if k < 0:
+        raise ValueError(f"{what}: give at least one column as an array (scalars need a row count)")
+    return k
 
 
 _SPECS: dict[tuple, _Spec] = {}  # normalized specs, by their (name, dtype) items

@@ -126,9 +126,9 @@ def test_the_event_log_takes_arrays_and_scalars_per_entry():
     log = EventLog(True, Catalog(scen.information.items))
     log.add(0, "post", np.arange(3), -1, np.array([4, 5, 6]), 2.0)
     log.add(np.array([1, 0]), "aware", [7, 8], np.array([1, 2]), -1, 3.0)
-    with pytest.raises(ValueError, match="rows in one entry"):
+    with pytest.raises(ValueError, match="'receiver' has 2 values, another has 3"):
         log.add(0, "post", np.arange(3), np.arange(2), -1, 1.0)
-    with pytest.raises(ValueError, match="at least one array"):
+    with pytest.raises(ValueError, match="event log: give at least one column as an array"):
         log.add(0, "post", 1, 2, 3, 1.0)
     frame = log.frame()
     assert frame["item"].tolist() == [0, 0, 0, 1, 0] and frame["sender"].tolist() == [0, 1, 2, 7, 8]

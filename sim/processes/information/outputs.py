@@ -30,7 +30,7 @@ import pandas as pd
 from ... import streaming
 from ...results import metric_name
 from ...schema import ROLES, TIERS
-from ...table import Table
+from ...table import Table, row_count
 from .census import census
 from .config import ADOPTED, AWARE, BELIEVES, CONSIDERING, CORRECTED, EVENT_KINDS, REJECTED, STATE_NAMES, UNAWARE, Src
 from .state import EVENT_SPEC, Catalog, Queues
@@ -48,28 +48,8 @@ _NO_STAGE = np.zeros(0, np.int8)  # census: an item without stages
 N_STAGES = max(CONSIDERING, REJECTED) + 1
 
 
-assert tuple(EVENT_SPEC) == ("item", "kind", "sender", "receiver", "group", "t")  # (EventLog.add's order)
-
-
-def _rows(values: tuple) -> int:
-    """The rows of a log entry: the length of its arrays (equal; scalars hold for every row)."""
-    k = -1
-    for v in values:
-        if type(v) is np.ndarray:  # the usual case (this is on hot paths)
-            if not v.ndim:
-                continue
-            size = v.size
-        elif type(v) is int or type(v) is float or isinstance(v, (str, np.generic)) or not np.ndim(v):
-            continue
-        else:
-            size = np.size(v)
-        if k < 0:
-            k = size
-        elif size != k:
-            raise ValueError(f"event log: arrays of {k} and {size} rows in one entry")
-    if k < 0:
-        raise ValueError("event log: an entry needs at least one array (scalars need a row count)")
-    return k
+#: EventLog.add writes an entry's values in this order
+assert tuple(EVENT_SPEC) == ("item", "kind", "sender", "receiver", "group", "t")
 
 
 class EventLog:
@@ -98,7 +78,7 @@ class EventLog:
         if self.enabled:
             code = EVENT_KINDS.index(kind) if isinstance(kind, str) else kind
             values = (item, code, sender, receiver, group, t)  # (EVENT_SPEC's order)
-            k = _rows(values)
+            k = row_count(zip(EVENT_SPEC, values, strict=True), "event log")
             if k:
                 for column, value in zip(self.rows.grow(k), values, strict=True):
                     column[:] = value
