@@ -118,7 +118,8 @@ def test_rows_out_of_time_order_are_refused(tmp_path):
 
 def test_the_event_log_takes_arrays_and_scalars_per_entry():
     """A log entry's arrays (or lists) give its rows, its scalars hold for every row; arrays of
-    different lengths, or no array at all, are refused and add nothing."""
+    different lengths, no array at all, or a value that is no number are refused and add
+    nothing."""
     from sim.processes.information.outputs import EventLog
     from sim.processes.information.state import Catalog
 
@@ -130,6 +131,8 @@ def test_the_event_log_takes_arrays_and_scalars_per_entry():
         log.add(0, "post", np.arange(3), np.arange(2), -1, 1.0)
     with pytest.raises(ValueError, match="event log: give at least one column as an array"):
         log.add(0, "post", 1, 2, 3, 1.0)
+    with pytest.raises(ValueError, match="invalid literal"):  # written into its rows, then taken back
+        log.add(0, "post", np.arange(2), np.array(["x", "y"]), -1, 1.0)
     frame = log.frame()
     assert frame["item"].tolist() == [0, 0, 0, 1, 0] and frame["sender"].tolist() == [0, 1, 2, 7, 8]
     assert frame["receiver"].tolist() == [-1, -1, -1, 1, 2] and frame["group"].tolist() == [4, 5, 6, -1, -1]

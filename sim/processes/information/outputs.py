@@ -80,8 +80,13 @@ class EventLog:
             values = (item, code, sender, receiver, group, t)  # (EVENT_SPEC's order)
             k = row_count(zip(EVENT_SPEC, values, strict=True), "event log")
             if k:
-                for column, value in zip(self.rows.grow(k), values, strict=True):
-                    column[:] = value
+                n = len(self.rows)
+                try:
+                    for column, value in zip(self.rows.grow(k), values, strict=True):
+                        column[:] = value
+                except (TypeError, ValueError):  # a value of the wrong kind: the entry leaves no row
+                    self.rows.truncate(n)
+                    raise
             if self.sink is not None and len(self.rows) >= streaming.CHUNK_ROWS:
                 self.flush()
 
