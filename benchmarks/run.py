@@ -424,17 +424,17 @@ def write_markdown(path: Path, res: dict) -> None:
         elif floor:
             L += ["", f"The floor (N={floor.get('n', FLOOR_N):,}): failed."]
         coarse = full.get("coarse_steps") or {}
-        base = {r["n"]: r for r in full["runs"] if "error" not in r}.get(coarse.get("n"))
-        if "sim_s" in coarse and base:
+        finer = _finer_steps(full)
+        if finer:
+            fine_s, steps, which, per_step = finer
             ps = coarse.get("process_s", {})
-            extra = base["steps"] - coarse["steps"]
             L += [
                 "",
                 f"In one-day steps (a coarser model: the hours of the day fall into one step), the same "
                 f"{full['days']:g} days at N={coarse['n']:,} took {coarse['sim_s']:.1f} s in {coarse['steps']:,} steps "
                 f"(by process: " + ", ".join(f"{k} {v:.2f} s" for k, v in ps.items() if v >= 0.005) + f") against "
-                f"the first year's {base['sim_s']:.1f} s in {base['steps']:,}: each of the {extra:,} more steps cost "
-                f"{1e3 * (base['sim_s'] - coarse['sim_s']) / max(extra, 1):.2f} ms.",
+                f"{fine_s:.1f} s in {steps:,} ({which}): each of the {steps - coarse['steps']:,} more steps cost "
+                f"{per_step:.2f} ms.",
             ]
         elif coarse:
             L += ["", f"The province in one-day steps (N={coarse.get('n', 0):,}): failed."]
@@ -621,6 +621,23 @@ def _mechanisms_year(t0: float, n: int, days: float) -> dict:
     return mech
 
 
+def _finer_steps(full: dict) -> tuple[float, int, str, float] | None:
+    """The province's year at the one-day-steps run's N in its own steps: its time (the median
+    of the ratio pairs when there are several, else the first year), its steps, which of the
+    two it is, and the ms each of its steps more than the one-day run's cost. None without both."""
+    coarse = full.get("coarse_steps") or {}
+    q = {r["n"]: r for r in full.get("runs", []) if "error" not in r}.get(coarse.get("n"))
+    if "sim_s" not in coarse or q is None:
+        return None
+    rp = full.get("ratio_pairs") or {}
+    pairs = [x for x in rp.get("pairs", []) if "error" not in x] if rp.get("n") == coarse["n"] else []
+    if len(pairs) > 1:
+        fine_s, which = float(np.median([x["qunsim_s"] for x in pairs])), "the median of the pairs"
+    else:
+        fine_s, which = q["sim_s"], "the first year"
+    return fine_s, q["steps"], which, 1e3 * (fine_s - coarse["sim_s"]) / max(q["steps"] - coarse["steps"], 1)
+
+
 def _coarse_year(t0: float, n: int, days: float) -> dict:
     """The province's ``days`` at ``n`` in steps of :data:`COARSE_STEP_MINUTES` (Starsim's count)."""
     log(t0, f"full model in {COARSE_STEP_MINUTES:g}-minute steps: N={n:,}, {days:g} simulated days ...")
@@ -720,17 +737,16 @@ def full_targets(full: dict | None) -> list[dict]:
                 }
             )
         coarse = full.get("coarse_steps") or {}
-        if "sim_s" in coarse and coarse.get("n") == n:
+        finer = _finer_steps(full)
+        if finer and coarse.get("n") == n:
+            fine_s, steps, which, per_step = finer
             r_coarse = coarse["sim_s"] / starsim_s
-            fine_s = float(np.median([x["qunsim_s"] for x in pairs])) if len(pairs) > 1 else q["sim_s"]
-            per_step = 1e3 * (fine_s - coarse["sim_s"]) / max(q["steps"] - coarse["steps"], 1)
             out.append(
                 {
                     "target": f"the same days in {coarse['steps']:,} one-day steps, as many as Starsim's "
                     "(a coarser model): what the 2-hour steps cost (reported)",
                     "measured": f"ratio {r_coarse:.2f}: {coarse['sim_s']:.1f} s against {fine_s:.1f} s in "
-                    f"{q['steps']:,} steps{' (the median of the pairs)' if len(pairs) > 1 else ''}: "
-                    f"{per_step:.2f} ms for each step more",
+                    f"{steps:,} steps ({which}): {per_step:.2f} ms for each step more",
                     "ratio": r_coarse,
                     "met": None,
                 }

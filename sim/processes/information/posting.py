@@ -110,11 +110,11 @@ def post(p: InformationProcess, model, t: float, dt: float) -> None:
     """Every item's sharers post in their groups (then stop or not) and message a contact."""
     cfg, net, pop = p.config, model.net, model.pop
     hetero, compiled = cfg.heterogeneity, Posting.compiled
+    source = source_of(cfg, pop)  # (the compiled passes' credibility)
     if hetero:
         activity = p.posting_cache.activity(p, pop)
         by_day = reads_by_day(model)  # at work or awake now (members abroad keep their own hours)
         night = model.config.population.night_activity
-        source = source_of(cfg, pop)
     for j in range(len(p.catalog)):
         spreaders = p.arrays.sharers(j)
         if spreaders.size == 0:
@@ -164,7 +164,7 @@ def post(p: InformationProcess, model, t: float, dt: float) -> None:
         # direct messages
         if k.p_direct > 0:
             if compiled and cfg.direct_targets == "contacts":
-                _direct_compiled(p, model, j, spreaders, p_direct, stance, t)
+                _direct_compiled(p, model, j, spreaders, p_direct, stance, source, t)
                 continue
             send = p.rng.random(spreaders.size) < (p_direct if p_direct.size > 1 else p_direct[0])
             if send.any():
@@ -172,14 +172,13 @@ def post(p: InformationProcess, model, t: float, dt: float) -> None:
 
 
 def _direct_compiled(
-    p: InformationProcess, model, j: int, spreaders: np.ndarray, p_direct: np.ndarray, stance: np.ndarray, t: float
+    p: InformationProcess, model, j: int, spreaders, p_direct: np.ndarray, stance, source: tuple, t: float
 ) -> None:
     """:func:`emit_direct`'s messages to contacts, with the draws of who sends, in one compiled
-    pass (:func:`.posting_kernels.direct_messages`)."""
-    cfg = p.config
+    pass (:func:`.posting_kernels.direct_messages`; ``source``: :func:`source_of`)."""
     senders, recv, said, readers, messages = posting_kernels.direct_messages(
         p.rng_ref, spreaders, p_direct, stance, (model.contacts.indptr, model.contacts.neighbors),
-        float(p.settings["notice_prob"][j]), j, float(t), cfg.heterogeneity, source_of(cfg, model.pop),
+        float(p.settings["notice_prob"][j]), j, float(t), p.config.heterogeneity, source,
     )  # fmt: skip
     if senders.size == 0:
         return
